@@ -1,0 +1,139 @@
+// Package ipledger holds the domain of a decentralised Internet number registry: number
+// resources (IPv4 ranges, IPv6 prefixes, AS number ranges), organisations and their keys,
+// holdings with their status and registration date, and the signed transactions that change
+// them. The state machine lives in package ledger, the CometBFT node in package chain, and
+// each protocol or dependency in a package of its own that speaks in these types.
+package ipledger
+
+import (
+	"regexp"
+	"time"
+)
+
+// Registry handles of genesis. IANA is the root; the five RIRs are registries of record.
+const (
+	IANA    = "IANA"
+	AFRINIC = "AFRINIC"
+	APNIC   = "APNIC"
+	ARIN    = "ARIN"
+	LACNIC  = "LACNIC"
+	RIPENCC = "RIPE-NCC"
+)
+
+// RIRs lists the five Regional Internet Registries in alphabetical order.
+var RIRs = []string{AFRINIC, APNIC, ARIN, LACNIC, RIPENCC}
+
+// Registries lists IANA and the five RIRs.
+var Registries = []string{IANA, AFRINIC, APNIC, ARIN, LACNIC, RIPENCC}
+
+var handleRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,62}[A-Z0-9]$|^[A-Z0-9]$`)
+
+// ValidHandle reports whether s is a valid organisation handle: 1 to 64 upper-case letters,
+// digits and inner hyphens, like "ORG-EXAMPLE1" or "RIPE-NCC".
+func ValidHandle(s string) bool { return len(s) <= 64 && handleRE.MatchString(s) }
+
+// Status is a holding's registration status, in the words the RIRs use.
+type Status string
+
+// Holding statuses.
+const (
+	StatusIANAPool       Status = "IANA POOL"        // IANA's unallocated and reserved space
+	StatusRIRPool        Status = "ALLOCATED"        // a /8, IPv6 block or AS block IANA gave to an RIR
+	StatusReserved       Status = "RESERVED"         // special-purpose space (IANA registries)
+	StatusAllocatedPA    Status = "ALLOCATED PA"     // registry → LIR, for assignment onward
+	StatusAssignedPA     Status = "ASSIGNED PA"      // LIR → end user
+	StatusAssignedPI     Status = "ASSIGNED PI"      // registry → end user
+	StatusLegacy         Status = "LEGACY"           // issued before the RIRs
+	StatusSubAllocatedPA Status = "SUB-ALLOCATED PA" // LIR → downstream ISP
+	StatusLeased         Status = "LEASED"           // lease from the holder (later issue)
+	StatusAllocatedAS    Status = "ALLOCATED"        // AS numbers allocated by a registry
+	StatusAssignedAS     Status = "ASSIGNED"         // AS numbers assigned onward
+)
+
+// ValidAllocateStatus reports whether a registry may give s directly from its pool.
+func ValidAllocateStatus(f Family, s Status) bool {
+	if f == ASN {
+		return s == StatusAllocatedAS || s == StatusAssignedAS || s == StatusLegacy
+	}
+	switch s {
+	case StatusAllocatedPA, StatusAssignedPI, StatusLegacy, StatusAssignedPA:
+		return true
+	}
+	return false
+}
+
+// ValidAssignStatus reports whether a holder may assign s inside its holding.
+func ValidAssignStatus(f Family, s Status) bool {
+	if f == ASN {
+		return s == StatusAssignedAS
+	}
+	return s == StatusAssignedPA || s == StatusSubAllocatedPA
+}
+
+// Organisation is a holder of number resources, or a registry. Imported holders start
+// keyless; a registry binds a key when the real holder claims the record.
+type Organisation struct {
+	Handle       string      `json:"handle"`
+	Name         string      `json:"name"`
+	Country      string      `json:"country,omitempty"`
+	AbuseMailbox string      `json:"abuse_mailbox,omitempty"`
+	Registry     string      `json:"registry,omitempty"` // who registered it; empty for IANA and RIRs
+	IsRegistry   bool        `json:"is_registry,omitempty"`
+	Keys         []PublicKey `json:"keys,omitempty"`
+	Sequence     uint64      `json:"sequence"` // last sequence used as first signer
+	Created      time.Time   `json:"created"`
+	Updated      time.Time   `json:"updated"`
+	OpaqueID     string      `json:"opaque_id,omitempty"` // delegated-extended opaque-id it was imported from
+}
+
+// HasKey reports whether k is one of o's keys.
+func (o *Organisation) HasKey(k PublicKey) bool {
+	for _, x := range o.Keys {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Holding is a resource held by an organisation at some depth of the holding tree: depth 0
+// is a registry's pool, 1 an allocation, 2 an assignment or sub-allocation, and so on. A
+// holding's parent is the holding one level up that contains it. Holdings at one depth never
+// overlap.
+type Holding struct {
+	ID         uint64    `json:"id"`
+	Resource   Resource  `json:"resource"`
+	Depth      int       `json:"depth"`
+	Holder     string    `json:"holder"`
+	Status     Status    `json:"status"`
+	Country    string    `json:"country,omitempty"`
+	Registered string    `json:"registered,omitempty"` // original registration date, YYYY-MM-DD
+	Changed    time.Time `json:"changed"`              // block time of the last change
+	Origin     uint64    `json:"origin,omitempty"`     // holding this one was split from
+}
+
+// Handle returns the holding's public handle, e.g. "IPL-H42".
+func (h *Holding) Handle() string { return HoldingHandle(h.ID) }
+
+// HoldingHandle formats a holding id as its public handle.
+func HoldingHandle(id uint64) string { return "IPL-H" + itoa(id) }
+
+func itoa(n uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// Block is what the state machine knows of the block a transaction is in: its height and
+// its time, as agreed by consensus. The state machine never reads a clock.
+type Block struct {
+	Height int64
+	Time   time.Time
+}
