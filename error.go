@@ -3,7 +3,6 @@ package ipledger
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Code classifies a failure for users. The same code is the ABCI result code of a rejected
@@ -70,25 +69,26 @@ func (c Code) String() string {
 	return fmt.Sprintf("code_%d", uint32(c))
 }
 
-// HTTPStatus maps a code to the HTTP status a JSON API error carries.
+// HTTPStatus maps a code to the HTTP status a JSON API error carries (numbers rather than
+// net/http constants keep the state machine's imports free of the network stack).
 func (c Code) HTTPStatus() int {
 	switch c {
 	case CodeOK:
-		return http.StatusOK
+		return 200
 	case CodeInternal:
-		return http.StatusInternalServerError
+		return 500
 	case CodeNotFound:
-		return http.StatusNotFound
+		return 404
 	case CodeUnauthorized, CodeBadSignature, CodeUnknownKey, CodeUnknownSigner:
-		return http.StatusForbidden
+		return 403
 	case CodeTooLarge:
-		return http.StatusRequestEntityTooLarge
+		return 413
 	case CodeExists, CodeOverlap, CodeEncumbered, CodeHasChildren, CodeStaleSequence, CodeFutureSequence:
-		return http.StatusConflict
+		return 409
 	case CodeMempoolFull:
-		return http.StatusTooManyRequests
+		return 429
 	}
-	return http.StatusBadRequest
+	return 400
 }
 
 // Error is a failure meant for users: a Code and a message. Internal details stay in logs.

@@ -538,10 +538,30 @@ func (r Resource) Span(o Resource) Resource {
 
 // Adjacent reports whether o starts right after r ends.
 func (r Resource) Adjacent(o Resource) bool {
-	return r.fam == o.fam && r.last != lowMask(128) && r.last.addOne() == o.first
+	return r.fam == o.fam && r.last != lowMask(r.fam.bitLen()) && r.last.addOne() == o.first
 }
 
 // Whole returns the entire number space of a family: 0.0.0.0/0, ::/0 or AS0-AS4294967295.
 func Whole(f Family) Resource {
 	return Resource{fam: f, last: lowMask(f.bitLen())}
+}
+
+// Before returns the single number just before r's first; ok is false at the start of the
+// number space.
+func (r Resource) Before() (p Resource, ok bool) {
+	if r.first == (u128{}) {
+		return Resource{}, false
+	}
+	v := r.first.subOne()
+	return Resource{fam: r.fam, first: v, last: v}, true
+}
+
+// After returns the single number just after r's last; ok is false at the end of the number
+// space.
+func (r Resource) After() (p Resource, ok bool) {
+	if r.last == lowMask(r.fam.bitLen()) {
+		return Resource{}, false
+	}
+	v := r.last.addOne()
+	return Resource{fam: r.fam, first: v, last: v}, true
 }

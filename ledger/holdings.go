@@ -1,0 +1,398 @@
+package ledger
+
+import (
+	"github.com/ipledger/ipledger"
+)
+
+// newHolding stores a new holding with a fresh id.
+func (a *apply) newHolding(h ipledger.Holding) (*ipledger.Holding, error) {
+	id, err := a.nextID()
+	if err != nil {
+		return nil, err
+	}
+	h.ID = id
+	h.Changed = a.block.Time
+	if err := a.putHolding(&h); err != nil {
+		return nil, err
+	}
+	a.touchHolding(&h)
+	return &h, nil
+}
+
+// checkResource rejects the zero Resource and IPv6 space that is not a prefix.
+func checkResource(r ipledger.Resource) error {
+	if !r.IsValid() {
+		return ipledger.Errorf(ipledger.CodeInvalid, "no resource given")
+	}
+	if r.Family() == ipledger.IPv6 {
+		if _, ok := r.Prefix(); !ok {
+			return ipledger.Errorf(ipledger.CodeInvalid, "IPv6 space is handed out as prefixes; %s is not one", r)
+		}
+	}
+	return nil
+}
+
+// pieces splits what is left of whole once part is taken out into holdable resources:
+// ranges for IPv4 and AS numbers, prefixes for IPv6.
+func pieces(whole, part ipledger.Resource) []ipledger.Resource {
+	rest := whole.Subtract(part)
+	if whole.Family() != ipledger.IPv6 {
+		return rest
+	}
+	var out []ipledger.Resource
+	for _, r := range rest {
+		for _, p := range r.Prefixes() {
+			pr, _ := ipledger.PrefixResource(p)
+			out = append(out, pr)
+		}
+	}
+	return out
+}
+
+// heldBy returns the chain of holdings containing r down to the deepest one held by org.
+func (a *apply) heldBy(r ipledger.Resource, org string) ([]*ipledger.Holding, error) {
+	chain, err := a.chain(r)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].Holder == org {
+			return chain[:i+1], nil
+		}
+	}
+	if len(chain) > 1 {
+		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s does not hold %s (%s does, in %s)", org, r, chain[len(chain)-1].Holder, chain[len(chain)-1].Resource)
+	}
+	return nil, ipledger.Errorf(ipledger.CodeOutsideParent, "%s holds no holding containing all of %s", org, r)
+}
+
+// carve takes part out of h: h is replaced by holdings for each remaining piece (same holder
+// and data) and, unless dropPart, a holding for part with holder newHolder. Children of h
+// must not cross part's boundary; with dropPart none may overlap part at all.
+func (a *apply) carve(h *ipledger.Holding, part ipledger.Resource, newHolder string, dropPart bool) (*ipledger.Holding, error) {
+	kids, err := a.children(h, part)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range kids {
+		if dropPart {
+			return nil, ipledger.Errorf(ipledger.CodeHasChildren, "%s has a sub-holding %s (%s) inside %s; return that first", h.Resource, c.Resource, c.Holder, part)
+		}
+		if !part.Contains(c.Resource) {
+			return nil, ipledger.Errorf(ipledger.CodeHasChildren, "%s would cut through the sub-holding %s (%s)", part, c.Resource, c.Holder)
+		}
+	}
+	if part == h.Resource {
+		if dropPart {
+			a.touchHolding(h)
+			return nil, a.deleteHolding(h)
+		}
+		h.Holder = newHolder
+		h.Changed = a.block.Time
+		a.touchHolding(h)
+		return h, a.putHolding(h)
+	}
+	if err := a.deleteHolding(h); err != nil {
+		return nil, err
+	}
+	a.touchHolding(h)
+	for _, p := range pieces(h.Resource, part) {
+		piece := *h
+		piece.Resource, piece.Origin = p, h.ID
+		if _, err := a.newHolding(piece); err != nil {
+			return nil, err
+		}
+	}
+	if dropPart {
+		return nil, nil
+	}
+	moved := *h
+	moved.Resource, moved.Origin, moved.Holder = part, h.ID, newHolder
+	return a.newHolding(moved)
+}
+
+// registryTransfer moves pool space between registries; both sign.
+func (a *apply) registryTransfer() error {
+	var body ipledger.RegistryTransferBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
+		return ipledger.Errorf(ipledger.CodeInvalid, "registry-transfer carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
+	}
+	for _, it := range body.Items {
+		if err := checkResource(it.Resource); err != nil {
+			return err
+		}
+		if !a.signedBy(it.From) || !a.signedBy(it.To) {
+			return ipledger.Errorf(ipledger.CodeUnauthorized, "moving %s from %s to %s needs both registries' signatures", it.Resource, it.From, it.To)
+		}
+		if it.From == it.To {
+			return ipledger.Errorf(ipledger.CodeInvalid, "moving %s from %s to itself", it.Resource, it.From)
+		}
+		to, err := a.mustOrg(it.To)
+		if err != nil {
+			return err
+		}
+		if err := a.requireRegistry(to); err != nil {
+			return err
+		}
+		pool, err := a.at(it.Resource, 0)
+		if err != nil {
+			return err
+		}
+		if pool == nil || pool.Holder != it.From {
+			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, it.From)
+		}
+		if pool.Status == ipledger.StatusReserved {
+			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space and cannot move", it.Resource)
+		}
+		if err := a.checkFree([]*ipledger.Holding{pool}, it.Resource, "move"); err != nil {
+			return err
+		}
+		kids, err := a.children(pool, it.Resource)
+		if err != nil {
+			return err
+		}
+		if len(kids) > 0 {
+			return ipledger.Errorf(ipledger.CodeHasChildren, "%s has holdings in it (%s); only free pool space moves between registries", it.Resource, kids[0].Resource)
+		}
+		moved, err := a.carve(pool, it.Resource, it.To, false)
+		if err != nil {
+			return err
+		}
+		moved.Status = ipledger.StatusRIRPool
+		if it.To == ipledger.IANA {
+			moved.Status = ipledger.StatusIANAPool
+		}
+		if err := a.putHolding(moved); err != nil {
+			return err
+		}
+		if err := a.coalesce(moved); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// coalesce merges pool h with the adjacent pools of the same registry and status, so a
+// registry's contiguous space is one pool and allocations may span what were two.
+func (a *apply) coalesce(h *ipledger.Holding) error {
+	merged := *h
+	var gone []*ipledger.Holding
+	if h.Resource != ipledger.Whole(h.Resource.Family()) {
+		if prev, err := a.neighbourBefore(h); err != nil {
+			return err
+		} else if prev != nil && prev.Holder == h.Holder && prev.Status == h.Status {
+			merged.Resource = prev.Resource.Span(merged.Resource)
+			gone = append(gone, prev)
+		}
+		if next, err := a.neighbourAfter(h); err != nil {
+			return err
+		} else if next != nil && next.Holder == h.Holder && next.Status == h.Status {
+			merged.Resource = merged.Resource.Span(next.Resource)
+			gone = append(gone, next)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	gone = append(gone, h)
+	for _, g := range gone {
+		if err := a.deleteHolding(g); err != nil {
+			return err
+		}
+		a.touchHolding(g)
+		if g.Registered < merged.Registered && g.Registered != "" {
+			merged.Registered = g.Registered
+		}
+	}
+	merged.Origin = h.ID
+	_, err := a.newHolding(merged)
+	return err
+}
+
+func (a *apply) neighbourBefore(h *ipledger.Holding) (*ipledger.Holding, error) {
+	p, ok := h.Resource.Before()
+	if !ok {
+		return nil, nil
+	}
+	return a.at(p, h.Depth)
+}
+
+func (a *apply) neighbourAfter(h *ipledger.Holding) (*ipledger.Holding, error) {
+	p, ok := h.Resource.After()
+	if !ok {
+		return nil, nil
+	}
+	return a.at(p, h.Depth)
+}
+
+// allocate gives space from the signing registry's pools to organisations.
+func (a *apply) allocate() error {
+	reg := a.signers[0]
+	if err := a.requireRegistry(reg); err != nil {
+		return err
+	}
+	var body ipledger.AllocateBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
+		return ipledger.Errorf(ipledger.CodeInvalid, "allocate carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
+	}
+	for _, it := range body.Items {
+		if err := a.checkItem(it); err != nil {
+			return err
+		}
+		if !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) {
+			return ipledger.Errorf(ipledger.CodeInvalid, "a registry cannot allocate %s with status %q", it.Resource, it.Status)
+		}
+		pool, err := a.at(it.Resource, 0)
+		if err != nil {
+			return err
+		}
+		if pool == nil || pool.Holder != reg.Handle {
+			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, reg.Handle)
+		}
+		if pool.Status == ipledger.StatusReserved {
+			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space", it.Resource)
+		}
+		if err := a.place(it, 1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkItem validates the parts of an allocation or assignment that need no state.
+func (a *apply) checkItem(it ipledger.AllocateItem) error {
+	if err := checkResource(it.Resource); err != nil {
+		return err
+	}
+	if !validCountry(it.Country) {
+		return ipledger.Errorf(ipledger.CodeInvalid, "country %q is not an ISO 3166 two-letter code", it.Country)
+	}
+	if it.Registered != "" && !validDate(it.Registered) {
+		return ipledger.Errorf(ipledger.CodeInvalid, "registration date %q is not YYYY-MM-DD", it.Registered)
+	}
+	if _, err := a.mustOrg(it.Org); err != nil {
+		return err
+	}
+	return nil
+}
+
+// place stores a new holding at depth after checking nothing at that depth overlaps it.
+func (a *apply) place(it ipledger.AllocateItem, depth int) error {
+	if depth > MaxDepth {
+		return ipledger.Errorf(ipledger.CodeInvalid, "holding tree is at most %d levels deep", MaxDepth+1)
+	}
+	if o, err := a.overlapping(it.Resource, depth); err != nil {
+		return err
+	} else if o != nil {
+		return ipledger.Errorf(ipledger.CodeOverlap, "%s overlaps %s held by %s", it.Resource, o.Resource, o.Holder)
+	}
+	reg := it.Registered
+	if reg == "" {
+		reg = dateOf(a.block.Time)
+	}
+	_, err := a.newHolding(ipledger.Holding{
+		Resource: it.Resource, Depth: depth, Holder: it.Org, Status: it.Status,
+		Country: it.Country, Registered: reg,
+	})
+	return err
+}
+
+// assign creates assignments or sub-allocations inside holdings of the signer.
+func (a *apply) assign() error {
+	by := a.signers[0].Handle
+	var body ipledger.AssignBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
+		return ipledger.Errorf(ipledger.CodeInvalid, "assign carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
+	}
+	for _, it := range body.Items {
+		if err := a.checkItem(it); err != nil {
+			return err
+		}
+		if !ipledger.ValidAssignStatus(it.Resource.Family(), it.Status) {
+			return ipledger.Errorf(ipledger.CodeInvalid, "a holder cannot assign %s with status %q", it.Resource, it.Status)
+		}
+		chain, err := a.heldBy(it.Resource, by)
+		if err != nil {
+			return err
+		}
+		parent := chain[len(chain)-1]
+		if parent.Depth == 0 {
+			return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; a registry allocates it", it.Resource)
+		}
+		if err := a.checkFree(chain, it.Resource, "assign"); err != nil {
+			return err
+		}
+		if err := a.place(it, parent.Depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// transfer moves a holding, or part of one, from the first signer to the second.
+func (a *apply) transfer() error {
+	var body ipledger.TransferBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if err := checkResource(body.Resource); err != nil {
+		return err
+	}
+	to, err := a.signer(1)
+	if err != nil {
+		return err
+	}
+	if to.Handle != body.To {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "the recipient %s must be the second signer (found %s)", body.To, to.Handle)
+	}
+	from := a.signers[0].Handle
+	if from == body.To {
+		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot transfer to itself", from)
+	}
+	chain, err := a.heldBy(body.Resource, from)
+	if err != nil {
+		return err
+	}
+	h := chain[len(chain)-1]
+	if h.Depth == 0 {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; registries move it with registry-transfer", body.Resource)
+	}
+	if err := a.checkFree(chain, body.Resource, "transfer"); err != nil {
+		return err
+	}
+	_, err = a.carve(h, body.Resource, body.To, false)
+	return err
+}
+
+// returnHolding gives a holding, or part of one, back to its parent.
+func (a *apply) returnHolding() error {
+	var body ipledger.ReturnBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if err := checkResource(body.Resource); err != nil {
+		return err
+	}
+	chain, err := a.heldBy(body.Resource, a.signers[0].Handle)
+	if err != nil {
+		return err
+	}
+	h := chain[len(chain)-1]
+	if h.Depth == 0 {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; it has no parent to return to", body.Resource)
+	}
+	if err := a.checkFree(chain, body.Resource, "return"); err != nil {
+		return err
+	}
+	_, err = a.carve(h, body.Resource, "", true)
+	return err
+}

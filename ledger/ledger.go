@@ -1,0 +1,169 @@
+// Package ledger is ipledger's deterministic state machine: it checks and applies signed
+// transactions to the registry state held in an ipledger.KV. It takes height and time from
+// the block and never reads a clock, draws randomness, iterates a map or does I/O, so the
+// same transactions on the same state give the same state on every node. Rejections are
+// result codes; a rejected transaction changes nothing.
+package ledger
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ipledger/ipledger"
+)
+
+// Result is the outcome of one transaction: CodeOK, or the code and message of the
+// rejection. Touched names the objects it changed ("org/HANDLE", "holding/ID") for the
+// history index.
+type Result struct {
+	Code    ipledger.Code `json:"code"`
+	Log     string        `json:"log,omitempty"`
+	Touched []string      `json:"touched,omitempty"`
+}
+
+// Ledger applies transactions for one chain. The zero Ledger is not usable; use New.
+type Ledger struct {
+	chainID string
+}
+
+// New returns the state machine of the chain chainID.
+func New(chainID string) *Ledger { return &Ledger{chainID: chainID} }
+
+// ChainID returns the chain the ledger accepts transactions for.
+func (l *Ledger) ChainID() string { return l.chainID }
+
+// Authenticate runs the checks that need state but change nothing: chain id, expiry, each
+// signer's organisation and key, and the first signer's sequence, which must be the next
+// one after its last committed sequence plus pending (transactions of that signer already
+// accepted into the mempool). Signatures themselves are checked by the caller
+// (Tx.VerifySignatures or a BatchVerifier) before.
+func (l *Ledger) Authenticate(kv ipledger.KV, tx *ipledger.Tx, height int64, pending uint64) error {
+	_, err := l.authenticate(store{kv}, tx, height, pending)
+	return err
+}
+
+func (l *Ledger) authenticate(s store, tx *ipledger.Tx, height int64, pending uint64) ([]*ipledger.Organisation, error) {
+	if tx.ChainID != l.chainID {
+		return nil, ipledger.Errorf(ipledger.CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, l.chainID)
+	}
+	if tx.Expiry != 0 && height > tx.Expiry {
+		return nil, ipledger.Errorf(ipledger.CodeExpired, "transaction expired at height %d (now %d)", tx.Expiry, height)
+	}
+	if _, ok := kinds[tx.Kind]; !ok {
+		return nil, ipledger.Errorf(ipledger.CodeUnknownKind, "unknown transaction kind %d", tx.Kind)
+	}
+	orgs := make([]*ipledger.Organisation, len(tx.Signatures))
+	for i, sig := range tx.Signatures {
+		o, err := s.org(sig.Org)
+		if err != nil {
+			return nil, err
+		}
+		if o == nil {
+			return nil, ipledger.Errorf(ipledger.CodeUnknownSigner, "signer %s is not a registered organisation", sig.Org)
+		}
+		if !o.HasKey(sig.Key) {
+			return nil, ipledger.Errorf(ipledger.CodeUnknownKey, "key %s is not a key of %s", sig.Key, sig.Org)
+		}
+		orgs[i] = o
+	}
+	want := orgs[0].Sequence + 1 + pending
+	switch {
+	case tx.Sequence < want && tx.Sequence <= orgs[0].Sequence:
+		return nil, ipledger.Errorf(ipledger.CodeStaleSequence, "sequence %d of %s already used (next is %d)", tx.Sequence, orgs[0].Handle, orgs[0].Sequence+1)
+	case tx.Sequence < want:
+		return nil, ipledger.Errorf(ipledger.CodeStaleSequence, "sequence %d of %s already pending (next is %d)", tx.Sequence, orgs[0].Handle, want)
+	case tx.Sequence > want:
+		return nil, ipledger.Errorf(ipledger.CodeFutureSequence, "sequence %d of %s is ahead of the next, %d", tx.Sequence, orgs[0].Handle, want)
+	}
+	return orgs, nil
+}
+
+// apply is the context of one transaction being applied.
+type apply struct {
+	store
+	block   ipledger.Block
+	tx      *ipledger.Tx
+	signers []*ipledger.Organisation
+	touched []string
+}
+
+func (a *apply) touch(kind, id string) { a.touched = append(a.touched, kind+"/"+id) }
+
+func (a *apply) touchHolding(h *ipledger.Holding) { a.touch("holding", fmt.Sprint(h.ID)) }
+
+// signer returns the i-th signer's organisation, or an error if the transaction has fewer.
+func (a *apply) signer(i int) (*ipledger.Organisation, error) {
+	if i >= len(a.signers) {
+		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s needs %d signatures, has %d", a.tx.Kind, i+1, len(a.signers))
+	}
+	return a.signers[i], nil
+}
+
+// signedBy reports whether handle is among the signers.
+func (a *apply) signedBy(handle string) bool {
+	for _, o := range a.signers {
+		if o.Handle == handle {
+			return true
+		}
+	}
+	return false
+}
+
+type kindFunc func(a *apply) error
+
+var kinds map[ipledger.Kind]kindFunc
+
+func init() {
+	kinds = map[ipledger.Kind]kindFunc{
+		ipledger.KindRegisterOrg:      (*apply).registerOrg,
+		ipledger.KindBindKey:          (*apply).bindKey,
+		ipledger.KindRotateKeys:       (*apply).rotateKeys,
+		ipledger.KindUpdateOrg:        (*apply).updateOrg,
+		ipledger.KindRegistryTransfer: (*apply).registryTransfer,
+		ipledger.KindAllocate:         (*apply).allocate,
+		ipledger.KindAssign:           (*apply).assign,
+		ipledger.KindTransfer:         (*apply).transfer,
+		ipledger.KindReturn:           (*apply).returnHolding,
+	}
+}
+
+// Apply checks tx against the state in kv as of block and applies it. Signatures must have
+// been verified by the caller. A rejected transaction leaves kv unchanged; only an error of
+// kv itself comes back as a Result with CodeInternal, and the caller must treat it as fatal.
+func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Result {
+	ov := newOverlay(kv)
+	a := &apply{store: store{ov}, block: block, tx: tx}
+	signers, err := l.authenticate(a.store, tx, block.Height, 0)
+	if err == nil {
+		a.signers = signers
+		err = kinds[tx.Kind](a)
+	}
+	if err == nil {
+		first := a.signers[0]
+		// Re-read: the kind may have changed the first signer (rotate keys, update).
+		if first, err = a.mustOrg(first.Handle); err == nil {
+			first.Sequence = tx.Sequence
+			if err = a.putOrg(first); err == nil {
+				err = ov.flush()
+			}
+		}
+	}
+	if err != nil {
+		return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err)}
+	}
+	return Result{Code: ipledger.CodeOK, Touched: a.touched}
+}
+
+// IsInternal reports whether r records a fault of the state store rather than a rejection.
+func (r Result) IsInternal() bool { return r.Code == ipledger.CodeInternal }
+
+// dateOf formats a block time as a registration date.
+func dateOf(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func validDate(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	_, err := time.Parse("2006-01-02", s)
+	return err == nil
+}

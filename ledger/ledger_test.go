@@ -1,0 +1,430 @@
+package ledger
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+)
+
+type emptyKV struct{}
+
+func (emptyKV) Get([]byte) ([]byte, error)                                    { return nil, nil }
+func (emptyKV) Set([]byte, []byte) error                                      { return fmt.Errorf("read-only") }
+func (emptyKV) Delete([]byte) error                                           { return fmt.Errorf("read-only") }
+func (emptyKV) Iterate([]byte, []byte, bool, func([]byte, []byte) bool) error { return nil }
+
+// memKV is an in-memory KV for tests: an overlay over nothing.
+func memKV() ipledger.KV { return newOverlay(emptyKV{}) }
+
+const testChain = "ipledger-test"
+
+type tenv struct {
+	t      testing.TB
+	l      *Ledger
+	kv     ipledger.KV
+	keys   map[string]ipledger.PrivateKey
+	seq    map[string]uint64
+	height int64
+	time   time.Time
+}
+
+func keyFor(name string) ipledger.PrivateKey {
+	seed := sha256.Sum256([]byte("ipledger test key " + name))
+	k, err := ipledger.KeyFromSeed(seed[:])
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+func mustRes(s string) ipledger.Resource { return ipledger.MustParseResource(s) }
+
+// testGenesis: IANA holds everything except a few RIR pools and special-purpose space.
+func testGenesis() *Genesis {
+	g := &Genesis{}
+	for _, r := range ipledger.Registries {
+		g.Registries = append(g.Registries, GenesisRegistry{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{keyFor(r).Public()}})
+	}
+	add := func(res string, reg string, st ipledger.Status) {
+		g.Pools = append(g.Pools, GenesisPool{Resource: mustRes(res), Registry: reg, Status: st, Registered: "2000-01-01"})
+	}
+	add("0.0.0.0-9.255.255.255", ipledger.IANA, ipledger.StatusIANAPool)
+	add("10.0.0.0/8", ipledger.IANA, ipledger.StatusReserved)
+	add("11.0.0.0-40.255.255.255", ipledger.IANA, ipledger.StatusIANAPool)
+	add("41.0.0.0/8", ipledger.AFRINIC, ipledger.StatusRIRPool)
+	add("42.0.0.0-192.255.255.255", ipledger.IANA, ipledger.StatusIANAPool)
+	add("193.0.0.0/8", ipledger.RIPENCC, ipledger.StatusRIRPool)
+	add("194.0.0.0/8", ipledger.ARIN, ipledger.StatusRIRPool)
+	add("195.0.0.0-255.255.255.255", ipledger.IANA, ipledger.StatusIANAPool)
+	add("::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool)
+	add("2001:600::/23", ipledger.RIPENCC, ipledger.StatusRIRPool)
+	add("2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool)
+	add("AS0-AS999", ipledger.IANA, ipledger.StatusIANAPool)
+	add("AS1000-AS1999", ipledger.RIPENCC, ipledger.StatusRIRPool)
+	add("AS2000-AS4294967295", ipledger.IANA, ipledger.StatusIANAPool)
+	return g
+}
+
+func newEnv(t testing.TB) *tenv {
+	e := &tenv{t: t, l: New(testChain), kv: memKV(), keys: map[string]ipledger.PrivateKey{}, seq: map[string]uint64{},
+		height: 1, time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, r := range ipledger.Registries {
+		e.keys[r] = keyFor(r)
+	}
+	if err := e.l.InitGenesis(e.kv, testGenesis(), ipledger.Block{Time: e.time}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// build signs a transaction; signers are org handles whose keys the env knows.
+func (e *tenv) build(kind ipledger.Kind, seq uint64, body any, signers ...string) *ipledger.Tx {
+	e.t.Helper()
+	var ss []ipledger.Signer
+	for _, s := range signers {
+		k, ok := e.keys[s]
+		if !ok {
+			k = keyFor(s)
+		}
+		ss = append(ss, ipledger.Signer{Org: s, Key: k})
+	}
+	b, err := ipledger.BuildTx(testChain, kind, seq, 0, body, ss...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tx, err := ipledger.DecodeTx(b)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := tx.VerifySignatures(); err != nil {
+		e.t.Fatal(err)
+	}
+	return tx
+}
+
+// do builds, signs and applies with the first signer's next sequence.
+func (e *tenv) do(kind ipledger.Kind, body any, signers ...string) Result {
+	e.t.Helper()
+	tx := e.build(kind, e.seq[signers[0]]+1, body, signers...)
+	return e.applyTx(tx)
+}
+
+func (e *tenv) applyTx(tx *ipledger.Tx) Result {
+	e.height++
+	e.time = e.time.Add(time.Second)
+	r := e.l.Apply(e.kv, ipledger.Block{Height: e.height, Time: e.time}, tx)
+	if r.Code == ipledger.CodeOK {
+		e.seq[tx.Signatures[0].Org] = tx.Sequence
+	}
+	return r
+}
+
+func (e *tenv) ok(kind ipledger.Kind, body any, signers ...string) {
+	e.t.Helper()
+	if r := e.do(kind, body, signers...); r.Code != ipledger.CodeOK {
+		e.t.Fatalf("%s by %v: %s: %s", kind, signers, r.Code, r.Log)
+	}
+}
+
+// digest hashes every key and value, to show a rejection changed nothing.
+func (e *tenv) digest() [32]byte {
+	h := sha256.New()
+	if err := e.kv.Iterate(nil, nil, false, func(k, v []byte) bool {
+		fmt.Fprintf(h, "%x=%x;", k, v)
+		return true
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func (e *tenv) fails(code ipledger.Code, kind ipledger.Kind, body any, signers ...string) {
+	e.t.Helper()
+	before := e.digest()
+	r := e.do(kind, body, signers...)
+	if r.Code != code {
+		e.t.Fatalf("%s by %v: got %s (%s), want %s", kind, signers, r.Code, r.Log, code)
+	}
+	if e.digest() != before {
+		e.t.Fatalf("%s by %v: rejected with %s but state changed", kind, signers, r.Code)
+	}
+}
+
+// newOrg registers handle under registry with a key and returns nothing; the env knows the key.
+func (e *tenv) newOrg(registry, handle string) {
+	e.t.Helper()
+	e.keys[handle] = keyFor(handle)
+	e.ok(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: handle, Name: handle + " Ltd", Country: "NL"}}}, registry)
+	e.ok(ipledger.KindBindKey, ipledger.BindKeyBody{Org: handle, Key: keyFor(handle).Public()}, registry)
+}
+
+func (e *tenv) holder(res string) string {
+	e.t.Helper()
+	chain, err := Lookup(e.kv, mustRes(res))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if len(chain) == 0 {
+		return ""
+	}
+	return chain[len(chain)-1].Holder
+}
+
+func alloc(res, org string, st ipledger.Status) ipledger.AllocateBody {
+	return ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: mustRes(res), Org: org, Status: st, Registered: "2010-05-01"}}}
+}
+
+func TestLifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.RIPENCC, "ORG-C")
+
+	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	if got := e.holder("193.0.1.1"); got != "ORG-A" {
+		t.Fatalf("holder of 193.0.1.1 = %q", got)
+	}
+	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.1.0/24"), Org: "ORG-C", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
+	if got := e.holder("193.0.1.7"); got != "ORG-C" {
+		t.Fatalf("holder of 193.0.1.7 = %q", got)
+	}
+	chain, _ := Lookup(e.kv, mustRes("193.0.1.7"))
+	if len(chain) != 3 || chain[0].Holder != ipledger.RIPENCC || chain[1].Holder != "ORG-A" || chain[2].Registered != "2026-01-01" {
+		t.Fatalf("chain %+v", chain)
+	}
+	// Partial transfer of the lower /17 splits the /16; the assignment moves with it.
+	e.ok(ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.0.0/17"), To: "ORG-B"}, "ORG-A", "ORG-B")
+	if got := e.holder("193.0.0.5"); got != "ORG-B" {
+		t.Fatalf("after transfer holder = %q", got)
+	}
+	if got := e.holder("193.0.200.5"); got != "ORG-A" {
+		t.Fatalf("remainder holder = %q", got)
+	}
+	if got := e.holder("193.0.1.7"); got != "ORG-C" {
+		t.Fatalf("assignment holder after parent transfer = %q", got)
+	}
+	chain, _ = Lookup(e.kv, mustRes("193.0.0.5"))
+	if chain[1].Registered != "2010-05-01" || chain[1].Origin == 0 {
+		t.Fatalf("split piece lost its registration date or origin: %+v", chain[1])
+	}
+	// Return the upper /17 to the registry.
+	e.ok(ipledger.KindReturn, ipledger.ReturnBody{Resource: mustRes("193.0.128.0/17")}, "ORG-A")
+	if got := e.holder("193.0.200.5"); got != ipledger.RIPENCC {
+		t.Fatalf("after return holder = %q", got)
+	}
+	// ORG-A's sequence: allocate was by the registry; ORG-A signed assign, transfer, return.
+	o, _ := Org(e.kv, "ORG-A")
+	if o.Sequence != 3 {
+		t.Fatalf("ORG-A sequence = %d, want 3", o.Sequence)
+	}
+}
+
+func TestRejections(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.AFRINIC, "ORG-Z")
+	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.1.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
+
+	cases := []struct {
+		name    string
+		code    ipledger.Code
+		kind    ipledger.Kind
+		body    any
+		signers []string
+	}{
+		{"overlapping allocation", ipledger.CodeOverlap, ipledger.KindAllocate, alloc("193.0.128.0-193.1.0.255", "ORG-B", ipledger.StatusAllocatedPA), []string{ipledger.RIPENCC}},
+		{"allocation outside pool", ipledger.CodeOutsideParent, ipledger.KindAllocate, alloc("41.0.0.0/16", "ORG-B", ipledger.StatusAllocatedPA), []string{ipledger.RIPENCC}},
+		{"allocation across pools", ipledger.CodeOutsideParent, ipledger.KindAllocate, alloc("193.255.0.0-194.0.255.255", "ORG-B", ipledger.StatusAllocatedPA), []string{ipledger.RIPENCC}},
+		{"allocation of special-purpose space", ipledger.CodeOutsideParent, ipledger.KindAllocate, alloc("10.0.0.0/16", "ORG-B", ipledger.StatusAllocatedPA), []string{ipledger.RIPENCC}},
+		{"allocation by a non-registry", ipledger.CodeUnauthorized, ipledger.KindAllocate, alloc("193.5.0.0/16", "ORG-B", ipledger.StatusAllocatedPA), []string{"ORG-A"}},
+		{"allocation to unknown org", ipledger.CodeNotFound, ipledger.KindAllocate, alloc("193.5.0.0/16", "ORG-NOPE", ipledger.StatusAllocatedPA), []string{ipledger.RIPENCC}},
+		{"allocation bad status", ipledger.CodeInvalid, ipledger.KindAllocate, alloc("193.5.0.0/16", "ORG-B", ipledger.StatusSubAllocatedPA), []string{ipledger.RIPENCC}},
+		{"ipv6 non-prefix", ipledger.CodeInvalid, ipledger.KindAllocate, alloc("2001:600::-2001:600::5", "ORG-B", ipledger.StatusAllocatedPA), []string{ipledger.RIPENCC}},
+		{"assign outside holding", ipledger.CodeOutsideParent, ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.1.0.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, []string{"ORG-A"}},
+		{"assign overlapping assignment", ipledger.CodeOverlap, ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.0.0/23"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, []string{"ORG-A"}},
+		{"assign someone else's space", ipledger.CodeUnauthorized, ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.2.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, []string{"ORG-Z"}},
+		{"transfer not held", ipledger.CodeUnauthorized, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.0.0/16"), To: "ORG-Z"}, []string{"ORG-B", "ORG-Z"}},
+		{"transfer without recipient signature", ipledger.CodeUnauthorized, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.0.0/16"), To: "ORG-Z"}, []string{"ORG-A"}},
+		{"transfer wrong second signer", ipledger.CodeUnauthorized, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.0.0/16"), To: "ORG-Z"}, []string{"ORG-A", "ORG-B"}},
+		{"transfer cutting through assignment", ipledger.CodeHasChildren, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.1.0/25"), To: "ORG-Z"}, []string{"ORG-A", "ORG-Z"}},
+		{"transfer pool", ipledger.CodeUnauthorized, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.5.0.0/16"), To: "ORG-Z"}, []string{ipledger.RIPENCC, "ORG-Z"}},
+		{"return with children", ipledger.CodeHasChildren, ipledger.KindReturn, ipledger.ReturnBody{Resource: mustRes("193.0.0.0/16")}, []string{"ORG-A"}},
+		{"registry transfer one signature", ipledger.CodeUnauthorized, ipledger.KindRegistryTransfer, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: mustRes("193.200.0.0/16"), From: ipledger.RIPENCC, To: ipledger.ARIN}}}, []string{ipledger.RIPENCC}},
+		{"registry transfer allocated space", ipledger.CodeHasChildren, ipledger.KindRegistryTransfer, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: mustRes("193.0.0.0/15"), From: ipledger.RIPENCC, To: ipledger.ARIN}}}, []string{ipledger.RIPENCC, ipledger.ARIN}},
+		{"registry transfer reserved", ipledger.CodeInvalid, ipledger.KindRegistryTransfer, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: mustRes("10.0.0.0/16"), From: ipledger.IANA, To: ipledger.ARIN}}}, []string{ipledger.IANA, ipledger.ARIN}},
+		{"register existing org", ipledger.CodeExists, ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "x"}}}, []string{ipledger.RIPENCC}},
+		{"register by non-registry", ipledger.CodeUnauthorized, ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-N", Name: "x"}}}, []string{"ORG-A"}},
+		{"register bad handle", ipledger.CodeInvalid, ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "org-lower", Name: "x"}}}, []string{ipledger.RIPENCC}},
+		{"batch fails as a whole", ipledger.CodeExists, ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-NEW", Name: "x"}, {Handle: "ORG-A", Name: "y"}}}, []string{ipledger.RIPENCC}},
+		{"bind key by other registry", ipledger.CodeUnauthorized, ipledger.KindBindKey, ipledger.BindKeyBody{Org: "ORG-A", Key: keyFor("x").Public()}, []string{ipledger.ARIN}},
+		{"rotate someone else's keys", ipledger.CodeUnauthorized, ipledger.KindRotateKeys, ipledger.RotateKeysBody{Org: "ORG-A", Add: []ipledger.PublicKey{keyFor("x").Public()}}, []string{"ORG-B"}},
+		{"rotate to no keys", ipledger.CodeInvalid, ipledger.KindRotateKeys, ipledger.RotateKeysBody{Org: "ORG-A", Remove: []ipledger.PublicKey{keyFor("ORG-A").Public()}}, []string{"ORG-A"}},
+		{"update by stranger", ipledger.CodeUnauthorized, ipledger.KindUpdateOrg, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "hijack"}, []string{"ORG-B"}},
+		{"update bad country", ipledger.CodeInvalid, ipledger.KindUpdateOrg, ipledger.UpdateOrgBody{Org: "ORG-A", Country: "nl"}, []string{"ORG-A"}},
+		{"unknown signer", ipledger.CodeUnknownSigner, ipledger.KindUpdateOrg, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "x"}, []string{"ORG-GHOST"}},
+		{"malformed body", ipledger.CodeMalformed, ipledger.KindUpdateOrg, map[string]string{"org": "ORG-A", "colour": "red"}, []string{"ORG-A"}},
+		{"unknown kind", ipledger.CodeUnknownKind, ipledger.Kind(99), map[string]string{}, []string{"ORG-A"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			e.fails(c.code, c.kind, c.body, c.signers...)
+		})
+	}
+	e.t = t
+
+	// Unknown key: ORG-A signs with a key that is not bound.
+	t.Run("unknown key", func(t *testing.T) {
+		e.t = t
+		e.keys["ORG-A"] = keyFor("not ORG-A")
+		defer func() { e.keys["ORG-A"] = keyFor("ORG-A") }()
+		e.fails(ipledger.CodeUnknownKey, ipledger.KindUpdateOrg, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "x"}, "ORG-A")
+	})
+	t.Run("replay", func(t *testing.T) {
+		e.t = t
+		tx := e.build(ipledger.KindUpdateOrg, e.seq["ORG-A"]+1, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "A One"}, "ORG-A")
+		if r := e.applyTx(tx); r.Code != ipledger.CodeOK {
+			t.Fatal(r.Log)
+		}
+		before := e.digest()
+		if r := e.applyTx(tx); r.Code != ipledger.CodeStaleSequence {
+			t.Fatalf("replay: %s", r.Code)
+		}
+		if e.digest() != before {
+			t.Fatal("replay changed state")
+		}
+	})
+	t.Run("future sequence", func(t *testing.T) {
+		e.t = t
+		tx := e.build(ipledger.KindUpdateOrg, e.seq["ORG-A"]+2, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "A Two"}, "ORG-A")
+		if r := e.applyTx(tx); r.Code != ipledger.CodeFutureSequence {
+			t.Fatalf("future: %s", r.Code)
+		}
+	})
+	t.Run("wrong chain", func(t *testing.T) {
+		e.t = t
+		b, _ := ipledger.BuildTx("other-chain", ipledger.KindUpdateOrg, e.seq["ORG-A"]+1, 0, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "x"}, ipledger.Signer{Org: "ORG-A", Key: keyFor("ORG-A")})
+		tx, _ := ipledger.DecodeTx(b)
+		if r := e.applyTx(tx); r.Code != ipledger.CodeWrongChain {
+			t.Fatalf("wrong chain: %s", r.Code)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		e.t = t
+		b, _ := ipledger.BuildTx(testChain, ipledger.KindUpdateOrg, e.seq["ORG-A"]+1, 2, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "x"}, ipledger.Signer{Org: "ORG-A", Key: keyFor("ORG-A")})
+		tx, _ := ipledger.DecodeTx(b)
+		if r := e.applyTx(tx); r.Code != ipledger.CodeExpired {
+			t.Fatalf("expired: %s", r.Code)
+		}
+	})
+}
+
+func TestEncumbrance(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.8.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
+	// A lease (later capability) on the assignment: stored directly, as that kind will.
+	s := store{e.kv}
+	if err := s.putEncumbrance(&Encumbrance{Kind: "lease", Ref: "L1", Resource: mustRes("193.0.8.0/24"), Depth: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// Blocks transfer of the allocation above it, return of it, and transfer of it.
+	e.fails(ipledger.CodeEncumbered, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.0.0/16"), To: "ORG-B"}, "ORG-A", "ORG-B")
+	e.fails(ipledger.CodeEncumbered, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.8.0/24"), To: "ORG-A"}, "ORG-B", "ORG-A")
+	e.fails(ipledger.CodeEncumbered, ipledger.KindReturn, ipledger.ReturnBody{Resource: mustRes("193.0.8.0/24")}, "ORG-B")
+	// A lease on the allocation itself blocks re-assignment inside it.
+	if err := s.putEncumbrance(&Encumbrance{Kind: "lease", Ref: "L2", Resource: mustRes("193.0.64.0/18"), Depth: 1}); err != nil {
+		t.Fatal(err)
+	}
+	e.fails(ipledger.CodeEncumbered, ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.65.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
+	// Unencumbered parts still move.
+	e.ok(ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.128.0/17"), To: "ORG-B"}, "ORG-A", "ORG-B")
+	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.9.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
+}
+
+func TestRegistryTransferCoalesces(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	// Move the /8 right below RIPE NCC's 193/8 from IANA to RIPE NCC, then allocate across the seam.
+	e.ok(ipledger.KindRegistryTransfer, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: mustRes("192.0.0.0/8"), From: ipledger.IANA, To: ipledger.RIPENCC}}}, ipledger.IANA, ipledger.RIPENCC)
+	chain, _ := Lookup(e.kv, mustRes("192.255.0.0-193.0.255.255"))
+	if len(chain) != 1 || chain[0].Holder != ipledger.RIPENCC || chain[0].Resource != mustRes("192.0.0.0/7") {
+		t.Fatalf("pool after move: %+v", chain)
+	}
+	e.ok(ipledger.KindAllocate, alloc("192.255.0.0-193.0.255.255", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	if got := e.holder("192.255.3.3"); got != "ORG-A" {
+		t.Fatalf("holder = %q", got)
+	}
+	// IANA's pool below lost exactly the /8.
+	chain, _ = Lookup(e.kv, mustRes("191.255.255.255"))
+	if chain[0].Holder != ipledger.IANA || chain[0].Resource != mustRes("42.0.0.0-191.255.255.255") {
+		t.Fatalf("IANA pool after move: %+v", chain[0])
+	}
+}
+
+func TestIPv6TransferSplitsIntoPrefixes(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.ok(ipledger.KindAllocate, alloc("2001:600::/29", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	e.ok(ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("2001:600:4::/48"), To: "ORG-B"}, "ORG-A", "ORG-B")
+	var n int
+	if err := Holdings(e.kv, func(h *ipledger.Holding) bool {
+		if h.Depth == 1 {
+			n++
+			if _, ok := h.Resource.Prefix(); !ok {
+				t.Errorf("IPv6 holding %s is not a prefix", h.Resource)
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// /29 minus a /48 leaves 19 prefixes, plus the /48.
+	if n != 20 {
+		t.Fatalf("%d IPv6 holdings, want 20", n)
+	}
+}
+
+func TestOverlayIterate(t *testing.T) {
+	base := memKV()
+	for _, k := range []string{"a", "c", "e", "g"} {
+		base.Set([]byte(k), []byte("base-"+k))
+	}
+	o := newOverlay(base)
+	o.Set([]byte("b"), []byte("new-b"))
+	o.Delete([]byte("c"))
+	o.Set([]byte("e"), []byte("new-e"))
+	o.Set([]byte("h"), []byte("new-h"))
+	collect := func(start, end []byte, rev bool) string {
+		var out []string
+		o.Iterate(start, end, rev, func(k, v []byte) bool { out = append(out, string(k)+"="+string(v)); return true })
+		return fmt.Sprint(out)
+	}
+	if got := collect(nil, nil, false); got != "[a=base-a b=new-b e=new-e g=base-g h=new-h]" {
+		t.Fatal(got)
+	}
+	if got := collect([]byte("b"), []byte("g"), true); got != "[e=new-e b=new-b]" {
+		t.Fatal(got)
+	}
+	if !bytes.Equal(must(o.Get([]byte("c"))), nil) {
+		t.Fatal("deleted key visible")
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,209 @@
+package ledger
+
+import (
+	"strings"
+
+	"github.com/ipledger/ipledger"
+)
+
+func (a *apply) requireRegistry(o *ipledger.Organisation) error {
+	if !o.IsRegistry {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is not a registry", o.Handle)
+	}
+	return nil
+}
+
+func validCountry(c string) bool {
+	if c == "" {
+		return true
+	}
+	if len(c) != 2 {
+		return false
+	}
+	for i := 0; i < 2; i++ {
+		if c[i] < 'A' || c[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func validMailbox(m string) bool {
+	if m == "" {
+		return true
+	}
+	// A plain addr-spec: local@domain, no spaces or angle brackets, a dot in the domain.
+	local, domain, ok := strings.Cut(m, "@")
+	return ok && len(m) <= 254 && local != "" && strings.Contains(domain, ".") &&
+		!strings.ContainsAny(m, " \t<>\"(),;:[]\\") && !strings.Contains(domain, "@") &&
+		!strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+}
+
+func checkOrgFields(handle, name, country, abuse string) error {
+	switch {
+	case !ipledger.ValidHandle(handle):
+		return ipledger.Errorf(ipledger.CodeInvalid, "bad handle %q: 1 to 64 of A-Z, 0-9 and inner hyphens", handle)
+	case len(name) > 256:
+		return ipledger.Errorf(ipledger.CodeInvalid, "name of %s is over 256 bytes", handle)
+	case !validCountry(country):
+		return ipledger.Errorf(ipledger.CodeInvalid, "country %q of %s is not an ISO 3166 two-letter code", country, handle)
+	case !validMailbox(abuse):
+		return ipledger.Errorf(ipledger.CodeInvalid, "abuse mailbox %q of %s is not an e-mail address", abuse, handle)
+	}
+	return nil
+}
+
+// registerOrg registers organisations under the signing registry.
+func (a *apply) registerOrg() error {
+	reg := a.signers[0]
+	if err := a.requireRegistry(reg); err != nil {
+		return err
+	}
+	var body ipledger.RegisterOrgBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if len(body.Orgs) == 0 || len(body.Orgs) > ipledger.MaxBatchItems {
+		return ipledger.Errorf(ipledger.CodeInvalid, "register-org carries %d organisations; 1 to %d allowed", len(body.Orgs), ipledger.MaxBatchItems)
+	}
+	for _, n := range body.Orgs {
+		if err := checkOrgFields(n.Handle, n.Name, n.Country, n.AbuseMailbox); err != nil {
+			return err
+		}
+		if n.Name == "" {
+			return ipledger.Errorf(ipledger.CodeInvalid, "organisation %s has no name", n.Handle)
+		}
+		if len(n.Keys) > 16 || len(n.OpaqueID) > 128 {
+			return ipledger.Errorf(ipledger.CodeInvalid, "organisation %s: at most 16 keys and a 128-byte opaque id", n.Handle)
+		}
+		old, err := a.org(n.Handle)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			return ipledger.Errorf(ipledger.CodeExists, "organisation %s already exists", n.Handle)
+		}
+		o := &ipledger.Organisation{
+			Handle: n.Handle, Name: n.Name, Country: n.Country, AbuseMailbox: n.AbuseMailbox,
+			Registry: reg.Handle, Keys: dedupKeys(n.Keys), Created: a.block.Time, Updated: a.block.Time,
+			OpaqueID: n.OpaqueID,
+		}
+		if err := a.putOrg(o); err != nil {
+			return err
+		}
+		a.touch("org", o.Handle)
+	}
+	return nil
+}
+
+func dedupKeys(keys []ipledger.PublicKey) []ipledger.PublicKey {
+	var out []ipledger.PublicKey
+	for _, k := range keys {
+		dup := false
+		for _, x := range out {
+			dup = dup || x == k
+		}
+		if !dup {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// bindKey adds a key to an organisation; only the registry that registered it may.
+func (a *apply) bindKey() error {
+	var body ipledger.BindKeyBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	o, err := a.mustOrg(body.Org)
+	if err != nil {
+		return err
+	}
+	if o.Registry == "" || a.signers[0].Handle != o.Registry {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "only %s's registry may bind a key to it", o.Handle)
+	}
+	if o.HasKey(body.Key) {
+		return ipledger.Errorf(ipledger.CodeExists, "key %s is already bound to %s", body.Key, o.Handle)
+	}
+	if len(o.Keys) >= 16 {
+		return ipledger.Errorf(ipledger.CodeInvalid, "%s already has 16 keys", o.Handle)
+	}
+	o.Keys = append(o.Keys, body.Key)
+	o.Updated = a.block.Time
+	a.touch("org", o.Handle)
+	return a.putOrg(o)
+}
+
+// rotateKeys adds and removes keys of the signing organisation.
+func (a *apply) rotateKeys() error {
+	var body ipledger.RotateKeysBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if body.Org != a.signers[0].Handle {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "only %s may rotate its own keys", body.Org)
+	}
+	o, err := a.mustOrg(body.Org)
+	if err != nil {
+		return err
+	}
+	keys := o.Keys
+	for _, r := range body.Remove {
+		if !o.HasKey(r) {
+			return ipledger.Errorf(ipledger.CodeNotFound, "key %s is not a key of %s", r, o.Handle)
+		}
+		var kept []ipledger.PublicKey
+		for _, k := range keys {
+			if k != r {
+				kept = append(kept, k)
+			}
+		}
+		keys = kept
+	}
+	keys = dedupKeys(append(keys, body.Add...))
+	if len(keys) == 0 {
+		return ipledger.Errorf(ipledger.CodeInvalid, "rotation would leave %s without a key", o.Handle)
+	}
+	if len(keys) > 16 {
+		return ipledger.Errorf(ipledger.CodeInvalid, "rotation would give %s more than 16 keys", o.Handle)
+	}
+	o.Keys = keys
+	o.Updated = a.block.Time
+	a.touch("org", o.Handle)
+	return a.putOrg(o)
+}
+
+// updateOrg changes contact data; the organisation itself or its registry signs.
+func (a *apply) updateOrg() error {
+	var body ipledger.UpdateOrgBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	o, err := a.mustOrg(body.Org)
+	if err != nil {
+		return err
+	}
+	by := a.signers[0].Handle
+	if by != o.Handle && by != o.Registry {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "only %s or its registry may update it", o.Handle)
+	}
+	if err := checkOrgFields(o.Handle, body.Name, body.Country, body.AbuseMailbox); err != nil {
+		return err
+	}
+	if body.Name == "" && body.Country == "" && body.AbuseMailbox == "" {
+		return ipledger.Errorf(ipledger.CodeInvalid, "update of %s changes nothing", o.Handle)
+	}
+	if body.Name != "" {
+		o.Name = body.Name
+	}
+	if body.Country != "" {
+		o.Country = body.Country
+	}
+	if body.AbuseMailbox != "" {
+		o.AbuseMailbox = body.AbuseMailbox
+	}
+	o.Updated = a.block.Time
+	a.touch("org", o.Handle)
+	return a.putOrg(o)
+}

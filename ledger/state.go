@@ -1,0 +1,244 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ipledger/ipledger"
+)
+
+// State layout in the authenticated map. Every key starts with a one-byte table tag.
+//
+//	'o' handle                              → Organisation JSON
+//	'h' family depth first(16)              → Holding JSON   (holdings at one depth never overlap)
+//	'i' id(8)                               → holding key    (lookup by handle)
+//	'e' family depth first(16) kind ref     → Encumbrance JSON
+//	'n' "holding"                           → next holding id (8 bytes)
+//	'm' name                                → chain parameters (genesis)
+const (
+	tagOrg         = 'o'
+	tagHolding     = 'h'
+	tagHoldingID   = 'i'
+	tagEncumbrance = 'e'
+	tagCounter     = 'n'
+	tagMeta        = 'm'
+)
+
+// MaxDepth is the deepest level of the holding tree: pool 0, allocation 1, assignment or
+// sub-allocation 2 and below, leases further down.
+const MaxDepth = 8
+
+func orgKey(handle string) []byte { return append([]byte{tagOrg}, handle...) }
+
+// depthPrefix is the key prefix of all holdings of one family at one depth.
+func depthPrefix(tag byte, f ipledger.Family, depth int) []byte {
+	return []byte{tag, byte(f), byte(depth)}
+}
+
+// posKey is tag ‖ family ‖ depth ‖ first number of r.
+func posKey(tag byte, r ipledger.Resource, depth int) []byte {
+	k := r.Key()
+	out := make([]byte, 0, 19)
+	out = append(out, tag, k[0], byte(depth))
+	return append(out, k[1:]...)
+}
+
+// lastKeyEnd returns the exclusive upper bound that includes every position key at depth
+// whose first number is at most the last number of r.
+func lastKeyEnd(tag byte, r ipledger.Resource, depth int) []byte {
+	return append(posKey(tag, r.LastPoint(), depth), 0)
+}
+
+func prefixEnd(p []byte) []byte {
+	end := append([]byte{}, p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xFF {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func idKey(id uint64) []byte {
+	k := []byte{tagHoldingID, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint64(k[1:], id)
+	return k
+}
+
+// store wraps a KV with typed access. Errors from the KV are internal faults and come back
+// wrapped; domain failures are *ipledger.Error.
+type store struct{ kv ipledger.KV }
+
+func (s store) org(handle string) (*ipledger.Organisation, error) {
+	b, err := s.kv.Get(orgKey(handle))
+	if err != nil {
+		return nil, fmt.Errorf("get organisation %s: %w", handle, err)
+	}
+	if b == nil {
+		return nil, nil
+	}
+	var o ipledger.Organisation
+	if err := json.Unmarshal(b, &o); err != nil {
+		return nil, fmt.Errorf("decode organisation %s: %w", handle, err)
+	}
+	return &o, nil
+}
+
+func (s store) mustOrg(handle string) (*ipledger.Organisation, error) {
+	o, err := s.org(handle)
+	if err == nil && o == nil {
+		err = ipledger.Errorf(ipledger.CodeNotFound, "no organisation %s", handle)
+	}
+	return o, err
+}
+
+func (s store) putOrg(o *ipledger.Organisation) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("encode organisation %s: %w", o.Handle, err)
+	}
+	return s.kv.Set(orgKey(o.Handle), b)
+}
+
+func decodeHolding(b []byte) (*ipledger.Holding, error) {
+	var h ipledger.Holding
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("decode holding: %w", err)
+	}
+	return &h, nil
+}
+
+func (s store) putHolding(h *ipledger.Holding) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("encode holding %d: %w", h.ID, err)
+	}
+	k := posKey(tagHolding, h.Resource, h.Depth)
+	if err := s.kv.Set(k, b); err != nil {
+		return fmt.Errorf("put holding: %w", err)
+	}
+	return s.kv.Set(idKey(h.ID), k)
+}
+
+func (s store) deleteHolding(h *ipledger.Holding) error {
+	if err := s.kv.Delete(posKey(tagHolding, h.Resource, h.Depth)); err != nil {
+		return fmt.Errorf("delete holding: %w", err)
+	}
+	return s.kv.Delete(idKey(h.ID))
+}
+
+func (s store) holdingByID(id uint64) (*ipledger.Holding, error) {
+	k, err := s.kv.Get(idKey(id))
+	if err != nil || k == nil {
+		return nil, err
+	}
+	b, err := s.kv.Get(k)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return decodeHolding(b)
+}
+
+// nextID allocates a holding id.
+func (s store) nextID() (uint64, error) {
+	k := []byte{tagCounter, 'h'}
+	b, err := s.kv.Get(k)
+	if err != nil {
+		return 0, fmt.Errorf("get holding counter: %w", err)
+	}
+	var n uint64 = 1
+	if len(b) == 8 {
+		n = binary.BigEndian.Uint64(b)
+	}
+	if err := s.kv.Set(k, binary.BigEndian.AppendUint64(nil, n+1)); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// at returns the holding at depth whose range contains all of r, or nil.
+func (s store) at(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
+	h, err := s.lastStartingBy(r.Point(), depth)
+	if err != nil || h == nil || !h.Resource.Contains(r) {
+		return nil, err
+	}
+	return h, nil
+}
+
+// lastStartingBy returns the holding at depth with the greatest first number not after the
+// first number of p.
+func (s store) lastStartingBy(p ipledger.Resource, depth int) (*ipledger.Holding, error) {
+	var found []byte
+	err := s.kv.Iterate(depthPrefix(tagHolding, p.Family(), depth), lastKeyEnd(tagHolding, p, depth), true,
+		func(_, v []byte) bool { found = append([]byte{}, v...); return false })
+	if err != nil {
+		return nil, fmt.Errorf("seek holding: %w", err)
+	}
+	if found == nil {
+		return nil, nil
+	}
+	return decodeHolding(found)
+}
+
+// overlapping returns a holding at depth that overlaps r, or nil. Holdings at one depth are
+// disjoint and sorted, so the one starting last at or before r's end is the only candidate.
+func (s store) overlapping(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
+	h, err := s.lastStartingBy(r.LastPoint(), depth)
+	if err != nil || h == nil || !h.Resource.Overlaps(r) {
+		return nil, err
+	}
+	return h, nil
+}
+
+// chain returns the holdings that contain r entirely, from the pool (depth 0) down.
+func (s store) chain(r ipledger.Resource) ([]*ipledger.Holding, error) {
+	var out []*ipledger.Holding
+	for d := 0; d <= MaxDepth; d++ {
+		h, err := s.at(r, d)
+		if err != nil {
+			return nil, err
+		}
+		if h == nil {
+			break
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// children returns the holdings one level below h that overlap r (all of them when r is h's
+// own range), in order.
+func (s store) children(h *ipledger.Holding, r ipledger.Resource) ([]*ipledger.Holding, error) {
+	if h.Depth >= MaxDepth {
+		return nil, nil
+	}
+	var out []*ipledger.Holding
+	var derr error
+	// A child overlapping r may start before r; begin from the last one starting by r's start.
+	first, err := s.lastStartingBy(r.Point(), h.Depth+1)
+	if err != nil {
+		return nil, err
+	}
+	start := posKey(tagHolding, r, h.Depth+1)
+	if first != nil && first.Resource.Overlaps(r) {
+		start = posKey(tagHolding, first.Resource, h.Depth+1)
+	}
+	err = s.kv.Iterate(start, lastKeyEnd(tagHolding, r, h.Depth+1), false, func(_, v []byte) bool {
+		c, err := decodeHolding(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out = append(out, c)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list children: %w", err)
+	}
+	return out, nil
+}
