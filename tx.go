@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
@@ -97,7 +98,7 @@ type Tx struct {
 	Payload
 	PayloadBytes []byte
 	Signatures   []Signature
-	Hash         [32]byte // SHA-256 of the whole encoded transaction, as CometBFT hashes it
+	Hash         Hash // SHA-256 of the whole encoded transaction, as CometBFT hashes it
 }
 
 // EncodePayload returns the canonical bytes of p:
@@ -250,7 +251,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 			}
 		}
 	}
-	return &Tx{Payload: p, PayloadBytes: payload, Signatures: sigs, Hash: sha256.Sum256(b)}, nil
+	return &Tx{Payload: p, PayloadBytes: payload, Signatures: sigs, Hash: HashTx(b)}, nil
 }
 
 // verifyOptions are the ZIP-215 rules CometBFT uses: every node accepts exactly the same
@@ -417,4 +418,39 @@ func DecodeBody(b []byte, v any) error {
 		return Errorf(CodeMalformed, "body: trailing data")
 	}
 	return nil
+}
+
+// Hash is a SHA-256 digest: a transaction's hash, as CometBFT computes it over the encoded
+// transaction.
+type Hash [32]byte
+
+// HashTx returns the hash of an encoded transaction.
+func HashTx(b []byte) Hash { return sha256.Sum256(b) }
+
+// String returns the hash in upper-case hex, as CometBFT prints transaction hashes.
+func (h Hash) String() string { return strings.ToUpper(hex.EncodeToString(h[:])) }
+
+// MarshalText implements encoding.TextMarshaler (hex).
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler (hex, either case).
+func (h *Hash) UnmarshalText(b []byte) error {
+	v, err := ParseHash(string(b))
+	if err != nil {
+		return err
+	}
+	*h = v
+	return nil
+}
+
+// ParseHash parses 64 hex digits of either case.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	if len(s) != 64 {
+		return h, fmt.Errorf("hash %.16q: want 64 hex digits", s)
+	}
+	if _, err := hex.Decode(h[:], []byte(strings.ToLower(s))); err != nil {
+		return h, fmt.Errorf("hash: %w", err)
+	}
+	return h, nil
 }

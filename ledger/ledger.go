@@ -6,7 +6,7 @@
 package ledger
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/ipledger/ipledger"
@@ -85,11 +85,25 @@ type apply struct {
 	tx      *ipledger.Tx
 	signers []*ipledger.Organisation
 	touched []string
+	seen    map[string]bool
 }
 
-func (a *apply) touch(kind, id string) { a.touched = append(a.touched, kind+"/"+id) }
+func (a *apply) touch(kind, id string) {
+	obj := kind + "/" + id
+	if a.seen == nil {
+		a.seen = map[string]bool{}
+	}
+	if !a.seen[obj] {
+		a.seen[obj] = true
+		a.touched = append(a.touched, obj) // in first-touch order; the map is only a set
+	}
+}
 
-func (a *apply) touchHolding(h *ipledger.Holding) { a.touch("holding", fmt.Sprint(h.ID)) }
+// touchHolding records a change to h, which is also a change to its holder's holdings.
+func (a *apply) touchHolding(h *ipledger.Holding) {
+	a.touch("holding", strconv.FormatUint(h.ID, 10))
+	a.touch("org", h.Holder)
+}
 
 // signer returns the i-th signer's organisation, or an error if the transaction has fewer.
 func (a *apply) signer(i int) (*ipledger.Organisation, error) {
