@@ -170,9 +170,9 @@ func addrFamily(a netip.Addr) (Family, error) {
 		return 0, fmt.Errorf("address %s has a zone", a)
 	case a.Is4():
 		return IPv4, nil
-	case a.Is4In6():
-		return 0, fmt.Errorf("IPv4-mapped address %s: write it as IPv4", a)
 	}
+	// IPv4-mapped IPv6 addresses (::ffff:0:0/96) are IPv6 space: IANA's special-purpose
+	// registry lists that block.
 	return IPv6, nil
 }
 
