@@ -69,7 +69,7 @@ func GenesisPools(r *Registries) []Pool {
 func splitPrefixes(p Pool) []Pool {
 	var out []Pool
 	for _, q := range p.Resource.Prefixes() {
-		r, err := prefixResource(q)
+		r, err := ipledger.PrefixResource(q)
 		if err != nil {
 			return []Pool{p}
 		}
@@ -197,7 +197,7 @@ func entries(fs []fact) []Entry {
 // generated from Resource.String, so only a hand-edited table fails.
 func mustParseFact(s string) ipledger.Resource {
 	if p, err := netip.ParsePrefix(s); err == nil {
-		r, err := prefixResource(p)
+		r, err := ipledger.PrefixResource(p)
 		if err != nil {
 			panic(fmt.Sprintf("iana: bad fact %q: %v", s, err))
 		}

@@ -225,7 +225,7 @@ func poolOf(tb testing.TB, pools []Pool, r ipledger.Resource) Pool {
 func res(tb testing.TB, s string) ipledger.Resource {
 	tb.Helper()
 	if p, err := netip.ParsePrefix(s); err == nil {
-		r, err := prefixResource(p)
+		r, err := ipledger.PrefixResource(p)
 		if err != nil {
 			tb.Fatal(err)
 		}
