@@ -1,0 +1,618 @@
+// Package chain runs ipledger on CometBFT: the ABCI application that feeds blocks through
+// the ledger state machine, keeps the transparency log and commits state, log and height
+// together, and the in-process node that wires it to CometBFT's consensus, mempool and
+// peer-to-peer layers.
+package chain
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/store"
+	"github.com/ipledger/ipledger/tlog"
+)
+
+// Side-table layout (unauthenticated; see package store for the crash contract):
+//
+//	'L' index(8)                          → log leaf bytes
+//	'S' height(8)                         → log tree state after the block
+//	'B' height(8)                         → BlockRecord JSON
+//	'H' tx hash(32)                       → height(8) ‖ index(4)
+//	'X' object ‖ 0 ‖ height(8) ‖ index(4) → tx hash: the per-object history index
+const (
+	sideLeaf    = 'L'
+	sideTree    = 'S'
+	sideBlock   = 'B'
+	sideTxIndex = 'H'
+	sideHistory = 'X'
+)
+
+func u64key(tag byte, n uint64) []byte { return binary.BigEndian.AppendUint64([]byte{tag}, n) }
+
+// BlockRecord is what the node keeps about each committed block.
+type BlockRecord struct {
+	Height    int64          `json:"height"`
+	Time      time.Time      `json:"time"`
+	AppHash   []byte         `json:"app_hash"`
+	StateRoot []byte         `json:"state_root"`
+	LogRoot   []byte         `json:"log_root"`
+	LogSize   uint64         `json:"log_size"`
+	Txs       []TxRecord     `json:"txs"`
+	Events    []ledger.Event `json:"events,omitempty"`
+}
+
+// TxRecord is the outcome of one transaction in a block.
+type TxRecord struct {
+	Hash  ipledger.Hash `json:"hash"`
+	Kind  string        `json:"kind,omitempty"`
+	Code  ipledger.Code `json:"code"`
+	Log   string        `json:"log,omitempty"`
+	Index uint32        `json:"index"`
+}
+
+// Config tunes the application.
+type Config struct {
+	ChainID string
+	// SignerQuota bounds the transactions of one first signer waiting in the mempool; it
+	// stands in for fees (DESIGN.md).
+	SignerQuota uint64
+	Logger      *slog.Logger
+	Metrics     *Metrics
+}
+
+// App is the ABCI application. CheckTx runs on the mempool connection concurrently with
+// the consensus connection (proxy.NewConnSyncLocalClientCreator), so it only reads the
+// last committed snapshot.
+type App struct {
+	abci.BaseApplication
+	cfg    Config
+	ledger *ledger.Ledger
+	st     *store.Store
+	log    *slog.Logger
+	m      *Metrics
+
+	// Consensus connection state.
+	tree    *tlog.Tree
+	pending *blockWork
+
+	committed atomic.Pointer[Snapshot]
+
+	checkMu    sync.Mutex
+	mempoolSeq map[string]uint64 // highest sequence accepted into the mempool, per first signer
+
+	verified sigCache
+
+	waitMu  sync.Mutex
+	waiters map[ipledger.Hash][]chan TxOutcome
+}
+
+// Snapshot is a consistent view of the last committed block.
+type Snapshot struct {
+	State  ipledger.KV // read-only
+	Block  BlockRecord
+	Height int64
+}
+
+// TxOutcome is where and how a transaction was committed.
+type TxOutcome struct {
+	Height int64         `json:"height"`
+	Index  uint32        `json:"index"`
+	Code   ipledger.Code `json:"code"`
+	Log    string        `json:"log,omitempty"`
+}
+
+type blockWork struct {
+	record  BlockRecord
+	side    *store.SideBatch
+	hashes  []ipledger.Hash
+	results []TxOutcome
+}
+
+// NewApp opens the application over an open store. It restores the log tree of the last
+// committed block, so a restart does not replay anything.
+func NewApp(st *store.Store, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SignerQuota == 0 {
+		cfg.SignerQuota = 5000
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	a := &App{
+		cfg: cfg, ledger: ledger.New(cfg.ChainID), st: st, log: cfg.Logger, m: cfg.Metrics,
+		mempoolSeq: map[string]uint64{}, waiters: map[ipledger.Hash][]chan TxOutcome{},
+	}
+	a.verified.init(200_000)
+	if err := a.restore(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// restore loads the log tree and block record of the store's committed version.
+func (a *App) restore() error {
+	v := a.st.Version()
+	a.tree = tlog.New()
+	rec := BlockRecord{}
+	if v > 0 {
+		b, err := a.st.SideGet(u64key(sideTree, uint64(v)))
+		if err != nil {
+			return fmt.Errorf("load log tree at %d: %w", v, err)
+		}
+		if b == nil {
+			return fmt.Errorf("load log tree at %d: missing", v)
+		}
+		if a.tree, err = tlog.Unmarshal(b); err != nil {
+			return fmt.Errorf("load log tree at %d: %w", v, err)
+		}
+		rb, err := a.st.SideGet(u64key(sideBlock, uint64(v)))
+		if err != nil || rb == nil {
+			return fmt.Errorf("load block record %d: missing (%v)", v, err)
+		}
+		if err := json.Unmarshal(rb, &rec); err != nil {
+			return fmt.Errorf("load block record %d: %w", v, err)
+		}
+	}
+	return a.publish(rec)
+}
+
+// publish makes the committed version visible to readers.
+func (a *App) publish(rec BlockRecord) error {
+	view, err := a.st.ReadAt(a.st.Version())
+	if err != nil {
+		return fmt.Errorf("read committed state: %w", err)
+	}
+	a.committed.Store(&Snapshot{State: view, Block: rec, Height: a.st.Version()})
+	a.m.height.Set(float64(rec.Height))
+	return nil
+}
+
+// Committed returns the last committed snapshot. It is safe for concurrent use.
+func (a *App) Committed() *Snapshot { return a.committed.Load() }
+
+// Store returns the application's store, for side-table reads (history, blocks, log).
+func (a *App) Store() *store.Store { return a.st }
+
+// ChainID returns the chain this application serves.
+func (a *App) ChainID() string { return a.cfg.ChainID }
+
+// Info reports the last committed height and app hash: CometBFT replays nothing the store
+// already holds.
+func (a *App) Info(context.Context, *abci.InfoRequest) (*abci.InfoResponse, error) {
+	s := a.Committed()
+	res := &abci.InfoResponse{Data: "ipledger", Version: Version, AppVersion: AppVersion, LastBlockHeight: s.Height}
+	if s.Height > 0 {
+		res.LastBlockAppHash = s.Block.AppHash
+	}
+	return res, nil
+}
+
+// InitChain writes the genesis registry state into the working tree; it becomes part of
+// the first committed version.
+func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.InitChainResponse, error) {
+	if req.ChainId != a.cfg.ChainID {
+		return nil, fmt.Errorf("init chain: genesis is for %q, app for %q", req.ChainId, a.cfg.ChainID)
+	}
+	var g ledger.Genesis
+	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
+		return nil, fmt.Errorf("init chain: decode app state: %w", err)
+	}
+	a.st.Rollback()
+	if err := a.ledger.InitGenesis(a.st.Working(), &g, ipledger.Block{Height: 0, Time: req.Time}); err != nil {
+		return nil, fmt.Errorf("init chain: %w", err)
+	}
+	a.tree = tlog.New()
+	a.log.Info("genesis", "chain", req.ChainId, "registries", len(g.Registries), "pools", len(g.Pools))
+	return &abci.InitChainResponse{AppHash: tlog.AppHash(a.st.WorkingHash(), a.tree.Root())}, nil
+}
+
+// CheckTx admits a transaction to the mempool: it decodes, checks signatures (once; the
+// recheck after a block skips them), chain id, signers, keys and the sequence against the
+// committed state plus what the signer already has pending, and the per-signer quota.
+func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	err := a.checkTx(req.Tx, req.Type == abci.CHECK_TX_TYPE_RECHECK)
+	a.m.checkTx.WithLabelValues(ipledger.ErrorCode(err).String()).Inc()
+	if err != nil {
+		return &abci.CheckTxResponse{Code: uint32(ipledger.ErrorCode(err)), Log: ipledger.ErrorMessage(err), Codespace: "ipledger"}, nil
+	}
+	return &abci.CheckTxResponse{Code: 0, GasWanted: 1}, nil
+}
+
+func (a *App) checkTx(b []byte, recheck bool) error {
+	tx, err := ipledger.DecodeTx(b)
+	if err != nil {
+		return err
+	}
+	if !recheck && !a.verified.has(tx.Hash) {
+		if err := tx.VerifySignatures(); err != nil {
+			return err
+		}
+		a.verified.add(tx.Hash)
+	}
+	snap := a.Committed()
+	first := tx.Signatures[0].Org
+	a.checkMu.Lock()
+	defer a.checkMu.Unlock()
+	var pending uint64
+	if o, err := ledger.Org(snap.State, first); err != nil {
+		return fmt.Errorf("check tx: %w", err)
+	} else if o != nil && a.mempoolSeq[first] > o.Sequence {
+		pending = a.mempoolSeq[first] - o.Sequence
+	}
+	if pending >= a.cfg.SignerQuota {
+		return ipledger.Errorf(ipledger.CodeMempoolFull, "%s already has %d transactions waiting; retry after the next block", first, pending)
+	}
+	if err := a.ledger.Authenticate(snap.State, tx, snap.Height+1, pending); err != nil {
+		return err
+	}
+	a.mempoolSeq[first] = tx.Sequence
+	return nil
+}
+
+// honest decodes a proposed transaction and reports why no honest node could have proposed
+// it: undecodable, oversized, or for another chain. Signatures are checked by the caller.
+func (a *App) honest(b []byte) (*ipledger.Tx, error) {
+	tx, err := ipledger.DecodeTx(b)
+	if err != nil {
+		return nil, err
+	}
+	if tx.ChainID != a.cfg.ChainID {
+		return nil, ipledger.Errorf(ipledger.CodeWrongChain, "transaction for chain %q", tx.ChainID)
+	}
+	return tx, nil
+}
+
+// verifyAll checks the signatures of txs not verified before, as one batch, and returns
+// per transaction whether they hold.
+func (a *App) verifyAll(txs []*ipledger.Tx) []bool {
+	ok := make([]bool, len(txs))
+	bv := ipledger.NewBatchVerifier()
+	var idx []int
+	for i, tx := range txs {
+		if tx == nil {
+			continue
+		}
+		if a.verified.has(tx.Hash) {
+			ok[i] = true
+			continue
+		}
+		bv.Add(tx)
+		idx = append(idx, i)
+	}
+	if len(idx) == 0 {
+		return ok
+	}
+	for j, good := range bv.Verify(nil) {
+		ok[idx[j]] = good
+		if good {
+			a.verified.add(txs[idx[j]].Hash)
+		}
+	}
+	return ok
+}
+
+// PrepareProposal drops only what no honest node may propose; transactions that will fail
+// against state stay in and are committed with their result code.
+func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
+	txs := make([]*ipledger.Tx, len(req.Txs))
+	for i, b := range req.Txs {
+		txs[i], _ = a.honest(b)
+	}
+	ok := a.verifyAll(txs)
+	var out [][]byte
+	var size int64
+	for i, b := range req.Txs {
+		if !ok[i] || size+int64(len(b)) > req.MaxTxBytes {
+			continue
+		}
+		size += int64(len(b))
+		out = append(out, b)
+	}
+	return &abci.PrepareProposalResponse{Txs: out}, nil
+}
+
+// ProcessProposal rejects a block holding an undecodable, oversized, wrong-chain or badly
+// signed transaction; anything else is for FinalizeBlock to judge.
+func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalRequest) (*abci.ProcessProposalResponse, error) {
+	txs := make([]*ipledger.Tx, len(req.Txs))
+	for i, b := range req.Txs {
+		tx, err := a.honest(b)
+		if err != nil {
+			a.log.Warn("rejected proposal", "height", req.Height, "tx", i, "reason", err)
+			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
+		}
+		txs[i] = tx
+	}
+	for i, good := range a.verifyAll(txs) {
+		if !good {
+			a.log.Warn("rejected proposal", "height", req.Height, "tx", i, "reason", "bad signature")
+			return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_REJECT}, nil
+		}
+	}
+	return &abci.ProcessProposalResponse{Status: abci.PROCESS_PROPOSAL_STATUS_ACCEPT}, nil
+}
+
+// FinalizeBlock applies the block's transactions in order, then the block's time-driven
+// events, appends every transaction and an end-of-block leaf to the log, and returns the
+// app hash H(state root ‖ log root). Nothing is durable until Commit.
+func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	start := time.Now()
+	block := ipledger.Block{Height: req.Height, Time: req.Time.UTC()}
+	kv := a.st.Working()
+	txs := make([]*ipledger.Tx, len(req.Txs))
+	decodeErr := make([]error, len(req.Txs))
+	for i, b := range req.Txs {
+		txs[i], decodeErr[i] = ipledger.DecodeTx(b)
+	}
+	sigOK := a.verifyAll(txs)
+	w := &blockWork{side: a.st.NewSideBatch()}
+	w.record = BlockRecord{Height: req.Height, Time: block.Time}
+	results := make([]*abci.ExecTxResult, len(req.Txs))
+	for i, b := range req.Txs {
+		var res ledger.Result
+		var hash ipledger.Hash
+		kind := ""
+		switch {
+		case decodeErr[i] != nil:
+			res = ledger.Result{Code: ipledger.ErrorCode(decodeErr[i]), Log: ipledger.ErrorMessage(decodeErr[i])}
+			hash = ipledger.HashTx(b)
+		case !sigOK[i]:
+			res = ledger.Result{Code: ipledger.CodeBadSignature, Log: "a signature does not verify"}
+			hash = txs[i].Hash
+		default:
+			hash, kind = txs[i].Hash, txs[i].Kind.String()
+			res = a.ledger.Apply(kv, block, txs[i])
+			if res.IsInternal() {
+				w.side.Close()
+				return nil, fmt.Errorf("finalize block %d tx %d: state store failed: %s", req.Height, i, res.Log)
+			}
+		}
+		results[i] = &abci.ExecTxResult{Code: uint32(res.Code), Log: res.Log, Codespace: "ipledger"}
+		a.m.txs.WithLabelValues(res.Code.String()).Inc()
+		if err := a.appendLeaf(w, tlog.TxLeaf{Height: req.Height, Time: block.Time, Index: uint32(i), Code: uint32(res.Code), Tx: b}.Encode()); err != nil {
+			return nil, err
+		}
+		w.record.Txs = append(w.record.Txs, TxRecord{Hash: hash, Kind: kind, Code: res.Code, Log: res.Log, Index: uint32(i)})
+		w.hashes = append(w.hashes, hash)
+		w.results = append(w.results, TxOutcome{Height: req.Height, Index: uint32(i), Code: res.Code, Log: res.Log})
+		pos := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(req.Height)), uint32(i))
+		if err := w.side.Set(append([]byte{sideTxIndex}, hash[:]...), pos); err != nil {
+			return nil, fmt.Errorf("finalize block: %w", err)
+		}
+		for _, obj := range res.Touched {
+			k := append(append([]byte{sideHistory}, obj...), 0)
+			if err := w.side.Set(append(k, pos...), hash[:]); err != nil {
+				return nil, fmt.Errorf("finalize block: %w", err)
+			}
+		}
+	}
+	events, err := a.ledger.EndBlock(kv, block)
+	if err != nil {
+		return nil, fmt.Errorf("finalize block %d: end block: %w", req.Height, err)
+	}
+	// A block with neither transactions nor events changes nothing and gets no leaf, so its
+	// app hash stays the same and CometBFT does not need another block to prove it: with
+	// empty blocks every 30 s the chain idles instead of producing blocks back to back.
+	if len(req.Txs) > 0 || len(events) > 0 {
+		evJSON, _ := json.Marshal(events)
+		if err := a.appendLeaf(w, tlog.EndBlockLeaf{Height: req.Height, Time: block.Time, TxCount: uint32(len(req.Txs)), Events: evJSON}.Encode()); err != nil {
+			return nil, err
+		}
+	}
+	w.record.Events = events
+	w.record.StateRoot = a.st.WorkingHash()
+	w.record.LogRoot = a.tree.Root()
+	w.record.LogSize = a.tree.Size()
+	w.record.AppHash = tlog.AppHash(w.record.StateRoot, w.record.LogRoot)
+	a.pending = w
+	a.m.finalize.Observe(time.Since(start).Seconds())
+	a.m.blockTxs.Observe(float64(len(req.Txs)))
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: w.record.AppHash}, nil
+}
+
+func (a *App) appendLeaf(w *blockWork, leaf []byte) error {
+	idx := a.tree.Size()
+	if err := a.tree.Append(tlog.HashLeaf(leaf)); err != nil {
+		return fmt.Errorf("finalize block: %w", err)
+	}
+	if err := w.side.Set(u64key(sideLeaf, idx), leaf); err != nil {
+		return fmt.Errorf("finalize block: %w", err)
+	}
+	return nil
+}
+
+// Commit makes the finalized block durable: side data (log leaves, tree state, block
+// record, indexes) first, then the state version, which is the point of no return (see
+// package store).
+func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
+	w := a.pending
+	if w == nil {
+		return nil, errors.New("commit without a finalized block")
+	}
+	a.pending = nil
+	h := uint64(w.record.Height)
+	rec, err := json.Marshal(w.record)
+	if err != nil {
+		return nil, fmt.Errorf("commit: encode block record: %w", err)
+	}
+	if err := errors.Join(
+		w.side.Set(u64key(sideTree, h), a.tree.Marshal()),
+		w.side.Set(u64key(sideBlock, h), rec),
+	); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	if err := w.side.Commit(false); err != nil {
+		return nil, fmt.Errorf("commit side data of %d: %w", h, err)
+	}
+	if _, v, err := a.st.Commit(); err != nil {
+		return nil, fmt.Errorf("commit state of %d: %w", h, err)
+	} else if v != w.record.Height {
+		return nil, fmt.Errorf("commit: state version %d for block %d", v, h)
+	}
+	if err := a.publish(w.record); err != nil {
+		return nil, err
+	}
+	a.checkMu.Lock()
+	clear(a.mempoolSeq) // the recheck that follows rebuilds it in mempool order
+	a.checkMu.Unlock()
+	for _, hash := range w.hashes {
+		a.verified.remove(hash)
+	}
+	a.waitMu.Lock()
+	for i, hash := range w.hashes {
+		for _, ch := range a.waiters[hash] {
+			ch <- w.results[i]
+		}
+		delete(a.waiters, hash)
+	}
+	a.waitMu.Unlock()
+	if len(w.hashes) > 0 {
+		a.log.Debug("committed", "height", h, "txs", len(w.hashes))
+	}
+	return &abci.CommitResponse{}, nil
+}
+
+// Outcome returns where and how a committed transaction ended, or ok false.
+func (a *App) Outcome(hash ipledger.Hash) (TxOutcome, bool, error) {
+	pos, err := a.st.SideGet(append([]byte{sideTxIndex}, hash[:]...))
+	if err != nil || len(pos) != 12 {
+		return TxOutcome{}, false, err
+	}
+	height := int64(binary.BigEndian.Uint64(pos))
+	idx := binary.BigEndian.Uint32(pos[8:])
+	if height > a.Committed().Height {
+		return TxOutcome{}, false, nil // side data of a block not yet committed
+	}
+	rec, err := a.Block(height)
+	if err != nil || rec == nil || int(idx) >= len(rec.Txs) {
+		return TxOutcome{}, false, err
+	}
+	t := rec.Txs[idx]
+	return TxOutcome{Height: height, Index: idx, Code: t.Code, Log: t.Log}, true, nil
+}
+
+// WaitCommit blocks until the transaction with hash is committed or ctx ends.
+func (a *App) WaitCommit(ctx context.Context, hash ipledger.Hash) (TxOutcome, error) {
+	ch := make(chan TxOutcome, 1)
+	a.waitMu.Lock()
+	if out, ok, err := a.Outcome(hash); err != nil || ok {
+		a.waitMu.Unlock()
+		return out, err
+	}
+	a.waiters[hash] = append(a.waiters[hash], ch)
+	a.waitMu.Unlock()
+	select {
+	case out := <-ch:
+		return out, nil
+	case <-ctx.Done():
+		a.waitMu.Lock()
+		list := a.waiters[hash]
+		for i, c := range list {
+			if c == ch {
+				a.waiters[hash] = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(a.waiters[hash]) == 0 {
+			delete(a.waiters, hash)
+		}
+		a.waitMu.Unlock()
+		return TxOutcome{}, fmt.Errorf("wait for commit: %w", ctx.Err())
+	}
+}
+
+// Block returns the record of a committed block, or nil.
+func (a *App) Block(height int64) (*BlockRecord, error) {
+	if height < 1 || height > a.Committed().Height {
+		return nil, nil
+	}
+	b, err := a.st.SideGet(u64key(sideBlock, uint64(height)))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var rec BlockRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("decode block %d: %w", height, err)
+	}
+	return &rec, nil
+}
+
+// HistoryEntry is one transaction that touched an object.
+type HistoryEntry struct {
+	Height int64         `json:"height"`
+	Index  uint32        `json:"index"`
+	Hash   ipledger.Hash `json:"hash"`
+}
+
+// History lists the committed transactions that touched object ("org/HANDLE",
+// "holding/ID"), oldest first, at most limit.
+func (a *App) History(object string, limit int) ([]HistoryEntry, error) {
+	prefix := append(append([]byte{sideHistory}, object...), 0)
+	end := append(append([]byte{sideHistory}, object...), 1)
+	top := a.Committed().Height
+	var out []HistoryEntry
+	err := a.st.SideIterate(prefix, end, false, func(k, v []byte) bool {
+		p := k[len(prefix):]
+		if len(p) != 12 || len(v) != 32 {
+			return true
+		}
+		e := HistoryEntry{Height: int64(binary.BigEndian.Uint64(p)), Index: binary.BigEndian.Uint32(p[8:])}
+		if e.Height > top {
+			return false
+		}
+		copy(e.Hash[:], v)
+		out = append(out, e)
+		return len(out) < limit
+	})
+	return out, err
+}
+
+// Leaf returns log leaf i.
+func (a *App) Leaf(i uint64) ([]byte, error) {
+	return a.st.SideGet(u64key(sideLeaf, i))
+}
+
+// sigCache remembers transactions whose signatures this node verified, so each signature
+// is checked once per node (CheckTx or ProcessProposal), not again in FinalizeBlock.
+type sigCache struct {
+	mu  sync.Mutex
+	m   map[ipledger.Hash]struct{}
+	max int
+}
+
+func (c *sigCache) init(max int) { c.m, c.max = map[ipledger.Hash]struct{}{}, max }
+
+func (c *sigCache) has(h ipledger.Hash) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[h]
+	return ok
+}
+
+func (c *sigCache) add(h ipledger.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m) // crude but bounded; a miss only costs a re-verification
+	}
+	c.m[h] = struct{}{}
+}
+
+func (c *sigCache) remove(h ipledger.Hash) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, h)
+}

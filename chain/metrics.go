@@ -1,0 +1,40 @@
+package chain
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Version is the application's software version reported by Info.
+const Version = "0.1.0"
+
+// AppVersion is the protocol version of the state machine; it changes when the same
+// transactions would give a different state.
+const AppVersion = 1
+
+// Metrics are the application's Prometheus metrics, named ipledger_….
+type Metrics struct {
+	height   prometheus.Gauge
+	txs      *prometheus.CounterVec
+	checkTx  *prometheus.CounterVec
+	finalize prometheus.Histogram
+	blockTxs prometheus.Histogram
+}
+
+// NewMetrics creates the metrics and registers them with reg (none when reg is nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		height: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_block_height", Help: "Height of the last committed block."}),
+		txs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ipledger_txs_total",
+			Help: "Transactions committed, by result code."}, []string{"code"}),
+		checkTx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ipledger_checktx_total",
+			Help: "Mempool admission checks, by result code."}, []string{"code"}),
+		finalize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_finalize_block_seconds",
+			Help: "Time to apply a block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_block_txs",
+			Help: "Transactions per block.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.blockTxs)
+	}
+	return m
+}

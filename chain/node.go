@@ -1,0 +1,351 @@
+package chain
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	cfg "github.com/cometbft/cometbft/config"
+	cmtcrypto "github.com/cometbft/cometbft/crypto"
+	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	nm "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/mempool"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+	"github.com/cometbft/cometbft/types"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/store"
+)
+
+// Home layout below a node's home directory:
+//
+//	config/genesis.json               CometBFT genesis; app_state is the ledger.Genesis
+//	config/node_key.json              P2P identity
+//	config/priv_validator_key.json    consensus key (validators)
+//	data/                             CometBFT block store and consensus state
+//	ledger/                           the ipledger store (package store)
+func configDir(home string) string { return filepath.Join(home, "config") }
+
+// GenesisPath returns the path of the genesis file in home.
+func GenesisPath(home string) string { return filepath.Join(home, "config", "genesis.json") }
+
+// ValidatorSpec names a genesis validator.
+type ValidatorSpec struct {
+	Name   string
+	PubKey cmtcrypto.PubKey
+	Power  int64
+}
+
+// InitHome creates the CometBFT keys of a node in home (kept if present) and returns its
+// consensus public key.
+func InitHome(home string) (cmtcrypto.PubKey, p2p.ID, error) {
+	c := cfg.DefaultConfig()
+	c.SetRoot(home)
+	for _, d := range []string{configDir(home), filepath.Join(home, "data")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, "", fmt.Errorf("init home: %w", err)
+		}
+	}
+	pv, err := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile(), func() (cmtcrypto.PrivKey, error) {
+		return cmted25519.GenPrivKey(), nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("init home: validator key: %w", err)
+	}
+	nk, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile())
+	if err != nil {
+		return nil, "", fmt.Errorf("init home: node key: %w", err)
+	}
+	pk, err := pv.GetPubKey()
+	if err != nil {
+		return nil, "", fmt.Errorf("init home: %w", err)
+	}
+	return pk, nk.ID(), nil
+}
+
+// WriteGenesis writes the CometBFT genesis for chainID with the registry state g and the
+// validators to path.
+func WriteGenesis(path, chainID string, genesisTime time.Time, g *ledger.Genesis, vals []ValidatorSpec) error {
+	appState, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("genesis: encode app state: %w", err)
+	}
+	params := types.DefaultConsensusParams()
+	// Import batches are up to 1 MiB per transaction; let a block carry several.
+	params.Block.MaxBytes = 16 << 20
+	doc := types.GenesisDoc{
+		ChainID: chainID, GenesisTime: genesisTime.UTC(), InitialHeight: 1,
+		ConsensusParams: params, AppState: appState,
+	}
+	for _, v := range vals {
+		doc.Validators = append(doc.Validators, types.GenesisValidator{Address: v.PubKey.Address(), PubKey: v.PubKey, Power: v.Power, Name: v.Name})
+	}
+	if err := doc.ValidateAndComplete(); err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
+	if err := doc.SaveAs(path); err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
+	return nil
+}
+
+// WriteGenesisIfMissing is WriteGenesis unless path exists already.
+func WriteGenesisIfMissing(path, chainID string, genesisTime time.Time, g *ledger.Genesis, vals []ValidatorSpec) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	return WriteGenesis(path, chainID, genesisTime, g, vals)
+}
+
+// NodeOptions configure a running node. Addresses are host:port; "off" or "" disables a
+// listener (P2P cannot be turned off in CometBFT; "off" binds it to a free loopback port
+// and dials no one).
+type NodeOptions struct {
+	Home          string
+	P2PAddr       string
+	RPCAddr       string
+	Peers         string // comma-separated id@host:port
+	TimeoutCommit time.Duration
+	EmptyBlocks   time.Duration // create_empty_blocks_interval
+	Logger        *slog.Logger
+	Registry      *prometheus.Registry
+	SignerQuota   uint64
+	NoSync        bool // skip fsync of state commits (benchmarks only)
+}
+
+// Node is a running ipledger node: CometBFT in-process with the App.
+type Node struct {
+	app   *App
+	st    *store.Store
+	node  *nm.Node
+	local *rpclocal.Local
+	log   *slog.Logger
+}
+
+// Start opens the node home and starts CometBFT with the application. The caller must call
+// Stop.
+func Start(ctx context.Context, o NodeOptions) (*Node, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.TimeoutCommit == 0 {
+		o.TimeoutCommit = 150 * time.Millisecond
+	}
+	if o.EmptyBlocks == 0 {
+		o.EmptyBlocks = 30 * time.Second
+	}
+	c := cfg.DefaultConfig()
+	c.SetRoot(o.Home)
+	c.Moniker = filepath.Base(o.Home)
+	doc, err := types.GenesisDocFromFile(c.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("start node: read genesis: %w", err)
+	}
+	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync})
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	var reg prometheus.Registerer
+	if o.Registry != nil {
+		reg = o.Registry
+	}
+	app, err := NewApp(st, Config{ChainID: doc.ChainID, Logger: o.Logger, Metrics: NewMetrics(reg), SignerQuota: o.SignerQuota})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	tune(c, o)
+	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	nk, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start node: node key: %w", err)
+	}
+	n, err := nm.NewNode(ctx, c, pv, nk,
+		proxy.NewConnSyncLocalClientCreator(app),
+		func() (nm.ChecksummedGenesisDoc, error) {
+			return nm.DefaultGenesisDocProviderFunc(c)()
+		},
+		cfg.DefaultDBProvider,
+		nm.DefaultMetricsProvider(c.Instrumentation),
+		cmtLogger{o.Logger},
+	)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	if err := n.Start(); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	o.Logger.Info("node started", "chain", doc.ChainID, "height", app.Committed().Height, "p2p", c.P2P.ListenAddress, "rpc", c.RPC.ListenAddress)
+	return &Node{app: app, st: st, node: n, local: rpclocal.New(n), log: o.Logger}, nil
+}
+
+// tune applies DESIGN.md's settings: fast blocks under load, an empty block every 30 s so
+// block time keeps moving, no CometBFT tx indexer, loopback-friendly P2P.
+func tune(c *cfg.Config, o NodeOptions) {
+	c.Consensus.TimeoutCommit = o.TimeoutCommit
+	c.Consensus.CreateEmptyBlocks = true
+	c.Consensus.CreateEmptyBlocksInterval = o.EmptyBlocks
+	c.TxIndex.Indexer = "null"
+	c.Mempool.MaxTxBytes = ipledger.MaxTxBytes
+	c.Mempool.Size = 50_000
+	c.Mempool.MaxTxsBytes = 1 << 30
+	c.Mempool.Broadcast = true
+	c.P2P.AllowDuplicateIP = true
+	c.P2P.AddrBookStrict = false
+	c.P2P.PersistentPeers = o.Peers
+	c.P2P.PexReactor = o.Peers != ""
+	c.P2P.ListenAddress = "tcp://" + listenOrFree(o.P2PAddr)
+	if o.RPCAddr == "" || o.RPCAddr == "off" {
+		c.RPC.ListenAddress = ""
+	} else {
+		c.RPC.ListenAddress = "tcp://" + o.RPCAddr
+	}
+	c.Instrumentation.Prometheus = false
+	c.StateSync.Enable = false
+}
+
+func listenOrFree(addr string) string {
+	if addr == "" || addr == "off" {
+		return "127.0.0.1:0"
+	}
+	return addr
+}
+
+// App returns the node's application.
+func (n *Node) App() *App { return n.app }
+
+// Submit passes a transaction to the mempool and returns its hash and CheckTx verdict: a
+// nil error means it was admitted.
+func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
+	hash := ipledger.HashTx(tx)
+	if len(tx) > ipledger.MaxTxBytes {
+		return hash, ipledger.Errorf(ipledger.CodeTooLarge, "transaction is %d bytes, limit %d", len(tx), ipledger.MaxTxBytes)
+	}
+	rr, err := n.node.Mempool().CheckTx(tx, "")
+	switch {
+	case errors.Is(err, mempool.ErrTxInCache):
+		return hash, ipledger.Errorf(ipledger.CodeStaleSequence, "transaction %s was already submitted", hash)
+	case errors.As(err, new(mempool.ErrMempoolIsFull)):
+		return hash, ipledger.Errorf(ipledger.CodeMempoolFull, "mempool is full; retry later")
+	case err != nil:
+		return hash, ipledger.Errorf(ipledger.CodeInvalid, "mempool refused the transaction: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { rr.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return hash, fmt.Errorf("submit: %w", ctx.Err())
+	}
+	res := rr.Response.GetCheckTx()
+	if res == nil {
+		return hash, fmt.Errorf("submit: no CheckTx response (%v)", rr.Error())
+	}
+	if res.Code != 0 {
+		return hash, &ipledger.Error{Code: ipledger.Code(res.Code), Message: res.Log}
+	}
+	return hash, nil
+}
+
+// WaitHeight blocks until a block at height h or above is committed, or ctx ends.
+func (n *Node) WaitHeight(ctx context.Context, h int64) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for n.app.Committed().Height < h {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for height %d: %w", h, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Status describes the node for /v1/status.
+type Status struct {
+	ChainID     string      `json:"chain_id"`
+	Height      int64       `json:"height"`
+	Time        time.Time   `json:"time"`
+	AppHash     string      `json:"app_hash"`
+	NodeID      string      `json:"node_id"`
+	CatchingUp  bool        `json:"catching_up"`
+	Validators  []Validator `json:"validators"`
+	Peers       int         `json:"peers"`
+	LogSize     uint64      `json:"log_size"`
+	MempoolSize int         `json:"mempool_size"`
+}
+
+// Validator is one member of the current validator set.
+type Validator struct {
+	Address string `json:"address"`
+	PubKey  string `json:"pub_key"`
+	Power   int64  `json:"power"`
+}
+
+// Status returns the node's current status.
+func (n *Node) Status(ctx context.Context) (Status, error) {
+	snap := n.app.Committed()
+	s := Status{
+		ChainID: n.app.ChainID(), Height: snap.Height, Time: snap.Block.Time,
+		AppHash: fmt.Sprintf("%X", snap.Block.AppHash), NodeID: string(n.node.NodeInfo().ID()),
+		Peers: n.node.Switch().Peers().Size(), LogSize: snap.Block.LogSize, MempoolSize: n.node.Mempool().Size(),
+	}
+	if st, err := n.local.Status(ctx); err == nil {
+		s.CatchingUp = st.SyncInfo.CatchingUp
+	}
+	h := snap.Height
+	if h < 1 {
+		h = 1
+	}
+	page, per := 1, 100
+	if vals, err := n.local.Validators(ctx, &h, &page, &per); err == nil {
+		for _, v := range vals.Validators {
+			s.Validators = append(s.Validators, Validator{Address: v.Address.String(), PubKey: fmt.Sprintf("%X", v.PubKey.Bytes()), Power: v.VotingPower})
+		}
+	}
+	return s, nil
+}
+
+// Stop stops CometBFT and closes the store.
+func (n *Node) Stop() error {
+	var errs []error
+	if n.node.IsRunning() {
+		if err := n.node.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stop cometbft: %w", err))
+		}
+		n.node.Wait()
+	}
+	if err := n.st.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	n.log.Info("node stopped", "height", n.app.Committed().Height)
+	if len(errs) > 0 {
+		return fmt.Errorf("stop node: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// cmtLogger sends CometBFT's logs to slog: its per-block chatter to debug, its errors to
+// warn (most are peers coming and going).
+type cmtLogger struct{ l *slog.Logger }
+
+func (c cmtLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
+func (c cmtLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
+func (c cmtLogger) Error(msg string, kv ...any) { c.l.Warn(msg, kv...) }
+func (c cmtLogger) With(kv ...any) cmtlog.Logger {
+	return cmtLogger{c.l.With(kv...)}
+}

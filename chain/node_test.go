@@ -1,0 +1,123 @@
+package chain
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ledger"
+)
+
+func testKey(name string) ipledger.PrivateKey {
+	seed := sha256.Sum256([]byte("chain test " + name))
+	k, _ := ipledger.KeyFromSeed(seed[:])
+	return k
+}
+
+func testGenesis() *ledger.Genesis {
+	g := &ledger.Genesis{}
+	for _, r := range ipledger.Registries {
+		g.Registries = append(g.Registries, ledger.GenesisRegistry{Handle: r, Name: r, Keys: []ipledger.PublicKey{testKey(r).Public()}})
+	}
+	for _, p := range []struct{ r, reg string }{
+		{"0.0.0.0-192.255.255.255", ipledger.IANA}, {"193.0.0.0/8", ipledger.RIPENCC}, {"194.0.0.0-255.255.255.255", ipledger.IANA},
+		{"::/0", ipledger.IANA}, {"AS0-AS4294967295", ipledger.IANA},
+	} {
+		st := ipledger.StatusIANAPool
+		if p.reg != ipledger.IANA {
+			st = ipledger.StatusRIRPool
+		}
+		g.Pools = append(g.Pools, ledger.GenesisPool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st})
+	}
+	return g
+}
+
+// startTestNode creates a single-validator home in dir (if new) and starts it.
+func startTestNode(t *testing.T, dir string) *Node {
+	t.Helper()
+	pk, _, err := InitHome(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteGenesisIfMissing(GenesisPath(dir), "chain-test", time.Now(), testGenesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.WaitHeight(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func submitWait(t *testing.T, n *Node, tx []byte) TxOutcome {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	hash, err := n.Submit(ctx, tx)
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	out, err := n.App().WaitCommit(ctx, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestNodeCommitsAndResumes(t *testing.T) {
+	dir := t.TempDir()
+	n := startTestNode(t, dir)
+	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X", Keys: []ipledger.PublicKey{testKey("x").Public()}}}}, ripe)
+	if out := submitWait(t, n, tx); out.Code != 0 {
+		t.Fatalf("register: %s %s", out.Code, out.Log)
+	}
+	tx, _ = ipledger.BuildTx("chain-test", ipledger.KindAllocate, 2, 0, ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-X", Status: ipledger.StatusAllocatedPA}}}, ripe)
+	out := submitWait(t, n, tx)
+	if out.Code != 0 {
+		t.Fatalf("allocate: %s %s", out.Code, out.Log)
+	}
+	// A replay is refused at the mempool.
+	if _, err := n.Submit(context.Background(), tx); err == nil {
+		t.Fatal("replayed transaction admitted")
+	}
+	// A failing transaction is committed with its code.
+	bad, _ := ipledger.BuildTx("chain-test", ipledger.KindAllocate, 3, 0, ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: ipledger.MustParseResource("193.0.0.0/24"), Org: "ORG-X", Status: ipledger.StatusAllocatedPA}}}, ripe)
+	if out := submitWait(t, n, bad); out.Code != ipledger.CodeOverlap {
+		t.Fatalf("overlap: %s", out.Code)
+	}
+	snap := n.App().Committed()
+	chain, err := ledger.Lookup(snap.State, ipledger.MustParseResource("193.0.5.5"))
+	if err != nil || len(chain) != 2 || chain[1].Holder != "ORG-X" {
+		t.Fatalf("lookup: %v %+v", err, chain)
+	}
+	hist, err := n.App().History("org/ORG-X", 10)
+	if err != nil || len(hist) != 2 {
+		t.Fatalf("history: %v %+v", err, hist)
+	}
+	height, appHash := snap.Height, snap.Block.AppHash
+	if err := n.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	n = startTestNode(t, dir)
+	defer n.Stop()
+	snap = n.App().Committed()
+	if snap.Height < height || (snap.Height == height && string(snap.Block.AppHash) != string(appHash)) {
+		t.Fatalf("after restart height %d (was %d)", snap.Height, height)
+	}
+	rec, err := n.App().Block(height)
+	if err != nil || string(rec.AppHash) != string(appHash) {
+		t.Fatalf("block %d after restart: %v", height, err)
+	}
+	chain, _ = ledger.Lookup(snap.State, ipledger.MustParseResource("193.0.5.5"))
+	if len(chain) != 2 || chain[1].Holder != "ORG-X" {
+		t.Fatalf("lookup after restart: %+v", chain)
+	}
+}

@@ -1,0 +1,116 @@
+// Package cli implements the ipledger command: one file per subcommand, built on cobra, with
+// flags resolved as flag, then environment IPLEDGER_<FLAG>, then the home's config file.
+// cmd/ipledger only handles signals and calls Run.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ipledger/ipledger"
+)
+
+// Run executes the command line args (without the program name) and returns the exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
+		fmt.Fprintln(stderr, "ipledger:", err)
+		return 1
+	}
+	return 0
+}
+
+// exitError carries an exit code for a failure already reported.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// env holds what every subcommand shares.
+type env struct {
+	stdout, stderr io.Writer
+	home           string
+	logLevel       string
+}
+
+func (e *env) logger() *slog.Logger {
+	var lvl slog.Level
+	switch strings.ToLower(e.logLevel) {
+	case "debug":
+		lvl = slog.LevelDebug
+	case "warn":
+		lvl = slog.LevelWarn
+	case "error":
+		lvl = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func newRoot(stdout, stderr io.Writer) *cobra.Command {
+	e := &env{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "ipledger",
+		Short:         "A decentralised Internet number registry with an IP leasing and trading market",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&e.home, "home", "", "node home directory (env IPLEDGER_HOME; default ~/.ipledger)")
+	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error (env IPLEDGER_LOG_LEVEL)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		applyEnv(cmd.Flags())
+		return nil
+	}
+	root.AddCommand(devCmd(e), initCmd(e), nodeCmd(e), keyCmd(e), txCmd(e), queryCmd(e), importCmd(e), replayCmd(e))
+	return root
+}
+
+// applyEnv fills every flag not given on the command line from IPLEDGER_<FLAG> (upper
+// case, dashes as underscores).
+func applyEnv(fs *pflag.FlagSet) {
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		name := "IPLEDGER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := fs.Set(f.Name, v); err == nil {
+				f.Changed = true
+			}
+		}
+	})
+}
+
+// homeDir returns the home flag, or ~/.ipledger.
+func (e *env) homeDir() (string, error) {
+	if e.home != "" {
+		return e.home, nil
+	}
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("no --home and no user home directory: %w", err)
+	}
+	return h + "/.ipledger", nil
+}
+
+// userError formats an API or ledger error for the terminal.
+func userError(err error) error {
+	var le *ipledger.Error
+	if errors.As(err, &le) {
+		return fmt.Errorf("%s: %s", le.Code, le.Message)
+	}
+	return err
+}

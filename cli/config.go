@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+)
+
+// ConfigFile is the name of the node's own settings file in its home (CometBFT's files live
+// under config/).
+const ConfigFile = "ipledger.json"
+
+// Config is the home's config file: defaults for the serving flags, and the chain id.
+type Config struct {
+	ChainID string `json:"chain_id"`
+	HTTP    string `json:"http,omitempty"`
+	P2P     string `json:"p2p,omitempty"`
+	RPC     string `json:"rpc,omitempty"`
+	Peers   string `json:"peers,omitempty"`
+}
+
+func loadConfig(home string) (*Config, error) {
+	b, err := os.ReadFile(filepath.Join(home, ConfigFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return &Config{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("read config %s: %w", filepath.Join(home, ConfigFile), err)
+	}
+	return &c, nil
+}
+
+func saveConfig(home string, c *Config) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(home, ConfigFile), append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+// serveFlags are the listeners of dev and node.
+type serveFlags struct {
+	http, p2p, rpc, peers string
+}
+
+// Defaults (loopback; DESIGN.md).
+const (
+	defaultHTTP = "127.0.0.1:8080"
+	defaultP2P  = "127.0.0.1:26656"
+	defaultRPC  = "127.0.0.1:26657"
+)
+
+func (s *serveFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.http, "http", defaultHTTP, "HTTP listen address (JSON API, /metrics); off to disable")
+	fs.StringVar(&s.p2p, "p2p", defaultP2P, "CometBFT P2P listen address")
+	fs.StringVar(&s.rpc, "rpc", defaultRPC, "CometBFT RPC listen address; off to disable")
+	fs.StringVar(&s.peers, "peers", "", "comma-separated persistent peers id@host:port")
+}
+
+// resolve applies the config file to every flag neither given nor set from the
+// environment: flag, then environment, then config file, then the default.
+func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
+	pick := func(name string, dst *string, fromFile string) {
+		if f := fs.Lookup(name); f != nil && !f.Changed && fromFile != "" {
+			*dst = fromFile
+		}
+	}
+	pick("http", &s.http, c.HTTP)
+	pick("p2p", &s.p2p, c.P2P)
+	pick("rpc", &s.rpc, c.RPC)
+	pick("peers", &s.peers, c.Peers)
+}
+
+// store records in c the flags given on the command line or in the environment, so the
+// node started later uses them by default.
+func (s *serveFlags) store(fs *pflag.FlagSet, c *Config) {
+	keep := func(name, v string, dst *string) {
+		if f := fs.Lookup(name); f != nil && f.Changed {
+			*dst = v
+		}
+	}
+	keep("http", s.http, &c.HTTP)
+	keep("p2p", s.p2p, &c.P2P)
+	keep("rpc", s.rpc, &c.RPC)
+	keep("peers", s.peers, &c.Peers)
+}

@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func initCmd(e *env) *cobra.Command {
+	var o homeOptions
+	var sf serveFlags
+	c := &cobra.Command{
+		Use:   "init",
+		Short: "Create a node home: registry keys, validator key, genesis with IANA and the five RIRs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := e.homeDir()
+			if err != nil {
+				return err
+			}
+			cfg := &Config{}
+			sf.store(cmd.Flags(), cfg)
+			if err := createHome(home, o, cfg); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: ipledger node --home %s\n", home, o.chainID, home)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&o.chainID, "chain-id", "ipledger-local", "chain id")
+	c.Flags().StringVar(&o.ianaDir, "iana", "", "build genesis pools from IANA registry files in this directory instead of the compiled facts")
+	sf.register(c.Flags())
+	return c
+}
+
+func nodeCmd(e *env) *cobra.Command {
+	var sf serveFlags
+	c := &cobra.Command{
+		Use:   "node",
+		Short: "Run the node in --home with its listeners",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := e.homeDir()
+			if err != nil {
+				return err
+			}
+			if !homeExists(home) {
+				return fmt.Errorf("%s holds no node; create one with: ipledger init --home %s", home, home)
+			}
+			cfg, err := loadConfig(home)
+			if err != nil {
+				return err
+			}
+			sf.resolve(cmd.Flags(), cfg)
+			log := e.logger()
+			s, err := startServer(cmd.Context(), home, sf, log)
+			if err != nil {
+				return err
+			}
+			<-cmd.Context().Done()
+			log.Info("shutting down")
+			return s.stop()
+		},
+	}
+	sf.register(c.Flags())
+	return c
+}
+
+func devCmd(e *env) *cobra.Command {
+	var sf serveFlags
+	var imports []string
+	var strict bool
+	c := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a single-validator chain with IANA and the five RIRs (a temp home unless --home), optionally importing delegated statistics",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := e.logger()
+			home := e.home
+			if home == "" {
+				d, err := os.MkdirTemp("", "ipledger-dev-")
+				if err != nil {
+					return err
+				}
+				home = d
+			}
+			cfg := &Config{ChainID: "ipledger-dev"}
+			if homeExists(home) {
+				c, err := loadConfig(home)
+				if err != nil {
+					return err
+				}
+				cfg = c
+				log.Info("resuming dev chain", "home", home)
+			} else {
+				if err := createHome(home, homeOptions{chainID: cfg.ChainID}, cfg); err != nil {
+					return err
+				}
+				log.Info("created dev chain", "home", home, "chain", cfg.ChainID)
+			}
+			sf.resolve(cmd.Flags(), cfg)
+			s, err := startServer(cmd.Context(), home, sf, log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "ipledger dev chain %s running; home %s\n", cfg.ChainID, home)
+			if s.addr != "" {
+				fmt.Fprintf(e.stdout, "JSON API: http://%s/v1/status   CLI: ipledger --home %s query status --node http://%s\n", s.addr, home, s.addr)
+			}
+			if len(imports) > 0 {
+				keys, err := registryKeys(home, false)
+				if err == nil {
+					err = runImport(cmd.Context(), localSubmitter{s.node}, importJob{keys: keys, chainID: cfg.ChainID, paths: imports, strict: strict, out: e.stdout, progress: e.stderr})
+				}
+				if err != nil {
+					s.stop()
+					return err
+				}
+			}
+			<-cmd.Context().Done()
+			log.Info("shutting down")
+			return s.stop()
+		},
+	}
+	sf.register(c.Flags())
+	c.Flags().StringSliceVar(&imports, "import", nil, "delegated statistics files or date folders to import after start (one date per fresh chain)")
+	c.Flags().BoolVar(&strict, "strict", false, "with --import, fail on the first flaw in the data")
+	return c
+}

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/httpapi"
+)
+
+// server is a running node with its listeners.
+type server struct {
+	node *chain.Node
+	http *http.Server
+	addr string // the HTTP listener's actual address
+	log  *slog.Logger
+}
+
+// startServer starts the node in home and its HTTP listener.
+func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logger) (*server, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: sf.rpc, Peers: sf.peers, Logger: log, Registry: reg})
+	if err != nil {
+		return nil, err
+	}
+	s := &server{node: n, log: log}
+	if sf.http != "off" && sf.http != "" {
+		ln, err := net.Listen("tcp", sf.http)
+		if err != nil {
+			n.Stop()
+			return nil, fmt.Errorf("http listener: %w", err)
+		}
+		s.addr = ln.Addr().String()
+		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log})
+		s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		go func() {
+			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("http server", "err", err)
+			}
+		}()
+		log.Info("serving HTTP", "addr", s.addr, "api", "http://"+s.addr+"/v1/status")
+	}
+	return s, nil
+}
+
+// stop shuts the listeners down, then the node.
+func (s *server) stop() error {
+	if s.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.http.Shutdown(ctx)
+	}
+	return s.node.Stop()
+}

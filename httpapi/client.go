@@ -1,0 +1,194 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+)
+
+// maxResponse bounds the body the client reads.
+const maxResponse = 64 << 20
+
+// Client calls a node's JSON API. Base is the node's HTTP base URL, e.g.
+// "http://127.0.0.1:8080"; HTTP nil means http.DefaultClient. Errors the API answers come
+// back as *ipledger.Error with the server's code (test with ipledger.ErrorCode); transport
+// failures come back wrapped as they are.
+type Client struct {
+	Base string
+	HTTP *http.Client
+}
+
+// Status returns GET /v1/status.
+func (c *Client) Status(ctx context.Context) (chain.Status, error) {
+	var st chain.Status
+	err := c.get(ctx, "/v1/status", nil, &st)
+	return st, err
+}
+
+// Submit posts an encoded transaction. Without wait it returns once CheckTx admitted it;
+// with wait it returns once the transaction is committed, with its Outcome (whose Code may
+// be a rejection: the transaction is committed but changed nothing). If the node's wait
+// runs out first, the result has the hash only (Committed reports false): ask Tx later.
+// A CheckTx rejection is an *ipledger.Error with its code.
+func (c *Client) Submit(ctx context.Context, tx []byte, wait bool) (SubmitResult, error) {
+	var q url.Values
+	if wait {
+		q = url.Values{"wait": {"commit"}}
+	}
+	var res SubmitResult
+	err := c.do(ctx, http.MethodPost, "/v1/tx", q, "application/octet-stream", tx, &res)
+	return res, err
+}
+
+// Tx returns GET /v1/tx/{hash}; a transaction not committed is CodeNotFound.
+func (c *Client) Tx(ctx context.Context, hash string) (*TxInfo, error) {
+	var info TxInfo
+	if err := c.get(ctx, "/v1/tx/"+hash, nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Org returns GET /v1/orgs/{handle}.
+func (c *Client) Org(ctx context.Context, handle string) (*OrgInfo, error) {
+	var info OrgInfo
+	if err := c.get(ctx, "/v1/orgs/"+handle, nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Orgs returns GET /v1/orgs: handles with prefix after the handle after ("" from the
+// start), at most limit (0 means the server's default, 100).
+func (c *Client) Orgs(ctx context.Context, prefix, after string, limit int) (*OrgList, error) {
+	q := url.Values{}
+	if prefix != "" {
+		q.Set("prefix", prefix)
+	}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var list OrgList
+	if err := c.get(ctx, "/v1/orgs", q, &list); err != nil {
+		return nil, err
+	}
+	return &list, nil
+}
+
+// Resource returns GET /v1/resources/{res}: res is anything ipledger.ParseResource reads
+// ("193.0.0.1", "193.0.0.0/16", "AS3333", "2001:db8::/32").
+func (c *Client) Resource(ctx context.Context, res string) (*ResourceInfo, error) {
+	var info ResourceInfo
+	if err := c.get(ctx, "/v1/resources/"+res, nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Holding returns GET /v1/holdings/{id}: id is a number or a handle like "IPL-H42".
+func (c *Client) Holding(ctx context.Context, id string) (*ResourceInfo, error) {
+	var info ResourceInfo
+	if err := c.get(ctx, "/v1/holdings/"+id, nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Block returns GET /v1/blocks/{height}; height 0 means the latest block.
+func (c *Client) Block(ctx context.Context, height int64) (*chain.BlockRecord, error) {
+	p := "/v1/blocks/latest"
+	if height != 0 {
+		p = "/v1/blocks/" + strconv.FormatInt(height, 10)
+	}
+	var rec chain.BlockRecord
+	if err := c.get(ctx, p, nil, &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
+	return c.do(ctx, http.MethodGet, path, q, "", nil, out)
+}
+
+// do sends one request. path is unescaped; whatever it holds (a resource's "/" and ":", a
+// stray "%" or "?") reaches the server as path.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctype string, body []byte, out any) error {
+	u := strings.TrimSuffix(c.Base, "/") + (&url.URL{Path: path}).EscapedPath()
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Accept", "application/json")
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return fmt.Errorf("%s %s: read response: %w", method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return apiError(resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+	}
+	return nil
+}
+
+// apiError turns an error response into an *ipledger.Error: the body's code when it is an
+// ErrorBody, else a code fitting the HTTP status (a proxy's page, say).
+func apiError(status int, body []byte) error {
+	var eb ErrorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Code != "" {
+		if code, ok := ParseCode(eb.Code); ok {
+			return &ipledger.Error{Code: code, Message: eb.Message}
+		}
+	}
+	code := ipledger.CodeInvalid
+	switch {
+	case status == http.StatusNotFound:
+		code = ipledger.CodeNotFound
+	case status == http.StatusRequestEntityTooLarge:
+		code = ipledger.CodeTooLarge
+	case status == http.StatusTooManyRequests:
+		code = ipledger.CodeMempoolFull
+	case status == http.StatusForbidden || status == http.StatusUnauthorized:
+		code = ipledger.CodeUnauthorized
+	case status >= 500:
+		code = ipledger.CodeInternal
+	}
+	msg := strings.TrimSpace(string(body))
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	return &ipledger.Error{Code: code, Message: fmt.Sprintf("HTTP %d %s: %s", status, http.StatusText(status), msg)}
+}

@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/store"
+)
+
+// stateApp serves a plain state map as the committed snapshot, with no blocks, history or
+// log: enough for the read handlers, without a node.
+type stateApp struct{ snap *chain.Snapshot }
+
+func (a stateApp) Committed() *chain.Snapshot { return a.snap }
+func (a stateApp) Outcome(ipledger.Hash) (chain.TxOutcome, bool, error) {
+	return chain.TxOutcome{}, false, nil
+}
+func (a stateApp) WaitCommit(ctx context.Context, _ ipledger.Hash) (chain.TxOutcome, error) {
+	<-ctx.Done()
+	return chain.TxOutcome{}, ctx.Err()
+}
+func (a stateApp) Block(int64) (*chain.BlockRecord, error)           { return nil, nil }
+func (a stateApp) History(string, int) ([]chain.HistoryEntry, error) { return nil, nil }
+func (a stateApp) Leaf(uint64) ([]byte, error)                       { return nil, nil }
+func (a stateApp) Submit(context.Context, []byte) (ipledger.Hash, error) {
+	return ipledger.Hash{}, errors.New("read only")
+}
+func (a stateApp) Status(context.Context) (chain.Status, error) { return chain.Status{}, nil }
+
+// memState returns the test genesis plus an organisation holding 193.0.0.0/16 and AS3333.
+func memState(t testing.TB) ipledger.KV {
+	kv := store.NewMemKV()
+	l := ledger.New(testChain)
+	block := ipledger.Block{Height: 0, Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := l.InitGenesis(kv, testGenesis(), block); err != nil {
+		t.Fatal(err)
+	}
+	ripe := signer(ipledger.RIPENCC)
+	for i, body := range []any{
+		ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "Alpha", Keys: []ipledger.PublicKey{testKey("ORG-A").Public()}}}},
+		ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+			{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-A", Status: ipledger.StatusAllocatedPA},
+			{Resource: ipledger.MustParseResource("AS3333"), Org: "ORG-A", Status: ipledger.StatusAllocatedAS},
+		}},
+	} {
+		kind := ipledger.KindRegisterOrg
+		if i == 1 {
+			kind = ipledger.KindAllocate
+		}
+		b, err := ipledger.BuildTx(testChain, kind, uint64(i+1), 0, body, ripe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := ipledger.DecodeTx(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block.Height++
+		if res := l.Apply(kv, block, tx); res.Code != ipledger.CodeOK {
+			t.Fatalf("apply %s: %s %s", tx.Kind, res.Code, res.Log)
+		}
+	}
+	return kv
+}
+
+func memServer(t testing.TB, kv ipledger.KV, logger *slog.Logger) http.Handler {
+	app := stateApp{snap: &chain.Snapshot{State: kv, Height: 2}}
+	return newServer(app, app, Options{Logger: logger})
+}
+
+// get serves a GET of path (unescaped) and returns the recorder.
+func get(h http.Handler, path string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.URL.Path, r.URL.RawPath = path, ""
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// FuzzResourcePath drives GET /v1/resources/{resource...} with arbitrary paths: it never
+// panics and never answers 500; a 200 is exactly the resource ParseResource reads, and every
+// error is a JSON error body.
+func FuzzResourcePath(f *testing.F) {
+	for _, s := range []string{
+		"193.0.0.1", "193.0.0.0/16", "193.0.0.0/8", "AS3333", "as3333", "AS3072-AS4095", "AS1.10",
+		"2001:db8::/32", "2001:600::/23", "::/0", "::", "0.0.0.0-255.255.255.255", "193.0.0.0-193.0.0.99",
+		"", "/", "//", "../v1/status", "193.0.0.0/33", "193.0.0.1/16", "fe80::1%eth0", "::ffff:1.2.3.4",
+		"AS4294967296", "AS-1", "1.2.3.4-1.2.3.3", "%", "?a=b", "#", "193.0.0.0/16/", strings.Repeat("1", 200),
+	} {
+		f.Add(s)
+	}
+	h := memServer(f, memState(f), nil)
+	f.Fuzz(func(t *testing.T, s string) {
+		w := get(h, "/v1/resources/"+s)
+		switch w.Code {
+		case http.StatusOK:
+			var info ResourceInfo
+			if err := json.Unmarshal(w.Body.Bytes(), &info); err != nil {
+				t.Fatalf("%q: %v", s, err)
+			}
+			want, err := ipledger.ParseResource(s)
+			if err != nil || info.Resource != want || len(info.Chain) == 0 || !info.Holding.Resource.Contains(want) {
+				t.Fatalf("%q: 200 with %+v (parse: %v)", s, info, err)
+			}
+		case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusTemporaryRedirect:
+			// ServeMux cleaning the path ("..", "//")
+		case http.StatusBadRequest, http.StatusNotFound:
+			var eb ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || eb.Message == "" {
+				t.Fatalf("%q: %d with body %q", s, w.Code, w.Body)
+			}
+			if _, err := ipledger.ParseResource(s); err == nil && w.Code == http.StatusBadRequest && s != "" {
+				t.Fatalf("%q parses but answers 400: %s", s, w.Body)
+			}
+		default:
+			t.Fatalf("%q: status %d %s", s, w.Code, w.Body)
+		}
+	})
+}
+
+func TestParseResourcePath(t *testing.T) {
+	for _, s := range []string{"", "x", "1.2.3.4/", "AS"} {
+		if _, err := parseResourcePath(s); ipledger.ErrorCode(err) != ipledger.CodeInvalid {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+	if r, err := parseResourcePath("2001:db8::/32"); err != nil || r.String() != "2001:db8::/32" {
+		t.Errorf("2001:db8::/32: %v %v", r, err)
+	}
+}
+
+func TestParseCode(t *testing.T) {
+	for c := ipledger.Code(0); c < 40; c++ {
+		got, ok := ParseCode(c.String())
+		if !ok || got != c {
+			t.Errorf("ParseCode(%q) = %d %v, want %d", c.String(), got, ok, c)
+		}
+	}
+	for _, s := range []string{"", "nope", "code_", "code_x", "code_01", "code_99999999999"} {
+		if _, ok := ParseCode(s); ok {
+			t.Errorf("ParseCode(%q) ok", s)
+		}
+	}
+}
+
+// failKV fails every read, as a broken disk would.
+type failKV struct{}
+
+var errDisk = errors.New("disk on fire at sector 7")
+
+func (failKV) Get([]byte) ([]byte, error) { return nil, errDisk }
+func (failKV) Set(_, _ []byte) error      { return errDisk }
+func (failKV) Delete([]byte) error        { return errDisk }
+func (failKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
+	return errDisk
+}
+
+// TestInternalError: a failing store answers 500 "internal error" and logs the details.
+func TestInternalError(t *testing.T) {
+	var logs bytes.Buffer
+	h := memServer(t, failKV{}, slog.New(slog.NewTextHandler(&logs, nil)))
+	for _, p := range []string{"/v1/resources/193.0.0.1", "/v1/orgs/ORG-A", "/v1/orgs", "/v1/holdings/1"} {
+		logs.Reset()
+		w := get(h, p)
+		var eb ErrorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || w.Code != 500 || eb.Code != "internal" || eb.Message != "internal error" {
+			t.Errorf("%s: %d %s", p, w.Code, w.Body)
+		}
+		if strings.Contains(w.Body.String(), "disk") {
+			t.Errorf("%s: details leak: %s", p, w.Body)
+		}
+		if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "sector 7") {
+			t.Errorf("%s: log %q", p, logs.String())
+		}
+	}
+}
+
+// TestMemState covers read paths that need no node: 404 for space spanning two pools,
+// /metrics without a handler.
+func TestMemState(t *testing.T) {
+	h := memServer(t, memState(t), nil)
+	if w := get(h, "/v1/resources/192.0.0.0-193.0.0.0"); w.Code != 404 || !strings.Contains(w.Body.String(), "not_found") {
+		t.Errorf("spanning pools: %d %s", w.Code, w.Body)
+	}
+	if w := get(h, "/v1/resources/193.0.5.0/24"); w.Code != 200 || !strings.Contains(w.Body.String(), `"holder":"ORG-A"`) {
+		t.Errorf("lookup: %d %s", w.Code, w.Body)
+	}
+	if w := get(h, "/metrics"); w.Code != 404 {
+		t.Errorf("metrics without handler: %d", w.Code)
+	}
+}

@@ -1,0 +1,504 @@
+package httpapi
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/tlog"
+)
+
+func (s *server) status(w http.ResponseWriter, r *http.Request) {
+	st, err := s.node.Status(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, st)
+}
+
+// submit admits a transaction: 202 with its hash after CheckTx, or with ?wait=commit 200
+// with its outcome once committed. A wait that runs out answers 202 with the hash only.
+func (s *server) submit(w http.ResponseWriter, r *http.Request) {
+	wait := false
+	switch v := r.URL.Query().Get("wait"); v {
+	case "":
+	case "commit":
+		wait = true
+	default:
+		s.fail(w, r, invalid("wait=%.20q: the only value is \"commit\"", v))
+		return
+	}
+	b, err := readTx(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Decoding here answers garbage without a trip through the mempool; CheckTx decodes
+	// again and is the judge of everything else.
+	if _, err := ipledger.DecodeTx(b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	hash, err := s.node.Submit(r.Context(), b)
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // the client is gone
+		}
+		s.fail(w, r, err)
+		return
+	}
+	if !wait {
+		s.writeJSON(w, http.StatusAccepted, SubmitResult{Hash: hash})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.commitWait)
+	defer cancel()
+	out, err := s.app.WaitCommit(ctx, hash)
+	switch {
+	case err == nil:
+		o := outcomeOf(out)
+		s.writeJSON(w, http.StatusOK, SubmitResult{Hash: hash, Outcome: &o})
+	case r.Context().Err() != nil:
+		// the client is gone
+	case isContextErr(err):
+		s.writeJSON(w, http.StatusAccepted, SubmitResult{Hash: hash})
+	default:
+		s.fail(w, r, err)
+	}
+}
+
+// readTx reads the transaction of a POST /v1/tx: the raw bytes, or SubmitRequest JSON when
+// the content type is application/json. Bodies beyond the limit are CodeTooLarge (413).
+func readTx(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	limit := int64(ipledger.MaxTxBytes)
+	if mt == "application/json" {
+		limit = int64(base64.StdEncoding.EncodedLen(ipledger.MaxTxBytes)) + 1024
+	}
+	if r.ContentLength > limit {
+		return nil, tooLarge(r.ContentLength)
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var b []byte
+	if mt == "application/json" {
+		var req SubmitRequest
+		d := json.NewDecoder(body)
+		d.DisallowUnknownFields()
+		if err := d.Decode(&req); err != nil {
+			if errors.As(err, new(*http.MaxBytesError)) {
+				return nil, tooLarge(-1)
+			}
+			return nil, ipledger.Errorf(ipledger.CodeMalformed, "request body: %v", err)
+		}
+		if d.More() {
+			return nil, ipledger.Errorf(ipledger.CodeMalformed, "request body: trailing data")
+		}
+		b = req.Tx
+	} else {
+		var err error
+		if b, err = io.ReadAll(body); err != nil {
+			if errors.As(err, new(*http.MaxBytesError)) {
+				return nil, tooLarge(-1)
+			}
+			return nil, ipledger.Errorf(ipledger.CodeMalformed, "read request body: %v", err)
+		}
+	}
+	if len(b) == 0 {
+		return nil, ipledger.Errorf(ipledger.CodeMalformed, "no transaction in the request body")
+	}
+	if len(b) > ipledger.MaxTxBytes {
+		return nil, tooLarge(int64(len(b)))
+	}
+	return b, nil
+}
+
+func tooLarge(n int64) error {
+	if n < 0 {
+		return ipledger.Errorf(ipledger.CodeTooLarge, "request body is over the limit; a transaction is at most %d bytes", ipledger.MaxTxBytes)
+	}
+	return ipledger.Errorf(ipledger.CodeTooLarge, "request body is %d bytes; a transaction is at most %d bytes", n, ipledger.MaxTxBytes)
+}
+
+func outcomeOf(o chain.TxOutcome) Outcome {
+	return Outcome{Height: o.Height, Index: o.Index, Code: o.Code, CodeName: o.Code.String(), Log: o.Log}
+}
+
+// tx answers where and how a transaction was committed, with its decoded content from the
+// transparency log.
+func (s *server) tx(w http.ResponseWriter, r *http.Request) {
+	hash, err := ipledger.ParseHash(r.PathValue("hash"))
+	if err != nil {
+		s.fail(w, r, invalid("%v", err))
+		return
+	}
+	info, err := s.txInfo(hash)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+func (s *server) txInfo(hash ipledger.Hash) (*TxInfo, error) {
+	out, ok, err := s.app.Outcome(hash)
+	if err != nil {
+		return nil, fmt.Errorf("outcome of %s: %w", hash, err)
+	}
+	if !ok {
+		return nil, notFound("transaction %s is not committed (it may still be waiting in a mempool)", hash)
+	}
+	rec, err := s.app.Block(out.Height)
+	if err != nil {
+		return nil, fmt.Errorf("tx %s: %w", hash, err)
+	}
+	if rec == nil || int(out.Index) >= len(rec.Txs) {
+		return nil, fmt.Errorf("tx %s: block %d has no record of it", hash, out.Height)
+	}
+	info := &TxInfo{Hash: hash, Outcome: outcomeOf(out), Time: rec.Time, Kind: rec.Txs[out.Index].Kind}
+	// A block appends one leaf per transaction, then its end-of-block leaf.
+	n := uint64(len(rec.Txs)) + 1
+	if rec.LogSize < n {
+		return nil, fmt.Errorf("tx %s: block %d log size %d below its %d leaves", hash, out.Height, rec.LogSize, n)
+	}
+	leafIndex := rec.LogSize - n + uint64(out.Index)
+	leaf, err := s.app.Leaf(leafIndex)
+	if err != nil {
+		return nil, fmt.Errorf("tx %s: leaf %d: %w", hash, leafIndex, err)
+	}
+	l, err := tlog.DecodeLeaf(leaf)
+	if err != nil {
+		return nil, fmt.Errorf("tx %s: leaf %d: %w", hash, leafIndex, err)
+	}
+	tl, ok := l.(tlog.TxLeaf)
+	if !ok || tl.Height != out.Height || tl.Index != out.Index || ipledger.HashTx(tl.Tx) != hash {
+		return nil, fmt.Errorf("tx %s: leaf %d is not its log record", hash, leafIndex)
+	}
+	info.Size = len(tl.Tx)
+	tx, err := ipledger.DecodeTx(tl.Tx)
+	if err != nil {
+		return info, nil // committed with a decode failure as its result; nothing more to show
+	}
+	info.Kind, info.ChainID, info.Sequence, info.Expiry = tx.Kind.String(), tx.ChainID, tx.Sequence, tx.Expiry
+	for _, sig := range tx.Signatures {
+		info.Signers = append(info.Signers, TxSigner{Org: sig.Org, Key: sig.Key})
+	}
+	if json.Valid(tx.Body) {
+		info.Body = json.RawMessage(tx.Body)
+	} else {
+		info.BodyRaw = tx.Body
+	}
+	return info, nil
+}
+
+// parseResourcePath parses the {resource...} part of /v1/resources/: anything
+// ipledger.ParseResource accepts. Errors are CodeInvalid.
+func parseResourcePath(p string) (ipledger.Resource, error) {
+	if p == "" {
+		return ipledger.Resource{}, invalid("no resource in the path; try /v1/resources/192.0.2.0/24 or /v1/resources/AS64496")
+	}
+	res, err := ipledger.ParseResource(p)
+	if err != nil {
+		return ipledger.Resource{}, invalid("%v", err)
+	}
+	return res, nil
+}
+
+func (s *server) resource(w http.ResponseWriter, r *http.Request) {
+	res, err := parseResourcePath(r.PathValue("resource"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	snap := s.app.Committed()
+	chn, err := ledger.Lookup(snap.State, res)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("lookup %s: %w", res, err))
+		return
+	}
+	if len(chn) == 0 {
+		s.fail(w, r, notFound("no single holding contains all of %s", res))
+		return
+	}
+	info, err := s.describe(snap, res, chn)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+// parseHoldingID reads "42" or a handle "IPL-H42" (any case).
+func parseHoldingID(s string) (uint64, error) {
+	n := s
+	if len(n) > 5 && strings.EqualFold(n[:5], "IPL-H") {
+		n = n[5:]
+	}
+	id, err := strconv.ParseUint(n, 10, 64)
+	if err != nil || id == 0 {
+		return 0, invalid("holding %.30q: want a number or a handle like IPL-H42", s)
+	}
+	return id, nil
+}
+
+func (s *server) holding(w http.ResponseWriter, r *http.Request) {
+	id, err := parseHoldingID(r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	snap := s.app.Committed()
+	h, err := ledger.HoldingByID(snap.State, id)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("holding %d: %w", id, err))
+		return
+	}
+	if h == nil {
+		s.fail(w, r, notFound("no holding %s", ipledger.HoldingHandle(id)))
+		return
+	}
+	chn, err := ledger.Lookup(snap.State, h.Resource)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("lookup %s: %w", h.Resource, err))
+		return
+	}
+	// Deeper holdings may cover the same range (a whole allocation assigned on); stop at h.
+	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
+		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
+		return
+	}
+	info, err := s.describe(snap, h.Resource, chn[:h.Depth+1])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+// describe builds the answer for res whose lookup chain is chn (not empty).
+func (s *server) describe(snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding) (*ResourceInfo, error) {
+	names := nameCache{kv: snap.State, m: map[string]string{}}
+	info := &ResourceInfo{Resource: res, Height: snap.Height, Chain: make([]HoldingInfo, 0, len(chn)), Children: []HoldingInfo{}}
+	for _, h := range chn {
+		hi, err := names.holding(h)
+		if err != nil {
+			return nil, err
+		}
+		info.Chain = append(info.Chain, hi)
+	}
+	last := chn[len(chn)-1]
+	info.Holding = info.Chain[len(info.Chain)-1]
+	objects := []string{holdingObject(last.ID)}
+	if last.Origin != 0 {
+		objects = append(objects, holdingObject(last.Origin))
+	}
+	var err error
+	if info.History, info.HistoryTruncated, err = s.history(objects...); err != nil {
+		return nil, err
+	}
+	kids, err := ledger.Children(snap.State, last)
+	if err != nil {
+		return nil, fmt.Errorf("children of holding %d: %w", last.ID, err)
+	}
+	if len(kids) > MaxChildren {
+		kids, info.ChildrenTruncated = kids[:MaxChildren], true
+	}
+	for _, k := range kids {
+		hi, err := names.holding(k)
+		if err != nil {
+			return nil, err
+		}
+		info.Children = append(info.Children, hi)
+	}
+	return info, nil
+}
+
+func holdingObject(id uint64) string { return "holding/" + strconv.FormatUint(id, 10) }
+
+// nameCache looks up holder names once per request.
+type nameCache struct {
+	kv ipledger.KV
+	m  map[string]string
+}
+
+func (c nameCache) holding(h *ipledger.Holding) (HoldingInfo, error) {
+	name, ok := c.m[h.Holder]
+	if !ok {
+		o, err := ledger.Org(c.kv, h.Holder)
+		if err != nil {
+			return HoldingInfo{}, fmt.Errorf("holder of holding %d: %w", h.ID, err)
+		}
+		if o != nil {
+			name = o.Name
+		}
+		c.m[h.Holder] = name
+	}
+	return HoldingInfo{
+		Handle: h.Handle(), ID: h.ID, Resource: h.Resource, Depth: h.Depth, Holder: h.Holder, HolderName: name,
+		Status: h.Status, Country: h.Country, Registered: h.Registered, Changed: h.Changed, Origin: h.Origin,
+	}, nil
+}
+
+// history lists the transactions that touched any of objects, oldest first, at most
+// MaxHistory, with kind, code and time from the block records.
+func (s *server) history(objects ...string) ([]HistoryItem, bool, error) {
+	out := []HistoryItem{}
+	truncated := false
+	seen := map[[2]int64]bool{}
+	for _, obj := range objects {
+		es, err := s.app.History(obj, MaxHistory+1)
+		if err != nil {
+			return nil, false, fmt.Errorf("history of %s: %w", obj, err)
+		}
+		if len(es) > MaxHistory {
+			es, truncated = es[:MaxHistory], true
+		}
+		for _, e := range es {
+			k := [2]int64{e.Height, int64(e.Index)}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, HistoryItem{Height: e.Height, Index: e.Index, Hash: e.Hash, Object: obj})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b HistoryItem) int {
+		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
+	})
+	if len(out) > MaxHistory {
+		out, truncated = out[:MaxHistory], true
+	}
+	blocks := map[int64]*chain.BlockRecord{}
+	for i := range out {
+		e := &out[i]
+		rec, ok := blocks[e.Height]
+		if !ok {
+			var err error
+			if rec, err = s.app.Block(e.Height); err != nil {
+				return nil, false, fmt.Errorf("history: %w", err)
+			}
+			blocks[e.Height] = rec
+		}
+		if rec == nil || int(e.Index) >= len(rec.Txs) || rec.Txs[e.Index].Hash != e.Hash {
+			return nil, false, fmt.Errorf("history: block %d has no record of tx %d (%s)", e.Height, e.Index, e.Hash)
+		}
+		t := rec.Txs[e.Index]
+		e.Time, e.Kind, e.Code, e.CodeName = rec.Time, t.Kind, t.Code, t.Code.String()
+	}
+	return out, truncated, nil
+}
+
+// orgHandle reads an organisation handle from a path, upper-casing it.
+func orgHandle(s string) (string, error) {
+	h := strings.ToUpper(s)
+	if !ipledger.ValidHandle(h) {
+		return "", invalid("%.70q is not an organisation handle", s)
+	}
+	return h, nil
+}
+
+func (s *server) org(w http.ResponseWriter, r *http.Request) {
+	handle, err := orgHandle(r.PathValue("handle"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	snap := s.app.Committed()
+	o, err := ledger.Org(snap.State, handle)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("org %s: %w", handle, err))
+		return
+	}
+	if o == nil {
+		s.fail(w, r, notFound("no organisation %s", handle))
+		return
+	}
+	info := &OrgInfo{Organisation: *o, Height: snap.Height}
+	if info.History, info.HistoryTruncated, err = s.history("org/" + handle); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+// orgs lists handles: ?prefix=ORG- (any case), ?after=HANDLE to page on, ?limit=N (1 to
+// MaxOrgList, default 100).
+func (s *server) orgs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	prefix, after := strings.ToUpper(q.Get("prefix")), strings.ToUpper(q.Get("after"))
+	if len(prefix) > 64 || len(after) > 64 {
+		s.fail(w, r, invalid("prefix and after are at most 64 characters"))
+		return
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxOrgList {
+			s.fail(w, r, invalid("limit=%.20q: want 1 to %d", v, MaxOrgList))
+			return
+		}
+		limit = n
+	}
+	snap := s.app.Committed()
+	list := &OrgList{Height: snap.Height, Handles: []string{}}
+	err := ledger.Orgs(snap.State, func(o *ipledger.Organisation) bool {
+		h := o.Handle
+		if h <= after || h < prefix {
+			return true
+		}
+		if !strings.HasPrefix(h, prefix) {
+			return false // handles come in order: no later one has the prefix
+		}
+		if len(list.Handles) == limit {
+			list.Truncated = true
+			return false
+		}
+		list.Handles = append(list.Handles, h)
+		return true
+	})
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("list orgs: %w", err))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, list)
+}
+
+// block answers a block record by height, or the latest one.
+func (s *server) block(w http.ResponseWriter, r *http.Request) {
+	v := r.PathValue("height")
+	if v == "latest" {
+		snap := s.app.Committed()
+		if snap.Height < 1 {
+			s.fail(w, r, notFound("no block committed yet"))
+			return
+		}
+		s.writeJSON(w, http.StatusOK, snap.Block)
+		return
+	}
+	h, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || h < 1 {
+		s.fail(w, r, invalid("block %.30q: want a height from 1, or \"latest\"", v))
+		return
+	}
+	rec, err := s.app.Block(h)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("block %d: %w", h, err))
+		return
+	}
+	if rec == nil {
+		s.fail(w, r, notFound("no block %d (the chain is at %d)", h, s.app.Committed().Height))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, rec)
+}

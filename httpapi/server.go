@@ -1,0 +1,186 @@
+// Package httpapi is the node's JSON API under /v1/ (status, transaction submission,
+// resources, holdings, organisations, blocks) plus /metrics, and the Go client the CLI uses
+// to talk to it. Server and client share one set of response types.
+//
+// Every error is a JSON ErrorBody {"code": "...", "message": "..."} whose code is an
+// ipledger.Code name and whose HTTP status is that code's HTTPStatus: 400 "invalid" for a
+// malformed path or query, 404 "not_found" for an unknown object or path, 405 "invalid"
+// for a wrong method, 500 "internal" (message "internal error"; details go to the log).
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+)
+
+// Backend is what the API needs of a node; *chain.Node satisfies it.
+type Backend interface {
+	// Submit passes a transaction to the mempool; a nil error means CheckTx admitted it.
+	Submit(ctx context.Context, tx []byte) (ipledger.Hash, error)
+	// Status describes the node for /v1/status.
+	Status(ctx context.Context) (chain.Status, error)
+	// App returns the application, for reads of committed state, blocks and history.
+	App() *chain.App
+}
+
+// reader is the part of *chain.App the handlers read through: an interface so tests can
+// serve a plain state map or a failing one.
+type reader interface {
+	Committed() *chain.Snapshot
+	Outcome(hash ipledger.Hash) (chain.TxOutcome, bool, error)
+	WaitCommit(ctx context.Context, hash ipledger.Hash) (chain.TxOutcome, error)
+	Block(height int64) (*chain.BlockRecord, error)
+	History(object string, limit int) ([]chain.HistoryEntry, error)
+	Leaf(i uint64) ([]byte, error)
+}
+
+// submitter is the part of Backend besides App.
+type submitter interface {
+	Submit(ctx context.Context, tx []byte) (ipledger.Hash, error)
+	Status(ctx context.Context) (chain.Status, error)
+}
+
+// Options configure the handler New returns.
+type Options struct {
+	// Node is the node served; required.
+	Node Backend
+	// Metrics is served at /metrics (a promhttp handler the caller builds); nil serves 404.
+	Metrics http.Handler
+	// Logger receives internal errors at error level; nil discards. Requests are not logged.
+	Logger *slog.Logger
+	// CommitWait bounds how long POST /v1/tx?wait=commit waits for the commit; zero means
+	// 30 s. The HTTP server's WriteTimeout must be longer.
+	CommitWait time.Duration
+}
+
+// Limits of the API.
+const (
+	// MaxChildren bounds the children listed for a holding (ResourceInfo.ChildrenTruncated).
+	MaxChildren = 1000
+	// MaxHistory bounds the history entries listed per object (HistoryTruncated).
+	MaxHistory = 1000
+	// MaxOrgList bounds the limit of GET /v1/orgs; 100 is the default.
+	MaxOrgList = 1000
+)
+
+type server struct {
+	node       submitter
+	app        reader
+	mux        *http.ServeMux
+	log        *slog.Logger
+	commitWait time.Duration
+}
+
+// New returns the handler of the JSON API and /metrics. Mount it at the root of the
+// node's HTTP listener.
+func New(o Options) http.Handler {
+	return newServer(o.Node, o.Node.App(), o)
+}
+
+func newServer(node submitter, app reader, o Options) *server {
+	s := &server{node: node, app: app, log: o.Logger, commitWait: o.CommitWait, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.commitWait <= 0 {
+		s.commitWait = 30 * time.Second
+	}
+	s.mux.HandleFunc("GET /v1/status", s.status)
+	s.mux.HandleFunc("POST /v1/tx", s.submit)
+	s.mux.HandleFunc("GET /v1/tx/{hash}", s.tx)
+	s.mux.HandleFunc("GET /v1/resources/{resource...}", s.resource)
+	s.mux.HandleFunc("GET /v1/holdings/{id}", s.holding)
+	s.mux.HandleFunc("GET /v1/orgs", s.orgs)
+	s.mux.HandleFunc("GET /v1/orgs/{handle}", s.org)
+	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
+	if o.Metrics != nil {
+		s.mux.Handle("GET /metrics", o.Metrics)
+	}
+	return s
+}
+
+// ServeHTTP routes r. Paths no pattern matches, and wrong methods, get JSON errors rather
+// than ServeMux's plain-text ones.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r) // matches again, which sets the path values
+		return
+	}
+	// No pattern: ServeMux would answer 404 or 405 (with Allow). Ask it which.
+	rec := &headerRecorder{h: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.h.Get("Allow"))
+		writeJSONError(w, http.StatusMethodNotAllowed, ipledger.CodeInvalid, "method "+r.Method+" not allowed on "+r.URL.Path+"; allowed: "+rec.h.Get("Allow"))
+		return
+	}
+	writeJSONError(w, http.StatusNotFound, ipledger.CodeNotFound, "no such path: "+r.URL.Path)
+}
+
+// headerRecorder captures the status and headers of ServeMux's own error answers.
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.h }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(status int)      { r.status = status }
+
+// writeJSON writes v with status. Encoding happens first, so a failure is still a clean 500.
+func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.fail(w, nil, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// fail answers with the error's code and message. Anything that is not an *ipledger.Error
+// is internal: logged with its details, answered with "internal error".
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := ipledger.ErrorCode(err)
+	if code == ipledger.CodeInternal {
+		attrs := []any{"err", err}
+		if r != nil {
+			attrs = append(attrs, "method", r.Method, "path", r.URL.Path)
+		}
+		s.log.Error("http api", attrs...)
+	}
+	writeJSONError(w, code.HTTPStatus(), code, ipledger.ErrorMessage(err))
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code ipledger.Code, msg string) {
+	var b bytes.Buffer
+	json.NewEncoder(&b).Encode(ErrorBody{Code: code.String(), Message: msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Del("Content-Length")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// invalid returns a 400 "invalid" error for a malformed path or query.
+func invalid(format string, args ...any) error {
+	return ipledger.Errorf(ipledger.CodeInvalid, format, args...)
+}
+
+func notFound(format string, args ...any) error {
+	return ipledger.Errorf(ipledger.CodeNotFound, format, args...)
+}
+
+// isContextErr reports whether err is the request being cancelled or timing out.
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

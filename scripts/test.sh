@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need, then runs every check, every test
+# and every fuzz target (10 s each). CI runs it through .ci/run on a fresh clone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-10s}
+
+# Real registry data: $IPLEDGER_DATA, else ../shared/data beside the repo.
+if [ -z "${IPLEDGER_DATA:-}" ]; then
+  for d in "$PWD/../shared/data" /work/shared/data; do
+    if [ -d "$d" ]; then export IPLEDGER_DATA=$(cd "$d" && pwd); break; fi
+  done
+fi
+echo "== data: ${IPLEDGER_DATA:-none (tests that need it skip, or fail under CI=true)}"
+
+# Outside programs the tests drive. None yet beyond the Go toolchain; the lookup and routing
+# capabilities add the Debian whois client, BIRD and the openrdap client here.
+command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)"; exit 1; }
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go test"
+go test -count=1 -timeout 20m ./...
+
+echo "== fuzz ($FUZZTIME per target)"
+for pkg in $(go list ./...); do
+  dir=$(go list -f '{{.Dir}}' "$pkg")
+  for t in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+    echo "-- $pkg $t"
+    go test -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 100x "$pkg"
+  done
+done
+echo "== all tests passed"
