@@ -32,6 +32,19 @@ var handleRE = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,62}[A-Z0-9]$|^[A-Z0-9]$`
 // digits and inner hyphens, like "ORG-EXAMPLE1" or "RIPE-NCC".
 func ValidHandle(s string) bool { return len(s) <= 64 && handleRE.MatchString(s) }
 
+// Limits on organisation records, enforced by the ledger.
+const (
+	MaxNameBytes = 256 // name of an organisation
+	MaxOpaqueID  = 128 // delegated-extended opaque-id kept on an imported organisation
+	MaxOrgKeys   = 16  // keys bound to one organisation
+)
+
+// ValidCountry reports whether c is empty or an ISO 3166 alpha-2 code in upper case (the
+// form the delegated statistics use, "EU" and "ZZ" included).
+func ValidCountry(c string) bool {
+	return c == "" || (len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z')
+}
+
 // Status is a holding's registration status, in the words the RIRs use.
 type Status string
 

@@ -90,7 +90,7 @@ func checkPlan(t *testing.T, pools []Pool, plan *Plan, opt Options) {
 				if _, dup := orgReg[o.Handle]; dup {
 					t.Errorf("step %d: handle %s registered twice", i, o.Handle)
 				}
-				if o.Name == "" || len(o.Name) > 256 || !validCountry(o.Country) || len(o.OpaqueID) > MaxOpaqueID || len(o.Keys) != 0 {
+				if o.Name == "" || len(o.Name) > ipledger.MaxNameBytes || !ipledger.ValidCountry(o.Country) || len(o.OpaqueID) > ipledger.MaxOpaqueID || len(o.Keys) != 0 {
 					t.Errorf("step %d: bad organisation %+v", i, o)
 				}
 				orgReg[o.Handle] = st.Signers[0]
@@ -106,7 +106,7 @@ func checkPlan(t *testing.T, pools []Pool, plan *Plan, opt Options) {
 				if orgReg[it.Org] != reg {
 					t.Fatalf("step %d: %s allocated to %s, registered by %q, not %s", i, it.Resource, it.Org, orgReg[it.Org], reg)
 				}
-				if !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) || !validCountry(it.Country) {
+				if !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) || !ipledger.ValidCountry(it.Country) {
 					t.Fatalf("step %d: bad item %+v", i, it)
 				}
 				if it.Registered != "" {

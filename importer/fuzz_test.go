@@ -97,7 +97,7 @@ func FuzzParseLine(f *testing.F) {
 			if r.Date != "" && len(r.Date) != len("2006-01-02") {
 				t.Fatalf("date %q", r.Date)
 			}
-			if r.Country != "" && !validCountry(r.Country) {
+			if r.Country != "" && !ipledger.ValidCountry(r.Country) {
 				t.Fatalf("country %q", r.Country)
 			}
 			if r.Resource.Family() == ipledger.IPv6 {

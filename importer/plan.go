@@ -17,13 +17,6 @@ import (
 // ipledger.MaxTxBytes (1 MiB), and 8 KiB is left for the payload header and signatures.
 const MaxBodyBytes = ipledger.MaxTxBytes - 8<<10
 
-// MaxOpaqueID and MaxNameBytes are the longest opaque id and name the ledger keeps on an
-// organisation.
-const (
-	MaxOpaqueID  = 128
-	MaxNameBytes = 256
-)
-
 // Pool is a registry's depth-0 holding at genesis. The pools given to PlanImport cover the
 // IPv4, IPv6 and AS number spaces exactly. IANA holds unallocated space (StatusIANAPool) and
 // special-purpose space (StatusReserved, which never moves); the RIRs hold StatusRIRPool.
@@ -370,11 +363,11 @@ func (p *planner) holding(rec *Record, fs *FileStats, tag string) {
 		p.reject(rec, fs, "record has no resource")
 		return
 	}
-	if len(rec.OpaqueID) > MaxOpaqueID {
-		p.reject(rec, fs, "opaque id is %d bytes; the ledger keeps at most %d", len(rec.OpaqueID), MaxOpaqueID)
+	if len(rec.OpaqueID) > ipledger.MaxOpaqueID {
+		p.reject(rec, fs, "opaque id is %d bytes; the ledger keeps at most %d", len(rec.OpaqueID), ipledger.MaxOpaqueID)
 		return
 	}
-	if !validCountry(rec.Country) {
+	if !ipledger.ValidCountry(rec.Country) {
 		p.reject(rec, fs, "country %q is not two letters A-Z", rec.Country)
 		return
 	}
@@ -435,10 +428,6 @@ func finalStatus(s seg, reg string) (ipledger.Status, bool) {
 	return s.status, s.lvl > 0
 }
 
-func validCountry(c string) bool {
-	return c == "" || (len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z')
-}
-
 func (p *planner) segResource(fam int, s seg) ipledger.Resource {
 	r, _ := span(ipledger.Family(fam), s.lo, s.hi)
 	return r
@@ -486,7 +475,7 @@ func (p *planner) org(rec *Record, tag string) string {
 	}
 	h := p.unique(base)
 	p.orgs[rec.Registry] = append(p.orgs[rec.Registry], ipledger.NewOrg{
-		Handle: h, Name: clip(name, MaxNameBytes), Country: rec.Country, OpaqueID: rec.OpaqueID,
+		Handle: h, Name: clip(name, ipledger.MaxNameBytes), Country: rec.Country, OpaqueID: rec.OpaqueID,
 	})
 	if key != "" {
 		p.orgOf[key] = h

@@ -270,7 +270,7 @@ func (a *apply) checkItem(it ipledger.AllocateItem) error {
 	if err := checkResource(it.Resource); err != nil {
 		return err
 	}
-	if !validCountry(it.Country) {
+	if !ipledger.ValidCountry(it.Country) {
 		return ipledger.Errorf(ipledger.CodeInvalid, "country %q is not an ISO 3166 two-letter code", it.Country)
 	}
 	if it.Registered != "" && !validDate(it.Registered) {

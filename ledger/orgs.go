@@ -13,21 +13,6 @@ func (a *apply) requireRegistry(o *ipledger.Organisation) error {
 	return nil
 }
 
-func validCountry(c string) bool {
-	if c == "" {
-		return true
-	}
-	if len(c) != 2 {
-		return false
-	}
-	for i := 0; i < 2; i++ {
-		if c[i] < 'A' || c[i] > 'Z' {
-			return false
-		}
-	}
-	return true
-}
-
 func validMailbox(m string) bool {
 	if m == "" {
 		return true
@@ -43,9 +28,9 @@ func checkOrgFields(handle, name, country, abuse string) error {
 	switch {
 	case !ipledger.ValidHandle(handle):
 		return ipledger.Errorf(ipledger.CodeInvalid, "bad handle %q: 1 to 64 of A-Z, 0-9 and inner hyphens", handle)
-	case len(name) > 256:
-		return ipledger.Errorf(ipledger.CodeInvalid, "name of %s is over 256 bytes", handle)
-	case !validCountry(country):
+	case len(name) > ipledger.MaxNameBytes:
+		return ipledger.Errorf(ipledger.CodeInvalid, "name of %s is over %d bytes", handle, ipledger.MaxNameBytes)
+	case !ipledger.ValidCountry(country):
 		return ipledger.Errorf(ipledger.CodeInvalid, "country %q of %s is not an ISO 3166 two-letter code", country, handle)
 	case !validMailbox(abuse):
 		return ipledger.Errorf(ipledger.CodeInvalid, "abuse mailbox %q of %s is not an e-mail address", abuse, handle)
@@ -73,8 +58,8 @@ func (a *apply) registerOrg() error {
 		if n.Name == "" {
 			return ipledger.Errorf(ipledger.CodeInvalid, "organisation %s has no name", n.Handle)
 		}
-		if len(n.Keys) > 16 || len(n.OpaqueID) > 128 {
-			return ipledger.Errorf(ipledger.CodeInvalid, "organisation %s: at most 16 keys and a 128-byte opaque id", n.Handle)
+		if len(n.Keys) > ipledger.MaxOrgKeys || len(n.OpaqueID) > ipledger.MaxOpaqueID {
+			return ipledger.Errorf(ipledger.CodeInvalid, "organisation %s: at most %d keys and a %d-byte opaque id", n.Handle, ipledger.MaxOrgKeys, ipledger.MaxOpaqueID)
 		}
 		old, err := a.org(n.Handle)
 		if err != nil {
@@ -126,8 +111,8 @@ func (a *apply) bindKey() error {
 	if o.HasKey(body.Key) {
 		return ipledger.Errorf(ipledger.CodeExists, "key %s is already bound to %s", body.Key, o.Handle)
 	}
-	if len(o.Keys) >= 16 {
-		return ipledger.Errorf(ipledger.CodeInvalid, "%s already has 16 keys", o.Handle)
+	if len(o.Keys) >= ipledger.MaxOrgKeys {
+		return ipledger.Errorf(ipledger.CodeInvalid, "%s already has %d keys", o.Handle, ipledger.MaxOrgKeys)
 	}
 	o.Keys = append(o.Keys, body.Key)
 	o.Updated = a.block.Time
@@ -165,8 +150,8 @@ func (a *apply) rotateKeys() error {
 	if len(keys) == 0 {
 		return ipledger.Errorf(ipledger.CodeInvalid, "rotation would leave %s without a key", o.Handle)
 	}
-	if len(keys) > 16 {
-		return ipledger.Errorf(ipledger.CodeInvalid, "rotation would give %s more than 16 keys", o.Handle)
+	if len(keys) > ipledger.MaxOrgKeys {
+		return ipledger.Errorf(ipledger.CodeInvalid, "rotation would give %s more than %d keys", o.Handle, ipledger.MaxOrgKeys)
 	}
 	o.Keys = keys
 	o.Updated = a.block.Time
