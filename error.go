@@ -3,6 +3,8 @@ package ipledger
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Code classifies a failure for users. The same code is the ABCI result code of a rejected
@@ -59,6 +61,24 @@ var codeNames = map[Code]string{
 	CodeHasChildren:    "has_children",
 	CodeUnknownKind:    "unknown_kind",
 	CodeMempoolFull:    "mempool_full",
+}
+
+// ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and
+// the "code_N" form of an unnamed code gives N. ok is false for anything else.
+func ParseCode(name string) (code Code, ok bool) {
+	for c, n := range codeNames {
+		if n == name {
+			return c, true
+		}
+	}
+	if n, found := strings.CutPrefix(name, "code_"); found {
+		if v, err := strconv.ParseUint(n, 10, 32); err == nil && strconv.FormatUint(v, 10) == n {
+			if _, named := codeNames[Code(v)]; !named {
+				return Code(v), true
+			}
+		}
+	}
+	return 0, false
 }
 
 // String returns the code's stable name, e.g. "stale_sequence".

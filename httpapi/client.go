@@ -169,7 +169,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 func apiError(status int, body []byte) error {
 	var eb ErrorBody
 	if json.Unmarshal(body, &eb) == nil && eb.Code != "" {
-		if code, ok := ParseCode(eb.Code); ok {
+		if code, ok := ipledger.ParseCode(eb.Code); ok {
 			return &ipledger.Error{Code: code, Message: eb.Message}
 		}
 	}

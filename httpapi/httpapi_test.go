@@ -328,7 +328,7 @@ func TestAPI(t *testing.T) {
 			len(o.Keys) != 1 || o.Keys[0] != orgA.Key.Public() || o.Height < transfer.Height {
 			t.Fatalf("org %+v", o)
 		}
-		if k := kinds(o.History); !slices.Equal(k, []string{"register-org", "allocate", "transfer"}) {
+		if k := kinds(o.History); !slices.Equal(k, []string{"register-org", "allocate", "assign", "transfer"}) {
 			t.Fatalf("history %q", k)
 		}
 		_, err = c.Org(ctx, "ORG-NOBODY")

@@ -157,6 +157,7 @@ func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Re
 		// Re-read: the kind may have changed the first signer (rotate keys, update).
 		if first, err = a.mustOrg(first.Handle); err == nil {
 			first.Sequence = tx.Sequence
+			a.touch("org", first.Handle) // its sequence moved: part of its history
 			if err = a.putOrg(first); err == nil {
 				err = ov.flush()
 			}
