@@ -59,16 +59,21 @@ func (o *overlay) Iterate(start, end []byte, reverse bool, fn func(key, value []
 	case !reverse:
 		o.writes.AscendRange(entry{key: string(start)}, entry{key: string(end)}, visit)
 	default:
-		o.writes.Descend(func(e entry) bool {
+		visitDown := func(e entry) bool {
 			if end != nil && e.key >= string(end) {
-				return true
+				return true // only the pivot itself: end is exclusive
 			}
 			if start != nil && e.key < string(start) {
 				return false
 			}
 			buf = append(buf, e)
 			return true
-		})
+		}
+		if end == nil {
+			o.writes.Descend(visitDown)
+		} else {
+			o.writes.DescendLessOrEqual(entry{key: string(end)}, visitDown)
+		}
 	}
 	i := 0
 	stopped := false

@@ -1,0 +1,96 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+)
+
+// benchSetup registers n organisations with keys, each allocated a /20 in 193/8 (n ≤ 4096),
+// and returns a replayer at the next height.
+func benchSetup(b *testing.B, n int) (*Replayer, []ipledger.Signer, int64) {
+	b.Helper()
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	r, err := NewReplayer(ctx, b.TempDir(), "bench-chain", start, testGenesis())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { r.Close() })
+	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	var orgs []ipledger.NewOrg
+	var items []ipledger.AllocateItem
+	signers := make([]ipledger.Signer, n)
+	for i := 0; i < n; i++ {
+		h := fmt.Sprintf("ORG-B%d", i)
+		signers[i] = ipledger.Signer{Org: h, Key: testKey(h)}
+		orgs = append(orgs, ipledger.NewOrg{Handle: h, Name: h, Keys: []ipledger.PublicKey{signers[i].Key.Public()}})
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{193, byte(i >> 4), byte(i&15) << 4, 0}), 20)
+		res, _ := ipledger.PrefixResource(p)
+		items = append(items, ipledger.AllocateItem{Resource: res, Org: h, Status: ipledger.StatusAllocatedPA})
+	}
+	t1, _ := ipledger.BuildTx("bench-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: orgs}, ripe)
+	t2, _ := ipledger.BuildTx("bench-chain", ipledger.KindAllocate, 2, 0, ipledger.AllocateBody{Items: items}, ripe)
+	_, codes, err := r.Apply(ctx, ReplayBlock{Height: 1, Time: start, Txs: [][]byte{t1, t2}})
+	if err != nil || codes[0] != 0 || codes[1] != 0 {
+		b.Fatalf("setup: %v %v", err, codes)
+	}
+	return r, signers, 1
+}
+
+// BenchmarkFinalizeBlock measures the state machine alone on the node's real store: blocks
+// of signed assignments and two-signer transfers through FinalizeBlock and Commit, every
+// signature checked (batched per block, as when a block arrives by block sync), state and
+// log committed to Pebble. Reports transactions per second.
+func BenchmarkFinalizeBlock(b *testing.B) {
+	const perBlock = 1000
+	r, signers, height := benchSetup(b, perBlock)
+	ctx := context.Background()
+	seq := make([]uint64, len(signers))
+	// Build b.N transactions up front: each organisation assigns successive /28s of its /20
+	// to the next organisation, and every fourth transaction is a transfer of a /28 back.
+	txs := make([][]byte, b.N)
+	for i := range txs {
+		o := i % len(signers)
+		k := i / len(signers)
+		seq[o]++
+		sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{193, byte(o >> 4), byte(o&15)<<4 | byte(k>>4&15), byte(k&15) << 4}), 28)
+		res, _ := ipledger.PrefixResource(sub)
+		next := signers[(o+1)%len(signers)]
+		var err error
+		if i%4 == 3 {
+			// A /28 from the top of the /20, away from the assignments at the bottom.
+			res2, _ := ipledger.PrefixResource(netip.PrefixFrom(netip.AddrFrom4([4]byte{193, byte(o >> 4), byte(o&15)<<4 | 15, 240 - byte(k&15)<<4}), 28))
+			txs[i], err = ipledger.BuildTx("bench-chain", ipledger.KindTransfer, seq[o], 0, ipledger.TransferBody{Resource: res2, To: next.Org}, signers[o], next)
+		} else {
+			txs[i], err = ipledger.BuildTx("bench-chain", ipledger.KindAssign, seq[o], 0, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: res, Org: next.Org, Status: ipledger.StatusAssignedPA}}}, signers[o])
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	failed := 0
+	for i := 0; i < len(txs); i += perBlock {
+		end := min(i+perBlock, len(txs))
+		height++
+		_, codes, err := r.Apply(ctx, ReplayBlock{Height: height, Time: time.Date(2026, 3, 1, 0, 0, int(height), 0, time.UTC), Txs: txs[i:end]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range codes {
+			if c != 0 {
+				failed++
+			}
+		}
+	}
+	b.StopTimer()
+	if failed > 0 {
+		b.Fatalf("%d of %d transactions failed", failed, len(txs))
+	}
+	b.ReportMetric(float64(len(txs))/b.Elapsed().Seconds(), "tx/s")
+}
