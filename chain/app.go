@@ -19,6 +19,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/kvbuffer"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 	"github.com/ipledger/ipledger/tlog"
@@ -102,6 +103,12 @@ type App struct {
 	// Consensus connection state.
 	tree    *tlog.Tree
 	pending *blockWork
+	// mirror is the committed state in memory, loaded at start and updated at each commit;
+	// buf holds the writes since the last commit over it. The state machine reads and seeks
+	// only there; the authenticated tree receives each block's writes once, in key order,
+	// and serves commitments, proofs and the concurrent readers (Committed).
+	mirror *store.MemKV
+	buf    *kvbuffer.Buffer
 
 	committed atomic.Pointer[Snapshot]
 
@@ -183,7 +190,19 @@ func (a *App) restore() error {
 			return fmt.Errorf("load block record %d: %w", v, err)
 		}
 	}
-	return a.publish(rec)
+	if err := a.publish(rec); err != nil {
+		return err
+	}
+	a.mirror = store.NewMemKV()
+	var serr error
+	if err := a.Committed().State.Iterate(nil, nil, false, func(k, v []byte) bool {
+		serr = a.mirror.Set(k, v)
+		return serr == nil
+	}); err != nil || serr != nil {
+		return fmt.Errorf("load state into memory: %w", errors.Join(err, serr))
+	}
+	a.buf = kvbuffer.New(a.mirror)
+	return nil
 }
 
 // publish makes the committed version visible to readers.
@@ -228,7 +247,11 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		return nil, fmt.Errorf("init chain: decode app state: %w", err)
 	}
 	a.st.Rollback()
-	if err := a.ledger.InitGenesis(a.st.Working(), &g, ipledger.Block{Height: 0, Time: req.Time}); err != nil {
+	a.buf.Reset()
+	if err := a.ledger.InitGenesis(a.buf, &g, ipledger.Block{Height: 0, Time: req.Time}); err != nil {
+		return nil, fmt.Errorf("init chain: %w", err)
+	}
+	if err := a.buf.FlushTo(a.st.Working()); err != nil {
 		return nil, fmt.Errorf("init chain: %w", err)
 	}
 	a.tree = tlog.New()
@@ -368,7 +391,7 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalReques
 func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
 	start := time.Now()
 	block := ipledger.Block{Height: req.Height, Time: req.Time.UTC()}
-	kv := a.st.Working()
+	kv := a.buf
 	txs := make([]*ipledger.Tx, len(req.Txs))
 	decodeErr := make([]error, len(req.Txs))
 	for i, b := range req.Txs {
@@ -430,6 +453,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		}
 	}
 	w.record.Events = events
+	if err := a.buf.FlushTo(a.st.Working()); err != nil {
+		return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
+	}
 	w.record.StateRoot = a.st.WorkingHash()
 	w.record.LogRoot = a.tree.Root()
 	w.record.LogSize = a.tree.Size()
@@ -482,6 +508,10 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := a.publish(w.record); err != nil {
 		return nil, err
 	}
+	if err := a.buf.FlushTo(a.mirror); err != nil {
+		return nil, fmt.Errorf("commit %d to memory: %w", h, err)
+	}
+	a.buf = kvbuffer.New(a.mirror)
 	a.checkMu.Lock()
 	clear(a.mempoolSeq) // the recheck that follows rebuilds it in mempool order
 	a.checkMu.Unlock()

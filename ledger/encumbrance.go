@@ -42,6 +42,15 @@ func (s store) deleteEncumbrance(e *Encumbrance) error {
 // first).
 func (s store) encumbered(chain []*ipledger.Holding, r ipledger.Resource) (*Encumbrance, error) {
 	h := chain[len(chain)-1]
+	// Most space is unencumbered: one seek tells whether this family has any encumbrance.
+	any := false
+	if err := s.kv.Iterate([]byte{tagEncumbrance, byte(r.Family())}, []byte{tagEncumbrance, byte(r.Family()) + 1}, false,
+		func(_, _ []byte) bool { any = true; return false }); err != nil {
+		return nil, fmt.Errorf("check encumbrances: %w", err)
+	}
+	if !any {
+		return nil, nil
+	}
 	for d := 0; d <= MaxDepth; d++ {
 		// Encumbrances at depth d overlapping r lie within the depth-d holding containing r
 		// (an ancestor), or within h's subtree for deeper levels.

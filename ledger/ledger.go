@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/kvbuffer"
 )
 
 // Result is the outcome of one transaction: CodeOK, or the code and message of the
@@ -145,7 +146,7 @@ func init() {
 // been verified by the caller. A rejected transaction leaves kv unchanged; only an error of
 // kv itself comes back as a Result with CodeInternal, and the caller must treat it as fatal.
 func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Result {
-	ov := newOverlay(kv)
+	ov := kvbuffer.New(kv)
 	a := &apply{store: store{ov}, block: block, tx: tx}
 	signers, err := l.authenticate(a.store, tx, block.Height, 0)
 	if err == nil {
@@ -159,7 +160,7 @@ func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Re
 			first.Sequence = tx.Sequence
 			a.touch("org", first.Handle) // its sequence moved: part of its history
 			if err = a.putOrg(first); err == nil {
-				err = ov.flush()
+				err = ov.FlushTo(kv)
 			}
 		}
 	}

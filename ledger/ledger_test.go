@@ -1,24 +1,17 @@
 package ledger
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger"
+	memstore "github.com/ipledger/ipledger/store"
 )
 
-type emptyKV struct{}
-
-func (emptyKV) Get([]byte) ([]byte, error)                                    { return nil, nil }
-func (emptyKV) Set([]byte, []byte) error                                      { return fmt.Errorf("read-only") }
-func (emptyKV) Delete([]byte) error                                           { return fmt.Errorf("read-only") }
-func (emptyKV) Iterate([]byte, []byte, bool, func([]byte, []byte) bool) error { return nil }
-
-// memKV is an in-memory KV for tests: an overlay over nothing.
-func memKV() ipledger.KV { return newOverlay(emptyKV{}) }
+// memKV is an in-memory KV for tests.
+func memKV() ipledger.KV { return memstore.NewMemKV() }
 
 const testChain = "ipledger-test"
 
@@ -394,37 +387,4 @@ func TestIPv6TransferSplitsIntoPrefixes(t *testing.T) {
 	if n != 20 {
 		t.Fatalf("%d IPv6 holdings, want 20", n)
 	}
-}
-
-func TestOverlayIterate(t *testing.T) {
-	base := memKV()
-	for _, k := range []string{"a", "c", "e", "g"} {
-		base.Set([]byte(k), []byte("base-"+k))
-	}
-	o := newOverlay(base)
-	o.Set([]byte("b"), []byte("new-b"))
-	o.Delete([]byte("c"))
-	o.Set([]byte("e"), []byte("new-e"))
-	o.Set([]byte("h"), []byte("new-h"))
-	collect := func(start, end []byte, rev bool) string {
-		var out []string
-		o.Iterate(start, end, rev, func(k, v []byte) bool { out = append(out, string(k)+"="+string(v)); return true })
-		return fmt.Sprint(out)
-	}
-	if got := collect(nil, nil, false); got != "[a=base-a b=new-b e=new-e g=base-g h=new-h]" {
-		t.Fatal(got)
-	}
-	if got := collect([]byte("b"), []byte("g"), true); got != "[e=new-e b=new-b]" {
-		t.Fatal(got)
-	}
-	if !bytes.Equal(must(o.Get([]byte("c"))), nil) {
-		t.Fatal("deleted key visible")
-	}
-}
-
-func must(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
