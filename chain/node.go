@@ -152,7 +152,9 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start node: read genesis: %w", err)
 	}
-	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync})
+	// The state machine works on its own in-memory copy of the state (App), so the tree's
+	// node cache only needs the upper levels and recent writes.
+	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync, CacheSize: 50_000})
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}

@@ -49,9 +49,10 @@ func saveConfig(home string, c *Config) error {
 	return nil
 }
 
-// serveFlags are the listeners of dev and node.
+// serveFlags are the listeners of dev and node, and the process's memory target.
 type serveFlags struct {
 	http, p2p, rpc, peers string
+	memLimit              string
 }
 
 // Defaults (loopback; DESIGN.md).
@@ -66,6 +67,7 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.p2p, "p2p", defaultP2P, "CometBFT P2P listen address")
 	fs.StringVar(&s.rpc, "rpc", defaultRPC, "CometBFT RPC listen address; off to disable")
 	fs.StringVar(&s.peers, "peers", "", "comma-separated persistent peers id@host:port")
+	fs.StringVar(&s.memLimit, "mem-limit", "900MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 900MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins")
 }
 
 // resolve applies the config file to every flag neither given nor set from the

@@ -175,6 +175,8 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 	for _, st := range plan.Steps {
 		total += st.Items()
 	}
+	nfiles := len(files)
+	files = nil // the plan holds what is needed
 	bar := newBar(job.progress, int64(total), "importing")
 	hashes := make([]ipledger.Hash, 0, len(plan.Steps))
 	sigs := 0
@@ -192,6 +194,7 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 		if err != nil {
 			return fmt.Errorf("import: step %d: %w", i, err)
 		}
+		plan.Steps[i].Body = nil // built: let the collector have it
 		hash, err := submitRetry(ctx, sub, tx)
 		if err != nil {
 			return fmt.Errorf("import: step %d (%s by %s): %w", i, st.Kind, first, userError(err))
@@ -216,7 +219,7 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 	el := time.Since(start)
 	s := plan.Stats
 	fmt.Fprintf(job.out, "import: %d files, %d records, %d holdings, %d organisations, %d registry transfers, %d not holdings (available/reserved/IANA), %d skipped lines (flaws), %d transactions, %d signatures, %.1f s (%.0f records/s, %.0f signatures/s), peak RSS %s\n",
-		len(files), s.Records, s.Holdings, s.Orgs, s.Transfers, s.NotHoldings, s.Skipped, len(hashes), sigs,
+		nfiles, s.Records, s.Holdings, s.Orgs, s.Transfers, s.NotHoldings, s.Skipped, len(hashes), sigs,
 		el.Seconds(), float64(s.Records)/el.Seconds(), float64(sigs)/el.Seconds(), peakRSS())
 	if failed > 0 {
 		return fmt.Errorf("import: %d of %d transactions failed", failed, len(hashes))

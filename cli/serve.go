@@ -7,6 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +31,9 @@ type server struct {
 
 // startServer starts the node in home and its HTTP listener.
 func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logger) (*server, error) {
+	if err := setMemLimit(sf.memLimit); err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: sf.rpc, Peers: sf.peers, Logger: log, Registry: reg})
@@ -61,4 +68,27 @@ func (s *server) stop() error {
 		s.http.Shutdown(ctx)
 	}
 	return s.node.Stop()
+}
+
+// setMemLimit applies a soft limit to the Go heap, so a node keeps its peak resident size
+// near the limit by collecting earlier, unless GOMEMLIMIT is set in the environment.
+func setMemLimit(v string) error {
+	if v == "" || v == "off" || os.Getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}}
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			x, err := strconv.ParseInt(n, 10, 64)
+			if err != nil || x <= 0 {
+				break
+			}
+			debug.SetMemoryLimit(x * u.mult)
+			return nil
+		}
+	}
+	return fmt.Errorf("--mem-limit %q: want a size like 900MiB or 4GiB, or off", v)
 }
