@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -25,35 +26,55 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// benchKey returns the i-th key: org, holding or index keys, 17 to 40 bytes.
-func benchKey(i int) []byte {
+// benchKey returns the i-th key, shaped like the ledger's (package ledger, state.go): an
+// organisation ('o' handle), a holding ('h' family depth first-address) or a holding id
+// ('i' id). Ids grow with i as the ledger assigns them. Holdings come in address order when
+// ordered is set, as an import of sorted delegated files writes them; otherwise they are
+// spread at random over the key space, the worst case for IAVL.
+func benchKey(i int, ordered bool) []byte {
 	r := rand.New(rand.NewPCG(uint64(i), 1))
 	switch i % 3 {
 	case 0:
-		return fmt.Appendf(nil, "org/ORG-%c%c%07d-%s", 'A'+r.IntN(26), 'A'+r.IntN(26), i, []string{"RIPE", "ARIN", "APNIC", "LACNIC", "AFRINIC"}[r.IntN(5)])
+		if seqOrgs {
+			return fmt.Appendf(nil, "oORG-RIPE-%07d", i)
+		}
+		return fmt.Appendf(nil, "oORG-%c%c%07d-%s", 'A'+r.IntN(26), 'A'+r.IntN(26), r.IntN(10_000_000), []string{"RIPE", "ARIN", "APNIC", "LACNIC", "AFRINIC"}[r.IntN(5)])
 	case 1:
-		return fmt.Appendf(nil, "hld/\x04\x01%08x%08x", r.Uint32(), i) // family, depth, start, id
+		k := []byte{'h', 4, 1}
+		k = binary.BigEndian.AppendUint64(k, 0)
+		if ordered {
+			return binary.BigEndian.AppendUint64(k, uint64(i))
+		}
+		return binary.BigEndian.AppendUint64(k, r.Uint64())
 	default:
-		return fmt.Appendf(nil, "idx/holder/%010d/%08x", i/3, i)
+		return binary.BigEndian.AppendUint64([]byte{'i'}, uint64(i))
 	}
 }
 
-// benchValue returns a JSON-like value of 150 to 300 bytes.
+// seqOrgs makes organisation handles sort in import order too (TestTmpHeap experiment).
+var seqOrgs = os.Getenv("SEQORGS") != ""
+
+// benchTemplate is the body of the benchmark values.
+var benchTemplate = []byte(`{"id":0000000000,"holder":"ORG-0000000","status":"ALLOCATED PA","country":"DE","registered":"2004-05-06","changed":"2025-01-01T00:00:00Z","note":"` +
+	"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz" + `"}`)
+
+// benchValue returns a fresh JSON-like value of 150 to 300 bytes, cheaply, so that the
+// benchmarks measure the store rather than the making of values.
 func benchValue(i, version int) []byte {
-	r := rand.New(rand.NewPCG(uint64(i), uint64(version)))
-	pad := make([]byte, 60+r.IntN(150))
-	for j := range pad {
-		pad[j] = 'a' + byte(r.IntN(26))
-	}
-	return fmt.Appendf(nil, `{"id":%d,"holder":"ORG-%07d","status":"ALLOCATED PA","country":"DE","registered":"2004-05-06","changed":"2025-01-01T00:00:%02dZ","note":"%s"}`, i, i/2, version%60, pad)
+	n := 150 + (i*7919+version)%151
+	v := make([]byte, n)
+	copy(v, benchTemplate)
+	binary.BigEndian.PutUint64(v[7:], uint64(i)<<8|uint64(version&0xff))
+	v[n-2], v[n-1] = '"', '}'
+	return v
 }
 
 // importKeys writes n keys in blocks of perBlock, checking each key first as the ledger
 // does, and commits each block.
-func importKeys(tb testing.TB, s *Store, n, perBlock int) {
+func importKeys(tb testing.TB, s *Store, n, perBlock int, ordered bool) {
 	w := s.Working()
 	for i := range n {
-		k := benchKey(i)
+		k := benchKey(i, ordered)
 		if _, err := w.Get(k); err != nil {
 			tb.Fatal(err)
 		}
@@ -84,7 +105,7 @@ func fixture(b *testing.B) string {
 		if err != nil {
 			b.Fatal(err)
 		}
-		importKeys(b, s, benchKeys, benchPerBlock)
+		importKeys(b, s, benchKeys, benchPerBlock, false)
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -100,12 +121,14 @@ func fixture(b *testing.B) string {
 // committed (fsynced) versions.
 func BenchmarkCommitLarge(b *testing.B) {
 	for _, c := range []struct {
-		name string
-		opts Options
+		name    string
+		opts    Options
+		ordered bool
 	}{
-		{"default", Options{}},
-		{"cache100k", Options{CacheSize: 100_000}},
-		{"nosync", Options{NoSync: true}},
+		{"random", Options{}, false},
+		{"ordered", Options{}, true},
+		{"random-cache100k", Options{CacheSize: 100_000}, false},
+		{"random-nosync", Options{NoSync: true}, false},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			n := 0
@@ -117,7 +140,7 @@ func BenchmarkCommitLarge(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				importKeys(b, s, benchKeys, benchPerBlock)
+				importKeys(b, s, benchKeys, benchPerBlock, c.ordered)
 				if err := s.Close(); err != nil {
 					b.Fatal(err)
 				}
@@ -136,7 +159,7 @@ func BenchmarkSet(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		j := r.IntN(2 * benchKeys)
-		if err := w.Set(benchKey(j), benchValue(j, 1)); err != nil {
+		if err := w.Set(benchKey(j, false), benchValue(j, 1)); err != nil {
 			b.Fatal(err)
 		}
 		if i++; i%benchPerBlock == 0 {
@@ -165,7 +188,7 @@ func BenchmarkGet(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(3, 4))
 			for b.Loop() {
-				v, err := c.get(benchKey(r.IntN(benchKeys)))
+				v, err := c.get(benchKey(r.IntN(benchKeys), false))
 				if err != nil || v == nil {
 					b.Fatalf("Get = %q, %v", v, err)
 				}
@@ -182,7 +205,7 @@ func BenchmarkReopen(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		v, err := s.Working().Get(benchKey(12345))
+		v, err := s.Working().Get(benchKey(12345, false))
 		if err != nil || v == nil {
 			b.Fatalf("Get = %q, %v", v, err)
 		}
@@ -202,7 +225,7 @@ func BenchmarkIterate(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for b.Loop() {
 		n := 0
-		err := view.Iterate(benchKey(r.IntN(benchKeys)), nil, false, func(k, v []byte) bool {
+		err := view.Iterate(benchKey(r.IntN(benchKeys), false), nil, false, func(k, v []byte) bool {
 			n++
 			return n < 100
 		})

@@ -92,11 +92,19 @@ type workingKV struct{ s *Store }
 
 var _ ipledger.KV = workingKV{}
 
-func (w workingKV) Get(key []byte) ([]byte, error) { return treeGet(w.s.tree, key) }
+func (w workingKV) Get(key []byte) ([]byte, error) {
+	if w.s.shut.Load() {
+		return nil, fmt.Errorf("get: %w", ErrClosed)
+	}
+	return treeGet(w.s.tree, key)
+}
 
 func (w workingKV) Set(key, value []byte) error {
 	if err := checkSet(key, value); err != nil {
 		return fmt.Errorf("set: %w", err)
+	}
+	if w.s.shut.Load() {
+		return fmt.Errorf("set: %w", ErrClosed)
 	}
 	if _, err := w.s.tree.Set(key, value); err != nil {
 		return fmt.Errorf("set %x: %w", key, err)
@@ -108,6 +116,9 @@ func (w workingKV) Delete(key []byte) error {
 	if len(key) == 0 {
 		return fmt.Errorf("delete: %w", errEmptyKVKey)
 	}
+	if w.s.shut.Load() {
+		return fmt.Errorf("delete: %w", ErrClosed)
+	}
 	if _, _, err := w.s.tree.Remove(key); err != nil {
 		return fmt.Errorf("delete %x: %w", key, err)
 	}
@@ -115,6 +126,9 @@ func (w workingKV) Delete(key []byte) error {
 }
 
 func (w workingKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
+	if w.s.shut.Load() {
+		return fmt.Errorf("iterate: %w", ErrClosed)
+	}
 	return treeIterate(w.s.tree, start, end, reverse, fn)
 }
 

@@ -51,17 +51,23 @@ func (p *prefixDB) key(k []byte) []byte {
 	return out
 }
 
+// keyBufs recycles the buffers of prefixed keys that Pebble only reads during a call.
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64); return &b }}
+
 // Get returns a copy of the value of key, or nil if there is none.
 func (p *prefixDB) Get(key []byte) ([]byte, error) {
 	if len(key) == 0 {
 		return nil, errEmptyKey
 	}
+	buf := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(buf)
+	*buf = append(append((*buf)[:0], p.prefix...), key...)
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
 		return nil, errClosed
 	}
-	return pebbleGet(p.db, p.key(key))
+	return pebbleGet(p.db, *buf)
 }
 
 // Has reports whether key exists.
@@ -200,8 +206,14 @@ func (i *prefixIterator) Close() error {
 
 // prefixBatch is a corestore.Batch over one Pebble batch.
 type prefixBatch struct {
-	p *prefixDB
-	b *pebble.Batch // nil once written or closed
+	p   *prefixDB
+	b   *pebble.Batch // nil once written or closed
+	buf []byte        // the prefixed key; Pebble copies it into the batch
+}
+
+func (b *prefixBatch) key(k []byte) []byte {
+	b.buf = append(append(b.buf[:0], b.p.prefix...), k...)
+	return b.buf
 }
 
 func (b *prefixBatch) Set(key, value []byte) error {
@@ -213,7 +225,7 @@ func (b *prefixBatch) Set(key, value []byte) error {
 	case value == nil:
 		return errNilValue
 	}
-	return b.b.Set(b.p.key(key), value, nil)
+	return b.b.Set(b.key(key), value, nil)
 }
 
 func (b *prefixBatch) Delete(key []byte) error {
@@ -223,10 +235,11 @@ func (b *prefixBatch) Delete(key []byte) error {
 	case len(key) == 0:
 		return errEmptyKey
 	}
-	return b.b.Delete(b.p.key(key), nil)
+	return b.b.Delete(b.key(key), nil)
 }
 
-func (b *prefixBatch) Write() error     { return b.write(pebble.NoSync) }
+func (b *prefixBatch) Write() error { return b.write(pebble.NoSync) }
+
 func (b *prefixBatch) WriteSync() error {
 	if b.p.noSync.Load() {
 		return b.write(pebble.NoSync)

@@ -33,9 +33,9 @@
 // After a crash between the two, [Store.Version] is h-1: the IAVL version is the truth. The
 // side data of h is then stale and the caller rewrites it when it replays block h (a
 // replay writes the same keys, so the rewrite simply overwrites it). Readers of side data
-// must not trust entries above Version. Pebble applies writes in order, so once Commit for
-// h has returned, the side batch written before it is durable as well, even if that batch
-// was committed without sync.
+// must not trust entries above Version. Pebble logs writes in order, so once a synced
+// Commit for h has returned, the side batch written before it is durable as well, even if
+// that batch was committed without sync.
 package store
 
 import (
@@ -45,6 +45,7 @@ import (
 	"log/slog"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -81,8 +82,10 @@ const (
 
 	// memTableSize is Pebble's memtable. Large enough that a block's version rarely waits
 	// for a flush.
-	memTableSize = 64 << 20
+	memTableSizeDefault = 64 << 20
 )
+
+var memTableSize uint64 = memTableSizeDefault // TMP experiment
 
 // ErrVersionNotFound means a version is not retained: above the last committed version,
 // or pruned. Check with errors.Is.
@@ -127,6 +130,10 @@ type Store struct {
 	reader     *iavl.MutableTree
 	keepRecent int64
 	log        *slog.Logger
+
+	// shut is set once Close starts; the working tree's methods check it so that use after
+	// Close is an error rather than a nil dereference inside iavl.
+	shut atomic.Bool
 
 	mu      sync.RWMutex // guards the fields below
 	version int64        // last committed version
@@ -250,6 +257,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.shut.Store(true)
 	s.mu.Unlock()
 	err := errors.Join(s.tree.Close(), s.reader.Close())
 	err = errors.Join(err, s.tdb.Close())
@@ -277,10 +285,16 @@ func (s *Store) Hash() []byte {
 
 // Working returns the mutable working tree: the last committed version plus the changes
 // written since. It is not safe for concurrent use, and Iterate's fn must not write to it.
+// After Close its methods fail with ErrClosed.
 func (s *Store) Working() ipledger.KV { return workingKV{s} }
 
-// WorkingHash returns the root hash the working tree would commit to.
-func (s *Store) WorkingHash() []byte { return s.tree.WorkingHash() }
+// WorkingHash returns the root hash the working tree would commit to, nil after Close.
+func (s *Store) WorkingHash() []byte {
+	if s.shut.Load() {
+		return nil
+	}
+	return s.tree.WorkingHash()
+}
 
 // Commit saves the working tree as the next version, atomically and (unless NoSync)
 // durably, and prunes versions older than KeepRecent. It returns the new root hash and
@@ -322,7 +336,11 @@ func (s *Store) prune(latest int64) {
 }
 
 // Rollback discards the working tree's uncommitted changes.
-func (s *Store) Rollback() { s.tree.Rollback() }
+func (s *Store) Rollback() {
+	if !s.shut.Load() {
+		s.tree.Rollback()
+	}
+}
 
 func (s *Store) usable() error {
 	s.mu.RLock()
@@ -377,29 +395,29 @@ func (s *Store) Prove(version int64, key []byte) (value []byte, proof *ics23.Com
 	return v.Prove(key)
 }
 
-// errProof is wrapped by every VerifyProof failure.
-var errProof = errors.New("proof does not verify")
+// ErrInvalidProof is wrapped by every VerifyProof failure. Check with errors.Is.
+var ErrInvalidProof = errors.New("invalid proof")
 
 // VerifyProof checks proof against root with the ICS-23 IAVL spec: that key holds value
 // if value is not nil, or that key is absent if value is nil.
 func VerifyProof(root, key, value []byte, proof *ics23.CommitmentProof) error {
 	if proof == nil {
-		return fmt.Errorf("%w: no proof", errProof)
+		return fmt.Errorf("%w: no proof", ErrInvalidProof)
 	}
 	if value != nil {
 		if proof.GetExist() == nil {
-			return fmt.Errorf("%w: not a membership proof", errProof)
+			return fmt.Errorf("%w: not a membership proof", ErrInvalidProof)
 		}
 		if !ics23.VerifyMembership(ics23.IavlSpec, root, proof, key, value) {
-			return fmt.Errorf("%w: membership of %x", errProof, key)
+			return fmt.Errorf("%w: membership of %x", ErrInvalidProof, key)
 		}
 		return nil
 	}
 	if proof.GetNonexist() == nil {
-		return fmt.Errorf("%w: not a non-membership proof", errProof)
+		return fmt.Errorf("%w: not a non-membership proof", ErrInvalidProof)
 	}
 	if !ics23.VerifyNonMembership(ics23.IavlSpec, root, proof, key) {
-		return fmt.Errorf("%w: non-membership of %x", errProof, key)
+		return fmt.Errorf("%w: non-membership of %x", ErrInvalidProof, key)
 	}
 	return nil
 }

@@ -434,8 +434,8 @@ func TestProofs(t *testing.T) {
 			}
 		})
 	}
-	if err := VerifyProof(root2, []byte("k"), nil, nil); err == nil {
-		t.Error("nil proof verified")
+	if err := VerifyProof(root2, []byte("k"), nil, nil); !errors.Is(err, ErrInvalidProof) {
+		t.Errorf("nil proof: %v, want ErrInvalidProof", err)
 	}
 }
 
@@ -678,6 +678,20 @@ func TestClosed(t *testing.T) {
 	}
 	if _, err := s.ReadAt(0); !errors.Is(err, ErrClosed) {
 		t.Errorf("ReadAt after Close = %v", err)
+	}
+	w := s.Working()
+	if _, err := w.Get([]byte("k")); !errors.Is(err, ErrClosed) {
+		t.Errorf("working Get after Close = %v", err)
+	}
+	if err := w.Set([]byte("k"), []byte("v")); !errors.Is(err, ErrClosed) {
+		t.Errorf("working Set after Close = %v", err)
+	}
+	if err := w.Iterate(nil, nil, false, func(k, v []byte) bool { return true }); !errors.Is(err, ErrClosed) {
+		t.Errorf("working Iterate after Close = %v", err)
+	}
+	s.Rollback() // must not panic
+	if h := s.WorkingHash(); h != nil {
+		t.Errorf("WorkingHash after Close = %x", h)
 	}
 	if _, err := s.SideGet([]byte("k")); !errors.Is(err, ErrClosed) {
 		t.Errorf("SideGet after Close = %v", err)

@@ -50,7 +50,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	got := transcript.String()
 	for _, want := range []string{
-		"193.0.200.1/32 at height",       // the resource query answers
+		"193.0.200.1/32 at height",         // the resource query answers
 		"is held by ORG-BOB (Bob Hosting)", // after the transfer, Bob holds the upper /17
 		"ORG-ALICE  Alice Networks",        // the org query
 		"transfer  ok",                     // the history shows the transfer
