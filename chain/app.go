@@ -109,6 +109,11 @@ type App struct {
 	// and serves commitments, proofs and the concurrent readers (Committed).
 	mirror *store.MemKV
 	buf    *kvbuffer.Buffer
+	// mirrorMu lets CheckTx read the mirror while the consensus connection runs: Commit
+	// holds it to apply a block; FinalizeBlock only reads the mirror, on the one goroutine
+	// that writes it.
+	mirrorMu     sync.RWMutex
+	mirrorHeight int64
 
 	committed atomic.Pointer[Snapshot]
 
@@ -202,6 +207,7 @@ func (a *App) restore() error {
 		return fmt.Errorf("load state into memory: %w", errors.Join(err, serr))
 	}
 	a.buf = kvbuffer.New(a.mirror)
+	a.mirrorHeight = a.Committed().Height
 	return nil
 }
 
@@ -282,12 +288,14 @@ func (a *App) checkTx(b []byte, recheck bool) error {
 		}
 		a.verified.add(tx.Hash)
 	}
-	snap := a.Committed()
 	first := tx.Signatures[0].Org
 	a.checkMu.Lock()
 	defer a.checkMu.Unlock()
+	// The committed state, from memory.
+	a.mirrorMu.RLock()
+	defer a.mirrorMu.RUnlock()
 	var pending uint64
-	if o, err := ledger.Org(snap.State, first); err != nil {
+	if o, err := ledger.Org(a.mirror, first); err != nil {
 		return fmt.Errorf("check tx: %w", err)
 	} else if o != nil && a.mempoolSeq[first] > o.Sequence {
 		pending = a.mempoolSeq[first] - o.Sequence
@@ -295,10 +303,28 @@ func (a *App) checkTx(b []byte, recheck bool) error {
 	if pending >= a.cfg.SignerQuota {
 		return ipledger.Errorf(ipledger.CodeMempoolFull, "%s already has %d transactions waiting; retry after the next block", first, pending)
 	}
-	if err := a.ledger.Authenticate(snap.State, tx, snap.Height+1, pending); err != nil {
+	if err := a.ledger.Authenticate(a.mirror, tx, a.mirrorHeight+1, pending); err != nil {
 		return err
 	}
 	a.mempoolSeq[first] = tx.Sequence
+	return nil
+}
+
+// PreVerify checks the signatures of an encoded transaction ahead of CheckTx, on the
+// caller's goroutine, so that CheckTx, which the mempool runs one at a time, skips them.
+// It returns the decoding or signature error, if any.
+func (a *App) PreVerify(b []byte) error {
+	tx, err := ipledger.DecodeTx(b)
+	if err != nil {
+		return err
+	}
+	if a.verified.has(tx.Hash) {
+		return nil
+	}
+	if err := tx.VerifySignatures(); err != nil {
+		return err
+	}
+	a.verified.add(tx.Hash)
 	return nil
 }
 
@@ -508,7 +534,11 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := a.publish(w.record); err != nil {
 		return nil, err
 	}
-	if err := a.buf.FlushTo(a.mirror); err != nil {
+	a.mirrorMu.Lock()
+	err = a.buf.FlushTo(a.mirror)
+	a.mirrorHeight = w.record.Height
+	a.mirrorMu.Unlock()
+	if err != nil {
 		return nil, fmt.Errorf("commit %d to memory: %w", h, err)
 	}
 	a.buf = kvbuffer.New(a.mirror)

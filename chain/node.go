@@ -140,7 +140,7 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.TimeoutCommit == 0 {
-		o.TimeoutCommit = 150 * time.Millisecond
+		o.TimeoutCommit = 100 * time.Millisecond
 	}
 	if o.EmptyBlocks == 0 {
 		o.EmptyBlocks = 30 * time.Second
@@ -154,7 +154,7 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	}
 	// The state machine works on its own in-memory copy of the state (App), so the tree's
 	// node cache only needs the upper levels and recent writes.
-	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync, CacheSize: 50_000})
+	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync, CacheSize: 200_000})
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
@@ -236,6 +236,10 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 	hash := ipledger.HashTx(tx)
 	if len(tx) > ipledger.MaxTxBytes {
 		return hash, ipledger.Errorf(ipledger.CodeTooLarge, "transaction is %d bytes, limit %d", len(tx), ipledger.MaxTxBytes)
+	}
+	// Signatures are checked here, in parallel across callers, rather than inside CheckTx.
+	if err := n.app.PreVerify(tx); err != nil {
+		return hash, err
 	}
 	rr, err := n.node.Mempool().CheckTx(tx, "")
 	switch {

@@ -1,0 +1,177 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/httpapi"
+)
+
+func benchCmd(e *env) *cobra.Command {
+	c := &cobra.Command{Use: "bench", Short: "Measure a running node"}
+	var node string
+	var orgs int
+	var dur time.Duration
+	load := &cobra.Command{
+		Use:   "load",
+		Short: "Post signed assignments and two-signer transfers to /v1/tx?wait=commit for a while; report committed tx/s and POST-to-commit latency",
+		Long: `Sets up --orgs organisations (registered and allocated a /20 each by RIPE NCC, with the
+registry key from --home; a fresh dev chain), then runs one client per organisation for
+--duration: each posts a transaction and waits for its commit, then the next. Three in four
+are assignments of a /28 to the next organisation, one in four a transfer of a /28 to it,
+signed by both.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := e.homeDir()
+			if err != nil {
+				return err
+			}
+			ripeKey, err := loadKey(home, ipledger.RIPENCC)
+			if err != nil {
+				return err
+			}
+			return runLoad(cmd.Context(), e, &httpapi.Client{Base: node, HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}}, ripeKey, orgs, dur)
+		},
+	}
+	load.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
+	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 4096)")
+	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
+	c.AddCommand(load)
+	return c
+}
+
+func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.PrivateKey, n int, dur time.Duration) error {
+	if n < 2 || n > 4096 {
+		return fmt.Errorf("--orgs must be 2 to 4096")
+	}
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return userError(err)
+	}
+	chainID := st.ChainID
+	// The organisations take /20s from the start of RIPE NCC's pool holding 193.0.0.0.
+	info, err := cl.Resource(ctx, "193.0.0.0")
+	if err != nil {
+		return userError(err)
+	}
+	pool := info.Chain[0]
+	if pool.Holder != ipledger.RIPENCC || len(info.Chain) != 1 {
+		return fmt.Errorf("193.0.0.0 is not free RIPE NCC pool space on this chain; run the load on a fresh dev chain")
+	}
+	base := pool.Resource.FirstAddr().As4()
+	block := func(i, sub int) ipledger.Resource { // /20 number i, or its /28 number sub
+		a := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+		a += uint32(i) << 12
+		bits := 20
+		if sub >= 0 {
+			a += uint32(sub) << 4
+			bits = 28
+		}
+		r, _ := ipledger.PrefixResource(netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), bits))
+		return r
+	}
+	signers := make([]ipledger.Signer, n)
+	var orgsBody ipledger.RegisterOrgBody
+	var alloc ipledger.AllocateBody
+	run := time.Now().Unix() % 100000
+	for i := range signers {
+		k, err := ipledger.GenerateKey(nil)
+		if err != nil {
+			return err
+		}
+		h := fmt.Sprintf("ORG-LOAD%d-%d", run, i)
+		signers[i] = ipledger.Signer{Org: h, Key: k}
+		orgsBody.Orgs = append(orgsBody.Orgs, ipledger.NewOrg{Handle: h, Name: "Load generator " + h, Keys: []ipledger.PublicKey{k.Public()}})
+		alloc.Items = append(alloc.Items, ipledger.AllocateItem{Resource: block(i, -1), Org: h, Status: ipledger.StatusAllocatedPA})
+	}
+	ripe, err := cl.Org(ctx, ipledger.RIPENCC)
+	if err != nil {
+		return userError(err)
+	}
+	ripeSigner := ipledger.Signer{Org: ipledger.RIPENCC, Key: ripeKey}
+	for i, step := range []struct {
+		kind ipledger.Kind
+		body any
+	}{{ipledger.KindRegisterOrg, orgsBody}, {ipledger.KindAllocate, alloc}} {
+		tx, err := ipledger.BuildTx(chainID, step.kind, ripe.Sequence+1+uint64(i), 0, step.body, ripeSigner)
+		if err != nil {
+			return err
+		}
+		res, err := cl.Submit(ctx, tx, true)
+		if err != nil {
+			return fmt.Errorf("set-up: %w", userError(err))
+		}
+		if !res.Committed() || res.Code != ipledger.CodeOK {
+			return fmt.Errorf("set-up %s did not commit cleanly: %+v", step.kind, res)
+		}
+	}
+	fmt.Fprintf(e.stdout, "set up %d organisations with a /20 each; posting for %s\n", n, dur)
+
+	var ok, rejected, failed atomic.Int64
+	lat := make([][]time.Duration, n)
+	runCtx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			me, next := signers[i], signers[(i+1)%n]
+			for k := 0; k < 128 && runCtx.Err() == nil; k++ {
+				var tx []byte
+				var err error
+				if k%4 == 3 {
+					tx, err = ipledger.BuildTx(chainID, ipledger.KindTransfer, uint64(k+1), 0, ipledger.TransferBody{Resource: block(i, 255-k), To: next.Org}, me, next)
+				} else {
+					tx, err = ipledger.BuildTx(chainID, ipledger.KindAssign, uint64(k+1), 0, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: block(i, k), Org: next.Org, Status: ipledger.StatusAssignedPA}}}, me)
+				}
+				if err != nil {
+					failed.Add(1)
+					return
+				}
+				t0 := time.Now()
+				res, err := cl.Submit(ctx, tx, true)
+				if err != nil || !res.Committed() {
+					failed.Add(1)
+					return // the sequence is now uncertain; this client stops
+				}
+				if time.Since(start) > dur {
+					return // committed after the window: not counted
+				}
+				lat[i] = append(lat[i], time.Since(t0))
+				if res.Code == ipledger.CodeOK {
+					ok.Add(1)
+				} else {
+					rejected.Add(1)
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	el := min(time.Since(start), dur)
+	var all []time.Duration
+	for _, l := range lat {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	pct := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[min(len(all)-1, int(p*float64(len(all))))]
+	}
+	fmt.Fprintf(e.stdout, "committed %d transactions in %.1f s: %.0f tx/s; POST-to-commit latency p50 %s p99 %s; %d rejected, %d client errors\n",
+		ok.Load(), el.Seconds(), float64(ok.Load())/el.Seconds(), pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), rejected.Load(), failed.Load())
+	return nil
+}
