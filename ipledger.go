@@ -144,6 +144,16 @@ func itoa(n uint64) string {
 	}
 }
 
+// Pool is a block of number space a registry holds directly (a depth-0 holding): what
+// genesis starts from and what an importer plans against. The zero Pool has an invalid
+// Resource.
+type Pool struct {
+	Resource   Resource `json:"resource"`
+	Registry   string   `json:"registry"`             // IANA or one of RIRs
+	Status     Status   `json:"status"`               // StatusRIRPool, StatusIANAPool or StatusReserved
+	Registered string   `json:"registered,omitempty"` // YYYY-MM-DD, or "" when not known
+}
+
 // Block is what the state machine knows of the block a transaction is in: its height and
 // its time, as agreed by consensus. The state machine never reads a clock.
 type Block struct {

@@ -29,7 +29,7 @@ func testGenesis() *ledger.Genesis {
 		if p.reg != ipledger.IANA {
 			st = ipledger.StatusRIRPool
 		}
-		g.Pools = append(g.Pools, ledger.GenesisPool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st})
+		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st})
 	}
 	return g
 }

@@ -63,9 +63,7 @@ func createHome(home string, o homeOptions, cfg *Config) error {
 		g.Registries = append(g.Registries, ledger.GenesisRegistry{Handle: h, Name: info.name, Country: info.country,
 			Keys: []ipledger.PublicKey{regs[h].Public()}})
 	}
-	for _, p := range iana.GenesisPools(reg) {
-		g.Pools = append(g.Pools, ledger.GenesisPool{Resource: p.Resource, Registry: p.Registry, Status: p.Status, Registered: p.Registered})
-	}
+	g.Pools = iana.GenesisPools(reg)
 	pk, _, err := chain.InitHome(home)
 	if err != nil {
 		return err

@@ -108,11 +108,7 @@ func (r remoteSubmitter) Sequence(ctx context.Context, org string) (uint64, erro
 // Pools: the HTTP API does not list pools yet, so a remote import plans against the
 // compiled IANA facts, which is what `ipledger init` puts in genesis.
 func (r remoteSubmitter) Pools(context.Context) ([]importer.Pool, error) {
-	var out []importer.Pool
-	for _, p := range iana.DefaultPools() {
-		out = append(out, importer.Pool{Resource: p.Resource, Registry: p.Registry, Status: p.Status})
-	}
-	return out, nil
+	return iana.DefaultPools(), nil
 }
 
 // importJob is one import run.

@@ -86,9 +86,7 @@ func newReplaySubmitter(t *testing.T, keys map[string]ipledger.PrivateKey) *repl
 	for _, h := range ipledger.Registries {
 		g.Registries = append(g.Registries, ledger.GenesisRegistry{Handle: h, Name: registryInfo[h].name, Keys: []ipledger.PublicKey{keys[h].Public()}})
 	}
-	for _, p := range iana.DefaultPools() {
-		g.Pools = append(g.Pools, ledger.GenesisPool{Resource: p.Resource, Registry: p.Registry, Status: p.Status, Registered: p.Registered})
-	}
+	g.Pools = iana.DefaultPools()
 	r, err := chain.NewReplayer(context.Background(), t.TempDir(), "import-test", time.Unix(1700000000, 0).UTC(), g)
 	if err != nil {
 		t.Fatal(err)
@@ -136,11 +134,7 @@ func TestImportEveryDateFolder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			genesisPools := []importer.Pool{}
-			for _, p := range iana.DefaultPools() {
-				genesisPools = append(genesisPools, importer.Pool{Resource: p.Resource, Registry: p.Registry, Status: p.Status})
-			}
-			plan, err := importer.PlanImport(files, genesisPools, importer.Options{})
+			plan, err := importer.PlanImport(files, iana.DefaultPools(), importer.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

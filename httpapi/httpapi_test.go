@@ -56,7 +56,7 @@ func testGenesis() *ledger.Genesis {
 		if p.reg != ipledger.IANA {
 			st = ipledger.StatusRIRPool
 		}
-		g.Pools = append(g.Pools, ledger.GenesisPool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st, Registered: "1993-09-01"})
+		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st, Registered: "1993-09-01"})
 	}
 	return g
 }

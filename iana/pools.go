@@ -12,12 +12,7 @@ import (
 
 // Pool is a registry's depth-0 holding at genesis: a block of IANA's or of an RIR's pool.
 // The zero Pool has an invalid Resource.
-type Pool struct {
-	Resource   ipledger.Resource
-	Registry   string          // ipledger.IANA or one of ipledger.RIRs
-	Status     ipledger.Status // StatusRIRPool, StatusIANAPool or StatusReserved
-	Registered string          // YYYY-MM-DD, or "" when not known for all of the pool
-}
+type Pool = ipledger.Pool
 
 // GenesisPools lays the registries' rows over the three number spaces and returns the pools
 // of genesis, sorted by ipledger.Resource.Compare. They cover 0.0.0.0-255.255.255.255, ::/0

@@ -432,13 +432,13 @@ func TestGenesisPoolsMerge(t *testing.T) {
 		}
 	}
 	want := []Pool{
-		{res(t, "0.0.0.0/8"), ipledger.IANA, ipledger.StatusIANAPool, ""},
-		{res(t, "1.0.0.0-2.255.255.255"), ipledger.ARIN, ipledger.StatusRIRPool, "1992-12-01"},
-		{res(t, "3.0.0.0-4.255.255.255"), ipledger.LACNIC, ipledger.StatusRIRPool, ""},
-		{res(t, "5.0.0.0-5.1.0.255"), ipledger.IANA, ipledger.StatusReserved, "2009-01-01"},
-		{res(t, "5.1.1.0-5.1.255.255"), ipledger.RIPENCC, ipledger.StatusRIRPool, "2002-01-01"},
-		{res(t, "5.2.0.0-5.255.255.255"), ipledger.APNIC, ipledger.StatusRIRPool, "2001-01-01"},
-		{res(t, "6.0.0.0-255.255.255.255"), ipledger.IANA, ipledger.StatusIANAPool, ""},
+		{Resource: res(t, "0.0.0.0/8"), Registry: ipledger.IANA, Status: ipledger.StatusIANAPool, Registered: ""},
+		{Resource: res(t, "1.0.0.0-2.255.255.255"), Registry: ipledger.ARIN, Status: ipledger.StatusRIRPool, Registered: "1992-12-01"},
+		{Resource: res(t, "3.0.0.0-4.255.255.255"), Registry: ipledger.LACNIC, Status: ipledger.StatusRIRPool, Registered: ""},
+		{Resource: res(t, "5.0.0.0-5.1.0.255"), Registry: ipledger.IANA, Status: ipledger.StatusReserved, Registered: "2009-01-01"},
+		{Resource: res(t, "5.1.1.0-5.1.255.255"), Registry: ipledger.RIPENCC, Status: ipledger.StatusRIRPool, Registered: "2002-01-01"},
+		{Resource: res(t, "5.2.0.0-5.255.255.255"), Registry: ipledger.APNIC, Status: ipledger.StatusRIRPool, Registered: "2001-01-01"},
+		{Resource: res(t, "6.0.0.0-255.255.255.255"), Registry: ipledger.IANA, Status: ipledger.StatusIANAPool, Registered: ""},
 	}
 	if !reflect.DeepEqual(v4, want) {
 		t.Errorf("IPv4 pools:\n got %v\nwant %v", v4, want)

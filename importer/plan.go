@@ -20,11 +20,7 @@ const MaxBodyBytes = ipledger.MaxTxBytes - 8<<10
 // Pool is a registry's depth-0 holding at genesis. The pools given to PlanImport cover the
 // IPv4, IPv6 and AS number spaces exactly. IANA holds unallocated space (StatusIANAPool) and
 // special-purpose space (StatusReserved, which never moves); the RIRs hold StatusRIRPool.
-type Pool struct {
-	Resource ipledger.Resource
-	Registry string
-	Status   ipledger.Status
-}
+type Pool = ipledger.Pool
 
 // Step is one transaction to build: its kind, the registries that sign it in signing order
 // (for a registry transfer: From, then To) and its body, one of *ipledger.RegistryTransferBody,

@@ -26,12 +26,12 @@ func parseText(tb testing.TB, name, text string) *File {
 
 func testPools(tb testing.TB, extra ...Pool) []Pool {
 	ps := []Pool{
-		{res("10.0.0.0/8"), ipledger.IANA, ipledger.StatusReserved},
-		{res("192.0.0.0/8"), ipledger.ARIN, ipledger.StatusRIRPool},
-		{res("193.0.0.0/8"), ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{res("2001:600::/23"), ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{res("AS1-AS1000"), ipledger.ARIN, ipledger.StatusRIRPool},
-		{res("AS64496-AS65535"), ipledger.IANA, ipledger.StatusReserved},
+		{Resource: res("10.0.0.0/8"), Registry: ipledger.IANA, Status: ipledger.StatusReserved},
+		{Resource: res("192.0.0.0/8"), Registry: ipledger.ARIN, Status: ipledger.StatusRIRPool},
+		{Resource: res("193.0.0.0/8"), Registry: ipledger.RIPENCC, Status: ipledger.StatusRIRPool},
+		{Resource: res("2001:600::/23"), Registry: ipledger.RIPENCC, Status: ipledger.StatusRIRPool},
+		{Resource: res("AS1-AS1000"), Registry: ipledger.ARIN, Status: ipledger.StatusRIRPool},
+		{Resource: res("AS64496-AS65535"), Registry: ipledger.IANA, Status: ipledger.StatusReserved},
 	}
 	return fillPools(tb, append(ps, extra...))
 }
@@ -271,10 +271,10 @@ func TestPlanBadInput(t *testing.T) {
 		want  string
 	}{
 		{"no pools", nil, nil, "do not cover the whole ipv4 space"},
-		{"gap", nil, []Pool{{res("0.0.0.0/1"), ipledger.IANA, ipledger.StatusIANAPool}, {res("192.0.0.0/2"), ipledger.IANA, ipledger.StatusIANAPool}, whole[1], whole[2]}, "not adjacent"},
-		{"overlap", nil, slices.Concat(whole, []Pool{{res("10.0.0.0/8"), ipledger.IANA, ipledger.StatusReserved}}), "not adjacent"},
-		{"late start", nil, []Pool{{res("1.0.0.0-255.255.255.255"), ipledger.IANA, ipledger.StatusIANAPool}, whole[1], whole[2]}, "do not start"},
-		{"unknown registry", nil, []Pool{{res("0.0.0.0/0"), "EXAMPLE", ipledger.StatusIANAPool}, whole[1], whole[2]}, "unknown registry"},
+		{"gap", nil, []Pool{{Resource: res("0.0.0.0/1"), Registry: ipledger.IANA, Status: ipledger.StatusIANAPool}, {Resource: res("192.0.0.0/2"), Registry: ipledger.IANA, Status: ipledger.StatusIANAPool}, whole[1], whole[2]}, "not adjacent"},
+		{"overlap", nil, slices.Concat(whole, []Pool{{Resource: res("10.0.0.0/8"), Registry: ipledger.IANA, Status: ipledger.StatusReserved}}), "not adjacent"},
+		{"late start", nil, []Pool{{Resource: res("1.0.0.0-255.255.255.255"), Registry: ipledger.IANA, Status: ipledger.StatusIANAPool}, whole[1], whole[2]}, "do not start"},
+		{"unknown registry", nil, []Pool{{Resource: res("0.0.0.0/0"), Registry: "EXAMPLE", Status: ipledger.StatusIANAPool}, whole[1], whole[2]}, "unknown registry"},
 		{"no resource", nil, slices.Concat(whole, []Pool{{}}), "has no resource"},
 		{"two files of one registry", []*File{parseText(t, "a", ripeText), parseText(t, "b", ripeText)}, whole, "a and b both have records of RIPE-NCC"},
 		{"nil file", []*File{nil}, whole, "nil"},
@@ -292,10 +292,10 @@ func TestPlanBadInput(t *testing.T) {
 // with its new registry's neighbours of the same status, but never two genesis pools.
 func TestPlanPoolBoundaries(t *testing.T) {
 	pools := fillPools(t, []Pool{
-		{res("193.0.0.0/9"), ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{res("193.128.0.0/9"), ipledger.RIPENCC, ipledger.StatusRIRPool}, // not merged with the one before
-		{res("196.0.0.0/8"), ipledger.RIPENCC, ipledger.StatusLegacy},
-		{res("197.0.0.0/8"), ipledger.RIPENCC, ipledger.StatusRIRPool},
+		{Resource: res("193.0.0.0/9"), Registry: ipledger.RIPENCC, Status: ipledger.StatusRIRPool},
+		{Resource: res("193.128.0.0/9"), Registry: ipledger.RIPENCC, Status: ipledger.StatusRIRPool}, // not merged with the one before
+		{Resource: res("196.0.0.0/8"), Registry: ipledger.RIPENCC, Status: ipledger.StatusLegacy},
+		{Resource: res("197.0.0.0/8"), Registry: ipledger.RIPENCC, Status: ipledger.StatusRIRPool},
 	})
 	f := parseText(t, "ripe", `
 2|ripencc|1|4|||+0200

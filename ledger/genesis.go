@@ -11,7 +11,7 @@ import (
 // pools (depth-0 holdings) covering every number space.
 type Genesis struct {
 	Registries []GenesisRegistry `json:"registries"`
-	Pools      []GenesisPool     `json:"pools"`
+	Pools      []ipledger.Pool   `json:"pools"`
 }
 
 // GenesisRegistry is a registry organisation present from the start.
@@ -21,14 +21,6 @@ type GenesisRegistry struct {
 	Country      string               `json:"country,omitempty"`
 	AbuseMailbox string               `json:"abuse_mailbox,omitempty"`
 	Keys         []ipledger.PublicKey `json:"keys"`
-}
-
-// GenesisPool is a block of number space under a registry at genesis.
-type GenesisPool struct {
-	Resource   ipledger.Resource `json:"resource"`
-	Registry   string            `json:"registry"`
-	Status     ipledger.Status   `json:"status"`
-	Registered string            `json:"registered,omitempty"`
 }
 
 // InitGenesis writes g into an empty state as of block (height 0, genesis time). It fails
@@ -53,7 +45,7 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 		}
 	}
 	pools := slices.Clone(g.Pools)
-	slices.SortFunc(pools, func(x, y GenesisPool) int { return x.Resource.Compare(y.Resource) })
+	slices.SortFunc(pools, func(x, y ipledger.Pool) int { return x.Resource.Compare(y.Resource) })
 	for i, p := range pools {
 		if !p.Resource.IsValid() {
 			return fmt.Errorf("genesis pool %d: no resource", i)

@@ -43,7 +43,7 @@ func testGenesis() *Genesis {
 		g.Registries = append(g.Registries, GenesisRegistry{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{keyFor(r).Public()}})
 	}
 	add := func(res string, reg string, st ipledger.Status) {
-		g.Pools = append(g.Pools, GenesisPool{Resource: mustRes(res), Registry: reg, Status: st, Registered: "2000-01-01"})
+		g.Pools = append(g.Pools, ipledger.Pool{Resource: mustRes(res), Registry: reg, Status: st, Registered: "2000-01-01"})
 	}
 	add("0.0.0.0-9.255.255.255", ipledger.IANA, ipledger.StatusIANAPool)
 	add("10.0.0.0/8", ipledger.IANA, ipledger.StatusReserved)
