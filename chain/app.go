@@ -114,6 +114,8 @@ type App struct {
 	// that writes it.
 	mirrorMu     sync.RWMutex
 	mirrorHeight int64
+	ready        chan struct{} // closed when mirror is loaded (loadErr set on failure)
+	loadErr      error
 
 	committed atomic.Pointer[Snapshot]
 
@@ -198,17 +200,47 @@ func (a *App) restore() error {
 	if err := a.publish(rec); err != nil {
 		return err
 	}
-	a.mirror = store.NewMemKV()
+	// Readers use the committed snapshot at once; the state machine needs the in-memory
+	// copy, which loads in the background so a restarted node answers queries meanwhile.
+	a.ready = make(chan struct{})
+	go a.loadMirror()
+	return nil
+}
+
+// loadMirror copies the committed state into memory and opens the state machine.
+func (a *App) loadMirror() {
+	defer close(a.ready)
+	start := time.Now()
+	snap := a.Committed()
+	m := store.NewMemKV()
 	var serr error
-	if err := a.Committed().State.Iterate(nil, nil, false, func(k, v []byte) bool {
-		serr = a.mirror.Set(k, v)
+	if err := snap.State.Iterate(nil, nil, false, func(k, v []byte) bool {
+		serr = m.Set(k, v)
 		return serr == nil
 	}); err != nil || serr != nil {
-		return fmt.Errorf("load state into memory: %w", errors.Join(err, serr))
+		a.loadErr = fmt.Errorf("load state into memory: %w", errors.Join(err, serr))
+		a.log.Error("loading state", "err", a.loadErr)
+		return
 	}
-	a.buf = kvbuffer.New(a.mirror)
-	a.mirrorHeight = a.Committed().Height
-	return nil
+	a.mirror, a.mirrorHeight = m, snap.Height
+	a.buf = kvbuffer.New(m)
+	a.log.Info("state loaded", "height", snap.Height, "keys", m.Len(), "seconds", time.Since(start).Seconds())
+}
+
+// WaitReady blocks until the state machine's in-memory state is loaded, or ctx ends.
+func (a *App) WaitReady(ctx context.Context) error {
+	select {
+	case <-a.ready:
+		return a.loadErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// waitReady blocks until the in-memory state is loaded.
+func (a *App) waitReady() error {
+	<-a.ready
+	return a.loadErr
 }
 
 // publish makes the committed version visible to readers.
@@ -248,6 +280,9 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if req.ChainId != a.cfg.ChainID {
 		return nil, fmt.Errorf("init chain: genesis is for %q, app for %q", req.ChainId, a.cfg.ChainID)
 	}
+	if err := a.waitReady(); err != nil {
+		return nil, err
+	}
 	var g ledger.Genesis
 	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
 		return nil, fmt.Errorf("init chain: decode app state: %w", err)
@@ -278,6 +313,9 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 }
 
 func (a *App) checkTx(b []byte, recheck bool) error {
+	if err := a.waitReady(); err != nil {
+		return err
+	}
 	tx, err := ipledger.DecodeTx(b)
 	if err != nil {
 		return err
@@ -415,6 +453,9 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalReques
 // events, appends every transaction and an end-of-block leaf to the log, and returns the
 // app hash H(state root ‖ log root). Nothing is durable until Commit.
 func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (*abci.FinalizeBlockResponse, error) {
+	if err := a.waitReady(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	block := ipledger.Block{Height: req.Height, Time: req.Time.UTC()}
 	kv := a.buf

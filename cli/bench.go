@@ -46,6 +46,41 @@ signed by both.`,
 	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 4096)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
 	c.AddCommand(load)
+	restart := &cobra.Command{
+		Use:   "restart",
+		Short: "Start the (stopped) node in --home and report the seconds until it answers a resource query, and until its state machine is ready",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			home, err := e.homeDir()
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			s, err := startServer(cmd.Context(), home, serveFlags{http: "127.0.0.1:0", p2p: "127.0.0.1:0", rpc: "off"}, e.logger())
+			if err != nil {
+				return err
+			}
+			defer s.stop()
+			cl := &httpapi.Client{Base: "http://" + s.addr}
+			for {
+				if _, err := cl.Resource(cmd.Context(), "193.0.0.1"); err == nil {
+					break
+				}
+				if cmd.Context().Err() != nil {
+					return cmd.Context().Err()
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			answered := time.Since(start)
+			if err := s.node.App().WaitReady(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "restart: answered queries after %.2f s; state machine ready after %.2f s (height %d)\n",
+				answered.Seconds(), time.Since(start).Seconds(), s.node.App().Committed().Height)
+			return nil
+		},
+	}
+	c.AddCommand(restart)
 	return c
 }
 
