@@ -152,9 +152,7 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start node: read genesis: %w", err)
 	}
-	// The state machine works on its own in-memory copy of the state (App), so the tree's
-	// node cache only needs the upper levels and recent writes.
-	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync, CacheSize: 200_000})
+	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}

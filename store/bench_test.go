@@ -26,33 +26,42 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// keyOrder is how the keys of an import spread over the key space.
+type keyOrder int
+
+const (
+	// orderRandom spreads holdings and organisations at random: the worst case for IAVL.
+	orderRandom keyOrder = iota
+	// orderMixed writes holdings in address order, as an import of sorted delegated files
+	// does, and organisations at random (handles from opaque ids).
+	orderMixed
+	// orderSequential writes every key in ascending order within its table, as when
+	// imported handles carry a sequence number.
+	orderSequential
+)
+
 // benchKey returns the i-th key, shaped like the ledger's (package ledger, state.go): an
 // organisation ('o' handle), a holding ('h' family depth first-address) or a holding id
-// ('i' id). Ids grow with i as the ledger assigns them. Holdings come in address order when
-// ordered is set, as an import of sorted delegated files writes them; otherwise they are
-// spread at random over the key space, the worst case for IAVL.
-func benchKey(i int, ordered bool) []byte {
+// ('i' id, growing with i as the ledger assigns ids).
+func benchKey(i int, order keyOrder) []byte {
 	r := rand.New(rand.NewPCG(uint64(i), 1))
 	switch i % 3 {
 	case 0:
-		if seqOrgs {
+		if order == orderSequential {
 			return fmt.Appendf(nil, "oORG-RIPE-%07d", i)
 		}
 		return fmt.Appendf(nil, "oORG-%c%c%07d-%s", 'A'+r.IntN(26), 'A'+r.IntN(26), r.IntN(10_000_000), []string{"RIPE", "ARIN", "APNIC", "LACNIC", "AFRINIC"}[r.IntN(5)])
 	case 1:
 		k := []byte{'h', 4, 1}
 		k = binary.BigEndian.AppendUint64(k, 0)
-		if ordered {
-			return binary.BigEndian.AppendUint64(k, uint64(i))
+		if order == orderRandom {
+			return binary.BigEndian.AppendUint64(k, r.Uint64())
 		}
-		return binary.BigEndian.AppendUint64(k, r.Uint64())
+		return binary.BigEndian.AppendUint64(k, uint64(i))
 	default:
 		return binary.BigEndian.AppendUint64([]byte{'i'}, uint64(i))
 	}
 }
-
-// seqOrgs makes organisation handles sort in import order too (TestTmpHeap experiment).
-var seqOrgs = os.Getenv("SEQORGS") != ""
 
 // benchTemplate is the body of the benchmark values.
 var benchTemplate = []byte(`{"id":0000000000,"holder":"ORG-0000000","status":"ALLOCATED PA","country":"DE","registered":"2004-05-06","changed":"2025-01-01T00:00:00Z","note":"` +
@@ -71,10 +80,10 @@ func benchValue(i, version int) []byte {
 
 // importKeys writes n keys in blocks of perBlock, checking each key first as the ledger
 // does, and commits each block.
-func importKeys(tb testing.TB, s *Store, n, perBlock int, ordered bool) {
+func importKeys(tb testing.TB, s *Store, n, perBlock int, order keyOrder) {
 	w := s.Working()
 	for i := range n {
-		k := benchKey(i, ordered)
+		k := benchKey(i, order)
 		if _, err := w.Get(k); err != nil {
 			tb.Fatal(err)
 		}
@@ -105,7 +114,7 @@ func fixture(b *testing.B) string {
 		if err != nil {
 			b.Fatal(err)
 		}
-		importKeys(b, s, benchKeys, benchPerBlock, false)
+		importKeys(b, s, benchKeys, benchPerBlock, orderRandom)
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -121,14 +130,15 @@ func fixture(b *testing.B) string {
 // committed (fsynced) versions.
 func BenchmarkCommitLarge(b *testing.B) {
 	for _, c := range []struct {
-		name    string
-		opts    Options
-		ordered bool
+		name  string
+		opts  Options
+		order keyOrder
 	}{
-		{"random", Options{}, false},
-		{"ordered", Options{}, true},
-		{"random-cache100k", Options{CacheSize: 100_000}, false},
-		{"random-nosync", Options{NoSync: true}, false},
+		{"random", Options{}, orderRandom},
+		{"mixed", Options{}, orderMixed},
+		{"sequential", Options{}, orderSequential},
+		{"mixed-cache500k", Options{CacheSize: 500_000}, orderMixed},
+		{"mixed-nosync", Options{NoSync: true}, orderMixed},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			n := 0
@@ -140,7 +150,7 @@ func BenchmarkCommitLarge(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				importKeys(b, s, benchKeys, benchPerBlock, c.ordered)
+				importKeys(b, s, benchKeys, benchPerBlock, c.order)
 				if err := s.Close(); err != nil {
 					b.Fatal(err)
 				}
@@ -159,7 +169,7 @@ func BenchmarkSet(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		j := r.IntN(2 * benchKeys)
-		if err := w.Set(benchKey(j, false), benchValue(j, 1)); err != nil {
+		if err := w.Set(benchKey(j, orderRandom), benchValue(j, 1)); err != nil {
 			b.Fatal(err)
 		}
 		if i++; i%benchPerBlock == 0 {
@@ -188,7 +198,7 @@ func BenchmarkGet(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(3, 4))
 			for b.Loop() {
-				v, err := c.get(benchKey(r.IntN(benchKeys), false))
+				v, err := c.get(benchKey(r.IntN(benchKeys), orderRandom))
 				if err != nil || v == nil {
 					b.Fatalf("Get = %q, %v", v, err)
 				}
@@ -205,7 +215,7 @@ func BenchmarkReopen(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		v, err := s.Working().Get(benchKey(12345, false))
+		v, err := s.Working().Get(benchKey(12345, orderRandom))
 		if err != nil || v == nil {
 			b.Fatalf("Get = %q, %v", v, err)
 		}
@@ -225,11 +235,33 @@ func BenchmarkIterate(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for b.Loop() {
 		n := 0
-		err := view.Iterate(benchKey(r.IntN(benchKeys), false), nil, false, func(k, v []byte) bool {
+		err := view.Iterate(benchKey(r.IntN(benchKeys), orderRandom), nil, false, func(k, v []byte) bool {
 			n++
 			return n < 100
 		})
 		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkScanAll reads every key of a freshly opened 400k-key store in order, as a node
+// that loads its state into memory at start does.
+func BenchmarkScanAll(b *testing.B) {
+	dir := fixture(b)
+	for b.Loop() {
+		s, err := Open(Options{Dir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		if err := s.Working().Iterate(nil, nil, false, func(k, v []byte) bool { n++; return true }); err != nil {
+			b.Fatal(err)
+		}
+		if n != benchKeys {
+			b.Fatalf("scanned %d keys", n)
+		}
+		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
 	}

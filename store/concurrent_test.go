@@ -70,14 +70,15 @@ func versionOf(err error) int64 {
 }
 
 func checkView(s *Store) error {
-	v, err := s.ReadAt(0)
-	if err != nil {
-		return err
-	}
-	if v.Version() == 0 {
+	version := s.Version()
+	if version == 0 {
 		return nil
 	}
-	fail := func(err error) error { return &viewError{v.Version(), err} }
+	fail := func(err error) error { return &viewError{version, err} }
+	v, err := s.ReadAt(version)
+	if err != nil {
+		return fail(err)
+	}
 	c, err := v.Get([]byte("counter"))
 	if err != nil {
 		return fail(err)

@@ -135,6 +135,7 @@ func (w workingKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte)
 // View is an immutable snapshot of one committed version, from [Store.ReadAt]. It is an
 // ipledger.KV whose Set and Delete fail with ErrReadOnly, and it is safe for concurrent use.
 type View struct {
+	s       *Store
 	tree    *iavl.ImmutableTree // nil: the empty tree before the first commit
 	version int64
 	hash    []byte
@@ -149,11 +150,30 @@ func (v *View) Version() int64 { return v.version }
 func (v *View) Hash() []byte { return bytes.Clone(v.hash) }
 
 // Get returns a copy of key's value at the view's version, or nil.
-func (v *View) Get(key []byte) ([]byte, error) {
+func (v *View) Get(key []byte) (value []byte, err error) {
 	if v.tree == nil {
 		return nil, nil
 	}
-	return treeGet(v.tree, key)
+	err = v.guard(func() (err error) {
+		value, err = treeGet(v.tree, key)
+		return err
+	})
+	return value, err
+}
+
+// guard runs fn with the view's version pinned against pruning, and turns a panic of iavl
+// (some of its proof code dereferences the result of a failed node read) into an error.
+func (v *View) guard(fn func() error) (err error) {
+	if err := v.s.pin(v.version); err != nil {
+		return err
+	}
+	defer v.s.unpin(v.version)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read version %d: iavl panicked: %v", v.version, r)
+		}
+	}()
+	return fn()
 }
 
 // Set fails with ErrReadOnly.
@@ -167,7 +187,7 @@ func (v *View) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) boo
 	if v.tree == nil {
 		return nil
 	}
-	return treeIterate(v.tree, start, end, reverse, fn)
+	return v.guard(func() error { return treeIterate(v.tree, start, end, reverse, fn) })
 }
 
 // Prove returns key's value with a membership proof, or nil with a non-membership proof,
@@ -179,15 +199,18 @@ func (v *View) Prove(key []byte) (value []byte, proof *ics23.CommitmentProof, er
 	if v.tree == nil || v.tree.Size() == 0 {
 		return nil, nil, fmt.Errorf("prove %x: no proofs in an empty tree", key)
 	}
-	value, err = v.tree.Get(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("prove %x: %w", key, err)
-	}
-	if value != nil {
-		proof, err = v.tree.GetMembershipProof(key)
-	} else {
-		proof, err = v.tree.GetNonMembershipProof(key)
-	}
+	err = v.guard(func() error {
+		var err error
+		if value, err = v.tree.Get(key); err != nil {
+			return err
+		}
+		if value != nil {
+			proof, err = v.tree.GetMembershipProof(key)
+		} else {
+			proof, err = v.tree.GetNonMembershipProof(key)
+		}
+		return err
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("prove %x: %w", key, err)
 	}
