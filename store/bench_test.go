@@ -20,8 +20,8 @@ const (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fixtureDir != "" {
-		_ = os.RemoveAll(fixtureDir)
+	for _, dir := range fixtureDirs {
+		_ = os.RemoveAll(dir)
 	}
 	os.Exit(code)
 }
@@ -50,7 +50,7 @@ func benchKey(i int, order keyOrder) []byte {
 		if order == orderSequential {
 			return fmt.Appendf(nil, "oORG-RIPE-%07d", i)
 		}
-		return fmt.Appendf(nil, "oORG-%c%c%07d-%s", 'A'+r.IntN(26), 'A'+r.IntN(26), r.IntN(10_000_000), []string{"RIPE", "ARIN", "APNIC", "LACNIC", "AFRINIC"}[r.IntN(5)])
+		return fmt.Appendf(nil, "o%s-%08X%06d", []string{"RIPE-NCC", "ARIN", "APNIC", "LACNIC", "AFRINIC"}[r.IntN(5)], r.Uint32(), i)
 	case 1:
 		k := []byte{'h', 4, 1}
 		k = binary.BigEndian.AppendUint64(k, 0)
@@ -99,31 +99,32 @@ func importKeys(tb testing.TB, s *Store, n, perBlock int, order keyOrder) {
 }
 
 var (
-	fixtureOnce sync.Once
-	fixtureDir  string
+	fixtureMu   sync.Mutex
+	fixtureDirs = map[keyOrder]string{}
 )
 
-// fixture returns the directory of a closed store holding benchKeys keys.
-func fixture(b *testing.B) string {
-	fixtureOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ipledger-store-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		s, err := Open(Options{Dir: dir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		importKeys(b, s, benchKeys, benchPerBlock, orderRandom)
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
-		fixtureDir = dir
-	})
-	if fixtureDir == "" {
-		b.Fatal("no fixture")
+// fixture returns the directory of a closed store holding benchKeys keys written in order,
+// every version retained. It is built once per process.
+func fixture(b *testing.B, order keyOrder) string {
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	if dir, ok := fixtureDirs[order]; ok {
+		return dir
 	}
-	return fixtureDir
+	dir, err := os.MkdirTemp("", "ipledger-store-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	fixtureDirs[order] = dir
+	s, err := Open(Options{Dir: dir, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	importKeys(b, s, benchKeys, benchPerBlock, order)
+	if err := s.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return dir
 }
 
 // BenchmarkCommitLarge is the whole large import: 400k keys, a Get and a Set each, in 40
@@ -163,7 +164,7 @@ func BenchmarkCommitLarge(b *testing.B) {
 // BenchmarkSet sets keys (half updates, half new) in the working tree of a 400k-key store.
 // Every 10k sets the working tree is rolled back, outside the timer.
 func BenchmarkSet(b *testing.B) {
-	s := openTest(b, fixture(b), Options{NoSync: true})
+	s := openTest(b, fixture(b, orderRandom), Options{NoSync: true})
 	w := s.Working()
 	r := rand.New(rand.NewPCG(1, 2))
 	i := 0
@@ -183,7 +184,7 @@ func BenchmarkSet(b *testing.B) {
 // BenchmarkGet reads random present keys of a 400k-key store from the working tree and
 // from a committed view.
 func BenchmarkGet(b *testing.B) {
-	s := openTest(b, fixture(b), Options{})
+	s := openTest(b, fixture(b, orderRandom), Options{})
 	view, err := s.ReadAt(0)
 	if err != nil {
 		b.Fatal(err)
@@ -209,7 +210,7 @@ func BenchmarkGet(b *testing.B) {
 
 // BenchmarkReopen opens a 400k-key store, reads one key and closes it.
 func BenchmarkReopen(b *testing.B) {
-	dir := fixture(b)
+	dir := fixture(b, orderRandom)
 	for b.Loop() {
 		s, err := Open(Options{Dir: dir})
 		if err != nil {
@@ -227,7 +228,7 @@ func BenchmarkReopen(b *testing.B) {
 
 // BenchmarkIterate scans 100 keys from a random start in a committed view.
 func BenchmarkIterate(b *testing.B) {
-	s := openTest(b, fixture(b), Options{})
+	s := openTest(b, fixture(b, orderRandom), Options{})
 	view, err := s.ReadAt(0)
 	if err != nil {
 		b.Fatal(err)
@@ -248,21 +249,32 @@ func BenchmarkIterate(b *testing.B) {
 // BenchmarkScanAll reads every key of a freshly opened 400k-key store in order, as a node
 // that loads its state into memory at start does.
 func BenchmarkScanAll(b *testing.B) {
-	dir := fixture(b)
-	for b.Loop() {
-		s, err := Open(Options{Dir: dir})
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		if err := s.Working().Iterate(nil, nil, false, func(k, v []byte) bool { n++; return true }); err != nil {
-			b.Fatal(err)
-		}
-		if n != benchKeys {
-			b.Fatalf("scanned %d keys", n)
-		}
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct {
+		name  string
+		order keyOrder
+	}{{"random", orderRandom}, {"mixed", orderMixed}} {
+		b.Run(c.name, func(b *testing.B) {
+			dir := fixture(b, c.order)
+			for b.Loop() {
+				s, err := Open(Options{Dir: dir})
+				if err != nil {
+					b.Fatal(err)
+				}
+				view, err := s.ReadAt(0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				if err := view.Iterate(nil, nil, false, func(k, v []byte) bool { n++; return true }); err != nil {
+					b.Fatal(err)
+				}
+				if n != benchKeys {
+					b.Fatalf("scanned %d keys", n)
+				}
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
