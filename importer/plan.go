@@ -462,7 +462,9 @@ func (p *planner) org(rec *Record, tag string) string {
 	if s := sanitize(rec.OpaqueID); s != "" {
 		base = rec.Registry + "-" + s
 	} else {
-		base = rec.Registry + "-R" + strconv.Itoa(rec.Line)
+		// Zero-padded, so handles sort in file order and each batch of organisations lands
+		// in one contiguous stretch of the state tree.
+		base = fmt.Sprintf("%s-R%07d", rec.Registry, rec.Line)
 	}
 	if rec.OpaqueID != "" {
 		name = fmt.Sprintf("Holder of record %s (imported from %s delegated statistics%s)", rec.OpaqueID, rec.Registry, tag)
@@ -570,6 +572,9 @@ func (p *planner) plan() (*Plan, error) {
 		i = j
 	}
 	for _, reg := range ipledger.RIRs {
+		// Registered in handle order: each batch then writes one contiguous key range of the
+		// authenticated tree, which costs it a fraction of scattered writes.
+		slices.SortFunc(p.orgs[reg], func(a, b ipledger.NewOrg) int { return strings.Compare(a.Handle, b.Handle) })
 		batches, err := batch(p.orgs[reg], p.opt, &ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{}})
 		if err != nil {
 			return nil, err

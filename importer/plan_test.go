@@ -97,30 +97,30 @@ func TestPlanSteps(t *testing.T) {
 		`register-org ARIN {"orgs":[` +
 			`{"handle":"ARIN-ABC-1","name":"Holder of record abc-1` + arinTag + `","country":"US","opaque_id":"abc-1"},` +
 			`{"handle":"ARIN-ABC-1-2","name":"Holder of record ABC_1` + arinTag + `","country":"US","opaque_id":"ABC_1"},` +
-			`{"handle":"ARIN-R5","name":"Holder of 194.1.0.0/24` + arinTag + `","country":"US"}]}`,
+			`{"handle":"ARIN-R0000005","name":"Holder of 194.1.0.0/24` + arinTag + `","country":"US"}]}`,
 		`register-org RIPE-NCC {"orgs":[` +
-			`{"handle":"RIPE-NCC-R2","name":"Holder of 193.0.0.0/24` + ripeTag + `","country":"NL"},` +
-			`{"handle":"RIPE-NCC-R10","name":"Holder of AS1500` + ripeTag + `","country":"NL"},` +
-			`{"handle":"RIPE-NCC-R12","name":"Holder of 2001:600::/32` + ripeTag + `","country":"NL"},` +
-			`{"handle":"RIPE-NCC-R3","name":"Holder of 193.255.255.0-194.0.0.255` + ripeTag + `","country":"NL"},` +
-			`{"handle":"RIPE-NCC-R6","name":"Holder of 195.0.0.0/24` + ripeTag + `","country":"DE"},` +
-			`{"handle":"RIPE-NCC-R7","name":"Holder of 195.0.1.0/24` + ripeTag + `","country":"DE"},` +
-			`{"handle":"RIPE-NCC-R9","name":"Holder of AS500` + ripeTag + `","country":"NL"},` +
-			`{"handle":"RIPE-NCC-R11","name":"Holder of 2001:db8::/32` + ripeTag + `","country":"NL"}]}`,
+			`{"handle":"RIPE-NCC-R0000002","name":"Holder of 193.0.0.0/24` + ripeTag + `","country":"NL"},` +
+			`{"handle":"RIPE-NCC-R0000003","name":"Holder of 193.255.255.0-194.0.0.255` + ripeTag + `","country":"NL"},` +
+			`{"handle":"RIPE-NCC-R0000006","name":"Holder of 195.0.0.0/24` + ripeTag + `","country":"DE"},` +
+			`{"handle":"RIPE-NCC-R0000007","name":"Holder of 195.0.1.0/24` + ripeTag + `","country":"DE"},` +
+			`{"handle":"RIPE-NCC-R0000009","name":"Holder of AS500` + ripeTag + `","country":"NL"},` +
+			`{"handle":"RIPE-NCC-R0000010","name":"Holder of AS1500` + ripeTag + `","country":"NL"},` +
+			`{"handle":"RIPE-NCC-R0000011","name":"Holder of 2001:db8::/32` + ripeTag + `","country":"NL"},` +
+			`{"handle":"RIPE-NCC-R0000012","name":"Holder of 2001:600::/32` + ripeTag + `","country":"NL"}]}`,
 		`allocate ARIN {"items":[` +
 			`{"resource":"192.1.0.0/16","org":"ARIN-ABC-1","status":"ALLOCATED PA","country":"US","registered":"1993-09-01"},` +
 			`{"resource":"192.2.0.0/24","org":"ARIN-ABC-1-2","status":"ASSIGNED PI","country":"US","registered":"1993-09-01"},` +
 			`{"resource":"192.3.0.0/24","org":"ARIN-ABC-1","status":"ASSIGNED PI","country":"CA","registered":"1993-09-01"},` +
-			`{"resource":"194.1.0.0/24","org":"ARIN-R5","status":"ALLOCATED PA","country":"US","registered":"1993-09-01"}]}`,
+			`{"resource":"194.1.0.0/24","org":"ARIN-R0000005","status":"ALLOCATED PA","country":"US","registered":"1993-09-01"}]}`,
 		`allocate RIPE-NCC {"items":[` +
-			`{"resource":"193.0.0.0/24","org":"RIPE-NCC-R2","status":"ALLOCATED PA","country":"NL","registered":"1993-09-01"},` +
-			`{"resource":"AS1500","org":"RIPE-NCC-R10","status":"ALLOCATED","country":"NL","registered":"1993-09-09"},` +
-			`{"resource":"2001:600::/32","org":"RIPE-NCC-R12","status":"ALLOCATED PA","country":"NL"},` +
-			`{"resource":"193.255.255.0-194.0.0.255","org":"RIPE-NCC-R3","status":"ALLOCATED PA","country":"NL","registered":"1993-09-02"},` +
-			`{"resource":"195.0.0.0/24","org":"RIPE-NCC-R6","status":"ASSIGNED PI","country":"DE","registered":"1993-09-05"},` +
-			`{"resource":"195.0.1.0/24","org":"RIPE-NCC-R7","status":"ASSIGNED PI","country":"DE","registered":"1993-09-06"},` +
-			`{"resource":"AS500","org":"RIPE-NCC-R9","status":"ASSIGNED","country":"NL","registered":"1993-09-08"},` +
-			`{"resource":"2001:db8::/32","org":"RIPE-NCC-R11","status":"ALLOCATED PA","country":"NL","registered":"1993-09-10"}]}`,
+			`{"resource":"193.0.0.0/24","org":"RIPE-NCC-R0000002","status":"ALLOCATED PA","country":"NL","registered":"1993-09-01"},` +
+			`{"resource":"AS1500","org":"RIPE-NCC-R0000010","status":"ALLOCATED","country":"NL","registered":"1993-09-09"},` +
+			`{"resource":"2001:600::/32","org":"RIPE-NCC-R0000012","status":"ALLOCATED PA","country":"NL"},` +
+			`{"resource":"193.255.255.0-194.0.0.255","org":"RIPE-NCC-R0000003","status":"ALLOCATED PA","country":"NL","registered":"1993-09-02"},` +
+			`{"resource":"195.0.0.0/24","org":"RIPE-NCC-R0000006","status":"ASSIGNED PI","country":"DE","registered":"1993-09-05"},` +
+			`{"resource":"195.0.1.0/24","org":"RIPE-NCC-R0000007","status":"ASSIGNED PI","country":"DE","registered":"1993-09-06"},` +
+			`{"resource":"AS500","org":"RIPE-NCC-R0000009","status":"ASSIGNED","country":"NL","registered":"1993-09-08"},` +
+			`{"resource":"2001:db8::/32","org":"RIPE-NCC-R0000011","status":"ALLOCATED PA","country":"NL","registered":"1993-09-10"}]}`,
 	}, "\n") + "\n"
 	if got := steps(t, plan); got != want {
 		t.Errorf("steps:\n%s\nwant:\n%s", got, want)
