@@ -565,3 +565,35 @@ func (r Resource) After() (p Resource, ok bool) {
 	v := r.last.addOne()
 	return Resource{fam: r.fam, first: v, last: v}, true
 }
+
+// resourceBinaryLen is the size of Resource's binary form.
+const resourceBinaryLen = 33
+
+// AppendBinary appends the fixed-size binary form of r: family ‖ first (16 bytes) ‖ last
+// (16 bytes), big-endian. It implements encoding.BinaryAppender.
+func (r Resource) AppendBinary(b []byte) ([]byte, error) {
+	b = append(b, byte(r.fam))
+	b = binary.BigEndian.AppendUint64(b, r.first.hi)
+	b = binary.BigEndian.AppendUint64(b, r.first.lo)
+	b = binary.BigEndian.AppendUint64(b, r.last.hi)
+	return binary.BigEndian.AppendUint64(b, r.last.lo), nil
+}
+
+// MarshalBinary implements encoding.BinaryMarshaler with AppendBinary's form.
+func (r Resource) MarshalBinary() ([]byte, error) { return r.AppendBinary(nil) }
+
+// UnmarshalBinary implements encoding.BinaryUnmarshaler; it accepts exactly what
+// MarshalBinary produces for a valid Resource.
+func (r *Resource) UnmarshalBinary(b []byte) error {
+	if len(b) != resourceBinaryLen {
+		return fmt.Errorf("resource: %d bytes, want %d", len(b), resourceBinaryLen)
+	}
+	v := Resource{fam: Family(b[0]),
+		first: u128{binary.BigEndian.Uint64(b[1:]), binary.BigEndian.Uint64(b[9:])},
+		last:  u128{binary.BigEndian.Uint64(b[17:]), binary.BigEndian.Uint64(b[25:])}}
+	if v.fam.bitLen() == 0 || v.last.less(v.first) || lowMask(v.fam.bitLen()).less(v.last) {
+		return fmt.Errorf("resource: invalid binary form")
+	}
+	*r = v
+	return nil
+}

@@ -11,7 +11,7 @@ import (
 // State layout in the authenticated map. Every key starts with a one-byte table tag.
 //
 //	'o' handle                              → Organisation JSON
-//	'h' family depth first(16)              → Holding JSON   (holdings at one depth never overlap)
+//	'h' family depth first(16)              → Holding (binary, codec.go; one depth never overlaps)
 //	'i' id(8)                               → holding key    (lookup by handle)
 //	'e' family depth first(16) kind ref     → Encumbrance JSON
 //	'n' "holding"                           → next holding id (8 bytes)
@@ -102,21 +102,9 @@ func (s store) putOrg(o *ipledger.Organisation) error {
 	return s.kv.Set(orgKey(o.Handle), b)
 }
 
-func decodeHolding(b []byte) (*ipledger.Holding, error) {
-	var h ipledger.Holding
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("decode holding: %w", err)
-	}
-	return &h, nil
-}
-
 func (s store) putHolding(h *ipledger.Holding) error {
-	b, err := json.Marshal(h)
-	if err != nil {
-		return fmt.Errorf("encode holding %d: %w", h.ID, err)
-	}
 	k := posKey(tagHolding, h.Resource, h.Depth)
-	if err := s.kv.Set(k, b); err != nil {
+	if err := s.kv.Set(k, encodeHolding(h)); err != nil {
 		return fmt.Errorf("put holding: %w", err)
 	}
 	return s.kv.Set(idKey(h.ID), k)
