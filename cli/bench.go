@@ -24,9 +24,10 @@ func benchCmd(e *env) *cobra.Command {
 	load := &cobra.Command{
 		Use:   "load",
 		Short: "Post signed assignments and two-signer transfers to /v1/tx?wait=commit for a while; report committed tx/s and POST-to-commit latency",
-		Long: `Sets up --orgs organisations (registered and allocated a /20 each by RIPE NCC, with the
+		Long: `Sets up --orgs organisations (registered and allocated a /18 each by RIPE NCC, with the
 registry key from --home; a fresh dev chain), then runs one client per organisation for
---duration: each posts a transaction and waits for its commit, then the next. Three in four
+--duration (at most 512 transactions each): each posts a transaction and waits for its
+commit, then the next. Three in four
 are assignments of a /28 to the next organisation, one in four a transfer of a /28 to it,
 signed by both.`,
 		Args: cobra.NoArgs,
@@ -43,7 +44,7 @@ signed by both.`,
 		},
 	}
 	load.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
-	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 4096)")
+	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 2800)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
 	c.AddCommand(load)
 	restart := &cobra.Command{
@@ -85,15 +86,15 @@ signed by both.`,
 }
 
 func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.PrivateKey, n int, dur time.Duration) error {
-	if n < 2 || n > 4096 {
-		return fmt.Errorf("--orgs must be 2 to 4096")
+	if n < 2 || n > 2800 {
+		return fmt.Errorf("--orgs must be 2 to 2800")
 	}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return userError(err)
 	}
 	chainID := st.ChainID
-	// The organisations take /20s from the start of RIPE NCC's pool holding 193.0.0.0.
+	// The organisations take /18s from the start of RIPE NCC's pool holding 193.0.0.0.
 	info, err := cl.Resource(ctx, "193.0.0.0")
 	if err != nil {
 		return userError(err)
@@ -103,10 +104,10 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 		return fmt.Errorf("193.0.0.0 is not free RIPE NCC pool space on this chain; run the load on a fresh dev chain")
 	}
 	base := pool.Resource.FirstAddr().As4()
-	block := func(i, sub int) ipledger.Resource { // /20 number i, or its /28 number sub
+	block := func(i, sub int) ipledger.Resource { // /18 number i, or its /28 number sub
 		a := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
-		a += uint32(i) << 12
-		bits := 20
+		a += uint32(i) << 14
+		bits := 18
 		if sub >= 0 {
 			a += uint32(sub) << 4
 			bits = 28
@@ -149,7 +150,7 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 			return fmt.Errorf("set-up %s did not commit cleanly: %+v", step.kind, res)
 		}
 	}
-	fmt.Fprintf(e.stdout, "set up %d organisations with a /20 each; posting for %s\n", n, dur)
+	fmt.Fprintf(e.stdout, "set up %d organisations with a /18 each; posting for %s\n", n, dur)
 
 	var ok, rejected, failed atomic.Int64
 	lat := make([][]time.Duration, n)
@@ -162,11 +163,11 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 		go func(i int) {
 			defer wg.Done()
 			me, next := signers[i], signers[(i+1)%n]
-			for k := 0; k < 128 && runCtx.Err() == nil; k++ {
+			for k := 0; k < 512 && runCtx.Err() == nil; k++ {
 				var tx []byte
 				var err error
 				if k%4 == 3 {
-					tx, err = ipledger.BuildTx(chainID, ipledger.KindTransfer, uint64(k+1), 0, ipledger.TransferBody{Resource: block(i, 255-k), To: next.Org}, me, next)
+					tx, err = ipledger.BuildTx(chainID, ipledger.KindTransfer, uint64(k+1), 0, ipledger.TransferBody{Resource: block(i, 1023-k), To: next.Org}, me, next)
 				} else {
 					tx, err = ipledger.BuildTx(chainID, ipledger.KindAssign, uint64(k+1), 0, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: block(i, k), Org: next.Org, Status: ipledger.StatusAssignedPA}}}, me)
 				}
