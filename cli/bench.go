@@ -64,11 +64,12 @@ signed by both.`,
 			defer s.stop()
 			cl := &httpapi.Client{Base: "http://" + s.addr}
 			for {
-				if _, err := cl.Resource(cmd.Context(), "193.0.0.1"); err == nil {
+				_, err := cl.Resource(cmd.Context(), "193.0.0.1")
+				if err == nil {
 					break
 				}
-				if cmd.Context().Err() != nil {
-					return cmd.Context().Err()
+				if cmd.Context().Err() != nil || time.Since(start) > time.Minute {
+					return fmt.Errorf("no answer to a resource query after %s: %w", time.Since(start).Round(time.Second), userError(err))
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
