@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"runtime/pprof"
@@ -66,7 +67,12 @@ func (e *env) logger() *slog.Logger {
 	case "error":
 		lvl = slog.LevelError
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+	h := slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl})
+	// Libraries that print through the standard logger (CometBFT's databases replaying
+	// their logs at start) go to debug level.
+	log.SetFlags(0)
+	log.SetOutput(slog.NewLogLogger(h, slog.LevelDebug).Writer())
+	return slog.New(h)
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
