@@ -96,43 +96,36 @@ func parseFile(path string, parse func(io.Reader) ([]Entry, error)) ([]Entry, er
 // to the RIR that administers it, named in its designation or by its whois server. The blocks
 // must not overlap.
 func ParseIPv4AddressSpace(r io.Reader) ([]Entry, error) {
-	recs, err := decodeRecords(r, "ipv4-address-space")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Entry, 0, len(recs))
-	for _, rec := range recs {
+	return parseTable(r, "ipv4-address-space", func(rec *record) (ipledger.Resource, string, error) {
 		res, err := parseSlash8(rec.Prefix.String())
-		if err != nil {
-			return nil, rec.errorf("%w", err)
-		}
-		e, err := rec.entry(res, rec.Designation.String(), rec.Status.String())
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	if err := checkDisjoint(out); err != nil {
-		return nil, err
-	}
-	return out, nil
+		return res, rec.Designation.String(), err
+	})
 }
 
 // ParseIPv6UnicastAssignments reads ipv6-unicast-address-assignments.xml: one record per
 // prefix with a description, a date (an attribute, YYYY-MM-DD or YYYY-MM), a whois server and
 // a status. The blocks must not overlap.
 func ParseIPv6UnicastAssignments(r io.Reader) ([]Entry, error) {
-	recs, err := decodeRecords(r, "ipv6-unicast-address-assignments")
+	return parseTable(r, "ipv6-unicast-address-assignments", func(rec *record) (ipledger.Resource, string, error) {
+		res, err := parsePrefix(rec.Prefix.String(), ipledger.IPv6)
+		return res, rec.Description.String(), err
+	})
+}
+
+// parseTable reads a main address table whose records carry a status word; block gives each
+// record's resource and name. The blocks must not overlap.
+func parseTable(r io.Reader, root string, block func(*record) (ipledger.Resource, string, error)) ([]Entry, error) {
+	recs, err := decodeRecords(r, root)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Entry, 0, len(recs))
 	for _, rec := range recs {
-		res, err := parsePrefix(rec.Prefix.String(), ipledger.IPv6)
+		res, name, err := block(rec)
 		if err != nil {
 			return nil, rec.errorf("%w", err)
 		}
-		e, err := rec.entry(res, rec.Description.String(), rec.Status.String())
+		e, err := rec.entry(res, name, rec.Status.String())
 		if err != nil {
 			return nil, err
 		}
