@@ -190,8 +190,11 @@ func (a *App) restore() error {
 			return fmt.Errorf("load log tree at %d: %w", v, err)
 		}
 		rb, err := a.st.SideGet(u64key(sideBlock, uint64(v)))
-		if err != nil || rb == nil {
-			return fmt.Errorf("load block record %d: missing (%v)", v, err)
+		if err != nil {
+			return fmt.Errorf("load block record %d: %w", v, err)
+		}
+		if rb == nil {
+			return fmt.Errorf("load block record %d: missing", v)
 		}
 		if err := json.Unmarshal(rb, &rec); err != nil {
 			return fmt.Errorf("load block record %d: %w", v, err)

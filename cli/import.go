@@ -48,8 +48,11 @@ func (l localSubmitter) Sequence(ctx context.Context, org string) (uint64, error
 		return 0, err
 	}
 	o, err := ledger.Org(l.n.App().Committed().State, org)
-	if err != nil || o == nil {
-		return 0, fmt.Errorf("organisation %s: %v", org, err)
+	if err != nil {
+		return 0, fmt.Errorf("organisation %s: %w", org, err)
+	}
+	if o == nil {
+		return 0, fmt.Errorf("organisation %s: not on this chain", org)
 	}
 	return o.Sequence, nil
 }
