@@ -627,31 +627,38 @@ func (a *App) Outcome(hash ipledger.Hash) (TxOutcome, bool, error) {
 
 // WaitCommit blocks until the transaction with hash is committed or ctx ends.
 func (a *App) WaitCommit(ctx context.Context, hash ipledger.Hash) (TxOutcome, error) {
+	// Register first, then look: a commit between the two still reaches the channel, and
+	// the lookup (a database read) happens outside the lock every waiter shares.
 	ch := make(chan TxOutcome, 1)
 	a.waitMu.Lock()
-	if out, ok, err := a.Outcome(hash); err != nil || ok {
-		a.waitMu.Unlock()
-		return out, err
-	}
 	a.waiters[hash] = append(a.waiters[hash], ch)
 	a.waitMu.Unlock()
+	if out, ok, err := a.Outcome(hash); err != nil || ok {
+		a.unwait(hash, ch)
+		return out, err
+	}
 	select {
 	case out := <-ch:
 		return out, nil
 	case <-ctx.Done():
-		a.waitMu.Lock()
-		list := a.waiters[hash]
-		for i, c := range list {
-			if c == ch {
-				a.waiters[hash] = append(list[:i], list[i+1:]...)
-				break
-			}
-		}
-		if len(a.waiters[hash]) == 0 {
-			delete(a.waiters, hash)
-		}
-		a.waitMu.Unlock()
+		a.unwait(hash, ch)
 		return TxOutcome{}, fmt.Errorf("wait for commit: %w", ctx.Err())
+	}
+}
+
+// unwait removes a waiter that no longer listens.
+func (a *App) unwait(hash ipledger.Hash, ch chan TxOutcome) {
+	a.waitMu.Lock()
+	defer a.waitMu.Unlock()
+	list := a.waiters[hash]
+	for i, c := range list {
+		if c == ch {
+			a.waiters[hash] = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(a.waiters[hash]) == 0 {
+		delete(a.waiters, hash)
 	}
 }
 
