@@ -86,17 +86,21 @@ func ValidAssignStatus(f Family, s Status) bool {
 // Organisation is a holder of number resources, or a registry. Imported holders start
 // keyless; a registry binds a key when the real holder claims the record.
 type Organisation struct {
-	Handle       string      `json:"handle"`
-	Name         string      `json:"name"`
-	Country      string      `json:"country,omitempty"`
-	AbuseMailbox string      `json:"abuse_mailbox,omitempty"`
-	Registry     string      `json:"registry,omitempty"` // who registered it; empty for IANA and RIRs
-	IsRegistry   bool        `json:"is_registry,omitempty"`
-	Keys         []PublicKey `json:"keys,omitempty"`
-	Sequence     uint64      `json:"sequence"` // last sequence used as first signer
-	Created      time.Time   `json:"created"`
-	Updated      time.Time   `json:"updated"`
-	OpaqueID     string      `json:"opaque_id,omitempty"` // delegated-extended opaque-id it was imported from
+	Handle       string `json:"handle"`
+	Name         string `json:"name"`
+	Country      string `json:"country,omitempty"`
+	AbuseMailbox string `json:"abuse_mailbox,omitempty"`
+	Registry     string `json:"registry,omitempty"` // who registered it; empty for IANA and RIRs
+	IsRegistry   bool   `json:"is_registry,omitempty"`
+	// Authoritative is set on a registry by its first allocation: from then on its records
+	// are kept on the ledger, and lookups answer for its pools instead of redirecting to the
+	// registry's own service.
+	Authoritative bool        `json:"authoritative,omitempty"`
+	Keys          []PublicKey `json:"keys,omitempty"`
+	Sequence      uint64      `json:"sequence"` // last sequence used as first signer
+	Created       time.Time   `json:"created"`
+	Updated       time.Time   `json:"updated"`
+	OpaqueID      string      `json:"opaque_id,omitempty"` // delegated-extended opaque-id it was imported from
 }
 
 // HasKey reports whether k is one of o's keys.

@@ -262,6 +262,12 @@ func (a *apply) allocate() error {
 			return err
 		}
 	}
+	if !reg.Authoritative {
+		// Its first allocation: the registry's records live on the ledger from now on. The
+		// sequence update in Apply re-reads and stores the organisation.
+		reg.Authoritative = true
+		return a.putOrg(reg)
+	}
 	return nil
 }
 

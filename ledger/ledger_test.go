@@ -179,7 +179,16 @@ func TestLifecycle(t *testing.T) {
 	e.newOrg(ipledger.RIPENCC, "ORG-B")
 	e.newOrg(ipledger.RIPENCC, "ORG-C")
 
+	if o, _ := Org(e.kv, ipledger.RIPENCC); o.Authoritative {
+		t.Fatal("a registry is authoritative before its first allocation")
+	}
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	if o, _ := Org(e.kv, ipledger.RIPENCC); !o.Authoritative {
+		t.Fatal("the first allocation did not make the registry authoritative")
+	}
+	if o, _ := Org(e.kv, ipledger.ARIN); o.Authoritative {
+		t.Fatal("another registry became authoritative")
+	}
 	if got := e.holder("193.0.1.1"); got != "ORG-A" {
 		t.Fatalf("holder of 193.0.1.1 = %q", got)
 	}
