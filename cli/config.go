@@ -21,6 +21,8 @@ type Config struct {
 	P2P     string `json:"p2p,omitempty"`
 	RPC     string `json:"rpc,omitempty"`
 	Peers   string `json:"peers,omitempty"`
+	WHOIS   string `json:"whois,omitempty"`
+	RTR     string `json:"rtr,omitempty"`
 }
 
 func loadConfig(home string) (*Config, error) {
@@ -52,14 +54,18 @@ func saveConfig(home string, c *Config) error {
 // serveFlags are the listeners of dev and node, and the process's memory target.
 type serveFlags struct {
 	http, p2p, rpc, peers string
+	whois, rtr            string
 	memLimit              string
+	rtrOpts               rtrFlags // cli/serve_rtr.go
 }
 
 // Defaults (loopback; DESIGN.md).
 const (
-	defaultHTTP = "127.0.0.1:8080"
-	defaultP2P  = "127.0.0.1:26656"
-	defaultRPC  = "127.0.0.1:26657"
+	defaultHTTP  = "127.0.0.1:8080"
+	defaultP2P   = "127.0.0.1:26656"
+	defaultRPC   = "127.0.0.1:26657"
+	defaultWHOIS = "127.0.0.1:4343"
+	defaultRTR   = "127.0.0.1:8282"
 )
 
 func (s *serveFlags) register(fs *pflag.FlagSet) {
@@ -67,6 +73,9 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.p2p, "p2p", defaultP2P, "CometBFT P2P listen address")
 	fs.StringVar(&s.rpc, "rpc", defaultRPC, "CometBFT RPC listen address; off to disable")
 	fs.StringVar(&s.peers, "peers", "", "comma-separated persistent peers id@host:port")
+	fs.StringVar(&s.whois, "whois", defaultWHOIS, "WHOIS listen address (RFC 3912); off to disable")
+	fs.StringVar(&s.rtr, "rtr", defaultRTR, "RPKI-to-Router cache listen address (RFC 8210); off to disable")
+	s.rtrOpts.register(fs)
 	fs.StringVar(&s.memLimit, "mem-limit", "900MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 900MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins")
 }
 
@@ -82,6 +91,8 @@ func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
 	pick("p2p", &s.p2p, c.P2P)
 	pick("rpc", &s.rpc, c.RPC)
 	pick("peers", &s.peers, c.Peers)
+	pick("whois", &s.whois, c.WHOIS)
+	pick("rtr", &s.rtr, c.RTR)
 }
 
 // store records in c the flags given on the command line or in the environment, so the
@@ -96,4 +107,6 @@ func (s *serveFlags) store(fs *pflag.FlagSet, c *Config) {
 	keep("p2p", s.p2p, &c.P2P)
 	keep("rpc", s.rpc, &c.RPC)
 	keep("peers", s.peers, &c.Peers)
+	keep("whois", s.whois, &c.WHOIS)
+	keep("rtr", s.rtr, &c.RTR)
 }

@@ -27,6 +27,8 @@ type server struct {
 	http *http.Server
 	addr string // the HTTP listener's actual address
 	log  *slog.Logger
+	// closers stop the other listeners (WHOIS, RTR) before the node, last started first.
+	closers []func() error
 }
 
 // startServer starts the node in home and its HTTP listener.
@@ -41,14 +43,24 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 		return nil, err
 	}
 	s := &server{node: n, log: log}
+	if err := s.startListeners(ctx, sf, reg); err != nil {
+		s.stop()
+		return nil, err
+	}
 	if sf.http != "off" && sf.http != "" {
 		ln, err := net.Listen("tcp", sf.http)
 		if err != nil {
-			n.Stop()
+			s.stop()
 			return nil, fmt.Errorf("http listener: %w", err)
 		}
 		s.addr = ln.Addr().String()
-		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log})
+		mounts, err := s.mounts(sf, reg)
+		if err != nil {
+			ln.Close()
+			s.stop()
+			return nil, err
+		}
+		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log, Mounts: mounts})
 		s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		go func() {
 			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -60,12 +72,38 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	return s, nil
 }
 
+// startListeners starts the TCP services besides HTTP, each unless its address is "off".
+func (s *server) startListeners(ctx context.Context, sf serveFlags, reg prometheus.Registerer) error {
+	if err := s.startWHOIS(ctx, sf, reg); err != nil {
+		return err
+	}
+	return s.startRTR(ctx, sf, reg)
+}
+
+// mounts returns the handlers served beside the JSON API on the HTTP listener, by
+// ServeMux pattern.
+func (s *server) mounts(sf serveFlags, reg prometheus.Registerer) (map[string]http.Handler, error) {
+	m := map[string]http.Handler{}
+	if err := s.mountRDAP(m, sf, reg); err != nil {
+		return nil, err
+	}
+	if err := s.mountRTR(m, sf, reg); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // stop shuts the listeners down, then the node.
 func (s *server) stop() error {
 	if s.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s.http.Shutdown(ctx)
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil {
+			s.log.Warn("closing listener", "err", err)
+		}
 	}
 	return s.node.Stop()
 }

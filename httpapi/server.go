@@ -56,6 +56,9 @@ type Options struct {
 	Metrics http.Handler
 	// Logger receives internal errors at error level; nil discards. Requests are not logged.
 	Logger *slog.Logger
+	// Mounts are further handlers served on the same listener, by ServeMux pattern
+	// ("/rdap/", "GET /v1/vrps.json"); they answer in their own formats.
+	Mounts map[string]http.Handler
 	// CommitWait bounds how long POST /v1/tx?wait=commit waits for the commit; zero means
 	// 30 s. The HTTP server's WriteTimeout must be longer.
 	CommitWait time.Duration
@@ -103,6 +106,9 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
 	if o.Metrics != nil {
 		s.mux.Handle("GET /metrics", o.Metrics)
+	}
+	for pattern, h := range o.Mounts {
+		s.mux.Handle(pattern, h)
 	}
 	return s
 }
