@@ -14,9 +14,25 @@ if [ -z "${IPLEDGER_DATA:-}" ]; then
 fi
 echo "== data: ${IPLEDGER_DATA:-none (tests that need it skip, or fail under CI=true)}"
 
-# Outside programs the tests drive. None yet beyond the Go toolchain; the lookup and routing
-# capabilities add the Debian whois client, BIRD and the openrdap client here.
+# Outside programs the tests drive: the Debian whois client, BIRD 2, rtrlib's rtrclient,
+# StayRTR's rtrdump (Debian packages) and the openrdap client (go install). Installed when
+# missing; the tests that use them fail under CI=true if they are still missing.
 command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)"; exit 1; }
+need_apt=()
+command -v whois >/dev/null || need_apt+=(whois)
+command -v birdc >/dev/null || need_apt+=(bird2)
+command -v rtrclient >/dev/null || need_apt+=(rtr-tools)
+command -v rtrdump >/dev/null || need_apt+=(stayrtr)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing ${need_apt[*]} (apt)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The bird2 package starts a system daemon; the tests run their own.
+  $sudo systemctl stop bird 2>/dev/null || true
+fi
+export PATH="$(go env GOPATH)/bin:$PATH"
+command -v rdap >/dev/null || { echo "== installing the openrdap client"; go install github.com/openrdap/rdap/cmd/rdap@v0.10.2; }
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
