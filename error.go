@@ -36,6 +36,7 @@ const (
 	CodeHasChildren    Code = 19 // would cut through or orphan sub-holdings
 	CodeUnknownKind    Code = 20 // transaction kind not known
 	CodeMempoolFull    Code = 21 // per-signer quota reached; retry later
+	CodeNoFunds        Code = 22 // balance too low for a payment
 )
 
 var codeNames = map[Code]string{
@@ -61,6 +62,7 @@ var codeNames = map[Code]string{
 	CodeHasChildren:    "has_children",
 	CodeUnknownKind:    "unknown_kind",
 	CodeMempoolFull:    "mempool_full",
+	CodeNoFunds:        "insufficient_funds",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and
@@ -107,6 +109,8 @@ func (c Code) HTTPStatus() int {
 		return 409
 	case CodeMempoolFull:
 		return 429
+	case CodeNoFunds:
+		return 402
 	}
 	return 400
 }

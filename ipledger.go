@@ -95,12 +95,14 @@ type Organisation struct {
 	// Authoritative is set on a registry by its first allocation: from then on its records
 	// are kept on the ledger, and lookups answer for its pools instead of redirecting to the
 	// registry's own service.
-	Authoritative bool        `json:"authoritative,omitempty"`
-	Keys          []PublicKey `json:"keys,omitempty"`
-	Sequence      uint64      `json:"sequence"` // last sequence used as first signer
-	Created       time.Time   `json:"created"`
-	Updated       time.Time   `json:"updated"`
-	OpaqueID      string      `json:"opaque_id,omitempty"` // delegated-extended opaque-id it was imported from
+	Authoritative bool `json:"authoritative,omitempty"`
+	// SettlementAgent may mint and burn settlement credits (named in genesis).
+	SettlementAgent bool        `json:"settlement_agent,omitempty"`
+	Keys            []PublicKey `json:"keys,omitempty"`
+	Sequence        uint64      `json:"sequence"` // last sequence used as first signer
+	Created         time.Time   `json:"created"`
+	Updated         time.Time   `json:"updated"`
+	OpaqueID        string      `json:"opaque_id,omitempty"` // delegated-extended opaque-id it was imported from
 }
 
 // HasKey reports whether k is one of o's keys.

@@ -42,6 +42,19 @@ const (
 	KindAssign           Kind = 7 // AssignBody, signed by the holder of the parent holding
 	KindTransfer         Kind = 8 // TransferBody, signed by the holder, then the recipient
 	KindReturn           Kind = 9 // ReturnBody, signed by the holder
+
+	// Settlement credits and leasing (lease.go).
+	KindMint          Kind = 10 // MintBody, signed by a settlement agent
+	KindBurn          Kind = 11 // BurnBody, signed by a settlement agent
+	KindPay           Kind = 12 // PayBody, signed by the payer
+	KindAuthorise     Kind = 13 // AuthoriseBody, signed by the holder of the prefix
+	KindWithdrawAuth  Kind = 14 // WithdrawAuthBody, signed by the authorisation's holder
+	KindOffer         Kind = 15 // OfferBody, signed by the holder of the block
+	KindWithdrawOffer Kind = 16 // WithdrawOfferBody, signed by the lessor
+	KindLease         Kind = 17 // LeaseBody, signed by the lessee
+	KindRenew         Kind = 18 // RenewBody, signed by the lessee
+	KindTerminate     Kind = 19 // TerminateBody, signed by the lessee
+	KindSetGeo        Kind = 20 // SetGeoBody, signed by the holder of the deepest holding
 )
 
 var kindNames = map[Kind]string{
@@ -54,6 +67,17 @@ var kindNames = map[Kind]string{
 	KindAssign:           "assign",
 	KindTransfer:         "transfer",
 	KindReturn:           "return",
+	KindMint:             "mint",
+	KindBurn:             "burn",
+	KindPay:              "pay",
+	KindAuthorise:        "authorise-route",
+	KindWithdrawAuth:     "withdraw-route",
+	KindOffer:            "offer-lease",
+	KindWithdrawOffer:    "withdraw-offer",
+	KindLease:            "lease",
+	KindRenew:            "renew-lease",
+	KindTerminate:        "terminate-lease",
+	KindSetGeo:           "set-geo",
 }
 
 // String returns the kind's name as the CLI spells it, e.g. "allocate".

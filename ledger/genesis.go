@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/ipledger/ipledger"
 )
@@ -10,12 +12,49 @@ import (
 // Genesis is the initial registry state: IANA and the five RIRs with their keys, and the
 // pools (depth-0 holdings) covering every number space.
 type Genesis struct {
-	Registries []GenesisRegistry `json:"registries"`
-	Pools      []ipledger.Pool   `json:"pools"`
+	Registries []GenesisOrg    `json:"registries"`
+	Pools      []ipledger.Pool `json:"pools"`
+	// SettlementAgents may mint and burn settlement credits. An agent that is also a
+	// registry is marked as such; any other is created as an organisation of its own.
+	SettlementAgents []GenesisOrg `json:"settlement_agents,omitempty"`
+	// Params are the chain's parameters; zero fields take DefaultParams.
+	Params Params `json:"params,omitzero"`
 }
 
-// GenesisRegistry is a registry organisation present from the start.
-type GenesisRegistry struct {
+// Params are chain parameters fixed at genesis (governance may change them later).
+type Params struct {
+	// LeaseGrace is how long, in seconds, a lease whose payment failed keeps running before
+	// it ends unpaid (never past the end of its term).
+	LeaseGrace int64 `json:"lease_grace,omitempty"`
+	// AS0Grace is how long, in seconds, an AS0 authorisation covers a block after its lease
+	// ended, so the old route turns Invalid rather than NotFound (RFC 6483 §4).
+	AS0Grace int64 `json:"as0_grace,omitempty"`
+	// MaxSettlements bounds the time-driven events (lease boundaries, expiries) one block
+	// applies; the rest carry over to the next block.
+	MaxSettlements int `json:"max_settlements,omitempty"`
+}
+
+// DefaultParams are the parameters of a genesis that sets none.
+func DefaultParams() Params {
+	return Params{LeaseGrace: 3 * 24 * 3600, AS0Grace: 7 * 24 * 3600, MaxSettlements: 1000}
+}
+
+func (p Params) withDefaults() Params {
+	d := DefaultParams()
+	if p.LeaseGrace <= 0 {
+		p.LeaseGrace = d.LeaseGrace
+	}
+	if p.AS0Grace <= 0 {
+		p.AS0Grace = d.AS0Grace
+	}
+	if p.MaxSettlements <= 0 {
+		p.MaxSettlements = d.MaxSettlements
+	}
+	return p
+}
+
+// GenesisOrg is an organisation present from the start: a registry or a settlement agent.
+type GenesisOrg struct {
 	Handle       string               `json:"handle"`
 	Name         string               `json:"name"`
 	Country      string               `json:"country,omitempty"`
@@ -43,6 +82,31 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 		if err := a.putOrg(o); err != nil {
 			return err
 		}
+	}
+	for _, r := range g.SettlementAgents {
+		o, err := a.org(r.Handle)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
+				return fmt.Errorf("genesis settlement agent: %w", err)
+			}
+			o = &ipledger.Organisation{
+				Handle: r.Handle, Name: r.Name, Country: r.Country, AbuseMailbox: r.AbuseMailbox,
+				Keys: dedupKeys(r.Keys), Created: block.Time, Updated: block.Time,
+			}
+		}
+		if len(o.Keys) == 0 {
+			return fmt.Errorf("genesis settlement agent %s has no key", r.Handle)
+		}
+		o.SettlementAgent = true
+		if err := a.putOrg(o); err != nil {
+			return err
+		}
+	}
+	if err := a.putParams(g.Params.withDefaults()); err != nil {
+		return err
 	}
 	pools := slices.Clone(g.Pools)
 	slices.SortFunc(pools, func(x, y ipledger.Pool) int { return x.Resource.Compare(y.Resource) })
@@ -73,14 +137,81 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 // time passed a boundary (lease periods, expiries). The log records a block's events in its
 // end-of-block leaf.
 type Event struct {
-	Kind    string   `json:"kind"`
-	Ref     string   `json:"ref"`
+	Kind    string   `json:"kind"` // lease-paid, lease-grace, lease-ended, route-expired
+	Ref     string   `json:"ref"`  // "lease/ID", "route/ID"
 	Touched []string `json:"touched,omitempty"`
 }
 
-// EndBlock applies the time-driven events due at or before block.Time, in (due time, id)
-// order. No kind of transaction yet creates timed obligations, so it returns none; leases
-// (a later capability) plug in here.
+// EndBlock applies the time-driven events due at or before block.Time, in (due time, kind,
+// id) order, at most Params.MaxSettlements of them; the rest carry over to the next block.
+// An event that falls due again before the block time (a lease after a long gap between
+// blocks) is applied again in the same block while the bound allows. Errors are faults of
+// kv, never of the events.
 func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]Event, error) {
-	return nil, nil
+	s := store{kv}
+	now := block.Time.Unix()
+	end := dueKey(now+1, 0, 0) // every key due at or before now sorts below it
+	var events []Event
+	var p *Params
+	for {
+		var key []byte
+		if err := kv.Iterate([]byte{tagDue}, end, false, func(k, _ []byte) bool { key = append([]byte{}, k...); return false }); err != nil {
+			return nil, fmt.Errorf("end block: scan due events: %w", err)
+		}
+		if key == nil {
+			return events, nil
+		}
+		if p == nil {
+			ps, err := s.params()
+			if err != nil {
+				return nil, err
+			}
+			p = &ps
+		}
+		if len(events) >= p.MaxSettlements {
+			return events, nil
+		}
+		if len(key) != 18 {
+			return nil, fmt.Errorf("end block: bad due key %x", key)
+		}
+		at, kind, id := int64(binary.BigEndian.Uint64(key[1:9])), key[9], binary.BigEndian.Uint64(key[10:])
+		if err := kv.Delete(key); err != nil {
+			return nil, err
+		}
+		a := &apply{store: s, block: block}
+		ev := Event{}
+		switch kind {
+		case dueLease:
+			ls, err := s.lease(id)
+			if err != nil {
+				return nil, err
+			}
+			if ls == nil || ls.Due != at {
+				return nil, fmt.Errorf("end block: queued lease %d at %d does not match its record", id, at)
+			}
+			ls.Due = 0 // its key is gone
+			before := ls.Paid
+			if err := a.settle(ls, at, *p); err != nil {
+				return nil, fmt.Errorf("end block: settle lease %d: %w", id, err)
+			}
+			ev.Ref = leaseRef(id)
+			switch {
+			case ls.State == ipledger.LeaseEnded:
+				ev.Kind = "lease-ended"
+			case ls.Paid > before:
+				ev.Kind = "lease-paid"
+			default:
+				ev.Kind = "lease-grace"
+			}
+		case dueAuth:
+			if err := a.expireAuth(id); err != nil {
+				return nil, fmt.Errorf("end block: expire route authorisation %d: %w", id, err)
+			}
+			ev.Kind, ev.Ref = "route-expired", "route/"+strconv.FormatUint(id, 10)
+		default:
+			return nil, fmt.Errorf("end block: unknown due kind %q", kind)
+		}
+		ev.Touched = a.touched
+		events = append(events, ev)
+	}
 }

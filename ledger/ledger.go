@@ -139,6 +139,17 @@ func init() {
 		ipledger.KindAssign:           (*apply).assign,
 		ipledger.KindTransfer:         (*apply).transfer,
 		ipledger.KindReturn:           (*apply).returnHolding,
+		ipledger.KindMint:             (*apply).mint,
+		ipledger.KindBurn:             (*apply).burn,
+		ipledger.KindPay:              (*apply).pay,
+		ipledger.KindAuthorise:        (*apply).authorise,
+		ipledger.KindWithdrawAuth:     (*apply).withdrawAuth,
+		ipledger.KindOffer:            (*apply).offerLease,
+		ipledger.KindWithdrawOffer:    (*apply).withdrawOffer,
+		ipledger.KindLease:            (*apply).takeLease,
+		ipledger.KindRenew:            (*apply).renewLease,
+		ipledger.KindTerminate:        (*apply).terminateLease,
+		ipledger.KindSetGeo:           (*apply).setGeo,
 	}
 }
 

@@ -40,7 +40,7 @@ func mustRes(s string) ipledger.Resource { return ipledger.MustParseResource(s) 
 func testGenesis() *Genesis {
 	g := &Genesis{}
 	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, GenesisRegistry{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{keyFor(r).Public()}})
+		g.Registries = append(g.Registries, GenesisOrg{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{keyFor(r).Public()}})
 	}
 	add := func(res string, reg string, st ipledger.Status) {
 		g.Pools = append(g.Pools, ipledger.Pool{Resource: mustRes(res), Registry: reg, Status: st, Registered: "2000-01-01"})
@@ -59,8 +59,12 @@ func testGenesis() *Genesis {
 	add("AS0-AS999", ipledger.IANA, ipledger.StatusIANAPool)
 	add("AS1000-AS1999", ipledger.RIPENCC, ipledger.StatusRIRPool)
 	add("AS2000-AS4294967295", ipledger.IANA, ipledger.StatusIANAPool)
+	g.SettlementAgents = []GenesisOrg{{Handle: testAgent, Name: "Settlement agent", Keys: []ipledger.PublicKey{keyFor(testAgent).Public()}}}
 	return g
 }
+
+// testAgent is the settlement agent of testGenesis.
+const testAgent = "AGENT"
 
 func newEnv(t testing.TB) *tenv {
 	e := &tenv{t: t, l: New(testChain), kv: memKV(), keys: map[string]ipledger.PrivateKey{}, seq: map[string]uint64{},
@@ -68,6 +72,7 @@ func newEnv(t testing.TB) *tenv {
 	for _, r := range ipledger.Registries {
 		e.keys[r] = keyFor(r)
 	}
+	e.keys[testAgent] = keyFor(testAgent)
 	if err := e.l.InitGenesis(e.kv, testGenesis(), ipledger.Block{Time: e.time}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,12 @@
 package ledger
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/ipledger/ipledger"
 )
@@ -63,4 +67,123 @@ func Orgs(kv ipledger.KV, fn func(*ipledger.Organisation) bool) error {
 		err = derr
 	}
 	return err
+}
+
+// Balance returns org's settlement credits.
+func Balance(kv ipledger.KV, org string) (uint64, error) { return store{kv}.balance(org) }
+
+// Supply returns the settlement credits in circulation: the sum of all balances.
+func Supply(kv ipledger.KV) (uint64, error) {
+	return store{kv}.getU64([]byte{tagCounter, counterSupply})
+}
+
+// Balances calls fn for every non-zero balance in handle order until fn returns false.
+func Balances(kv ipledger.KV, fn func(org string, amount uint64) bool) error {
+	return kv.Iterate([]byte{tagBalance}, []byte{tagBalance + 1}, false, func(k, v []byte) bool {
+		if len(v) != 8 {
+			return true
+		}
+		return fn(string(k[1:]), binary.BigEndian.Uint64(v))
+	})
+}
+
+// ChainParams returns the chain's parameters.
+func ChainParams(kv ipledger.KV) (Params, error) { return store{kv}.params() }
+
+// LeaseByID returns lease id (running or ended), or nil.
+func LeaseByID(kv ipledger.KV, id uint64) (*ipledger.Lease, error) { return store{kv}.lease(id) }
+
+// OfferByID returns open offer id, or nil.
+func OfferByID(kv ipledger.KV, id uint64) (*ipledger.Offer, error) { return store{kv}.offer(id) }
+
+// RouteAuthByID returns route authorisation id, or nil.
+func RouteAuthByID(kv ipledger.KV, id uint64) (*ipledger.RouteAuth, error) { return store{kv}.auth(id) }
+
+// Leases calls fn for every lease, running or ended, in id order until fn returns false.
+func Leases(kv ipledger.KV, fn func(*ipledger.Lease) bool) error {
+	return eachJSON(kv, tagLease, fn)
+}
+
+// Offers calls fn for every open offer in id order until fn returns false.
+func Offers(kv ipledger.KV, fn func(*ipledger.Offer) bool) error {
+	return eachJSON(kv, tagOffer, fn)
+}
+
+// RouteAuths calls fn for every stored route authorisation in id order, suppressed and
+// expired ones included, until fn returns false.
+func RouteAuths(kv ipledger.KV, fn func(*ipledger.RouteAuth) bool) error {
+	return eachJSON(kv, tagAuth, fn)
+}
+
+// Geos calls fn for every published geolocation in address order until fn returns false.
+func Geos(kv ipledger.KV, fn func(*ipledger.Geo) bool) error {
+	return eachJSON(kv, tagGeo, fn)
+}
+
+func eachJSON[T any](kv ipledger.KV, tag byte, fn func(*T) bool) error {
+	var derr error
+	err := kv.Iterate([]byte{tag}, []byte{tag + 1}, false, func(_, v []byte) bool {
+		var x T
+		if derr = json.Unmarshal(v, &x); derr != nil {
+			derr = fmt.Errorf("decode %q record: %w", tag, derr)
+			return false
+		}
+		return fn(&x)
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
+// RunningLease is a leased block and the lease on it.
+type RunningLease struct {
+	Resource ipledger.Resource
+	Lease    uint64
+}
+
+// RunningLeases returns the blocks under a running lease, in address order (they never
+// overlap).
+func RunningLeases(kv ipledger.KV) ([]RunningLease, error) {
+	var out []RunningLease
+	err := eachJSON(kv, tagEncumbrance, func(e *Encumbrance) bool {
+		if e.Kind == encLease {
+			id, _ := strconv.ParseUint(strings.TrimPrefix(e.Ref, "lease/"), 10, 64)
+			out = append(out, RunningLease{Resource: e.Resource, Lease: id})
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b RunningLease) int { return a.Resource.Compare(b.Resource) })
+	return out, err
+}
+
+// InForce calls fn for every route authorisation in force at Unix time at: not expired,
+// and not suppressed. While a lease runs, an authorisation overlapping its block is
+// suppressed unless the lease placed it, so the lessee's is the only one covering the
+// block (the AS0 ones placed when a lease ends are kept: they authorise nobody).
+func InForce(kv ipledger.KV, at int64, fn func(*ipledger.RouteAuth) bool) error {
+	leases, err := RunningLeases(kv)
+	if err != nil {
+		return err
+	}
+	return RouteAuths(kv, func(ra *ipledger.RouteAuth) bool {
+		if ra.Expires != 0 && ra.Expires <= at {
+			return true
+		}
+		r, err := ipledger.PrefixResource(ra.Prefix)
+		if err != nil {
+			return true
+		}
+		// The first running lease ending at or after r's start is the only one that can
+		// overlap r without starting inside it; others overlapping start within r.
+		i, _ := slices.BinarySearchFunc(leases, r, func(l RunningLease, r ipledger.Resource) int {
+			return l.Resource.LastPoint().Compare(r.Point())
+		})
+		for ; i < len(leases) && leases[i].Resource.Point().Compare(r.LastPoint()) <= 0; i++ {
+			if leases[i].Resource.Overlaps(r) && ra.Lease != leases[i].Lease {
+				return true
+			}
+		}
+		return fn(ra)
+	})
 }

@@ -130,21 +130,7 @@ func (s store) holdingByID(id uint64) (*ipledger.Holding, error) {
 }
 
 // nextID allocates a holding id.
-func (s store) nextID() (uint64, error) {
-	k := []byte{tagCounter, 'h'}
-	b, err := s.kv.Get(k)
-	if err != nil {
-		return 0, fmt.Errorf("get holding counter: %w", err)
-	}
-	var n uint64 = 1
-	if len(b) == 8 {
-		n = binary.BigEndian.Uint64(b)
-	}
-	if err := s.kv.Set(k, binary.BigEndian.AppendUint64(nil, n+1)); err != nil {
-		return 0, err
-	}
-	return n, nil
-}
+func (s store) nextID() (uint64, error) { return s.next(counterHolding) }
 
 // at returns the holding at depth whose range contains all of r, or nil.
 func (s store) at(r ipledger.Resource, depth int) (*ipledger.Holding, error) {

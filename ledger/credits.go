@@ -1,0 +1,137 @@
+package ledger
+
+import (
+	"github.com/ipledger/ipledger"
+)
+
+// Settlement credits: integers minted and burned only by settlement agents, moved by their
+// holders and by lease settlement. Every change keeps the sum of balances equal to the
+// supply counter; arithmetic that would overflow rejects the transaction.
+
+func (a *apply) requireAgent() (*ipledger.Organisation, error) {
+	o := a.signers[0]
+	if !o.SettlementAgent {
+		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s is not a settlement agent", o.Handle)
+	}
+	return o, nil
+}
+
+func (a *apply) mint() error {
+	agent, err := a.requireAgent()
+	if err != nil {
+		return err
+	}
+	var body ipledger.MintBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if body.Amount == 0 {
+		return ipledger.Errorf(ipledger.CodeInvalid, "mint of nothing")
+	}
+	if _, err := a.mustOrg(body.To); err != nil {
+		return err
+	}
+	supply, err := a.getU64([]byte{tagCounter, counterSupply})
+	if err != nil {
+		return err
+	}
+	if supply+body.Amount < supply {
+		return ipledger.Errorf(ipledger.CodeOverflow, "minting %d would overflow the supply of %d", body.Amount, supply)
+	}
+	if err := a.credit(body.To, body.Amount); err != nil {
+		return err
+	}
+	a.touch("org", agent.Handle)
+	return a.setU64([]byte{tagCounter, counterSupply}, supply+body.Amount)
+}
+
+func (a *apply) burn() error {
+	agent, err := a.requireAgent()
+	if err != nil {
+		return err
+	}
+	var body ipledger.BurnBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if body.Amount == 0 {
+		return ipledger.Errorf(ipledger.CodeInvalid, "burn of nothing")
+	}
+	if err := a.debit(agent.Handle, body.Amount); err != nil {
+		return err
+	}
+	supply, err := a.getU64([]byte{tagCounter, counterSupply})
+	if err != nil {
+		return err
+	}
+	if supply < body.Amount {
+		return ipledger.Errorf(ipledger.CodeInternal, "supply %d below a balance being burned", supply)
+	}
+	return a.setU64([]byte{tagCounter, counterSupply}, supply-body.Amount)
+}
+
+func (a *apply) pay() error {
+	var body ipledger.PayBody
+	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+		return err
+	}
+	if body.Amount == 0 {
+		return ipledger.Errorf(ipledger.CodeInvalid, "payment of nothing")
+	}
+	if body.To == a.signers[0].Handle {
+		return ipledger.Errorf(ipledger.CodeInvalid, "payment to oneself")
+	}
+	if _, err := a.mustOrg(body.To); err != nil {
+		return err
+	}
+	return a.move(a.signers[0].Handle, body.To, body.Amount)
+}
+
+// move pays amount from one organisation to another: CodeNoFunds if from has too little,
+// CodeOverflow if to's balance would overflow.
+// Both are checked before either balance changes, so a failed move changes nothing (lease
+// settlement relies on that: it runs outside any transaction's overlay).
+func (a *apply) move(from, to string, amount uint64) error {
+	fb, err := a.balance(from)
+	if err != nil {
+		return err
+	}
+	tb, err := a.balance(to)
+	if err != nil {
+		return err
+	}
+	if fb < amount {
+		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits; %d needed", from, fb, amount)
+	}
+	if tb+amount < tb {
+		return ipledger.Errorf(ipledger.CodeOverflow, "crediting %d to %s would overflow its balance of %d", amount, to, tb)
+	}
+	if err := a.debit(from, amount); err != nil {
+		return err
+	}
+	return a.credit(to, amount)
+}
+
+func (a *apply) debit(org string, amount uint64) error {
+	b, err := a.balance(org)
+	if err != nil {
+		return err
+	}
+	if b < amount {
+		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits; %d needed", org, b, amount)
+	}
+	a.touch("org", org)
+	return a.setU64(balanceKey(org), b-amount)
+}
+
+func (a *apply) credit(org string, amount uint64) error {
+	b, err := a.balance(org)
+	if err != nil {
+		return err
+	}
+	if b+amount < b {
+		return ipledger.Errorf(ipledger.CodeOverflow, "crediting %d to %s would overflow its balance of %d", amount, org, b)
+	}
+	a.touch("org", org)
+	return a.setU64(balanceKey(org), b+amount)
+}
