@@ -19,7 +19,7 @@ func testKey(name string) ipledger.PrivateKey {
 func testGenesis() *ledger.Genesis {
 	g := &ledger.Genesis{}
 	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisRegistry{Handle: r, Name: r, Keys: []ipledger.PublicKey{testKey(r).Public()}})
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r, Keys: []ipledger.PublicKey{testKey(r).Public()}})
 	}
 	for _, p := range []struct{ r, reg string }{
 		{"0.0.0.0-192.255.255.255", ipledger.IANA}, {"193.0.0.0/8", ipledger.RIPENCC}, {"194.0.0.0-255.255.255.255", ipledger.IANA},

@@ -60,7 +60,7 @@ func createHome(home string, o homeOptions, cfg *Config) error {
 	g := &ledger.Genesis{}
 	for _, h := range ipledger.Registries {
 		info := registryInfo[h]
-		g.Registries = append(g.Registries, ledger.GenesisRegistry{Handle: h, Name: info.name, Country: info.country,
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: info.name, Country: info.country,
 			Keys: []ipledger.PublicKey{regs[h].Public()}})
 	}
 	g.Pools = iana.GenesisPools(reg)

@@ -39,7 +39,7 @@ func signer(org string) ipledger.Signer { return ipledger.Signer{Org: org, Key: 
 func testGenesis() *ledger.Genesis {
 	g := &ledger.Genesis{}
 	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisRegistry{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{testKey(r).Public()}})
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{testKey(r).Public()}})
 	}
 	for _, p := range []struct{ r, reg string }{
 		{"0.0.0.0-192.255.255.255", ipledger.IANA},
