@@ -6,6 +6,7 @@ package chain
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -518,8 +519,21 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	// empty blocks every 30 s the chain idles instead of producing blocks back to back.
 	if len(req.Txs) > 0 || len(events) > 0 {
 		evJSON, _ := json.Marshal(events)
-		if err := a.appendLeaf(w, tlog.EndBlockLeaf{Height: req.Height, Time: block.Time, TxCount: uint32(len(req.Txs)), Events: evJSON}.Encode()); err != nil {
+		leaf := tlog.EndBlockLeaf{Height: req.Height, Time: block.Time, TxCount: uint32(len(req.Txs)), Events: evJSON}.Encode()
+		if err := a.appendLeaf(w, leaf); err != nil {
 			return nil, err
+		}
+		// The objects the events touched get a history entry at the end-of-block position
+		// (index = number of transactions), keyed to the leaf's hash.
+		pos := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(req.Height)), uint32(len(req.Txs)))
+		leafHash := sha256.Sum256(leaf)
+		for _, ev := range events {
+			for _, obj := range ev.Touched {
+				k := append(append([]byte{sideHistory}, obj...), 0)
+				if err := w.side.Set(append(k, pos...), leafHash[:]); err != nil {
+					return nil, fmt.Errorf("finalize block: %w", err)
+				}
+			}
 		}
 	}
 	w.record.Events = events

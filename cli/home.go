@@ -23,6 +23,10 @@ var registryInfo = map[string]struct{ name, country string }{
 	ipledger.RIPENCC: {"RIPE Network Coordination Centre", "NL"},
 }
 
+// SettlementAgent is the handle of the settlement agent a new home's genesis names: the one
+// organisation that mints and burns settlement credits.
+const SettlementAgent = "IPL-SETTLEMENT"
+
 // homeOptions say how to create a home.
 type homeOptions struct {
 	chainID string
@@ -64,6 +68,15 @@ func createHome(home string, o homeOptions, cfg *Config) error {
 			Keys: []ipledger.PublicKey{regs[h].Public()}})
 	}
 	g.Pools = iana.GenesisPools(reg)
+	// A dev or single-operator chain has one settlement agent, its key kept beside the
+	// registries' keys.
+	agent, err := loadKey(home, SettlementAgent)
+	if err != nil {
+		if agent, err = createKey(home, SettlementAgent); err != nil {
+			return err
+		}
+	}
+	g.SettlementAgents = []ledger.GenesisOrg{{Handle: SettlementAgent, Name: "Settlement agent of this registry", Keys: []ipledger.PublicKey{agent.Public()}}}
 	pk, _, err := chain.InitHome(home)
 	if err != nil {
 		return err

@@ -66,7 +66,32 @@ func queryCmd(e *env) *cobra.Command {
 	}, &cobra.Command{
 		Use: "tx HASH", Short: "A transaction: where it was committed, its result and its content", Args: cobra.ExactArgs(1),
 		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Tx(ctx, a) }, nil),
+	}, &cobra.Command{
+		Use: "balance ORG", Short: "An organisation's settlement credits", Args: cobra.ExactArgs(1),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Balance(ctx, a) }, nil),
+	}, &cobra.Command{
+		Use: "lease ID", Short: "A lease: parties, block, price, term, state and history", Args: cobra.ExactArgs(1),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Lease(ctx, a) }, nil),
 	})
+	var org string
+	var all bool
+	leases := &cobra.Command{
+		Use: "leases", Short: "Running leases (--all: ended ones too), of --org as lessor or lessee", Args: cobra.NoArgs,
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Leases(ctx, org, all) }, nil),
+	}
+	leases.Flags().BoolVar(&all, "all", false, "include ended leases")
+	offers := &cobra.Command{
+		Use: "offers", Short: "Open lease offers, of --org", Args: cobra.NoArgs,
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Offers(ctx, org) }, nil),
+	}
+	routes := &cobra.Command{
+		Use: "routes", Short: "Route authorisations, of --org, and whether each is in force", Args: cobra.NoArgs,
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Routes(ctx, org) }, nil),
+	}
+	for _, sub := range []*cobra.Command{leases, offers, routes} {
+		sub.Flags().StringVar(&org, "org", "", "only this organisation's")
+		c.AddCommand(sub)
+	}
 	return c
 }
 

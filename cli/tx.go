@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,6 +29,15 @@ type txFlags struct {
 	name, country       string
 	abuse, handle, from string
 	pubkeys, add, rm    []string
+	// Leasing kinds.
+	amount, price          uint64
+	id                     uint64
+	asn                    uint32
+	maxLength, periods     int
+	minPeriods, maxPeriods int
+	period, expires        string
+	renewable              bool
+	region, city           string
 }
 
 func (f *txFlags) common(fs *pflag.FlagSet) {
@@ -57,6 +69,15 @@ func txCmd(e *env) *cobra.Command {
 		fs.StringVar(&f.status, "status", status, "status, e.g. \"ALLOCATED PA\", \"ASSIGNED PI\", \"ASSIGNED PA\", \"SUB-ALLOCATED PA\"")
 		fs.StringVar(&f.country, "country", "", "ISO 3166 country code")
 		fs.StringVar(&f.registered, "registered", "", "original registration date YYYY-MM-DD (default: the block's)")
+	}
+	to := func(fs *pflag.FlagSet, f *txFlags) {
+		fs.StringVar(&f.to, "to", "", "receiving organisation")
+	}
+	amount := func(fs *pflag.FlagSet, f *txFlags) {
+		fs.Uint64Var(&f.amount, "amount", 0, "settlement credits")
+	}
+	id := func(fs *pflag.FlagSet, f *txFlags, what string) {
+		fs.Uint64Var(&f.id, "id", 0, what)
 	}
 	parseRes := func(f *txFlags) (ipledger.Resource, error) {
 		if f.resource == "" {
@@ -184,6 +205,92 @@ func txCmd(e *env) *cobra.Command {
 			func(f *txFlags) (any, error) {
 				r, err := parseRes(f)
 				return ipledger.ReturnBody{Resource: r}, err
+			}},
+		{ipledger.KindMint, "Mint settlement credits to an organisation (--as a settlement agent)",
+			func(fs *pflag.FlagSet, f *txFlags) { to(fs, f); amount(fs, f) },
+			func(f *txFlags) (any, error) { return ipledger.MintBody{To: f.to, Amount: f.amount}, nil }},
+		{ipledger.KindBurn, "Burn settlement credits from the agent's own balance (--as a settlement agent)",
+			func(fs *pflag.FlagSet, f *txFlags) { amount(fs, f) },
+			func(f *txFlags) (any, error) { return ipledger.BurnBody{Amount: f.amount}, nil }},
+		{ipledger.KindPay, "Pay settlement credits to another organisation",
+			func(fs *pflag.FlagSet, f *txFlags) { to(fs, f); amount(fs, f) },
+			func(f *txFlags) (any, error) { return ipledger.PayBody{To: f.to, Amount: f.amount}, nil }},
+		{ipledger.KindAuthorise, "Authorise an AS to originate a prefix you hold (a route origin authorisation)",
+			func(fs *pflag.FlagSet, f *txFlags) {
+				res(fs, f)
+				fs.IntVar(&f.maxLength, "max-length", -1, "longest prefix the AS may announce (default: the prefix's own length)")
+				fs.Uint32Var(&f.asn, "asn", 0, "origin AS number (0 authorises nobody, RFC 6483)")
+				fs.StringVar(&f.expires, "expires", "", "expiry as RFC 3339 time or Unix seconds (default: none)")
+			},
+			func(f *txFlags) (any, error) {
+				p, err := netip.ParsePrefix(f.resource)
+				if err != nil {
+					return nil, fmt.Errorf("--resource: %w", err)
+				}
+				exp, err := parseTime(f.expires)
+				if err != nil {
+					return nil, fmt.Errorf("--expires: %w", err)
+				}
+				ml := f.maxLength
+				if ml < 0 {
+					ml = p.Bits()
+				}
+				return ipledger.AuthoriseBody{Prefix: p, MaxLength: ml, ASN: f.asn, Expires: exp}, nil
+			}},
+		{ipledger.KindWithdrawAuth, "Withdraw a route authorisation of yours",
+			func(fs *pflag.FlagSet, f *txFlags) { id(fs, f, "route authorisation id") },
+			func(f *txFlags) (any, error) { return ipledger.WithdrawAuthBody{ID: f.id}, nil }},
+		{ipledger.KindOffer, "Offer a block you hold for lease",
+			func(fs *pflag.FlagSet, f *txFlags) {
+				res(fs, f)
+				fs.Uint64Var(&f.price, "price", 0, "credits per period: per address for IPv4, per block for IPv6")
+				fs.StringVar(&f.period, "period", "720h", "period length (Go duration, e.g. 720h for 30 days)")
+				fs.IntVar(&f.minPeriods, "min-periods", 1, "shortest term, in periods")
+				fs.IntVar(&f.maxPeriods, "max-periods", 12, "longest term, in periods")
+				fs.BoolVar(&f.renewable, "renewable", false, "the lessee may renew")
+			},
+			func(f *txFlags) (any, error) {
+				r, err := parseRes(f)
+				if err != nil {
+					return nil, err
+				}
+				d, err := time.ParseDuration(f.period)
+				if err != nil || d < time.Second || d%time.Second != 0 {
+					return nil, fmt.Errorf("--period %q: want a whole number of seconds, like 720h", f.period)
+				}
+				return ipledger.OfferBody{Resource: r, Price: f.price, Period: int64(d / time.Second), MinPeriods: f.minPeriods, MaxPeriods: f.maxPeriods, Renewable: f.renewable}, nil
+			}},
+		{ipledger.KindWithdrawOffer, "Withdraw an untaken lease offer of yours",
+			func(fs *pflag.FlagSet, f *txFlags) { id(fs, f, "offer id") },
+			func(f *txFlags) (any, error) { return ipledger.WithdrawOfferBody{Offer: f.id}, nil }},
+		{ipledger.KindLease, "Take a lease offer (pays the first period)",
+			func(fs *pflag.FlagSet, f *txFlags) {
+				id(fs, f, "offer id")
+				fs.Uint32Var(&f.asn, "asn", 0, "your AS number, authorised to originate the block")
+				fs.IntVar(&f.periods, "periods", 1, "term, in periods")
+			},
+			func(f *txFlags) (any, error) {
+				return ipledger.LeaseBody{Offer: f.id, ASN: f.asn, Periods: f.periods}, nil
+			}},
+		{ipledger.KindRenew, "Extend a renewable lease of yours",
+			func(fs *pflag.FlagSet, f *txFlags) {
+				id(fs, f, "lease id")
+				fs.IntVar(&f.periods, "periods", 1, "periods to add")
+			},
+			func(f *txFlags) (any, error) { return ipledger.RenewBody{Lease: f.id, Periods: f.periods}, nil }},
+		{ipledger.KindTerminate, "End a lease of yours at the end of its paid periods (not before its minimum term)",
+			func(fs *pflag.FlagSet, f *txFlags) { id(fs, f, "lease id") },
+			func(f *txFlags) (any, error) { return ipledger.TerminateBody{Lease: f.id}, nil }},
+		{ipledger.KindSetGeo, "Publish (or, without --country, remove) the geolocation of a block you hold (RFC 8805)",
+			func(fs *pflag.FlagSet, f *txFlags) {
+				res(fs, f)
+				fs.StringVar(&f.country, "country", "", "ISO 3166-1 alpha-2 code")
+				fs.StringVar(&f.region, "region", "", "ISO 3166-2 region, e.g. NL-NH")
+				fs.StringVar(&f.city, "city", "", "city name")
+			},
+			func(f *txFlags) (any, error) {
+				r, err := parseRes(f)
+				return ipledger.SetGeoBody{Resource: r, Country: f.country, Region: f.region, City: f.city}, err
 			}},
 	}
 	for _, s := range specs {
@@ -335,4 +442,19 @@ func txSubmitCmd(e *env) *cobra.Command {
 	c.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
 	c.Flags().BoolVar(&noWait, "no-wait", false, "do not wait for the commit")
 	return c
+}
+
+// parseTime reads an RFC 3339 time or Unix seconds; "" is 0 (none).
+func parseTime(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, fmt.Errorf("want RFC 3339 (2027-01-01T00:00:00Z) or Unix seconds: %w", err)
+	}
+	return t.Unix(), nil
 }

@@ -192,3 +192,63 @@ func apiError(status int, body []byte) error {
 	}
 	return &ipledger.Error{Code: code, Message: fmt.Sprintf("HTTP %d %s: %s", status, http.StatusText(status), msg)}
 }
+
+// Balance returns an organisation's settlement credits.
+func (c *Client) Balance(ctx context.Context, org string) (*BalanceInfo, error) {
+	var out BalanceInfo
+	if err := c.get(ctx, "/v1/balances/"+url.PathEscape(org), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Lease returns a lease and its history.
+func (c *Client) Lease(ctx context.Context, id string) (*LeaseInfo, error) {
+	var out LeaseInfo
+	if err := c.get(ctx, "/v1/leases/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Leases lists running leases (all, with ended ones, when all is set), of org if not "".
+func (c *Client) Leases(ctx context.Context, org string, all bool) (*LeaseList, error) {
+	q := url.Values{}
+	if org != "" {
+		q.Set("org", org)
+	}
+	if all {
+		q.Set("all", "true")
+	}
+	var out LeaseList
+	if err := c.get(ctx, "/v1/leases", q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Offers lists open lease offers, of org if not "".
+func (c *Client) Offers(ctx context.Context, org string) (*LeaseList, error) {
+	q := url.Values{}
+	if org != "" {
+		q.Set("org", org)
+	}
+	var out LeaseList
+	if err := c.get(ctx, "/v1/offers", q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Routes lists route authorisations, of org if not "".
+func (c *Client) Routes(ctx context.Context, org string) (*RouteList, error) {
+	q := url.Values{}
+	if org != "" {
+		q.Set("org", org)
+	}
+	var out RouteList
+	if err := c.get(ctx, "/v1/routes", q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -390,6 +390,17 @@ func (s *server) history(objects ...string) ([]HistoryItem, bool, error) {
 			}
 			blocks[e.Height] = rec
 		}
+		if rec != nil && int(e.Index) == len(rec.Txs) {
+			// The block's time-driven events (lease settlement, expiries) touched it.
+			var kinds []string
+			for _, ev := range rec.Events {
+				if slices.Contains(ev.Touched, e.Object) && !slices.Contains(kinds, ev.Kind) {
+					kinds = append(kinds, ev.Kind)
+				}
+			}
+			e.Time, e.Kind, e.CodeName = rec.Time, "events:"+strings.Join(kinds, ","), ipledger.CodeOK.String()
+			continue
+		}
 		if rec == nil || int(e.Index) >= len(rec.Txs) || rec.Txs[e.Index].Hash != e.Hash {
 			return nil, false, fmt.Errorf("history: block %d has no record of tx %d (%s)", e.Height, e.Index, e.Hash)
 		}

@@ -58,6 +58,7 @@ func testGenesis() *ledger.Genesis {
 		}
 		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st, Registered: "1993-09-01"})
 	}
+	g.SettlementAgents = []ledger.GenesisOrg{{Handle: "AGENT", Name: "Settlement agent", Keys: []ipledger.PublicKey{testKey("AGENT").Public()}}}
 	return g
 }
 
@@ -352,8 +353,9 @@ func TestAPI(t *testing.T) {
 		if err != nil || !slices.Equal(list.Handles, []string{"ORG-B"}) || list.Truncated {
 			t.Fatalf("orgs after ORG-A: %v %+v", err, list)
 		}
+		// Six registries, the settlement agent and the two organisations.
 		list, err = c.Orgs(ctx, "", "", 0)
-		if err != nil || len(list.Handles) != 8 {
+		if err != nil || len(list.Handles) != 9 {
 			t.Fatalf("all orgs: %v %+v", err, list)
 		}
 		_, err = c.Orgs(ctx, "", "", MaxOrgList+1)

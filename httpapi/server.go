@@ -104,6 +104,7 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.mux.HandleFunc("GET /v1/orgs", s.orgs)
 	s.mux.HandleFunc("GET /v1/orgs/{handle}", s.org)
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
+	s.mountMarket()
 	if o.Metrics != nil {
 		s.mux.Handle("GET /metrics", o.Metrics)
 	}

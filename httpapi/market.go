@@ -1,0 +1,200 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ledger"
+)
+
+// The leasing market in the JSON API: balances, route authorisations, offers and leases.
+
+// MaxMarketList bounds the items of a market listing (Truncated says when more exist).
+const MaxMarketList = 1000
+
+// BalanceInfo answers GET /v1/balances/{org}.
+type BalanceInfo struct {
+	Org     string `json:"org"`
+	Balance uint64 `json:"balance"`
+	Height  int64  `json:"height"`
+}
+
+// LeaseInfo answers GET /v1/leases/{id}: the lease and the history of its object.
+type LeaseInfo struct {
+	ipledger.Lease
+	End              int64         `json:"end"` // Start + Periods·Period
+	Height           int64         `json:"height"`
+	History          []HistoryItem `json:"history"`
+	HistoryTruncated bool          `json:"history_truncated,omitempty"`
+}
+
+// LeaseList answers GET /v1/leases and GET /v1/offers.
+type LeaseList struct {
+	Height    int64             `json:"height"`
+	Leases    []*ipledger.Lease `json:"leases,omitempty"`
+	Offers    []*ipledger.Offer `json:"offers,omitempty"`
+	Truncated bool              `json:"truncated,omitempty"`
+}
+
+// RouteList answers GET /v1/routes: route authorisations, each marked whether it is in
+// force at the committed block's time (not expired, not suppressed by a lease).
+type RouteList struct {
+	Height    int64       `json:"height"`
+	Routes    []RouteInfo `json:"routes"`
+	Truncated bool        `json:"truncated,omitempty"`
+}
+
+// RouteInfo is one route authorisation in a RouteList.
+type RouteInfo struct {
+	ipledger.RouteAuth
+	InForce bool `json:"in_force"`
+}
+
+func (s *server) mountMarket() {
+	s.mux.HandleFunc("GET /v1/balances/{org}", s.balance)
+	s.mux.HandleFunc("GET /v1/leases", s.leases)
+	s.mux.HandleFunc("GET /v1/leases/{id}", s.lease)
+	s.mux.HandleFunc("GET /v1/offers", s.offers)
+	s.mux.HandleFunc("GET /v1/routes", s.routes)
+}
+
+func (s *server) balance(w http.ResponseWriter, r *http.Request) {
+	org, err := orgHandle(r.PathValue("org"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	snap := s.app.Committed()
+	o, err := ledger.Org(snap.State, org)
+	if err == nil && o == nil {
+		err = notFound("no organisation %s", org)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := ledger.Balance(snap.State, org)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, BalanceInfo{Org: org, Balance: b, Height: snap.Height})
+}
+
+func (s *server) lease(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		s.fail(w, r, invalid("lease id %.30q: want a positive number", r.PathValue("id")))
+		return
+	}
+	snap := s.app.Committed()
+	l, err := ledger.LeaseByID(snap.State, id)
+	if err == nil && l == nil {
+		err = notFound("no lease %d", id)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info := &LeaseInfo{Lease: *l, End: l.End(), Height: snap.Height}
+	if info.History, info.HistoryTruncated, err = s.history("lease/" + strconv.FormatUint(id, 10)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+// orgFilter reads the optional ?org= of a listing.
+func orgFilter(r *http.Request) (string, error) {
+	if v := r.URL.Query().Get("org"); v != "" {
+		return orgHandle(v)
+	}
+	return "", nil
+}
+
+// leases lists leases, running first or all with ?all=true, of ?org= (as lessor or lessee).
+func (s *server) leases(w http.ResponseWriter, r *http.Request) {
+	org, err := orgFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	all := r.URL.Query().Get("all") == "true"
+	snap := s.app.Committed()
+	out := &LeaseList{Height: snap.Height, Leases: []*ipledger.Lease{}}
+	err = ledger.Leases(snap.State, func(l *ipledger.Lease) bool {
+		if (org == "" || l.Lessor == org || l.Lessee == org) && (all || l.State != ipledger.LeaseEnded) {
+			if len(out.Leases) == MaxMarketList {
+				out.Truncated = true
+				return false
+			}
+			out.Leases = append(out.Leases, l)
+		}
+		return true
+	})
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("list leases: %w", err))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) offers(w http.ResponseWriter, r *http.Request) {
+	org, err := orgFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	snap := s.app.Committed()
+	out := &LeaseList{Height: snap.Height, Offers: []*ipledger.Offer{}}
+	err = ledger.Offers(snap.State, func(o *ipledger.Offer) bool {
+		if org == "" || o.Lessor == org {
+			if len(out.Offers) == MaxMarketList {
+				out.Truncated = true
+				return false
+			}
+			out.Offers = append(out.Offers, o)
+		}
+		return true
+	})
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("list offers: %w", err))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *server) routes(w http.ResponseWriter, r *http.Request) {
+	org, err := orgFilter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	snap := s.app.Committed()
+	inForce := map[uint64]bool{}
+	if err := ledger.InForce(snap.State, snap.Block.Time.Unix(), func(ra *ipledger.RouteAuth) bool {
+		inForce[ra.ID] = true
+		return true
+	}); err != nil {
+		s.fail(w, r, fmt.Errorf("list routes: %w", err))
+		return
+	}
+	out := &RouteList{Height: snap.Height, Routes: []RouteInfo{}}
+	err = ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
+		if org == "" || ra.Holder == org {
+			if len(out.Routes) == MaxMarketList {
+				out.Truncated = true
+				return false
+			}
+			out.Routes = append(out.Routes, RouteInfo{RouteAuth: *ra, InForce: inForce[ra.ID]})
+		}
+		return true
+	})
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("list routes: %w", err))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,101 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+)
+
+// TestMarketAPI runs a short lease on a real node: the listings show the offer, the lease,
+// the balances and the lessee's authorisation in force with the lessor's suppressed; after
+// the term the lease has ended by block time, its history shows the end-of-block events,
+// and an AS0 authorisation is in force.
+func TestMarketAPI(t *testing.T) {
+	_, srv, c := startNode(t)
+	ctx := context.Background()
+	ripe, orgA, orgB, agent := signer(ipledger.RIPENCC), signer("ORG-A"), signer("ORG-B"), signer("AGENT")
+	commit(t, c, "register", mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+		{Handle: "ORG-A", Name: "Alpha Networks", Keys: []ipledger.PublicKey{orgA.Key.Public()}},
+		{Handle: "ORG-B", Name: "Beta Hosting", Keys: []ipledger.PublicKey{orgB.Key.Public()}},
+	}}, ripe))
+	commit(t, c, "allocate", mustTx(t, ipledger.KindAllocate, 2, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+		{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-A", Status: ipledger.StatusAllocatedPA},
+	}}, ripe))
+	commit(t, c, "mint", mustTx(t, ipledger.KindMint, 1, ipledger.MintBody{To: "ORG-B", Amount: 1000}, agent))
+	commit(t, c, "authorise", mustTx(t, ipledger.KindAuthorise, 1, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.0.0/16"), MaxLength: 24, ASN: 3333}, orgA))
+	commit(t, c, "offer", mustTx(t, ipledger.KindOffer, 2, ipledger.OfferBody{Resource: ipledger.MustParseResource("193.0.7.0/24"), Price: 1, Period: 1, MinPeriods: 2, MaxPeriods: 2}, orgA))
+	offers, err := c.Offers(ctx, "org-a")
+	if err != nil || len(offers.Offers) != 1 || offers.Offers[0].Resource.String() != "193.0.7.0/24" {
+		t.Fatalf("offers %+v %v", offers, err)
+	}
+	commit(t, c, "lease", mustTx(t, ipledger.KindLease, 1, ipledger.LeaseBody{Offer: 1, ASN: 64500, Periods: 2}, orgB))
+	if b, err := c.Balance(ctx, "ORG-B"); err != nil || b.Balance != 1000-256 {
+		t.Fatalf("lessee balance %+v %v", b, err)
+	}
+	routes, err := c.Routes(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inForce []string
+	for _, r := range routes.Routes {
+		if r.InForce {
+			inForce = append(inForce, r.Prefix.String()+" AS"+strconv.FormatUint(uint64(r.ASN), 10))
+		}
+	}
+	if !slices.Equal(inForce, []string{"193.0.7.0/24 AS64500"}) {
+		t.Fatalf("in force during the lease: %v (all: %+v)", inForce, routes.Routes)
+	}
+	// Two one-second periods: after three seconds a block (made by any transaction) ends it.
+	time.Sleep(3 * time.Second)
+	commit(t, c, "pay", mustTx(t, ipledger.KindPay, 2, ipledger.PayBody{To: "ORG-A", Amount: 1}, orgB))
+	deadline := time.Now().Add(10 * time.Second)
+	var l *LeaseInfo
+	for {
+		if l, err = c.Lease(ctx, "1"); err != nil {
+			t.Fatal(err)
+		}
+		if l.State == ipledger.LeaseEnded || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if l.State != ipledger.LeaseEnded || l.EndReason != "expired" || l.Paid != 2 {
+		t.Fatalf("lease after its term: %+v", l.Lease)
+	}
+	var evKinds []string
+	for _, h := range l.History {
+		evKinds = append(evKinds, h.Kind)
+	}
+	if !slices.Contains(evKinds, "lease") || !slices.ContainsFunc(evKinds, func(k string) bool { return k == "events:lease-ended" || k == "events:lease-paid,lease-ended" }) {
+		t.Fatalf("lease history %v", evKinds)
+	}
+	if b, _ := c.Balance(ctx, "ORG-A"); b.Balance != 512+1 {
+		t.Fatalf("lessor balance %+v", b)
+	}
+	routes, _ = c.Routes(ctx, "ORG-A")
+	inForce = nil
+	for _, r := range routes.Routes {
+		if r.InForce {
+			inForce = append(inForce, r.Prefix.String()+" AS"+strconv.FormatUint(uint64(r.ASN), 10))
+		}
+	}
+	slices.Sort(inForce)
+	if !slices.Equal(inForce, []string{"193.0.0.0/16 AS3333", "193.0.7.0/24 AS0"}) {
+		t.Fatalf("in force after the lease: %v", inForce)
+	}
+	if st, _, _ := rawCall(t, http.MethodGet, srv.URL+"/v1/leases/x", "", nil); st != http.StatusBadRequest {
+		t.Fatalf("bad lease id: %d", st)
+	}
+	if st, _, _ := rawCall(t, http.MethodGet, srv.URL+"/v1/leases/99", "", nil); st != http.StatusNotFound {
+		t.Fatalf("unknown lease: %d", st)
+	}
+	if st, _, _ := rawCall(t, http.MethodGet, srv.URL+"/v1/balances/ORG-NONE", "", nil); st != http.StatusNotFound {
+		t.Fatalf("unknown org balance: %d", st)
+	}
+}
