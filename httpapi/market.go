@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/geofeed"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -58,6 +60,8 @@ func (s *server) mountMarket() {
 	s.mux.HandleFunc("GET /v1/leases/{id}", s.lease)
 	s.mux.HandleFunc("GET /v1/offers", s.offers)
 	s.mux.HandleFunc("GET /v1/routes", s.routes)
+	s.mux.HandleFunc("GET /geofeed.csv", s.geofeed)
+	s.mux.HandleFunc("GET /geofeed/{org}", s.geofeed)
 }
 
 func (s *server) balance(w http.ResponseWriter, r *http.Request) {
@@ -197,4 +201,45 @@ func (s *server) routes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, http.StatusOK, out)
+}
+
+// geofeed serves GET /geofeed.csv (every block with a published location) and
+// GET /geofeed/{org} ("ORG-X.csv": that organisation's), in RFC 8805 format. Ranges that are
+// not one prefix are written as their exact CIDR decomposition.
+func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
+	org := ""
+	if v := r.PathValue("org"); v != "" {
+		h, ok := strings.CutSuffix(v, ".csv")
+		if !ok {
+			s.fail(w, r, notFound("geofeeds are at /geofeed/HANDLE.csv"))
+			return
+		}
+		var err error
+		if org, err = orgHandle(h); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	snap := s.app.Committed()
+	var entries []geofeed.Entry
+	err := ledger.Geos(snap.State, func(g *ipledger.Geo) bool {
+		if org == "" || g.Holder == org {
+			for _, p := range g.Resource.Prefixes() {
+				entries = append(entries, geofeed.Entry{Prefix: p, Country: g.Country, Region: g.Region, City: g.City})
+			}
+		}
+		return true
+	})
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("geofeed: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	header := fmt.Sprintf("RFC 8805 geofeed from the ipledger registry at height %d", snap.Height)
+	if org != "" {
+		header += ", blocks of " + org
+	}
+	if err := geofeed.Write(w, header, entries); err != nil {
+		s.log.Error("write geofeed", "err", err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/geofeed"
 )
 
 // TestMarketAPI runs a short lease on a real node: the listings show the offer, the lease,
@@ -35,6 +36,18 @@ func TestMarketAPI(t *testing.T) {
 		t.Fatalf("offers %+v %v", offers, err)
 	}
 	commit(t, c, "lease", mustTx(t, ipledger.KindLease, 1, ipledger.LeaseBody{Offer: 1, ASN: 64500, Periods: 2}, orgB))
+	commit(t, c, "geo", mustTx(t, ipledger.KindSetGeo, 2, ipledger.SetGeoBody{Resource: ipledger.MustParseResource("193.0.7.0/24"), Country: "KE", Region: "KE-110", City: "Nairobi"}, orgB))
+	for _, path := range []string{"/geofeed.csv", "/geofeed/org-b.csv"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed, err := geofeed.Read(resp.Body)
+		resp.Body.Close()
+		if err != nil || len(feed) != 1 || feed[0].Prefix.String() != "193.0.7.0/24" || feed[0].City != "Nairobi" || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Fatalf("%s: %+v %v", path, feed, err)
+		}
+	}
 	if b, err := c.Balance(ctx, "ORG-B"); err != nil || b.Balance != 1000-256 {
 		t.Fatalf("lessee balance %+v %v", b, err)
 	}
@@ -53,7 +66,7 @@ func TestMarketAPI(t *testing.T) {
 	}
 	// Two one-second periods: after three seconds a block (made by any transaction) ends it.
 	time.Sleep(3 * time.Second)
-	commit(t, c, "pay", mustTx(t, ipledger.KindPay, 2, ipledger.PayBody{To: "ORG-A", Amount: 1}, orgB))
+	commit(t, c, "pay", mustTx(t, ipledger.KindPay, 3, ipledger.PayBody{To: "ORG-A", Amount: 1}, orgB))
 	deadline := time.Now().Add(10 * time.Second)
 	var l *LeaseInfo
 	for {
@@ -89,6 +102,14 @@ func TestMarketAPI(t *testing.T) {
 	if !slices.Equal(inForce, []string{"193.0.0.0/16 AS3333", "193.0.7.0/24 AS0"}) {
 		t.Fatalf("in force after the lease: %v", inForce)
 	}
+	resp, err := http.Get(srv.URL + "/geofeed.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if feed, err := geofeed.Read(resp.Body); err != nil || len(feed) != 0 {
+		t.Fatalf("geofeed after the lease: %+v %v", feed, err)
+	}
+	resp.Body.Close()
 	if st, _, _ := rawCall(t, http.MethodGet, srv.URL+"/v1/leases/x", "", nil); st != http.StatusBadRequest {
 		t.Fatalf("bad lease id: %d", st)
 	}
