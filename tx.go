@@ -13,9 +13,10 @@ import (
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
-// MaxTxBytes is the largest encoded transaction a node accepts (1 MiB), the same as CometBFT's
-// default mempool limit.
-const MaxTxBytes = 1 << 20
+// MaxTxBytes is the largest encoded transaction a node accepts: what fits, with the 25
+// bytes of its log leaf header, in one entry of a C2SP tlog-tiles entry bundle (whose
+// entries carry a 16-bit length), so the log can be served as static tiles.
+const MaxTxBytes = 1<<16 - 1 - 25
 
 // MaxSigners is the most signatures one transaction may carry.
 const MaxSigners = 8

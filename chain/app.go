@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/mod/sumdb/note"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -33,12 +34,16 @@ import (
 //	'B' height(8)                         → BlockRecord JSON
 //	'H' tx hash(32)                       → height(8) ‖ index(4)
 //	'X' object ‖ 0 ‖ height(8) ‖ index(4) → tx hash: the per-object history index
+//	'N' level(1) ‖ index(8)               → hash of a complete subtree of the log (log.go)
+//	'C' "last"                            → the last checkpoint this node signed
 const (
-	sideLeaf    = 'L'
-	sideTree    = 'S'
-	sideBlock   = 'B'
-	sideTxIndex = 'H'
-	sideHistory = 'X'
+	sideLeaf       = 'L'
+	sideTree       = 'S'
+	sideBlock      = 'B'
+	sideTxIndex    = 'H'
+	sideHistory    = 'X'
+	sideLogNode    = 'N'
+	sideCheckpoint = 'C'
 )
 
 func u64key(tag byte, n uint64) []byte { return binary.BigEndian.AppendUint64([]byte{tag}, n) }
@@ -88,6 +93,10 @@ type Config struct {
 	SignerQuota uint64
 	Logger      *slog.Logger
 	Metrics     *Metrics
+	// LogSigner signs the log's checkpoints (a note key); nil signs none.
+	LogSigner note.Signer
+	// LogVerifierKey is the note verifier key of LogSigner, published for auditors.
+	LogVerifierKey string
 }
 
 // App is the ABCI application. CheckTx runs on the mempool connection concurrently with
@@ -119,6 +128,10 @@ type App struct {
 	loadErr      error
 
 	committed atomic.Pointer[Snapshot]
+
+	checkpoint  atomic.Pointer[[]byte] // the last signed checkpoint note
+	logVerifier note.Verifier          // verifies LogSigner's notes
+	logRefused  error                  // set once signing stopped (consensus goroutine only)
 
 	checkMu    sync.Mutex
 	mempoolSeq map[string]uint64 // highest sequence accepted into the mempool, per first signer
@@ -168,7 +181,17 @@ func NewApp(st *store.Store, cfg Config) (*App, error) {
 		mempoolSeq: map[string]uint64{}, waiters: map[ipledger.Hash][]chan TxOutcome{},
 	}
 	a.verified.init(200_000)
+	if cfg.LogSigner != nil {
+		v, err := note.NewVerifier(cfg.LogVerifierKey)
+		if err != nil || v.KeyHash() != cfg.LogSigner.KeyHash() || v.Name() != cfg.LogSigner.Name() {
+			return nil, fmt.Errorf("log verifier key does not match the log signer: %v", err)
+		}
+		a.logVerifier = v
+	}
 	if err := a.restore(); err != nil {
+		return nil, err
+	}
+	if err := a.loadCheckpoint(); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -518,7 +541,12 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	// app hash stays the same and CometBFT does not need another block to prove it: with
 	// empty blocks every 30 s the chain idles instead of producing blocks back to back.
 	if len(req.Txs) > 0 || len(events) > 0 {
-		evJSON, _ := json.Marshal(events)
+		// The leaf records what happened; the objects touched are the replay's to find.
+		logged := make([]ledger.Event, len(events))
+		for i, ev := range events {
+			logged[i] = ledger.Event{Kind: ev.Kind, Ref: ev.Ref}
+		}
+		evJSON, _ := json.Marshal(logged)
 		leaf := tlog.EndBlockLeaf{Height: req.Height, Time: block.Time, TxCount: uint32(len(req.Txs)), Events: evJSON}.Encode()
 		if err := a.appendLeaf(w, leaf); err != nil {
 			return nil, err
@@ -552,8 +580,14 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 
 func (a *App) appendLeaf(w *blockWork, leaf []byte) error {
 	idx := a.tree.Size()
-	if err := a.tree.Append(tlog.HashLeaf(leaf)); err != nil {
-		return fmt.Errorf("finalize block: %w", err)
+	if len(leaf) > tlog.MaxEntry {
+		return fmt.Errorf("finalize block: log leaf %d is %d bytes, over the %d an entry bundle carries", idx, len(leaf), tlog.MaxEntry)
+	}
+	var serr error
+	if err := a.tree.Append(tlog.HashLeaf(leaf), func(level uint, index uint64, hash []byte) {
+		serr = errors.Join(serr, w.side.Set(logNodeKey(level, index), hash))
+	}); err != nil || serr != nil {
+		return fmt.Errorf("finalize block: %w", errors.Join(err, serr))
 	}
 	if err := w.side.Set(u64key(sideLeaf, idx), leaf); err != nil {
 		return fmt.Errorf("finalize block: %w", err)
@@ -616,6 +650,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.waitMu.Unlock()
 	if len(w.hashes) > 0 {
 		a.log.Debug("committed", "height", h, "txs", len(w.hashes))
+	}
+	if err := a.signCheckpoint(); err != nil && !errors.Is(err, a.logRefused) {
+		return nil, fmt.Errorf("commit %d: %w", h, err)
 	}
 	return &abci.CommitResponse{}, nil
 }

@@ -18,6 +18,9 @@ type Metrics struct {
 	checkTx  *prometheus.CounterVec
 	finalize prometheus.Histogram
 	blockTxs prometheus.Histogram
+
+	checkpoint        prometheus.Gauge
+	checkpointRefused prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg (none when reg is nil).
@@ -32,9 +35,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time to apply a block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_block_txs",
 			Help: "Transactions per block.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
+		checkpoint: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_size",
+			Help: "Tree size of the last checkpoint this node signed."}),
+		checkpointRefused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_refused",
+			Help: "1 once the node has refused to sign a checkpoint inconsistent with its history."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.blockTxs)
+		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.blockTxs, m.checkpoint, m.checkpointRefused)
 	}
 	return m
 }

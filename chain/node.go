@@ -2,12 +2,15 @@ package chain
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/mod/sumdb/note"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cfg "github.com/cometbft/cometbft/config"
@@ -71,7 +74,43 @@ func InitHome(home string) (cmtcrypto.PubKey, p2p.ID, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("init home: %w", err)
 	}
+	if _, _, err := loadOrGenLogKey(home, nk.ID()); err != nil {
+		return nil, "", fmt.Errorf("init home: %w", err)
+	}
 	return pk, nk.ID(), nil
+}
+
+// LogKeyPath is the node's log signing key: the note signer key that signs its
+// checkpoints, with the verifier key on the second line.
+func LogKeyPath(home string) string { return filepath.Join(home, "config", "log_key") }
+
+// loadOrGenLogKey returns the node's log signer and verifier key, creating them (named
+// "ipledger-node-<node id>") if the home has none.
+func loadOrGenLogKey(home string, id p2p.ID) (note.Signer, string, error) {
+	path := LogKeyPath(home)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		skey, vkey, gerr := note.GenerateKey(rand.Reader, "ipledger-node-"+string(id))
+		if gerr != nil {
+			return nil, "", fmt.Errorf("log key: %w", gerr)
+		}
+		b = []byte(skey + "\n" + vkey + "\n")
+		if err = os.WriteFile(path, b, 0o600); err != nil {
+			return nil, "", fmt.Errorf("log key: %w", err)
+		}
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("log key: %w", err)
+	}
+	lines := strings.Fields(string(b))
+	if len(lines) != 2 {
+		return nil, "", fmt.Errorf("log key %s: want the signer key and the verifier key on two lines", path)
+	}
+	signer, err := note.NewSigner(lines[0])
+	if err != nil {
+		return nil, "", fmt.Errorf("log key %s: %w", path, err)
+	}
+	return signer, lines[1], nil
 }
 
 // WriteGenesis writes the CometBFT genesis for chainID with the registry state g and the
@@ -160,18 +199,24 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	if o.Registry != nil {
 		reg = o.Registry
 	}
-	app, err := NewApp(st, Config{ChainID: doc.ChainID, Logger: o.Logger, Metrics: NewMetrics(reg), SignerQuota: o.SignerQuota})
+	nk, err := p2p.LoadNodeKey(c.NodeKeyFile())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start node: node key: %w", err)
+	}
+	logSigner, logVerifier, err := loadOrGenLogKey(o.Home, nk.ID())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	app, err := NewApp(st, Config{ChainID: doc.ChainID, Logger: o.Logger, Metrics: NewMetrics(reg), SignerQuota: o.SignerQuota,
+		LogSigner: logSigner, LogVerifierKey: logVerifier})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
 	tune(c, o)
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
-	nk, err := p2p.LoadNodeKey(c.NodeKeyFile())
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("start node: node key: %w", err)
-	}
 	n, err := nm.NewNode(ctx, c, pv, nk,
 		proxy.NewConnSyncLocalClientCreator(app),
 		func() (nm.ChecksummedGenesisDoc, error) {

@@ -105,6 +105,9 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.mux.HandleFunc("GET /v1/orgs/{handle}", s.org)
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
 	s.mountMarket()
+	if lr, ok := app.(logReader); ok {
+		s.mountLog(lr)
+	}
 	if o.Metrics != nil {
 		s.mux.Handle("GET /metrics", o.Metrics)
 	}

@@ -30,7 +30,7 @@ type Params struct {
 	// ended, so the old route turns Invalid rather than NotFound (RFC 6483 §4).
 	AS0Grace int64 `json:"as0_grace,omitempty"`
 	// MaxSettlements bounds the time-driven events (lease boundaries, expiries) one block
-	// applies; the rest carry over to the next block.
+	// applies, at most 1000; the rest carry over to the next block.
 	MaxSettlements int `json:"max_settlements,omitempty"`
 }
 
@@ -50,6 +50,9 @@ func (p Params) withDefaults() Params {
 	if p.MaxSettlements <= 0 {
 		p.MaxSettlements = d.MaxSettlements
 	}
+	// A block's events are recorded in one log leaf, which must fit a log entry (64 KiB):
+	// 1000 events of the longest kind and reference take 59 KB.
+	p.MaxSettlements = min(p.MaxSettlements, 1000)
 	return p
 }
 

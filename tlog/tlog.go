@@ -106,9 +106,15 @@ type Tree struct{ r *compact.Range }
 // New returns an empty tree.
 func New() *Tree { return &Tree{r: factory.NewEmptyRange(0)} }
 
-// Append adds a leaf by its leaf hash.
-func (t *Tree) Append(leafHash []byte) error {
-	if err := t.r.Append(leafHash, nil); err != nil {
+// Append adds a leaf by its leaf hash. visit, if not nil, is called with every node of
+// the tree that the leaf completes (the leaf itself at level 0 first, then each perfect
+// subtree it closes): storing them is what makes proofs and tiles servable.
+func (t *Tree) Append(leafHash []byte, visit func(level uint, index uint64, hash []byte)) error {
+	var fn compact.VisitFn
+	if visit != nil {
+		fn = func(id compact.NodeID, hash []byte) { visit(id.Level, id.Index, hash) }
+	}
+	if err := t.r.Append(leafHash, fn); err != nil {
 		return fmt.Errorf("append leaf: %w", err)
 	}
 	return nil

@@ -43,7 +43,7 @@ func TestRootMatchesReference(t *testing.T) {
 		}
 		leaf := TxLeaf{Height: int64(i), Time: time.Unix(int64(i), 5).UTC(), Index: uint32(i), Tx: []byte(fmt.Sprint(i))}.Encode()
 		leaves = append(leaves, leaf)
-		if err := tr.Append(HashLeaf(leaf)); err != nil {
+		if err := tr.Append(HashLeaf(leaf), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,7 +93,7 @@ func FuzzDecodeLeaf(f *testing.F) {
 func FuzzUnmarshal(f *testing.F) {
 	tr := New()
 	for i := 0; i < 5; i++ {
-		tr.Append(HashLeaf([]byte{byte(i)}))
+		tr.Append(HashLeaf([]byte{byte(i)}), nil)
 	}
 	f.Add(tr.Marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
