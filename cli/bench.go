@@ -21,6 +21,7 @@ func benchCmd(e *env) *cobra.Command {
 	var node string
 	var orgs int
 	var dur time.Duration
+	var workload string
 	load := &cobra.Command{
 		Use:   "load",
 		Short: "Post signed assignments and two-signer transfers to /v1/tx?wait=commit for a while; report committed tx/s and POST-to-commit latency",
@@ -29,7 +30,13 @@ registry key from --home; a fresh dev chain), then runs one client per organisat
 --duration (at most 512 transactions each): each posts a transaction and waits for its
 commit, then the next. Three in four
 are assignments of a /28 to the next organisation, one in four a transfer of a /28 to it,
-signed by both.`,
+signed by both.
+
+With --workload lease the clients pair up: the first of a pair offers /28s of its block for
+lease, the second takes each offer (paying its first period from credits the settlement
+agent minted at set-up, with the agent key from --home) and publishes the block's
+geolocation; the lessor also authorises a route for another /28 of its block. Every
+transaction of the lease life cycle is counted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			home, err := e.homeDir()
@@ -40,12 +47,24 @@ signed by both.`,
 			if err != nil {
 				return err
 			}
-			return runLoad(cmd.Context(), e, &httpapi.Client{Base: node, HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}}, ripeKey, orgs, dur)
+			cl := &httpapi.Client{Base: node, HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}}
+			switch workload {
+			case "registry":
+				return runLoad(cmd.Context(), e, cl, ripeKey, orgs, dur, nil)
+			case "lease":
+				agentKey, err := loadKey(home, SettlementAgent)
+				if err != nil {
+					return err
+				}
+				return runLoad(cmd.Context(), e, cl, ripeKey, orgs, dur, &agentKey)
+			}
+			return fmt.Errorf("--workload %q: want registry or lease", workload)
 		},
 	}
 	load.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
 	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 2800)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
+	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers) or lease (offers, leases, geolocation, route authorisations)")
 	c.AddCommand(load)
 	restart := &cobra.Command{
 		Use:   "restart",
@@ -86,7 +105,9 @@ signed by both.`,
 	return c
 }
 
-func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.PrivateKey, n int, dur time.Duration) error {
+// runLoad sets up n organisations and runs the registry workload, or the lease workload
+// when agentKey (the settlement agent's) is given.
+func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.PrivateKey, n int, dur time.Duration, agentKey *ipledger.PrivateKey) error {
 	if n < 2 || n > 2800 {
 		return fmt.Errorf("--orgs must be 2 to 2800")
 	}
@@ -151,6 +172,21 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 			return fmt.Errorf("set-up %s did not commit cleanly: %+v", step.kind, res)
 		}
 	}
+	if agentKey != nil {
+		agent, err := cl.Org(ctx, SettlementAgent)
+		if err != nil {
+			return userError(err)
+		}
+		for i, sg := range signers {
+			tx, err := ipledger.BuildTx(chainID, ipledger.KindMint, agent.Sequence+1+uint64(i), 0, ipledger.MintBody{To: sg.Org, Amount: 1 << 40}, ipledger.Signer{Org: SettlementAgent, Key: *agentKey})
+			if err != nil {
+				return err
+			}
+			if _, err := cl.Submit(ctx, tx, i == len(signers)-1); err != nil {
+				return fmt.Errorf("set-up mint: %w", userError(err))
+			}
+		}
+	}
 	fmt.Fprintf(e.stdout, "set up %d organisations with a /18 each; posting for %s\n", n, dur)
 
 	var ok, rejected, failed atomic.Int64
@@ -159,7 +195,79 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
+	// post submits tx and waits for its commit; false stops the client.
+	post := func(i int, tx []byte) bool {
+		t0 := time.Now()
+		res, err := cl.Submit(ctx, tx, true)
+		if err != nil || !res.Committed() {
+			failed.Add(1)
+			return false // the sequence is now uncertain; this client stops
+		}
+		if time.Since(start) > dur {
+			return false // committed after the window: not counted
+		}
+		lat[i] = append(lat[i], time.Since(t0))
+		if res.Code != ipledger.CodeOK {
+			rejected.Add(1)
+			return false
+		}
+		ok.Add(1)
+		return true
+	}
+	for i := 0; agentKey != nil && i+1 < n; i += 2 {
+		offers := make(chan uint64)
+		wg.Add(2)
+		go func() { // the lessor
+			defer wg.Done()
+			defer close(offers)
+			me, seq := signers[i], uint64(0)
+			for k := 0; k < 256 && runCtx.Err() == nil; k++ {
+				seq++
+				tx, _ := ipledger.BuildTx(chainID, ipledger.KindOffer, seq, 0, ipledger.OfferBody{Resource: block(i, k), Price: 1, Period: 30 * 24 * 3600, MinPeriods: 1, MaxPeriods: 12}, me)
+				if !post(i, tx) {
+					return
+				}
+				list, err := cl.Offers(ctx, me.Org)
+				if err != nil || len(list.Offers) == 0 {
+					failed.Add(1)
+					return
+				}
+				select {
+				case offers <- list.Offers[len(list.Offers)-1].ID:
+				case <-runCtx.Done():
+					return
+				}
+				seq++
+				p, _ := block(i, 512+k).Prefix()
+				tx, _ = ipledger.BuildTx(chainID, ipledger.KindAuthorise, seq, 0, ipledger.AuthoriseBody{Prefix: p, MaxLength: 28, ASN: 64500}, me)
+				if !post(i, tx) {
+					return
+				}
+			}
+		}()
+		go func() { // the lessee
+			defer wg.Done()
+			me, seq := signers[i+1], uint64(0)
+			for id := range offers {
+				seq++
+				tx, _ := ipledger.BuildTx(chainID, ipledger.KindLease, seq, 0, ipledger.LeaseBody{Offer: id, ASN: 64501, Periods: 3}, me)
+				if !post(i+1, tx) {
+					return
+				}
+				leases, err := cl.Leases(ctx, me.Org, false)
+				if err != nil || len(leases.Leases) == 0 {
+					failed.Add(1)
+					return
+				}
+				seq++
+				tx, _ = ipledger.BuildTx(chainID, ipledger.KindSetGeo, seq, 0, ipledger.SetGeoBody{Resource: leases.Leases[len(leases.Leases)-1].Resource, Country: "KE", City: "Nairobi"}, me)
+				if !post(i+1, tx) {
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; agentKey == nil && i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -176,20 +284,7 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 					failed.Add(1)
 					return
 				}
-				t0 := time.Now()
-				res, err := cl.Submit(ctx, tx, true)
-				if err != nil || !res.Committed() {
-					failed.Add(1)
-					return // the sequence is now uncertain; this client stops
-				}
-				if time.Since(start) > dur {
-					return // committed after the window: not counted
-				}
-				lat[i] = append(lat[i], time.Since(t0))
-				if res.Code == ipledger.CodeOK {
-					ok.Add(1)
-				} else {
-					rejected.Add(1)
+				if !post(i, tx) {
 					return
 				}
 			}
