@@ -37,19 +37,24 @@ func createKey(home, name string) (ipledger.PrivateKey, error) {
 	if err != nil {
 		return k, err
 	}
+	return k, writeKey(home, name, k)
+}
+
+// writeKey writes k as key file name in home; it refuses to overwrite one.
+func writeKey(home, name string, k ipledger.PrivateKey) error {
 	if err := os.MkdirAll(filepath.Join(home, "keys"), 0o700); err != nil {
-		return k, fmt.Errorf("create key: %w", err)
+		return fmt.Errorf("create key: %w", err)
 	}
 	b, _ := json.MarshalIndent(keyFile{Name: name, PublicKey: k.Public(), Seed: hex.EncodeToString(k.Seed())}, "", "  ")
 	f, err := os.OpenFile(keyPath(home, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return k, fmt.Errorf("create key %s: %w", name, err)
+		return fmt.Errorf("create key %s: %w", name, err)
 	}
 	if _, err := f.Write(append(b, '\n')); err != nil {
 		f.Close()
-		return k, fmt.Errorf("create key %s: %w", name, err)
+		return fmt.Errorf("create key %s: %w", name, err)
 	}
-	return k, f.Close()
+	return f.Close()
 }
 
 // loadKey reads a key file by name.
