@@ -109,7 +109,6 @@ func TestTestnetFaults(t *testing.T) {
 	}
 	count := func() int { mu.Lock(); defer mu.Unlock(); return len(committed) }
 
-
 	time.Sleep(2 * time.Second)
 	procs[3].kill()
 	before, h := count(), procs[0].height()
