@@ -1,0 +1,256 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger/importer"
+)
+
+// syncBuffer collects a process's log output for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// rpslAttrs reads the attributes of the objects in a WHOIS answer: type → attribute → values
+// (objects of one type merged), skipping comments.
+func rpslAttrs(text string) map[string]map[string][]string {
+	out := map[string]map[string][]string{}
+	var cur map[string][]string
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case line == "":
+			cur = nil
+		case strings.HasPrefix(line, "%"):
+		default:
+			name, value, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			value = strings.TrimSpace(value)
+			if cur == nil {
+				if cur = out[name]; cur == nil {
+					cur = map[string][]string{}
+					out[name] = cur
+				}
+			}
+			cur[name] = append(cur[name], value)
+		}
+	}
+	return out
+}
+
+// TestWHOISEndToEnd runs `ipledger dev` importing AFRINIC's real delegated statistics of
+// 2014-06 and queries its WHOIS service with the Debian whois client: plain lookups, -r,
+// -x, -l and -L, -B, -T, AS numbers, organisation handles, a referral, a flag the server
+// refuses; then -k stop-and-wait over a raw TCP connection (the client has no persistent
+// mode).
+func TestWHOISEndToEnd(t *testing.T) {
+	skip := t.Skip
+	if os.Getenv("CI") == "true" {
+		skip = t.Fatal
+	}
+	client, err := exec.LookPath("whois")
+	if err != nil {
+		skip("no whois client (Debian package whois): ", err)
+	}
+	dir, _ := importer.DataDir()
+	data := filepath.Join(dir, "delegated", "2014-06", "delegated-afrinic-latest")
+	if _, err := os.Stat(data); err != nil {
+		skip("no real data at " + data + " (set IPLEDGER_DATA; AFRINIC publishes delegated statistics at https://ftp.afrinic.net/pub/stats/afrinic/)")
+	}
+
+	home := filepath.Join(t.TempDir(), "home")
+	waddr := freeAddr(t)
+	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", freeAddr(t), "--whois", waddr,
+		"--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off", "--import", data)
+	var logs syncBuffer
+	cmd.Stderr = &logs
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	imported := make(chan string, 1)
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			logs.Write([]byte(sc.Text() + "\n"))
+			if strings.HasPrefix(sc.Text(), "import:") {
+				imported <- sc.Text()
+			}
+		}
+		cmd.Wait()
+	}()
+	select {
+	case line := <-imported:
+		t.Log(line)
+	case <-exited:
+		t.Fatalf("ipledger dev exited:\n%s", logs.String())
+	case <-time.After(120 * time.Second):
+		t.Fatalf("import did not finish:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "serving WHOIS") {
+		t.Errorf("no start line for WHOIS in the log:\n%s", logs.String())
+	}
+
+	host, port, _ := net.SplitHostPort(waddr)
+	whois := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, client, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("whois %v: %v\n%s", args, err, out)
+		}
+		// The client's own note when it passes RIPE flags to a server it does not know.
+		return strings.TrimPrefix(string(out), "Warning: RIPE flags used with a traditional server.\n")
+	}
+
+	// The record "afrinic|ZA|ipv4|41.0.0.0|2097152|20071126|allocated" of the file.
+	alloc := "41.0.0.0 - 41.31.255.255"
+	out := whois("41.0.0.1")
+	a := rpslAttrs(out)
+	in := a["inetnum"]
+	if in == nil || in["inetnum"][0] != alloc || in["country"][0] != "ZA" || in["created"][0] != "2007-11-26" ||
+		in["status"][0] != "ALLOCATED PA" || in["source"][0] != "IPLEDGER" || !strings.Contains(out, "this output has been filtered") {
+		t.Fatalf("41.0.0.1:\n%s", out)
+	}
+	holder := in["org"][0]
+	if o := a["organisation"]; o == nil || o["organisation"][0] != holder || !strings.Contains(strings.Join(o["remarks"], "\n"), "registered by AFRINIC") {
+		t.Errorf("41.0.0.1: no organisation %s:\n%s", holder, out)
+	}
+
+	for _, c := range []struct {
+		args      []string
+		types     []string // object types the answer must hold, exactly
+		want, not []string // substrings that must, and must not, be in the answer
+	}{
+		{args: []string{"-r", "41.0.0.1"}, types: []string{"inetnum"}, want: []string{"inetnum:        " + alloc}},
+		{args: []string{"-r", "-x", "41.0.0.0/11"}, types: []string{"inetnum"}, want: []string{"inetnum:        " + alloc}},
+		{args: []string{"-x", "41.0.0.0/12"}, want: []string{"%ERROR:101: no entries found"}},
+		{args: []string{"-r", "-l", "41.0.0.0/11"}, types: []string{"inetnum"}, want: []string{"inetnum:        41.0.0.0 - 41.255.255.255", "netname:        AFRINIC"}, not: []string{alloc}},
+		{args: []string{"-r", "-L", "41.0.0.1"}, types: []string{"inetnum"}, want: []string{"41.0.0.0 - 41.255.255.255", alloc}},
+		{args: []string{"-B", "41.0.0.1"}, types: []string{"inetnum", "organisation"}, not: []string{"this output has been filtered"}},
+		{args: []string{"-T", "aut-num", "41.0.0.1"}, want: []string{"%ERROR:101"}},
+		{args: []string{"-r", "-T", "inetnum,aut-num", "AS2561"}, types: []string{"aut-num"}, want: []string{"aut-num:        AS2561", "country:        EG", "created:        2007-09-20"}},
+		{args: []string{"as2561"}, types: []string{"aut-num", "organisation"}},
+		{args: []string{holder}, types: []string{"organisation"}, want: []string{"organisation:   " + holder, "mnt-by:         AFRINIC"}},
+		{args: []string{"-i", "org", "-r", holder}, types: []string{"inetnum"}, want: []string{alloc}},
+		{args: []string{"afrinic"}, types: []string{"organisation"}, want: []string{"org-type:       RIR"}},
+		{args: []string{"8.8.8.8"}, want: []string{"managed by ARIN", "whois.arin.net"}, not: []string{"inetnum:"}},
+		{args: []string{"-s", "RIPE", "41.0.0.1"}, want: []string{"%ERROR:102"}},
+		{args: []string{"--", "-Z", "41.0.0.1"}, want: []string{"%ERROR:111"}},
+		{args: []string{"-q", "version"}, want: []string{"whois-server-ipledger-"}},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			out := whois(c.args...)
+			a := rpslAttrs(out)
+			var types []string
+			for ty := range a {
+				types = append(types, ty)
+			}
+			if c.types != nil && !sameSet(types, c.types) || c.types == nil && len(types) != 0 && !strings.Contains(out, "%ERROR") {
+				t.Errorf("object types %v, want %v:\n%s", types, c.types, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in:\n%s", w, out)
+				}
+			}
+			for _, w := range c.not {
+				if strings.Contains(out, w) {
+					t.Errorf("%q in:\n%s", w, out)
+				}
+			}
+		})
+	}
+
+	// -k: stop and wait over one connection; a bare -k closes it.
+	conn, err := net.DialTimeout("tcp", waddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(conn)
+	readAnswer := func() string {
+		var b strings.Builder
+		for !strings.HasSuffix(b.String(), "\n\n\n") {
+			line, err := br.ReadString('\n')
+			b.WriteString(line)
+			if err != nil {
+				t.Fatalf("-k answer: %v after %q", err, b.String())
+			}
+		}
+		return b.String()
+	}
+	io.WriteString(conn, "-k\r\n")
+	for _, q := range []struct{ query, want string }{
+		{"-r 41.0.0.1", "inetnum:        " + alloc},
+		{"-r AS2561", "aut-num:        AS2561"},
+		{"-r " + strings.ToLower(holder), "organisation:   " + holder},
+	} {
+		io.WriteString(conn, q.query+"\r\n")
+		if ans := readAnswer(); !strings.Contains(ans, q.want) {
+			t.Errorf("-k %s:\n%s", q.query, ans)
+		}
+	}
+	io.WriteString(conn, "-k\r\n")
+	if rest, err := io.ReadAll(br); err != nil || len(rest) != 0 {
+		t.Errorf("after the closing -k: %q %v", rest, err)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]bool{}
+	for _, x := range a {
+		m[x] = true
+	}
+	for _, x := range b {
+		if !m[x] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,665 @@
+package whois
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/bits"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ledger"
+)
+
+// Outcomes of a query, the label of ipledger_whois_queries_total.
+const (
+	outcomeOK       = "ok"
+	outcomeNotFound = "not_found"
+	outcomeReferral = "referral"
+	outcomeError    = "error"
+	outcomeInternal = "internal"
+)
+
+// run is one query being answered against one committed snapshot.
+type run struct {
+	s    *Server
+	q    *Query
+	snap *chain.Snapshot
+	kv   ipledger.KV
+	orgs map[string]*ipledger.Organisation // cache, nil for a missing handle
+
+	out      strings.Builder
+	seen     map[string]bool // objects printed, by type/key
+	primary  int             // primary objects printed
+	notes    []string        // comment lines printed after the objects
+	referred bool
+}
+
+// errLimit stops collecting objects once an answer holds as many as it may.
+var errLimit = errors.New("object limit reached")
+
+// answer writes the body of the answer to q: objects and comments, or an %ERROR block. It
+// never panics on any query; a failing store comes back as %ERROR:100 and is logged.
+func (s *Server) answer(q *Query, snap *chain.Snapshot) (body string, outcome string) {
+	r := &run{s: s, q: q, snap: snap, orgs: map[string]*ipledger.Organisation{}, seen: map[string]bool{}}
+	err := r.execute()
+	if err != nil {
+		var qe *QueryError
+		if !errors.As(err, &qe) {
+			s.log.Error("whois query", "query", q.Key, "err", err)
+			qe = qerr(errInternal, "internal software error", "The server could not answer; the error is logged.")
+		}
+		var b strings.Builder
+		b.WriteString(r.out.String())
+		writeError(&b, qe)
+		oc := outcomeError
+		switch qe.Code {
+		case errNotFound:
+			oc = outcomeNotFound
+		case errInternal:
+			oc = outcomeInternal
+		}
+		return b.String(), oc
+	}
+	for _, n := range r.notes {
+		r.out.WriteString(n)
+		r.out.WriteString("\n\n")
+	}
+	if r.referred && r.primary == 0 {
+		return r.out.String(), outcomeReferral
+	}
+	return r.out.String(), outcomeOK
+}
+
+// writeError formats a query error: the %ERROR line, then its explanation as comments.
+func writeError(b *strings.Builder, e *QueryError) {
+	fmt.Fprintf(b, "%%ERROR:%d: %s\n", e.Code, e.Text)
+	if len(e.Detail) > 0 {
+		b.WriteString("%\n")
+		for _, d := range e.Detail {
+			b.WriteString("% " + d + "\n")
+		}
+	}
+	b.WriteByte('\n')
+}
+
+func notFound() error {
+	return qerr(errNotFound, "no entries found", "No entries found in source "+SourceName+".")
+}
+
+func (r *run) execute() error {
+	q := r.q
+	for _, w := range q.Warnings {
+		r.comment(w)
+	}
+	switch {
+	case q.Help:
+		r.out.WriteString(helpText)
+		r.out.WriteByte('\n')
+		return nil
+	case q.Info != "":
+		return r.info()
+	}
+	if r.snap == nil || r.snap.State == nil || r.snap.Height < 1 {
+		return qerr(errNotFound, "no entries found", "This node has not committed its first block yet; try again shortly.")
+	}
+	r.kv = r.snap.State
+	if q.Inverse != nil {
+		return r.inverse()
+	}
+	if res, ok := parseKey(q.Key); ok {
+		return r.resource(res)
+	}
+	if q.Level != LevelDefault || q.Brief {
+		r.comment("%WARNING:902: useless IP flag passed\n%\n% An IP flag (-x, -l, -L, -m, -M or -b) was given with a key that is not an IP address or AS number.")
+	}
+	return r.handle(q.Key)
+}
+
+// parseKey reads an address, prefix, range or AS number in the forms people and the RIPE
+// Database write them: "192.0.2.1", "192.0.2.0/24" (host bits are dropped),
+// "192.0.2.0 - 192.0.2.255", "AS64496", "AS64496 - AS64511".
+func parseKey(k string) (ipledger.Resource, bool) {
+	k = strings.ReplaceAll(k, " ", "")
+	if k == "" {
+		return ipledger.Resource{}, false
+	}
+	if strings.Contains(k, "/") {
+		// A prefix with host bits set means the network it is written in.
+		p, err := netip.ParsePrefix(k)
+		if err != nil {
+			return ipledger.Resource{}, false
+		}
+		res, err := ipledger.PrefixResource(p.Masked())
+		return res, err == nil
+	}
+	res, err := ipledger.ParseResource(k)
+	return res, err == nil
+}
+
+// comment adds a comment block (lines starting with %) and a blank line.
+func (r *run) comment(text string) {
+	r.out.WriteString(text)
+	r.out.WriteString("\n\n")
+}
+
+// emit prints o unless it was printed already in this answer; primary objects count
+// towards the answer's limit.
+func (r *run) emit(o *object, primary bool) error {
+	if r.seen[o.id()] {
+		return nil
+	}
+	if primary {
+		if r.primary >= r.s.opt.MaxObjects {
+			return errLimit
+		}
+		r.primary++
+	}
+	r.seen[o.id()] = true
+	if r.q.KeysOnly {
+		o = o.keysOnly()
+	}
+	o.writeTo(&r.out)
+	r.out.WriteByte('\n')
+	return nil
+}
+
+// wants reports whether the query's type selection admits primary objects of typ.
+func (r *run) wants(typ string) bool {
+	if r.q.Types == nil {
+		return true
+	}
+	for _, t := range r.q.Types {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) org(handle string) (*ipledger.Organisation, error) {
+	if o, ok := r.orgs[handle]; ok {
+		return o, nil
+	}
+	o, err := ledger.Org(r.kv, handle)
+	if err != nil {
+		return nil, fmt.Errorf("organisation %s: %w", handle, err)
+	}
+	r.orgs[handle] = o
+	return o, nil
+}
+
+// resource answers an address, prefix, range or AS number query.
+func (r *run) resource(res ipledger.Resource) error {
+	chn, err := ledger.Lookup(r.kv, res)
+	if err != nil {
+		return fmt.Errorf("lookup %s: %w", res, err)
+	}
+	if len(chn) > 0 {
+		if reg, err := r.referral(chn[0]); err != nil {
+			return err
+		} else if reg != "" {
+			r.refer(reg, res)
+			return nil
+		}
+	}
+	var list []*ipledger.Holding
+	switch r.q.Level {
+	case LevelDefault:
+		if len(chn) > 0 {
+			list = chn[len(chn)-1:]
+		}
+	case LevelExact:
+		for _, h := range chn {
+			if h.Resource == res {
+				list = append(list, h)
+			}
+		}
+	case LevelOneLess:
+		for i := len(chn) - 1; i >= 0; i-- {
+			if chn[i].Resource != res {
+				list = chn[i : i+1]
+				break
+			}
+		}
+	case LevelAllLess:
+		list = chn
+	case LevelOneMore, LevelAllMore:
+		if tooLarge(res) {
+			return qerr(errTooLarge, "unsupported query", "-m and -M are not allowed on ranges larger than an IPv4 /8, an IPv6 /12 or 65536 AS numbers.")
+		}
+		return r.moreSpecific(res, chn)
+	}
+	routes, err := r.routeObjects(res)
+	if err != nil {
+		return err
+	}
+	if len(list) == 0 && len(routes) == 0 {
+		return notFound()
+	}
+	if len(list) > 0 {
+		if err := r.holdings(list, chn); err != nil && !(len(routes) > 0 && isNotFound(err)) {
+			return err
+		}
+	}
+	for _, o := range routes {
+		if r.wants(o.typ) {
+			if err := r.emit(o, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var qe *QueryError
+	return errors.As(err, &qe) && qe.Code == errNotFound
+}
+
+// tooLarge bounds -m and -M, which read every holding at each level inside the key
+// (%ERROR:112, as the RIPE Database refuses them on very large ranges): at most an IPv4 /8,
+// an IPv6 /12 or 65536 AS numbers.
+func tooLarge(res ipledger.Resource) bool {
+	switch res.Family() {
+	case ipledger.IPv4:
+		n, _ := res.Size()
+		return n > 1<<24
+	case ipledger.IPv6:
+		// last - first: a /12 spans 2^116 - 1, whose high 64 bits are 2^52 - 1.
+		a, b := res.FirstAddr().As16(), res.LastAddr().As16()
+		_, borrow := bits.Sub64(binary.BigEndian.Uint64(b[8:]), binary.BigEndian.Uint64(a[8:]), 0)
+		hi, _ := bits.Sub64(binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(a[:8]), borrow)
+		return hi >= 1<<52
+	}
+	n, _ := res.Size()
+	return n > 1<<16
+}
+
+// referral returns the registry whose own service holds the records of space in pool, or ""
+// when the ledger answers for it: pools of an RIR that has not allocated on the ledger yet
+// (not Authoritative). IANA's pools are IANA's registries, which genesis holds in full.
+func (r *run) referral(pool *ipledger.Holding) (string, error) {
+	if pool.Depth != 0 || whoisHosts[pool.Holder] == "" {
+		return "", nil
+	}
+	reg, err := r.org(pool.Holder)
+	if err != nil {
+		return "", err
+	}
+	if reg == nil || reg.Authoritative {
+		return "", nil
+	}
+	return pool.Holder, nil
+}
+
+// refer prints where the records of res are.
+func (r *run) refer(registry string, res ipledger.Resource) {
+	host := whoisHosts[registry]
+	r.comment(fmt.Sprintf("%% This space is managed by %s; its records are not on this ledger yet.\n%% Query %s for them: whois -h %s %s",
+		registry, host, host, keyText(res)))
+	r.referred = true
+}
+
+// holdings prints each holding of list as a group with its referenced objects; chn is the
+// lookup chain of the key when list comes from it (nil otherwise).
+func (r *run) holdings(list, chn []*ipledger.Holding) error {
+	printed := 0
+	for _, h := range list {
+		if !r.wants(objectType(h.Resource)) {
+			continue
+		}
+		c := chn
+		if len(c) <= h.Depth || c[h.Depth].ID != h.ID {
+			var err error
+			if c, err = r.chainOf(h); err != nil {
+				return err
+			}
+		}
+		if err := r.holding(h, c[:h.Depth+1]); err != nil {
+			if errors.Is(err, errLimit) {
+				r.truncated()
+				return nil
+			}
+			return err
+		}
+		printed++
+	}
+	if printed == 0 {
+		return notFound()
+	}
+	return nil
+}
+
+func (r *run) truncated() {
+	r.notes = append(r.notes, fmt.Sprintf("%% Note: this answer is cut at %d objects; narrow the query (-T, a longer prefix) for the rest.", r.s.opt.MaxObjects))
+}
+
+// chainOf returns the lookup chain of h down to h itself.
+func (r *run) chainOf(h *ipledger.Holding) ([]*ipledger.Holding, error) {
+	c, err := ledger.Lookup(r.kv, h.Resource)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", h.Resource, err)
+	}
+	if len(c) <= h.Depth || c[h.Depth].ID != h.ID {
+		return nil, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource)
+	}
+	return c[:h.Depth+1], nil
+}
+
+// abuseContact returns the abuse mailbox for the last holding of chn: its holder's, else
+// the nearest holder's above it, as the RIPE Database falls back to the parent resource.
+func (r *run) abuseContact(chn []*ipledger.Holding) (string, error) {
+	for i := len(chn) - 1; i >= 0; i-- {
+		o, err := r.org(chn[i].Holder)
+		if err != nil {
+			return "", err
+		}
+		if o != nil && o.AbuseMailbox != "" {
+			return o.AbuseMailbox, nil
+		}
+	}
+	return "", nil
+}
+
+// holding prints one holding's group: header, abuse contact, the object, then (without -r)
+// its holder's organisation and abuse role. chn is its lookup chain ending at it.
+func (r *run) holding(h *ipledger.Holding, chn []*ipledger.Holding) error {
+	key := primaryKey(h.Resource)
+	if r.seen[holdingIdent(h)] {
+		return nil
+	}
+	if r.primary >= r.s.opt.MaxObjects {
+		return errLimit
+	}
+	holder, err := r.org(h.Holder)
+	if err != nil {
+		return err
+	}
+	abuse, err := r.abuseContact(chn)
+	if err != nil {
+		return err
+	}
+	if !r.q.NoGrouping && !r.q.Brief {
+		r.comment("% Information related to '" + key + "'")
+	}
+	if abuse != "" {
+		r.comment("% Abuse contact for '" + key + "' is '" + abuse + "'")
+	} else if !r.q.KeysOnly {
+		r.comment("% No abuse contact registered for " + key)
+	}
+	if r.q.Brief {
+		o := newObject(objectType(h.Resource), key)
+		o.ident = holdingIdent(h)
+		o.add("abuse-mailbox", abuse)
+		return r.emit(o, true)
+	}
+	if err := r.emit(holdingObject(h, holder), true); err != nil {
+		return err
+	}
+	if holder != nil {
+		return r.referenced(holder)
+	}
+	return nil
+}
+
+// referenced prints the objects an object of o refers to, unless -r or -K: the
+// organisation, and its abuse role.
+func (r *run) referenced(o *ipledger.Organisation) error {
+	if r.q.NoRecurse || r.q.KeysOnly {
+		return nil
+	}
+	if err := r.emit(orgObject(o), false); err != nil {
+		return err
+	}
+	if o.AbuseMailbox != "" {
+		return r.emit(roleObject(o, r.q.NoFilter), false)
+	}
+	return nil
+}
+
+// moreSpecific answers -m and -M: the holdings inside res, level by level below the
+// deepest holding containing it (or from the pools when none does). -m keeps those with no
+// other holding inside res above them; -M keeps all.
+func (r *run) moreSpecific(res ipledger.Resource, chn []*ipledger.Holding) error {
+	all := r.q.Level == LevelAllMore
+	base := -1
+	if len(chn) > 0 {
+		base = chn[len(chn)-1].Depth
+	}
+	var list []*ipledger.Holding
+	var inside []ipledger.Resource // holdings of the previous level inside res, in order
+	skipped := map[string]bool{}
+	full := false
+	for d := base + 1; d <= ledger.MaxDepth && !full; d++ {
+		// Children of a holding at depth d-1 whose range is res: every holding at depth d
+		// overlapping res, in address order.
+		level, err := ledger.Children(r.kv, &ipledger.Holding{Depth: d - 1, Resource: res})
+		if err != nil {
+			return fmt.Errorf("more specifics of %s at depth %d: %w", res, d, err)
+		}
+		if len(level) == 0 {
+			break
+		}
+		straddles := false
+		var next []ipledger.Resource
+		j := 0
+		for _, h := range level {
+			if !res.Contains(h.Resource) {
+				straddles = true
+				continue
+			}
+			next = append(next, h.Resource)
+			if d == 0 {
+				if reg, err := r.referral(h); err != nil {
+					return err
+				} else if reg != "" {
+					if !skipped[reg] {
+						skipped[reg] = true
+						r.notes = append(r.notes, fmt.Sprintf("%% Space managed by %s is not on this ledger yet; query %s for it.", reg, whoisHosts[reg]))
+					}
+					continue
+				}
+			}
+			// Is h below a holding of the previous level that lies inside res?
+			for j < len(inside) && inside[j].LastPoint().Compare(h.Resource.Point()) < 0 {
+				j++
+			}
+			nested := j < len(inside) && inside[j].Contains(h.Resource)
+			if all || !nested {
+				if len(list) == r.s.opt.MaxObjects {
+					full = true
+					break
+				}
+				list = append(list, h)
+			}
+		}
+		if !all && !straddles {
+			break // every deeper holding in res lies below one listed already
+		}
+		inside = next
+	}
+	if len(list) == 0 {
+		if len(skipped) > 0 {
+			r.referred = true
+			return nil
+		}
+		return notFound()
+	}
+	// Tree order: by address, the larger range first.
+	sortHoldings(list)
+	err := r.holdings(list, nil)
+	if full && err == nil {
+		r.truncated()
+	}
+	return err
+}
+
+// handle answers a key that is not a resource: a holding handle (IPL-H42), an organisation
+// handle, or an abuse role's nic-hdl.
+func (r *run) handle(key string) error {
+	found := false
+	if id, ok := holdingID(key); ok {
+		h, err := ledger.HoldingByID(r.kv, id)
+		if err != nil {
+			return fmt.Errorf("holding %d: %w", id, err)
+		}
+		if h != nil && r.wants(objectType(h.Resource)) {
+			if reg, err := r.poolRegistry(h); err != nil {
+				return err
+			} else if reg != "" {
+				r.refer(reg, h.Resource)
+				return nil
+			}
+			if err := r.holdings([]*ipledger.Holding{h}, nil); err != nil {
+				return err
+			}
+			found = true
+		}
+	}
+	if ipledger.ValidHandle(key) {
+		o, err := r.org(key)
+		if err != nil {
+			return err
+		}
+		if o != nil && r.wants(typeOrg) {
+			if err := r.orgGroup(o); err != nil {
+				return err
+			}
+			found = true
+		}
+	}
+	if base, ok := strings.CutSuffix(key, roleSuffix); ok && ipledger.ValidHandle(base) {
+		o, err := r.org(base)
+		if err != nil {
+			return err
+		}
+		if o != nil && o.AbuseMailbox != "" && r.wants(typeRole) {
+			if err := r.roleGroup(o); err != nil {
+				return err
+			}
+			found = true
+		}
+	}
+	if !found {
+		return notFound()
+	}
+	return nil
+}
+
+// poolRegistry is referral for the pool a holding lies in.
+func (r *run) poolRegistry(h *ipledger.Holding) (string, error) {
+	if h.Depth != 0 {
+		return "", nil // below a pool: the registry allocated it on the ledger
+	}
+	return r.referral(h)
+}
+
+// holdingID reads a holding handle, "IPL-H42" in any case.
+func holdingID(key string) (uint64, bool) {
+	n, ok := strings.CutPrefix(key, "IPL-H")
+	if !ok || n == "" || n[0] == '0' {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(n, 10, 64)
+	return id, err == nil
+}
+
+func (r *run) orgGroup(o *ipledger.Organisation) error {
+	if r.seen[typeOrg+"/"+o.Handle] {
+		return nil
+	}
+	if !r.q.NoGrouping {
+		r.comment("% Information related to '" + o.Handle + "'")
+	}
+	if err := r.emit(orgObject(o), true); err != nil {
+		return err
+	}
+	if o.AbuseMailbox != "" && !r.q.NoRecurse && !r.q.KeysOnly {
+		return r.emit(roleObject(o, r.q.NoFilter), false)
+	}
+	return nil
+}
+
+func (r *run) roleGroup(o *ipledger.Organisation) error {
+	if r.seen[typeRole+"/"+roleHandle(o.Handle)] {
+		return nil
+	}
+	if !r.q.NoGrouping {
+		r.comment("% Information related to '" + roleHandle(o.Handle) + "'")
+	}
+	if err := r.emit(roleObject(o, r.q.NoFilter), true); err != nil {
+		return err
+	}
+	if !r.q.NoRecurse && !r.q.KeysOnly {
+		return r.emit(orgObject(o), false)
+	}
+	return nil
+}
+
+// routeObjects is the extension point for route and route6 objects (RPSL route objects
+// with origin:, the ledger's route authorisations, issue 4): those matching res at the
+// query's level, printed after the address objects as the RIPE Database does. -T route and
+// route6 are accepted already; "origin" joins the inverse attributes (attributes, inverse)
+// and -q types (servedTypes) when they are served. Until then there are none.
+func (r *run) routeObjects(res ipledger.Resource) ([]*object, error) { return nil, nil }
+
+// info answers -q version, types and sources.
+func (r *run) info() error {
+	switch r.q.Info {
+	case "version":
+		r.comment("% whois-server-ipledger-" + Version)
+	case "types":
+		r.out.WriteString(strings.Join(servedTypes, "\n"))
+		r.out.WriteString("\n\n")
+	case "sources":
+		var h int64
+		if r.snap != nil {
+			h = r.snap.Height
+		}
+		// RIPE's form: source:version:mirrored:first-last serial; serials are block heights.
+		fmt.Fprintf(&r.out, "%s:3:N:1-%d\n\n", SourceName, h)
+	}
+	return nil
+}
+
+// Version is the WHOIS service's version, reported by -q version.
+const Version = "1.0"
+
+const helpText = `% ipledger WHOIS: RFC 3912, RIPE Database query flags.
+%
+% Keys: an IPv4 or IPv6 address, prefix or range; an AS number (AS64496) or range;
+% an organisation handle; a ledger holding handle (IPL-H42); an abuse role (ORG-X-ABUSE).
+%
+% -x exact match             -l one level less specific   -L all less specific
+% -m one level more specific -M all more specific         -b abuse contact only
+% -r no referenced objects   -B no filtering (e-mail)     -K primary keys only
+% -G no grouping             -T type[,type] object types  --resource resource objects only
+% -i attr[,attr] inverse lookup on org, abuse-c or mnt-by
+% -s IPLEDGER source         -k persistent connection (a bare -k closes it)
+% -q version | types | sources
+`
+
+// sortHoldings orders holdings as a tree: by address, a larger range before the ranges it
+// contains, and an equal range by depth.
+func sortHoldings(list []*ipledger.Holding) {
+	slices.SortFunc(list, func(a, b *ipledger.Holding) int {
+		if c := a.Resource.Compare(b.Resource); c != 0 {
+			return c
+		}
+		return a.Depth - b.Depth
+	})
+}
+
+// keyText writes a resource as a key to type into another WHOIS client: a single address
+// without its /32 or /128.
+func keyText(res ipledger.Resource) string {
+	if n, ok := res.Size(); ok && n == 1 && res.Family() != ipledger.ASN {
+		return res.FirstAddr().String()
+	}
+	return res.String()
+}

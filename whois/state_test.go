@@ -1,0 +1,306 @@
+package whois
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/store"
+)
+
+const testChain = "whois-test"
+
+// *chain.App is what a node serves.
+var _ Source = (*chain.App)(nil)
+
+// testKey returns a deterministic key per name.
+func testKey(name string) ipledger.PrivateKey {
+	seed := sha256.Sum256([]byte("whois test " + name))
+	k, err := ipledger.KeyFromSeed(seed[:])
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// testGenesis: RIPE NCC holds 193.0.0.0/8, 2001:600::/23 and AS3072-AS4095; ARIN, which
+// never allocates in these tests (so its space is referred to its own service),
+// 194.0.0.0/8 and AS4096-AS5119; IANA the rest, 10.0.0.0/8 as special-purpose space.
+func testGenesis() *ledger.Genesis {
+	g := &ledger.Genesis{}
+	for _, r := range ipledger.Registries {
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{testKey(r).Public()}})
+	}
+	for _, p := range []struct {
+		r, reg string
+		st     ipledger.Status
+	}{
+		{"0.0.0.0-9.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
+		{"10.0.0.0/8", ipledger.IANA, ipledger.StatusReserved},
+		{"11.0.0.0-192.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
+		{"193.0.0.0/8", ipledger.RIPENCC, ipledger.StatusRIRPool},
+		{"194.0.0.0/8", ipledger.ARIN, ipledger.StatusRIRPool},
+		{"195.0.0.0-255.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
+		{"::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
+		{"2001:600::/23", ipledger.RIPENCC, ipledger.StatusRIRPool},
+		{"2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
+		{"AS0-AS3071", ipledger.IANA, ipledger.StatusIANAPool},
+		{"AS3072-AS4095", ipledger.RIPENCC, ipledger.StatusRIRPool},
+		{"AS4096-AS5119", ipledger.ARIN, ipledger.StatusRIRPool},
+		{"AS5120-AS4294967295", ipledger.IANA, ipledger.StatusIANAPool},
+	} {
+		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: p.st, Registered: "1993-09-01"})
+	}
+	return g
+}
+
+var genesisTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func res(s string) ipledger.Resource { return ipledger.MustParseResource(s) }
+
+func item(r, org string, st ipledger.Status, country, date string) ipledger.AllocateItem {
+	return ipledger.AllocateItem{Resource: res(r), Org: org, Status: st, Country: country, Registered: date}
+}
+
+// testState builds, through signed transactions, a small registry:
+//
+//	ORG-A  keyed, abuse mailbox: 193.0.0.0/16, 2001:600::/32, AS3333
+//	ORG-B  keyless, imported with an opaque id: 193.1.0.0-193.1.0.99 (not a prefix)
+//	ORG-C  keyed, no abuse mailbox: AS3400-AS3409, and below ORG-A's /16 193.0.0.0/24,
+//	       193.0.4.0/22 and 193.0.8.0/22, which it assigns on to ORG-B (193.0.4.0/23,
+//	       193.0.6.0/24, and all of 193.0.8.0/22)
+//	193.2.0.0/16 allocated to ORG-A, whose upper half went to ORG-C by transfer
+//
+// It returns the state and the height of its last block.
+func testState(t testing.TB) (ipledger.KV, int64) {
+	t.Helper()
+	kv := store.NewMemKV()
+	l := ledger.New(testChain)
+	if err := l.InitGenesis(kv, testGenesis(), ipledger.Block{Time: genesisTime}); err != nil {
+		t.Fatal(err)
+	}
+	seq := map[string]uint64{}
+	block := ipledger.Block{Height: 1, Time: genesisTime}
+	apply := func(kind ipledger.Kind, body any, signers ...string) {
+		t.Helper()
+		var ss []ipledger.Signer
+		for _, s := range signers {
+			ss = append(ss, ipledger.Signer{Org: s, Key: testKey(s)})
+		}
+		seq[signers[0]]++
+		b, err := ipledger.BuildTx(testChain, kind, seq[signers[0]], 0, body, ss...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := ipledger.DecodeTx(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		block.Height++
+		block.Time = block.Time.Add(time.Hour)
+		if r := l.Apply(kv, block, tx); r.Code != ipledger.CodeOK {
+			t.Fatalf("%s by %v: %s: %s", kind, signers, r.Code, r.Log)
+		}
+	}
+	ripe := ipledger.RIPENCC
+	apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", AbuseMailbox: "abuse@alpha.example", Keys: []ipledger.PublicKey{testKey("ORG-A").Public()}},
+		{Handle: "ORG-B", Name: "Holder of record B-1 (imported)", Country: "DE", OpaqueID: "B-1"},
+		{Handle: "ORG-C", Name: "Charlie Hosting", Country: "FR", Keys: []ipledger.PublicKey{testKey("ORG-C").Public()}},
+	}}, ripe)
+	apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+		item("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2001-02-03"),
+		item("193.1.0.0-193.1.0.99", "ORG-B", ipledger.StatusAssignedPI, "DE", "1999-12-31"),
+		item("193.2.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2002-01-01"),
+		item("2001:600::/32", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2003-03-03"),
+		item("AS3333", "ORG-A", ipledger.StatusAllocatedAS, "NL", "1995-05-05"),
+		item("AS3400-AS3409", "ORG-C", ipledger.StatusAllocatedAS, "FR", "1996-06-06"),
+	}}, ripe)
+	apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+		item("193.0.0.0/24", "ORG-C", ipledger.StatusAssignedPA, "FR", ""),
+		item("193.0.4.0/22", "ORG-C", ipledger.StatusSubAllocatedPA, "FR", ""),
+		item("193.0.8.0/22", "ORG-C", ipledger.StatusSubAllocatedPA, "FR", ""),
+		item("2001:600::/48", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
+	}}, "ORG-A")
+	apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+		item("193.0.4.0/23", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
+		item("193.0.6.0/24", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
+		item("193.0.8.0/22", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
+	}}, "ORG-C")
+	apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-C"}, "ORG-A", "ORG-C")
+	return kv, block.Height
+}
+
+// fakeSource serves a state map as the committed snapshot.
+type fakeSource struct {
+	snap atomic.Pointer[chain.Snapshot]
+}
+
+func (f *fakeSource) Committed() *chain.Snapshot { return f.snap.Load() }
+
+func newSource(kv ipledger.KV, height int64) *fakeSource {
+	f := &fakeSource{}
+	f.snap.Store(&chain.Snapshot{State: kv, Height: height,
+		Block: chain.BlockRecord{Height: height, Time: genesisTime, AppHash: []byte{0xAB, 0xCD}}})
+	return f
+}
+
+// newTestServer returns a server over the test state with the given limits.
+func newTestServer(t testing.TB, o Options) *Server {
+	t.Helper()
+	if o.Source == nil {
+		o.Source = newSource(testState(t))
+	}
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// ask answers one query line without a network, as the first answer of a connection.
+func ask(s *Server, line string) string {
+	q, err := ParseQuery(line)
+	return s.respond(q, err, true)
+}
+
+// listen serves s on a loopback port and returns its address.
+func listen(t testing.TB, s *Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-done; err != ErrServerClosed {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	return ln.Addr().String()
+}
+
+// dial connects to addr with a deadline on everything.
+func dial(t testing.TB, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	t.Cleanup(func() { c.Close() })
+	return c, bufio.NewReader(c)
+}
+
+func newReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// readUntilEnd reads one answer of a persistent connection: up to and including the two
+// empty lines that end it.
+func readUntilEnd(br *bufio.Reader) (string, error) {
+	var b strings.Builder
+	for !strings.HasSuffix(b.String(), "\n\n\n") {
+		line, err := br.ReadString('\n')
+		b.WriteString(line)
+		if err != nil {
+			return b.String(), err
+		}
+	}
+	return b.String(), nil
+}
+
+// readAnswer is readUntilEnd for the test goroutine.
+func readAnswer(t testing.TB, br *bufio.Reader) string {
+	t.Helper()
+	text, err := readUntilEnd(br)
+	if err != nil {
+		t.Fatalf("reading an answer: %v after %q", err, text)
+	}
+	return text
+}
+
+// readAll reads until the server closes the connection.
+func readAll(t testing.TB, br *bufio.Reader) string {
+	t.Helper()
+	b, err := io.ReadAll(br)
+	if err != nil {
+		t.Fatalf("read: %v after %q", err, b)
+	}
+	return string(b)
+}
+
+// rpslObject is an object as a client reads it back.
+type rpslObject struct {
+	typ, key string
+	attrs    map[string][]string
+}
+
+// parsed is an answer as a client reads it back: objects, comment lines and error codes.
+type parsed struct {
+	objects  []rpslObject
+	comments []string
+	errors   []string // "101", "201", …
+	warnings []string
+}
+
+// parseAnswer reads an answer the way RPSL clients do: paragraphs separated by empty
+// lines, comment lines starting with %.
+func parseAnswer(t testing.TB, text string) parsed {
+	t.Helper()
+	var p parsed
+	var cur *rpslObject
+	for _, line := range strings.Split(text, "\n") {
+		switch {
+		case line == "":
+			cur = nil
+		case strings.HasPrefix(line, "%ERROR:"):
+			code, _, _ := strings.Cut(strings.TrimPrefix(line, "%ERROR:"), ":")
+			p.errors = append(p.errors, code)
+		case strings.HasPrefix(line, "%WARNING:"):
+			code, _, _ := strings.Cut(strings.TrimPrefix(line, "%WARNING:"), ":")
+			p.warnings = append(p.warnings, code)
+		case strings.HasPrefix(line, "%"):
+			p.comments = append(p.comments, line)
+		default:
+			name, value, ok := strings.Cut(line, ":")
+			if !ok {
+				t.Fatalf("not an attribute line: %q in\n%s", line, text)
+			}
+			value = strings.TrimSpace(value)
+			if cur == nil {
+				p.objects = append(p.objects, rpslObject{typ: name, key: value, attrs: map[string][]string{}})
+				cur = &p.objects[len(p.objects)-1]
+			}
+			cur.attrs[name] = append(cur.attrs[name], value)
+		}
+	}
+	return p
+}
+
+// ids lists "type key" of each object, in order.
+func (p parsed) ids() []string {
+	var out []string
+	for _, o := range p.objects {
+		out = append(out, o.typ+" "+o.key)
+	}
+	return out
+}
+
+func (p parsed) hasComment(sub string) bool {
+	for _, c := range p.comments {
+		if strings.Contains(c, sub) {
+			return true
+		}
+	}
+	return false
+}
