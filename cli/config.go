@@ -56,7 +56,8 @@ type serveFlags struct {
 	http, p2p, rpc, peers string
 	whois, rtr            string
 	memLimit              string
-	rtrOpts               rtrFlags // cli/serve_rtr.go
+	rtrOpts               rtrFlags  // cli/serve_rtr.go
+	rdapOpts              rdapFlags // cli/serve_rdap.go
 }
 
 // Defaults (loopback; DESIGN.md).
@@ -76,6 +77,7 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.whois, "whois", defaultWHOIS, "WHOIS listen address (RFC 3912); off to disable")
 	fs.StringVar(&s.rtr, "rtr", defaultRTR, "RPKI-to-Router cache listen address (RFC 8210); off to disable")
 	s.rtrOpts.register(fs)
+	s.rdapOpts.register(fs)
 	fs.StringVar(&s.memLimit, "mem-limit", "900MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 900MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins")
 }
 

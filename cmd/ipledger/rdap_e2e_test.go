@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger/importer"
+)
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// rdapClient finds the openrdap client (scripts/test.sh installs it into GOPATH/bin), or
+// skips (fails under CI=true).
+func rdapClient(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("rdap"); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "rdap")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	msg := "the openrdap client is not installed (go install github.com/openrdap/rdap/cmd/rdap@v0.10.2; scripts/test.sh does)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// TestRDAPWithOpenRDAP runs `ipledger dev` importing AFRINIC's real delegated statistics of
+// 2014-06-30 and queries its RDAP service with the openrdap client: an IPv4 lookup (JSON
+// and the client's own text rendering, which needs its decoder to recognise the answer),
+// an AS number, an entity, entity and autnum searches, a lookup routed by this server's
+// own RFC 9224 bootstrap file, and the redirect of space whose registry is not on the
+// ledger.
+func TestRDAPWithOpenRDAP(t *testing.T) {
+	client := rdapClient(t)
+	dir, ok := importer.DataDir()
+	file := filepath.Join(dir, "delegated", "2014-06", "delegated-afrinic-latest")
+	if _, err := os.Stat(file); !ok || err != nil {
+		msg := "no " + file + " (set IPLEDGER_DATA; the RIRs publish delegated statistics at https://ftp.ripe.net/pub/stats/)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	home := filepath.Join(t.TempDir(), "home")
+	addr := freeAddr(t)
+	var out lockedBuffer
+	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
+		"--p2p", "127.0.0.1:0", "--rpc", "off", "--import", file)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+
+	// The dev command prints the import summary once every transaction is committed.
+	deadline := time.After(90 * time.Second)
+	for !strings.Contains(out.String(), "import: ") {
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			t.Fatalf("ipledger dev exited (%v):\n%s", err, out.String())
+		case <-deadline:
+			t.Fatalf("import did not finish:\n%s", out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	server := "http://" + addr + "/rdap"
+	cache := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		c := exec.CommandContext(ctx, client, args...)
+		c.Env = append(os.Environ(), "HOME="+cache, "XDG_CACHE_HOME="+cache)
+		b, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("rdap %s: %v\n%s\nnode output:\n%s", strings.Join(args, " "), err, b, out.String())
+		}
+		return string(b)
+	}
+	runJSON := func(args ...string) map[string]any {
+		t.Helper()
+		b := run(args...)
+		var v map[string]any
+		if err := json.Unmarshal([]byte(b), &v); err != nil {
+			t.Fatalf("rdap %s: not JSON: %v\n%s", strings.Join(args, " "), err, b)
+		}
+		return v
+	}
+	registrant := func(obj map[string]any) string {
+		ents, _ := obj["entities"].([]any)
+		for _, e := range ents {
+			em, _ := e.(map[string]any)
+			roles, _ := em["roles"].([]any)
+			for _, r := range roles {
+				if r == "registrant" {
+					h, _ := em["handle"].(string)
+					return h
+				}
+			}
+		}
+		return ""
+	}
+
+	// 41.0.0.0/11, ZA, allocated 2007-11-26: line 1100 of the file.
+	ip := runJSON("-s", server, "-j", "-t", "ip", "41.1.2.3")
+	if ip["objectClassName"] != "ip network" || ip["startAddress"] != "41.0.0.0" || ip["endAddress"] != "41.31.255.255" ||
+		ip["name"] != "AFRINIC-R0001100" || ip["country"] != "ZA" || registrant(ip) != "AFRINIC-R0001100" ||
+		!strings.HasPrefix(ip["handle"].(string), "IPL-H") {
+		t.Errorf("ip 41.1.2.3: %v", ip)
+	}
+	text := run("-s", server, "-t", "ip", "41.1.2.3")
+	for _, want := range []string{"IP Network", "Handle: " + ip["handle"].(string), "Name: AFRINIC-R0001100", "Start Address: 41.0.0.0"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("openrdap text output lacks %q:\n%s", want, text)
+		}
+	}
+	// AS1228, ZA, line 5.
+	as := runJSON("-s", server, "-j", "-t", "autnum", "AS1228")
+	if as["objectClassName"] != "autnum" || as["startAutnum"] != 1228.0 || as["name"] != "AFRINIC-R0000005" || registrant(as) != "AFRINIC-R0000005" {
+		t.Errorf("autnum AS1228: %v", as)
+	}
+	ent := runJSON("-s", server, "-j", "-t", "entity", "AFRINIC-R0001100")
+	if ent["objectClassName"] != "entity" || ent["handle"] != "AFRINIC-R0001100" || !strings.Contains(run("-s", server, "-t", "entity", "AFRINIC-R0001100"), "Holder of 41.0.0.0/11") {
+		t.Errorf("entity AFRINIC-R0001100: %v", ent)
+	}
+	search := runJSON("-s", server, "-j", "-t", "entity-search", "Holder of 41.0.0.0/11*")
+	if res, _ := search["entitySearchResults"].([]any); len(res) != 1 || res[0].(map[string]any)["handle"] != "AFRINIC-R0001100" {
+		t.Errorf("entity search: %v", search["entitySearchResults"])
+	}
+	byHandle := runJSON("-s", server, "-j", "-t", "entity-search-by-handle", "AFRINIC-R000110*")
+	if res, _ := byHandle["entitySearchResults"].([]any); len(res) != 10 {
+		t.Errorf("entity search by handle AFRINIC-R000110*: %d results, want 10 (lines 1100-1109)", len(res))
+	}
+	asSearch := runJSON("-s", server, "-j", "-t", "autnum-search", as["handle"].(string))
+	if res, _ := asSearch["autnumSearchResults"].([]any); len(res) != 1 || res[0].(map[string]any)["startAutnum"] != 1228.0 {
+		t.Errorf("autnum search %s: %v", as["handle"], asSearch["autnumSearchResults"])
+	}
+	// No --server: the client finds this server through its bootstrap file.
+	boot := runJSON("--cache-dir=", "--bs-url", server+"/bootstrap/", "-j", "41.1.2.3")
+	if boot["handle"] != ip["handle"] {
+		t.Errorf("lookup through the bootstrap file: %v", boot["handle"])
+	}
+
+	// ARIN's space: ARIN's records are not on this ledger, so the answer is ARIN's service.
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
+	resp, err := hc.Get(server + "/ip/8.8.8.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "https://rdap.arin.net/registry/ip/8.8.8.8" {
+		t.Errorf("ip 8.8.8.8: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}

@@ -1,0 +1,668 @@
+package rdap
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ledger"
+)
+
+// request is the context of one answer: where links point, the snapshot it reads, and
+// caches of what it read.
+type request struct {
+	h      *handler
+	r      *http.Request
+	rel    string // the request below Prefix, escaped, with its query string
+	base   string // RDAP base URL, ending in "/"
+	api    string // JSON API root URL, ending in "/"
+	snap   *chain.Snapshot
+	orgs   map[string]*ipledger.Organisation
+	blocks map[int64]*chain.BlockRecord
+}
+
+func (h *handler) newRequest(r *http.Request, rest string) *request {
+	rc := &request{h: h, r: r, base: h.base, api: h.api,
+		orgs: map[string]*ipledger.Organisation{}, blocks: map[int64]*chain.BlockRecord{}}
+	if rc.base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		host := r.Host
+		if host == "" {
+			host = "localhost"
+		}
+		rc.base = scheme + "://" + host + Prefix
+	}
+	if rc.api == "" {
+		rc.api = parentURL(rc.base)
+	}
+	if rest != "" {
+		rc.rel, _ = strings.CutPrefix(r.URL.EscapedPath(), Prefix)
+		if r.URL.RawQuery != "" {
+			rc.rel += "?" + r.URL.RawQuery
+		}
+	}
+	return rc
+}
+
+// parentURL drops the last path segment of a base URL: https://x/rdap/ gives https://x/.
+func parentURL(base string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	p := strings.TrimSuffix(u.Path, "/")
+	if i := strings.LastIndex(p, "/"); i >= 0 {
+		u.Path = p[:i+1]
+	} else {
+		u.Path = "/"
+	}
+	u.RawPath = ""
+	return u.String()
+}
+
+// ready takes the committed snapshot, or fails with 503 before the first block.
+func (rc *request) ready() error {
+	s := rc.h.src.Committed()
+	if s == nil || s.State == nil || s.Height < 1 {
+		return statusErrorf(http.StatusServiceUnavailable, "the ledger has no committed block yet; retry shortly")
+	}
+	rc.snap = s
+	return nil
+}
+
+// index takes the search index and the snapshot it belongs to.
+func (rc *request) index() (*index, error) {
+	s := rc.h.src.Committed()
+	if s == nil || s.State == nil || s.Height < 1 {
+		return nil, statusErrorf(http.StatusServiceUnavailable, "the ledger has no committed block yet; retry shortly")
+	}
+	x, err := rc.h.idx.get(rc.r.Context(), s, rc.h)
+	if err != nil {
+		return nil, err
+	}
+	rc.snap = x.snapFor(s)
+	return x, nil
+}
+
+// self is the URL of this request, the context of top-level links.
+func (rc *request) self() string { return rc.base + rc.rel }
+
+// top is what the top-level object carries: conformance and notices.
+func (rc *request) top(extra ...notice) top {
+	return top{Conformance: conformance, Notices: append(extra, rc.notices(rc.snap)...)}
+}
+
+// notices are the terms of service, how to report an inaccuracy and, for answers read
+// from the ledger, which committed state they were read from.
+func (rc *request) notices(snap *chain.Snapshot) []notice {
+	help := rc.base + "help"
+	terms, termsType := rc.h.terms, "text/html"
+	if terms == "" {
+		terms, termsType = help, contentType
+	}
+	inacc, inaccType := rc.h.inaccuracy, "text/html"
+	if inacc == "" {
+		inacc, inaccType = help, contentType
+	}
+	self := rc.self()
+	out := []notice{
+		{Title: "Terms of Service", Description: []string{
+			"Registration data of Internet number resources, read from a replicated ledger of signed transactions. It is public; use it for network operations, not to send bulk mail."},
+			Links: []link{{Value: self, Rel: "terms-of-service", Href: terms, Type: termsType}}},
+		{Title: "Inaccuracy Report", Description: []string{
+			"Records change only through signed transactions: ask the holder, or the registry that registered it, to correct an inaccurate record."},
+			Links: []link{{Value: self, Rel: "inaccuracy-report", Href: inacc, Type: inaccType}}},
+	}
+	if snap != nil && snap.Height > 0 {
+		out = append(out, notice{Title: "Ledger State", Description: []string{
+			fmt.Sprintf("Answered from the committed ledger state at height %d (block time %s); the block record names the app hash that commits to it.", snap.Height, rfc3339(snap.Block.Time))},
+			Links: []link{{Value: self, Rel: "related", Href: rc.api + "v1/blocks/" + strconv.FormatInt(snap.Height, 10), Type: "application/json", Title: "Block record"}}})
+	}
+	return out
+}
+
+// answer serves every query that reads the ledger.
+func (rc *request) answer(q query) (any, error) {
+	switch q.kind {
+	case kindIP, kindAutnum:
+		return rc.lookup(q.res)
+	case kindEntity:
+		return rc.entityLookup(q.handle)
+	case kindIPSearch, kindAutnumSearch:
+		return rc.holdingSearch(q)
+	case kindEntitySearch:
+		return rc.entitySearch(q)
+	case kindIPRelation, kindAutnumRelation:
+		return rc.relation(q)
+	}
+	return nil, statusErrorf(http.StatusNotImplemented, "query not supported")
+}
+
+func (rc *request) org(handle string) (*ipledger.Organisation, error) {
+	if o, ok := rc.orgs[handle]; ok {
+		return o, nil
+	}
+	o, err := ledger.Org(rc.snap.State, handle)
+	if err != nil {
+		return nil, fmt.Errorf("organisation %s: %w", handle, err)
+	}
+	rc.orgs[handle] = o
+	return o, nil
+}
+
+// authority redirects the request when pool, a depth-0 holding, belongs to a registry whose
+// records are not on the ledger yet: RFC 7480 §5.2, to that registry's own service with the
+// same relative path. IANA's space, and a registry without a known service, answer here.
+func (rc *request) authority(pool *ipledger.Holding) error {
+	if pool.Depth != 0 || pool.Holder == ipledger.IANA {
+		return nil
+	}
+	o, err := rc.org(pool.Holder)
+	if err != nil {
+		return err
+	}
+	if o == nil || !o.IsRegistry || o.Authoritative {
+		return nil
+	}
+	base, ok := rc.h.redirects[o.Handle]
+	if !ok {
+		return nil
+	}
+	return &redirect{registry: o.Handle, location: base + rc.rel}
+}
+
+// lookup answers ip/ and autnum/: the most specific holding containing all of res.
+func (rc *request) lookup(res ipledger.Resource) (any, error) {
+	if err := rc.ready(); err != nil {
+		return nil, err
+	}
+	chn, err := ledger.Lookup(rc.snap.State, res)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", res, err)
+	}
+	if len(chn) == 0 {
+		return nil, notFound("no registration contains all of %s", res)
+	}
+	if err := rc.authority(chn[0]); err != nil {
+		return nil, err
+	}
+	return rc.topHolding(chn)
+}
+
+// topHolding renders the last holding of chn, with its parent, as a top-level object.
+func (rc *request) topHolding(chn []*ipledger.Holding) (any, error) {
+	h := chn[len(chn)-1]
+	parent := ""
+	if len(chn) > 1 {
+		parent = chn[len(chn)-2].Handle()
+	}
+	obj, err := rc.holding(h, parent, true)
+	if err != nil {
+		return nil, err
+	}
+	obj.set(rc.top())
+	return obj, nil
+}
+
+// object is a network or autnum, whose top-level members can be set.
+type object interface{ set(top) }
+
+func (t *top) set(v top) { *t = v }
+
+// holding renders a holding as a network or an autnum. A full rendering reads its history
+// for transfer events; search results are rendered without (bounded work per answer).
+func (rc *request) holding(h *ipledger.Holding, parent string, full bool) (object, error) {
+	ents, err := rc.holdingEntities(h)
+	if err != nil {
+		return nil, err
+	}
+	events, err := rc.holdingEvents(h, full)
+	if err != nil {
+		return nil, err
+	}
+	if h.Resource.Family() == ipledger.ASN {
+		self := rc.base + autnumPath(h.Resource)
+		return &autnum{
+			ObjectClassName: "autnum", Handle: h.Handle(),
+			StartAutnum: h.Resource.FirstAS(), EndAutnum: h.Resource.LastAS(),
+			Name: h.Holder, Type: string(h.Status), Country: h.Country, ParentHandle: parent,
+			Status: rdapStatus(h), Entities: ents, Events: events,
+			Links: rc.holdingLinks(h, self), Port43: rc.h.port43,
+		}, nil
+	}
+	ver := "v4"
+	if h.Resource.Family() == ipledger.IPv6 {
+		ver = "v6"
+	}
+	self := rc.base + ipPath(h.Resource)
+	return &network{
+		ObjectClassName: "ip network", Handle: h.Handle(),
+		StartAddress: h.Resource.FirstAddr().String(), EndAddress: h.Resource.LastAddr().String(),
+		IPVersion: ver, Name: h.Holder, Type: string(h.Status), Country: h.Country, ParentHandle: parent,
+		Status: rdapStatus(h), CIDRs: cidrs(h.Resource), Entities: ents, Events: events,
+		Links: rc.holdingLinks(h, self), Port43: rc.h.port43,
+	}, nil
+}
+
+// holdingLinks are self, the holding's ledger history in the JSON API, and the RFC 9910
+// relations up (when the holding's range can be named exactly) and top.
+func (rc *request) holdingLinks(h *ipledger.Holding, self string) []link {
+	out := []link{
+		{Value: self, Rel: "self", Href: self, Type: contentType},
+		{Value: self, Rel: "related", Href: rc.api + holdingAPIPath(h.ID), Type: "application/json",
+			Title: "Ledger history of " + h.Handle()},
+	}
+	if h.Depth == 0 {
+		return out
+	}
+	var exact, first string
+	if h.Resource.Family() == ipledger.ASN {
+		first = "autnums/rirSearch1/rdap-%s/" + strconv.FormatUint(uint64(h.Resource.FirstAS()), 10)
+		if h.Resource.FirstAS() == h.Resource.LastAS() {
+			exact = first
+		}
+	} else {
+		first = "ips/rirSearch1/rdap-%s/" + h.Resource.Prefixes()[0].String()
+		if p, ok := h.Resource.Prefix(); ok {
+			exact = "ips/rirSearch1/rdap-%s/" + p.String()
+		}
+	}
+	if exact != "" {
+		out = append(out, link{Value: self, Rel: "rdap-up", Href: rc.base + fmt.Sprintf(exact, "up"), Type: contentType})
+	}
+	return append(out, link{Value: self, Rel: "rdap-top", Href: rc.base + fmt.Sprintf(first, "top"), Type: contentType})
+}
+
+// holdingEntities are the holder as registrant, with its registry, and its abuse contact
+// when it has a mailbox.
+func (rc *request) holdingEntities(h *ipledger.Holding) ([]*entity, error) {
+	o, err := rc.org(h.Holder)
+	if err != nil || o == nil {
+		return nil, err
+	}
+	reg, err := rc.entity(o, []string{"registrant"}, true)
+	if err != nil {
+		return nil, err
+	}
+	out := []*entity{reg}
+	if o.AbuseMailbox != "" {
+		out = append(out, rc.abuse(o))
+	}
+	return out, nil
+}
+
+// abuse is an organisation's abuse contact: its mailbox, in the role "abuse".
+func (rc *request) abuse(o *ipledger.Organisation) *entity {
+	self := rc.base + entityPath(o.Handle)
+	return &entity{
+		ObjectClassName: "entity", Handle: o.Handle, VCard: abuseVCard(o), Roles: []string{"abuse"},
+		Links: []link{{Value: self, Rel: "self", Href: self, Type: contentType}}, Port43: rc.h.port43,
+	}
+}
+
+// holdingEvents are the original registration, the transfers that touched the holding (or
+// the holding it was split from) when full, and the last change, all as block times.
+func (rc *request) holdingEvents(h *ipledger.Holding, full bool) ([]event, error) {
+	var ev []event
+	if d, ok := registeredDate(h.Registered); ok {
+		ev = append(ev, event{Action: "registration", Date: d})
+	}
+	if full {
+		tr, err := rc.transfers(h)
+		if err != nil {
+			return nil, err
+		}
+		ev = append(ev, tr...)
+	}
+	if !h.Changed.IsZero() {
+		ev = append(ev, event{Action: "last changed", Date: rfc3339(h.Changed)})
+	}
+	return ev, nil
+}
+
+// transfers lists, oldest first, the committed transfer and registry-transfer transactions
+// in the history of h and of the holding it was split from.
+func (rc *request) transfers(h *ipledger.Holding) ([]event, error) {
+	objects := []string{"holding/" + strconv.FormatUint(h.ID, 10)}
+	if h.Origin != 0 {
+		objects = append(objects, "holding/"+strconv.FormatUint(h.Origin, 10))
+	}
+	var all []chain.HistoryEntry
+	for _, obj := range objects {
+		es, err := rc.h.src.History(obj, maxHistory)
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", obj, err)
+		}
+		all = append(all, es...)
+	}
+	slices.SortFunc(all, func(a, b chain.HistoryEntry) int {
+		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
+	})
+	all = slices.CompactFunc(all, func(a, b chain.HistoryEntry) bool { return a.Height == b.Height && a.Index == b.Index })
+	var out []event
+	for _, e := range all {
+		if e.Height > rc.snap.Height {
+			continue // committed after the snapshot this answer reads
+		}
+		rec, err := rc.block(e.Height)
+		if err != nil {
+			return nil, err
+		}
+		if rec == nil || int(e.Index) >= len(rec.Txs) || rec.Txs[e.Index].Hash != e.Hash {
+			return nil, fmt.Errorf("history of holding %d: block %d has no record of tx %d (%s)", h.ID, e.Height, e.Index, e.Hash)
+		}
+		t := rec.Txs[e.Index]
+		if t.Code == ipledger.CodeOK && (t.Kind == ipledger.KindTransfer.String() || t.Kind == ipledger.KindRegistryTransfer.String()) {
+			out = append(out, event{Action: "transfer", Date: rfc3339(rec.Time)})
+		}
+	}
+	return out, nil
+}
+
+func (rc *request) block(height int64) (*chain.BlockRecord, error) {
+	if rec, ok := rc.blocks[height]; ok {
+		return rec, nil
+	}
+	rec, err := rc.h.src.Block(height)
+	if err != nil {
+		return nil, fmt.Errorf("block %d: %w", height, err)
+	}
+	rc.blocks[height] = rec
+	return rec, nil
+}
+
+// entity renders an organisation. withRegistry nests the registry that registered it, in
+// the role "registrar".
+func (rc *request) entity(o *ipledger.Organisation, roles []string, withRegistry bool) (*entity, error) {
+	self := rc.base + entityPath(o.Handle)
+	e := &entity{
+		ObjectClassName: "entity", Handle: o.Handle, VCard: vcard(o), Roles: roles,
+		Status: []string{"active"}, Remarks: rc.orgRemarks(o), Port43: rc.h.port43,
+		Links: []link{
+			{Value: self, Rel: "self", Href: self, Type: contentType},
+			{Value: self, Rel: "related", Href: rc.api + orgAPIPath(o.Handle), Type: "application/json",
+				Title: "Ledger history of " + o.Handle},
+		},
+	}
+	if o.OpaqueID != "" {
+		e.PublicIDs = []publicID{{Type: o.Registry + " delegated-extended opaque-id", Identifier: o.OpaqueID}}
+	}
+	if !o.Created.IsZero() {
+		e.Events = append(e.Events, event{Action: "registration", Date: rfc3339(o.Created)})
+	}
+	if !o.Updated.IsZero() {
+		e.Events = append(e.Events, event{Action: "last changed", Date: rfc3339(o.Updated)})
+	}
+	if withRegistry && o.Registry != "" {
+		reg, err := rc.org(o.Registry)
+		if err != nil {
+			return nil, err
+		}
+		if reg != nil {
+			re, err := rc.entity(reg, []string{"registrar"}, false)
+			if err != nil {
+				return nil, err
+			}
+			e.Entities = []*entity{re}
+		}
+	}
+	return e, nil
+}
+
+// orgRemarks say what kind of record an organisation is: a registry and whether its
+// records are on the ledger, or a holder nobody has claimed yet.
+func (rc *request) orgRemarks(o *ipledger.Organisation) []notice {
+	switch {
+	case o.Handle == ipledger.IANA:
+		return []notice{{Title: "Registry", Description: []string{
+			"IANA, the root of the number registry: its unallocated and special-purpose space is answered from this ledger."}}}
+	case o.IsRegistry && o.Authoritative:
+		return []notice{{Title: "Registry", Description: []string{
+			o.Handle + " keeps its records on this ledger: lookups of its space are answered here."}}}
+	case o.IsRegistry:
+		d := o.Handle + " does not keep its records on this ledger yet"
+		if u, ok := rc.h.redirects[o.Handle]; ok {
+			d += ": lookups of its space are redirected to " + u
+		}
+		return []notice{{Title: "Registry", Description: []string{d + "."}}}
+	case len(o.Keys) == 0:
+		d := "Registered by " + o.Registry + " from its own records"
+		if o.OpaqueID != "" {
+			d += " (delegated-extended opaque-id " + o.OpaqueID + ")"
+		}
+		return []notice{{Title: "Unclaimed", Description: []string{
+			d + ". No key is bound to it yet: the holder has not claimed it on the ledger, so only " + o.Registry + " can change it."}}}
+	}
+	return nil
+}
+
+// entityLookup answers entity/: organisations, registries included.
+func (rc *request) entityLookup(handle string) (any, error) {
+	if err := rc.ready(); err != nil {
+		return nil, err
+	}
+	o, err := rc.org(handle)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, notFound("no entity %s", handle)
+	}
+	e, err := rc.entity(o, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	if o.AbuseMailbox != "" {
+		e.Entities = append(e.Entities, rc.abuse(o))
+	}
+	e.top = rc.top()
+	return e, nil
+}
+
+// truncation is the notice of a bounded result set (RFC 9083 §4.3, §10.2.1).
+func (rc *request) truncation() notice {
+	rc.h.m.truncated.Inc()
+	return notice{Title: "Search Policy", Type: "result set truncated due to excessive load", Description: []string{
+		fmt.Sprintf("At most %d objects are returned for one query; narrow it to see the rest.", rc.h.max)}}
+}
+
+// holdingSearch answers ips?handle=|name= and autnums?handle=|name=.
+func (rc *request) holdingSearch(q query) (any, error) {
+	x, err := rc.index()
+	if err != nil {
+		return nil, err
+	}
+	class := classIP
+	what := "networks"
+	if q.kind == kindAutnumSearch {
+		class, what = classAS, "autnums"
+	}
+	var found []int32
+	var truncated bool
+	if q.field == "handle" {
+		found, truncated = x.byHandle(class, q.pat, rc.h.max)
+	} else {
+		found, truncated = x.byName(class, q.pat, rc.h.max)
+	}
+	if len(found) == 0 {
+		return nil, notFound("no %s with %s matching %s", what, q.field, q.pat)
+	}
+	return rc.holdingResults(x, class, found, truncated)
+}
+
+// holdingResults renders found holdings (indices into x.hold) as search results.
+func (rc *request) holdingResults(x *index, class int, found []int32, truncated bool) (any, error) {
+	var extra []notice
+	if truncated {
+		extra = append(extra, rc.truncation())
+	}
+	if class == classAS {
+		body := &autnumSearch{top: rc.top(extra...), Results: []*autnum{}}
+		for _, i := range found {
+			obj, err := rc.result(x, i)
+			if err != nil {
+				return nil, err
+			}
+			body.Results = append(body.Results, obj.(*autnum))
+		}
+		return body, nil
+	}
+	body := &ipSearch{top: rc.top(extra...), Results: []*network{}}
+	for _, i := range found {
+		obj, err := rc.result(x, i)
+		if err != nil {
+			return nil, err
+		}
+		body.Results = append(body.Results, obj.(*network))
+	}
+	return body, nil
+}
+
+// result renders holding x.hold[i] briefly (no history read), with its parent's handle.
+func (rc *request) result(x *index, i int32) (object, error) {
+	e := &x.hold[i]
+	h, err := ledger.HoldingByID(rc.snap.State, e.id)
+	if err != nil {
+		return nil, fmt.Errorf("holding %d: %w", e.id, err)
+	}
+	if h == nil || h.Resource != e.res {
+		return nil, fmt.Errorf("holding %d of the search index is not in the state it was built from", e.id)
+	}
+	parent := ""
+	if p := x.parent(i); p >= 0 {
+		parent = ipledger.HoldingHandle(x.hold[p].id)
+	}
+	return rc.holding(h, parent, false)
+}
+
+// entitySearch answers entities?fn=|handle=.
+func (rc *request) entitySearch(q query) (any, error) {
+	x, err := rc.index()
+	if err != nil {
+		return nil, err
+	}
+	var found []int32
+	var truncated bool
+	if q.field == "handle" {
+		found, truncated = x.orgsByHandle(q.pat, rc.h.max)
+	} else {
+		found, truncated = x.orgsByName(q.pat, rc.h.max)
+	}
+	if len(found) == 0 {
+		return nil, notFound("no entities with %s matching %s", q.field, q.pat)
+	}
+	var extra []notice
+	if truncated {
+		extra = append(extra, rc.truncation())
+	}
+	body := &entitySearch{top: rc.top(extra...), Results: []*entity{}}
+	for _, i := range found {
+		handle := x.orgs[i].handle
+		o, err := rc.org(handle)
+		if err != nil {
+			return nil, err
+		}
+		if o == nil {
+			return nil, fmt.Errorf("organisation %s of the search index is not in the state it was built from", handle)
+		}
+		e, err := rc.entity(o, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		body.Results = append(body.Results, e)
+	}
+	return body, nil
+}
+
+// relation answers the RFC 9910 relation searches. For the argument's lookup chain (the
+// holdings containing all of it): top is the registry pool; up the most specific holding
+// strictly larger than the argument; down the holdings one level below the chain that lie
+// inside the argument; bottom, for every number of the argument, the most specific holding
+// containing it (so an enclosing holding comes too wherever the ones inside leave a gap).
+// Top and up answer one object, down and bottom a result set.
+func (rc *request) relation(q query) (any, error) {
+	var x *index
+	var err error
+	if q.relation == "down" || q.relation == "bottom" {
+		x, err = rc.index()
+	} else {
+		err = rc.ready()
+	}
+	if err != nil {
+		return nil, err
+	}
+	chn, err := ledger.Lookup(rc.snap.State, q.res)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", q.res, err)
+	}
+	if len(chn) > 0 {
+		if err := rc.authority(chn[0]); err != nil {
+			return nil, err
+		}
+	}
+	switch q.relation {
+	case "top":
+		if len(chn) == 0 {
+			return nil, notFound("no registration contains all of %s", q.res)
+		}
+		return rc.topHolding(chn[:1])
+	case "up":
+		i := len(chn) - 1
+		for i >= 0 && chn[i].Resource == q.res {
+			i--
+		}
+		if i < 0 {
+			return nil, notFound("no registration is larger than %s and contains it", q.res)
+		}
+		return rc.topHolding(chn[:i+1])
+	}
+	var enclosing *ipledger.Holding
+	if len(chn) > 0 {
+		enclosing = chn[len(chn)-1]
+	}
+	var found []int32
+	var truncated bool
+	if q.relation == "down" {
+		found, truncated = x.down(q.res, len(chn), rc.h.max)
+	} else {
+		found, truncated = x.bottom(q.res, enclosing, rc.h.max)
+	}
+	if len(found) == 0 {
+		return nil, notFound("no registrations %s %s", map[string]string{"down": "one level below", "bottom": "inside"}[q.relation], q.res)
+	}
+	class := classIP
+	if q.res.Family() == ipledger.ASN {
+		class = classAS
+	}
+	return rc.holdingResults(x, class, found, truncated)
+}
+
+// help answers help: what this server serves.
+func (rc *request) help() any {
+	b := rc.base
+	return &helpBody{top: top{Conformance: conformance, Notices: append([]notice{{
+		Title: "Help",
+		Description: []string{
+			"This RDAP service answers for the Internet number resources kept on an ipledger ledger (RFC 7480, 9082, 9083, 9910; NRO RDAP profile; cidr0).",
+			"Lookups: ip/<address>, ip/<prefix>/<length>, autnum/<number>, entity/<handle>. Networks and autnums carry the handle of their holding (IPL-H<id>); the name of a network is the handle of its holder.",
+			"Searches (one * wildcard): ips?handle= or ?name=, autnums?handle= or ?name=, entities?fn= or ?handle=. Relation searches: ips/rirSearch1/rdap-{up,down,top,bottom}/<address or prefix>, autnums/rirSearch1/rdap-{up,down,top,bottom}/<number>.",
+			"Space of a registry whose records are not on the ledger yet is redirected to that registry's own RDAP service. The RFC 9224 bootstrap files under bootstrap/ list the space this service is authoritative for.",
+			"Each object links (rel related) to its history in the ledger's JSON API, where every change is a signed transaction in a committed block.",
+		},
+		Links: []link{
+			{Value: b + "help", Rel: "self", Href: b + "help", Type: contentType},
+			{Value: b + "help", Rel: "related", Href: b + "bootstrap/ipv4.json", Type: "application/json", Title: "RFC 9224 bootstrap file, IPv4"},
+			{Value: b + "help", Rel: "related", Href: b + "bootstrap/ipv6.json", Type: "application/json", Title: "RFC 9224 bootstrap file, IPv6"},
+			{Value: b + "help", Rel: "related", Href: b + "bootstrap/asn.json", Type: "application/json", Title: "RFC 9224 bootstrap file, AS numbers"},
+		},
+	}}, rc.notices(nil)...)}}
+}

@@ -1,0 +1,143 @@
+package rdap
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/iana"
+	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ledger"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// importChain puts one real delegated-statistics file on a fresh chain whose genesis has
+// IANA's pools, through the real importer's plan: its signed transactions, in order, in
+// block 2 at a fixed time, so the state, heights and times are the same on every run
+// whatever size the importer's batches have.
+func importChain(t *testing.T, path string) *testChain {
+	t.Helper()
+	g := &ledger.Genesis{Pools: iana.DefaultPools()}
+	for _, r := range ipledger.Registries {
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: registryNames[r], Keys: []ipledger.PublicKey{testKey(r).Public()}})
+	}
+	c := newTestChain(t, "rdap-golden", g)
+	f, err := importer.ParseFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := importer.PlanImport([]*importer.File{f}, iana.DefaultPools(), importer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txs [][]byte
+	for _, st := range plan.Steps {
+		txs = append(txs, c.tx(st.Kind, st.Body, st.Signers...))
+	}
+	c.block(txs...)
+	t.Logf("imported %s: %d records, %d holdings, %d organisations in %d transactions", filepath.Base(path), plan.Stats.Records, plan.Stats.Holdings, plan.Stats.Orgs, len(txs))
+	return c
+}
+
+// TestGoldenAFRINIC2014 imports AFRINIC's delegated statistics of 2014-06-30 and pins the
+// exact answers for a few real records: an allocation, space AFRINIC got from other
+// registries (ERX), an AS number, an IPv6 allocation, the imported holder, a search and a
+// bootstrap file. Run with -update after a deliberate change of the answers.
+func TestGoldenAFRINIC2014(t *testing.T) {
+	dir := dataDir(t, "delegated/2014-06/delegated-afrinic-latest")
+	c := importChain(t, filepath.Join(dir, "delegated", "2014-06", "delegated-afrinic-latest"))
+	h, err := New(Options{Source: c.app(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The holder of 41.0.0.0/11 (record line 1100), found rather than assumed.
+	chn, err := ledger.Lookup(c.app().Committed().State, ipledger.MustParseResource("41.0.0.0/11"))
+	if err != nil || len(chn) != 2 {
+		t.Fatalf("41.0.0.0/11 on the ledger: %v %v", chn, err)
+	}
+	holder := chn[1].Holder
+	if holder != "AFRINIC-R0001100" {
+		t.Errorf("holder of 41.0.0.0/11 is %s; the importer names keyless holders by registry and line", holder)
+	}
+	for _, tc := range []struct{ name, path string }{
+		{"ip-41.0.0.1", "ip/41.0.0.1"},
+		{"ip-64.57.112.1", "ip/64.57.112.1"},
+		{"ip-137.158.1.1", "ip/137.158.1.1"},
+		{"ip-2001-4200--1", "ip/2001:4200::1"},
+		{"autnum-1228", "autnum/1228"},
+		{"entity-" + holder, "entity/" + holder},
+		{"entities-handle-AFRINIC-R000110x", "entities?handle=AFRINIC-R000110*"},
+		{"bootstrap-asn", "bootstrap/asn.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, _ := call(t, h, http.MethodGet, "http://node.test/rdap/"+tc.path, "")
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+			}
+			var out bytes.Buffer
+			if err := json.Indent(&out, rec.Body.Bytes(), "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "golden", tc.name+".json"), out.Bytes())
+		})
+	}
+	// Space of registries whose records are not on the ledger goes to their services;
+	// IANA's answers here.
+	for path, want := range map[string]string{
+		"ip/8.8.8.8":      "https://rdap.arin.net/registry/ip/8.8.8.8",
+		"ip/193.0.0.1":    "https://rdap.db.ripe.net/ip/193.0.0.1",
+		"autnum/3333":     "https://rdap.db.ripe.net/autnum/3333",
+		"ip/2400:cb00::1": "https://rdap.apnic.net/ip/2400:cb00::1",
+		"ip/200.1.1.1":    "https://rdap.lacnic.net/rdap/ip/200.1.1.1",
+	} {
+		rec, _ := call(t, h, http.MethodGet, "http://node.test/rdap/"+path, "")
+		if rec.Code != http.StatusFound || rec.Header().Get("Location") != want {
+			t.Errorf("%s: %d to %q, want 302 to %s", path, rec.Code, rec.Header().Get("Location"), want)
+		}
+	}
+	rec, body := call(t, h, http.MethodGet, "http://node.test/rdap/ip/192.0.2.1", "")
+	if rec.Code != http.StatusOK || str(body, "name") != "IANA" || str(body, "status", 0) != "reserved" {
+		t.Errorf("IANA special-purpose space: %d %s %v", rec.Code, str(body, "name"), at(body, "status"))
+	}
+}
+
+// golden compares got with the file, or rewrites the file with -update.
+func golden(t *testing.T, file string, got []byte) {
+	t.Helper()
+	got = append(bytes.TrimSpace(got), '\n')
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) || i < len(wl); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("%s differs from line %d:\ngot:  %s\nwant: %s\n(run with -update after a deliberate change)", file, i+1, g, w)
+			}
+		}
+	}
+}
