@@ -56,6 +56,9 @@ const (
 	KindRenew         Kind = 18 // RenewBody, signed by the lessee
 	KindTerminate     Kind = 19 // TerminateBody, signed by the lessee
 	KindSetGeo        Kind = 20 // SetGeoBody, signed by the holder of the deepest holding
+
+	// Governance of the network.
+	KindSetValidator Kind = 21 // ledger.SetValidatorBody, signed by operators of > 2/3 of the voting power
 )
 
 var kindNames = map[Kind]string{
@@ -79,6 +82,7 @@ var kindNames = map[Kind]string{
 	KindRenew:            "renew-lease",
 	KindTerminate:        "terminate-lease",
 	KindSetGeo:           "set-geo",
+	KindSetValidator:     "set-validator",
 }
 
 // String returns the kind's name as the CLI spells it, e.g. "allocate".

@@ -5,6 +5,7 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -14,6 +15,7 @@ import (
 	"fmt"
 	"golang.org/x/mod/sumdb/note"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -314,6 +316,22 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	if err := json.Unmarshal(req.AppStateBytes, &g); err != nil {
 		return nil, fmt.Errorf("init chain: decode app state: %w", err)
 	}
+	if len(g.Validators) > 0 {
+		var cons []ledger.ValidatorUpdate
+		for _, v := range req.Validators {
+			var k ledger.HexKey
+			if v.PubKeyType != "ed25519" || len(v.PubKeyBytes) != len(k) {
+				return nil, fmt.Errorf("init chain: validator key of type %s; ipledger validators use ed25519", v.PubKeyType)
+			}
+			copy(k[:], v.PubKeyBytes)
+			cons = append(cons, ledger.ValidatorUpdate{PubKey: k, Power: v.Power})
+		}
+		set := slices.Clone(g.Validators)
+		slices.SortFunc(set, func(x, y ledger.Validator) int { return bytes.Compare(x.PubKey[:], y.PubKey[:]) })
+		if !ledger.SameValidators(set, cons) {
+			return nil, fmt.Errorf("init chain: the app state's validators differ from the consensus genesis validators")
+		}
+	}
 	a.st.Rollback()
 	a.buf.Reset()
 	if err := a.ledger.InitGenesis(a.buf, &g, ipledger.Block{Height: 0, Time: req.Time}); err != nil {
@@ -495,6 +513,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	w := &blockWork{side: a.st.NewSideBatch()}
 	w.record = BlockRecord{Height: req.Height, Time: block.Time}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
+	var valUpdates []abci.ValidatorUpdate
 	for i, b := range req.Txs {
 		var res ledger.Result
 		var hash ipledger.Hash
@@ -515,6 +534,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 			}
 		}
 		results[i] = &abci.ExecTxResult{Code: uint32(res.Code), Log: res.Log, Codespace: "ipledger"}
+		for _, v := range res.Validators {
+			valUpdates = append(valUpdates, abci.ValidatorUpdate{Power: v.Power, PubKeyType: "ed25519", PubKeyBytes: bytes.Clone(v.PubKey[:])})
+		}
 		a.m.txs.WithLabelValues(res.Code.String()).Inc()
 		if err := a.appendLeaf(w, tlog.TxLeaf{Height: req.Height, Time: block.Time, Index: uint32(i), Code: uint32(res.Code), Tx: b}.Encode()); err != nil {
 			return nil, err
@@ -575,7 +597,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	a.pending = w
 	a.m.finalize.Observe(time.Since(start).Seconds())
 	a.m.blockTxs.Observe(float64(len(req.Txs)))
-	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: w.record.AppHash}, nil
+	return &abci.FinalizeBlockResponse{TxResults: results, AppHash: w.record.AppHash, ValidatorUpdates: valUpdates}, nil
 }
 
 func (a *App) appendLeaf(w *blockWork, leaf []byte) error {

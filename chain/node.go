@@ -43,11 +43,13 @@ func configDir(home string) string { return filepath.Join(home, "config") }
 // GenesisPath returns the path of the genesis file in home.
 func GenesisPath(home string) string { return filepath.Join(home, "config", "genesis.json") }
 
-// ValidatorSpec names a genesis validator.
+// ValidatorSpec names a genesis validator and the organisation that operates it (which
+// signs changes to the validator set; see ledger.SetValidatorBody).
 type ValidatorSpec struct {
-	Name   string
-	PubKey cmtcrypto.PubKey
-	Power  int64
+	Name     string
+	PubKey   cmtcrypto.PubKey
+	Power    int64
+	Operator string
 }
 
 // InitHome creates the CometBFT keys of a node in home (kept if present) and returns its
@@ -116,7 +118,20 @@ func loadOrGenLogKey(home string, id p2p.ID) (note.Signer, string, error) {
 // WriteGenesis writes the CometBFT genesis for chainID with the registry state g and the
 // validators to path.
 func WriteGenesis(path, chainID string, genesisTime time.Time, g *ledger.Genesis, vals []ValidatorSpec) error {
-	appState, err := json.Marshal(g)
+	gv := *g
+	gv.Validators = nil
+	for _, v := range vals {
+		if v.Operator == "" {
+			continue
+		}
+		var k ledger.HexKey
+		if len(v.PubKey.Bytes()) != len(k) {
+			return fmt.Errorf("genesis: validator %s: not an ed25519 key", v.Name)
+		}
+		copy(k[:], v.PubKey.Bytes())
+		gv.Validators = append(gv.Validators, ledger.Validator{PubKey: k, Power: v.Power, Operator: v.Operator})
+	}
+	appState, err := json.Marshal(&gv)
 	if err != nil {
 		return fmt.Errorf("genesis: encode app state: %w", err)
 	}

@@ -82,7 +82,7 @@ func createHome(home string, o homeOptions, cfg *Config) error {
 		return err
 	}
 	if err := chain.WriteGenesis(chain.GenesisPath(home), o.chainID, time.Now(), g,
-		[]chain.ValidatorSpec{{Name: filepath.Base(home), PubKey: pk, Power: 10}}); err != nil {
+		[]chain.ValidatorSpec{{Name: filepath.Base(home), PubKey: pk, Power: 10, Operator: ipledger.IANA}}); err != nil {
 		return err
 	}
 	cfg.ChainID = o.chainID

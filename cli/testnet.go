@@ -146,6 +146,14 @@ func createTestnet(dir, chainID string, n int) (*Testnet, error) {
 			nd.Registries = append(nd.Registries, h)
 		}
 	}
+	// Each validator is operated by the last registry its operator holds (an RIR for the
+	// first five; node0 also holds IANA), else by IANA.
+	for i, nd := range tn.Nodes {
+		vals[i].Operator = ipledger.IANA
+		if len(nd.Registries) > 0 {
+			vals[i].Operator = nd.Registries[len(nd.Registries)-1]
+		}
+	}
 	for _, h := range ipledger.Registries {
 		info := registryInfo[h]
 		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: info.name, Country: info.country, Keys: []ipledger.PublicKey{keys[h].Public()}})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ledger"
 )
 
 // txFlags are shared by every tx subcommand.
@@ -38,6 +39,8 @@ type txFlags struct {
 	period, expires        string
 	renewable              bool
 	region, city           string
+	validatorKey           string
+	power                  int64
 }
 
 func (f *txFlags) common(fs *pflag.FlagSet) {
@@ -281,6 +284,19 @@ func txCmd(e *env) *cobra.Command {
 		{ipledger.KindTerminate, "End a lease of yours at the end of its paid periods (not before its minimum term)",
 			func(fs *pflag.FlagSet, f *txFlags) { id(fs, f, "lease id") },
 			func(f *txFlags) (any, error) { return ipledger.TerminateBody{Lease: f.id}, nil }},
+		{ipledger.KindSetValidator, "Add a validator, change its power or operator, or (--power 0) remove it; operators of more than 2/3 of the voting power sign (--out, then tx sign)",
+			func(fs *pflag.FlagSet, f *txFlags) {
+				fs.StringVar(&f.validatorKey, "pub-key", "", "the validator's ed25519 consensus key, 64 hex digits")
+				fs.Int64Var(&f.power, "power", 10, "voting power (0 removes)")
+				fs.StringVar(&f.org, "operator", "", "the organisation that operates it (default: unchanged)")
+			},
+			func(f *txFlags) (any, error) {
+				var k ledger.HexKey
+				if err := k.UnmarshalText([]byte(f.validatorKey)); err != nil {
+					return nil, fmt.Errorf("--pub-key: %w", err)
+				}
+				return ledger.SetValidatorBody{PubKey: k, Power: f.power, Operator: f.org}, nil
+			}},
 		{ipledger.KindSetGeo, "Publish (or, without --country, remove) the geolocation of a block you hold (RFC 8805)",
 			func(fs *pflag.FlagSet, f *txFlags) {
 				res(fs, f)

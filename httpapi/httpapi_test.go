@@ -70,7 +70,7 @@ func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chain.WriteGenesis(chain.GenesisPath(dir), testChain, time.Now(), testGenesis(), []chain.ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
+	if err := chain.WriteGenesis(chain.GenesisPath(dir), testChain, time.Now(), testGenesis(), []chain.ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10, Operator: ipledger.IANA}}); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()

@@ -19,6 +19,9 @@ type Genesis struct {
 	SettlementAgents []GenesisOrg `json:"settlement_agents,omitempty"`
 	// Params are the chain's parameters; zero fields take DefaultParams.
 	Params Params `json:"params,omitzero"`
+	// Validators is the consensus validator set with each validator's operator; it must
+	// equal the set of the consensus genesis.
+	Validators []Validator `json:"validators,omitempty"`
 }
 
 // Params are chain parameters fixed at genesis (governance may change them later).
@@ -109,6 +112,9 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 		}
 	}
 	if err := a.putParams(g.Params.withDefaults()); err != nil {
+		return err
+	}
+	if err := a.initValidators(g.Validators); err != nil {
 		return err
 	}
 	pools := slices.Clone(g.Pools)

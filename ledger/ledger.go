@@ -20,6 +20,8 @@ type Result struct {
 	Code    ipledger.Code `json:"code"`
 	Log     string        `json:"log,omitempty"`
 	Touched []string      `json:"touched,omitempty"`
+	// Validators are the changes to the validator set the transaction made.
+	Validators []ValidatorUpdate `json:"-"`
 }
 
 // Ledger applies transactions for one chain. The zero Ledger is not usable; use New.
@@ -87,6 +89,7 @@ type apply struct {
 	signers []*ipledger.Organisation
 	touched []string
 	seen    map[string]bool
+	updates []ValidatorUpdate
 }
 
 func (a *apply) touch(kind, id string) {
@@ -150,6 +153,7 @@ func init() {
 		ipledger.KindRenew:            (*apply).renewLease,
 		ipledger.KindTerminate:        (*apply).terminateLease,
 		ipledger.KindSetGeo:           (*apply).setGeo,
+		ipledger.KindSetValidator:     (*apply).setValidator,
 	}
 }
 
@@ -178,7 +182,7 @@ func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Re
 	if err != nil {
 		return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err)}
 	}
-	return Result{Code: ipledger.CodeOK, Touched: a.touched}
+	return Result{Code: ipledger.CodeOK, Touched: a.touched, Validators: a.updates}
 }
 
 // IsInternal reports whether r records a fault of the state store rather than a rejection.
