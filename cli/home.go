@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/cometbft/cometbft/types"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -109,4 +113,46 @@ func registryKeys(home string, create bool) (map[string]ipledger.PrivateKey, err
 		out[h] = k
 	}
 	return out, nil
+}
+
+// joinHome makes a non-validating full node home for an existing network: its own node
+// keys, the network's genesis, and its peers. from is the network's genesis.json, or a
+// testnet.json whose nodes become the peers (and whose node0 has the genesis).
+func joinHome(home, from string, cfg *Config) error {
+	if homeExists(home) {
+		return fmt.Errorf("%s already holds a node", home)
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	genesis := b
+	var tn Testnet
+	if json.Unmarshal(b, &tn) == nil && len(tn.Nodes) > 0 {
+		if genesis, err = os.ReadFile(chain.GenesisPath(tn.Nodes[0].Home)); err != nil {
+			return fmt.Errorf("join: genesis of %s: %w", tn.Nodes[0].Name, err)
+		}
+		if cfg.Peers == "" {
+			var peers []string
+			for _, nd := range tn.Nodes {
+				peers = append(peers, nd.NodeID+"@"+nd.P2P)
+			}
+			cfg.Peers = strings.Join(peers, ",")
+		}
+	}
+	doc, err := types.GenesisDocFromJSON(genesis)
+	if err != nil {
+		return fmt.Errorf("join: %s is neither a genesis nor a testnet file: %w", from, err)
+	}
+	if cfg.Peers == "" {
+		return fmt.Errorf("join: give the network's nodes with --peers id@host:port,…")
+	}
+	if _, _, err := chain.InitHome(home); err != nil {
+		return err
+	}
+	if err := os.WriteFile(chain.GenesisPath(home), genesis, 0o644); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	cfg.ChainID = doc.ChainID
+	return saveConfig(home, cfg)
 }

@@ -10,6 +10,7 @@ import (
 func initCmd(e *env) *cobra.Command {
 	var o homeOptions
 	var sf serveFlags
+	var join string
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a node home: registry keys, validator key, genesis with IANA and the five RIRs",
@@ -21,6 +22,13 @@ func initCmd(e *env) *cobra.Command {
 			}
 			cfg := &Config{}
 			sf.store(cmd.Flags(), cfg)
+			if join != "" {
+				if err := joinHome(home, join, cfg); err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "created full node home %s for chain %s with peers %s\nrun it with: ipledger node --home %s\n", home, cfg.ChainID, cfg.Peers, home)
+				return nil
+			}
 			if err := createHome(home, o, cfg); err != nil {
 				return err
 			}
@@ -28,6 +36,7 @@ func initCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().StringVar(&join, "join", "", "join an existing network as a non-validating full node: a genesis.json (give --peers) or a testnet.json (its nodes become the peers)")
 	c.Flags().StringVar(&o.chainID, "chain-id", "ipledger-local", "chain id")
 	c.Flags().StringVar(&o.ianaDir, "iana", "", "build genesis pools from IANA registry files in this directory instead of the compiled facts")
 	sf.register(c.Flags())

@@ -167,7 +167,39 @@ func TestTestnetFaults(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d transactions over %d heights; one validator killed and restarted, then two", len(committed), top)
+	// A full node joins from testnet.json, catches up by block sync and answers like the
+	// validators.
+	jhome := filepath.Join(dir, "joiner")
+	if out, err := exec.Command(binary(t), "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile)).CombinedOutput(); err != nil {
+		t.Fatalf("init --join: %v\n%s", err, out)
+	}
+	jaddr := freeAddr(t)
+	joiner := &testnetProc{t: t, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
+	joiner.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off")
+	joiner.cmd.Stdout, joiner.cmd.Stderr = joiner.logs, joiner.logs
+	if err := joiner.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	procs = append(procs, joiner)
+	joiner.waitHeight(top, 60*time.Second)
+	st, err := joiner.cl.Status(context.Background())
+	if err != nil || len(st.Validators) != 4 {
+		t.Fatalf("joiner status %+v %v", st, err)
+	}
+	for h := int64(1); h <= top; h++ {
+		jb, err1 := joiner.cl.Block(context.Background(), h)
+		vb, err2 := procs[0].cl.Block(context.Background(), h)
+		if err1 != nil || err2 != nil || !bytes.Equal(jb.AppHash, vb.AppHash) {
+			t.Fatalf("joiner at height %d: %v %v", h, err1, err2)
+		}
+	}
+	for hash := range committed {
+		if info, err := joiner.cl.Tx(context.Background(), hash.String()); err != nil || info.Height != committed[hash].Height {
+			t.Fatalf("joiner: tx %s: %+v %v", hash, info, err)
+		}
+		break
+	}
+	t.Logf("%d transactions over %d heights; one validator killed and restarted, then two; a full node joined", len(committed), top)
 }
 
 // load registers organisations as reg until ctx ends, one transaction at a time, recording
