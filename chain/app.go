@@ -470,7 +470,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 		size += int64(len(b))
 		out = append(out, b)
 	}
-	return &abci.PrepareProposalResponse{Txs: out}, nil
+	return &abci.PrepareProposalResponse{Txs: tamper(a.cfg.ChainID, out)}, nil
 }
 
 // ProcessProposal rejects a block holding an undecodable, oversized, wrong-chain or badly

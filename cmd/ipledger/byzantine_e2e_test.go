@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/cli"
+	"github.com/ipledger/ipledger/httpapi"
+)
+
+// TestByzantineProposer runs four validators, one of them a binary built with the
+// byzantine tag, whose proposals carry a badly signed transaction. The honest validators
+// reject those proposals (ProcessProposal), the rounds move on to honest proposers, the
+// network keeps committing the load, and no committed block holds the forged transaction.
+func TestByzantineProposer(t *testing.T) {
+	byz := filepath.Join(t.TempDir(), "ipledger-byzantine")
+	if out, err := exec.Command("go", "build", "-tags", "byzantine", "-o", byz, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build the byzantine binary: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command(binary(t), "testnet", "--validators", "4", "--dir", dir, "--chain-id", "e2e-byzantine").CombinedOutput(); err != nil {
+		t.Fatalf("testnet: %v\n%s", err, out)
+	}
+	var tn cli.Testnet
+	b, _ := os.ReadFile(filepath.Join(dir, cli.TestnetFile))
+	if err := json.Unmarshal(b, &tn); err != nil {
+		t.Fatal(err)
+	}
+	procs := make([]*testnetProc, 4)
+	for i, nd := range tn.Nodes {
+		procs[i] = &testnetProc{t: t, node: nd, cl: &httpapi.Client{Base: "http://" + nd.HTTP}}
+		procs[i].start()
+		if i == 0 { // the byzantine operator runs the other binary on the same home
+			procs[i].kill()
+			procs[i].cmd = exec.Command(byz, "node", "--home", nd.Home)
+			procs[i].cmd.Stdout, procs[i].cmd.Stderr = procs[i].logs, procs[i].logs
+			if err := procs[i].cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		for _, p := range procs {
+			if p.cmd != nil {
+				p.kill()
+			}
+		}
+	})
+	for _, p := range procs {
+		p.waitHeight(1, 60*time.Second)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	committed := map[ipledger.Hash]httpapi.Outcome{}
+	var wg sync.WaitGroup
+	reg := tn.Nodes[1].Registries[0]
+	wg.Add(1)
+	go load(ctx, &wg, procs[1].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[1].Home, reg)}, &mu, committed)
+	time.Sleep(8 * time.Second)
+	cancel()
+	wg.Wait()
+	if len(committed) < 5 {
+		t.Fatalf("only %d transactions committed with a byzantine proposer among four", len(committed))
+	}
+	top := procs[1].height()
+	for h := int64(1); h <= top; h++ {
+		blk, err := procs[1].cl.Block(context.Background(), h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tx := range blk.Txs {
+			if tx.Code == ipledger.CodeBadSignature {
+				t.Fatalf("block %d holds a badly signed transaction %s", h, tx.Hash)
+			}
+		}
+	}
+	// The honest validators saw and rejected the forged proposals.
+	rejected := 0
+	for _, p := range procs[1:] {
+		rejected += bytes.Count(p.logs.Bytes(), []byte(`"rejected proposal"`)) + bytes.Count(p.logs.Bytes(), []byte("msg=\"rejected proposal\""))
+	}
+	if rejected == 0 {
+		t.Fatalf("no honest validator logged a rejected proposal; was the byzantine node ever the proposer?\n%s", procs[1].logs.String())
+	}
+	t.Logf("%d transactions committed over %d heights with a byzantine proposer; %d rejections logged", len(committed), top, rejected)
+}
