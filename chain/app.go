@@ -134,6 +134,7 @@ type App struct {
 	checkpoint  atomic.Pointer[[]byte] // the last signed checkpoint note
 	logVerifier note.Verifier          // verifies LogSigner's notes
 	logRefused  error                  // set once signing stopped (consensus goroutine only)
+	witnesses   *witnessPool           // nil without witnesses; set before CometBFT starts
 
 	checkMu    sync.Mutex
 	mempoolSeq map[string]uint64 // highest sequence accepted into the mempool, per first signer

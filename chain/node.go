@@ -175,7 +175,8 @@ type NodeOptions struct {
 	Logger        *slog.Logger
 	Registry      *prometheus.Registry
 	SignerQuota   uint64
-	NoSync        bool // skip fsync of state commits (benchmarks only)
+	NoSync        bool     // skip fsync of state commits (benchmarks only)
+	Witnesses     []string // URL=VKEY of each witness to ask for cosignatures (ParseWitnessSpec)
 }
 
 // Node is a running ipledger node: CometBFT in-process with the App.
@@ -205,6 +206,10 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	doc, err := types.GenesisDocFromFile(c.GenesisFile())
 	if err != nil {
 		return nil, fmt.Errorf("start node: read genesis: %w", err)
+	}
+	witnesses, err := parseWitnesses(o.Witnesses)
+	if err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
 	}
 	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync})
 	if err != nil {
@@ -245,7 +250,12 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
+	if err := app.startWitnesses(witnesses, reg); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("start node: %w", err)
+	}
 	if err := n.Start(); err != nil {
+		app.stopWitnesses()
 		st.Close()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
@@ -393,6 +403,7 @@ func (n *Node) Stop() error {
 		}
 		n.node.Wait()
 	}
+	n.app.stopWitnesses()
 	if err := n.st.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}

@@ -23,6 +23,8 @@ type Config struct {
 	Peers   string `json:"peers,omitempty"`
 	WHOIS   string `json:"whois,omitempty"`
 	RTR     string `json:"rtr,omitempty"`
+	// Witnesses are URL=VKEY of the witnesses asked to cosign checkpoints.
+	Witnesses []string `json:"witnesses,omitempty"`
 }
 
 func loadConfig(home string) (*Config, error) {
@@ -56,6 +58,7 @@ type serveFlags struct {
 	http, p2p, rpc, peers string
 	whois, rtr            string
 	memLimit              string
+	witnesses             []string  // URL=VKEY each
 	rtrOpts               rtrFlags  // cli/serve_rtr.go
 	rdapOpts              rdapFlags // cli/serve_rdap.go
 }
@@ -78,6 +81,7 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.rtr, "rtr", defaultRTR, "RPKI-to-Router cache listen address (RFC 8210); off to disable")
 	s.rtrOpts.register(fs)
 	s.rdapOpts.register(fs)
+	fs.StringArrayVar(&s.witnesses, "witness", nil, "a witness to ask for cosignatures of the log's checkpoints, as URL=VKEY (its add-checkpoint prefix and cosignature/v1 key); repeatable")
 	fs.StringVar(&s.memLimit, "mem-limit", "900MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 900MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins")
 }
 
@@ -95,6 +99,9 @@ func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
 	pick("peers", &s.peers, c.Peers)
 	pick("whois", &s.whois, c.WHOIS)
 	pick("rtr", &s.rtr, c.RTR)
+	if f := fs.Lookup("witness"); f != nil && !f.Changed && len(c.Witnesses) > 0 {
+		s.witnesses = c.Witnesses
+	}
 }
 
 // store records in c the flags given on the command line or in the environment, so the
@@ -111,4 +118,7 @@ func (s *serveFlags) store(fs *pflag.FlagSet, c *Config) {
 	keep("peers", s.peers, &c.Peers)
 	keep("whois", s.whois, &c.WHOIS)
 	keep("rtr", s.rtr, &c.RTR)
+	if f := fs.Lookup("witness"); f != nil && f.Changed {
+		c.Witnesses = s.witnesses
+	}
 }

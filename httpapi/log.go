@@ -17,7 +17,7 @@ import (
 
 // logReader is the part of *chain.App the log routes read.
 type logReader interface {
-	Checkpoint() []byte
+	CosignedCheckpoint() []byte
 	LogVerifierKey() string
 	LogSize() (uint64, []byte)
 	Tile(t tlog.Tile) ([]byte, error)
@@ -47,7 +47,8 @@ type ConsistencyInfo struct {
 
 func (s *server) mountLog(lr logReader) {
 	s.mux.HandleFunc("GET /v1/log/checkpoint", func(w http.ResponseWriter, r *http.Request) {
-		cp := lr.Checkpoint()
+		// The newest checkpoint with witness cosignatures, else the node's own.
+		cp := lr.CosignedCheckpoint()
 		if cp == nil {
 			s.fail(w, r, notFound("no checkpoint signed yet"))
 			return

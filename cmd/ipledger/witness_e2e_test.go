@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	tlogfmt "github.com/transparency-dev/formats/log"
+	fnote "github.com/transparency-dev/formats/note"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/httpapi"
+)
+
+// TestWitnessEndToEnd runs `ipledger witness` and `ipledger dev --witness` as separate
+// processes: the dev node's checkpoint at GET /v1/log/checkpoint comes to carry the
+// witness's cosignature (verified with transparency-dev/formats) for its whole log. The
+// witness then stops while the log grows and is restarted on its directory: it still
+// holds the size it cosigned (a fresh add-checkpoint from 0 gets 409 with that size), and
+// the node brings it to the new checkpoint.
+func TestWitnessEndToEnd(t *testing.T) {
+	bin := binary(t)
+	wdir := filepath.Join(t.TempDir(), "witness")
+	out, err := exec.Command(bin, "witness", "--dir", wdir, "--name", "witness.e2e/w1", "--show-key").Output()
+	if err != nil {
+		t.Fatalf("witness --show-key: %v", err)
+	}
+	wkey := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(wkey, "witness.e2e/w1+") {
+		t.Fatalf("witness key %q", wkey)
+	}
+	wv, err := fnote.NewVerifierForCosignatureV1(wkey)
+	if err != nil {
+		t.Fatalf("witness key %q: %v", wkey, err)
+	}
+
+	// The node starts first, pointing at the witness's address: it retries until the
+	// witness is up, which needs the node's log key.
+	home := filepath.Join(t.TempDir(), "home")
+	addr, waddr := freeAddr(t), freeAddr(t)
+	var nodeOut lockedBuffer
+	dev := exec.Command(bin, "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
+		"--p2p", "127.0.0.1:0", "--rpc", "off", "--witness", "http://"+waddr+"="+wkey)
+	dev.Stdout, dev.Stderr = &nodeOut, &nodeOut
+	if err := dev.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dev.Process.Kill(); dev.Wait() })
+	cl := &httpapi.Client{Base: "http://" + addr}
+	witnessWaitFor(t, 60*time.Second, "the dev node", &nodeOut, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		st, err := cl.Status(ctx)
+		return err == nil && st.Height >= 1
+	})
+	_, keyBody := witnessGet(t, "http://"+addr+"/v1/log/key")
+	logKey := strings.TrimSpace(string(keyBody))
+	logV, err := note.NewVerifier(logKey)
+	if err != nil {
+		t.Fatalf("log key %q: %v", keyBody, err)
+	}
+	origin := "ipledger/ipledger-dev"
+
+	var witnessOut lockedBuffer
+	startWitness := func() *exec.Cmd {
+		cmd := exec.Command(bin, "witness", "--listen", waddr, "--dir", wdir, "--log", origin+"="+logKey)
+		cmd.Stdout, cmd.Stderr = &witnessOut, &witnessOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	wcmd := startWitness()
+
+	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	seq := uint64(1)
+	submit := func(count int) {
+		t.Helper()
+		for range count {
+			body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-WIT%d", seq), Name: "Witnessed"}}}
+			tx, err := ipledger.BuildTx("ipledger-dev", ipledger.KindRegisterOrg, seq, 0, body, ripe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			res, err := cl.Submit(ctx, tx, true)
+			cancel()
+			if err != nil || res.Code != 0 {
+				t.Fatalf("submit %d: %+v %v\n%s", seq, res, err, nodeOut.String())
+			}
+			seq++
+		}
+	}
+	// cosigned waits until the served checkpoint covers the whole log and carries a valid
+	// cosignature from the witness, and returns its size.
+	cosigned := func() uint64 {
+		t.Helper()
+		var size uint64
+		witnessWaitFor(t, 60*time.Second, "a cosigned checkpoint", &nodeOut, func() bool {
+			st, err := cl.Status(context.Background())
+			if err != nil {
+				return false
+			}
+			code, b := witnessGet(t, "http://"+addr+"/v1/log/checkpoint")
+			if code != 200 {
+				return false
+			}
+			cp, _, n, err := tlogfmt.ParseCheckpoint(b, origin, logV, wv)
+			if err != nil || cp.Size != st.LogSize || len(n.Sigs) != 2 || n.Sigs[1].Name != "witness.e2e/w1" {
+				return false
+			}
+			if ts, err := fnote.CoSigV1Timestamp(n.Sigs[1]); err != nil || time.Since(ts) > time.Minute {
+				t.Fatalf("cosignature time %v %v", ts, err)
+			}
+			size = cp.Size
+			return true
+		})
+		return size
+	}
+
+	submit(3)
+	size1 := cosigned()
+	submit(2)
+	size2 := cosigned()
+	if size2 <= size1 {
+		t.Fatalf("cosigned size went from %d to %d", size1, size2)
+	}
+
+	// Stop the witness; the log grows meanwhile; restart it on the same directory.
+	if err := wcmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := wcmd.Wait(); err != nil {
+		t.Fatalf("witness exit: %v\n%s", err, witnessOut.String())
+	}
+	submit(3)
+	startWitness()
+	// Its record survived: a client that knows nothing gets 409 with a size at least the
+	// one cosigned before the stop (the node may have been quicker than this request).
+	_, signed := witnessGet(t, "http://"+addr+"/v1/log/checkpoint")
+	var code int
+	var body []byte
+	witnessWaitFor(t, 30*time.Second, "the restarted witness", &witnessOut, func() bool {
+		resp, err := http.Post("http://"+waddr+"/add-checkpoint", "text/plain", bytes.NewReader(append([]byte("old 0\n\n"), signed...)))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		code = resp.StatusCode
+		body, _ = io.ReadAll(resp.Body)
+		return true
+	})
+	var known uint64
+	if _, err := fmt.Sscanf(string(body), "%d\n", &known); code != http.StatusConflict || err != nil || known < size2 {
+		t.Fatalf("old 0 after restart: %d %q (cosigned %d before)\n%s", code, body, size2, witnessOut.String())
+	}
+	size3 := cosigned()
+	if size3 <= size2 {
+		t.Fatalf("after the restart, cosigned size %d (was %d)", size3, size2)
+	}
+	submit(1)
+	if size4 := cosigned(); size4 <= size3 {
+		t.Fatalf("cosigned size %d after %d", size4, size3)
+	}
+}
+
+func witnessGet(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// witnessWaitFor polls ok until it holds, or fails the test after d showing the process output.
+func witnessWaitFor(t *testing.T, d time.Duration, what string, out *lockedBuffer, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s\n%s", what, out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
