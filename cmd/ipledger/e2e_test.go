@@ -68,7 +68,7 @@ func startNode(t *testing.T, home string) *nodeProc {
 	t.Helper()
 	addr := freeAddr(t)
 	var logs bytes.Buffer
-	cmd := exec.Command(binary(t), "node", "--home", home, "--http", addr, "--p2p", "127.0.0.1:0", "--rpc", "off")
+	cmd := exec.Command(binary(t), "node", "--home", home, "--http", addr, "--p2p", "127.0.0.1:0", "--rpc", "off", "--whois", "off", "--rtr", "off")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

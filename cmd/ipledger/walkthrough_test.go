@@ -54,6 +54,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"is held by ORG-BOB (Bob Hosting)", // after the transfer, Bob holds the upper /17
 		"ORG-ALICE  Alice Networks",        // the org query
 		"transfer  ok",                     // the history shows the transfer
+		"is held by ORG-BOB (Bob Hosting), LEASED",
+		`"asn": 64500`,
+		`"balance": 512`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("walk-through output lacks %q:\n%s", want, got)
