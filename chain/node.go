@@ -277,7 +277,10 @@ func tune(c *cfg.Config, o NodeOptions) {
 	c.P2P.AllowDuplicateIP = true
 	c.P2P.AddrBookStrict = false
 	c.P2P.PersistentPeers = o.Peers
-	c.P2P.PexReactor = o.Peers != ""
+	// Registry networks are small and their operators know each other: persistent peers
+	// connect them, and peer exchange stays off so that a node talks only to the addresses
+	// its operator configured (and the partition test's proxies stay in the path).
+	c.P2P.PexReactor = false
 	c.P2P.ListenAddress = "tcp://" + listenOrFree(o.P2PAddr)
 	if o.RPCAddr == "" || o.RPCAddr == "off" {
 		c.RPC.ListenAddress = ""
