@@ -504,6 +504,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	start := time.Now()
 	block := ipledger.Block{Height: req.Height, Time: req.Time.UTC()}
+	if prev := a.Committed().Block.Time; !prev.IsZero() {
+		a.m.interval.Observe(block.Time.Sub(prev).Seconds())
+	}
+	a.m.round.Set(float64(req.DecidedLastCommit.Round))
 	kv := a.buf
 	txs := make([]*ipledger.Tx, len(req.Txs))
 	decodeErr := make([]error, len(req.Txs))
@@ -663,6 +667,11 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	for _, hash := range w.hashes {
 		a.verified.remove(hash)
 	}
+	// Sign before anyone waiting hears of the commit, so a client that saw its
+	// transaction commit finds it under the served checkpoint.
+	if err := a.signCheckpoint(); err != nil && !errors.Is(err, a.logRefused) {
+		return nil, fmt.Errorf("commit %d: %w", h, err)
+	}
 	a.waitMu.Lock()
 	for i, hash := range w.hashes {
 		for _, ch := range a.waiters[hash] {
@@ -673,9 +682,6 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.waitMu.Unlock()
 	if len(w.hashes) > 0 {
 		a.log.Debug("committed", "height", h, "txs", len(w.hashes))
-	}
-	if err := a.signCheckpoint(); err != nil && !errors.Is(err, a.logRefused) {
-		return nil, fmt.Errorf("commit %d: %w", h, err)
 	}
 	return &abci.CommitResponse{}, nil
 }

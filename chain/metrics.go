@@ -21,6 +21,9 @@ type Metrics struct {
 
 	checkpoint        prometheus.Gauge
 	checkpointRefused prometheus.Gauge
+
+	interval prometheus.Histogram
+	round    prometheus.Gauge
 }
 
 // NewMetrics creates the metrics and registers them with reg (none when reg is nil).
@@ -39,9 +42,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Tree size of the last checkpoint this node signed."}),
 		checkpointRefused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_refused",
 			Help: "1 once the node has refused to sign a checkpoint inconsistent with its history."}),
+		interval: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_block_interval_seconds",
+			Help: "Block time between consecutive blocks.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}),
+		round: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_consensus_round",
+			Help: "Consensus round in which the previous block was decided (0 when its first proposer succeeded)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.blockTxs, m.checkpoint, m.checkpointRefused)
+		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.blockTxs, m.checkpoint, m.checkpointRefused, m.interval, m.round)
 	}
 	return m
 }

@@ -259,6 +259,14 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		st.Close()
 		return nil, fmt.Errorf("start node: %w", err)
 	}
+	if reg != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ipledger_mempool_txs", Help: "Transactions waiting in the mempool."},
+				func() float64 { return float64(n.Mempool().Size()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ipledger_peers", Help: "Connected consensus peers."},
+				func() float64 { return float64(n.Switch().Peers().Size()) }),
+		)
+	}
 	o.Logger.Info("node started", "chain", doc.ChainID, "height", app.Committed().Height, "p2p", c.P2P.ListenAddress, "rpc", c.RPC.ListenAddress)
 	return &Node{app: app, st: st, node: n, local: rpclocal.New(n), log: o.Logger}, nil
 }
