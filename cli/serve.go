@@ -29,6 +29,8 @@ type server struct {
 	log  *slog.Logger
 	// closers stop the other listeners (WHOIS, RTR) before the node, last started first.
 	closers []func() error
+	// vrps is the served route authorisation set (RTR and /v1/vrps.json), nil when off.
+	vrps *vrpFeed
 }
 
 // startServer starts the node in home and its HTTP listener.

@@ -1,0 +1,343 @@
+package rtr
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ipledger/ipledger/vrp"
+)
+
+// Options configure a Server. The zero value of each field but MaxVersion picks the
+// default given.
+type Options struct {
+	// MaxVersion is the highest protocol version served: 1 (RFC 8210, which also answers
+	// version 0 routers) or 0 (RFC 6810 only). The zero value is 0.
+	MaxVersion Version
+	// Refresh, Retry and Expire are the intervals End of Data tells version 1 routers
+	// (RFC 8210 §6), in whole seconds. Defaults 1 h, 10 min, 2 h.
+	Refresh, Retry, Expire time.Duration
+	// MaxConns bounds concurrent connections; one more is closed at once. Default 1024.
+	MaxConns int
+	// WriteTimeout is how long a router may take to accept each 256 KiB of a response
+	// before it is dropped as too slow. Default 30 s.
+	WriteTimeout time.Duration
+	// NotifyInterval is the least time between Serial Notify rounds: RFC 8210 §8.2 says the
+	// cache MUST NOT notify more often than once a minute, the default. Changes within it
+	// are announced together when it has passed.
+	NotifyInterval time.Duration
+	// History is how many recent deltas Serial Query can be answered from. Default 32.
+	History int
+	// Logger receives one line per significant event. Default: discard.
+	Logger *slog.Logger
+	// Registerer receives the server's ipledger_rtr_… metrics. Default: none.
+	Registerer prometheus.Registerer
+}
+
+// Defaults of Options.
+const (
+	DefaultRefresh        = time.Hour
+	DefaultRetry          = 10 * time.Minute
+	DefaultExpire         = 2 * time.Hour
+	DefaultMaxConns       = 1024
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultNotifyInterval = time.Minute
+	DefaultHistory        = 32
+)
+
+// ErrServerClosed is returned by Serve after Close; check with errors.Is.
+var ErrServerClosed = errors.New("rtr: server closed")
+
+// Server is an RTR cache. Create it with New, give it data with Update and listeners with
+// Serve. Until the first Update it answers queries with No Data Available.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	m        *metrics
+	sessions [Version1 + 1]uint16 // one Session ID per version (RFC 8210 §5.1)
+	eod      [3]uint32            // refresh, retry, expire in seconds
+
+	state atomic.Pointer[state]
+	upd   sync.Mutex // serialises Update
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closed    bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+
+	notifyMu    sync.Mutex
+	lastNotify  time.Time
+	notifyTimer *time.Timer
+
+	lastRejectLog atomic.Int64 // unix nanoseconds
+}
+
+// New returns a server with the options checked: MaxVersion 0 or 1; Refresh from 1 s to
+// 1 day, Retry from 1 s to 2 h, Expire from 10 min to 2 days and longer than both (RFC 8210
+// §6); metrics that register.
+func New(o Options) (*Server, error) {
+	if o.MaxVersion > Version1 {
+		return nil, fmt.Errorf("rtr: max version %d, want 0 or 1", o.MaxVersion)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.Refresh, DefaultRefresh)
+	def(&o.Retry, DefaultRetry)
+	def(&o.Expire, DefaultExpire)
+	def(&o.WriteTimeout, DefaultWriteTimeout)
+	def(&o.NotifyInterval, DefaultNotifyInterval)
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.History <= 0 {
+		o.History = DefaultHistory
+	}
+	for _, c := range []struct {
+		name     string
+		d        time.Duration
+		min, max time.Duration
+	}{
+		{"refresh", o.Refresh, time.Second, 24 * time.Hour},
+		{"retry", o.Retry, time.Second, 2 * time.Hour},
+		{"expire", o.Expire, 10 * time.Minute, 48 * time.Hour},
+	} {
+		if c.d < c.min || c.d > c.max {
+			return nil, fmt.Errorf("rtr: %s interval %v outside %v..%v (RFC 8210 §6)", c.name, c.d, c.min, c.max)
+		}
+	}
+	if o.Expire <= o.Refresh || o.Expire <= o.Retry {
+		return nil, fmt.Errorf("rtr: expire interval %v must exceed refresh %v and retry %v (RFC 8210 §6)", o.Expire, o.Refresh, o.Retry)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:      o,
+		log:       o.Logger,
+		m:         m,
+		eod:       [3]uint32{uint32(o.Refresh / time.Second), uint32(o.Retry / time.Second), uint32(o.Expire / time.Second)},
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[*conn]struct{}{},
+		done:      make(chan struct{}),
+	}
+	// Random Session IDs, distinct per version: a router's serial is only meaningful
+	// within the session and version it came from.
+	var b [4]byte
+	for s.sessions[0] == s.sessions[1] {
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("rtr: session id: %w", err)
+		}
+		s.sessions[0], s.sessions[1] = binary.BigEndian.Uint16(b[:2]), binary.BigEndian.Uint16(b[2:])
+	}
+	return s, nil
+}
+
+// SessionID returns the Session ID the server uses with routers of version v.
+func (s *Server) SessionID(v Version) uint16 { return s.sessions[v] }
+
+// Serial returns the current serial; ok is false before the first Update.
+func (s *Server) Serial() (serial uint32, ok bool) {
+	st := s.state.Load()
+	if st == nil {
+		return 0, false
+	}
+	return st.serial, true
+}
+
+// Update makes set the data served. If it differs from the current data by identity, the
+// serial moves on by one, the delta joins the history, and connected routers get a Serial
+// Notify (at most once per NotifyInterval). The first Update starts at serial 0.
+func (s *Server) Update(set *vrp.Set) {
+	s.upd.Lock()
+	defer s.upd.Unlock()
+	old := s.state.Load()
+	var st *state
+	var announced, withdrawn *vrp.Set
+	if old == nil {
+		st = &state{serial: 0, set: set}
+	} else {
+		announced, withdrawn = vrp.Diff(old.set, set)
+		if announced == nil && withdrawn == nil {
+			return
+		}
+		deltas := append(old.deltas[max(0, len(old.deltas)+1-s.opts.History):len(old.deltas):len(old.deltas)],
+			&delta{from: old.serial, announced: announced, withdrawn: withdrawn})
+		// Keep no more history than outweighs the set: beyond it, a Cache Reset is cheaper.
+		total := 0
+		for i := len(deltas) - 1; i >= 0; i-- {
+			total += deltas[i].size()
+			if total > resetThreshold(set) && i < len(deltas)-1 {
+				deltas = deltas[i+1:]
+				break
+			}
+		}
+		st = &state{serial: old.serial + 1, set: set, deltas: deltas}
+	}
+	// Encode the version most routers speak before publishing, so none waits for it.
+	st.payload(s.opts.MaxVersion)
+	s.state.Store(st)
+	s.m.setChanged(st)
+	if old == nil {
+		s.log.Info("rtr data loaded", "serial", st.serial, "vrps", set.Len(), "router_keys", set.KeyLen(),
+			"session_v0", s.sessions[0], "session_v1", s.sessions[1])
+		return
+	}
+	s.log.Info("rtr set changed", "serial", st.serial, "vrps", set.Len(), "router_keys", set.KeyLen(),
+		"announced", announced.Len()+announced.KeyLen(), "withdrawn", withdrawn.Len()+withdrawn.KeyLen(), "history", len(st.deltas))
+	s.scheduleNotify()
+}
+
+// scheduleNotify sends Serial Notify to every router now, or when NotifyInterval has
+// passed since the last round.
+func (s *Server) scheduleNotify() {
+	s.notifyMu.Lock()
+	defer s.notifyMu.Unlock()
+	if s.notifyTimer != nil {
+		return // a round is due; it will carry the latest serial
+	}
+	wait := time.Until(s.lastNotify.Add(s.opts.NotifyInterval))
+	if wait <= 0 {
+		s.lastNotify = time.Now()
+		s.broadcast()
+		return
+	}
+	s.notifyTimer = time.AfterFunc(wait, func() {
+		s.notifyMu.Lock()
+		defer s.notifyMu.Unlock()
+		s.notifyTimer = nil
+		s.lastNotify = time.Now()
+		s.broadcast()
+	})
+}
+
+func (s *Server) broadcast() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		select {
+		case c.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Serve accepts connections on ln until Close, and then returns ErrServerClosed; it
+// returns other errors of ln.Accept that are not temporary. It may be called for several
+// listeners.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	s.log.Info("rtr serving", "addr", ln.Addr().String(), "max_version", s.opts.MaxVersion,
+		"refresh", s.opts.Refresh, "retry", s.opts.Retry, "expire", s.opts.Expire, "max_conns", s.opts.MaxConns)
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("rtr: accept: %w", err)
+			}
+			// Out of file descriptors and the like: wait and try again, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("rtr accept", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.done:
+			}
+			continue
+		}
+		backoff = 0
+		s.mu.Lock()
+		switch {
+		case s.closed:
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		case len(s.conns) >= s.opts.MaxConns:
+			s.mu.Unlock()
+			s.reject(nc)
+			continue
+		}
+		c := newConn(s, nc)
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.m.conns.Inc()
+		s.m.accepted.Inc()
+		go c.serve()
+	}
+}
+
+// reject closes a connection over MaxConns, logging at most one line per 10 s.
+func (s *Server) reject(nc net.Conn) {
+	s.m.rejected.Inc()
+	nc.Close()
+	now := time.Now().UnixNano()
+	last := s.lastRejectLog.Load()
+	if now-last > int64(10*time.Second) && s.lastRejectLog.CompareAndSwap(last, now) {
+		s.log.Warn("rtr connection limit reached; closing new connections", "max_conns", s.opts.MaxConns, "remote", nc.RemoteAddr().String())
+	}
+}
+
+func (s *Server) remove(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.m.conns.Dec()
+}
+
+// Close stops the listeners, drops every connection and waits for their goroutines.
+// Update after Close changes nothing routers can see.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	var err error
+	for ln := range s.listeners {
+		if e := ln.Close(); e != nil && err == nil && !errors.Is(e, net.ErrClosed) {
+			err = fmt.Errorf("rtr: close listener: %w", e)
+		}
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
+	s.notifyMu.Lock()
+	if s.notifyTimer != nil {
+		s.notifyTimer.Stop()
+	}
+	s.notifyMu.Unlock()
+	s.wg.Wait()
+	return err
+}
