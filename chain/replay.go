@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/types"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
+	"github.com/ipledger/ipledger/tlog"
 )
 
 // ReplayBlock is a block as the application sees it: height, time and transactions.
@@ -75,3 +79,98 @@ func (r *Replayer) App() *App { return r.app }
 
 // Close closes the store.
 func (r *Replayer) Close() error { return r.st.Close() }
+
+// OpenReplayer opens a replay store that NewReplayer created and that has at least one
+// replayed block: a replay continues from its last committed height (App().Committed()).
+// A store without a committed block holds no genesis state (InitChain writes it into the
+// working tree only), so it is refused: start again with NewReplayer in an empty dir.
+func OpenReplayer(dir, chainID string) (*Replayer, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("open replay: %w", err)
+	}
+	st, err := store.Open(store.Options{Dir: dir, NoSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("open replay: %w", err)
+	}
+	if st.Version() == 0 {
+		st.Close()
+		return nil, fmt.Errorf("open replay: %s holds no replayed block", dir)
+	}
+	app, err := NewApp(st, Config{ChainID: chainID})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open replay: %w", err)
+	}
+	if err := app.waitReady(); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open replay: %w", err)
+	}
+	return &Replayer{app: app, st: st}, nil
+}
+
+// GenesisAppHash returns the app hash InitChain answered, which the chain's first header
+// carries. It is meaningful only before the first Apply of a Replayer from NewReplayer.
+func (r *Replayer) GenesisAppHash() []byte {
+	return tlog.AppHash(r.st.WorkingHash(), tlog.New().Root())
+}
+
+// PreVerify batch-verifies the signatures of transactions the replay will apply later and
+// remembers those that hold, so FinalizeBlock skips them: a caller can verify the next
+// blocks on another core while the current one executes. Undecodable transactions and bad
+// signatures are left for FinalizeBlock to judge. It returns, per transaction, the number
+// of signatures it checked (0 for one undecodable or already verified). It is safe for
+// concurrent use with Apply.
+func (r *Replayer) PreVerify(txs [][]byte) []int {
+	bv := ipledger.NewBatchVerifier()
+	checked := make([]int, len(txs))
+	var queued []*ipledger.Tx
+	for i, b := range txs {
+		tx, err := ipledger.DecodeTx(b)
+		if err != nil || r.app.verified.has(tx.Hash) {
+			continue
+		}
+		bv.Add(tx)
+		queued = append(queued, tx)
+		checked[i] = len(tx.Signatures)
+	}
+	if len(queued) == 0 {
+		return checked
+	}
+	for i, ok := range bv.Verify(nil) {
+		if ok {
+			r.app.verified.add(queued[i].Hash)
+		}
+	}
+	return checked
+}
+
+// NewReplayerFromGenesis is NewReplayer for a CometBFT genesis document: InitChain gets
+// the document's validators and consensus parameters, as CometBFT sends them, so a
+// genesis whose app state names validators replays too.
+func NewReplayerFromGenesis(ctx context.Context, dir string, doc *types.GenesisDoc) (*Replayer, error) {
+	st, err := store.Open(store.Options{Dir: dir, NoSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	if st.Version() != 0 {
+		st.Close()
+		return nil, fmt.Errorf("replay: %s is not empty", dir)
+	}
+	app, err := NewApp(st, Config{ChainID: doc.ChainID})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	vals := make([]*types.Validator, len(doc.Validators))
+	for i, v := range doc.Validators {
+		vals[i] = types.NewValidator(v.PubKey, v.Power)
+	}
+	params := doc.ConsensusParams.ToProto()
+	req := &abci.InitChainRequest{ChainId: doc.ChainID, Time: doc.GenesisTime, InitialHeight: doc.InitialHeight,
+		ConsensusParams: &params, Validators: types.TM2PB.ValidatorUpdates(types.NewValidatorSet(vals)), AppStateBytes: doc.AppState}
+	if _, err := app.InitChain(ctx, req); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	return &Replayer{app: app, st: st}, nil
+}

@@ -89,7 +89,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		applyEnv(cmd.Flags())
 		return nil
 	}
-	root.AddCommand(devCmd(e), initCmd(e), nodeCmd(e), testnetCmd(e), keyCmd(e), txCmd(e), queryCmd(e), importCmd(e), replayCmd(e), benchCmd(e), witnessCmd(e))
+	root.AddCommand(devCmd(e), initCmd(e), nodeCmd(e), testnetCmd(e), keyCmd(e), txCmd(e), queryCmd(e), importCmd(e), replayCmd(e), benchCmd(e), witnessCmd(e), auditCmd(e))
 	return root
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/ledger"
 )
 
 // replayCmd re-executes blocks from a file through a fresh application, without
@@ -28,17 +27,13 @@ func replayCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var g ledger.Genesis
-			if err := json.Unmarshal(doc.AppState, &g); err != nil {
-				return fmt.Errorf("genesis app state: %w", err)
-			}
 			if dir == "" {
 				if dir, err = os.MkdirTemp("", "ipledger-replay-"); err != nil {
 					return err
 				}
 				defer os.RemoveAll(dir)
 			}
-			r, err := chain.NewReplayer(cmd.Context(), dir, doc.ChainID, doc.GenesisTime, &g)
+			r, err := chain.NewReplayerFromGenesis(cmd.Context(), dir, doc)
 			if err != nil {
 				return err
 			}

@@ -1,0 +1,362 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	tlogfmt "github.com/transparency-dev/formats/log"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/tlog"
+)
+
+// openCheckpoint verifies a signed checkpoint note with the log's verifier and parses it:
+// the signature must be the log key's and the origin the chain's.
+func openCheckpoint(raw []byte, origin string, v note.Verifier) (*tlogfmt.Checkpoint, error) {
+	cp, _, _, err := tlogfmt.ParseCheckpoint(raw, origin, v)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint does not verify with log key %s: %w", v.Name(), err)
+	}
+	if cp.Size > 0 && len(cp.Hash) != 32 {
+		return nil, fmt.Errorf("checkpoint of size %d has a root of %d bytes", cp.Size, len(cp.Hash))
+	}
+	return cp, nil
+}
+
+// describeCheckpoint names a checkpoint in messages: size and root.
+func describeCheckpoint(cp *tlogfmt.Checkpoint) string {
+	return fmt.Sprintf("size %d root %x", cp.Size, cp.Hash)
+}
+
+// checkAgainstSeen compares the node's checkpoint with the last one this audit saw. It
+// returns whether a consistency proof from seen to cp is needed (cp is larger), or a
+// Divergence naming both when the node shows a history that cannot extend the one seen:
+// the same size with another root, or fewer leaves.
+func checkAgainstSeen(seen, cp *tlogfmt.Checkpoint) (needProof bool, err error) {
+	switch {
+	case seen == nil:
+		return false, nil
+	case cp.Size == seen.Size:
+		if !bytes.Equal(cp.Hash, seen.Hash) {
+			return false, &Divergence{Object: "log checkpoint", Leaf: -1, Detail: fmt.Sprintf(
+				"the node signs %s, but this audit saw %s before: two histories of one size (a split view or a rewritten log)",
+				describeCheckpoint(cp), describeCheckpoint(seen))}
+		}
+		return false, nil
+	case cp.Size < seen.Size:
+		return false, &Divergence{Object: "log checkpoint", Leaf: -1, Detail: fmt.Sprintf(
+			"the node signs %s, smaller than %s this audit saw before: the log was truncated or forked",
+			describeCheckpoint(cp), describeCheckpoint(seen))}
+	}
+	return true, nil
+}
+
+// verifyConsistency fetches the node's proof that seen is a prefix of cp and checks it.
+func (a *Auditor) verifyConsistency(ctx context.Context, seen, cp *tlogfmt.Checkpoint) error {
+	q := url.Values{"old": {strconv.FormatUint(seen.Size, 10)}, "new": {strconv.FormatUint(cp.Size, 10)}}
+	b, err := a.getOK(ctx, "/v1/log/proof/consistency?"+q.Encode())
+	if err != nil {
+		return fmt.Errorf("consistency proof %d→%d: %w", seen.Size, cp.Size, err)
+	}
+	var ci httpapi.ConsistencyInfo
+	if err := json.Unmarshal(b, &ci); err != nil {
+		return fmt.Errorf("consistency proof %d→%d: %w", seen.Size, cp.Size, err)
+	}
+	if err := tlog.VerifyConsistency(seen.Size, cp.Size, ci.Proof, seen.Hash, cp.Hash); err != nil {
+		// err dumps both roots as byte lists; the message names them already.
+		return &Divergence{Object: "log checkpoint", Leaf: -1, Detail: fmt.Sprintf(
+			"the node signs %s, which is not an extension of %s this audit saw before (its consistency proof fails): the log was rewritten or forked",
+			describeCheckpoint(cp), describeCheckpoint(seen))}
+	}
+	return nil
+}
+
+// leafBatch is a run of consecutive log leaves from one entry bundle, or the end of the
+// stream with err set when fetching or the final root check failed.
+type leafBatch struct {
+	first  uint64
+	leaves [][]byte
+	hashes [][]byte
+	sigs   []int // signatures pre-verified per leaf
+	err    error
+}
+
+// leafStream reads the leaves a fetchLeaves goroutine sends, in order.
+type leafStream struct {
+	ch     <-chan leafBatch
+	cur    leafBatch
+	pos    int
+	ended  bool
+	err    error
+	waited time.Duration // blocked waiting for the fetcher
+}
+
+// leafItem is one leaf of the stream.
+type leafItem struct {
+	index uint64
+	data  []byte
+	hash  []byte
+	sigs  int
+}
+
+// peek returns the next leaf without consuming it. ok is false at the end of the stream,
+// and then s.err tells whether it ended in failure.
+func (s *leafStream) peek(ctx context.Context) (leafItem, bool) {
+	for !s.ended && s.pos >= len(s.cur.leaves) {
+		start := time.Now()
+		select {
+		case b, open := <-s.ch:
+			switch {
+			case !open:
+				s.ended = true
+			case b.err != nil:
+				s.ended, s.err = true, b.err
+			default:
+				s.cur, s.pos = b, 0
+			}
+		case <-ctx.Done():
+			s.ended, s.err = true, ctx.Err()
+		}
+		s.waited += time.Since(start)
+	}
+	if s.ended {
+		return leafItem{}, false
+	}
+	i := s.pos
+	return leafItem{index: s.cur.first + uint64(i), data: s.cur.leaves[i], hash: s.cur.hashes[i], sigs: s.cur.sigs[i]}, true
+}
+
+// next consumes the leaf peek returned.
+func (s *leafStream) next(ctx context.Context) (leafItem, bool) {
+	it, ok := s.peek(ctx)
+	if ok {
+		s.pos++
+	}
+	return it, ok
+}
+
+// fetchWindow is how many entry bundles are fetched at once, and headerWindow how many
+// headers: enough to keep the replay fed over a network, few enough to bound memory.
+const (
+	fetchWindow  = 4
+	headerWindow = 16
+)
+
+// logFetch describes what fetchLeaves fetches and checks.
+type logFetch struct {
+	from       uint64     // first leaf to send
+	tree       *tlog.Tree // the tree of leaves [0, from)
+	cp         *tlogfmt.Checkpoint
+	seen       *tlogfmt.Checkpoint // the checkpoint seen before, checked on the way if from ≤ its size
+	preverify  uint64              // pre-verify the signatures of transactions from this leaf on
+	preverifyF func([][]byte) []int
+}
+
+// fetchLeaves fetches the entry bundles holding leaves [f.from, f.cp.Size) a few at a
+// time, sends their leaves in order, and rebuilds the tree on the way: when it passes the
+// size of the checkpoint seen before its root must be that one's, and at the end the
+// checkpoint's. It closes out when done; a failure is sent as the last batch.
+func (a *Auditor) fetchLeaves(ctx context.Context, f logFetch, out chan<- leafBatch) {
+	defer close(out)
+	send := func(b leafBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	size := f.cp.Size
+	futures := make(chan chan leafBatch, fetchWindow)
+	go func() {
+		defer close(futures)
+		for k := f.from / tlog.TileWidth; k*tlog.TileWidth < size; k++ {
+			fut := make(chan leafBatch, 1)
+			select {
+			case futures <- fut:
+			case <-ctx.Done():
+				return
+			}
+			go func(k uint64) { fut <- a.fetchBundle(ctx, k, size, f) }(k)
+		}
+	}()
+	tree := f.tree
+	for fut := range futures {
+		var b leafBatch
+		select {
+		case b = <-fut:
+		case <-ctx.Done():
+			return
+		}
+		if b.err != nil {
+			send(b)
+			return
+		}
+		if skip := int(f.from - min(f.from, b.first)); skip > 0 {
+			b.first += uint64(skip)
+			b.leaves, b.hashes, b.sigs = b.leaves[skip:], b.hashes[skip:], b.sigs[skip:]
+		}
+		for _, h := range b.hashes {
+			if err := tree.Append(h, nil); err != nil {
+				send(leafBatch{err: fmt.Errorf("rebuild log tree: %w", err)})
+				return
+			}
+			if f.seen != nil && tree.Size() == f.seen.Size && !bytes.Equal(tree.Root(), f.seen.Hash) {
+				send(leafBatch{err: &Divergence{Object: "log", Leaf: -1, Detail: fmt.Sprintf(
+					"the first %d leaves the node serves rebuild to root %x, not %x of the checkpoint of that size this audit saw before",
+					f.seen.Size, tree.Root(), f.seen.Hash)}})
+				return
+			}
+		}
+		if !send(b) {
+			return
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	if tree.Size() != size || !bytes.Equal(tree.Root(), f.cp.Hash) {
+		send(leafBatch{err: &Divergence{Object: "log", Leaf: -1, Detail: fmt.Sprintf(
+			"the %d leaves the node serves rebuild to root %x, not %x of its signed checkpoint",
+			tree.Size(), tree.Root(), f.cp.Hash)}})
+	}
+}
+
+// fetchBundle fetches entry bundle k of the log of the given size (a partial one at the
+// right edge), hashes its leaves and pre-verifies the signatures of its transactions.
+func (a *Auditor) fetchBundle(ctx context.Context, k, size uint64, f logFetch) leafBatch {
+	first := k * tlog.TileWidth
+	width := int(min(size-first, tlog.TileWidth))
+	t := tlog.Tile{Level: -1, Index: k, Width: width}
+	b, status, err := a.get(ctx, "/v1/log/"+t.Path())
+	if err != nil {
+		return leafBatch{err: fmt.Errorf("log entries %s: %w", t.Path(), err)}
+	}
+	if status != 200 {
+		return leafBatch{err: a.missingLeaf(ctx, k, width, status, b)}
+	}
+	leaves, err := tlog.SplitBundle(b)
+	if err == nil && len(leaves) != width {
+		err = fmt.Errorf("%d entries, want %d", len(leaves), width)
+	}
+	if err != nil {
+		return leafBatch{err: &Divergence{Leaf: int64(first), Object: "log", Detail: fmt.Sprintf("entry bundle %s for leaves %d–%d is malformed: %v", t.Path(), first, first+uint64(width)-1, err)}}
+	}
+	out := leafBatch{first: first, leaves: leaves, hashes: make([][]byte, width), sigs: make([]int, width)}
+	var txs [][]byte
+	var txAt []int
+	for i, l := range leaves {
+		out.hashes[i] = tlog.HashLeaf(l)
+		if idx := first + uint64(i); idx >= f.preverify && idx >= f.from && len(l) >= 25 && l[0] == tlog.LeafTx {
+			txs = append(txs, l[25:])
+			txAt = append(txAt, i)
+		}
+	}
+	if len(txs) > 0 && f.preverifyF != nil {
+		for j, n := range f.preverifyF(txs) {
+			out.sigs[txAt[j]] = n
+		}
+	}
+	return out
+}
+
+// missingLeaf explains why the node did not serve entry bundle k of width: it asks for
+// ever narrower partial bundles (which the node serves at any width its log covers) to
+// find the first leaf it cannot serve, though its checkpoint includes it.
+func (a *Auditor) missingLeaf(ctx context.Context, k uint64, width, status int, body []byte) error {
+	lo, hi := 0, width // the node serves width lo (0: nothing yet known); it fails at hi
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		_, st, err := a.get(ctx, "/v1/log/"+tlog.Tile{Level: -1, Index: k, Width: mid}.Path())
+		if err != nil {
+			break
+		}
+		if st == 200 {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	leaf := k*tlog.TileWidth + uint64(hi) - 1
+	return &Divergence{Leaf: int64(leaf), Object: "log", Detail: fmt.Sprintf(
+		"the node cannot serve this leaf, though its signed checkpoint includes it (HTTP %d: %s)", status, errorMessage(body))}
+}
+
+// errorMessage returns the message of a JSON API error body, or the body's start.
+func errorMessage(b []byte) string {
+	var eb httpapi.ErrorBody
+	if json.Unmarshal(b, &eb) == nil && eb.Message != "" {
+		return eb.Code + ": " + eb.Message
+	}
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(bytes.TrimSpace(b))
+}
+
+// leafHeight returns the height a leaf records, or -1 if it is too short to say.
+func leafHeight(b []byte) int64 {
+	if len(b) < 9 {
+		return -1
+	}
+	return int64(binary.BigEndian.Uint64(b[1:9]))
+}
+
+// recheckBundles is how many entry bundles of the log compared in earlier runs a run
+// fetches again and compares with the replay store: a node whose stored history is
+// rewritten after it was audited serves leaves that contradict its own checkpoints, and a
+// resumed audit finds out without fetching everything again.
+const recheckBundles = 4
+
+// recheck fetches up to recheckBundles random entry bundles of leaves [0, upto) and
+// compares them with the replay's leaves.
+func (r *run) recheck(ctx context.Context, upto uint64) error {
+	if upto == 0 {
+		return nil
+	}
+	n := (upto + tlog.TileWidth - 1) / tlog.TileWidth
+	picks := rand.Perm(int(min(n, 1<<20)))
+	picks = picks[:min(len(picks), recheckBundles)]
+	slices.Sort(picks)
+	for _, p := range picks {
+		k := uint64(p)
+		first := k * tlog.TileWidth
+		width := int(min(upto-first, tlog.TileWidth))
+		t := tlog.Tile{Level: -1, Index: k, Width: width}
+		b, status, err := r.a.get(ctx, "/v1/log/"+t.Path())
+		if err != nil {
+			return fmt.Errorf("audit: recheck log entries %s: %w", t.Path(), err)
+		}
+		if status != 200 {
+			return r.a.missingLeaf(ctx, k, width, status, b)
+		}
+		leaves, err := tlog.SplitBundle(b)
+		if err == nil && len(leaves) != width {
+			err = fmt.Errorf("%d entries, want %d", len(leaves), width)
+		}
+		if err != nil {
+			return &Divergence{Leaf: int64(first), Object: "log", Detail: fmt.Sprintf("entry bundle %s is malformed: %v", t.Path(), err)}
+		}
+		for j, l := range leaves {
+			i := first + uint64(j)
+			mine, err := r.replay.App().Leaf(i)
+			if err != nil {
+				return fmt.Errorf("audit: replay store: leaf %d: %w", i, err)
+			}
+			if !bytes.Equal(l, mine) {
+				return &Divergence{Height: leafHeight(mine), Leaf: int64(i), Object: "log leaf", Detail: "the node now serves a leaf an earlier audit verified differently (its history was rewritten): " + describeLeafDiff(l, mine)}
+			}
+		}
+		r.rep.Rechecked += uint64(width)
+	}
+	return nil
+}
