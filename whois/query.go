@@ -98,7 +98,7 @@ const (
 )
 
 // servedTypes lists the types -q types reports, in that order.
-var servedTypes = []string{typeInetnum, typeInet6num, typeAutNum, typeASBlock, typeOrg, typeRole}
+var servedTypes = []string{typeInetnum, typeInet6num, typeAutNum, typeASBlock, typeOrg, typeRole, typeRoute, typeRoute6}
 
 var knownTypes = map[string]bool{
 	typeInetnum: true, typeInet6num: true, typeAutNum: true, typeASBlock: true,
