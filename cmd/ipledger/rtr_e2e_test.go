@@ -623,6 +623,22 @@ func TestLeaseBird(t *testing.T) {
 		return slices.Equal(b.routes("r4"), []string{"193.0.7.0/24-24 AS64500"})
 	})
 	t.Logf("the lease's authorisation reached BIRD %v after its block committed", took.Round(10*time.Millisecond))
+	// rtrlib's and StayRTR's clients fetch exactly the ledger's authorisations in force.
+	routes, err := cl.Routes(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inForce []string
+	for _, r := range routes.Routes {
+		if r.InForce {
+			inForce = append(inForce, fmt.Sprintf("%s-%d AS%d", r.Prefix, r.MaxLength, r.ASN))
+		}
+	}
+	slices.Sort(inForce)
+	dump, _ := rtrdumpVRPs(t, n.rtr, 1)
+	if got := rtrclientVRPs(t, n.rtr); !slices.Equal(got, inForce) || !slices.Equal(dump, inForce) {
+		t.Fatalf("the ledger has %q in force; rtrclient fetched %q, rtrdump %q", inForce, got, dump)
+	}
 	// After the term, the next block (any transaction makes one) ends the lease.
 	time.Sleep(5 * time.Second)
 	send("pay", ipledger.KindPay, 2, ipledger.PayBody{To: lessor.Org, Amount: 1}, lessee)
