@@ -47,4 +47,3 @@ func TestSetValidator(t *testing.T) {
 	}
 	e.fails(ipledger.CodeNotFound, ipledger.KindSetValidator, remove, ipledger.RIPENCC, ipledger.ARIN, ipledger.APNIC, ipledger.LACNIC)
 }
-
