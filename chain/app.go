@@ -85,6 +85,8 @@ type TxRecord struct {
 	Code  ipledger.Code `json:"code"`
 	Log   string        `json:"log,omitempty"`
 	Index uint32        `json:"index"`
+	// Touched names the objects the transaction changed ("holding/42", "lease/7").
+	Touched []string `json:"touched,omitempty"`
 }
 
 // Config tunes the application.
@@ -154,10 +156,11 @@ type Snapshot struct {
 
 // TxOutcome is where and how a transaction was committed.
 type TxOutcome struct {
-	Height int64         `json:"height"`
-	Index  uint32        `json:"index"`
-	Code   ipledger.Code `json:"code"`
-	Log    string        `json:"log,omitempty"`
+	Height  int64         `json:"height"`
+	Index   uint32        `json:"index"`
+	Code    ipledger.Code `json:"code"`
+	Log     string        `json:"log,omitempty"`
+	Touched []string      `json:"touched,omitempty"` // objects it changed, e.g. the new "lease/7"
 }
 
 type blockWork struct {
@@ -546,9 +549,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		if err := a.appendLeaf(w, tlog.TxLeaf{Height: req.Height, Time: block.Time, Index: uint32(i), Code: uint32(res.Code), Tx: b}.Encode()); err != nil {
 			return nil, err
 		}
-		w.record.Txs = append(w.record.Txs, TxRecord{Hash: hash, Kind: kind, Code: res.Code, Log: res.Log, Index: uint32(i)})
+		w.record.Txs = append(w.record.Txs, TxRecord{Hash: hash, Kind: kind, Code: res.Code, Log: res.Log, Index: uint32(i), Touched: res.Touched})
 		w.hashes = append(w.hashes, hash)
-		w.results = append(w.results, TxOutcome{Height: req.Height, Index: uint32(i), Code: res.Code, Log: res.Log})
+		w.results = append(w.results, TxOutcome{Height: req.Height, Index: uint32(i), Code: res.Code, Log: res.Log, Touched: res.Touched})
 		pos := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(req.Height)), uint32(i))
 		if err := w.side.Set(append([]byte{sideTxIndex}, hash[:]...), pos); err != nil {
 			return nil, fmt.Errorf("finalize block: %w", err)
@@ -702,7 +705,7 @@ func (a *App) Outcome(hash ipledger.Hash) (TxOutcome, bool, error) {
 		return TxOutcome{}, false, err
 	}
 	t := rec.Txs[idx]
-	return TxOutcome{Height: height, Index: idx, Code: t.Code, Log: t.Log}, true, nil
+	return TxOutcome{Height: height, Index: idx, Code: t.Code, Log: t.Log, Touched: t.Touched}, true, nil
 }
 
 // WaitCommit blocks until the transaction with hash is committed or ctx ends.

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,10 +158,21 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 		return userError(err)
 	}
 	ripeSigner := ipledger.Signer{Org: ipledger.RIPENCC, Key: ripeKey}
-	for i, step := range []struct {
+	// Set-up transactions of at most 200 items each keep under the transaction size limit.
+	type step struct {
 		kind ipledger.Kind
 		body any
-	}{{ipledger.KindRegisterOrg, orgsBody}, {ipledger.KindAllocate, alloc}} {
+	}
+	var steps []step
+	for i := 0; i < n; i += 200 {
+		j := min(i+200, n)
+		steps = append(steps, step{ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgsBody.Orgs[i:j]}})
+	}
+	for i := 0; i < n; i += 200 {
+		j := min(i+200, n)
+		steps = append(steps, step{ipledger.KindAllocate, ipledger.AllocateBody{Items: alloc.Items[i:j]}})
+	}
+	for i, step := range steps {
 		tx, err := ipledger.BuildTx(chainID, step.kind, ripe.Sequence+1+uint64(i), 0, step.body, ripeSigner)
 		if err != nil {
 			return err
@@ -195,27 +208,42 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 	defer cancel()
 	start := time.Now()
 	var wg sync.WaitGroup
-	// post submits tx and waits for its commit; false stops the client.
-	post := func(i int, tx []byte) bool {
+	// post submits tx and waits for its commit; nil stops the client.
+	post := func(i int, tx []byte) *httpapi.SubmitResult {
 		t0 := time.Now()
 		res, err := cl.Submit(ctx, tx, true)
 		if err != nil || !res.Committed() {
 			failed.Add(1)
-			return false // the sequence is now uncertain; this client stops
+			return nil // the sequence is now uncertain; this client stops
 		}
 		if time.Since(start) > dur {
-			return false // committed after the window: not counted
+			return nil // committed after the window: not counted
 		}
 		lat[i] = append(lat[i], time.Since(t0))
 		if res.Code != ipledger.CodeOK {
 			rejected.Add(1)
-			return false
+			return nil
 		}
 		ok.Add(1)
-		return true
+		return &res
+	}
+	// created finds the id of the object of kind a transaction created among those it
+	// touched (0 if none).
+	created := func(res *httpapi.SubmitResult, kind string) uint64 {
+		for _, obj := range res.Outcome.Touched {
+			if id, ok := strings.CutPrefix(obj, kind+"/"); ok {
+				n, _ := strconv.ParseUint(id, 10, 64)
+				return n
+			}
+		}
+		return 0
 	}
 	for i := 0; agentKey != nil && i+1 < n; i += 2 {
-		offers := make(chan uint64)
+		type offered struct {
+			id    uint64
+			block ipledger.Resource
+		}
+		offers := make(chan offered)
 		wg.Add(2)
 		go func() { // the lessor
 			defer wg.Done()
@@ -224,23 +252,19 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 			for k := 0; k < 256 && runCtx.Err() == nil; k++ {
 				seq++
 				tx, _ := ipledger.BuildTx(chainID, ipledger.KindOffer, seq, 0, ipledger.OfferBody{Resource: block(i, k), Price: 1, Period: 30 * 24 * 3600, MinPeriods: 1, MaxPeriods: 12}, me)
-				if !post(i, tx) {
-					return
-				}
-				list, err := cl.Offers(ctx, me.Org)
-				if err != nil || len(list.Offers) == 0 {
-					failed.Add(1)
+				res := post(i, tx)
+				if res == nil {
 					return
 				}
 				select {
-				case offers <- list.Offers[len(list.Offers)-1].ID:
+				case offers <- offered{created(res, "offer"), block(i, k)}:
 				case <-runCtx.Done():
 					return
 				}
 				seq++
 				p, _ := block(i, 512+k).Prefix()
 				tx, _ = ipledger.BuildTx(chainID, ipledger.KindAuthorise, seq, 0, ipledger.AuthoriseBody{Prefix: p, MaxLength: 28, ASN: 64500}, me)
-				if !post(i, tx) {
+				if post(i, tx) == nil {
 					return
 				}
 			}
@@ -248,20 +272,15 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 		go func() { // the lessee
 			defer wg.Done()
 			me, seq := signers[i+1], uint64(0)
-			for id := range offers {
+			for o := range offers {
 				seq++
-				tx, _ := ipledger.BuildTx(chainID, ipledger.KindLease, seq, 0, ipledger.LeaseBody{Offer: id, ASN: 64501, Periods: 3}, me)
-				if !post(i+1, tx) {
-					return
-				}
-				leases, err := cl.Leases(ctx, me.Org, false)
-				if err != nil || len(leases.Leases) == 0 {
-					failed.Add(1)
+				tx, _ := ipledger.BuildTx(chainID, ipledger.KindLease, seq, 0, ipledger.LeaseBody{Offer: o.id, ASN: 64501, Periods: 3}, me)
+				if post(i+1, tx) == nil {
 					return
 				}
 				seq++
-				tx, _ = ipledger.BuildTx(chainID, ipledger.KindSetGeo, seq, 0, ipledger.SetGeoBody{Resource: leases.Leases[len(leases.Leases)-1].Resource, Country: "KE", City: "Nairobi"}, me)
-				if !post(i+1, tx) {
+				tx, _ = ipledger.BuildTx(chainID, ipledger.KindSetGeo, seq, 0, ipledger.SetGeoBody{Resource: o.block, Country: "KE", City: "Nairobi"}, me)
+				if post(i+1, tx) == nil {
 					return
 				}
 			}
@@ -284,7 +303,7 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 					failed.Add(1)
 					return
 				}
-				if !post(i, tx) {
+				if post(i, tx) == nil {
 					return
 				}
 			}

@@ -133,7 +133,7 @@ func tooLarge(n int64) error {
 }
 
 func outcomeOf(o chain.TxOutcome) Outcome {
-	return Outcome{Height: o.Height, Index: o.Index, Code: o.Code, CodeName: o.Code.String(), Log: o.Log}
+	return Outcome{Height: o.Height, Index: o.Index, Code: o.Code, CodeName: o.Code.String(), Log: o.Log, Touched: o.Touched}
 }
 
 // tx answers where and how a transaction was committed, with its decoded content from the

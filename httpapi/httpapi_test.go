@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -367,7 +368,7 @@ func TestAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if info.Hash != transfer.Hash || info.Outcome != *transfer.Outcome || info.Kind != "transfer" || info.ChainID != testChain ||
+		if info.Hash != transfer.Hash || !reflect.DeepEqual(info.Outcome, *transfer.Outcome) || info.Kind != "transfer" || info.ChainID != testChain ||
 			info.Sequence != 2 || info.Size != len(transferTx) || info.Time.IsZero() {
 			t.Fatalf("tx %+v", info)
 		}

@@ -42,6 +42,9 @@ type Outcome struct {
 	Code     ipledger.Code `json:"code"`
 	CodeName string        `json:"code_name"`
 	Log      string        `json:"log,omitempty"`
+	// Touched names the objects the transaction changed ("holding/42", "offer/3"): how a
+	// client learns the id of what it created.
+	Touched []string `json:"touched,omitempty"`
 }
 
 // TxInfo answers GET /v1/tx/{hash}: the outcome and the decoded transaction. Body is the
