@@ -345,8 +345,12 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 		return nil, fmt.Errorf("init chain: %w", err)
 	}
 	a.tree = tlog.New()
+	root := a.st.WorkingHash()
+	if root == nil {
+		return nil, fmt.Errorf("init chain: the state tree could not be hashed")
+	}
 	a.log.Info("genesis", "chain", req.ChainId, "registries", len(g.Registries), "pools", len(g.Pools))
-	return &abci.InitChainResponse{AppHash: tlog.AppHash(a.st.WorkingHash(), a.tree.Root())}, nil
+	return &abci.InitChainResponse{AppHash: tlog.AppHash(root, a.tree.Root())}, nil
 }
 
 // CheckTx admits a transaction to the mempool: it decodes, checks signatures (once; the
@@ -599,6 +603,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
 	}
 	w.record.StateRoot = a.st.WorkingHash()
+	if w.record.StateRoot == nil {
+		// The tree could not be read: answering with an app hash would be a lie.
+		return nil, fmt.Errorf("finalize block %d: the state tree could not be hashed (the store's error follows at commit)", req.Height)
+	}
 	w.record.LogRoot = a.tree.Root()
 	w.record.LogSize = a.tree.Size()
 	w.record.AppHash = tlog.AppHash(w.record.StateRoot, w.record.LogRoot)

@@ -33,11 +33,36 @@ func benchSetup(b *testing.B, n int) (*Replayer, []ipledger.Signer, int64) {
 		res, _ := ipledger.PrefixResource(p)
 		items = append(items, ipledger.AllocateItem{Resource: res, Org: h, Status: ipledger.StatusAllocatedPA})
 	}
-	t1, _ := ipledger.BuildTx("bench-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: orgs}, ripe)
-	t2, _ := ipledger.BuildTx("bench-chain", ipledger.KindAllocate, 2, 0, ipledger.AllocateBody{Items: items}, ripe)
-	_, codes, err := r.Apply(ctx, ReplayBlock{Height: 1, Time: start, Txs: [][]byte{t1, t2}})
-	if err != nil || codes[0] != 0 || codes[1] != 0 {
-		b.Fatalf("setup: %v %v", err, codes)
+	// The set-up goes in transactions of at most 200 organisations or blocks each, well under
+	// the 64 KiB transaction limit.
+	var txs [][]byte
+	seq := uint64(0)
+	for i := 0; i < n; i += 200 {
+		j := min(i+200, n)
+		seq++
+		t, err := ipledger.BuildTx("bench-chain", ipledger.KindRegisterOrg, seq, 0, ipledger.RegisterOrgBody{Orgs: orgs[i:j]}, ripe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		txs = append(txs, t)
+	}
+	for i := 0; i < n; i += 200 {
+		j := min(i+200, n)
+		seq++
+		t, err := ipledger.BuildTx("bench-chain", ipledger.KindAllocate, seq, 0, ipledger.AllocateBody{Items: items[i:j]}, ripe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		txs = append(txs, t)
+	}
+	_, codes, err := r.Apply(ctx, ReplayBlock{Height: 1, Time: start, Txs: txs})
+	if err != nil {
+		b.Fatalf("setup: %v", err)
+	}
+	for i, c := range codes {
+		if c != 0 {
+			b.Fatalf("setup transaction %d: code %d", i, c)
+		}
 	}
 	return r, signers, 1
 }

@@ -2,17 +2,16 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
-
-	corestore "cosmossdk.io/core/store"
-	"github.com/cosmos/iavl"
-	ics23 "github.com/cosmos/ics23/go"
+	"slices"
+	"strings"
 
 	"github.com/ipledger/ipledger"
 )
 
-// The KV implementations of this package (the working tree, View and MemKV) share these
+// The KV implementations of this package (the working state, View and MemKV) share these
 // rules, beyond ipledger.KV's: an empty key is never stored (Set and Delete reject it, Get
 // finds nothing), Get returns a copy the caller owns, Iterate hands fn copies too, an empty
 // start is the same as nil, and a range with start >= end or an empty end is empty.
@@ -43,51 +42,8 @@ func copyPair(k, v []byte) ([]byte, []byte) {
 	return buf[:len(k):len(k)], buf[len(k):]
 }
 
-// treeReader is what the working tree and a snapshot have in common.
-type treeReader interface {
-	Get(key []byte) ([]byte, error)
-	Iterator(start, end []byte, ascending bool) (corestore.Iterator, error)
-}
-
-func treeGet(t treeReader, key []byte) ([]byte, error) {
-	if len(key) == 0 {
-		return nil, nil
-	}
-	v, err := t.Get(key)
-	if err != nil {
-		return nil, fmt.Errorf("get %x: %w", key, err)
-	}
-	return bytes.Clone(v), nil
-}
-
-func treeIterate(t treeReader, start, end []byte, reverse bool, fn func(k, v []byte) bool) (err error) {
-	if emptyRange(start, end) {
-		return nil
-	}
-	if len(start) == 0 {
-		start = nil
-	}
-	it, err := t.Iterator(start, end, !reverse)
-	if err != nil {
-		return fmt.Errorf("iterate: %w", err)
-	}
-	defer func() {
-		if cerr := it.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("iterate: %w", cerr)
-		}
-	}()
-	for ; it.Valid(); it.Next() {
-		if !fn(copyPair(it.Key(), it.Value())) {
-			return nil
-		}
-	}
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("iterate: %w", err)
-	}
-	return nil
-}
-
-// workingKV is the working tree as an ipledger.KV.
+// workingKV is the working state as an ipledger.KV: the changes since the last Commit over
+// the committed values.
 type workingKV struct{ s *Store }
 
 var _ ipledger.KV = workingKV{}
@@ -96,7 +52,30 @@ func (w workingKV) Get(key []byte) ([]byte, error) {
 	if w.s.shut.Load() {
 		return nil, fmt.Errorf("get: %w", ErrClosed)
 	}
-	return treeGet(w.s.tree, key)
+	if len(key) == 0 {
+		return nil, nil
+	}
+	if e, ok := w.s.dirty[string(key)]; ok {
+		return bytes.Clone(e.value), nil
+	}
+	version := uint64(w.s.Version())
+	if version == 0 {
+		return nil, nil
+	}
+	// The tree in memory knows most absent keys without a read.
+	if w.s.t.absent(sha256.Sum256(key)) {
+		return nil, nil
+	}
+	// One iterator serves the working Gets until the next Commit: it sees the committed
+	// versions, which is all they read from disk.
+	if w.s.workIter == nil {
+		it, err := w.s.db.NewIter(nil)
+		if err != nil {
+			return nil, fmt.Errorf("get %x: %w", key, err)
+		}
+		w.s.workIter = it
+	}
+	return seekValue(w.s.workIter, key, version)
 }
 
 func (w workingKV) Set(key, value []byte) error {
@@ -106,9 +85,7 @@ func (w workingKV) Set(key, value []byte) error {
 	if w.s.shut.Load() {
 		return fmt.Errorf("set: %w", ErrClosed)
 	}
-	if _, err := w.s.tree.Set(key, value); err != nil {
-		return fmt.Errorf("set %x: %w", key, err)
-	}
+	w.s.write(key, bytes.Clone(value))
 	return nil
 }
 
@@ -119,26 +96,102 @@ func (w workingKV) Delete(key []byte) error {
 	if w.s.shut.Load() {
 		return fmt.Errorf("delete: %w", ErrClosed)
 	}
-	if _, _, err := w.s.tree.Remove(key); err != nil {
-		return fmt.Errorf("delete %x: %w", key, err)
-	}
+	w.s.write(key, nil)
 	return nil
 }
 
+// write records a change; value nil deletes.
+func (s *Store) write(key, value []byte) {
+	e, ok := s.dirty[string(key)]
+	if !ok {
+		e = &dirtyEntry{key: string(key)}
+		s.dirty[e.key] = e
+		if n := len(s.order); n > 0 && s.order[n-1].key >= e.key {
+			s.inOrder = false
+		}
+		s.order = append(s.order, e)
+	}
+	e.value = value
+	if !e.queued {
+		e.queued = true
+		s.queue = append(s.queue, e)
+	}
+}
+
+// Iterate merges the working changes in the range, collected and sorted first (the node
+// iterates its in-memory copy of the state, not this), with the committed values.
 func (w workingKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
 	if w.s.shut.Load() {
 		return fmt.Errorf("iterate: %w", ErrClosed)
 	}
-	return treeIterate(w.s.tree, start, end, reverse, fn)
+	if emptyRange(start, end) {
+		return nil
+	}
+	var changes []*dirtyEntry
+	for k, e := range w.s.dirty {
+		if k >= string(start) && (end == nil || k < string(end)) {
+			changes = append(changes, e)
+		}
+	}
+	slices.SortFunc(changes, func(a, b *dirtyEntry) int {
+		if reverse {
+			return strings.Compare(b.key, a.key)
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	// before reports whether a change to key a comes before committed key b.
+	before := func(a string, b []byte) bool {
+		if reverse {
+			return a > string(b)
+		}
+		return a < string(b)
+	}
+	i, stopped := 0, false
+	emit := func(e *dirtyEntry) bool {
+		if e.value == nil {
+			return true
+		}
+		if !fn(copyPair([]byte(e.key), e.value)) {
+			stopped = true
+			return false
+		}
+		return true
+	}
+	err := iterateAt(w.s.db, uint64(w.s.Version()), start, end, reverse, func(k, v []byte) bool {
+		for i < len(changes) && (before(changes[i].key, k) || changes[i].key == string(k)) {
+			e := changes[i]
+			i++
+			if !emit(e) {
+				return false
+			}
+			if e.key == string(k) {
+				return true // the change replaces the committed value
+			}
+		}
+		if !fn(k, v) {
+			stopped = true
+			return false
+		}
+		return true
+	})
+	if err != nil || stopped {
+		return err
+	}
+	for ; i < len(changes); i++ {
+		if !emit(changes[i]) {
+			break
+		}
+	}
+	return nil
 }
 
 // View is an immutable snapshot of one committed version, from [Store.ReadAt]. It is an
 // ipledger.KV whose Set and Delete fail with ErrReadOnly, and it is safe for concurrent use.
+// The zero View is not usable.
 type View struct {
 	s       *Store
-	tree    *iavl.ImmutableTree // nil: the empty tree before the first commit
-	version int64
-	hash    []byte
+	version int64 // 0: the empty map before the first commit
+	root    slot
 }
 
 var _ ipledger.KV = (*View)(nil)
@@ -147,33 +200,38 @@ var _ ipledger.KV = (*View)(nil)
 func (v *View) Version() int64 { return v.version }
 
 // Hash returns the view's root hash.
-func (v *View) Hash() []byte { return bytes.Clone(v.hash) }
-
-// Get returns a copy of key's value at the view's version, or nil.
-func (v *View) Get(key []byte) (value []byte, err error) {
-	if v.tree == nil {
-		return nil, nil
-	}
-	err = v.guard(func() (err error) {
-		value, err = treeGet(v.tree, key)
-		return err
-	})
-	return value, err
+func (v *View) Hash() []byte {
+	h := v.root.subtreeHash()
+	return h[:]
 }
 
-// guard runs fn with the view's version pinned against pruning, and turns a panic of iavl
-// (some of its proof code dereferences the result of a failed node read) into an error.
-func (v *View) guard(fn func() error) (err error) {
+// guard runs fn with the view's version pinned against pruning and the store held open.
+func (v *View) guard(fn func() error) error {
 	if err := v.s.pin(v.version); err != nil {
 		return err
 	}
 	defer v.s.unpin(v.version)
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("read version %d: iavl panicked: %v", v.version, r)
-		}
-	}()
+	v.s.readers.RLock()
+	defer v.s.readers.RUnlock()
+	if v.s.shut.Load() {
+		return ErrClosed
+	}
 	return fn()
+}
+
+// Get returns a copy of key's value at the view's version, or nil.
+func (v *View) Get(key []byte) (value []byte, err error) {
+	if v.version == 0 || len(key) == 0 {
+		return nil, nil
+	}
+	err = v.guard(func() (err error) {
+		value, err = getAt(v.s.db, key, uint64(v.version))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get %x at %d: %w", key, v.version, err)
+	}
+	return value, nil
 }
 
 // Set fails with ErrReadOnly.
@@ -184,35 +242,41 @@ func (v *View) Delete(key []byte) error { return fmt.Errorf("delete %x: %w", key
 
 // Iterate is ipledger.KV's Iterate at the view's version.
 func (v *View) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
-	if v.tree == nil {
+	if v.version == 0 {
 		return nil
 	}
-	return v.guard(func() error { return treeIterate(v.tree, start, end, reverse, fn) })
+	return v.guard(func() error { return iterateAt(v.s.db, uint64(v.version), start, end, reverse, fn) })
 }
 
 // Prove returns key's value with a membership proof, or nil with a non-membership proof,
-// against the view's Hash. An empty tree has no proofs.
-func (v *View) Prove(key []byte) (value []byte, proof *ics23.CommitmentProof, err error) {
+// against the view's Hash.
+func (v *View) Prove(key []byte) (value []byte, proof *Proof, err error) {
 	if len(key) == 0 {
 		return nil, nil, fmt.Errorf("prove: %w", errEmptyKVKey)
 	}
-	if v.tree == nil || v.tree.Size() == 0 {
-		return nil, nil, fmt.Errorf("prove %x: no proofs in an empty tree", key)
+	if v.version == 0 {
+		return nil, &Proof{}, nil
 	}
+	kh := sha256.Sum256(key)
 	err = v.guard(func() error {
 		var err error
-		if value, err = v.tree.Get(key); err != nil {
+		if value, err = getAt(v.s.db, key, uint64(v.version)); err != nil {
 			return err
 		}
-		if value != nil {
-			proof, err = v.tree.GetMembershipProof(key)
-		} else {
-			proof, err = v.tree.GetNonMembershipProof(key)
+		load := func(s *slot, d int, path *Hash) (*node, error) { return readNode(v.s.db, s, d, path) }
+		if proof, err = prove(v.root, &kh, load); err != nil {
+			return err
 		}
-		return err
+		// The value table and the tree must agree.
+		l := proof.Leaf
+		present := l != nil && l.KeyHash == kh
+		if present != (value != nil) || (present && sha256.Sum256(value) != l.ValueHash) {
+			return fmt.Errorf("%w: value table and tree disagree on %x", errCorrupt, key)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("prove %x: %w", key, err)
+		return nil, nil, fmt.Errorf("prove %x at %d: %w", key, v.version, err)
 	}
-	return bytes.Clone(value), proof, nil
+	return value, proof, nil
 }

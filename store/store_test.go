@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -104,7 +103,7 @@ func TestKVRandomized(t *testing.T) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 0))
 			dir := t.TempDir()
-			// A tiny node cache makes reads go to Pebble and decode nodes.
+			// A tiny node cache makes updates read nodes back from Pebble.
 			opts := Options{NoSync: true, CacheSize: int(seed-1) * 10}
 			s := openTest(t, dir, opts)
 			mem := NewMemKV()
@@ -234,7 +233,7 @@ func TestKVRejects(t *testing.T) {
 
 func TestEmptyStore(t *testing.T) {
 	s := openTest(t, t.TempDir(), Options{})
-	empty := sha256.Sum256(nil)
+	empty := emptyHash
 	if s.Version() != 0 || !bytes.Equal(s.Hash(), empty[:]) || !bytes.Equal(s.WorkingHash(), empty[:]) {
 		t.Fatalf("empty store: version %d hash %x working %x", s.Version(), s.Hash(), s.WorkingHash())
 	}
@@ -248,8 +247,13 @@ func TestEmptyStore(t *testing.T) {
 	if _, err := s.ReadAt(1); !errors.Is(err, ErrVersionNotFound) {
 		t.Fatalf("ReadAt(1) = %v, want ErrVersionNotFound", err)
 	}
-	if _, _, err := s.Prove(0, []byte("k")); err == nil {
-		t.Fatal("Prove on empty store succeeded")
+	// The empty map proves every key absent.
+	value, proof, err := s.Prove(0, []byte("k"))
+	if err != nil || value != nil {
+		t.Fatalf("Prove on empty store = %q, %v", value, err)
+	}
+	if err := VerifyProof(empty[:], []byte("k"), nil, proof); err != nil {
+		t.Fatalf("VerifyProof on empty store: %v", err)
 	}
 	// An empty commit is a version too.
 	hash, version, err := s.Commit()
@@ -334,8 +338,7 @@ func TestCommitReopen(t *testing.T) {
 }
 
 func TestDeterministicHash(t *testing.T) {
-	// The same writes in the same order give the same root in separate stores. (IAVL's
-	// shape depends on insertion order, so only the order of the ledger makes roots agree.)
+	// The same writes in the same order give the same root in separate stores.
 	build := func() []byte {
 		s := openTest(t, t.TempDir(), Options{NoSync: true})
 		r := rand.New(rand.NewPCG(7, 7))
@@ -450,7 +453,7 @@ func TestPruning(t *testing.T) {
 			}
 		}
 		if v%4 == 0 {
-			// A version without changes: IAVL stores a reference to the previous root,
+			// A version without changes: its root record repeats the previous root,
 			// which pruning must handle.
 			if _, _, err := s.Commit(); err != nil {
 				t.Fatal(err)
