@@ -26,8 +26,13 @@ func BenchmarkApply(b *testing.B) {
 		res, _ := ipledger.PrefixResource(netip.PrefixFrom(netip.AddrFrom4([4]byte{193, byte(i >> 4), byte(i&15) << 4, 0}), 20))
 		items = append(items, ipledger.AllocateItem{Resource: res, Org: h, Status: ipledger.StatusAllocatedPA})
 	}
-	e.ok(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgs}, ipledger.RIPENCC)
-	e.ok(ipledger.KindAllocate, ipledger.AllocateBody{Items: items}, ipledger.RIPENCC)
+	// In transactions of 200 organisations or blocks, under the transaction size limit.
+	for i := 0; i < n; i += 200 {
+		e.ok(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgs[i:min(i+200, n)]}, ipledger.RIPENCC)
+	}
+	for i := 0; i < n; i += 200 {
+		e.ok(ipledger.KindAllocate, ipledger.AllocateBody{Items: items[i:min(i+200, n)]}, ipledger.RIPENCC)
+	}
 	txs := make([]*ipledger.Tx, b.N)
 	seq := make([]uint64, n)
 	for i := range txs {

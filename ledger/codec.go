@@ -78,3 +78,111 @@ func decodeHolding(b []byte) (*ipledger.Holding, error) {
 	}
 	return &h, nil
 }
+
+// Organisations are read for every transaction (the first signer's sequence and keys), so
+// they are binary too:
+//
+//	0x01 (format) ‖ handle ‖ name ‖ country ‖ abuse mailbox ‖ registry ‖ opaque id
+//	                                              (each uvarint length ‖ bytes)
+//	‖ flags (1 byte: 1 registry, 2 authoritative, 4 settlement agent)
+//	‖ uvarint key count ‖ 32 bytes per key ‖ uvarint sequence
+//	‖ created ‖ updated                           (each varint Unix seconds ‖ uvarint nanoseconds)
+//
+// Decoding is strict in the same way as for holdings.
+const orgFormat = 1
+
+const (
+	orgFlagRegistry = 1 << iota
+	orgFlagAuthoritative
+	orgFlagSettlementAgent
+	orgFlagsKnown = orgFlagRegistry | orgFlagAuthoritative | orgFlagSettlementAgent
+)
+
+func encodeOrg(o *ipledger.Organisation) []byte {
+	b := make([]byte, 0, 64+len(o.Handle)+len(o.Name)+len(o.AbuseMailbox)+32*len(o.Keys))
+	b = append(b, orgFormat)
+	for _, s := range []string{o.Handle, o.Name, o.Country, o.AbuseMailbox, o.Registry, o.OpaqueID} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	var flags byte
+	if o.IsRegistry {
+		flags |= orgFlagRegistry
+	}
+	if o.Authoritative {
+		flags |= orgFlagAuthoritative
+	}
+	if o.SettlementAgent {
+		flags |= orgFlagSettlementAgent
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(o.Keys)))
+	for _, k := range o.Keys {
+		b = append(b, k[:]...)
+	}
+	b = binary.AppendUvarint(b, o.Sequence)
+	for _, t := range []time.Time{o.Created, o.Updated} {
+		b = binary.AppendVarint(b, t.Unix())
+		b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	}
+	return b
+}
+
+func decodeOrg(b []byte) (*ipledger.Organisation, error) {
+	bad := func(what string) (*ipledger.Organisation, error) {
+		return nil, fmt.Errorf("decode organisation: %s", what)
+	}
+	if len(b) == 0 || b[0] != orgFormat {
+		return bad("unknown format")
+	}
+	b = b[1:]
+	var o ipledger.Organisation
+	for _, s := range []*string{&o.Handle, &o.Name, &o.Country, &o.AbuseMailbox, &o.Registry, &o.OpaqueID} {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return bad("string field")
+		}
+		*s = string(b[n : n+int(l)])
+		b = b[n+int(l):]
+	}
+	if len(b) == 0 || b[0]&^orgFlagsKnown != 0 {
+		return bad("flags")
+	}
+	o.IsRegistry = b[0]&orgFlagRegistry != 0
+	o.Authoritative = b[0]&orgFlagAuthoritative != 0
+	o.SettlementAgent = b[0]&orgFlagSettlementAgent != 0
+	b = b[1:]
+	nk, n := binary.Uvarint(b)
+	if n <= 0 || nk > uint64(len(b)-n)/32 {
+		return bad("keys")
+	}
+	b = b[n:]
+	if nk > 0 {
+		o.Keys = make([]ipledger.PublicKey, nk)
+		for i := range o.Keys {
+			copy(o.Keys[i][:], b[:32])
+			b = b[32:]
+		}
+	}
+	if o.Sequence, n = binary.Uvarint(b); n <= 0 {
+		return bad("sequence")
+	}
+	b = b[n:]
+	for _, t := range []*time.Time{&o.Created, &o.Updated} {
+		sec, n := binary.Varint(b)
+		if n <= 0 {
+			return bad("time")
+		}
+		b = b[n:]
+		ns, n := binary.Uvarint(b)
+		if n <= 0 || ns >= 1e9 {
+			return bad("time")
+		}
+		b = b[n:]
+		*t = time.Unix(sec, int64(ns)).UTC()
+	}
+	if len(b) != 0 {
+		return bad("trailing bytes")
+	}
+	return &o, nil
+}

@@ -56,12 +56,11 @@ func Holdings(kv ipledger.KV, fn func(*ipledger.Holding) bool) error {
 func Orgs(kv ipledger.KV, fn func(*ipledger.Organisation) bool) error {
 	var derr error
 	err := kv.Iterate([]byte{tagOrg}, []byte{tagOrg + 1}, false, func(_, v []byte) bool {
-		var o ipledger.Organisation
-		if derr = json.Unmarshal(v, &o); derr != nil {
-			derr = fmt.Errorf("decode organisation: %w", derr)
+		var o *ipledger.Organisation
+		if o, derr = decodeOrg(v); derr != nil {
 			return false
 		}
-		return fn(&o)
+		return fn(o)
 	})
 	if err == nil {
 		err = derr

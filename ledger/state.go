@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	"github.com/ipledger/ipledger"
@@ -10,7 +9,7 @@ import (
 
 // State layout in the authenticated map. Every key starts with a one-byte table tag.
 //
-//	'o' handle                              → Organisation JSON
+//	'o' handle                              → Organisation (binary, codec.go)
 //	'h' family depth first(16)              → Holding (binary, codec.go; one depth never overlaps)
 //	'i' id(8)                               → holding key    (lookup by handle)
 //	'e' family depth first(16) kind ref     → Encumbrance JSON
@@ -79,11 +78,11 @@ func (s store) org(handle string) (*ipledger.Organisation, error) {
 	if b == nil {
 		return nil, nil
 	}
-	var o ipledger.Organisation
-	if err := json.Unmarshal(b, &o); err != nil {
-		return nil, fmt.Errorf("decode organisation %s: %w", handle, err)
+	o, err := decodeOrg(b)
+	if err != nil {
+		return nil, fmt.Errorf("organisation %s: %w", handle, err)
 	}
-	return &o, nil
+	return o, nil
 }
 
 func (s store) mustOrg(handle string) (*ipledger.Organisation, error) {
@@ -95,11 +94,7 @@ func (s store) mustOrg(handle string) (*ipledger.Organisation, error) {
 }
 
 func (s store) putOrg(o *ipledger.Organisation) error {
-	b, err := json.Marshal(o)
-	if err != nil {
-		return fmt.Errorf("encode organisation %s: %w", o.Handle, err)
-	}
-	return s.kv.Set(orgKey(o.Handle), b)
+	return s.kv.Set(orgKey(o.Handle), encodeOrg(o))
 }
 
 func (s store) putHolding(h *ipledger.Holding) error {
