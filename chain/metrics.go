@@ -17,6 +17,7 @@ type Metrics struct {
 	txs      *prometheus.CounterVec
 	checkTx  *prometheus.CounterVec
 	finalize prometheus.Histogram
+	commit   prometheus.Histogram
 	blockTxs prometheus.Histogram
 
 	checkpoint        prometheus.Gauge
@@ -36,6 +37,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Mempool admission checks, by result code."}, []string{"code"}),
 		finalize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_finalize_block_seconds",
 			Help: "Time to apply a block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_commit_seconds",
+			Help: "Time to persist a block (side data, state version, fsync) and sign its checkpoint.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_block_txs",
 			Help: "Transactions per block.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
 		checkpoint: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_size",
@@ -48,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Consensus round in which the previous block was decided (0 when its first proposer succeeded)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.blockTxs, m.checkpoint, m.checkpointRefused, m.interval, m.round)
+		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.commit, m.blockTxs, m.checkpoint, m.checkpointRefused, m.interval, m.round)
 	}
 	return m
 }

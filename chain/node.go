@@ -321,6 +321,10 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 		return hash, err
 	}
 	rr, err := n.node.Mempool().CheckTx(tx, "")
+	if err != nil {
+		// Not admitted: it must not pass for pending (see App.WaitCommit).
+		n.app.verified.remove(hash)
+	}
 	switch {
 	case errors.Is(err, mempool.ErrTxInCache):
 		return hash, ipledger.Errorf(ipledger.CodeStaleSequence, "transaction %s was already submitted", hash)
@@ -341,6 +345,7 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 		return hash, fmt.Errorf("submit: no CheckTx response (%v)", rr.Error())
 	}
 	if res.Code != 0 {
+		n.app.verified.remove(hash)
 		return hash, &ipledger.Error{Code: ipledger.Code(res.Code), Message: res.Log}
 	}
 	return hash, nil
