@@ -277,6 +277,11 @@ func tune(c *cfg.Config, o NodeOptions) {
 	c.Consensus.TimeoutCommit = o.TimeoutCommit
 	c.Consensus.CreateEmptyBlocks = true
 	c.Consensus.CreateEmptyBlocksInterval = o.EmptyBlocks
+	// A gossip routine that finds nothing to send sleeps this long before it looks again
+	// (100 ms by default): on a small network of operators that sleep, not the wire, is
+	// what delays block parts and votes. 10 ms is what ../shared/bench/cometbase's network
+	// runs with.
+	c.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
 	c.TxIndex.Indexer = "null"
 	c.Mempool.MaxTxBytes = ipledger.MaxTxBytes
 	c.Mempool.Size = 50_000

@@ -24,7 +24,7 @@ func benchCmd(e *env) *cobra.Command {
 	var node string
 	var orgs int
 	var dur time.Duration
-	var workload string
+	var workload, baseAddr string
 	load := &cobra.Command{
 		Use:   "load",
 		Short: "Post signed assignments and two-signer transfers to /v1/tx?wait=commit for a while; report committed tx/s and POST-to-commit latency",
@@ -50,21 +50,25 @@ transaction of the lease life cycle is counted.`,
 			if err != nil {
 				return err
 			}
-			cl := &httpapi.Client{Base: node, HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}}
+			var cls []*httpapi.Client
+			for _, u := range strings.Split(node, ",") {
+				cls = append(cls, &httpapi.Client{Base: strings.TrimSpace(u), HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}})
+			}
 			switch workload {
 			case "registry":
-				return runLoad(cmd.Context(), e, cl, ripeKey, orgs, dur, nil)
+				return runLoad(cmd.Context(), e, cls, ripeKey, baseAddr, orgs, dur, nil)
 			case "lease":
 				agentKey, err := loadKey(home, SettlementAgent)
 				if err != nil {
 					return err
 				}
-				return runLoad(cmd.Context(), e, cl, ripeKey, orgs, dur, &agentKey)
+				return runLoad(cmd.Context(), e, cls, ripeKey, baseAddr, orgs, dur, &agentKey)
 			}
 			return fmt.Errorf("--workload %q: want registry or lease", workload)
 		},
 	}
-	load.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
+	load.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL; several, comma-separated, spread the clients over a network's nodes (set-up goes to the first)")
+	load.Flags().StringVar(&baseAddr, "base", "193.0.0.0", "first address of the free RIPE NCC pool space the organisations' /18s are allocated from (another run on the same chain needs another, e.g. 194.0.0.0)")
 	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 2800)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
 	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers) or lease (offers, leases, geolocation, route authorisations)")
@@ -109,26 +113,31 @@ transaction of the lease life cycle is counted.`,
 }
 
 // runLoad sets up n organisations and runs the registry workload, or the lease workload
-// when agentKey (the settlement agent's) is given.
-func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.PrivateKey, n int, dur time.Duration, agentKey *ipledger.PrivateKey) error {
+// when agentKey (the settlement agent's) is given. Client i posts to cls[i mod len(cls)];
+// the set-up goes to cls[0].
+func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledger.PrivateKey, baseAddr string, n int, dur time.Duration, agentKey *ipledger.PrivateKey) error {
 	if n < 2 || n > 2800 {
 		return fmt.Errorf("--orgs must be 2 to 2800")
 	}
+	cl := cls[0]
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return userError(err)
 	}
 	chainID := st.ChainID
-	// The organisations take /18s from the start of RIPE NCC's pool holding 193.0.0.0.
-	info, err := cl.Resource(ctx, "193.0.0.0")
+	// The organisations take /18s from baseAddr on, which must be free RIPE NCC pool space.
+	ba, err := netip.ParseAddr(baseAddr)
+	if err != nil || !ba.Is4() {
+		return fmt.Errorf("--base %q: want an IPv4 address", baseAddr)
+	}
+	info, err := cl.Resource(ctx, baseAddr)
 	if err != nil {
 		return userError(err)
 	}
-	pool := info.Chain[0]
-	if pool.Holder != ipledger.RIPENCC || len(info.Chain) != 1 {
-		return fmt.Errorf("193.0.0.0 is not free RIPE NCC pool space on this chain; run the load on a fresh dev chain")
+	if pool := info.Chain[0]; pool.Holder != ipledger.RIPENCC || len(info.Chain) != 1 {
+		return fmt.Errorf("%s is not free RIPE NCC pool space on this chain; give another --base or run the load on a fresh dev chain", baseAddr)
 	}
-	base := pool.Resource.FirstAddr().As4()
+	base := ba.As4()
 	block := func(i, sub int) ipledger.Resource { // /18 number i, or its /28 number sub
 		a := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
 		a += uint32(i) << 14
@@ -201,7 +210,30 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 			}
 		}
 	}
-	fmt.Fprintf(e.stdout, "set up %d organisations with a /18 each; posting for %s\n", n, dur)
+	// Every node must have committed the set-up before its clients post.
+	if len(cls) > 1 {
+		st0, err := cl.Status(ctx)
+		if err != nil {
+			return userError(err)
+		}
+		for _, c := range cls[1:] {
+			for {
+				st, err := c.Status(ctx)
+				if err != nil {
+					return fmt.Errorf("%s: %w", c.Base, userError(err))
+				}
+				if st.Height >= st0.Height {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "set up %d organisations with a /18 each; posting for %s to %d node(s)\n", n, dur, len(cls))
 
 	var ok, rejected, failed atomic.Int64
 	lat := make([][]time.Duration, n)
@@ -212,7 +244,7 @@ func runLoad(ctx context.Context, e *env, cl *httpapi.Client, ripeKey ipledger.P
 	// post submits tx and waits for its commit; nil stops the client.
 	post := func(i int, tx []byte) *httpapi.SubmitResult {
 		t0 := time.Now()
-		res, err := cl.Submit(ctx, tx, true)
+		res, err := cls[i%len(cls)].Submit(ctx, tx, true)
 		if err != nil || !res.Committed() {
 			failed.Add(1)
 			return nil // the sequence is now uncertain; this client stops
