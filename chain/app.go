@@ -142,6 +142,7 @@ type App struct {
 	mempoolSeq map[string]uint64 // highest sequence accepted into the mempool, per first signer
 
 	verified sigCache
+	blocks   blockCache // decoded records of recent blocks
 	sigs     *verifier // batches the signature checks of concurrent submissions
 
 	waitMu  sync.Mutex
@@ -762,10 +763,14 @@ func (a *App) unwait(hash ipledger.Hash, ch chan TxOutcome) {
 	}
 }
 
-// Block returns the record of a committed block, or nil.
+// Block returns the record of a committed block, or nil. The record may be shared with
+// other callers: it must not be modified.
 func (a *App) Block(height int64) (*BlockRecord, error) {
 	if height < 1 || height > a.Committed().Height {
 		return nil, nil
+	}
+	if rec := a.blocks.get(height); rec != nil {
+		return rec, nil
 	}
 	b, err := a.st.SideGet(u64key(sideBlock, uint64(height)))
 	if err != nil || b == nil {
@@ -775,7 +780,32 @@ func (a *App) Block(height int64) (*BlockRecord, error) {
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("decode block %d: %w", height, err)
 	}
+	a.blocks.put(height, &rec)
 	return &rec, nil
+}
+
+// blockCache keeps the last few decoded block records. A block's record lists every
+// transaction with the objects it touched, so an import block's runs to megabytes, and
+// the commit waiters, transaction lookups and inclusion proofs by hash of one block
+// would otherwise each decode it again.
+type blockCache struct {
+	mu   sync.Mutex
+	recs [16]*BlockRecord // by height mod 16
+}
+
+func (c *blockCache) get(h int64) *BlockRecord {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.recs[h%int64(len(c.recs))]; r != nil && r.Height == h {
+		return r
+	}
+	return nil
+}
+
+func (c *blockCache) put(h int64, r *BlockRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recs[h%int64(len(c.recs))] = r
 }
 
 // HistoryEntry is one transaction that touched an object.
