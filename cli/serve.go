@@ -35,7 +35,7 @@ type server struct {
 
 // startServer starts the node in home and its HTTP listener.
 func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logger) (*server, error) {
-	if err := setMemLimit(sf.memLimit); err != nil {
+	if err := tuneGC(sf.memLimit); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -110,9 +110,20 @@ func (s *server) stop() error {
 	return s.node.Stop()
 }
 
-// setMemLimit applies a soft limit to the Go heap, so a node keeps its peak resident size
-// near the limit by collecting earlier, unless GOMEMLIMIT is set in the environment.
-func setMemLimit(v string) error {
+// gcPercent is the node's GOGC. A node under load allocates fast (decoded transactions,
+// HTTP requests, block buffers) over a live heap that is mostly the state mirror; with
+// Go's default of 100 the collector took about a sixth of its CPU. At 300 it runs a third
+// as often (docs/BENCHMARKS.md), and the soft memory limit still bounds the heap where
+// the state is large.
+const gcPercent = 300
+
+// tuneGC sets the collector's pace: GOGC gcPercent and a soft limit v on the Go heap, so
+// a node keeps its peak resident size near the limit by collecting earlier. The
+// environment's GOGC and GOMEMLIMIT win.
+func tuneGC(v string) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	if v == "" || v == "off" || os.Getenv("GOMEMLIMIT") != "" {
 		return nil
 	}
