@@ -2,9 +2,11 @@ package ipledger
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -172,4 +174,94 @@ func FuzzDecodeTx(f *testing.F) {
 		}
 		_ = tx.VerifySignatures()
 	})
+}
+
+// TestBatchVerifierMatchesSingle compares the batch verdicts with VerifySignatures over
+// batches larger than one voi batch of expanded keys, with keys that repeat, signatures
+// that do not verify, and keys that are not valid points or are of small order.
+func TestBatchVerifierMatchesSingle(t *testing.T) {
+	var keys []PrivateKey
+	for i := range 12 {
+		seed := sha256.Sum256([]byte{byte(i)})
+		k, err := KeyFromSeed(seed[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	odd := []PublicKey{
+		{1},                      // the identity point: small order
+		{0xff, 0xff, 0xff, 0xff}, // not on the curve
+		func() (k PublicKey) { // y = p + 1: a non-canonical encoding of y = 1
+			k[0] = 0xee
+			for i := 1; i < 31; i++ {
+				k[i] = 0xff
+			}
+			k[31] = 0x7f
+			return k
+		}(),
+	}
+	for _, n := range []int{1, 50, 93, 94, 400} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			bv := NewBatchVerifier()
+			var txs []*Tx
+			for i := range n {
+				payload := EncodePayload(Payload{ChainID: "c", Kind: 1, Sequence: uint64(i + 1), Body: []byte("{}")})
+				tx := &Tx{PayloadBytes: payload}
+				for j := range 1 + i%3 {
+					s := keys[(i*7+j)%len(keys)].Sign(fmt.Sprintf("ORG-%d", j), payload)
+					switch {
+					case i%17 == 5 && j == 0:
+						s.Sig[10] ^= 1
+					case i%29 == 11:
+						s.Key = odd[(i/29)%len(odd)]
+					}
+					tx.Signatures = append(tx.Signatures, s)
+				}
+				txs = append(txs, tx)
+				bv.Add(tx)
+			}
+			got := bv.Verify(nil)
+			bad := 0
+			for i, tx := range txs {
+				if want := tx.VerifySignatures() == nil; got[i] != want {
+					t.Fatalf("transaction %d: batch says %v, single %v", i, got[i], want)
+				}
+				if !got[i] {
+					bad++
+				}
+			}
+			if n >= 50 && bad == 0 {
+				t.Fatal("no bad signature in the batch")
+			}
+		})
+	}
+}
+
+// BenchmarkBatchVerifier verifies blocks of 300 signatures by 40 signers.
+func BenchmarkBatchVerifier(b *testing.B) {
+	var keys []PrivateKey
+	for i := range 40 {
+		seed := sha256.Sum256([]byte{byte(i), 1})
+		k, _ := KeyFromSeed(seed[:])
+		keys = append(keys, k)
+	}
+	var txs []*Tx
+	for i := range 300 {
+		payload := EncodePayload(Payload{ChainID: "c", Kind: 1, Sequence: uint64(i + 1), Body: []byte("{}")})
+		txs = append(txs, &Tx{PayloadBytes: payload, Signatures: []Signature{keys[i%40].Sign("ORG-A", payload)}})
+	}
+	b.ResetTimer()
+	for range b.N {
+		bv := NewBatchVerifier()
+		for _, tx := range txs {
+			bv.Add(tx)
+		}
+		for _, ok := range bv.Verify(nil) {
+			if !ok {
+				b.Fatal("bad")
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(txs))/1000, "µs/sig")
 }

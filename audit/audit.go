@@ -606,6 +606,34 @@ func (r *run) compareLeaf(it leafItem) error {
 	return nil
 }
 
+// compareLeaves checks that the node's leaves items, which follow the leaves compared so
+// far, are the replay's, whose log then has root replayRoot. Equal roots mean equal leaves
+// (the node's leaves were hashed here), so the replay's leaves are read back only to name
+// the first that differs.
+func (r *run) compareLeaves(items []leafItem, replayRoot []byte) error {
+	t := r.st.tree.Clone()
+	for _, it := range items {
+		if it.index != t.Size() {
+			break // compareLeaf names the gap
+		}
+		if err := t.Append(it.hash, nil); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	if t.Size() == r.st.tree.Size()+uint64(len(items)) && bytes.Equal(t.Root(), replayRoot) {
+		r.st.tree = t
+		r.rep.Fetched += uint64(len(items))
+		r.rep.Compared += uint64(len(items))
+		return nil
+	}
+	for _, it := range items {
+		if err := r.compareLeaf(it); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("audit: the replay's log root %x after leaf %d is not the root of the leaves it stored", replayRoot, r.st.tree.Size())
+}
+
 // checkAppHash checks the app hash and results hash header sh carries against the replay
 // of the height before it.
 func (r *run) checkAppHash(sh *types.SignedHeader) error {
@@ -681,31 +709,28 @@ func (r *run) block(ctx context.Context, sh *types.SignedHeader, replayed int64)
 	for _, it := range got {
 		r.rep.TxSigs += it.sigs
 	}
-	after, _ := app.LogSize()
+	after, replayRoot := app.LogSize()
 	// The replay's leaves against the node's: the transaction leaves taken above, then the
 	// rest (the end-of-block leaf) from the stream.
-	for i := before; i < after; i++ {
-		var it leafItem
-		if j := i - before; j < uint64(len(got)) {
-			it = got[j]
-		} else {
-			var ok bool
-			if it, ok = r.leaves.next(ctx); !ok {
-				if r.leaves.err != nil {
-					return false, r.leaves.err
-				}
-				if len(got) > 0 {
-					return false, &Divergence{Height: h, Leaf: int64(i), Object: "log", Detail: fmt.Sprintf(
-						"the node's signed checkpoint of size %d ends inside this block", r.cp.Size)}
-				}
-				// Leaves of a block without transactions beyond the checkpoint: the next
-				// run compares them.
-				return true, nil
+	items := got
+	for i := before + uint64(len(got)); i < after; i++ {
+		it, ok := r.leaves.next(ctx)
+		if !ok {
+			if r.leaves.err != nil {
+				return false, r.leaves.err
 			}
+			if len(got) > 0 {
+				return false, &Divergence{Height: h, Leaf: int64(i), Object: "log", Detail: fmt.Sprintf(
+					"the node's signed checkpoint of size %d ends inside this block", r.cp.Size)}
+			}
+			// Leaves of a block without transactions beyond the checkpoint: the next run
+			// compares them.
+			return true, nil
 		}
-		if err := r.compareLeaf(it); err != nil {
-			return false, err
-		}
+		items = append(items, it)
+	}
+	if err := r.compareLeaves(items[:after-before], replayRoot); err != nil {
+		return false, err
 	}
 	if it, ok := r.leaves.peek(ctx); ok && leafHeight(it.data) <= h {
 		return false, &Divergence{Height: leafHeight(it.data), Leaf: int64(it.index), Object: "log leaf", Detail: fmt.Sprintf(

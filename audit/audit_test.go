@@ -90,6 +90,7 @@ type testNet struct {
 	home    string
 	rpcAddr string
 	node    *chain.Node
+	reg     *prometheus.Registry
 	srv     *httptest.Server
 	api     *httpapi.Client
 	seq     map[string]uint64
@@ -114,7 +115,8 @@ func startNet(t *testing.T) *testNet {
 func (n *testNet) start() {
 	t := n.t
 	t.Helper()
-	node, err := chain.Start(context.Background(), chain.NodeOptions{Home: n.home, RPCAddr: n.rpcAddr, TimeoutCommit: 20 * time.Millisecond, Registry: prometheus.NewRegistry()})
+	n.reg = prometheus.NewRegistry()
+	node, err := chain.Start(context.Background(), chain.NodeOptions{Home: n.home, RPCAddr: n.rpcAddr, TimeoutCommit: 20 * time.Millisecond, Registry: n.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +246,26 @@ func (n *testNet) logSigner() note.Signer {
 }
 
 func (n *testNet) height() int64 { return n.node.App().Committed().Height }
+
+// refused reports whether the node has stopped signing checkpoints (its start-up check
+// included), from its metric ipledger_log_checkpoint_refused.
+func (n *testNet) refused() bool {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n.node.App().WaitReady(ctx) // the start-up check has run
+	mfs, err := n.reg.Gather()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "ipledger_log_checkpoint_refused" {
+			return mf.GetMetric()[0].GetGauge().GetValue() == 1
+		}
+	}
+	n.t.Fatal("no metric ipledger_log_checkpoint_refused")
+	return false
+}
 
 // waitIdle waits for the proof block after the last transaction, so the chain's tip is
 // an empty block and the node's state is the replay's.
@@ -484,6 +506,11 @@ func TestAuditRewrittenLog(t *testing.T) {
 	if idx == 1<<64-1 {
 		t.Fatal("no rejected transaction in the log")
 	}
+	// A restart with the log untouched passes the node's start-up check.
+	n.editLeaves(func(*store.Store, *store.SideBatch) {})
+	if n.refused() {
+		t.Fatal("the node refuses to sign over its untouched log")
+	}
 	n.editLeaves(func(st *store.Store, b *store.SideBatch) {
 		l, err := st.SideGet(sideLeafKey(idx))
 		if err != nil || l == nil {
@@ -492,6 +519,11 @@ func TestAuditRewrittenLog(t *testing.T) {
 		binary.BigEndian.PutUint32(l[21:], 0)
 		b.Set(sideLeafKey(idx), l)
 	})
+	// The node notices at start and signs no more checkpoints ...
+	if !n.refused() {
+		t.Fatal("the node still signs checkpoints over a rewritten leaf")
+	}
+	// ... and the audit names the leaf.
 	d := n.auditFails(n.options(t.TempDir()), fmt.Sprintf("leaf %d", idx), "the node's log says result ok, the replay gives overlap")
 	if d.Leaf != int64(idx) {
 		t.Fatalf("divergence at leaf %d, want %d", d.Leaf, idx)
@@ -509,6 +541,9 @@ func TestAuditRewrittenLog(t *testing.T) {
 		b.Delete(sideLeafKey(size - 2))
 		b.Delete(sideLeafKey(size - 1))
 	})
+	if !n.refused() {
+		t.Fatal("the node still signs checkpoints over a truncated log")
+	}
 	for _, dir := range []string{t.TempDir(), audited} {
 		d = n.auditFails(n.options(dir), fmt.Sprintf("leaf %d", size-2), "cannot serve")
 		if d.Leaf != int64(size-2) {
@@ -650,6 +685,9 @@ func TestAuditRewrittenTransaction(t *testing.T) {
 		l[len(l)-1] ^= 1 // in the last signature
 		b.Set(sideLeafKey(idx), l)
 	})
+	if !n.refused() {
+		t.Fatal("the node still signs checkpoints over a rewritten transaction")
+	}
 	d := n.auditFails(n.options(t.TempDir()), fmt.Sprintf("leaf %d", idx), "but the validators signed")
 	if d.Leaf != int64(idx) {
 		t.Fatalf("divergence at leaf %d, want %d", d.Leaf, idx)

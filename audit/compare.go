@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -14,6 +15,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/store"
 )
 
 // compareWorkers is how many node answers are fetched at once.
@@ -29,14 +31,15 @@ const maxOrgPages = 1 << 20
 // compareState compares the node's answers for holdings and organisations with the
 // replayed state: a random sample of holdings and some of their holders, or with Full every
 // holding and organisation and the node's list of organisations. An object the node shows
-// changed after the replayed height is skipped; so is everything if the node's state is
-// older than the replay.
+// changed after the replayed height is skipped; a node behind the replay is compared with
+// the replayed state at its own height.
 func (r *run) compareState(ctx context.Context) error {
 	o := r.a.o
 	if o.Sample < 0 && !o.Full {
 		return nil
 	}
 	snap := r.replay.App().Committed()
+	var state ipledger.KV = snap.State
 	height := snap.Height
 	st, err := r.a.client.Status(ctx)
 	if err != nil {
@@ -45,15 +48,30 @@ func (r *run) compareState(ctx context.Context) error {
 	if st.ChainID != r.doc.ChainID {
 		return fmt.Errorf("audit: the node's API serves chain %q, the genesis is for %q", st.ChainID, r.doc.ChainID)
 	}
+	if st.Height >= 1 && st.Height < height {
+		// The node is behind the replay: catching up, or halted (a node whose stored state
+		// failed its start-up check executes no blocks, while the chain's block store may
+		// hold one more). Its answers are compared with the replayed state at its height,
+		// which the replay store retains unless the node is far behind (then every answer
+		// is skipped).
+		view, err := r.replay.App().Store().ReadAt(st.Height)
+		switch {
+		case errors.Is(err, store.ErrVersionNotFound):
+		case err != nil:
+			return fmt.Errorf("audit: replayed state at the node's height %d: %w", st.Height, err)
+		default:
+			state, height = view, st.Height
+		}
+	}
 	// The holdings to compare, in ID order.
 	var holdings []*ipledger.Holding
 	if o.Full {
-		err = ledger.Holdings(snap.State, func(h *ipledger.Holding) bool { holdings = append(holdings, h); return true })
+		err = ledger.Holdings(state, func(h *ipledger.Holding) bool { holdings = append(holdings, h); return true })
 	} else {
 		// Reservoir sampling over the holdings in key order.
 		rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 		n := 0
-		err = ledger.Holdings(snap.State, func(h *ipledger.Holding) bool {
+		err = ledger.Holdings(state, func(h *ipledger.Holding) bool {
 			n++
 			if len(holdings) < o.Sample {
 				holdings = append(holdings, h)
@@ -69,7 +87,7 @@ func (r *run) compareState(ctx context.Context) error {
 	slices.SortFunc(holdings, func(a, b *ipledger.Holding) int { return cmp.Compare(a.ID, b.ID) })
 	var orgs []string
 	if o.Full {
-		err = ledger.Orgs(snap.State, func(og *ipledger.Organisation) bool { orgs = append(orgs, og.Handle); return true })
+		err = ledger.Orgs(state, func(og *ipledger.Organisation) bool { orgs = append(orgs, og.Handle); return true })
 		if err != nil {
 			return fmt.Errorf("audit: replayed organisations: %w", err)
 		}
@@ -117,7 +135,7 @@ func (r *run) compareState(ctx context.Context) error {
 		}
 	}
 	for i, handle := range orgs {
-		og, err := ledger.Org(snap.State, handle)
+		og, err := ledger.Org(state, handle)
 		if err != nil {
 			close(jobs)
 			wg.Wait()

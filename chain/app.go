@@ -1,7 +1,8 @@
 // Package chain runs ipledger on CometBFT: the ABCI application that feeds blocks through
 // the ledger state machine, keeps the transparency log and commits state, log and height
-// together, and the in-process node that wires it to CometBFT's consensus, mempool and
-// peer-to-peer layers.
+// together, and takes and restores the snapshots of CometBFT's state sync
+// (snapshot.go); and the in-process node that wires it to CometBFT's consensus, mempool,
+// peer-to-peer and state-sync layers.
 package chain
 
 import (
@@ -101,6 +102,12 @@ type Config struct {
 	LogSigner note.Signer
 	// LogVerifierKey is the note verifier key of LogSigner, published for auditors.
 	LogVerifierKey string
+	// SnapshotDir holds the state-sync snapshots the node takes and serves (snapshot.go);
+	// "" serves none. SnapshotInterval is the number of blocks between snapshots (0 takes
+	// none) and SnapshotKeep how many are kept (0 means DefaultSnapshotKeep).
+	SnapshotDir      string
+	SnapshotInterval int64
+	SnapshotKeep     int
 }
 
 // App is the ABCI application. CheckTx runs on the mempool connection concurrently with
@@ -143,10 +150,12 @@ type App struct {
 
 	verified sigCache
 	blocks   blockCache // decoded records of recent blocks
-	sigs     *verifier // batches the signature checks of concurrent submissions
+	sigs     *verifier  // batches the signature checks of concurrent submissions
 
 	waitMu  sync.Mutex
 	waiters map[ipledger.Hash][]chan TxOutcome
+
+	snap snapshots // state-sync snapshots taken, served and restored (snapshot.go)
 }
 
 // Snapshot is a consistent view of the last committed block.
@@ -203,6 +212,9 @@ func NewApp(st *store.Store, cfg Config) (*App, error) {
 	if err := a.loadCheckpoint(); err != nil {
 		return nil, err
 	}
+	if err := a.openSnapshots(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -243,19 +255,26 @@ func (a *App) restore() error {
 	return nil
 }
 
-// loadMirror copies the committed state into memory and opens the state machine.
+// loadMirror copies the committed state into memory and opens the state machine, unless
+// the start-up integrity check (verify.go) finds the state does not match its root.
 func (a *App) loadMirror() {
 	defer close(a.ready)
 	start := time.Now()
 	snap := a.Committed()
 	m := store.NewMemKV()
+	check := a.startCheck(snap)
 	var serr error
 	if err := snap.State.Iterate(nil, nil, false, func(k, v []byte) bool {
+		check.add(k, v)
 		serr = m.Set(k, v)
 		return serr == nil
 	}); err != nil || serr != nil {
+		check.finish(false)
 		a.loadErr = fmt.Errorf("load state into memory: %w", errors.Join(err, serr))
 		a.log.Error("loading state", "err", a.loadErr)
+		return
+	}
+	if a.loadErr = check.finish(true); a.loadErr != nil {
 		return
 	}
 	a.mirror, a.mirrorHeight = m, snap.Height
@@ -699,6 +718,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if len(w.hashes) > 0 {
 		a.log.Debug("committed", "height", h, "txs", len(w.hashes))
 	}
+	a.snapshotAfterCommit(w.record)
 	return &abci.CommitResponse{}, nil
 }
 

@@ -169,11 +169,13 @@ func (a *App) signCheckpoint() error {
 			return a.refuseLog(fmt.Errorf("log of size %d is smaller than the %d already signed", size, old.Size))
 		}
 		p, err := a.ConsistencyProof(old.Size, size)
-		if err == nil {
-			err = tlog.VerifyConsistency(old.Size, size, p, old.Hash, root)
-		}
 		if err != nil {
-			return a.refuseLog(fmt.Errorf("log of size %d is not an extension of the signed checkpoint of size %d: %w", size, old.Size, err))
+			return a.refuseLog(fmt.Errorf("log of size %d cannot prove it extends the signed checkpoint of size %d: %w", size, old.Size, err))
+		}
+		if tlog.VerifyConsistency(old.Size, size, p, old.Hash, root) != nil {
+			// The library's error dumps both roots as byte lists; the message names them.
+			return a.refuseLog(fmt.Errorf("log of size %d (root %x) is not an extension of the signed checkpoint of size %d (root %x)",
+				size, root, old.Size, old.Hash))
 		}
 	}
 	signed, err := note.Sign(&note.Note{Text: string(cp.Marshal())}, a.cfg.LogSigner)
@@ -192,10 +194,19 @@ func (a *App) signCheckpoint() error {
 
 // refuseLog stops checkpoint signing for good and logs why once.
 func (a *App) refuseLog(err error) error {
-	a.logRefused = fmt.Errorf("checkpoint signing stopped: %w", err)
+	a.stopSigning(err)
 	a.log.Error("refusing to sign checkpoints", "err", err)
-	a.m.checkpointRefused.Set(1)
 	return a.logRefused
+}
+
+// stopSigning stops checkpoint signing for good, for the reason err, without logging it:
+// the caller does. Only the consensus goroutine, or loadMirror before the state machine is
+// ready, calls it.
+func (a *App) stopSigning(err error) {
+	if a.logRefused == nil {
+		a.logRefused = fmt.Errorf("checkpoint signing stopped: %w", err)
+	}
+	a.m.checkpointRefused.Set(1)
 }
 
 // LogVerifierKey returns the note verifier key of this node's log signatures ("" without

@@ -25,6 +25,8 @@ type Metrics struct {
 
 	interval prometheus.Histogram
 	round    prometheus.Gauge
+
+	snap snapshotMetrics // snapshot.go
 }
 
 // NewMetrics creates the metrics and registers them with reg (none when reg is nil).
@@ -44,14 +46,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		checkpoint: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_size",
 			Help: "Tree size of the last checkpoint this node signed."}),
 		checkpointRefused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_refused",
-			Help: "1 once the node has refused to sign a checkpoint inconsistent with its history."}),
+			Help: "1 once the node has refused to sign checkpoints: a checkpoint inconsistent with its history, or a stored state or log that failed the start-up check against the committed roots."}),
 		interval: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_block_interval_seconds",
 			Help: "Block time between consecutive blocks.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}),
 		round: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_consensus_round",
 			Help: "Consensus round in which the previous block was decided (0 when its first proposer succeeded)."}),
+		snap: newSnapshotMetrics(),
 	}
 	if reg != nil {
 		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.commit, m.blockTxs, m.checkpoint, m.checkpointRefused, m.interval, m.round)
+		reg.MustRegister(m.snap.collectors()...)
 	}
 	return m
 }

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/ipledger/ipledger/chain"
 )
 
 // ConfigFile is the name of the node's own settings file in its home (CometBFT's files live
@@ -25,6 +29,46 @@ type Config struct {
 	RTR     string `json:"rtr,omitempty"`
 	// Witnesses are URL=VKEY of the witnesses asked to cosign checkpoints.
 	Witnesses []string `json:"witnesses,omitempty"`
+	// Checkpoints, if set to false, turns checkpoint signing off; absent signs.
+	Checkpoints *bool `json:"checkpoints,omitempty"`
+	// SnapshotInterval is the number of blocks between state-sync snapshots (0: none);
+	// absent means the flag's default. SnapshotKeep is how many are kept.
+	SnapshotInterval *int64 `json:"snapshot_interval,omitempty"`
+	SnapshotKeep     int    `json:"snapshot_keep,omitempty"`
+	// StateSync, written by init --join --state-sync, makes the new node catch up from a
+	// snapshot; once the node has state it is ignored.
+	StateSync *StateSyncConfig `json:"state_sync,omitempty"`
+}
+
+// StateSyncConfig is how a joining node finds and verifies a snapshot: the network's
+// CometBFT RPC servers (the light client's primary first, then its witnesses) and the
+// header it trusts.
+type StateSyncConfig struct {
+	RPCServers  []string `json:"rpc_servers"`
+	TrustHeight int64    `json:"trust_height"`
+	TrustHash   string   `json:"trust_hash"`
+	// TrustPeriod is a Go duration ("168h"); the trusted header must be younger when the
+	// node starts.
+	TrustPeriod string `json:"trust_period,omitempty"`
+}
+
+// options converts the config for the node.
+func (c *StateSyncConfig) options() (*chain.StateSyncOptions, error) {
+	if c == nil {
+		return nil, nil
+	}
+	o := &chain.StateSyncOptions{RPCServers: c.RPCServers, TrustHeight: c.TrustHeight, TrustHash: c.TrustHash}
+	if c.TrustPeriod != "" {
+		d, err := time.ParseDuration(c.TrustPeriod)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("config: state_sync.trust_period %q: want a duration like 168h", c.TrustPeriod)
+		}
+		o.TrustPeriod = d
+	}
+	if len(o.RPCServers) == 0 || o.TrustHeight < 1 || o.TrustHash == "" {
+		return nil, errors.New("config: state_sync needs rpc_servers, trust_height and trust_hash (ipledger init --join --state-sync writes them)")
+	}
+	return o, nil
 }
 
 func loadConfig(home string) (*Config, error) {
@@ -59,8 +103,13 @@ type serveFlags struct {
 	whois, rtr            string
 	memLimit              string
 	witnesses             []string  // URL=VKEY each
+	noCheckpoints         bool      // --checkpoints=false; the zero value signs
 	rtrOpts               rtrFlags  // cli/serve_rtr.go
 	rdapOpts              rdapFlags // cli/serve_rdap.go
+
+	snapshotInterval int64
+	snapshotKeep     int
+	stateSync        *StateSyncConfig // from the config file only (init --join --state-sync)
 }
 
 // Defaults (loopback; DESIGN.md).
@@ -70,6 +119,10 @@ const (
 	defaultRPC   = "127.0.0.1:26657"
 	defaultWHOIS = "127.0.0.1:4343"
 	defaultRTR   = "127.0.0.1:8282"
+
+	// defaultSnapshotInterval: a snapshot every 1,000 blocks is one every couple of
+	// minutes under load and a few hours when idle; a joiner block-syncs the rest.
+	defaultSnapshotInterval = 1000
 )
 
 func (s *serveFlags) register(fs *pflag.FlagSet) {
@@ -81,7 +134,10 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.rtr, "rtr", defaultRTR, "RPKI-to-Router cache listen address (RFC 8210); off to disable")
 	s.rtrOpts.register(fs)
 	s.rdapOpts.register(fs)
+	fs.VarPF(offSwitch{&s.noCheckpoints}, "checkpoints", "", "sign a C2SP checkpoint of the log after each block; false signs none (to measure what signing costs: the log, tiles and proofs are still served, under the last checkpoint signed)").NoOptDefVal = "true"
 	fs.StringArrayVar(&s.witnesses, "witness", nil, "a witness to ask for cosignatures of the log's checkpoints, as URL=VKEY (its add-checkpoint prefix and cosignature/v1 key); repeatable")
+	fs.Int64Var(&s.snapshotInterval, "snapshot-interval", defaultSnapshotInterval, "take a state-sync snapshot every N blocks, for new nodes to join from; 0 takes none")
+	fs.IntVar(&s.snapshotKeep, "snapshot-keep", chain.DefaultSnapshotKeep, "state-sync snapshots to keep")
 	fs.StringVar(&s.memLimit, "mem-limit", "900MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 900MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins")
 }
 
@@ -102,6 +158,16 @@ func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
 	if f := fs.Lookup("witness"); f != nil && !f.Changed && len(c.Witnesses) > 0 {
 		s.witnesses = c.Witnesses
 	}
+	if f := fs.Lookup("checkpoints"); f != nil && !f.Changed && c.Checkpoints != nil {
+		s.noCheckpoints = !*c.Checkpoints
+	}
+	if f := fs.Lookup("snapshot-interval"); f != nil && !f.Changed && c.SnapshotInterval != nil {
+		s.snapshotInterval = *c.SnapshotInterval
+	}
+	if f := fs.Lookup("snapshot-keep"); f != nil && !f.Changed && c.SnapshotKeep > 0 {
+		s.snapshotKeep = c.SnapshotKeep
+	}
+	s.stateSync = c.StateSync
 }
 
 // store records in c the flags given on the command line or in the environment, so the
@@ -121,4 +187,36 @@ func (s *serveFlags) store(fs *pflag.FlagSet, c *Config) {
 	if f := fs.Lookup("witness"); f != nil && f.Changed {
 		c.Witnesses = s.witnesses
 	}
+	if f := fs.Lookup("checkpoints"); f != nil && f.Changed {
+		on := !s.noCheckpoints
+		c.Checkpoints = &on
+	}
+	if f := fs.Lookup("snapshot-interval"); f != nil && f.Changed {
+		c.SnapshotInterval = &s.snapshotInterval
+	}
+	if f := fs.Lookup("snapshot-keep"); f != nil && f.Changed {
+		c.SnapshotKeep = s.snapshotKeep
+	}
 }
+
+// offSwitch is a boolean flag, true by default, kept inverted so that the zero serveFlags
+// has the feature on.
+type offSwitch struct{ off *bool }
+
+func (o offSwitch) String() string {
+	if o.off == nil {
+		return "true"
+	}
+	return strconv.FormatBool(!*o.off)
+}
+
+func (o offSwitch) Set(v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	*o.off = !b
+	return nil
+}
+
+func (o offSwitch) Type() string { return "bool" }

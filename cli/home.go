@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/pflag"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -115,10 +119,28 @@ func registryKeys(home string, create bool) (map[string]ipledger.PrivateKey, err
 	return out, nil
 }
 
+// joinFlags are init --join's state-sync options.
+type joinFlags struct {
+	stateSync   bool
+	rpcServers  []string
+	trustHeight int64
+	trustHash   string
+	trustPeriod time.Duration
+}
+
+func (j *joinFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&j.stateSync, "state-sync", false, "with --join, catch up from a state-sync snapshot of the network instead of replaying every block from genesis (waits for the network's first snapshot)")
+	fs.StringSliceVar(&j.rpcServers, "rpc-servers", nil, "with --state-sync, CometBFT RPC addresses (host:port) of the network's nodes: the light client's primary first, then its witnesses (default: every node of a testnet.json)")
+	fs.Int64Var(&j.trustHeight, "trust-height", 0, "with --state-sync, the height of a header the node trusts (default: the latest, from the first RPC server)")
+	fs.StringVar(&j.trustHash, "trust-hash", "", "with --state-sync, the hex hash of the header at --trust-height (default: asked of the first RPC server, which the joiner so trusts)")
+	fs.DurationVar(&j.trustPeriod, "trust-period", 7*24*time.Hour, "with --state-sync, how old the trusted header may be when the node starts")
+}
+
 // joinHome makes a non-validating full node home for an existing network: its own node
 // keys, the network's genesis, and its peers. from is the network's genesis.json, or a
-// testnet.json whose nodes become the peers (and whose node0 has the genesis).
-func joinHome(home, from string, cfg *Config) error {
+// testnet.json whose nodes become the peers (and whose node0 has the genesis). With
+// j.stateSync the node will catch up from a snapshot (see stateSyncConfig).
+func joinHome(ctx context.Context, home, from string, cfg *Config, j *joinFlags) error {
 	if homeExists(home) {
 		return fmt.Errorf("%s already holds a node", home)
 	}
@@ -139,6 +161,13 @@ func joinHome(home, from string, cfg *Config) error {
 			}
 			cfg.Peers = strings.Join(peers, ",")
 		}
+		if len(j.rpcServers) == 0 {
+			for _, nd := range tn.Nodes {
+				if nd.RPC != "" && nd.RPC != "off" {
+					j.rpcServers = append(j.rpcServers, nd.RPC)
+				}
+			}
+		}
 	}
 	doc, err := types.GenesisDocFromJSON(genesis)
 	if err != nil {
@@ -146,6 +175,13 @@ func joinHome(home, from string, cfg *Config) error {
 	}
 	if cfg.Peers == "" {
 		return fmt.Errorf("join: give the network's nodes with --peers id@host:port,…")
+	}
+	if j.stateSync {
+		ss, err := stateSyncConfig(ctx, doc.ChainID, j)
+		if err != nil {
+			return fmt.Errorf("join: %w", err)
+		}
+		cfg.StateSync = ss
 	}
 	if _, _, err := chain.InitHome(home); err != nil {
 		return err
@@ -155,4 +191,50 @@ func joinHome(home, from string, cfg *Config) error {
 	}
 	cfg.ChainID = doc.ChainID
 	return saveConfig(home, cfg)
+}
+
+// stateSyncConfig completes the state-sync options of a joining node: without a trusted
+// header given, it takes the latest one from the first RPC server. The joiner then trusts
+// that server: the light client verifies every later header and the snapshot's app hash
+// from there, but not the starting point itself.
+func stateSyncConfig(ctx context.Context, chainID string, j *joinFlags) (*StateSyncConfig, error) {
+	if len(j.rpcServers) == 0 {
+		return nil, errors.New("--state-sync needs the network's RPC servers: --rpc-servers host:port,… (a testnet.json lists them)")
+	}
+	if j.trustPeriod <= 0 {
+		return nil, fmt.Errorf("--trust-period %s: want a positive duration", j.trustPeriod)
+	}
+	ss := &StateSyncConfig{RPCServers: j.rpcServers, TrustHeight: j.trustHeight, TrustHash: strings.ToUpper(j.trustHash), TrustPeriod: j.trustPeriod.String()}
+	if ss.TrustHash != "" {
+		if b, err := hex.DecodeString(ss.TrustHash); err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("--trust-hash %q: want the 64 hex digits of a header hash", j.trustHash)
+		}
+		if ss.TrustHeight < 1 {
+			return nil, errors.New("--trust-hash needs --trust-height")
+		}
+		return ss, nil
+	}
+	server := j.rpcServers[0]
+	if !strings.Contains(server, "://") {
+		server = "http://" + server
+	}
+	c, err := rpchttp.New(server)
+	if err != nil {
+		return nil, fmt.Errorf("RPC server %s: %w", server, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var at *int64
+	if ss.TrustHeight > 0 {
+		at = &ss.TrustHeight
+	}
+	res, err := c.Commit(ctx, at)
+	if err != nil {
+		return nil, fmt.Errorf("trusted header from %s: %w", server, err)
+	}
+	if res.Header == nil || res.Header.ChainID != chainID {
+		return nil, fmt.Errorf("trusted header from %s: not a header of chain %s", server, chainID)
+	}
+	ss.TrustHeight, ss.TrustHash = res.Header.Height, fmt.Sprintf("%X", res.Header.Hash())
+	return ss, nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -11,6 +12,7 @@ func initCmd(e *env) *cobra.Command {
 	var o homeOptions
 	var sf serveFlags
 	var join string
+	var jf joinFlags
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a node home: registry keys, validator key, genesis with IANA and the five RIRs",
@@ -23,10 +25,15 @@ func initCmd(e *env) *cobra.Command {
 			cfg := &Config{}
 			sf.store(cmd.Flags(), cfg)
 			if join != "" {
-				if err := joinHome(home, join, cfg); err != nil {
+				if err := joinHome(cmd.Context(), home, join, cfg, &jf); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "created full node home %s for chain %s with peers %s\nrun it with: ipledger node --home %s\n", home, cfg.ChainID, cfg.Peers, home)
+				fmt.Fprintf(e.stdout, "created full node home %s for chain %s with peers %s\n", home, cfg.ChainID, cfg.Peers)
+				if ss := cfg.StateSync; ss != nil {
+					fmt.Fprintf(e.stdout, "it will catch up from a state-sync snapshot, verified by a light client against RPC servers %s from the header it trusts: height %d, hash %s (as %s said; check it with another operator)\n",
+						strings.Join(ss.RPCServers, ","), ss.TrustHeight, ss.TrustHash, ss.RPCServers[0])
+				}
+				fmt.Fprintf(e.stdout, "run it with: ipledger node --home %s\n", home)
 				return nil
 			}
 			if err := createHome(home, o, cfg); err != nil {
@@ -36,6 +43,7 @@ func initCmd(e *env) *cobra.Command {
 			return nil
 		},
 	}
+	jf.register(c.Flags())
 	c.Flags().StringVar(&join, "join", "", "join an existing network as a non-validating full node: a genesis.json (give --peers) or a testnet.json (its nodes become the peers)")
 	c.Flags().StringVar(&o.chainID, "chain-id", "ipledger-local", "chain id")
 	c.Flags().StringVar(&o.ianaDir, "iana", "", "build genesis pools from IANA registry files in this directory instead of the compiled facts")

@@ -3,14 +3,21 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
+	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
 
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/stateproof"
 )
 
 func queryCmd(e *env) *cobra.Command {
@@ -43,15 +50,6 @@ func queryCmd(e *env) *cobra.Command {
 		Use: "status", Short: "Chain id, height, app hash, validators", Args: cobra.NoArgs,
 		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Status(ctx) }, nil),
 	}, &cobra.Command{
-		Use: "resource ADDRESS|PREFIX|RANGE|ASN", Short: "Who holds it: the chain of holdings from the registry pool down, and the transactions that made it", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Resource(ctx, a) }, printResource),
-	}, &cobra.Command{
-		Use: "holding ID|HANDLE", Short: "A holding by id or handle (IPL-H42)", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Holding(ctx, a) }, printResource),
-	}, &cobra.Command{
-		Use: "org HANDLE", Short: "An organisation, its keys and history", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Org(ctx, a) }, printOrg),
-	}, &cobra.Command{
 		Use: "block [HEIGHT]", Short: "A committed block (the latest without HEIGHT)", Args: cobra.MaximumNArgs(1),
 		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
 			var h int64
@@ -73,6 +71,45 @@ func queryCmd(e *env) *cobra.Command {
 		Use: "lease ID", Short: "A lease: parties, block, price, term, state and history", Args: cobra.ExactArgs(1),
 		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Lease(ctx, a) }, nil),
 	})
+	// Resources, holdings and organisations, plain or (--prove) with a state proof the
+	// client verifies.
+	pf := &proveFlags{e: e}
+	proving := func(plain, withProof func(ctx context.Context, cl *httpapi.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			if pf.prove {
+				return run(withProof, text)(cmd, args)
+			}
+			if pf.height != 0 {
+				return errors.New("--height needs --prove (plain queries answer from the latest state)")
+			}
+			return run(plain, text)(cmd, args)
+		}
+	}
+	resource := &cobra.Command{
+		Use: "resource ADDRESS|PREFIX|RANGE|ASN", Short: "Who holds it: the chain of holdings from the registry pool down, and the transactions that made it", Args: cobra.ExactArgs(1),
+		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Resource(ctx, a) },
+			pf.resource,
+			printResource),
+	}
+	holding := &cobra.Command{
+		Use: "holding ID|HANDLE", Short: "A holding by id or handle (IPL-H42)", Args: cobra.ExactArgs(1),
+		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Holding(ctx, a) },
+			pf.holding,
+			printResource),
+	}
+	orgCmd := &cobra.Command{
+		Use: "org HANDLE", Short: "An organisation, its keys and history", Args: cobra.ExactArgs(1),
+		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Org(ctx, a) },
+			pf.org,
+			printOrg),
+	}
+	for _, sub := range []*cobra.Command{resource, holding, orgCmd} {
+		f := sub.Flags()
+		f.BoolVar(&pf.prove, "prove", false, "fetch a state proof and verify it against the genesis validators; print only what it proves")
+		f.Int64Var(&pf.height, "height", 0, "with --prove, the height to answer at (default: the latest provable)")
+		f.StringVar(&pf.genesis, "genesis", "", "with --prove, the chain's genesis file to trust (default: the --home node's)")
+		c.AddCommand(sub)
+	}
 	var org string
 	var all bool
 	leases := &cobra.Command{
@@ -96,6 +133,10 @@ func queryCmd(e *env) *cobra.Command {
 }
 
 func printResource(w io.Writer, v any) {
+	if pr, ok := v.(*proved); ok {
+		printProved(w, pr)
+		return
+	}
 	r := v.(*httpapi.ResourceInfo)
 	fmt.Fprintf(w, "%s at height %d is held by %s (%s), %s\n\n", r.Resource, r.Height, r.Holding.Holder, r.Holding.HolderName, r.Holding.Status)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -125,6 +166,10 @@ func printResource(w io.Writer, v any) {
 }
 
 func printOrg(w io.Writer, v any) {
+	if pr, ok := v.(*proved); ok {
+		printProved(w, pr)
+		return
+	}
 	o := v.(*httpapi.OrgInfo)
 	fmt.Fprintf(w, "%s  %s\n", o.Handle, o.Name)
 	if o.IsRegistry {
@@ -152,4 +197,203 @@ func printOrg(w io.Writer, v any) {
 			fmt.Fprintf(w, "    %d/%d %s %s %s %s\n", x.Height, x.Index, x.Time.Format("2006-01-02 15:04:05Z"), x.Kind, x.CodeName, x.Hash)
 		}
 	}
+}
+
+// proveFlags are --prove, --height and --genesis of query resource, holding and org;
+// its methods fetch and verify proofs.
+type proveFlags struct {
+	e       *env
+	prove   bool
+	height  int64
+	genesis string
+}
+
+// trust loads the genesis the answer is verified against: --genesis, else the --home
+// node's (IPLEDGER_HOME, ~/.ipledger).
+func (pf *proveFlags) trust() (*stateproof.Trust, string, error) {
+	path := pf.genesis
+	if path == "" {
+		home, err := pf.e.homeDir()
+		if err != nil {
+			return nil, "", fmt.Errorf("--prove needs the chain's genesis to trust: --genesis FILE: %w", err)
+		}
+		path = chain.GenesisPath(home)
+		if _, err := os.Stat(path); err != nil {
+			return nil, "", fmt.Errorf("--prove needs the chain's genesis to trust: give --genesis FILE, or --home of a node of the chain (%s: %w)", path, err)
+		}
+	}
+	t, err := stateproof.TrustGenesisFile(path)
+	return t, path, err
+}
+
+// checkHeight refuses a proof of another height than --height asked for.
+func (pf *proveFlags) checkHeight(p *stateproof.Proof) error {
+	if pf.height != 0 && p.Height != pf.height {
+		return fmt.Errorf("the node's answer does not verify: asked for height %d, it proves height %d", pf.height, p.Height)
+	}
+	return nil
+}
+
+// proved is what `query … --prove` prints: the verified answer and what it was verified
+// against. Only Answer, Organisation and Verified come from the proof.
+type proved struct {
+	Answer       any                    `json:"answer"`
+	Organisation *ipledger.Organisation `json:"organisation,omitempty"`
+	Verified     verification           `json:"verified"`
+}
+
+// verification says what a proof was checked against.
+type verification struct {
+	Height       int64  `json:"height"`
+	Header       int64  `json:"header"`
+	BlockTime    string `json:"block_time"`
+	BlockHash    string `json:"block_hash"`
+	AppHash      string `json:"app_hash"`
+	ChainID      string `json:"chain_id"`
+	Signatures   int    `json:"signatures"`
+	Validators   int    `json:"validators"`
+	TrustedFrom  string `json:"trusted_from"`
+	TrustedMatch bool   `json:"trusted_set_signed"` // the header's set is the trusted one
+}
+
+func verified(p *stateproof.Proof, t *stateproof.Trust, from string) verification {
+	sh := p.Header()
+	n := 0
+	for _, s := range sh.Commit.Signatures {
+		if s.BlockIDFlag == types.BlockIDFlagCommit {
+			n++
+		}
+	}
+	return verification{Height: p.Height, Header: sh.Height, BlockTime: sh.Time.UTC().Format("2006-01-02 15:04:05Z"),
+		BlockHash: fmt.Sprintf("%X", []byte(sh.Commit.BlockID.Hash)), AppHash: fmt.Sprintf("%X", p.AppHash),
+		ChainID: t.ChainID, Signatures: n, Validators: len(sh.Commit.Signatures), TrustedFrom: from,
+		TrustedMatch: string(t.Validators.Hash()) == string(sh.ValidatorsHash)}
+}
+
+func (pf *proveFlags) resource(ctx context.Context, cl *httpapi.Client, arg string) (any, error) {
+	res, err := ipledger.ParseResource(arg)
+	if err != nil {
+		return nil, err
+	}
+	t, from, err := pf.trust()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cl.ProveResource(ctx, res.String(), pf.height)
+	if err != nil {
+		return nil, err
+	}
+	if err := pf.checkHeight(p); err != nil {
+		return nil, err
+	}
+	ans, err := p.VerifyResource(res, t)
+	if err != nil {
+		return nil, fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	return &proved{Answer: ans, Organisation: ans.Holder, Verified: verified(p, t, from)}, nil
+}
+
+func (pf *proveFlags) holding(ctx context.Context, cl *httpapi.Client, arg string) (any, error) {
+	n := arg
+	if len(n) > 5 && strings.EqualFold(n[:5], "IPL-H") {
+		n = n[5:]
+	}
+	id, err := strconv.ParseUint(n, 10, 64)
+	if err != nil || id == 0 {
+		return nil, fmt.Errorf("holding %q: want a number or a handle like IPL-H42", arg)
+	}
+	t, from, err := pf.trust()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cl.ProveHolding(ctx, strconv.FormatUint(id, 10), pf.height)
+	if err != nil {
+		return nil, err
+	}
+	if err := pf.checkHeight(p); err != nil {
+		return nil, err
+	}
+	ans, err := p.VerifyHolding(id, t)
+	if err != nil {
+		return nil, fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	return &proved{Answer: ans, Organisation: ans.Holder, Verified: verified(p, t, from)}, nil
+}
+
+func (pf *proveFlags) org(ctx context.Context, cl *httpapi.Client, arg string) (any, error) {
+	handle := strings.ToUpper(arg)
+	if !ipledger.ValidHandle(handle) {
+		return nil, fmt.Errorf("%q is not an organisation handle", arg)
+	}
+	t, from, err := pf.trust()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cl.ProveOrg(ctx, handle, pf.height)
+	if err != nil {
+		return nil, err
+	}
+	if err := pf.checkHeight(p); err != nil {
+		return nil, err
+	}
+	o, err := p.VerifyOrg(handle, t)
+	if err != nil {
+		return nil, fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	return &proved{Answer: map[string]any{"handle": handle, "exists": o != nil}, Organisation: o, Verified: verified(p, t, from)}, nil
+}
+
+// printProved prints a verified answer: what the proof shows, then what it was checked
+// against.
+func printProved(w io.Writer, pr *proved) {
+	v := pr.Verified
+	switch a := pr.Answer.(type) {
+	case *stateproof.ResourceAnswer:
+		if len(a.Chain) == 0 {
+			fmt.Fprintf(w, "%s at height %d: no single holding contains all of it (it spans more than one registry pool)\n", a.Resource, a.Height)
+			break
+		}
+		h := a.Holding()
+		name := ""
+		if a.Holder != nil {
+			name = " (" + a.Holder.Name + ")"
+		}
+		fmt.Fprintf(w, "%s at height %d is held by %s%s, %s, in %s\n\n", a.Resource, a.Height, h.Holder, name, h.Status, h.Handle())
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "DEPTH\tHANDLE\tRESOURCE\tHOLDER\tSTATUS\tCOUNTRY\tREGISTERED")
+		for _, h := range a.Chain {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Depth, h.Handle(), h.Resource, h.Holder, h.Status, h.Country, h.Registered)
+		}
+		tw.Flush()
+		if !a.Complete {
+			fmt.Fprintf(w, "\nnote: the proof shows this chain, but not that no more specific holding contains all of %s:\n"+
+				"it starts too far into the space of %s for the absence proofs to cover every place one could start.\n"+
+				"Ask about a range starting where a holding or a gap starts for a complete answer.\n", a.Resource, h.Handle())
+		}
+	case *stateproof.HoldingAnswer:
+		if a.Holding == nil {
+			fmt.Fprintf(w, "%s at height %d: no such holding\n", ipledger.HoldingHandle(a.ID), a.Height)
+			break
+		}
+		h := a.Holding
+		fmt.Fprintf(w, "%s at height %d: %s at depth %d, held by %s, %s, registered %s\n", h.Handle(), a.Height, h.Resource, h.Depth, h.Holder, h.Status, h.Registered)
+	default:
+		if pr.Organisation == nil {
+			fmt.Fprintf(w, "at height %d: no such organisation\n", v.Height)
+		}
+	}
+	if o := pr.Organisation; o != nil {
+		fmt.Fprintf(w, "\n%s  %s", o.Handle, o.Name)
+		if o.Country != "" {
+			fmt.Fprintf(w, "  %s", o.Country)
+		}
+		fmt.Fprintf(w, "\n  keys %d, sequence %d\n", len(o.Keys), o.Sequence)
+	}
+	who := "the trusted validator set"
+	if !v.TrustedMatch {
+		who = "a validator set that more than 1/3 of the trusted set endorses by signing too"
+	}
+	fmt.Fprintf(w, "\nverified: the state of height %d (app hash %s) is committed by header %d, block %s at %s,\n"+
+		"signed by %d of %d validators of %s of chain %s (trusted from %s)\n",
+		v.Height, v.AppHash, v.Header, v.BlockHash, v.BlockTime, v.Signatures, v.Validators, who, v.ChainID, v.TrustedFrom)
 }

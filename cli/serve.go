@@ -40,7 +40,12 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: sf.rpc, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses})
+	ss, err := sf.stateSync.options()
+	if err != nil {
+		return nil, err
+	}
+	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: sf.rpc, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses, NoCheckpoints: sf.noCheckpoints,
+		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss})
 	if err != nil {
 		return nil, err
 	}

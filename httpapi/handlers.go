@@ -222,6 +222,14 @@ func (s *server) resource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if prove, err := wantProof(r); err != nil || prove {
+		if err != nil {
+			s.fail(w, r, err)
+		} else {
+			s.provedResource(w, r, res)
+		}
+		return
+	}
 	snap := s.app.Committed()
 	chn, err := ledger.Lookup(snap.State, res)
 	if err != nil {
@@ -257,6 +265,14 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 	id, err := parseHoldingID(r.PathValue("id"))
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if prove, err := wantProof(r); err != nil || prove {
+		if err != nil {
+			s.fail(w, r, err)
+		} else {
+			s.provedHolding(w, r, id)
+		}
 		return
 	}
 	snap := s.app.Committed()
@@ -423,6 +439,14 @@ func (s *server) org(w http.ResponseWriter, r *http.Request) {
 	handle, err := orgHandle(r.PathValue("handle"))
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if prove, err := wantProof(r); err != nil || prove {
+		if err != nil {
+			s.fail(w, r, err)
+		} else {
+			s.provedOrg(w, r, handle)
+		}
 		return
 	}
 	snap := s.app.Committed()

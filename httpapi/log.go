@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -22,8 +24,6 @@ type logReader interface {
 	LogSize() (uint64, []byte)
 	Tile(t tlog.Tile) ([]byte, error)
 	LogNode(level uint, index uint64) ([]byte, error)
-	InclusionProof(index, size uint64) ([][]byte, error)
-	ConsistencyProof(size1, size2 uint64) ([][]byte, error)
 	LeafIndex(o chain.TxOutcome) (uint64, error)
 }
 
@@ -45,7 +45,79 @@ type ConsistencyInfo struct {
 	Proof [][]byte `json:"proof"`
 }
 
+// txPositioner finds a committed transaction's block and index without reading the block
+// record: *chain.App.
+type txPositioner interface {
+	TxPosition(hash ipledger.Hash) (height int64, index uint32, ok bool, err error)
+}
+
+// logProofs serves proofs from a cache of the log's node hashes (tlog.NodeCache: they
+// never change once written) and of where each block's leaves lie, so a proof is a few
+// map lookups and hashes rather than a store read per node and a block record decoded.
+type logProofs struct {
+	s     *server
+	lr    logReader
+	nodes *tlog.NodeCache
+
+	mu    sync.RWMutex
+	spans map[int64]blockSpan
+}
+
+// blockSpan is where a block's leaves end in the log (its LogSize) and how many of them
+// are transactions (its end-of-block leaf follows them).
+type blockSpan struct {
+	end uint64
+	txs uint32
+}
+
+// maxSpans bounds the block spans kept; the cache is dropped and refilled beyond it.
+const maxSpans = 1 << 18
+
+// leafOfTx returns the log index of a committed transaction's leaf; ok is false if the
+// transaction is not committed.
+func (lp *logProofs) leafOfTx(h ipledger.Hash) (index uint64, ok bool, err error) {
+	tp, fast := lp.s.app.(txPositioner)
+	if !fast {
+		o, ok, err := lp.s.app.Outcome(h)
+		if err != nil || !ok {
+			return 0, ok, err
+		}
+		index, err = lp.lr.LeafIndex(o)
+		return index, err == nil, err
+	}
+	height, i, ok, err := tp.TxPosition(h)
+	if err != nil || !ok {
+		return 0, ok, err
+	}
+	lp.mu.RLock()
+	sp, cached := lp.spans[height]
+	lp.mu.RUnlock()
+	if !cached {
+		rec, err := lp.s.app.Block(height)
+		if err != nil {
+			return 0, false, fmt.Errorf("leaf of %s: %w", h, err)
+		}
+		if rec == nil || rec.LogSize < uint64(len(rec.Txs))+1 {
+			return 0, false, fmt.Errorf("leaf of %s: block %d has no record of its leaves", h, height)
+		}
+		sp = blockSpan{end: rec.LogSize, txs: uint32(len(rec.Txs))}
+		lp.mu.Lock()
+		if len(lp.spans) >= maxSpans {
+			clear(lp.spans)
+		}
+		lp.spans[height] = sp
+		lp.mu.Unlock()
+	}
+	if i >= sp.txs {
+		return 0, false, fmt.Errorf("leaf of %s: block %d has %d transactions, not %d", h, height, sp.txs, i+1)
+	}
+	// A block appends its transactions in order, then its end-of-block leaf.
+	return sp.end - 1 - uint64(sp.txs) + uint64(i), true, nil
+}
+
 func (s *server) mountLog(lr logReader) {
+	lp := &logProofs{s: s, lr: lr, nodes: tlog.NewNodeCache(lr.LogNode, 0), spans: map[int64]blockSpan{}}
+	s.logProofs = lp
 	s.mux.HandleFunc("GET /v1/log/checkpoint", func(w http.ResponseWriter, r *http.Request) {
 		// The newest checkpoint with witness cosignatures, else the node's own.
 		cp := lr.CosignedCheckpoint()
@@ -108,17 +180,15 @@ func (s *server) mountLog(lr logReader) {
 				s.fail(w, r, invalid("hash: %v", err))
 				return
 			}
-			o, ok, err := s.app.Outcome(h)
+			i, ok, err := lp.leafOfTx(h)
 			if err == nil && !ok {
 				err = notFound("no committed transaction %s", h)
-			}
-			if err == nil {
-				index, err = lr.LeafIndex(o)
 			}
 			if err != nil {
 				s.fail(w, r, err)
 				return
 			}
+			index = i
 		case q.Get("index") != "":
 			n, err := strconv.ParseUint(q.Get("index"), 10, 64)
 			if err != nil {
@@ -134,17 +204,27 @@ func (s *server) mountLog(lr logReader) {
 			s.fail(w, r, notFound("leaf %d is not in the tree of size %d", index, size))
 			return
 		}
-		p, err := lr.InclusionProof(index, size)
+		p, err := tlog.InclusionProof(index, size, lp.nodes.Read)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		leaf, err := lr.LogNode(0, index)
+		leaf, err := lp.nodes.Read(0, index)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		s.writeJSON(w, http.StatusOK, InclusionInfo{Index: index, Size: size, Root: root, LeafHash: leaf, Proof: p})
+		if len(leaf) != 32 {
+			s.fail(w, r, fmt.Errorf("leaf %d: its hash is missing from the store", index))
+			return
+		}
+		bp := jsonBufs.Get().(*[]byte)
+		b := appendInclusionJSON((*bp)[:0], &InclusionInfo{Index: index, Size: size, Root: root, LeafHash: leaf, Proof: p})
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.Write(b)
+		*bp = b
+		jsonBufs.Put(bp)
 	})
 	s.mux.HandleFunc("GET /v1/log/proof/consistency", func(w http.ResponseWriter, r *http.Request) {
 		size, _ := lr.LogSize()
@@ -154,11 +234,49 @@ func (s *server) mountLog(lr logReader) {
 			s.fail(w, r, invalid("want old= and new= with 1 ≤ old ≤ new ≤ %d", size))
 			return
 		}
-		p, err := lr.ConsistencyProof(old, nw)
+		p, err := tlog.ConsistencyProof(old, nw, lp.nodes.Read)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		s.writeJSON(w, http.StatusOK, ConsistencyInfo{Old: old, New: nw, Proof: p})
 	})
+}
+
+// jsonBufs recycles the buffers inclusion proofs are encoded into.
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// appendInclusionJSON appends the JSON of in, exactly as encoding/json writes it (with a
+// newline, as writeJSON does), without reflection: the proof endpoint is the hottest one.
+func appendInclusionJSON(b []byte, in *InclusionInfo) []byte {
+	b64 := func(b, h []byte) []byte {
+		if h == nil {
+			return append(b, "null"...)
+		}
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, h)
+		return append(b, '"')
+	}
+	b = append(b, `{"index":`...)
+	b = strconv.AppendUint(b, in.Index, 10)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendUint(b, in.Size, 10)
+	b = append(b, `,"root":`...)
+	b = b64(b, in.Root)
+	b = append(b, `,"leaf_hash":`...)
+	b = b64(b, in.LeafHash)
+	b = append(b, `,"proof":`...)
+	if in.Proof == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, h := range in.Proof {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = b64(b, h)
+		}
+		b = append(b, ']')
+	}
+	return append(b, "}\n"...)
 }

@@ -1,5 +1,6 @@
 // Package httpapi is the node's JSON API under /v1/ (status, transaction submission,
-// resources, holdings, organisations, blocks) plus /metrics, and the Go client the CLI uses
+// resources, holdings, organisations, blocks, the transparency log, state proofs) plus
+// /metrics, and the Go client the CLI uses
 // to talk to it. Server and client share one set of response types.
 //
 // Every error is a JSON ErrorBody {"code": "...", "message": "..."} whose code is an
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/ipledger/ipledger"
@@ -80,6 +82,8 @@ type server struct {
 	mux        *http.ServeMux
 	log        *slog.Logger
 	commitWait time.Duration
+	proofs     *prover    // nil when the node serves no state proofs
+	logProofs  *logProofs // nil when the app has no log
 }
 
 // New returns the handler of the JSON API and /metrics. Mount it at the root of the
@@ -107,6 +111,11 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.mountMarket()
 	if lr, ok := app.(logReader); ok {
 		s.mountLog(lr)
+	}
+	if hs, ok := node.(headerSource); ok {
+		if ss, ok := app.(storeSource); ok {
+			s.mountProofs(hs, ss.Store())
+		}
 	}
 	if o.Metrics != nil {
 		s.mux.Handle("GET /metrics", o.Metrics)
@@ -154,6 +163,8 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// A length rather than chunked encoding: simpler for clients, one write for the server.
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }

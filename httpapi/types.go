@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/stateproof"
 )
 
 // The response bodies of the JSON API. Server and Client share these definitions; the
@@ -111,6 +112,10 @@ type ResourceInfo struct {
 	HistoryTruncated  bool              `json:"history_truncated,omitempty"`
 	Children          []HoldingInfo     `json:"children"`
 	ChildrenTruncated bool              `json:"children_truncated,omitempty"`
+	// Proof, with ?prove=true, proves the answer at Height: for a resource who holds it
+	// (stateproof.Proof.VerifyResource), for a holding the holding by id
+	// (VerifyHolding). History and Children are not part of what it proves.
+	Proof *stateproof.Proof `json:"proof,omitempty"`
 }
 
 // OrgInfo answers GET /v1/orgs/{handle}: the organisation and the transactions that touched
@@ -120,6 +125,9 @@ type OrgInfo struct {
 	Height           int64         `json:"height"`
 	History          []HistoryItem `json:"history"`
 	HistoryTruncated bool          `json:"history_truncated,omitempty"`
+	// Proof, with ?prove=true, proves the organisation record at Height
+	// (stateproof.Proof.VerifyOrg); History is not part of it.
+	Proof *stateproof.Proof `json:"proof,omitempty"`
 }
 
 // OrgList answers GET /v1/orgs: organisation handles in order. Truncated means more match;

@@ -260,6 +260,8 @@ func (rc *request) holdingLinks(h *ipledger.Holding, self string) []link {
 		{Value: self, Rel: "self", Href: self, Type: contentType},
 		{Value: self, Rel: "related", Href: rc.api + holdingAPIPath(h.ID), Type: "application/json",
 			Title: "Ledger history of " + h.Handle()},
+		{Value: self, Rel: "related", Href: rc.api + holdingProofPath(h.ID), Type: "application/json",
+			Title: "State proof of " + h.Handle()},
 	}
 	if h.Depth == 0 {
 		return out
@@ -391,6 +393,8 @@ func (rc *request) entity(o *ipledger.Organisation, roles []string, withRegistry
 			{Value: self, Rel: "self", Href: self, Type: contentType},
 			{Value: self, Rel: "related", Href: rc.api + orgAPIPath(o.Handle), Type: "application/json",
 				Title: "Ledger history of " + o.Handle},
+			{Value: self, Rel: "related", Href: rc.api + orgProofPath(o.Handle), Type: "application/json",
+				Title: "State proof of " + o.Handle},
 		},
 	}
 	if o.OpaqueID != "" {
@@ -656,7 +660,7 @@ func (rc *request) help() any {
 			"Lookups: ip/<address>, ip/<prefix>/<length>, autnum/<number>, entity/<handle>. Networks and autnums carry the handle of their holding (IPL-H<id>); the name of a network is the handle of its holder.",
 			"Searches (one * wildcard): ips?handle= or ?name=, autnums?handle= or ?name=, entities?fn= or ?handle=. Relation searches: ips/rirSearch1/rdap-{up,down,top,bottom}/<address or prefix>, autnums/rirSearch1/rdap-{up,down,top,bottom}/<number>.",
 			"Space of a registry whose records are not on the ledger yet is redirected to that registry's own RDAP service. The RFC 9224 bootstrap files under bootstrap/ list the space this service is authoritative for.",
-			"Each object links (rel related) to its history in the ledger's JSON API, where every change is a signed transaction in a committed block.",
+			"Each object links (rel related) to its history in the ledger's JSON API, where every change is a signed transaction in a committed block, and to a state proof of its record: a Merkle proof from the ledger's state root to the app hash that the validators signed in the next block header.",
 		},
 		Links: []link{
 			{Value: b + "help", Rel: "self", Href: b + "help", Type: contentType},

@@ -225,3 +225,7 @@ func entityPath(handle string) string { return "entity/" + url.PathEscape(handle
 func holdingAPIPath(id uint64) string { return "v1/holdings/" + strconv.FormatUint(id, 10) }
 
 func orgAPIPath(handle string) string { return "v1/orgs/" + url.PathEscape(handle) }
+
+func holdingProofPath(id uint64) string { return "v1/proof/holdings/" + strconv.FormatUint(id, 10) }
+
+func orgProofPath(handle string) string { return "v1/proof/orgs/" + url.PathEscape(handle) }

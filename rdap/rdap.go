@@ -6,7 +6,9 @@
 //
 // Every answer comes from the last committed snapshot of the ledger (chain.Snapshot), and
 // every object links to its history in the JSON API, so a client can check where an answer
-// came from. Space whose registry pool belongs to a registry that is not authoritative yet
+// came from, and to a state proof of its record (GET /v1/proof/holdings/{id} or
+// /v1/proof/orgs/{handle}; package stateproof), which a client checks against the
+// chain's genesis validators. Space whose registry pool belongs to a registry that is not authoritative yet
 // (its records are not kept on the ledger) is redirected with 302 to that registry's own
 // RDAP service; space IANA holds is answered from the ledger.
 //

@@ -64,6 +64,14 @@
 // must not trust entries above Version. Pebble logs writes in order, so once a synced
 // Commit for h has returned, the side batch written before it is durable as well, even if
 // that batch was committed without sync.
+//
+// # Checking the values against the root
+//
+// Reads come from the value table, not the tree, so a value record changed behind the
+// store's back — someone editing the database of a stopped node — would go unnoticed by
+// every reader. [RootHasher] recomputes a root from the pairs a reader saw, by the hashing
+// rules alone, and [View.Mismatches] names the keys on which those pairs and the tree
+// disagree; the node runs both on the state it loads at start.
 package store
 
 import (

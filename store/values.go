@@ -141,7 +141,7 @@ func splitKey(k []byte) int {
 }
 
 // iterateAt is ipledger.KV's Iterate over the values at version.
-func iterateAt(db *pebble.DB, version uint64, start, end []byte, reverse bool, fn func(k, v []byte) bool) (err error) {
+func iterateAt(db pebble.Reader, version uint64, start, end []byte, reverse bool, fn func(k, v []byte) bool) (err error) {
 	if emptyRange(start, end) || version == 0 {
 		return nil
 	}

@@ -27,7 +27,7 @@ var buildOnce struct {
 	err  error
 }
 
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "ipledger-e2e-bin-")
@@ -47,7 +47,7 @@ func binary(t *testing.T) string {
 	return buildOnce.path
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -91,7 +91,7 @@ func startNode(t *testing.T, home string) *nodeProc {
 	}
 }
 
-func loadKeyFile(t *testing.T, home, name string) ipledger.PrivateKey {
+func loadKeyFile(t testing.TB, home, name string) ipledger.PrivateKey {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(home, "keys", name+".key"))
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -83,15 +82,7 @@ func (p *proxy) setCut(cut bool) {
 // controls: the three keep committing, the isolated one commits nothing, and once the
 // partition heals it catches up and all agree on every app hash.
 func TestPartition(t *testing.T) {
-	dir := t.TempDir()
-	if out, err := exec.Command(binary(t), "testnet", "--validators", "4", "--dir", dir, "--chain-id", "e2e-partition").CombinedOutput(); err != nil {
-		t.Fatalf("testnet: %v\n%s", err, out)
-	}
-	var tn cli.Testnet
-	b, _ := os.ReadFile(filepath.Join(dir, cli.TestnetFile))
-	if err := json.Unmarshal(b, &tn); err != nil {
-		t.Fatal(err)
-	}
+	tn := writeTestnet(t, t.TempDir(), "e2e-partition", 4)
 	// Every link to or from node3 goes through a proxy: the others reach node3 through
 	// their own proxy, and node3 reaches each of them through one.
 	const iso = 3
@@ -122,21 +113,7 @@ func TestPartition(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	procs := make([]*testnetProc, 4)
-	for i, nd := range tn.Nodes {
-		procs[i] = &testnetProc{t: t, node: nd, cl: &httpapi.Client{Base: "http://" + nd.HTTP}}
-		procs[i].start()
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			if p.cmd != nil {
-				p.kill()
-			}
-		}
-	})
-	for _, p := range procs {
-		p.waitHeight(1, 60*time.Second)
-	}
+	procs := startTestnetProcs(t, tn)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var mu sync.Mutex

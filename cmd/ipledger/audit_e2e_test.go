@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/store"
+)
+
+// auditNode is `ipledger node` running with its CometBFT RPC on.
+type auditNode struct {
+	cmd  *exec.Cmd
+	addr string // HTTP API
+	rpc  string
+	out  *lockedBuffer
+}
+
+// startRPCNode runs `ipledger node` on home with its CometBFT RPC on rpcAddr, and waits
+// until its API answers.
+func startRPCNode(t *testing.T, home, rpcAddr string) *auditNode {
+	t.Helper()
+	p := &auditNode{addr: freeAddr(t), rpc: rpcAddr, out: &lockedBuffer{}}
+	p.cmd = exec.Command(binary(t), "node", "--home", home, "--http", p.addr, "--p2p", "127.0.0.1:0", "--rpc", rpcAddr,
+		"--whois", "off", "--rtr", "off")
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	cl := &httpapi.Client{Base: "http://" + p.addr}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := cl.Status(ctx)
+		cancel()
+		if err == nil && st.Height >= 1 {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node did not come up: %v\n%s", err, p.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends the node with SIGTERM, as an operator would, and waits for it.
+func (p *auditNode) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+}
+
+// get returns the body of a GET of path on the node's HTTP listener.
+func (p *auditNode) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + p.addr + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// runAudit runs `ipledger audit` against p and returns its exit code and output.
+func runAudit(t *testing.T, home string, p *auditNode, dir string, extra ...string) (int, string) {
+	t.Helper()
+	args := append([]string{"audit", "--node", "http://" + p.addr, "--rpc", "http://" + p.rpc,
+		"--genesis", filepath.Join(home, "config", "genesis.json"), "--dir", dir}, extra...)
+	cmd := exec.Command(binary(t), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), out.String()
+	}
+	t.Fatalf("audit: %v\n%s", err, out.String())
+	return 0, ""
+}
+
+// lastRead is a KV that remembers the last key and value read through it: a record's
+// state key and raw bytes, found through the ledger's own lookups rather than its key
+// layout.
+type lastRead struct {
+	ipledger.KV
+	key, value []byte
+}
+
+func (l *lastRead) Get(k []byte) ([]byte, error) {
+	v, err := l.KV.Get(k)
+	if v != nil {
+		l.key, l.value = bytes.Clone(k), v
+	}
+	return v, err
+}
+
+// valueRecordPrefix is the prefix of the Pebble keys of a state key's records in the
+// store's value table (store/values.go): 'v', the key with each 0x00 written as 0x00 0xff,
+// then 0x00 0x01; the inverted version follows, so the newest record comes first.
+func valueRecordPrefix(key []byte) []byte {
+	p := []byte{'v'}
+	for _, c := range key {
+		if c == 0 {
+			p = append(p, 0, 0xff)
+		} else {
+			p = append(p, c)
+		}
+	}
+	return append(p, 0, 1)
+}
+
+// TestAuditInsiderEdit is the insider case, the silent relabelling that happened at
+// AFRINIC: someone with access to a stopped node's database changes a holding's holder in
+// the value table, where every read comes from. At start the node finds that its state no
+// longer hashes to its committed state root: it logs one line naming the holding, refuses
+// to sign checkpoints and to execute blocks, and keeps serving what it holds. The audit,
+// replaying the log, names that holding and the height — both a fresh audit and one that
+// verified the node before the edit.
+func TestAuditInsiderEdit(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", "e2e-audit").CombinedOutput(); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	rpcAddr := freeAddr(t)
+	p := startRPCNode(t, home, rpcAddr)
+	cl := &httpapi.Client{Base: "http://" + p.addr}
+	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	build := func(seq uint64, kind ipledger.Kind, body any) []byte {
+		tx, err := ipledger.BuildTx("e2e-audit", kind, seq, 0, body, ripe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	submit := func(seq uint64, kind ipledger.Kind, body any) {
+		res, err := cl.Submit(ctx, build(seq, kind, body), true)
+		if err != nil || !res.Committed() || res.Code != ipledger.CodeOK {
+			t.Fatalf("%s: %v %+v", kind, err, res.Outcome)
+		}
+	}
+	submit(1, ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL"},
+		{Handle: "ORG-X", Name: "Xenon Holdings", Country: "NL"},
+	}})
+	submit(2, ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+		{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-A", Status: ipledger.StatusAllocatedPA, Country: "NL"},
+		{Resource: ipledger.MustParseResource("193.1.0.0/16"), Org: "ORG-X", Status: ipledger.StatusAllocatedPA, Country: "NL"},
+	}})
+	info, err := cl.Resource(ctx, "193.0.0.0/16")
+	if err != nil || info.Holding.Holder != "ORG-A" {
+		t.Fatalf("holding: %v %+v", err, info)
+	}
+	id := info.Holding.ID
+	// Wait for the empty block that proves the last one, so the chain idles.
+	for st, _ := cl.Status(ctx); st.Height <= info.Height; st, _ = cl.Status(ctx) {
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	baseline := filepath.Join(t.TempDir(), "audit")
+	if code, out := runAudit(t, home, p, baseline, "--full"); code != 0 || !strings.Contains(out, "audit OK") {
+		t.Fatalf("audit before the edit: exit %d\n%s", code, out)
+	}
+	checkpoint := p.get(t, "/v1/log/checkpoint")
+	p.stop(t)
+
+	// The insider: find the holding's record as the ledger reads it, then overwrite its
+	// newest record in the value table with the holder changed. The tree, the log, the
+	// block records and CometBFT's stores stay as they were.
+	dbDir := filepath.Join(home, "ledger")
+	st, err := store.Open(store.Options{Dir: dbDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := st.ReadAt(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &lastRead{KV: view}
+	h, err := ledger.HoldingByID(rec, id)
+	if err != nil || h == nil || h.Holder != "ORG-A" || !bytes.Contains(rec.value, []byte("ORG-A")) {
+		t.Fatalf("holding %d: %v %+v (record %x)", id, err, h, rec.value)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pebble.Open(dbDir, &pebble.Options{Comparer: store.Comparer(), Logger: quietPebble{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := valueRecordPrefix(rec.key)
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: append(bytes.Clone(prefix[:len(prefix)-1]), 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !it.First() {
+		t.Fatalf("no value record under %x", prefix)
+	}
+	// A record is 0x00 (a value) ‖ the value.
+	if v := it.Value(); len(v) != 1+len(rec.value) || v[0] != 0 || !bytes.Equal(v[1:], rec.value) {
+		t.Fatalf("newest record %x is not the holding %x", v, rec.value)
+	}
+	forged := append([]byte{0}, bytes.Replace(rec.value, []byte("ORG-A"), []byte("ORG-X"), 1)...)
+	if err := errors.Join(db.Set(bytes.Clone(it.Key()), forged, pebble.Sync), it.Close(), db.Close()); err != nil {
+		t.Fatal(err)
+	}
+
+	p = startRPCNode(t, home, rpcAddr)
+	cl = &httpapi.Client{Base: "http://" + p.addr}
+	// The node serves what it holds, forged holder included ...
+	now, err := cl.Holding(ctx, fmt.Sprint(id))
+	if err != nil || now.Holding.Holder != "ORG-X" {
+		t.Fatalf("the node does not serve the forged holder: %v %+v", err, now)
+	}
+	status, err := cl.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ... but it says what is wrong, in one line naming the object and height, ...
+	object := fmt.Sprintf(`object="holding IPL-H%d 193.0.0.0/16"`, id)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.out.String(), object) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	var lines []string
+	for _, l := range strings.Split(p.out.String(), "\n") {
+		if strings.Contains(l, "does not match the committed state root") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], object) || !strings.Contains(lines[0], fmt.Sprintf("height=%d", status.Height)) {
+		t.Fatalf("want one log line naming %s at height %d, got %q\n%s", object, status.Height, lines, p.out.String())
+	}
+	t.Logf("node: %s", lines[0])
+	// ... signs no checkpoint (the metric says so; the served one is the last it signed) ...
+	if m := p.get(t, "/metrics"); !strings.Contains(m, "\nipledger_log_checkpoint_refused 1\n") {
+		t.Fatalf("metrics do not show the refusal:\n%s", m)
+	}
+	if got := p.get(t, "/v1/log/checkpoint"); got != checkpoint {
+		t.Fatalf("checkpoint changed after the edit:\n%s\nbefore:\n%s", got, checkpoint)
+	}
+	// ... and executes nothing more.
+	_, err = cl.Submit(ctx, build(3, ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-Y", Name: "Y", Country: "NL"}}}), false)
+	if err == nil || !strings.Contains(err.Error(), "does not match its committed state root") {
+		t.Fatalf("a transaction submitted to the node: %v", err)
+	}
+
+	want := fmt.Sprintf("audit FAILED: height %d, holding IPL-H%d 193.0.0.0/16: node says holder ORG-X, the log says ORG-A", status.Height, id)
+	for _, dir := range []string{filepath.Join(t.TempDir(), "fresh"), baseline} {
+		code, out := runAudit(t, home, p, dir, "--full")
+		if code != 1 || !strings.Contains(out, want) {
+			t.Fatalf("audit in %s after the edit: exit %d, want 1 and %q\n%s", filepath.Base(dir), code, want, out)
+		}
+		t.Logf("%s: %s", filepath.Base(dir), strings.TrimSpace(out))
+	}
+}
+
+// quietPebble drops Pebble's informational messages when a test opens a database itself.
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...any)              {}
+func (quietPebble) Errorf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+func (quietPebble) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }

@@ -1,0 +1,389 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/cli"
+	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/importer"
+)
+
+// startJoiner creates a full node home dir/name that joins the testnet in dir by state
+// sync, and starts it with its HTTP API and CometBFT RPC on free ports.
+func startJoiner(t testing.TB, dir, name string) (*testnetProc, string) {
+	t.Helper()
+	jhome := filepath.Join(dir, name)
+	out, err := exec.Command(binary(t), "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile), "--state-sync").CombinedOutput()
+	if err != nil {
+		t.Fatalf("init --join --state-sync: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "state-sync snapshot") {
+		t.Fatalf("init --join --state-sync did not set up state sync:\n%s", out)
+	}
+	jaddr, jrpc := freeAddr(t), freeAddr(t)
+	j := &testnetProc{t: t, node: cli.TestnetNode{Name: name, Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
+	j.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", jrpc)
+	j.cmd.Stdout, j.cmd.Stderr = &lockedWriter{w: j.logs}, &lockedWriter{w: j.logs}
+	if err := j.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if j.cmd != nil {
+			j.kill()
+		}
+	})
+	return j, jrpc
+}
+
+// lockedWriter serialises the writes of a process's stdout and stderr into one buffer
+// with the reads of logText.
+type lockedWriter struct{ w io.Writer }
+
+var logMu sync.Mutex
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return l.w.Write(p)
+}
+
+func (p *testnetProc) logText() string {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return p.logs.String()
+}
+
+// get returns the body of GET url, failing the test on any error.
+func get(t testing.TB, url string) []byte {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v\n%s", url, res.StatusCode, err, b)
+	}
+	return b
+}
+
+// TestStateSyncJoin runs four validators that take a snapshot every 10 blocks under a
+// steady load of signed transactions. A new node joins with init --join --state-sync: it
+// must restore a snapshot rather than replay from height 1 (its log says so, its metrics
+// name the height, and its block store begins after the snapshot), catch up to the head by
+// block sync, and then answer exactly like the validators: blocks and app hashes at every
+// height (those before the snapshot from the restored records), transactions, resources,
+// organisations and their history, the log's size, checkpoint and tiles.
+func TestStateSyncJoin(t *testing.T) {
+	binary(t) // built before the clock starts
+	start := time.Now()
+	t.Setenv("IPLEDGER_SNAPSHOT_INTERVAL", "10")
+	dir := t.TempDir()
+	tn, procs := startTestnet(t, dir, "e2e-statesync", 4)
+	t.Logf("%.1f s: testnet up", time.Since(start).Seconds())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	committed := map[ipledger.Hash]httpapi.Outcome{}
+	var loadWG sync.WaitGroup
+	for _, reg := range tn.Nodes[0].Registries {
+		loadWG.Add(1)
+		go load(ctx, &loadWG, procs[0].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[0].Home, reg)}, &mu, committed)
+	}
+	// Two snapshots at least before the joiner asks.
+	procs[0].waitHeight(25, 60*time.Second)
+
+	t.Logf("%.1f s: height 25", time.Since(start).Seconds())
+	joiner, jrpc := startJoiner(t, dir, "joiner")
+	joinStart := time.Now()
+	head := procs[0].height()
+	deadline := time.Now().Add(40 * time.Second)
+	for joiner.height() < head {
+		if time.Now().After(deadline) {
+			t.Fatalf("the joiner did not reach height %d in 40 s (at %d)\n%s", head, joiner.height(), joiner.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	caughtUp := time.Since(joinStart)
+	// It follows the chain under load, then everyone settles at the same height.
+	time.Sleep(time.Second)
+	cancel()
+	loadWG.Wait()
+	// The last transactions change the app hash, which takes one more block to prove;
+	// then the chain idles (an empty block only every 30 s).
+	top := procs[0].height()
+	for stable := time.Now(); time.Since(stable) < time.Second; time.Sleep(100 * time.Millisecond) {
+		if h := procs[0].height(); h != top {
+			top, stable = h, time.Now()
+		}
+	}
+	for _, p := range append(procs, joiner) {
+		p.waitHeight(top, 30*time.Second)
+	}
+	t.Logf("%.1f s: all at height %d", time.Since(start).Seconds(), top)
+
+	// It restored a snapshot and did not replay from height 1.
+	m := regexp.MustCompile(`msg="snapshot restored" height=(\d+) app_hash=([0-9A-F]+)`).FindStringSubmatch(joiner.logText())
+	if m == nil {
+		t.Fatalf("the joiner's log shows no restored snapshot:\n%s", joiner.logText())
+	}
+	restored, _ := strconv.ParseInt(m[1], 10, 64)
+	if restored < 10 || restored%10 != 0 || restored > top {
+		t.Fatalf("restored a snapshot of height %d (top %d)", restored, top)
+	}
+	if !regexp.MustCompile(`(?m)^ipledger_state_sync_height ` + m[1] + `$`).Match(get(t, joiner.cl.Base+"/metrics")) {
+		t.Fatalf("metrics do not name the restored height %d", restored)
+	}
+	rpc, err := rpchttp.New("http://" + jrpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cst, err := rpc.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cst.SyncInfo.EarliestBlockHeight != restored+1 {
+		t.Fatalf("the joiner's block store begins at %d; after a snapshot of %d it should begin at %d", cst.SyncInfo.EarliestBlockHeight, restored, restored+1)
+	}
+	b, err := procs[1].cl.Block(context.Background(), restored)
+	if err != nil || fmt.Sprintf("%X", []byte(b.AppHash)) != m[2] {
+		t.Fatalf("restored app hash %s; node1 has %X at %d (%v)", m[2], b.AppHash, restored, err)
+	}
+
+	// Blocks and app hashes at every height.
+	for h := int64(1); h <= top; h++ {
+		jb, err1 := joiner.cl.Block(context.Background(), h)
+		vb, err2 := procs[h%4].cl.Block(context.Background(), h)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("block %d: %v %v", h, err1, err2)
+		}
+		jj, _ := json.Marshal(jb)
+		vj, _ := json.Marshal(vb)
+		if !bytes.Equal(jj, vj) {
+			t.Fatalf("block %d differs:\njoiner %s\nnode%d %s", h, jj, h%4, vj)
+		}
+	}
+	if len(committed) < 20 {
+		t.Fatalf("only %d transactions committed; the load is too light to show anything", len(committed))
+	}
+	for hash, o := range committed {
+		info, err := joiner.cl.Tx(context.Background(), hash.String())
+		if err != nil || info.Height != o.Height || info.Index != o.Index || info.Code != o.Code {
+			t.Fatalf("joiner: tx %s committed at %d/%d code %d; it says %+v (%v)", hash, o.Height, o.Index, o.Code, info, err)
+		}
+	}
+	// Queries: status, resources, organisations with their history, the log.
+	js, _ := joiner.cl.Status(context.Background())
+	vs, _ := procs[2].cl.Status(context.Background())
+	if js.Height != vs.Height || js.AppHash != vs.AppHash || js.LogSize != vs.LogSize || len(js.Validators) != 4 {
+		t.Fatalf("status: joiner %+v, node2 %+v", js, vs)
+	}
+	paths := []string{"/v1/resources/193.0.0.1", "/v1/resources/2001:db8::1", "/v1/resources/AS3333",
+		"/v1/orgs/" + ipledger.RIPENCC, "/v1/orgs/ORG-" + tn.Nodes[0].Registries[0] + "-1",
+		fmt.Sprintf("/v1/log/proof/consistency?old=%d&new=%d", js.LogSize/3, js.LogSize)}
+	for _, path := range paths {
+		if jb, vb := get(t, joiner.cl.Base+path), get(t, procs[3].cl.Base+path); !bytes.Equal(jb, vb) {
+			t.Fatalf("GET %s differs:\njoiner %s\nnode3  %s", path, jb, vb)
+		}
+	}
+	// Checkpoints are signed by each node's own key; the checkpoint body is the same.
+	body := func(note []byte) string { return string(note[:bytes.Index(note, []byte("\n\n"))]) }
+	if jc, vc := body(get(t, joiner.cl.Base+"/v1/log/checkpoint")), body(get(t, procs[0].cl.Base+"/v1/log/checkpoint")); jc != vc {
+		t.Fatalf("checkpoints differ:\njoiner %s\nnode0  %s", jc, vc)
+	}
+	// Tiles and entry bundles, from the leaves and subtree hashes the joiner rebuilt.
+	for _, tile := range []string{"/v1/log/tile/0/000", "/v1/log/tile/entries/000"} {
+		w := min(js.LogSize, 256)
+		path := tile
+		if w < 256 {
+			path = fmt.Sprintf("%s.p/%d", tile, w)
+		}
+		if jb, vb := get(t, joiner.cl.Base+path), get(t, procs[1].cl.Base+path); !bytes.Equal(jb, vb) {
+			t.Fatalf("GET %s differs", path)
+		}
+	}
+	t.Logf("%d transactions over %d heights; the joiner restored the snapshot of height %d and was past the height the network had when it started (%d) %.1f s after its start; whole test %.1f s",
+		len(committed), top, restored, head, caughtUp.Seconds(), time.Since(start).Seconds())
+}
+
+// logTime returns the time of the first log line with msg, or the zero time.
+func logTime(logs, msg string) time.Time {
+	m := regexp.MustCompile(`(?m)^time=(\S+) level=\w+ msg="` + regexp.QuoteMeta(msg) + `"`).FindStringSubmatch(logs)
+	if m == nil {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, m[1])
+	return t
+}
+
+// snapshotHeights lists the complete snapshots in a node home.
+func snapshotHeights(home string) []int64 {
+	entries, _ := os.ReadDir(chain.SnapshotDir(home))
+	var out []int64
+	for _, e := range entries {
+		if h, err := strconv.ParseInt(e.Name(), 10, 64); err == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// BenchmarkStateSyncJoin2014 measures how long a new node takes to join, by state sync, a
+// chain holding the largest import, the delegated statistics of 2014-06 (~139,000
+// holdings and organisations): from init --join --state-sync to the node having reached
+// the chain's height, everything included (CometBFT's 5 s snapshot discovery, the light
+// client, fetching, checking and restoring the snapshot, block sync of what followed).
+// The chain is `ipledger dev --import` with a snapshot every 10 blocks; after the import
+// a registry keeps registering organisations until a snapshot of the imported state
+// exists and two blocks follow it (the light client needs them). The joiner names the dev
+// node's genesis, P2P address and RPC server. Run with
+//
+//	go test ./cmd/ipledger -run '^$' -bench StateSyncJoin2014 -benchtime 1x
+//
+// The data come from $IPLEDGER_DATA or ../shared/data (the RIRs publish delegated
+// statistics at https://ftp.ripe.net/pub/stats/ and their own FTP sites).
+func BenchmarkStateSyncJoin2014(b *testing.B) {
+	dataDir, ok := importer.DataDir()
+	folder := filepath.Join(dataDir, "delegated", "2014-06")
+	if _, err := os.Stat(folder); !ok || err != nil {
+		msg := "no delegated statistics of 2014-06 in " + dataDir + " (set IPLEDGER_DATA; the RIRs publish them at https://ftp.ripe.net/pub/stats/ and their own FTP sites)"
+		if os.Getenv("CI") == "true" {
+			b.Fatal(msg)
+		}
+		b.Skip(msg)
+	}
+	b.StopTimer()
+	dir := b.TempDir()
+	home := filepath.Join(dir, "dev")
+	addr, p2p, rpc := freeAddr(b), freeAddr(b), freeAddr(b)
+	dev := &testnetProc{t: b, node: cli.TestnetNode{Name: "dev", Home: home}, cl: &httpapi.Client{Base: "http://" + addr}, logs: &bytes.Buffer{}}
+	dev.cmd = exec.Command(binary(b), "dev", "--home", home, "--http", addr, "--p2p", p2p, "--rpc", rpc, "--whois", "off", "--rtr", "off",
+		"--snapshot-interval", "10", "--import", folder)
+	dev.cmd.Stdout, dev.cmd.Stderr = &lockedWriter{w: dev.logs}, &lockedWriter{w: dev.logs}
+	t0 := time.Now()
+	if err := dev.cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if dev.cmd != nil {
+			dev.kill()
+		}
+	})
+	imported := regexp.MustCompile(`(?m)^import: .*$`)
+	for !imported.MatchString(dev.logText()) {
+		if time.Since(t0) > 5*time.Minute || strings.Contains(dev.logText(), "ipledger:") {
+			b.Fatalf("the import did not finish:\n%s", dev.logText())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	st, err := dev.cl.Status(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("imported 2014-06 in %.1f s up to height %d: %s", time.Since(t0).Seconds(), st.Height, imported.FindString(dev.logText()))
+
+	// A trickle of registrations moves the chain past a snapshot of the imported state.
+	ctx, cancel := context.WithCancel(context.Background())
+	var trickle sync.WaitGroup
+	trickle.Go(func() {
+		ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(b, home, ipledger.RIPENCC)}
+		o, err := dev.cl.Org(ctx, ipledger.RIPENCC)
+		if err != nil {
+			return
+		}
+		for seq := o.Sequence + 1; ctx.Err() == nil; seq++ {
+			body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-BENCH-%d", seq), Name: "Join benchmark"}}}
+			tx, _ := ipledger.BuildTx(st.ChainID, ipledger.KindRegisterOrg, seq, 0, body, ripe)
+			if _, err := dev.cl.Submit(ctx, tx, true); err != nil {
+				return
+			}
+		}
+	})
+	var snap int64
+	deadline := time.Now().Add(3 * time.Minute)
+	for snap == 0 || dev.height() < snap+2 {
+		if time.Now().After(deadline) {
+			b.Fatalf("no snapshot of the imported state after 3 minutes (snapshots %v, height %d)\n%s", snapshotHeights(home), dev.height(), dev.logText())
+		}
+		for _, h := range snapshotHeights(home) {
+			if h >= st.Height && snap == 0 {
+				snap = h
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	trickle.Wait()
+	b.Logf("snapshot of height %d ready %.1f s after the import", snap, time.Since(t0).Seconds())
+
+	var total, restore time.Duration
+	var size string
+	for i := 0; i < b.N; i++ {
+		head := dev.height()
+		jhome := filepath.Join(dir, fmt.Sprint("joiner", i))
+		jaddr := freeAddr(b)
+		b.StartTimer()
+		start := time.Now()
+		out, err := exec.Command(binary(b), "init", "--home", jhome, "--join", chain.GenesisPath(home), "--peers", st.NodeID+"@"+p2p,
+			"--state-sync", "--rpc-servers", rpc).CombinedOutput()
+		if err != nil {
+			b.Fatalf("init --join: %v\n%s", err, out)
+		}
+		j := &testnetProc{t: b, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
+		j.cmd = exec.Command(binary(b), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off")
+		j.cmd.Stdout, j.cmd.Stderr = &lockedWriter{w: j.logs}, &lockedWriter{w: j.logs}
+		if err := j.cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		for j.height() < head {
+			if time.Since(start) > 3*time.Minute {
+				j.kill()
+				b.Fatalf("the joiner did not reach height %d in 3 minutes\n%s", head, j.logText())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		b.StopTimer()
+		total += time.Since(start)
+		logs := j.logText()
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", j.cmd.Process.Pid))
+		if m := regexp.MustCompile(`VmHWM:\s*(\d+) kB`).FindSubmatch(status); m != nil {
+			kb, _ := strconv.ParseFloat(string(m[1]), 64)
+			b.ReportMetric(kb/1024, "MiB-peak-RSS")
+		}
+		j.kill()
+		offered, restored := logTime(logs, "snapshot offered"), logTime(logs, "snapshot restored")
+		if offered.IsZero() || restored.IsZero() {
+			b.Fatalf("the joiner did not restore a snapshot:\n%s", logs)
+		}
+		restore += restored.Sub(offered)
+		if m := regexp.MustCompile(`msg="snapshot restored" height=(\d+) .* bytes=(\d+)`).FindStringSubmatch(logs); m != nil {
+			size = m[2]
+			b.Logf("restored the snapshot of height %s: offered %.1f s and restored %.1f s after init", m[1], offered.Sub(start).Seconds(), restored.Sub(start).Seconds())
+		}
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "s/join")
+	b.ReportMetric(restore.Seconds()/float64(b.N), "s/restore")
+	if mb, err := strconv.ParseFloat(size, 64); err == nil {
+		b.ReportMetric(mb/1e6, "MB/snapshot")
+	}
+}

@@ -1,0 +1,445 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+
+	"github.com/cometbft/cometbft/types"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/stateproof"
+	"github.com/ipledger/ipledger/store"
+)
+
+// State proofs (package stateproof) under /v1/proof/:
+//
+//	GET /v1/proof/resources/{resource}   who holds it: the chain of holdings, the holder,
+//	                                     and what rules out a more specific holding
+//	GET /v1/proof/holdings/{id}          a holding by id (or its absence)
+//	GET /v1/proof/orgs/{handle}          an organisation (or its absence)
+//	GET /v1/proof/state/{key}            any state key, in hex
+//
+// each with ?height=H (default: the latest provable height). The app hash of height H is
+// in the header of H+1, so H is provable once block H+1 is committed: a height beyond that
+// is CodeNotFound with the latest provable height in the message. GET /v1/resources/…,
+// /v1/holdings/… and /v1/orgs/… take ?prove=true (and ?height=) to answer at a provable
+// height with the proof of that answer attached.
+
+// headerSource is what proofs need of the node: *chain.Node.
+type headerSource interface {
+	// LastHeaderHeight is the height of CometBFT's last block.
+	LastHeaderHeight() int64
+	// LightBlock is the signed header, commit and validator set of a height.
+	LightBlock(ctx context.Context, h int64) (*types.LightBlock, error)
+}
+
+// storeSource is what proofs need of the application: *chain.App.
+type storeSource interface {
+	Store() *store.Store
+}
+
+// maxAnchors bounds the anchors kept in memory (one per height asked).
+const maxAnchors = 64
+
+// maxProvenKeys bounds the proofs of single keys kept in memory: the registry pools and
+// the holders every answer about their space proves again (about a kilobyte each).
+const maxProvenKeys = 16384
+
+// provenKey is a key's value and proof at a height.
+type provenKey struct {
+	value []byte
+	proof *store.Proof
+}
+
+// cachedView is a view whose proofs of keys go through the prover's cache.
+type cachedView struct {
+	*store.View
+	p *prover
+}
+
+// Prove is store.View.Prove, remembered per height and key.
+func (v cachedView) Prove(key []byte) ([]byte, *store.Proof, error) {
+	ck := strconv.FormatInt(v.Version(), 10) + "/" + string(key)
+	v.p.mu.Lock()
+	pk, ok := v.p.proven[ck]
+	v.p.mu.Unlock()
+	if ok {
+		return pk.value, pk.proof, nil
+	}
+	val, proof, err := v.View.Prove(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	v.p.mu.Lock()
+	if len(v.p.proven) >= maxProvenKeys {
+		clear(v.p.proven)
+	}
+	v.p.proven[ck] = provenKey{val, proof}
+	v.p.mu.Unlock()
+	return val, proof, nil
+}
+
+// prover serves state proofs: it builds one anchor per height, once.
+type prover struct {
+	hs  headerSource
+	st  *store.Store
+	app reader
+
+	mu      sync.Mutex
+	anchors map[int64]*stateproof.Anchor
+	order   []int64 // heights in anchors, oldest first
+	proven  map[string]provenKey
+}
+
+func (s *server) mountProofs(hs headerSource, st *store.Store) {
+	s.proofs = &prover{hs: hs, st: st, app: s.app, anchors: map[int64]*stateproof.Anchor{}, proven: map[string]provenKey{}}
+	s.mux.HandleFunc("GET /v1/proof/resources/{resource...}", func(w http.ResponseWriter, r *http.Request) {
+		res, err := parseResourcePath(r.PathValue("resource"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.ResourceEntries(v, res) })
+	})
+	s.mux.HandleFunc("GET /v1/proof/holdings/{id}", func(w http.ResponseWriter, r *http.Request) {
+		id, err := parseHoldingID(r.PathValue("id"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.HoldingEntries(v, id) })
+	})
+	s.mux.HandleFunc("GET /v1/proof/orgs/{handle}", func(w http.ResponseWriter, r *http.Request) {
+		handle, err := orgHandle(r.PathValue("handle"))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.OrgEntries(v, handle) })
+	})
+	s.mux.HandleFunc("GET /v1/proof/state/{key}", func(w http.ResponseWriter, r *http.Request) {
+		key, err := hex.DecodeString(r.PathValue("key"))
+		if err != nil || len(key) == 0 || len(key) > 1024 {
+			s.fail(w, r, invalid("state key %.40q: want 1 to 1024 bytes in hex", r.PathValue("key")))
+			return
+		}
+		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.KeyEntries(v, key) })
+	})
+}
+
+// serveProof answers with the proof of the entries build gives at the height asked.
+func (s *server) serveProof(w http.ResponseWriter, r *http.Request, build func(stateproof.Prover) ([]stateproof.Entry, error)) {
+	height, err := proofHeight(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, v, err := s.proofs.at(r.Context(), height)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	entries, err := build(cachedView{v, s.proofs})
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
+		return
+	}
+	bp := jsonBufs.Get().(*[]byte)
+	defer jsonBufs.Put(bp)
+	b, err := stateproof.New(a, entries).AppendJSON((*bp)[:0])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b = append(b, '\n')
+	*bp = b
+	if height != 0 {
+		// The state of a height never changes: neither does its proof.
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+// proofHeight reads ?height= (0 if absent: the latest provable height).
+func proofHeight(r *http.Request) (int64, error) {
+	v := r.URL.Query().Get("height")
+	if v == "" {
+		return 0, nil
+	}
+	h, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || h < 1 {
+		return 0, invalid("height %.30q: want a height from 1", v)
+	}
+	return h, nil
+}
+
+// wantProof reads ?prove= of the plain queries: "true" or "1" asks for a proof.
+func wantProof(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("prove"); v {
+	case "":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	default:
+		return false, invalid("prove=%.20q: want true", v)
+	}
+}
+
+// latest returns the latest provable height: the state of the last committed height
+// whose app hash is in a header CometBFT has committed.
+func (p *prover) latest() int64 {
+	return min(p.app.Committed().Height, p.hs.LastHeaderHeight()-1)
+}
+
+// at returns the anchor and the state view of height (0: the latest provable).
+func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *store.View, error) {
+	latest := p.latest()
+	if height == 0 {
+		height = latest
+	}
+	if height < 1 {
+		return nil, nil, notFound("no state is provable yet: the app hash of height 1 is signed in the header of height 2")
+	}
+	if height > latest {
+		return nil, nil, notFound("height %d is not provable yet: its app hash is signed in the header of height %d, which is not committed (the latest provable height is %d)", height, height+1, latest)
+	}
+	v, err := p.st.ReadAt(height)
+	if errors.Is(err, store.ErrVersionNotFound) {
+		return nil, nil, notFound("the state of height %d is not retained", height)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
+	}
+	p.mu.Lock()
+	a := p.anchors[height]
+	p.mu.Unlock()
+	if a != nil {
+		return a, v, nil
+	}
+	rec, err := p.app.Block(height)
+	if err != nil {
+		return nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
+	}
+	if rec == nil {
+		return nil, nil, fmt.Errorf("state proof at %d: no block record", height)
+	}
+	if !bytes.Equal(rec.StateRoot, v.Hash()) {
+		return nil, nil, fmt.Errorf("state proof at %d: the block record has state root %X, the store %X", height, rec.StateRoot, v.Hash())
+	}
+	lb, err := p.hs.LightBlock(ctx, height+1)
+	if errors.Is(err, chain.ErrNoHeader) {
+		return nil, nil, notFound("the header of height %d is not in this node's block store", height+1)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
+	}
+	if a, err = stateproof.NewAnchor(height, rec.StateRoot, rec.LogRoot, lb); err != nil {
+		return nil, nil, fmt.Errorf("state proof: %w", err)
+	}
+	p.mu.Lock()
+	if _, ok := p.anchors[height]; !ok {
+		p.anchors[height] = a
+		p.order = append(p.order, height)
+		if len(p.order) > maxAnchors {
+			delete(p.anchors, p.order[0])
+			p.order = p.order[1:]
+		}
+	}
+	p.mu.Unlock()
+	return a, v, nil
+}
+
+// provedSnapshot returns the anchor of the height ?height= asks (or the latest provable)
+// and that height's state as a snapshot the plain handlers describe.
+func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *chain.Snapshot, *store.View, error) {
+	if s.proofs == nil {
+		return nil, nil, nil, notFound("this node serves no state proofs")
+	}
+	height, err := proofHeight(r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a, v, err := s.proofs.at(r.Context(), height)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rec, err := s.app.Block(a.Height)
+	if err != nil || rec == nil {
+		return nil, nil, nil, fmt.Errorf("state proof at %d: block record: %w", a.Height, err)
+	}
+	return a, &chain.Snapshot{State: v, Block: *rec, Height: a.Height}, v, nil
+}
+
+// dropLaterHistory removes history entries above height: the history index is not
+// versioned, the answer is as of height.
+func dropLaterHistory(items []HistoryItem, height int64) []HistoryItem {
+	out := items[:0]
+	for _, it := range items {
+		if it.Height <= height {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// provedResource answers GET /v1/resources/{res}?prove=true: the ResourceInfo at a
+// provable height, with the proof of who holds res.
+func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res ipledger.Resource) {
+	a, snap, v, err := s.provedSnapshot(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	chn, err := ledger.Lookup(v, res)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("lookup %s at %d: %w", res, a.Height, err))
+		return
+	}
+	entries, err := stateproof.ResourceEntries(cachedView{v, s.proofs}, res)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
+		return
+	}
+	if len(chn) == 0 {
+		// Still proven: the proof shows that no single holding contains all of res.
+		s.writeJSON(w, http.StatusOK, &ResourceInfo{Resource: res, Height: a.Height, Chain: []HoldingInfo{},
+			History: []HistoryItem{}, Children: []HoldingInfo{}, Proof: stateproof.New(a, entries)})
+		return
+	}
+	info, err := s.describe(snap, res, chn)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info.History = dropLaterHistory(info.History, a.Height)
+	info.Proof = stateproof.New(a, entries)
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+// provedHolding answers GET /v1/holdings/{id}?prove=true.
+func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64) {
+	a, snap, v, err := s.provedSnapshot(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h, err := ledger.HoldingByID(v, id)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("holding %d at %d: %w", id, a.Height, err))
+		return
+	}
+	if h == nil {
+		s.fail(w, r, notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id))
+		return
+	}
+	chn, err := ledger.Lookup(v, h.Resource)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("lookup %s: %w", h.Resource, err))
+		return
+	}
+	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
+		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
+		return
+	}
+	entries, err := stateproof.HoldingEntries(cachedView{v, s.proofs}, id)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
+		return
+	}
+	info, err := s.describe(snap, h.Resource, chn[:h.Depth+1])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info.History = dropLaterHistory(info.History, a.Height)
+	info.Proof = stateproof.New(a, entries)
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+// provedOrg answers GET /v1/orgs/{handle}?prove=true.
+func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string) {
+	a, _, v, err := s.provedSnapshot(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := ledger.Org(v, handle)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("org %s at %d: %w", handle, a.Height, err))
+		return
+	}
+	if o == nil {
+		s.fail(w, r, notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, a.Height, handle))
+		return
+	}
+	entries, err := stateproof.OrgEntries(cachedView{v, s.proofs}, handle)
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
+		return
+	}
+	info := &OrgInfo{Organisation: *o, Height: a.Height}
+	if info.History, info.HistoryTruncated, err = s.history("org/" + handle); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info.History = dropLaterHistory(info.History, a.Height)
+	info.Proof = stateproof.New(a, entries)
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+// proofQuery is ?height= for a height, none for 0.
+func proofQuery(height int64) url.Values {
+	if height == 0 {
+		return nil
+	}
+	return url.Values{"height": {strconv.FormatInt(height, 10)}}
+}
+
+// ProveResource returns GET /v1/proof/resources/{res}: the proof of who holds res at
+// height (0: the latest provable height). Check it with Proof.VerifyResource.
+func (c *Client) ProveResource(ctx context.Context, res string, height int64) (*stateproof.Proof, error) {
+	var p stateproof.Proof
+	if err := c.get(ctx, "/v1/proof/resources/"+res, proofQuery(height), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ProveHolding returns GET /v1/proof/holdings/{id}: id is a number or a handle like
+// "IPL-H42". Check it with Proof.VerifyHolding.
+func (c *Client) ProveHolding(ctx context.Context, id string, height int64) (*stateproof.Proof, error) {
+	var p stateproof.Proof
+	if err := c.get(ctx, "/v1/proof/holdings/"+id, proofQuery(height), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ProveOrg returns GET /v1/proof/orgs/{handle}. Check it with Proof.VerifyOrg.
+func (c *Client) ProveOrg(ctx context.Context, handle string, height int64) (*stateproof.Proof, error) {
+	var p stateproof.Proof
+	if err := c.get(ctx, "/v1/proof/orgs/"+handle, proofQuery(height), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// ProveKey returns GET /v1/proof/state/{hex key}. Check it with Proof.VerifyKey.
+func (c *Client) ProveKey(ctx context.Context, key []byte, height int64) (*stateproof.Proof, error) {
+	var p stateproof.Proof
+	if err := c.get(ctx, "/v1/proof/state/"+hex.EncodeToString(key), proofQuery(height), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}

@@ -1,0 +1,68 @@
+package ledger
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/ipledger/ipledger"
+)
+
+// DescribeKey names the object a state key belongs to, for operators' messages: "holding
+// IPL-H42 193.0.0.0/16", "organisation ORG-A", "lease 7". value is the key's stored value,
+// or nil if there is none; a holding is named by its handle and range only when value
+// decodes as one. A key of no known table is described by its bytes.
+func DescribeKey(key, value []byte) string {
+	if len(key) == 0 {
+		return "the empty key"
+	}
+	id := func() (uint64, bool) {
+		if len(key) != 9 {
+			return 0, false
+		}
+		return binary.BigEndian.Uint64(key[1:]), true
+	}
+	switch key[0] {
+	case tagOrg:
+		return "organisation " + string(key[1:])
+	case tagHolding:
+		if h, err := decodeHolding(value); err == nil {
+			return fmt.Sprintf("holding %s %s", h.Handle(), h.Resource)
+		}
+		if len(key) == 19 {
+			return fmt.Sprintf("holding at depth %d (key %x)", key[2], key)
+		}
+	case tagHoldingID:
+		if n, ok := id(); ok {
+			return "holding index " + ipledger.HoldingHandle(n)
+		}
+	case tagEncumbrance:
+		return fmt.Sprintf("encumbrance (key %x)", key)
+	case tagBalance:
+		return "balance of " + string(key[1:])
+	case tagAuth:
+		if n, ok := id(); ok {
+			return fmt.Sprintf("route authorisation %d", n)
+		}
+	case tagAuthPos:
+		return fmt.Sprintf("route authorisation position (key %x)", key)
+	case tagOffer:
+		if n, ok := id(); ok {
+			return fmt.Sprintf("lease offer %d", n)
+		}
+	case tagLease:
+		if n, ok := id(); ok {
+			return fmt.Sprintf("lease %d", n)
+		}
+	case tagDue:
+		return fmt.Sprintf("time-driven event queue entry (key %x)", key)
+	case tagGeo:
+		return fmt.Sprintf("geolocation (key %x)", key)
+	case tagCounter:
+		return fmt.Sprintf("counter %q", key[1:])
+	case tagMeta:
+		return fmt.Sprintf("chain parameter %q", key[1:])
+	case tagValidator:
+		return fmt.Sprintf("validator %x", key[1:])
+	}
+	return fmt.Sprintf("key %x", key)
+}
