@@ -38,7 +38,20 @@ func (s *Store) SideGet(key []byte) ([]byte, error) {
 // when reverse is set, until fn returns false; bounds behave as in ipledger.KV's Iterate.
 // It reads one consistent snapshot. fn gets slices valid only during the call and may
 // write side batches.
-func (s *Store) SideIterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) (err error) {
+func (s *Store) SideIterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
+	return iterateSide(func(o *pebble.IterOptions) (*pebble.Iterator, error) {
+		s.mu.RLock()
+		defer s.mu.RUnlock()
+		if s.closed {
+			return nil, ErrClosed
+		}
+		return s.db.NewIter(o)
+	}, start, end, reverse, fn)
+}
+
+// iterateSide walks the side-table keys in [start, end) of the iterators newIter makes
+// (the live database's or a frozen image's), for Store.SideIterate and Frozen.SideIterate.
+func iterateSide(newIter func(*pebble.IterOptions) (*pebble.Iterator, error), start, end []byte, reverse bool, fn func(k, v []byte) bool) (err error) {
 	if emptyRange(start, end) {
 		return nil
 	}
@@ -49,13 +62,7 @@ func (s *Store) SideIterate(start, end []byte, reverse bool, fn func(k, v []byte
 	if end != nil {
 		upper = sideKey(end)
 	}
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return fmt.Errorf("side iterate: %w", ErrClosed)
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-	s.mu.RUnlock()
+	it, err := newIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("side iterate: %w", err)
 	}

@@ -86,39 +86,8 @@ func (f *Frozen) SideGet(key []byte) ([]byte, error) {
 // SideIterate calls fn for each frozen side-table key in [start, end), ascending, until fn
 // returns false; bounds behave as in [Store.SideIterate]. fn gets slices valid only during
 // the call.
-func (f *Frozen) SideIterate(start, end []byte, fn func(k, v []byte) bool) (err error) {
-	if emptyRange(start, end) {
-		return nil
-	}
-	lower, upper := sidePrefix, prefixEnd(sidePrefix)
-	if len(start) > 0 {
-		lower = sideKey(start)
-	}
-	if end != nil {
-		upper = sideKey(end)
-	}
-	it, err := f.snap.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
-		return fmt.Errorf("side iterate: %w", err)
-	}
-	defer func() {
-		if cerr := it.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("side iterate: %w", cerr)
-		}
-	}()
-	for valid := it.First(); valid; valid = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			return fmt.Errorf("side iterate: %w", err)
-		}
-		if !fn(it.Key()[len(sidePrefix):], v) {
-			return nil
-		}
-	}
-	if err := it.Error(); err != nil {
-		return fmt.Errorf("side iterate: %w", err)
-	}
-	return nil
+func (f *Frozen) SideIterate(start, end []byte, fn func(k, v []byte) bool) error {
+	return iterateSide(f.snap.NewIter, start, end, false, fn)
 }
 
 // Close releases the image; the Store may close after it. It is safe to call twice.
