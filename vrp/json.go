@@ -523,8 +523,10 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 			if err != nil {
 				return err
 			}
-			n, err := hex.Decode(k.SKI[:], s)
-			if err != nil || len(s) != 2*len(k.SKI) || n != len(k.SKI) {
+			if len(s) != 2*len(k.SKI) { // checked first: hex.Decode would write past SKI
+				return sc.errAt(vm, nil, "%s: ski: want 40 hex digits, found %q", where, truncate(s))
+			}
+			if _, err := hex.Decode(k.SKI[:], s); err != nil {
 				return sc.errAt(vm, err, "%s: ski: want 40 hex digits, found %q", where, truncate(s))
 			}
 		case "pubkey":
