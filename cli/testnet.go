@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -72,7 +73,10 @@ RIR runs one node; node0 also holds IANA's key and the settlement agent's. Start
 }
 
 // freePorts reserves n distinct loopback ports by listening on them together, then frees
-// them for the nodes to take.
+// them for the nodes to take. They are drawn at random below 32768, where Linux's default
+// ephemeral range starts: a port the kernel hands out for ":0" could be given again to an
+// outgoing connection or to another program's listener before the node that owns it
+// starts, and the node would then fail to bind.
 func freePorts(n int) ([]string, error) {
 	var lns []net.Listener
 	defer func() {
@@ -80,14 +84,17 @@ func freePorts(n int) ([]string, error) {
 			l.Close()
 		}
 	}()
-	out := make([]string, n)
-	for i := range out {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	out := make([]string, 0, n)
+	for tries := 0; len(out) < n; tries++ {
+		if tries == 100*n {
+			return nil, fmt.Errorf("reserve %d ports: too many taken between 20000 and 32767", n)
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12768)))
 		if err != nil {
-			return nil, fmt.Errorf("reserve a port: %w", err)
+			continue // taken
 		}
 		lns = append(lns, l)
-		out[i] = l.Addr().String()
+		out = append(out, l.Addr().String())
 	}
 	return out, nil
 }
