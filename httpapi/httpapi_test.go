@@ -66,6 +66,17 @@ func testGenesis() *ledger.Genesis {
 // startNode starts a single-validator node in a temp dir and serves the API over it.
 func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
 	t.Helper()
+	n, _, reg := startNodeHome(t, false)
+	srv := httptest.NewServer(New(Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}))
+	t.Cleanup(srv.Close)
+	return n, srv, &Client{Base: srv.URL + "/"}
+}
+
+// startNodeHome starts a single-validator node of testGenesis in a temp home, stops it
+// when the test ends, and waits for its first block. It returns the node, its home and
+// its metrics registry.
+func startNodeHome(t testing.TB, noSync bool) (*chain.Node, string, *prometheus.Registry) {
+	t.Helper()
 	dir := t.TempDir()
 	pk, _, err := chain.InitHome(dir)
 	if err != nil {
@@ -75,7 +86,7 @@ func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	n, err := chain.Start(context.Background(), chain.NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg})
+	n, err := chain.Start(context.Background(), chain.NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg, NoSync: noSync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +100,7 @@ func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
 	if err := n.WaitHeight(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(New(Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}))
-	t.Cleanup(srv.Close)
-	return n, srv, &Client{Base: srv.URL + "/"}
+	return n, dir, reg
 }
 
 func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...ipledger.Signer) []byte {

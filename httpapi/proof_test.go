@@ -16,7 +16,6 @@ import (
 
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/types"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -28,28 +27,7 @@ import (
 // node's genesis file.
 func startProofNode(t testing.TB) (*chain.Node, *httptest.Server, *Client, *stateproof.Trust) {
 	t.Helper()
-	dir := t.TempDir()
-	pk, _, err := chain.InitHome(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chain.WriteGenesis(chain.GenesisPath(dir), testChain, time.Now(), testGenesis(), []chain.ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10, Operator: ipledger.IANA}}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := chain.Start(context.Background(), chain.NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: prometheus.NewRegistry(), NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	n, dir, _ := startNodeHome(t, true)
 	srv := httptest.NewServer(New(Options{Node: n}))
 	t.Cleanup(srv.Close)
 	trust, err := stateproof.TrustGenesisFile(chain.GenesisPath(dir))

@@ -42,20 +42,8 @@ func startRPCNode(t *testing.T, home, rpcAddr string) *auditNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	cl := &httpapi.Client{Base: "http://" + p.addr}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		st, err := cl.Status(ctx)
-		cancel()
-		if err == nil && st.Height >= 1 {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node did not come up: %v\n%s", err, p.out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitUp(t, p.addr, p.out.String)
+	return p
 }
 
 // stop ends the node with SIGTERM, as an operator would, and waits for it.

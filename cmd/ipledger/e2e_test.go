@@ -75,6 +75,14 @@ func startNode(t *testing.T, home string) *nodeProc {
 	}
 	p := &nodeProc{cmd: cmd, addr: addr, logs: &logs}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitUp(t, addr, logs.String)
+	return p
+}
+
+// waitUp waits up to 30 s until the node whose API is on addr has committed a block; on
+// timeout it fails the test with the node's output.
+func waitUp(t testing.TB, addr string, output func() string) {
+	t.Helper()
 	cl := &httpapi.Client{Base: "http://" + addr}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -82,10 +90,10 @@ func startNode(t *testing.T, home string) *nodeProc {
 		st, err := cl.Status(ctx)
 		cancel()
 		if err == nil && st.Height >= 1 {
-			return p
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("node did not come up: %v\n%s", err, logs.String())
+			t.Fatalf("node did not come up: %v\n%s", err, output())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
