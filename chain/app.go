@@ -724,14 +724,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 
 // Outcome returns where and how a committed transaction ended, or ok false.
 func (a *App) Outcome(hash ipledger.Hash) (TxOutcome, bool, error) {
-	pos, err := a.st.SideGet(append([]byte{sideTxIndex}, hash[:]...))
-	if err != nil || len(pos) != 12 {
+	height, idx, ok, err := a.TxPosition(hash)
+	if err != nil || !ok {
 		return TxOutcome{}, false, err
-	}
-	height := int64(binary.BigEndian.Uint64(pos))
-	idx := binary.BigEndian.Uint32(pos[8:])
-	if height > a.Committed().Height {
-		return TxOutcome{}, false, nil // side data of a block not yet committed
 	}
 	rec, err := a.Block(height)
 	if err != nil || rec == nil || int(idx) >= len(rec.Txs) {
