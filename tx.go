@@ -293,7 +293,10 @@ var verifyOptions = &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215}
 func (tx *Tx) VerifySignatures() error {
 	msg := SignBytes(tx.PayloadBytes)
 	for _, s := range tx.Signatures {
-		if !ed25519.VerifyWithOptions(ed25519.PublicKey(s.Key[:]), msg, s.Sig[:], verifyOptions) {
+		// The expanded key (see BatchVerifier) spares the decompression; a key that is not
+		// a point has none and its signature fails, as it would unexpanded.
+		k := expandedKey(s.Key)
+		if k == nil || !ed25519.VerifyExpandedWithOptions(k, msg, s.Sig[:], verifyOptions) {
 			return Errorf(CodeBadSignature, "signature of %s does not verify", s.Org)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -238,8 +240,8 @@ func TestBatchVerifierMatchesSingle(t *testing.T) {
 	}
 }
 
-// BenchmarkBatchVerifier verifies blocks of 300 signatures by 40 signers.
-func BenchmarkBatchVerifier(b *testing.B) {
+// benchTxs returns 300 transactions signed by 40 signers.
+func benchTxs() []*Tx {
 	var keys []PrivateKey
 	for i := range 40 {
 		seed := sha256.Sum256([]byte{byte(i), 1})
@@ -251,17 +253,55 @@ func BenchmarkBatchVerifier(b *testing.B) {
 		payload := EncodePayload(Payload{ChainID: "c", Kind: 1, Sequence: uint64(i + 1), Body: []byte("{}")})
 		txs = append(txs, &Tx{PayloadBytes: payload, Signatures: []Signature{keys[i%40].Sign("ORG-A", payload)}})
 	}
-	b.ResetTimer()
-	for range b.N {
-		bv := NewBatchVerifier()
-		for _, tx := range txs {
-			bv.Add(tx)
-		}
-		for _, ok := range bv.Verify(nil) {
-			if !ok {
-				b.Fatal("bad")
+	return txs
+}
+
+// BenchmarkBatchVerifier verifies 300 signatures by 40 signers in batches of a given size.
+func BenchmarkBatchVerifier(b *testing.B) {
+	txs := benchTxs()
+	for _, size := range []int{4, 16, 64, 300} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			for range b.N {
+				for i := 0; i < len(txs); i += size {
+					bv := NewBatchVerifier()
+					for _, tx := range txs[i:min(i+size, len(txs))] {
+						bv.Add(tx)
+					}
+					for _, ok := range bv.Verify(nil) {
+						if !ok {
+							b.Fatal("bad")
+						}
+					}
+				}
 			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(txs))/1000, "µs/sig")
+		})
+	}
+}
+
+// BenchmarkVerifySignatures verifies the same signatures one at a time.
+func BenchmarkVerifySignatures(b *testing.B) {
+	txs := benchTxs()
+	b.ResetTimer()
+	for i := range b.N {
+		if err := txs[i%len(txs)].VerifySignatures(); err != nil {
+			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(txs))/1000, "µs/sig")
+}
+
+// handleReference is the definition of a handle as a regular expression: the slow
+// reference ValidHandle is checked against.
+var handleReference = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{0,62}[A-Z0-9]$|^[A-Z0-9]$`)
+
+func FuzzValidHandle(f *testing.F) {
+	for _, s := range []string{"", "A", "-", "A-", "-A", "ORG-EXAMPLE1", "RIPE-NCC", "org-x", "A--B",
+		strings.Repeat("A", 64), strings.Repeat("A", 65), "ÄB", "A B", "A_B"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidHandle(s), handleReference.MatchString(s); got != want {
+			t.Fatalf("ValidHandle(%q) = %v, the definition says %v", s, got, want)
+		}
+	})
 }

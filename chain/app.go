@@ -427,18 +427,24 @@ func (a *App) checkTx(b []byte, recheck bool) error {
 // caller's goroutine, so that CheckTx, which the mempool runs one at a time, skips them.
 // It returns the decoding or signature error, if any.
 func (a *App) PreVerify(b []byte) error {
+	_, err := a.preVerify(b)
+	return err
+}
+
+// preVerify is PreVerify returning the decoded transaction.
+func (a *App) preVerify(b []byte) (*ipledger.Tx, error) {
 	tx, err := ipledger.DecodeTx(b)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if a.verified.has(tx.Hash) {
-		return nil
+		return tx, nil
 	}
 	if err := a.sigs.verify(tx); err != nil {
-		return err
+		return nil, err
 	}
 	a.verified.add(tx.Hash)
-	return nil
+	return tx, nil
 }
 
 // honest decodes a proposed transaction and reports why no honest node could have proposed

@@ -385,13 +385,17 @@ func (n *Node) App() *App { return n.app }
 // Submit passes a transaction to the mempool and returns its hash and CheckTx verdict: a
 // nil error means it was admitted.
 func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
-	hash := ipledger.HashTx(tx)
 	if len(tx) > ipledger.MaxTxBytes {
-		return hash, ipledger.Errorf(ipledger.CodeTooLarge, "transaction is %d bytes, limit %d", len(tx), ipledger.MaxTxBytes)
+		return ipledger.HashTx(tx), ipledger.Errorf(ipledger.CodeTooLarge, "transaction is %d bytes, limit %d", len(tx), ipledger.MaxTxBytes)
 	}
 	// Signatures are checked here, in parallel across callers, rather than inside CheckTx.
-	if err := n.app.PreVerify(tx); err != nil {
-		return hash, err
+	decoded, err := n.app.preVerify(tx)
+	if err != nil {
+		return ipledger.HashTx(tx), err
+	}
+	hash := decoded.Hash
+	if err := ctx.Err(); err != nil {
+		return hash, fmt.Errorf("submit: %w", err)
 	}
 	rr, err := n.node.Mempool().CheckTx(tx, "")
 	if err != nil {
@@ -406,13 +410,9 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 	case err != nil:
 		return hash, ipledger.Errorf(ipledger.CodeInvalid, "mempool refused the transaction: %v", err)
 	}
-	done := make(chan struct{})
-	go func() { rr.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return hash, fmt.Errorf("submit: %w", ctx.Err())
-	}
+	// The mempool's connection is a synchronous local client (NewConnSyncLocalClientCreator):
+	// CheckTx has run when the mempool returns, and Wait returns at once.
+	rr.Wait()
 	res := rr.Response.GetCheckTx()
 	if res == nil {
 		return hash, fmt.Errorf("submit: no CheckTx response (%v)", rr.Error())
