@@ -24,7 +24,7 @@ func benchCmd(e *env) *cobra.Command {
 	var node string
 	var orgs int
 	var dur time.Duration
-	var workload, baseAddr string
+	var workload, baseAddr, client string
 	load := &cobra.Command{
 		Use:   "load",
 		Short: "Post signed assignments and two-signer transfers to /v1/tx?wait=commit for a while; report committed tx/s and POST-to-commit latency",
@@ -54,15 +54,19 @@ transaction of the lease life cycle is counted.`,
 			for _, u := range strings.Split(node, ",") {
 				cls = append(cls, &httpapi.Client{Base: strings.TrimSpace(u), HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}})
 			}
+			if client != "conn" && client != "net/http" {
+				return fmt.Errorf("--client %q: want conn or net/http", client)
+			}
+			lo := loadOptions{baseAddr: baseAddr, orgs: orgs, dur: dur, conns: client == "conn"}
 			switch workload {
 			case "registry":
-				return runLoad(cmd.Context(), e, cls, ripeKey, baseAddr, orgs, dur, nil)
+				return runLoad(cmd.Context(), e, cls, ripeKey, lo, nil)
 			case "lease":
 				agentKey, err := loadKey(home, SettlementAgent)
 				if err != nil {
 					return err
 				}
-				return runLoad(cmd.Context(), e, cls, ripeKey, baseAddr, orgs, dur, &agentKey)
+				return runLoad(cmd.Context(), e, cls, ripeKey, lo, &agentKey)
 			}
 			return fmt.Errorf("--workload %q: want registry or lease", workload)
 		},
@@ -72,6 +76,7 @@ transaction of the lease life cycle is counted.`,
 	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 2800)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
 	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers) or lease (offers, leases, geolocation, route authorisations)")
+	load.Flags().StringVar(&client, "client", "conn", "how clients post: conn (a kept-alive connection each, requests written and read on the client's goroutine: the least CPU taken from a node on the same machine) or net/http (Go's HTTP client)")
 	c.AddCommand(load)
 	restart := &cobra.Command{
 		Use:   "restart",
@@ -112,10 +117,20 @@ transaction of the lease life cycle is counted.`,
 	return c
 }
 
-// runLoad sets up n organisations and runs the registry workload, or the lease workload
+// loadOptions are bench load's settings: orgs organisations with /18s from baseAddr on,
+// posting for dur, each over a connection of its own (httpapi.SubmitConn) if conns.
+type loadOptions struct {
+	baseAddr string
+	orgs     int
+	dur      time.Duration
+	conns    bool
+}
+
+// runLoad sets up the organisations and runs the registry workload, or the lease workload
 // when agentKey (the settlement agent's) is given. Client i posts to cls[i mod len(cls)];
 // the set-up goes to cls[0].
-func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledger.PrivateKey, baseAddr string, n int, dur time.Duration, agentKey *ipledger.PrivateKey) error {
+func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledger.PrivateKey, lo loadOptions, agentKey *ipledger.PrivateKey) error {
+	baseAddr, n, dur := lo.baseAddr, lo.orgs, lo.dur
 	if n < 2 || n > 2800 {
 		return fmt.Errorf("--orgs must be 2 to 2800")
 	}
@@ -235,6 +250,20 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 	}
 	fmt.Fprintf(e.stdout, "set up %d organisations with a /18 each; posting for %s to %d node(s)\n", n, dur, len(cls))
 
+	submit := make([]func(context.Context, []byte) (httpapi.SubmitResult, error), n)
+	for i := range submit {
+		c := cls[i%len(cls)]
+		if !lo.conns {
+			submit[i] = func(ctx context.Context, tx []byte) (httpapi.SubmitResult, error) { return c.Submit(ctx, tx, true) }
+			continue
+		}
+		sc, err := httpapi.NewSubmitConn(c.Base)
+		if err != nil {
+			return err
+		}
+		defer sc.Close()
+		submit[i] = func(ctx context.Context, tx []byte) (httpapi.SubmitResult, error) { return sc.Submit(ctx, tx, true) }
+	}
 	var ok, rejected, failed atomic.Int64
 	lat := make([][]time.Duration, n)
 	runCtx, cancel := context.WithTimeout(ctx, dur)
@@ -244,7 +273,7 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 	// post submits tx and waits for its commit; nil stops the client.
 	post := func(i int, tx []byte) *httpapi.SubmitResult {
 		t0 := time.Now()
-		res, err := cls[i%len(cls)].Submit(ctx, tx, true)
+		res, err := submit[i](ctx, tx)
 		if err != nil || !res.Committed() {
 			failed.Add(1)
 			return nil // the sequence is now uncertain; this client stops

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -57,16 +56,9 @@ func TestByzantineProposer(t *testing.T) {
 	for _, p := range procs {
 		p.waitHeight(1, 60*time.Second)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	committed := map[ipledger.Hash]httpapi.Outcome{}
-	var wg sync.WaitGroup
-	reg := tn.Nodes[1].Registries[0]
-	wg.Add(1)
-	go load(ctx, &wg, procs[1].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[1].Home, reg)}, &mu, committed)
+	ld := startRegistryLoad(t, tn, procs, 1, tn.Nodes[1].Registries[:1])
 	time.Sleep(8 * time.Second)
-	cancel()
-	wg.Wait()
+	committed := ld.stop()
 	if len(committed) < 5 {
 		t.Fatalf("only %d transactions committed with a byzantine proposer among four", len(committed))
 	}

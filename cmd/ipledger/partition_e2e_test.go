@@ -12,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/cli"
-	"github.com/ipledger/ipledger/httpapi"
 )
 
 // proxy forwards TCP connections to target until cut, which drops every open connection
@@ -114,14 +112,7 @@ func TestPartition(t *testing.T) {
 		}
 	}
 	procs := startTestnetProcs(t, tn)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var mu sync.Mutex
-	committed := map[ipledger.Hash]httpapi.Outcome{}
-	var wg sync.WaitGroup
-	reg := tn.Nodes[0].Registries[0]
-	wg.Add(1)
-	go load(ctx, &wg, procs[0].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[0].Home, reg)}, &mu, committed)
+	ld := startRegistryLoad(t, tn, procs, 0, tn.Nodes[0].Registries[:1])
 	procs[iso].waitHeight(3, 60*time.Second)
 
 	for _, px := range proxies {
@@ -143,8 +134,7 @@ func TestPartition(t *testing.T) {
 	}
 	top := procs[0].height()
 	procs[iso].waitHeight(top, 90*time.Second)
-	cancel()
-	wg.Wait()
+	committed := ld.stop()
 	top = procs[0].height()
 	for _, p := range procs {
 		p.waitHeight(top, 30*time.Second)

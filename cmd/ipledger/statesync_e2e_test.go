@@ -101,15 +101,7 @@ func TestStateSyncJoin(t *testing.T) {
 	tn, procs := startTestnet(t, dir, "e2e-statesync", 4)
 	t.Logf("%.1f s: testnet up", time.Since(start).Seconds())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var mu sync.Mutex
-	committed := map[ipledger.Hash]httpapi.Outcome{}
-	var loadWG sync.WaitGroup
-	for _, reg := range tn.Nodes[0].Registries {
-		loadWG.Add(1)
-		go load(ctx, &loadWG, procs[0].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[0].Home, reg)}, &mu, committed)
-	}
+	ld := startRegistryLoad(t, tn, procs, 0, tn.Nodes[0].Registries)
 	// Two snapshots at least before the joiner asks.
 	procs[0].waitHeight(25, 60*time.Second)
 
@@ -127,8 +119,7 @@ func TestStateSyncJoin(t *testing.T) {
 	caughtUp := time.Since(joinStart)
 	// It follows the chain under load, then everyone settles at the same height.
 	time.Sleep(time.Second)
-	cancel()
-	loadWG.Wait()
+	committed := ld.stop()
 	// The last transactions change the app hash, which takes one more block to prove;
 	// then the chain idles (an empty block only every 30 s).
 	top := procs[0].height()

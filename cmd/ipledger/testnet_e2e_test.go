@@ -75,18 +75,8 @@ func TestTestnetFaults(t *testing.T) {
 	dir := t.TempDir()
 	tn, procs := startTestnet(t, dir, "e2e-testnet", 4)
 
-	// The load: the registries whose keys node0's operator holds register organisations
-	// through node0, each one at a time, waiting for each commit.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var mu sync.Mutex
-	committed := map[ipledger.Hash]httpapi.Outcome{}
-	var loadWG sync.WaitGroup
-	for _, reg := range tn.Nodes[0].Registries {
-		loadWG.Add(1)
-		go load(ctx, &loadWG, procs[0].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[0].Home, reg)}, &mu, committed)
-	}
-	count := func() int { mu.Lock(); defer mu.Unlock(); return len(committed) }
+	ld := startRegistryLoad(t, tn, procs, 0, tn.Nodes[0].Registries)
+	count := ld.count
 
 	time.Sleep(2 * time.Second)
 	procs[3].kill()
@@ -113,8 +103,7 @@ func TestTestnetFaults(t *testing.T) {
 	procs[3].start()
 	procs[3].waitHeight(stalled+2, 60*time.Second)
 	procs[0].waitHeight(stalled+2, 30*time.Second)
-	cancel()
-	loadWG.Wait()
+	committed := ld.stop()
 	procs[2].start()
 	top := procs[0].height()
 	for _, p := range procs {
@@ -184,10 +173,47 @@ func TestTestnetFaults(t *testing.T) {
 	t.Logf("%d transactions over %d heights; one validator killed and restarted, then two; a full node joined", len(committed), top)
 }
 
-// load registers organisations as reg until ctx ends, one transaction at a time, recording
+// registryLoad is the load the testnet tests put on a network: registries whose keys a
+// node's operator holds register organisations through that node, each one at a time,
+// waiting for each commit.
+type registryLoad struct {
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	committed map[ipledger.Hash]httpapi.Outcome
+}
+
+// startRegistryLoad starts the load of the registries regs of node i of tn through procs[i];
+// it stops at the latest when the test ends.
+func startRegistryLoad(t *testing.T, tn cli.Testnet, procs []*testnetProc, i int, regs []string) *registryLoad {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &registryLoad{cancel: cancel, committed: map[ipledger.Hash]httpapi.Outcome{}}
+	for _, reg := range regs {
+		l.wg.Add(1)
+		go l.run(ctx, procs[i].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[i].Home, reg)})
+	}
+	t.Cleanup(func() { l.stop() })
+	return l
+}
+
+// count returns how many transactions have committed so far.
+func (l *registryLoad) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.committed)
+}
+
+// stop ends the load and returns every committed transaction's outcome.
+func (l *registryLoad) stop() map[ipledger.Hash]httpapi.Outcome {
+	l.cancel()
+	l.wg.Wait()
+	return l.committed
+}
+
+// run registers organisations as reg until ctx ends, one transaction at a time, recording
 // each committed one.
-func load(ctx context.Context, wg *sync.WaitGroup, cl *httpapi.Client, chainID string, reg ipledger.Signer, mu *sync.Mutex, committed map[ipledger.Hash]httpapi.Outcome) {
-	defer wg.Done()
+func (l *registryLoad) run(ctx context.Context, cl *httpapi.Client, chainID string, reg ipledger.Signer) {
+	defer l.wg.Done()
 	for seq := uint64(1); ctx.Err() == nil; {
 		body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-%s-%d", reg.Org, seq), Name: "Fault test"}}}
 		tx, _ := ipledger.BuildTx(chainID, ipledger.KindRegisterOrg, seq, 0, body, reg)
@@ -197,9 +223,9 @@ func load(ctx context.Context, wg *sync.WaitGroup, cl *httpapi.Client, chainID s
 		if err != nil || !res.Committed() {
 			continue // retried with the same sequence: a replay is rejected, not doubled
 		}
-		mu.Lock()
-		committed[res.Hash] = *res.Outcome
-		mu.Unlock()
+		l.mu.Lock()
+		l.committed[res.Hash] = *res.Outcome
+		l.mu.Unlock()
 		if res.Code == ipledger.CodeOK {
 			seq++
 		}
