@@ -149,6 +149,7 @@ type App struct {
 	mempoolSeq map[string]uint64 // highest sequence accepted into the mempool, per first signer
 
 	verified sigCache
+	decoded  txCache    // decoded transactions between submission and commit
 	blocks   blockCache // decoded records of recent blocks
 	sigs     *verifier  // batches the signature checks of concurrent submissions
 
@@ -177,6 +178,7 @@ type TxOutcome struct {
 type blockWork struct {
 	record  BlockRecord
 	side    *store.SideBatch
+	txs     [][]byte // the block's transactions as proposed
 	hashes  []ipledger.Hash
 	results []TxOutcome
 }
@@ -198,6 +200,7 @@ func NewApp(st *store.Store, cfg Config) (*App, error) {
 		mempoolSeq: map[string]uint64{}, waiters: map[ipledger.Hash][]chan TxOutcome{},
 	}
 	a.verified.init(200_000)
+	a.decoded.init(200_000)
 	a.sigs = newVerifier()
 	if cfg.LogSigner != nil {
 		v, err := note.NewVerifier(cfg.LogVerifierKey)
@@ -387,14 +390,19 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	return &abci.CheckTxResponse{Code: 0, GasWanted: 1}, nil
 }
 
-func (a *App) checkTx(b []byte, recheck bool) error {
+func (a *App) checkTx(b []byte, recheck bool) (err error) {
 	if err := a.waitReady(); err != nil {
 		return err
 	}
-	tx, err := ipledger.DecodeTx(b)
+	tx, err := a.decode(b)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			a.decoded.remove(b) // refused or evicted: it leaves the mempool
+		}
+	}()
 	if !recheck && !a.verified.has(tx.Hash) {
 		if err := tx.VerifySignatures(); err != nil {
 			return err
@@ -431,26 +439,43 @@ func (a *App) PreVerify(b []byte) error {
 	return err
 }
 
-// preVerify is PreVerify returning the decoded transaction.
+// preVerify is PreVerify returning the decoded transaction, which it keeps for CheckTx,
+// the proposal and FinalizeBlock (see decode); the caller must forget it if the mempool
+// refuses it before CheckTx.
 func (a *App) preVerify(b []byte) (*ipledger.Tx, error) {
-	tx, err := ipledger.DecodeTx(b)
+	tx, err := a.decode(b)
 	if err != nil {
 		return nil, err
 	}
-	if a.verified.has(tx.Hash) {
+	if !a.verified.has(tx.Hash) {
+		if err := a.sigs.verify(tx); err != nil {
+			return nil, err
+		}
+		a.verified.add(tx.Hash)
+	}
+	a.decoded.put(b, tx)
+	return tx, nil
+}
+
+// decode returns the transaction b encodes: the one decoded at submission while it is
+// pending, else freshly decoded. The result is shared and must not be modified.
+func (a *App) decode(b []byte) (*ipledger.Tx, error) {
+	if tx := a.decoded.get(b); tx != nil {
 		return tx, nil
 	}
-	if err := a.sigs.verify(tx); err != nil {
-		return nil, err
-	}
-	a.verified.add(tx.Hash)
-	return tx, nil
+	return ipledger.DecodeTx(b)
+}
+
+// forget drops what the app keeps of a pending transaction the mempool did not take.
+func (a *App) forget(b []byte, hash ipledger.Hash) {
+	a.verified.remove(hash)
+	a.decoded.remove(b)
 }
 
 // honest decodes a proposed transaction and reports why no honest node could have proposed
 // it: undecodable, oversized, or for another chain. Signatures are checked by the caller.
 func (a *App) honest(b []byte) (*ipledger.Tx, error) {
-	tx, err := ipledger.DecodeTx(b)
+	tx, err := a.decode(b)
 	if err != nil {
 		return nil, err
 	}
@@ -547,10 +572,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	txs := make([]*ipledger.Tx, len(req.Txs))
 	decodeErr := make([]error, len(req.Txs))
 	for i, b := range req.Txs {
-		txs[i], decodeErr[i] = ipledger.DecodeTx(b)
+		txs[i], decodeErr[i] = a.decode(b)
 	}
 	sigOK := a.verifyAll(txs)
-	w := &blockWork{side: a.st.NewSideBatch()}
+	w := &blockWork{side: a.st.NewSideBatch(), txs: req.Txs}
 	w.record = BlockRecord{Height: req.Height, Time: block.Time}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	var valUpdates []abci.ValidatorUpdate
@@ -706,6 +731,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.checkMu.Unlock()
 	for _, hash := range w.hashes {
 		a.verified.remove(hash)
+	}
+	for _, b := range w.txs {
+		a.decoded.remove(b)
 	}
 	// Sign before anyone waiting hears of the commit, so a client that saw its
 	// transaction commit finds it under the served checkpoint.
@@ -894,4 +922,36 @@ func (c *sigCache) remove(h ipledger.Hash) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, h)
+}
+
+// txCache keeps pending transactions decoded, by their encoding, so that CheckTx, its
+// rechecks, PrepareProposal, ProcessProposal and FinalizeBlock do not decode each again.
+// Like sigCache it is bounded crudely: a miss only costs a decoding.
+type txCache struct {
+	mu  sync.Mutex
+	m   map[string]*ipledger.Tx
+	max int
+}
+
+func (c *txCache) init(max int) { c.m, c.max = map[string]*ipledger.Tx{}, max }
+
+func (c *txCache) get(b []byte) *ipledger.Tx {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[string(b)]
+}
+
+func (c *txCache) put(b []byte, tx *ipledger.Tx) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[string(b)] = tx
+}
+
+func (c *txCache) remove(b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, string(b))
 }

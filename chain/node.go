@@ -400,7 +400,7 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 	rr, err := n.node.Mempool().CheckTx(tx, "")
 	if err != nil {
 		// Not admitted: it must not pass for pending (see App.WaitCommit).
-		n.app.verified.remove(hash)
+		n.app.forget(tx, hash)
 	}
 	switch {
 	case errors.Is(err, mempool.ErrTxInCache):
@@ -418,7 +418,7 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 		return hash, fmt.Errorf("submit: no CheckTx response (%v)", rr.Error())
 	}
 	if res.Code != 0 {
-		n.app.verified.remove(hash)
+		n.app.forget(tx, hash)
 		return hash, &ipledger.Error{Code: ipledger.Code(res.Code), Message: res.Log}
 	}
 	return hash, nil

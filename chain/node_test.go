@@ -93,6 +93,10 @@ func TestNodeCommitsAndResumes(t *testing.T) {
 	if out := submitWait(t, n, bad); out.Code != ipledger.CodeOverlap {
 		t.Fatalf("overlap: %s", out.Code)
 	}
+	// What the app keeps of pending transactions is gone once they commit or are refused.
+	if d, v := len(n.App().decoded.m), len(n.App().verified.m); d != 0 || v != 0 {
+		t.Fatalf("after the commits %d decoded and %d verified transactions are still kept", d, v)
+	}
 	snap := n.App().Committed()
 	chain, err := ledger.Lookup(snap.State, ipledger.MustParseResource("193.0.5.5"))
 	if err != nil || len(chain) != 2 || chain[1].Holder != "ORG-X" {
