@@ -517,7 +517,14 @@ type Hash [32]byte
 func HashTx(b []byte) Hash { return sha256.Sum256(b) }
 
 // String returns the hash in upper-case hex, as CometBFT prints transaction hashes.
-func (h Hash) String() string { return strings.ToUpper(hex.EncodeToString(h[:])) }
+func (h Hash) String() string {
+	const digits = "0123456789ABCDEF"
+	var b [2 * len(h)]byte
+	for i, c := range h {
+		b[2*i], b[2*i+1] = digits[c>>4], digits[c&15]
+	}
+	return string(b[:])
+}
 
 // MarshalText implements encoding.TextMarshaler (hex).
 func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
