@@ -44,6 +44,10 @@ func (f Family) bitLen() int {
 	return 0
 }
 
+// Bits returns the width of the family's number space: 32 for IPv4 and AS numbers, 128
+// for IPv6, 0 for the zero Family.
+func (f Family) Bits() int { return f.bitLen() }
+
 // u128 is an unsigned 128-bit integer, enough for any number in any family.
 type u128 struct{ hi, lo uint64 }
 
@@ -310,6 +314,25 @@ func (r Resource) Prefix() (p netip.Prefix, ok bool) {
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(r.FirstAddr(), r.fam.bitLen()-hostBits), true
+}
+
+// CommonBits returns how many leading bits (of Family.Bits) every number of r shares: the
+// prefix length of the smallest CIDR-aligned block of the number space that contains all
+// of r, r.Block(r.CommonBits()). A single number gives the family's width, the whole
+// space 0, the zero Resource 0.
+func (r Resource) CommonBits() int {
+	return r.fam.bitLen() - bitsLen(u128{r.first.hi ^ r.last.hi, r.first.lo ^ r.last.lo})
+}
+
+// Block returns the CIDR-aligned block of the number space with prefix length bits that
+// contains r's first number: the whole space for 0, that number alone for Family.Bits.
+// bits is clamped to that range. AS numbers have blocks too (of 2^(32-bits) numbers),
+// though they have no Prefix. The zero Resource gives the zero Resource.
+func (r Resource) Block(bits int) Resource {
+	w := r.fam.bitLen()
+	host := lowMask(w - max(0, min(bits, w)))
+	first := u128{r.first.hi &^ host.hi, r.first.lo &^ host.lo}
+	return Resource{fam: r.fam, first: first, last: first.or(host)}
 }
 
 func bitsLen(a u128) int {

@@ -189,7 +189,56 @@ func FuzzRangeArithmetic(f *testing.F) {
 		if back := MustParseResource(r.String()); back != r {
 			t.Fatalf("%s does not round-trip", r)
 		}
+		// The smallest aligned block containing r: the most leading bits first and last
+		// share, by shifting.
+		bits := width
+		for new(big.Int).Rsh(rr.lo, uint(width-bits)).Cmp(new(big.Int).Rsh(rr.hi, uint(width-bits))) != 0 {
+			bits--
+		}
+		if got := r.CommonBits(); got != bits {
+			t.Fatalf("%s: CommonBits %d, reference %d", r, got, bits)
+		}
+		for _, n := range []int{0, bits / 2, bits, (bits + width) / 2, width} {
+			b := toRef(r.Block(n))
+			host := uint(width - n)
+			lo := new(big.Int).Lsh(new(big.Int).Rsh(rr.lo, host), host)
+			hi := new(big.Int).Sub(new(big.Int).Add(lo, new(big.Int).Lsh(big.NewInt(1), host)), big.NewInt(1))
+			if b.lo.Cmp(lo) != 0 || b.hi.Cmp(hi) != 0 {
+				t.Fatalf("%s: Block(%d) = %s, reference %s-%s", r, n, r.Block(n), lo, hi)
+			}
+			if n <= bits && !r.Block(n).Contains(r) {
+				t.Fatalf("%s: Block(%d) = %s does not contain it", r, n, r.Block(n))
+			}
+		}
 	})
+}
+
+// TestCommonBits checks the smallest aligned block of examples in every family.
+func TestCommonBits(t *testing.T) {
+	for _, c := range []struct {
+		res   string
+		bits  int
+		block string
+	}{
+		{"193.0.0.0/16", 16, "193.0.0.0/16"},
+		{"193.1.0.0-193.1.0.99", 25, "193.1.0.0/25"},
+		{"192.255.255.255-193.0.0.0", 7, "192.0.0.0/7"},
+		{"127.255.255.255-128.0.0.0", 0, "0.0.0.0/0"},
+		{"10.0.0.1", 32, "10.0.0.1/32"},
+		{"2001:600::/23", 23, "2001:600::/23"},
+		{"2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 0, "::/0"},
+		{"AS1000-AS1009", 27, "AS992-AS1023"},
+		{"AS1000-AS1999", 21, "AS0-AS2047"},
+		{"AS4294967295", 32, "AS4294967295"},
+	} {
+		r := MustParseResource(c.res)
+		if got := r.CommonBits(); got != c.bits {
+			t.Errorf("%s: CommonBits %d, want %d", c.res, got, c.bits)
+		}
+		if got := r.Block(r.CommonBits()); got != MustParseResource(c.block) {
+			t.Errorf("%s: Block %s, want %s", c.res, got, c.block)
+		}
+	}
 }
 
 func FuzzParseResource(f *testing.F) {

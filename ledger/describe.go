@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 
 	"github.com/ipledger/ipledger"
 )
@@ -30,6 +32,10 @@ func DescribeKey(key, value []byte) string {
 		}
 		if len(key) == 19 {
 			return fmt.Sprintf("holding at depth %d (key %x)", key[2], key)
+		}
+	case tagCover:
+		if b, ok := coverBlock(key); ok {
+			return fmt.Sprintf("holding cover entry for %s at depth %d", b, key[2])
 		}
 	case tagHoldingID:
 		if n, ok := id(); ok {
@@ -65,4 +71,30 @@ func DescribeKey(key, value []byte) string {
 		return fmt.Sprintf("validator %x", key[1:])
 	}
 	return fmt.Sprintf("key %x", key)
+}
+
+// coverBlock decodes the block of a cover key (coverKey).
+func coverBlock(key []byte) (ipledger.Resource, bool) {
+	if len(key) != 20 {
+		return ipledger.Resource{}, false
+	}
+	var r ipledger.Resource
+	var err error
+	switch f := ipledger.Family(key[1]); f {
+	case ipledger.IPv4:
+		a := netip.AddrFrom4([4]byte(key[16:20]))
+		r, err = ipledger.AddrRange(a, a)
+	case ipledger.IPv6:
+		a := netip.AddrFrom16([16]byte(key[4:20]))
+		r, err = ipledger.AddrRange(a, a)
+	case ipledger.ASN:
+		n := binary.BigEndian.Uint32(key[16:20])
+		r, err = ipledger.ASRange(n, n)
+	default:
+		return ipledger.Resource{}, false
+	}
+	if err != nil || int(key[3]) > r.Family().Bits() || !bytes.Equal(coverKey(r, int(key[2]), int(key[3])), key) {
+		return ipledger.Resource{}, false
+	}
+	return r.Block(int(key[3])), true
 }

@@ -12,6 +12,15 @@ import (
 // first number. One depth never overlaps, so the first number names the holding.
 func HoldingKey(r ipledger.Resource, depth int) []byte { return posKey(tagHolding, r, depth) }
 
+// CoverKey returns the state key of the cover entry at depth for the CIDR-aligned block
+// of prefix length bits (0 to the family's Family.Bits) containing r's first number:
+// tag ‖ family ‖ depth ‖ bits ‖ the block's first number (16 bytes). The entry is present
+// when a holding h of r's family at depth has that block as the smallest aligned block
+// containing all of it (bits = h.Resource.CommonBits()), and its value is then h's
+// HoldingKey; no two holdings at one depth share the block. A holding at depth containing
+// all of r therefore has its entry at one of the keys for bits 0 through r.CommonBits().
+func CoverKey(r ipledger.Resource, depth, bits int) []byte { return coverKey(r, depth, bits) }
+
 // HoldingIDKey returns the state key under which a holding's id maps to its HoldingKey.
 func HoldingIDKey(id uint64) []byte { return idKey(id) }
 

@@ -135,6 +135,7 @@ func addNth(p netip.Prefix, n int) netip.Addr {
 
 func checkLeaseInvariants(t *testing.T, e *tenv, minted uint64) {
 	t.Helper()
+	checkCoverIndex(t, e.kv, "lease sequence")
 	var sum uint64
 	if err := Balances(e.kv, func(_ string, n uint64) bool { sum += n; return true }); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -26,12 +27,20 @@ func (s *stream) next() uint32 {
 	return uint32(v)
 }
 
-// block picks an aligned IPv4 block inside 193.0.0.0/16: a /20 to /26.
+// block picks IPv4 space inside 193.0.0.0/16: mostly an aligned /20 to /26, sometimes a
+// range of 64 to 4096 addresses from any 64-aligned start (not CIDR-aligned, so the
+// cover index sees blocks larger than the holdings).
 func (s *stream) block() ipledger.Resource {
-	bits := 20 + int(s.next()%7)
+	shape := s.next()
 	off := s.next() << 6 // 193.0.x.y, 64-aligned
 	a := netip.AddrFrom4([4]byte{193, 0, byte(off >> 8), byte(off)})
-	p := netip.PrefixFrom(a, bits).Masked()
+	if shape%4 == 0 {
+		r, err := ipledger.AddrCount(a, uint64(1+shape/4%64)*64)
+		if err == nil && ipledger.MustParseResource("193.0.0.0/16").Contains(r) {
+			return r
+		}
+	}
+	p := netip.PrefixFrom(a, 20+int(shape%7)).Masked()
 	r, _ := ipledger.PrefixResource(p)
 	return r
 }
@@ -47,7 +56,7 @@ func runSequence(t *testing.T, data []byte) (applied map[ipledger.Kind]int) {
 	s := &stream{b: data}
 	var done []*ipledger.Tx
 	for step := 0; len(s.b) >= 2 && step < 200; step++ {
-		op := s.next() % 6
+		op := s.next() % 7
 		r := s.block()
 		by := s.org()
 		// Mostly act as someone who holds r, so holder-signed kinds get exercised.
@@ -72,6 +81,13 @@ func runSequence(t *testing.T, data []byte) (applied map[ipledger.Kind]int) {
 			tx = e.build(ipledger.KindReturn, e.seq[by]+1, ipledger.ReturnBody{Resource: r}, by)
 		case 4:
 			tx = e.build(ipledger.KindAssign, e.seq[by]+1, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: r, Org: s.org(), Status: ipledger.StatusSubAllocatedPA}}}, by)
+		case 6:
+			// Pool space between RIPE NCC and ARIN: splits pools and merges them back.
+			from, to := ipledger.RIPENCC, ipledger.ARIN
+			if chain, _ := Lookup(e.kv, r); len(chain) > 0 && chain[0].Holder == ipledger.ARIN {
+				from, to = to, from
+			}
+			tx = e.build(ipledger.KindRegistryTransfer, e.seq[from]+1, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: r, From: from, To: to}}}, from, to)
 		case 5:
 			if len(done) == 0 {
 				continue
@@ -123,6 +139,7 @@ func holderOf(e *tenv, r ipledger.Resource) map[string]bool {
 
 func checkInvariants(t *testing.T, e *tenv, where string) {
 	t.Helper()
+	checkCoverIndex(t, e.kv, where)
 	byDepth := map[int][]*ipledger.Holding{}
 	if err := Holdings(e.kv, func(h *ipledger.Holding) bool {
 		byDepth[h.Depth] = append(byDepth[h.Depth], h)
@@ -160,6 +177,52 @@ func checkInvariants(t *testing.T, e *tenv, where string) {
 	}
 }
 
+// checkCoverIndex checks the cover index against the holdings: every holding has exactly
+// its entry (at the key of its smallest aligned block, naming its holding key), and every
+// entry names a stored holding whose entry it is (none stray or stale).
+func checkCoverIndex(t testing.TB, kv ipledger.KV, where string) {
+	t.Helper()
+	var hs []*ipledger.Holding
+	if err := Holdings(kv, func(h *ipledger.Holding) bool { hs = append(hs, h); return true }); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		v, err := kv.Get(holdingCoverKey(h.Resource, h.Depth))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := HoldingKey(h.Resource, h.Depth); !bytes.Equal(v, want) {
+			t.Fatalf("%s: holding %s at depth %d: cover entry %x, want %x", where, h.Resource, h.Depth, v, want)
+		}
+	}
+	var keys, vals [][]byte
+	if err := kv.Iterate([]byte{tagCover}, []byte{tagCover + 1}, false, func(k, v []byte) bool {
+		keys, vals = append(keys, bytes.Clone(k)), append(vals, bytes.Clone(v))
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range keys {
+		b, err := kv.Get(vals[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b == nil {
+			t.Fatalf("%s: cover entry %s names %x, where no holding is stored", where, DescribeKey(k, vals[i]), vals[i])
+		}
+		h, err := decodeHolding(b)
+		if err != nil {
+			t.Fatalf("%s: cover entry %s names %x: %v", where, DescribeKey(k, vals[i]), vals[i], err)
+		}
+		if !bytes.Equal(holdingCoverKey(h.Resource, h.Depth), k) || !bytes.Equal(HoldingKey(h.Resource, h.Depth), vals[i]) {
+			t.Fatalf("%s: cover entry %s names holding %s at depth %d, whose entry it is not", where, DescribeKey(k, vals[i]), h.Resource, h.Depth)
+		}
+	}
+	if len(keys) != len(hs) {
+		t.Fatalf("%s: %d cover entries for %d holdings", where, len(keys), len(hs))
+	}
+}
+
 func FuzzSequences(f *testing.F) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 8; i++ {
@@ -192,7 +255,7 @@ func TestPropertyRandomSequences(t *testing.T) {
 	}
 	t.Logf("applied: %v", total)
 	// The generator must reach every kind, or the invariants were checked on nothing.
-	for _, k := range []ipledger.Kind{ipledger.KindAllocate, ipledger.KindAssign, ipledger.KindTransfer, ipledger.KindReturn} {
+	for _, k := range []ipledger.Kind{ipledger.KindAllocate, ipledger.KindAssign, ipledger.KindTransfer, ipledger.KindReturn, ipledger.KindRegistryTransfer} {
 		if total[k] == 0 {
 			t.Errorf("no %s ever succeeded", k)
 		}

@@ -12,6 +12,7 @@ import (
 //	'o' handle                              → Organisation (binary, codec.go)
 //	'h' family depth first(16)              → Holding (binary, codec.go; one depth never overlaps)
 //	'i' id(8)                               → holding key    (lookup by handle)
+//	'c' family depth bits(1) first(16)      → holding key (the cover index, below)
 //	'e' family depth first(16) kind ref     → Encumbrance JSON
 //	'n' "holding"                           → next holding id (8 bytes)
 //	'm' name                                → chain parameters (genesis)
@@ -19,6 +20,7 @@ const (
 	tagOrg         = 'o'
 	tagHolding     = 'h'
 	tagHoldingID   = 'i'
+	tagCover       = 'c'
 	tagEncumbrance = 'e'
 	tagCounter     = 'n'
 	tagMeta        = 'm'
@@ -60,6 +62,31 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
+// The cover index: one entry per holding, so that a state proof can show that no holding
+// at a depth contains a range with a bounded number of keys (the state map is keyed by
+// hash and cannot prove that no key lies between two others). The entry of a holding h at
+// depth d is keyed by B(h), the smallest CIDR-aligned block of the family's number space
+// containing all of h (Resource.CommonBits, Resource.Block), and holds h's holding key.
+// Two holdings at one depth never share B: a holding whose B is b is b's single number or
+// contains both the last number of b's lower half and the first of its upper half, and
+// two disjoint ranges cannot both do that. A holding containing a range r has B ⊇ the
+// smallest aligned block containing r, so it is one of at most 33 (IPv4, AS) or 129
+// (IPv6) blocks; package stateproof proves each of those keys present or absent.
+
+// coverKey is 'c' ‖ family ‖ depth ‖ bits ‖ the first number of the aligned block of
+// prefix length bits containing r's first number (16 bytes, as in posKey): 20 bytes.
+func coverKey(r ipledger.Resource, depth, bits int) []byte {
+	k := r.Block(bits).Key()
+	out := make([]byte, 0, 20)
+	out = append(out, tagCover, k[0], byte(depth), byte(bits))
+	return append(out, k[1:]...)
+}
+
+// holdingCoverKey is the key of the cover entry of a holding of r at depth.
+func holdingCoverKey(r ipledger.Resource, depth int) []byte {
+	return coverKey(r, depth, r.CommonBits())
+}
+
 func idKey(id uint64) []byte {
 	k := []byte{tagHoldingID, 0, 0, 0, 0, 0, 0, 0, 0}
 	binary.BigEndian.PutUint64(k[1:], id)
@@ -97,19 +124,35 @@ func (s store) putOrg(o *ipledger.Organisation) error {
 	return s.kv.Set(orgKey(o.Handle), encodeOrg(o))
 }
 
+// putHolding stores h with its id index and cover entries. Every holding is created,
+// changed and removed through putHolding and deleteHolding (genesis pools and imports
+// too), which keeps the three in step; a holding's key, and so its cover key, never
+// changes in place: a holding that changes its range is deleted and stored anew.
 func (s store) putHolding(h *ipledger.Holding) error {
 	k := posKey(tagHolding, h.Resource, h.Depth)
 	if err := s.kv.Set(k, encodeHolding(h)); err != nil {
 		return fmt.Errorf("put holding: %w", err)
 	}
-	return s.kv.Set(idKey(h.ID), k)
+	if err := s.kv.Set(holdingCoverKey(h.Resource, h.Depth), k); err != nil {
+		return fmt.Errorf("put holding cover entry: %w", err)
+	}
+	if err := s.kv.Set(idKey(h.ID), k); err != nil {
+		return fmt.Errorf("put holding index: %w", err)
+	}
+	return nil
 }
 
 func (s store) deleteHolding(h *ipledger.Holding) error {
 	if err := s.kv.Delete(posKey(tagHolding, h.Resource, h.Depth)); err != nil {
 		return fmt.Errorf("delete holding: %w", err)
 	}
-	return s.kv.Delete(idKey(h.ID))
+	if err := s.kv.Delete(holdingCoverKey(h.Resource, h.Depth)); err != nil {
+		return fmt.Errorf("delete holding cover entry: %w", err)
+	}
+	if err := s.kv.Delete(idKey(h.ID)); err != nil {
+		return fmt.Errorf("delete holding index: %w", err)
+	}
+	return nil
 }
 
 func (s store) holdingByID(id uint64) (*ipledger.Holding, error) {
