@@ -365,11 +365,6 @@ func printProved(w io.Writer, pr *proved) {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Depth, h.Handle(), h.Resource, h.Holder, h.Status, h.Country, h.Registered)
 		}
 		tw.Flush()
-		if !a.Complete {
-			fmt.Fprintf(w, "\nnote: the proof shows this chain, but not that no more specific holding contains all of %s:\n"+
-				"it starts too far into the space of %s for the absence proofs to cover every place one could start.\n"+
-				"Ask about a range starting where a holding or a gap starts for a complete answer.\n", a.Resource, h.Handle())
-		}
 	case *stateproof.HoldingAnswer:
 		if a.Holding == nil {
 			fmt.Fprintf(w, "%s at height %d: no such holding\n", ipledger.HoldingHandle(a.ID), a.Height)

@@ -124,19 +124,24 @@ func TestStateProofs(t *testing.T) {
 		if ans.Holding().Holder != "ORG-B" || !ans.Complete {
 			t.Fatalf("%+v complete %v", ans.Holding(), ans.Complete)
 		}
-		absent := 0
+		// One cover entry per aligned block from the assignment's /24 to the address's
+		// /32, each absent (78 possible starts from 193.0.1.0 would take more).
+		covers := 0
 		for _, e := range p.Entries {
-			if !e.Present() {
-				absent++
+			if e.Key[0] == 'c' {
+				covers++
+				if e.Present() {
+					t.Fatalf("cover entry %x present", e.Key)
+				}
 			}
 		}
-		if absent != 78 {
-			t.Fatalf("%d absence proofs, want one per start from 193.0.1.0 to 193.0.1.77", absent)
+		if covers != 9 {
+			t.Fatalf("%d cover entries, want 9", covers)
 		}
 	})
 	t.Run("unheld", func(t *testing.T) {
 		// In RIPE NCC's pool, allocated to nobody: the pool holds it, and absence proofs
-		// show no allocation contains it.
+		// (of holding keys or cover entries) show no allocation contains it.
 		for _, res := range []string{"2001:601::/32", "193.1.0.0/16", "AS3334"} {
 			p, ans := resource(res, h)
 			if got := chainOf(ans); len(got) != 1 || !strings.HasPrefix(got[0], "RIPE-NCC ") || !ans.Complete {
@@ -146,8 +151,8 @@ func TestStateProofs(t *testing.T) {
 			for _, e := range p.Entries {
 				if !e.Present() {
 					absent++
-					if !strings.HasPrefix(hex.EncodeToString(e.Key), "68") { // 'h'
-						t.Fatalf("%s: absence of %x, not a holding key", res, e.Key)
+					if k := hex.EncodeToString(e.Key); !strings.HasPrefix(k, "68") && !strings.HasPrefix(k, "63") { // 'h', 'c'
+						t.Fatalf("%s: absence of %x, not a holding key or cover entry", res, e.Key)
 					}
 				}
 			}
@@ -158,10 +163,10 @@ func TestStateProofs(t *testing.T) {
 	})
 	t.Run("older height", func(t *testing.T) {
 		// Before the assignment, ORG-A's allocation was the most specific holding. For
-		// 193.0.1.0/24 inside it, an allocation one level down could have started at any
-		// of 257 addresses, more than a proof rules out: proven, but not complete.
+		// 193.0.1.0/24 inside it, a holding one level down could have started at any of
+		// 257 addresses; the cover entries of the blocks /16 to /24 rule it out.
 		_, ans := resource("193.0.1.0/24", allocated)
-		if got := chainOf(ans); len(got) != 2 || ans.Holding().Holder != "ORG-A" || ans.Complete {
+		if got := chainOf(ans); len(got) != 2 || ans.Holding().Holder != "ORG-A" || !ans.Complete {
 			t.Fatalf("at %d: chain %q complete %v", allocated, got, ans.Complete)
 		}
 		_, ans = resource("193.0.0.0/24", allocated)
@@ -408,11 +413,12 @@ func TestStateProofTampering(t *testing.T) {
 	t.Run("dropped entry", func(t *testing.T) {
 		// The entries are the pool, the allocation, the assignment, ORG-B and the absence
 		// of a holding one level down. Without the pool or the allocation the chain has a
-		// gap; without the others the answer is shorter, has no holder or is not complete.
+		// gap, and without the absence nothing rules out a more specific holding: each is
+		// rejected. Without ORG-B the answer has no holder.
 		if len(p.Entries) != 5 {
 			t.Fatalf("%d entries", len(p.Entries))
 		}
-		for i, wantErr := range []bool{true, true, false, false, false} {
+		for i, wantErr := range []bool{true, true, false, false, true} {
 			q := *p
 			q.Entries = slices.Delete(slices.Clone(p.Entries), i, i+1)
 			ans, err := q.VerifyResource(res, trust)

@@ -3,7 +3,6 @@ package stateproof
 import (
 	"bytes"
 	"fmt"
-	"net/netip"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ledger"
@@ -18,10 +17,15 @@ type Prover interface {
 	Prove(key []byte) ([]byte, *store.Proof, error)
 }
 
-// MaxAbsent bounds the non-membership proofs ResourceEntries gives to rule out a more
-// specific holding: enough for any IPv6 question (one per prefix length), and for an IPv4
-// or AS range starting at most MaxAbsent-1 numbers past the start of the gap it lies in.
-const MaxAbsent = 130
+// MaxResourceEntries bounds the entries of an answer to "who holds X" that
+// VerifyResource accepts: the chain (at most ledger.MaxDepth+1 holdings), the holder, one
+// holding at the depth below, and for each of at most 129 aligned blocks (IPv6; 33 for
+// IPv4 and AS numbers) its cover entry and the holding it names. ResourceEntries never
+// gives more.
+const MaxResourceEntries = ledger.MaxDepth + 1 + 1 + 1 + 2*maxLevels
+
+// maxLevels is the number of prefix lengths of the widest family, IPv6: 0 to 128.
+const maxLevels = 129
 
 // builder collects entries, each key once.
 type builder struct {
@@ -60,33 +64,49 @@ func (b *builder) addHolding(h *ipledger.Holding) error {
 //
 //   - every holding containing all of r, from the registry pool (depth 0) down to the
 //     most specific (d), present, and the holder of the most specific one;
-//   - what rules out a holding containing all of r one level further down (d+1), when
-//     the state allows it: the holding at d+1 containing r's first number (it cannot
-//     also contain all of r), or else absence at every key where one could start: from
-//     the start of the holding at d (or just after the last holding at d+1 ending
-//     before r) to r's first number; for IPv6 only the prefixes containing r. When
-//     there are more than MaxAbsent such keys, none are given and the answer is not
-//     complete (see ResourceAnswer.Complete).
+//   - what rules out a holding containing all of r one level further down (d+1): the
+//     holding at d+1 containing r's first number (it cannot also contain all of r), or
+//     else the cheaper of the two ways below.
 //
-// A resource no single holding contains gets the pool containing its first number, which
-// does not contain it all.
+// Start keys: a holding at every key where one containing r could start is absent, from
+// the start of the holding at d (or just after the last holding at d+1 ending before r,
+// which is then included) to r's first number; for IPv6 below the pools, where holdings
+// are prefixes, only the first address of each prefix containing r. Used only below the
+// pools, and only when no more keys are needed than cover entries.
+//
+// Cover entries (ledger.CoverKey): at d+1, of every aligned block containing the
+// smallest one around r and inside the smallest one around the holding at d (for the
+// pools, the whole number space), each absent or present with the holding it names: at
+// most 33 for IPv4 and AS numbers, 129 for IPv6.
+//
+// So every answer rules out a more specific holding, with at most MaxResourceEntries
+// entries. A resource no single holding contains gets the pool containing its first
+// number, which does not contain it all, or the cover entries at depth 0.
 func ResourceEntries(v Prover, r ipledger.Resource) ([]Entry, error) {
 	if !r.IsValid() {
 		return nil, fmt.Errorf("resource entries: invalid resource")
 	}
-	chain, err := ledger.Lookup(v, r)
+	entries, err := resourceEntries(v, r)
 	if err != nil {
 		return nil, fmt.Errorf("resource entries for %s: %w", r, err)
+	}
+	return entries, nil
+}
+
+func resourceEntries(v Prover, r ipledger.Resource) ([]Entry, error) {
+	chain, err := ledger.Lookup(v, r)
+	if err != nil {
+		return nil, err
 	}
 	b := &builder{v: v}
 	for _, h := range chain {
 		if err := b.addHolding(h); err != nil {
-			return nil, fmt.Errorf("resource entries for %s: %w", r, err)
+			return nil, err
 		}
 	}
 	if len(chain) > 0 {
 		if _, err := b.add(ledger.OrgKey(chain[len(chain)-1].Holder)); err != nil {
-			return nil, fmt.Errorf("resource entries for %s: %w", r, err)
+			return nil, err
 		}
 	}
 	next := len(chain)
@@ -95,43 +115,83 @@ func ResourceEntries(v Prover, r ipledger.Resource) ([]Entry, error) {
 	}
 	c, err := ledger.HoldingStartingBy(v, r, next)
 	if err != nil {
-		return nil, fmt.Errorf("resource entries for %s: %w", r, err)
+		return nil, err
 	}
 	if c != nil && c.Resource.Contains(r.Point()) {
 		// It contains r's first number but not all of r (else it would be in the chain).
 		if err := b.addHolding(c); err != nil {
-			return nil, fmt.Errorf("resource entries for %s: %w", r, err)
+			return nil, err
 		}
 		return b.entries, nil
 	}
-	if next == 0 {
-		return nil, fmt.Errorf("resource entries for %s: no registry pool contains its first number", r)
-	}
-	lo := chain[next-1].Resource.Point()
-	if c != nil {
-		// c ends before r's first number; if it ends inside the holding above, nothing
-		// containing r starts before its end.
-		if after, _ := c.Resource.After(); after.Compare(lo) > 0 {
-			if err := b.addHolding(c); err != nil {
-				return nil, fmt.Errorf("resource entries for %s: %w", r, err)
+	levels := coverLevels(r, chain)
+	if next > 0 {
+		lo, withC := startsFrom(chain[next-1], c)
+		starts := candidates(r, lo, next, len(levels)+1)
+		if n := len(starts) + len(withC); n <= len(levels) {
+			for _, h := range withC {
+				if err := b.addHolding(h); err != nil {
+					return nil, err
+				}
 			}
-			lo = after
+			for _, s := range starts {
+				val, err := b.add(ledger.HoldingKey(s, next))
+				if err != nil {
+					return nil, err
+				}
+				if val != nil {
+					return nil, fmt.Errorf("a holding at depth %d starts at %s, which the lookup did not find", next, s)
+				}
+			}
+			return b.entries, nil
 		}
 	}
-	starts := candidates(r, lo, next, MaxAbsent+1)
-	if len(starts) > MaxAbsent {
-		return b.entries, nil
-	}
-	for _, s := range starts {
-		val, err := b.add(ledger.HoldingKey(s, next))
+	for _, bits := range levels {
+		hk, err := b.add(ledger.CoverKey(r, next, bits))
 		if err != nil {
-			return nil, fmt.Errorf("resource entries for %s: %w", r, err)
+			return nil, err
 		}
-		if val != nil {
-			return nil, fmt.Errorf("resource entries for %s: a holding at depth %d starts at %s, which the lookup did not find", r, next, s)
+		if hk == nil {
+			continue
+		}
+		val, err := b.add(hk)
+		if err != nil {
+			return nil, err
+		}
+		if val == nil {
+			return nil, fmt.Errorf("cover entry for %s at depth %d names key %x, which is absent", r.Block(bits), next, hk)
 		}
 	}
 	return b.entries, nil
+}
+
+// coverLevels returns the prefix lengths of the aligned blocks that could be the smallest
+// aligned block around a holding at depth len(chain) containing all of r: from that of
+// the holding above, which contains it (0 for the pools), to that of r.
+func coverLevels(r ipledger.Resource, chain []*ipledger.Holding) []int {
+	lo := 0
+	if len(chain) > 0 {
+		lo = chain[len(chain)-1].Resource.CommonBits()
+	}
+	var out []int
+	for bits := lo; bits <= r.CommonBits(); bits++ {
+		out = append(out, bits)
+	}
+	return out
+}
+
+// startsFrom returns the first number at which a holding below parent containing r could
+// start, given c, the holding at that depth starting last before r (nil if none), which
+// ends before r's first number: parent's start, or just after c's end if that is inside
+// parent, and then c must be proven too (withC).
+func startsFrom(parent, c *ipledger.Holding) (lo ipledger.Resource, withC []*ipledger.Holding) {
+	lo = parent.Resource.Point()
+	if c != nil {
+		if after, ok := c.Resource.After(); ok && after.Compare(lo) > 0 {
+			return after, []*ipledger.Holding{c}
+		}
+	}
+	return lo, nil
 }
 
 // candidates returns the numbers (as single-number resources) at which a holding at depth
@@ -142,16 +202,14 @@ func ResourceEntries(v Prover, r ipledger.Resource) ([]Entry, error) {
 func candidates(r, lo ipledger.Resource, depth, max int) []ipledger.Resource {
 	var out []ipledger.Resource
 	if r.Family() == ipledger.IPv6 && depth > 0 {
-		first := r.FirstAddr()
-		var last netip.Addr
+		var last ipledger.Resource
 		for bits := 128; bits >= 0 && len(out) < max; bits-- {
-			a := netip.PrefixFrom(first, bits).Masked().Addr()
-			if a == last {
+			p := r.Block(bits).Point()
+			if p == last {
 				continue
 			}
-			last = a
-			p, err := ipledger.AddrRange(a, a)
-			if err != nil || p.Compare(lo) < 0 {
+			last = p
+			if p.Compare(lo) < 0 {
 				break // shorter prefixes start earlier still
 			}
 			out = append(out, p)
@@ -168,17 +226,15 @@ func candidates(r, lo ipledger.Resource, depth, max int) []ipledger.Resource {
 type ResourceAnswer struct {
 	Resource ipledger.Resource `json:"resource"`
 	Height   int64             `json:"height"`
-	// Chain is every holding containing all of Resource, from the registry pool down; it
-	// is empty when no single holding contains it all (proven: see Complete).
+	// Chain is every holding containing all of Resource, from the registry pool down, the
+	// last of them the most specific; it is empty when no single holding contains it all.
 	Chain []*ipledger.Holding `json:"chain"`
 	// Holder is the holder of the last holding of Chain, when the proof includes it.
 	Holder *ipledger.Organisation `json:"holder,omitempty"`
-	// Complete reports that the proof rules out any holding below Chain containing all of
-	// Resource, so the last of Chain is the most specific one (for an empty Chain: that no
-	// holding contains it all). It is false when Resource starts too far inside a gap
-	// between holdings for the absence proofs to cover every possible start (more than
-	// MaxAbsent keys): the chain is proven, its end is not. Asking about a range that
-	// starts where a holding or a gap starts gives a complete answer.
+	// Complete is always true: VerifyResource rejects a proof that does not rule out a
+	// holding below Chain containing all of Resource. It stays for clients of the JSON
+	// form; before the cover index (ledger.CoverKey) a range starting deep inside a gap
+	// between holdings got an answer with Complete false.
 	Complete bool `json:"complete"`
 }
 
@@ -192,8 +248,9 @@ func (a *ResourceAnswer) Holding() *ipledger.Holding {
 
 // VerifyResource verifies p (Proof.Verify) and that its entries answer "who holds r":
 // the holdings proven present that contain r form a chain from depth 0 down, each inside
-// the one above, and Complete says whether a more specific one is ruled out. Errors wrap
-// ErrRejected.
+// the one above, and the entries rule out a holding containing r one level further down
+// (see ResourceEntries for the ways they can), with at most MaxResourceEntries entries.
+// Errors wrap ErrRejected.
 func (p *Proof) VerifyResource(r ipledger.Resource, t *Trust) (*ResourceAnswer, error) {
 	if err := p.Verify(t); err != nil {
 		return nil, err
@@ -205,6 +262,9 @@ func (p *Proof) VerifyResource(r ipledger.Resource, t *Trust) (*ResourceAnswer, 
 func (p *Proof) resourceAnswer(r ipledger.Resource) (*ResourceAnswer, error) {
 	if !r.IsValid() {
 		return nil, reject("no resource asked")
+	}
+	if len(p.Entries) > MaxResourceEntries {
+		return nil, reject("%d entries answer who holds %s, at most %d", len(p.Entries), r, MaxResourceEntries)
 	}
 	ans := &ResourceAnswer{Resource: r, Height: p.Height}
 	var byDepth [ledger.MaxDepth + 1][]*ipledger.Holding
@@ -221,6 +281,9 @@ func (p *Proof) resourceAnswer(r ipledger.Resource) (*ResourceAnswer, error) {
 			return nil, reject("entry %d: holding %d (%s at depth %d) is not stored under its own key", i, h.ID, h.Resource, h.Depth)
 		}
 		byDepth[h.Depth] = append(byDepth[h.Depth], h)
+	}
+	if err := p.checkCovers(); err != nil {
+		return nil, err
 	}
 	for d := 0; d <= ledger.MaxDepth; d++ {
 		var found *ipledger.Holding
@@ -261,12 +324,46 @@ func (p *Proof) resourceAnswer(r ipledger.Resource) (*ResourceAnswer, error) {
 			ans.Holder = o
 		}
 	}
-	ans.Complete = next > ledger.MaxDepth || p.ruledOut(r, ans.Chain, byDepth[min(next, ledger.MaxDepth)])
+	if next <= ledger.MaxDepth && !p.ruledOut(r, ans.Chain, byDepth[next]) {
+		return nil, reject("the proof does not rule out a holding at depth %d containing all of %s", next, r)
+	}
+	ans.Complete = true
 	return ans, nil
 }
 
+// checkCovers checks every present cover entry of p: it names a holding the proof
+// proves present under that key, whose smallest aligned block and depth are the entry's.
+// ruledOut may then take a present cover entry as the one holding with that block.
+func (p *Proof) checkCovers() error {
+	for i := range p.Entries {
+		e := &p.Entries[i]
+		if !e.Present() || len(e.Key) == 0 || e.Key[0] != coverTag {
+			continue
+		}
+		he := p.Lookup(e.Value)
+		if he == nil || !he.Present() {
+			return reject("cover entry %x names key %x, which the proof does not show present", e.Key, e.Value)
+		}
+		if len(he.Key) != 19 || he.Key[0] != holdingTag {
+			return reject("cover entry %x names key %x, which is no holding key", e.Key, e.Value)
+		}
+		h, err := ledger.DecodeHolding(he.Value)
+		if err != nil {
+			return reject("holding under %x, named by cover entry %x: %v", he.Key, e.Key, err)
+		}
+		if !bytes.Equal(ledger.HoldingKey(h.Resource, h.Depth), he.Key) {
+			return reject("holding %d (%s at depth %d) is not stored under its own key", h.ID, h.Resource, h.Depth)
+		}
+		if !bytes.Equal(ledger.CoverKey(h.Resource, h.Depth, h.Resource.CommonBits()), e.Key) {
+			return reject("cover entry %x names holding %d (%s at depth %d), whose cover entry it is not", e.Key, h.ID, h.Resource, h.Depth)
+		}
+	}
+	return nil
+}
+
 // ruledOut reports whether the entries rule out a holding at depth len(chain) containing
-// all of r; level holds the holdings proven at that depth.
+// all of r; level holds the holdings proven at that depth, and every present cover entry
+// has passed checkCovers.
 func (p *Proof) ruledOut(r ipledger.Resource, chain []*ipledger.Holding, level []*ipledger.Holding) bool {
 	next := len(chain)
 	// A holding containing r's first number: one containing all of r would overlap it.
@@ -275,11 +372,35 @@ func (p *Proof) ruledOut(r ipledger.Resource, chain []*ipledger.Holding, level [
 			return true
 		}
 	}
-	if next == 0 {
-		return false // a pool could start anywhere before r
+	return p.coversRuleOut(r, chain) || next > 0 && p.startsRuleOut(r, chain, level)
+}
+
+// coversRuleOut: a holding h at depth len(chain) containing r has as its smallest aligned
+// block B(h) an aligned block containing r's, inside that of the holding above (h lies in
+// it). For each such block the cover entry is absent (no holding has it) or names the one
+// holding that has it, which does not contain r (it would be in the chain).
+func (p *Proof) coversRuleOut(r ipledger.Resource, chain []*ipledger.Holding) bool {
+	for _, bits := range coverLevels(r, chain) {
+		e := p.Lookup(ledger.CoverKey(r, len(chain), bits))
+		if e == nil {
+			return false
+		}
+		if e.Present() {
+			he := p.Lookup(e.Value)
+			if h, err := ledger.DecodeHolding(he.Value); err != nil || h.Resource.Contains(r) {
+				return false
+			}
+		}
 	}
-	// One containing r lies inside the holding above, and starts after the end of any
-	// holding at its own depth that ends before r (it would overlap it otherwise).
+	return true
+}
+
+// startsRuleOut: a holding containing r lies inside the holding above, and starts after
+// the end of any holding at its own depth that ends before r (it would overlap it
+// otherwise). Every remaining start must be proven: absent, or a holding (which, being
+// neither containing r nor its first number, ends before r and cannot contain it).
+func (p *Proof) startsRuleOut(r ipledger.Resource, chain []*ipledger.Holding, level []*ipledger.Holding) bool {
+	next := len(chain)
 	lo := chain[next-1].Resource.Point()
 	for _, h := range level {
 		if h.Resource.LastPoint().Compare(r.Point()) < 0 {
@@ -288,8 +409,6 @@ func (p *Proof) ruledOut(r ipledger.Resource, chain []*ipledger.Holding, level [
 			}
 		}
 	}
-	// Every remaining start must be proven: absent, or a holding (which, being neither
-	// containing r nor its first number, ends before r and cannot contain it).
 	for _, s := range candidates(r, lo, next, len(p.Entries)+1) {
 		if p.Lookup(ledger.HoldingKey(s, next)) == nil {
 			return false
@@ -298,8 +417,11 @@ func (p *Proof) ruledOut(r ipledger.Resource, chain []*ipledger.Holding, level [
 	return true
 }
 
-// holdingTag is the table tag of holding keys.
-var holdingTag = ledger.HoldingKey(ipledger.Whole(ipledger.IPv4), 0)[0]
+// holdingTag and coverTag are the table tags of holding keys and cover entries.
+var (
+	holdingTag = ledger.HoldingKey(ipledger.Whole(ipledger.IPv4), 0)[0]
+	coverTag   = ledger.CoverKey(ipledger.Whole(ipledger.IPv4), 0, 0)[0]
+)
 
 // isHoldingKey reports whether key is a holding key of family f: tag ‖ family ‖ depth ‖
 // first number (16 bytes).

@@ -14,7 +14,7 @@ import (
 // the header and validators, each entry's proof) and the verifiers. Whatever decodes must
 // encode and decode to the same proof, and verifying it must answer or reject, never
 // panic. Seeds are real proofs: a resource, a holding and an organisation, with headers
-// signed by real keys.
+// signed by real keys; one rules out a more specific holding by cover entries.
 func FuzzDecodeProof(f *testing.F) {
 	v := testState(f)
 	logRoot := tlog.New().Root()
@@ -31,8 +31,11 @@ func FuzzDecodeProof(f *testing.F) {
 		f.Fatalf("lookup: %v", err)
 	}
 	id := chain[2].ID
+	deep := ipledger.MustParseResource("193.1.0.127") // cover entries, one present
 	for _, entries := range [][]Entry{
 		must(ResourceEntries(v, res)),
+		must(ResourceEntries(v, deep)),
+		must(ResourceEntries(v, ipledger.MustParseResource("AS1500"))),
 		must(ResourceEntries(v, ipledger.MustParseResource("2001:700::/32"))),
 		must(HoldingEntries(v, id)),
 		must(OrgEntries(v, "ORG-B")),
@@ -68,11 +71,13 @@ func FuzzDecodeProof(f *testing.F) {
 			}
 		}
 		p.VerifyResource(res, trust)
+		p.VerifyResource(deep, trust)
 		p.VerifyHolding(id, trust)
 		p.VerifyOrg("ORG-B", trust)
 		// The answer logic alone, as if the header had verified.
 		if p.verifyEntries() == nil {
 			p.resourceAnswer(res)
+			p.resourceAnswer(deep)
 			p.holdingAnswer(id)
 			p.orgAnswer("ORG-B")
 		}

@@ -42,9 +42,10 @@
 //
 // What a proof proves beyond the entries themselves follows from invariants the state
 // machine keeps (the validators signed its results): holdings at one depth never
-// overlap, each holding lies inside one holding a level up, and IPv6 holdings below the
-// registry pools are prefixes. VerifyResource says which conclusions these allow; see
-// ResourceAnswer.Complete.
+// overlap, each holding lies inside one holding a level up, IPv6 holdings below the
+// registry pools are prefixes, and each holding has exactly one cover entry
+// (ledger.CoverKey), keyed by the smallest aligned block containing it. VerifyResource
+// says which conclusions these allow; see ResourceEntries.
 package stateproof
 
 import (
