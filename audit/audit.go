@@ -340,6 +340,7 @@ func (r *run) openReplay(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
+		rp.Tune(replayOptions)
 		r.replay, r.appHash = rp, rp.GenesisAppHash()
 		return nil
 	}
@@ -358,9 +359,16 @@ func (r *run) openReplay(ctx context.Context) error {
 		return fmt.Errorf("audit: replay store: block %d: %v", r.st.Height, err)
 	}
 	// From here on, progress is saved when the run ends.
+	rp.Tune(replayOptions)
 	r.replay, r.appHash, r.codes = rp, rec.AppHash, recordCodes(rec)
 	return nil
 }
+
+// replayOptions is how the audit replays: it reads the replay store's leaves, block
+// records and state, never a node's query indexes, and the store's write of one block
+// overlaps the execution of the next. save syncs the store before audit.json records a
+// height, so the store is never behind it.
+var replayOptions = chain.ReplayOptions{Lean: true, Pipelined: true}
 
 func recordCodes(rec *chain.BlockRecord) []uint32 {
 	out := make([]uint32, len(rec.Txs))
@@ -370,13 +378,22 @@ func recordCodes(rec *chain.BlockRecord) []uint32 {
 	return out
 }
 
+// saveInterval is how often a run records its progress. Each save first syncs the replay
+// store, which holds up the replay for a tenth of a second or so.
+const saveInterval = 10 * time.Second
+
 // save writes the state: how far the replay got, the last verified header and the leaves
-// compared so far, at most every two seconds unless final.
+// compared so far, at most every saveInterval unless final.
 func (r *run) save(final bool) error {
-	if !final && time.Since(r.saved) < 2*time.Second {
+	if !final && time.Since(r.saved) < saveInterval {
 		return nil
 	}
 	r.saved = time.Now()
+	// audit.json must not claim a height the replay store could lose in a crash of the
+	// machine: the store is written without fsync, so it is synced first.
+	if err := r.replay.Sync(); err != nil {
+		return fmt.Errorf("audit: replay store: %w", err)
+	}
 	// The replay store may be ahead of the headers verified in this run (it replayed
 	// blocks in a run that stopped before recording them): the state never claims a
 	// height beyond the trusted header, and the next run checks the rest again.
@@ -499,6 +516,9 @@ func (r *run) verify(ctx context.Context) error {
 		if err := r.save(false); err != nil {
 			return err
 		}
+	}
+	if err := r.replay.Wait(); err != nil {
+		return fmt.Errorf("audit: replay store: %w", err)
 	}
 	// The rest of the log (heights not replayed yet) still has to rebuild the checkpoint.
 	for {
@@ -626,6 +646,10 @@ func (r *run) compareLeaves(items []leafItem, replayRoot []byte) error {
 		r.rep.Compared += uint64(len(items))
 		return nil
 	}
+	// The replay's leaves are read back from its store.
+	if err := r.replay.Wait(); err != nil {
+		return fmt.Errorf("audit: replay store: %w", err)
+	}
 	for _, it := range items {
 		if err := r.compareLeaf(it); err != nil {
 			return err
@@ -665,7 +689,6 @@ func (r *run) checkAppHash(sh *types.SignedHeader) error {
 // checkpoint does not reach the block's transactions yet.
 func (r *run) block(ctx context.Context, sh *types.SignedHeader, replayed int64) (bool, error) {
 	h := sh.Height
-	app := r.replay.App()
 	if h <= replayed {
 		return true, r.storedBlock(sh)
 	}
@@ -697,7 +720,7 @@ func (r *run) block(ctx context.Context, sh *types.SignedHeader, replayed int64)
 	if !bytes.Equal(types.ToTxs(txs).Hash(), sh.DataHash) {
 		return false, r.dataHashDiff(ctx, sh, got)
 	}
-	before, _ := app.LogSize()
+	before, _ := r.replay.LogSize()
 	start := time.Now()
 	appHash, codes, err := r.replay.Apply(ctx, chain.ReplayBlock{Height: h, Time: sh.Time, Txs: txs})
 	r.rep.Replay += time.Since(start)
@@ -709,7 +732,7 @@ func (r *run) block(ctx context.Context, sh *types.SignedHeader, replayed int64)
 	for _, it := range got {
 		r.rep.TxSigs += it.sigs
 	}
-	after, replayRoot := app.LogSize()
+	after, replayRoot := r.replay.LogSize()
 	// The replay's leaves against the node's: the transaction leaves taken above, then the
 	// rest (the end-of-block leaf) from the stream.
 	items := got

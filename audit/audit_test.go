@@ -731,3 +731,84 @@ func TestAuditLaggingCheckpoint(t *testing.T) {
 		t.Fatalf("after the lagging checkpoint: %+v", rep2)
 	}
 }
+
+// TestAuditResumesAfterStop stops a run in the middle of the replay, when the store write
+// of the last block replayed may still be under way: audit.json must record no height the
+// replay store lacks, and the next run continues from it to the node's whole log.
+func TestAuditResumesAfterStop(t *testing.T) {
+	n := startNet(t)
+	n.populate(1)
+	n.populate(2)
+	n.waitIdle()
+	dir := t.TempDir()
+	o := n.options(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stopped int64
+	o.Progress = func(p Progress) {
+		if stopped == 0 && p.Height >= 4 {
+			stopped = p.Height
+			cancel()
+		}
+	}
+	a, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("stopped run: %v", err)
+	}
+	st, err := LoadState(dir)
+	if err != nil || st == nil {
+		t.Fatalf("state after the stopped run: %+v %v", st, err)
+	}
+	rp, err := chain.OpenReplayer(filepath.Join(dir, ReplayDir), testChainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := rp.App().Committed().Height
+	if err := rp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st.Height < stopped || st.Height > stored {
+		t.Fatalf("stopped at %d: audit.json records height %d, the replay store holds %d", stopped, st.Height, stored)
+	}
+	saved := st.Height
+	rep := n.auditOK(n.options(dir))
+	size, _ := n.node.App().LogSize()
+	st, err = LoadState(dir)
+	if err != nil || rep.Start != saved+1 || st.Compared != size || st.Height != rep.Replayed || rep.Replayed < n.height()-1 {
+		t.Fatalf("saved at %d; resumed run from %d replayed to %d; state at %d compared %d; node at %d, log %d: %v",
+			saved, rep.Start, rep.Replayed, st.Height, st.Compared, n.height(), size, err)
+	}
+}
+
+// TestAuditStoreBehind gives a run a replay store that lost blocks audit.json records (a
+// store restored from an older copy; a crash of the machine cannot do this, as every save
+// of audit.json syncs the store first): the run refuses to continue from it.
+func TestAuditStoreBehind(t *testing.T) {
+	n := startNet(t)
+	n.populate(1)
+	n.waitIdle()
+	dir := t.TempDir()
+	n.auditOK(n.options(dir))
+	old := t.TempDir()
+	if err := os.CopyFS(old, os.DirFS(filepath.Join(dir, ReplayDir))); err != nil {
+		t.Fatal(err)
+	}
+	n.populate(2)
+	n.waitIdle()
+	n.auditOK(n.options(dir))
+	replay := filepath.Join(dir, ReplayDir)
+	if err := os.RemoveAll(replay); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(replay, os.DirFS(old)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := n.audit(n.options(dir))
+	var d *Divergence
+	if err == nil || errors.As(err, &d) || !strings.Contains(err.Error(), "behind") {
+		t.Fatalf("audit over a store behind audit.json: %v", err)
+	}
+}

@@ -157,6 +157,8 @@ type App struct {
 	waiters map[ipledger.Hash][]chan TxOutcome
 
 	snap snapshots // state-sync snapshots taken, served and restored (snapshot.go)
+
+	rm replayMode // how a Replayer runs the app (replaymode.go); zero for a node
 }
 
 // Snapshot is a consistent view of the last committed block.
@@ -609,6 +611,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		w.record.Txs = append(w.record.Txs, TxRecord{Hash: hash, Kind: kind, Code: res.Code, Log: res.Log, Index: uint32(i), Touched: res.Touched})
 		w.hashes = append(w.hashes, hash)
 		w.results = append(w.results, TxOutcome{Height: req.Height, Index: uint32(i), Code: res.Code, Log: res.Log, Touched: res.Touched})
+		if a.rm.lean {
+			continue
+		}
 		pos := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(req.Height)), uint32(i))
 		if err := w.side.Set(append([]byte{sideTxIndex}, hash[:]...), pos); err != nil {
 			return nil, fmt.Errorf("finalize block: %w", err)
@@ -643,6 +648,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		pos := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, uint64(req.Height)), uint32(len(req.Txs)))
 		leafHash := sha256.Sum256(leaf)
 		for _, ev := range events {
+			if a.rm.lean {
+				break
+			}
 			for _, obj := range ev.Touched {
 				k := append(append([]byte{sideHistory}, obj...), 0)
 				if err := w.side.Set(append(k, pos...), leafHash[:]); err != nil {
@@ -652,6 +660,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		}
 	}
 	w.record.Events = events
+	if err := a.settle(); err != nil {
+		return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
+	}
 	if err := a.buf.FlushTo(a.st.Working()); err != nil {
 		return nil, fmt.Errorf("finalize block %d: %w", req.Height, err)
 	}
@@ -675,9 +686,13 @@ func (a *App) appendLeaf(w *blockWork, leaf []byte) error {
 		return fmt.Errorf("finalize block: log leaf %d is %d bytes, over the %d an entry bundle carries", idx, len(leaf), tlog.MaxEntry)
 	}
 	var serr error
-	if err := a.tree.Append(tlog.HashLeaf(leaf), func(level uint, index uint64, hash []byte) {
+	keep := func(level uint, index uint64, hash []byte) {
 		serr = errors.Join(serr, w.side.Set(logNodeKey(level, index), hash))
-	}); err != nil || serr != nil {
+	}
+	if a.rm.lean {
+		keep = nil
+	}
+	if err := a.tree.Append(tlog.HashLeaf(leaf), keep); err != nil || serr != nil {
 		return fmt.Errorf("finalize block: %w", errors.Join(err, serr))
 	}
 	if err := w.side.Set(u64key(sideLeaf, idx), leaf); err != nil {
@@ -695,6 +710,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		return nil, errors.New("commit without a finalized block")
 	}
 	a.pending = nil
+	if a.rm.pipelined {
+		return a.commitPipelined(w)
+	}
 	start := time.Now()
 	h := uint64(w.record.Height)
 	rec, err := json.Marshal(w.record)

@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -29,6 +30,33 @@ type ReplayBlock struct {
 type Replayer struct {
 	app *App
 	st  *store.Store
+	// last is the log after the last applied block, whose store write may still be under
+	// way in a pipelined replay.
+	last struct {
+		set  bool
+		size uint64
+		root []byte
+	}
+}
+
+// ReplayOptions tune a Replayer for a caller that only verifies what it replays, such as
+// an audit. Neither changes what a block computes (state, log leaves, result codes, app
+// hash); the zero value replays exactly as a node runs.
+type ReplayOptions struct {
+	// Lean skips the side tables only a node's queries read: the transaction index, the
+	// per-object history and the log's subtree hashes (tiles, proofs). Log leaves, log
+	// tree states and block records are kept, so Leaf, Block and LogSize work, and so
+	// does reopening the store.
+	Lean bool
+	// Pipelined lets Apply return once the block is in the in-memory state, and writes
+	// it to the store on another goroutine while the next block executes. Committed
+	// then lags behind the last Apply until Wait; LogSize does not.
+	Pipelined bool
+}
+
+// Tune sets the options. Call it before the first Apply.
+func (r *Replayer) Tune(o ReplayOptions) {
+	r.app.rm.lean, r.app.rm.pipelined = o.Lean, o.Pipelined
 }
 
 // NewReplayer opens a fresh store in dir and initialises the chain from genesis.
@@ -64,6 +92,8 @@ func (r *Replayer) Apply(ctx context.Context, b ReplayBlock) ([]byte, []uint32, 
 	if err != nil {
 		return nil, nil, err
 	}
+	rec := &r.app.pending.record
+	r.last.set, r.last.size, r.last.root = true, rec.LogSize, rec.LogRoot
 	if _, err := r.app.Commit(ctx, &abci.CommitRequest{}); err != nil {
 		return nil, nil, err
 	}
@@ -74,11 +104,28 @@ func (r *Replayer) Apply(ctx context.Context, b ReplayBlock) ([]byte, []uint32, 
 	return res.AppHash, codes, nil
 }
 
+// LogSize returns the size and root of the log after the last applied block, or after the
+// store's last block before the first Apply.
+func (r *Replayer) LogSize() (uint64, []byte) {
+	if r.last.set {
+		return r.last.size, r.last.root
+	}
+	return r.app.LogSize()
+}
+
+// Wait waits until the store holds every applied block (Committed reports the last) and
+// returns the error of a failed store write. It belongs to the goroutine that calls Apply.
+func (r *Replayer) Wait() error { return r.app.settle() }
+
+// Sync is Wait, then makes the store durable: a crash of the machine after Sync returns
+// keeps every applied block. The store is written without fsync otherwise.
+func (r *Replayer) Sync() error { return r.app.syncStore() }
+
 // App returns the replayed application.
 func (r *Replayer) App() *App { return r.app }
 
-// Close closes the store.
-func (r *Replayer) Close() error { return r.st.Close() }
+// Close waits for the store write under way and closes the store.
+func (r *Replayer) Close() error { return errors.Join(r.app.settle(), r.st.Close()) }
 
 // OpenReplayer opens a replay store that NewReplayer created and that has at least one
 // replayed block: a replay continues from its last committed height (App().Committed()).
