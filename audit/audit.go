@@ -709,8 +709,9 @@ func (r *run) block(ctx context.Context, sh *types.SignedHeader, replayed int64)
 		got = append(got, it)
 	}
 	txs := make([][]byte, len(got))
+	decoded := make([]*ipledger.Tx, len(got))
 	for i, it := range got {
-		txs[i] = it.data[25:]
+		txs[i], decoded[i] = it.data[25:], it.tx
 	}
 	if len(got) == 0 && !bytes.Equal(sh.DataHash, emptyTxsHash) {
 		if _, more := r.leaves.peek(ctx); !more && r.leaves.err == nil {
@@ -722,7 +723,7 @@ func (r *run) block(ctx context.Context, sh *types.SignedHeader, replayed int64)
 	}
 	before, _ := r.replay.LogSize()
 	start := time.Now()
-	appHash, codes, err := r.replay.Apply(ctx, chain.ReplayBlock{Height: h, Time: sh.Time, Txs: txs})
+	appHash, codes, err := r.replay.Apply(ctx, chain.ReplayBlock{Height: h, Time: sh.Time, Txs: txs, Decoded: decoded})
 	r.rep.Replay += time.Since(start)
 	if err != nil {
 		return false, fmt.Errorf("audit: replay height %d: %w", h, err)

@@ -15,6 +15,7 @@ import (
 	tlogfmt "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/tlog"
 )
@@ -86,7 +87,8 @@ type leafBatch struct {
 	first  uint64
 	leaves [][]byte
 	hashes [][]byte
-	sigs   []int // signatures pre-verified per leaf
+	sigs   []int          // signatures pre-verified per leaf
+	txs    []*ipledger.Tx // the transaction of each transaction leaf, decoded; nil if not
 	err    error
 }
 
@@ -106,6 +108,7 @@ type leafItem struct {
 	data  []byte
 	hash  []byte
 	sigs  int
+	tx    *ipledger.Tx
 }
 
 // peek returns the next leaf without consuming it. ok is false at the end of the stream,
@@ -132,7 +135,7 @@ func (s *leafStream) peek(ctx context.Context) (leafItem, bool) {
 		return leafItem{}, false
 	}
 	i := s.pos
-	return leafItem{index: s.cur.first + uint64(i), data: s.cur.leaves[i], hash: s.cur.hashes[i], sigs: s.cur.sigs[i]}, true
+	return leafItem{index: s.cur.first + uint64(i), data: s.cur.leaves[i], hash: s.cur.hashes[i], sigs: s.cur.sigs[i], tx: s.cur.txs[i]}, true
 }
 
 // next consumes the leaf peek returned.
@@ -158,7 +161,7 @@ type logFetch struct {
 	cp         *tlogfmt.Checkpoint
 	seen       *tlogfmt.Checkpoint // the checkpoint seen before, checked on the way if from ≤ its size
 	preverify  uint64              // pre-verify the signatures of transactions from this leaf on
-	preverifyF func([][]byte) []int
+	preverifyF func([][]byte) ([]int, []*ipledger.Tx)
 }
 
 // fetchLeaves fetches the entry bundles holding leaves [f.from, f.cp.Size) a few at a
@@ -203,7 +206,7 @@ func (a *Auditor) fetchLeaves(ctx context.Context, f logFetch, out chan<- leafBa
 		}
 		if skip := int(f.from - min(f.from, b.first)); skip > 0 {
 			b.first += uint64(skip)
-			b.leaves, b.hashes, b.sigs = b.leaves[skip:], b.hashes[skip:], b.sigs[skip:]
+			b.leaves, b.hashes, b.sigs, b.txs = b.leaves[skip:], b.hashes[skip:], b.sigs[skip:], b.txs[skip:]
 		}
 		for _, h := range b.hashes {
 			if err := tree.Append(h, nil); err != nil {
@@ -251,7 +254,7 @@ func (a *Auditor) fetchBundle(ctx context.Context, k, size uint64, f logFetch) l
 	if err != nil {
 		return leafBatch{err: &Divergence{Leaf: int64(first), Object: "log", Detail: fmt.Sprintf("entry bundle %s for leaves %d–%d is malformed: %v", t.Path(), first, first+uint64(width)-1, err)}}
 	}
-	out := leafBatch{first: first, leaves: leaves, hashes: make([][]byte, width), sigs: make([]int, width)}
+	out := leafBatch{first: first, leaves: leaves, hashes: make([][]byte, width), sigs: make([]int, width), txs: make([]*ipledger.Tx, width)}
 	var txs [][]byte
 	var txAt []int
 	for i, l := range leaves {
@@ -262,8 +265,9 @@ func (a *Auditor) fetchBundle(ctx context.Context, k, size uint64, f logFetch) l
 		}
 	}
 	if len(txs) > 0 && f.preverifyF != nil {
-		for j, n := range f.preverifyF(txs) {
-			out.sigs[txAt[j]] = n
+		checked, decoded := f.preverifyF(txs)
+		for j, n := range checked {
+			out.sigs[txAt[j]], out.txs[txAt[j]] = n, decoded[j]
 		}
 	}
 	return out

@@ -574,7 +574,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	txs := make([]*ipledger.Tx, len(req.Txs))
 	decodeErr := make([]error, len(req.Txs))
 	for i, b := range req.Txs {
-		txs[i], decodeErr[i] = a.decode(b)
+		txs[i], decodeErr[i] = a.decodeTx(i, b)
 	}
 	sigOK := a.verifyAll(txs)
 	w := &blockWork{side: a.st.NewSideBatch(), txs: req.Txs}

@@ -22,6 +22,10 @@ type ReplayBlock struct {
 	Height int64     `json:"height"`
 	Time   time.Time `json:"time"`
 	Txs    [][]byte  `json:"txs"`
+	// Decoded optionally holds the transactions already decoded, as PreVerify returns
+	// them: Decoded[i], if not nil, must be what ipledger.DecodeTx(Txs[i]) returns. The
+	// others are decoded by Apply.
+	Decoded []*ipledger.Tx `json:"-"`
 }
 
 // Replayer drives an App directly through InitChain, FinalizeBlock and Commit, without
@@ -88,7 +92,9 @@ func NewReplayer(ctx context.Context, dir, chainID string, genesisTime time.Time
 
 // Apply runs one block and returns its app hash and result codes.
 func (r *Replayer) Apply(ctx context.Context, b ReplayBlock) ([]byte, []uint32, error) {
+	r.app.rm.decoded = b.Decoded
 	res, err := r.app.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: b.Height, Time: b.Time, Txs: b.Txs})
+	r.app.rm.decoded = nil
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,15 +171,21 @@ func (r *Replayer) GenesisAppHash() []byte {
 // remembers those that hold, so FinalizeBlock skips them: a caller can verify the next
 // blocks on another core while the current one executes. Undecodable transactions and bad
 // signatures are left for FinalizeBlock to judge. It returns, per transaction, the number
-// of signatures it checked (0 for one undecodable or already verified). It is safe for
-// concurrent use with Apply.
-func (r *Replayer) PreVerify(txs [][]byte) []int {
+// of signatures it checked (0 for one undecodable or already verified) and the decoded
+// transaction (nil if undecodable), which ReplayBlock.Decoded can pass on to Apply. It is
+// safe for concurrent use with Apply.
+func (r *Replayer) PreVerify(txs [][]byte) (checked []int, decoded []*ipledger.Tx) {
 	bv := ipledger.NewBatchVerifier()
-	checked := make([]int, len(txs))
+	checked = make([]int, len(txs))
+	decoded = make([]*ipledger.Tx, len(txs))
 	var queued []*ipledger.Tx
 	for i, b := range txs {
 		tx, err := ipledger.DecodeTx(b)
-		if err != nil || r.app.verified.has(tx.Hash) {
+		if err != nil {
+			continue
+		}
+		decoded[i] = tx
+		if r.app.verified.has(tx.Hash) {
 			continue
 		}
 		bv.Add(tx)
@@ -181,14 +193,14 @@ func (r *Replayer) PreVerify(txs [][]byte) []int {
 		checked[i] = len(tx.Signatures)
 	}
 	if len(queued) == 0 {
-		return checked
+		return checked, decoded
 	}
 	for i, ok := range bv.Verify(nil) {
 		if ok {
 			r.app.verified.add(queued[i].Hash)
 		}
 	}
-	return checked
+	return checked, decoded
 }
 
 // NewReplayerFromGenesis is NewReplayer for a CometBFT genesis document: InitChain gets

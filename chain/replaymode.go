@@ -7,6 +7,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/kvbuffer"
 )
 
@@ -25,6 +26,19 @@ type replayMode struct {
 	pipelined bool
 	done      chan error // the write under way; nil if none
 	err       error      // the first failed write: the store is unusable from then on
+
+	// decoded holds the transactions of the block FinalizeBlock runs, decoded before
+	// (ReplayBlock.Decoded); nil entries are decoded there.
+	decoded []*ipledger.Tx
+}
+
+// decodeTx decodes transaction i of the block being finalized, unless a Replayer handed
+// it over decoded.
+func (a *App) decodeTx(i int, b []byte) (*ipledger.Tx, error) {
+	if i < len(a.rm.decoded) && a.rm.decoded[i] != nil {
+		return a.rm.decoded[i], nil
+	}
+	return a.decode(b)
 }
 
 // settle waits for the block write under way, if any, and returns its error, or that of
