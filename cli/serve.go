@@ -146,5 +146,5 @@ func tuneGC(v string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("--mem-limit %q: want a size like 900MiB or 4GiB, or off", v)
+	return fmt.Errorf("--mem-limit %q: want a size like 800MiB or 4GiB, or off", v)
 }
