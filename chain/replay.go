@@ -65,7 +65,7 @@ func (r *Replayer) Tune(o ReplayOptions) {
 
 // NewReplayer opens a fresh store in dir and initialises the chain from genesis.
 func NewReplayer(ctx context.Context, dir, chainID string, genesisTime time.Time, g *ledger.Genesis) (*Replayer, error) {
-	st, err := store.Open(store.Options{Dir: dir, NoSync: true})
+	st, err := store.Open(replayStoreOptions(dir))
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -141,7 +141,7 @@ func OpenReplayer(dir, chainID string) (*Replayer, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("open replay: %w", err)
 	}
-	st, err := store.Open(store.Options{Dir: dir, NoSync: true})
+	st, err := store.Open(replayStoreOptions(dir))
 	if err != nil {
 		return nil, fmt.Errorf("open replay: %w", err)
 	}
@@ -207,7 +207,7 @@ func (r *Replayer) PreVerify(txs [][]byte) (checked []int, decoded []*ipledger.T
 // the document's validators and consensus parameters, as CometBFT sends them, so a
 // genesis whose app state names validators replays too.
 func NewReplayerFromGenesis(ctx context.Context, dir string, doc *types.GenesisDoc) (*Replayer, error) {
-	st, err := store.Open(store.Options{Dir: dir, NoSync: true})
+	st, err := store.Open(replayStoreOptions(dir))
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -232,4 +232,12 @@ func NewReplayerFromGenesis(ctx context.Context, dir string, doc *types.GenesisD
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	return &Replayer{app: app, st: st}, nil
+}
+
+// replayStoreOptions are the options of a replay store: a scratch store, written without
+// fsync (Sync makes it durable where it matters) and with 256 MiB memtables, which hold an
+// audit's worth of blocks without flushes and compactions (an audit of 64,572 leaves:
+// 11.2 CPU-s instead of 14, peak 860 MB instead of 680).
+func replayStoreOptions(dir string) store.Options {
+	return store.Options{Dir: dir, NoSync: true, MemTableSize: 256 << 20}
 }
