@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -545,7 +544,7 @@ func ParseHash(s string) (Hash, error) {
 	if len(s) != 64 {
 		return h, fmt.Errorf("hash %.16q: want 64 hex digits", s)
 	}
-	if _, err := hex.Decode(h[:], []byte(strings.ToLower(s))); err != nil {
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil { // either case
 		return h, fmt.Errorf("hash: %w", err)
 	}
 	return h, nil

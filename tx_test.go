@@ -305,3 +305,18 @@ func FuzzValidHandle(f *testing.F) {
 		}
 	})
 }
+
+// TestParseHash accepts either case, as printed (upper) or as typed, and nothing else.
+func TestParseHash(t *testing.T) {
+	h := HashTx([]byte("x"))
+	for _, s := range []string{h.String(), strings.ToLower(h.String()), strings.ToLower(h.String()[:10]) + h.String()[10:]} {
+		if got, err := ParseHash(s); err != nil || got != h {
+			t.Fatalf("ParseHash(%q) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"", h.String()[1:], h.String() + "0", "G" + h.String()[1:], " " + h.String()[1:]} {
+		if _, err := ParseHash(s); err == nil {
+			t.Fatalf("ParseHash(%q) accepted", s)
+		}
+	}
+}
