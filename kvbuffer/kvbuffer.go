@@ -99,6 +99,44 @@ func (o *Buffer) Iterate(start, end []byte, reverse bool, fn func(key, value []b
 	return nil
 }
 
+// Floor returns the greatest key in [start, end) and its value, the buffered writes over
+// the base (ipledger.Floorer).
+func (o *Buffer) Floor(start, end []byte) (key, value []byte, err error) {
+	for {
+		var e entry
+		buffered := false
+		visit := func(x entry) bool {
+			if end != nil && x.key >= string(end) {
+				return true // end is exclusive
+			}
+			if start == nil || x.key >= string(start) {
+				e, buffered = x, true
+			}
+			return false
+		}
+		if end == nil {
+			o.writes.Descend(visit)
+		} else {
+			o.writes.DescendLessOrEqual(entry{key: string(end)}, visit)
+		}
+		bk, bv, err := ipledger.Floor(o.base, start, end)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case !buffered:
+			return bk, bv, nil // no write in the range shadows the base
+		case bk != nil && string(bk) > e.key:
+			return bk, bv, nil // the base's key comes after every buffered one
+		case e.value != nil:
+			return []byte(e.key), e.value, nil
+		}
+		// The last buffered key is a deletion, shadowing the base's key if it is the
+		// same: look below it.
+		end = []byte(e.key)
+	}
+}
+
 // cursor walks the buffered entries of a range one seek at a time.
 type cursor struct {
 	t          *btree.BTreeG[entry]

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/kvbuffer"
 	"github.com/ipledger/ipledger/store"
 )
@@ -87,6 +88,13 @@ func TestAgainstReference(t *testing.T) {
 				}
 				if x, y := scan(a), scan(b); x != y {
 					t.Fatalf("round %d %s: Iterate(%q, %q, rev=%v, limit %d) = %s, reference %s", round, stage, start, end, rev, limit, x, y)
+				}
+				// Floor against the reference's last key by a reverse scan.
+				var want string
+				b.Iterate(start, end, true, func(k, v []byte) bool { want = string(k) + "=" + string(v); return false })
+				k, v, err := a.(ipledger.Floorer).Floor(start, end)
+				if got := string(k) + "=" + string(v); err != nil || (k == nil) != (want == "") || (k != nil && got != want) {
+					t.Fatalf("round %d %s: Floor(%q, %q) = %q, %v; reference %q", round, stage, start, end, got, err, want)
 				}
 			}
 		}

@@ -182,16 +182,14 @@ func (s store) at(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
 // lastStartingBy returns the holding at depth with the greatest first number not after the
 // first number of p.
 func (s store) lastStartingBy(p ipledger.Resource, depth int) (*ipledger.Holding, error) {
-	var found []byte
-	err := s.kv.Iterate(depthPrefix(tagHolding, p.Family(), depth), lastKeyEnd(tagHolding, p, depth), true,
-		func(_, v []byte) bool { found = append([]byte{}, v...); return false })
+	_, found, err := ipledger.Floor(s.kv, depthPrefix(tagHolding, p.Family(), depth), lastKeyEnd(tagHolding, p, depth))
 	if err != nil {
 		return nil, fmt.Errorf("seek holding: %w", err)
 	}
 	if found == nil {
 		return nil, nil
 	}
-	return decodeHolding(found)
+	return decodeHolding(found) // keeps nothing of found
 }
 
 // overlapping returns a holding at depth that overlaps r, or nil. Holdings at one depth are

@@ -61,6 +61,31 @@ func (m *MemKV) Delete(key []byte) error {
 	return nil
 }
 
+// Floor returns the greatest key in [start, end) and its value (ipledger.Floorer); the
+// slices are the stored ones and must not be modified.
+func (m *MemKV) Floor(start, end []byte) (key, value []byte, err error) {
+	if emptyRange(start, end) {
+		return nil, nil, nil
+	}
+	visit := func(it memItem) bool {
+		if end != nil && bytes.Equal(it.key, end) {
+			return true // end is exclusive
+		}
+		if len(start) == 0 || bytes.Compare(it.key, start) >= 0 {
+			key, value = it.key, it.value
+		}
+		return false
+	}
+	if end == nil {
+		m.t.Descend(visit)
+	} else {
+		m.t.DescendLessOrEqual(memItem{key: end}, visit)
+	}
+	return key, value, nil
+}
+
+var _ ipledger.Floorer = (*MemKV)(nil)
+
 // Iterate calls fn for each key in [start, end), ascending or descending when reverse is
 // set, until fn returns false.
 func (m *MemKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
