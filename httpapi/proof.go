@@ -317,6 +317,12 @@ func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res iple
 			History: []HistoryItem{}, Children: []HoldingInfo{}, Proof: stateproof.New(a, entries)})
 		return
 	}
+	s.writeProved(w, r, a, snap, res, chn, entries)
+}
+
+// writeProved answers with the resource res described by its holding chain chn as of the
+// proof's height, and the proof of entries.
+func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry) {
 	info, err := s.describe(snap, res, chn)
 	if err != nil {
 		s.fail(w, r, err)
@@ -357,14 +363,7 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
 	}
-	info, err := s.describe(snap, h.Resource, chn[:h.Depth+1])
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	info.History = dropLaterHistory(info.History, a.Height)
-	info.Proof = stateproof.New(a, entries)
-	s.writeJSON(w, http.StatusOK, info)
+	s.writeProved(w, r, a, snap, h.Resource, chn[:h.Depth+1], entries)
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
