@@ -159,6 +159,12 @@ type App struct {
 	snap snapshots // state-sync snapshots taken, served and restored (snapshot.go)
 
 	rm replayMode // how a Replayer runs the app (replaymode.go); zero for a node
+
+	// cadence anchors the next block's timeout to the end of Commit (cadence.go); nil in
+	// an app no CometBFT node runs. finalizeStart is when the pending block's
+	// FinalizeBlock began.
+	cadence       *cadence
+	finalizeStart time.Time
 }
 
 // Snapshot is a consistent view of the last committed block.
@@ -565,6 +571,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, err
 	}
 	start := time.Now()
+	a.finalizeStart = start
 	block := ipledger.Block{Height: req.Height, Time: req.Time.UTC()}
 	if prev := a.Committed().Block.Time; !prev.IsZero() {
 		a.m.interval.Observe(block.Time.Sub(prev).Seconds())
@@ -771,6 +778,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		a.log.Debug("committed", "height", h, "txs", len(w.hashes))
 	}
 	a.snapshotAfterCommit(w.record)
+	if a.cadence != nil {
+		a.cadence.blockDone(a.finalizeStart)
+	}
 	return &abci.CommitResponse{}, nil
 }
 

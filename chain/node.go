@@ -282,6 +282,7 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
 	tune(c, o)
+	app.cadence = &cadence{consensus: c.Consensus, base: o.TimeoutCommit}
 	if err := c.StateSync.ValidateBasic(); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("start node: state sync: %w", err)
