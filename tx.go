@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"sync"
 
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
@@ -128,6 +129,29 @@ type Tx struct {
 	PayloadBytes []byte
 	Signatures   []Signature
 	Hash         Hash // SHA-256 of the whole encoded transaction, as CometBFT hashes it
+
+	// body is the body decoded ahead (KeepBody), read-only; nil if none.
+	body any
+}
+
+// KeepBody keeps v, a pointer to what DecodeBody(tx.Body, v) decoded without error, for
+// DecodeBodyInto to copy from: a node decodes a body once, when the transaction is
+// submitted, instead of on the one goroutine that executes blocks. Call it before tx is
+// shared; v must not change afterwards.
+func (tx *Tx) KeepBody(v any) { tx.body = v }
+
+// DecodeBodyInto decodes tx's body into v, a pointer to a body type, as DecodeBody does.
+// If a body of v's type was kept (KeepBody) it is copied instead; the copy is shallow, so
+// the caller must not modify the elements of its slices or maps.
+func (tx *Tx) DecodeBodyInto(v any) error {
+	if tx.body != nil {
+		kept, into := reflect.ValueOf(tx.body), reflect.ValueOf(v)
+		if kept.Type() == into.Type() {
+			into.Elem().Set(kept.Elem())
+			return nil
+		}
+	}
+	return DecodeBody(tx.Body, v)
 }
 
 // EncodePayload returns the canonical bytes of p:

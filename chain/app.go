@@ -447,13 +447,18 @@ func (a *App) PreVerify(b []byte) error {
 	return err
 }
 
-// preVerify is PreVerify returning the decoded transaction, which it keeps for CheckTx,
-// the proposal and FinalizeBlock (see decode); the caller must forget it if the mempool
-// refuses it before CheckTx.
+// preVerify is PreVerify returning the decoded transaction, body included, which it keeps
+// for CheckTx, the proposal and FinalizeBlock (see decode); the caller must forget it if
+// the mempool refuses it before CheckTx.
 func (a *App) preVerify(b []byte) (*ipledger.Tx, error) {
-	tx, err := a.decode(b)
-	if err != nil {
-		return nil, err
+	tx := a.decoded.get(b)
+	if tx == nil {
+		var err error
+		if tx, err = ipledger.DecodeTx(b); err != nil {
+			return nil, err
+		}
+		// The body too, here on the submitter's goroutine rather than in FinalizeBlock.
+		ledger.DecodeBodyAhead(tx)
 	}
 	if !a.verified.has(tx.Hash) {
 		if err := a.sigs.verify(tx); err != nil {
@@ -730,27 +735,31 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		w.side.Set(u64key(sideTree, h), a.tree.Marshal()),
 		w.side.Set(u64key(sideBlock, h), rec),
 	); err != nil {
+		w.side.Close()
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	if err := w.side.Commit(false); err != nil {
-		return nil, fmt.Errorf("commit side data of %d: %w", h, err)
+	// The in-memory state takes the block while the store writes it: the two share
+	// nothing, and the mempool, whose CheckTx reads the mirror, waits for Commit.
+	mirrored := make(chan error, 1)
+	go func() {
+		a.mirrorMu.Lock()
+		defer a.mirrorMu.Unlock()
+		a.mirrorHeight = w.record.Height
+		mirrored <- a.buf.FlushTo(a.mirror)
+	}()
+	_, v, err := a.st.CommitWith(w.side)
+	if merr := <-mirrored; merr != nil {
+		return nil, fmt.Errorf("commit %d to memory: %w", h, merr)
 	}
-	if _, v, err := a.st.Commit(); err != nil {
-		return nil, fmt.Errorf("commit state of %d: %w", h, err)
+	if err != nil {
+		return nil, fmt.Errorf("commit %d: %w", h, err)
 	} else if v != w.record.Height {
 		return nil, fmt.Errorf("commit: state version %d for block %d", v, h)
 	}
+	a.buf = kvbuffer.New(a.mirror)
 	if err := a.publish(w.record); err != nil {
 		return nil, err
 	}
-	a.mirrorMu.Lock()
-	err = a.buf.FlushTo(a.mirror)
-	a.mirrorHeight = w.record.Height
-	a.mirrorMu.Unlock()
-	if err != nil {
-		return nil, fmt.Errorf("commit %d to memory: %w", h, err)
-	}
-	a.buf = kvbuffer.New(a.mirror)
 	a.checkMu.Lock()
 	clear(a.mempoolSeq) // the recheck that follows rebuilds it in mempool order
 	a.checkMu.Unlock()

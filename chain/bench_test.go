@@ -4,19 +4,28 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
+
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/store"
 )
 
 // benchSetup registers n organisations with keys, each allocated a /20 in 193/8 (n ≤ 4096),
 // and returns a replayer at the next height.
 func benchSetup(b *testing.B, n int) (*Replayer, []ipledger.Signer, int64) {
+	return benchSetupStore(b, n, replayStoreOptions)
+}
+
+// benchSetupStore is benchSetup on a store opened with opts(dir).
+func benchSetupStore(b *testing.B, n int, opts func(dir string) store.Options) (*Replayer, []ipledger.Signer, int64) {
 	b.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, b.TempDir(), "bench-chain", start, testGenesis())
+	r, err := newReplayer(ctx, opts(b.TempDir()), "bench-chain", start, testGenesis())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,18 +76,17 @@ func benchSetup(b *testing.B, n int) (*Replayer, []ipledger.Signer, int64) {
 	return r, signers, 1
 }
 
-// BenchmarkFinalizeBlock measures the state machine alone on the node's real store: blocks
-// of signed assignments and two-signer transfers through FinalizeBlock and Commit, every
-// signature checked (batched per block, as when a block arrives by block sync), state and
-// log committed to Pebble. Reports transactions per second.
-func BenchmarkFinalizeBlock(b *testing.B) {
-	const perBlock = 1000
-	r, signers, height := benchSetup(b, perBlock)
-	ctx := context.Background()
+// benchTxs builds n transactions over signers from benchSetup, each signer's in sequence:
+// organisation o assigns successive /28s of its /20 to the next organisation, and, with
+// transfers, every fourth transaction is instead a two-signer transfer of a /28 from the
+// top of the /20 to the next organisation (16 per organisation at most).
+func benchTxs(b *testing.B, signers []ipledger.Signer, n int, transfers bool) [][]byte {
+	b.Helper()
+	if n > 256*len(signers) {
+		b.Fatalf("at most %d transactions: each organisation assigns the /28s of its /20", 256*len(signers))
+	}
 	seq := make([]uint64, len(signers))
-	// Build b.N transactions up front: each organisation assigns successive /28s of its /20
-	// to the next organisation, and every fourth transaction is a transfer of a /28 back.
-	txs := make([][]byte, b.N)
+	txs := make([][]byte, n)
 	for i := range txs {
 		o := i % len(signers)
 		k := i / len(signers)
@@ -87,8 +95,7 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 		res, _ := ipledger.PrefixResource(sub)
 		next := signers[(o+1)%len(signers)]
 		var err error
-		if i%4 == 3 && k < 16 { // 16 /28s at the top of each /20 to transfer
-			// A /28 from the top of the /20, away from the assignments at the bottom.
+		if transfers && i%4 == 3 && k < 16 {
 			res2, _ := ipledger.PrefixResource(netip.PrefixFrom(netip.AddrFrom4([4]byte{193, byte(o >> 4), byte(o&15)<<4 | 15, 240 - byte(k&15)<<4}), 28))
 			txs[i], err = ipledger.BuildTx("bench-chain", ipledger.KindTransfer, seq[o], 0, ipledger.TransferBody{Resource: res2, To: next.Org}, signers[o], next)
 		} else {
@@ -98,6 +105,18 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	return txs
+}
+
+// BenchmarkFinalizeBlock measures the state machine alone on the node's real store: blocks
+// of signed assignments and two-signer transfers through FinalizeBlock and Commit, every
+// signature checked (batched per block, as when a block arrives by block sync), state and
+// log committed to Pebble. Reports transactions per second.
+func BenchmarkFinalizeBlock(b *testing.B) {
+	const perBlock = 1000
+	r, signers, height := benchSetup(b, perBlock)
+	ctx := context.Background()
+	txs := benchTxs(b, signers, b.N, true)
 	b.ResetTimer()
 	failed := 0
 	for i := 0; i < len(txs); i += perBlock {
@@ -118,4 +137,52 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 		b.Fatalf("%d of %d transactions failed", failed, len(txs))
 	}
 	b.ReportMetric(float64(len(txs))/b.Elapsed().Seconds(), "tx/s")
+}
+
+// BenchmarkNodeBlock measures a validator's block path under load: blocks of 1,000
+// assignments and transfers whose signatures were checked at submission, through
+// FinalizeBlock and Commit on a store opened as a node opens it (fsync on). The block path
+// is what the next block waits for (chain/cadence.go). Reports milliseconds per block in
+// each call.
+func BenchmarkNodeBlock(b *testing.B) {
+	const perBlock = 1000
+	r, signers, height := benchSetupStore(b, perBlock, func(dir string) store.Options { return store.Options{Dir: dir} })
+	ctx := context.Background()
+	txs := benchTxs(b, signers, b.N*perBlock, true)
+	// As at submission: decoded (body too) and verified by concurrent submitters.
+	var wg sync.WaitGroup
+	for w := range 64 {
+		wg.Go(func() {
+			for i := w; i < len(txs); i += 64 {
+				if _, err := r.app.preVerify(txs[i]); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var fin, com time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		height++
+		t0 := time.Now()
+		res, err := r.app.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: height, Time: time.Date(2026, 3, 1, 0, 0, int(height), 0, time.UTC), Txs: txs[i*perBlock : (i+1)*perBlock]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := r.app.Commit(ctx, &abci.CommitRequest{}); err != nil {
+			b.Fatal(err)
+		}
+		fin, com = fin+t1.Sub(t0), com+time.Since(t1)
+		for j, t := range res.TxResults {
+			if t.Code != 0 {
+				b.Fatalf("block %d transaction %d: %s", height, j, t.Log)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(fin.Microseconds())/1000/float64(b.N), "finalize-ms/block")
+	b.ReportMetric(float64(com.Microseconds())/1000/float64(b.N), "commit-ms/block")
+	b.ReportMetric(float64(b.N*perBlock)/b.Elapsed().Seconds(), "tx/s")
 }

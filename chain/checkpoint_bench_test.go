@@ -3,13 +3,10 @@ package chain
 import (
 	"context"
 	"crypto/rand"
-	"net/netip"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-
-	"github.com/ipledger/ipledger"
 )
 
 // BenchmarkCheckpoints measures what signing a checkpoint after every block costs the
@@ -36,25 +33,8 @@ func BenchmarkCheckpoints(b *testing.B) {
 				v, _ := note.NewVerifier(vkey)
 				r.app.cfg.LogSigner, r.app.cfg.LogVerifierKey, r.app.logVerifier = s, vkey, v
 			}
-			if b.N > 256 {
-				b.Fatal("at most 256 blocks: each organisation assigns the /28s of its /20")
-			}
 			ctx := context.Background()
-			seq := make([]uint64, len(signers))
-			txs := make([][]byte, b.N*perBlock)
-			for i := range txs {
-				o := i % len(signers)
-				k := i / len(signers)
-				seq[o]++
-				sub := netip.PrefixFrom(netip.AddrFrom4([4]byte{193, byte(o >> 4), byte(o&15)<<4 | byte(k>>4&15), byte(k&15) << 4}), 28)
-				res, _ := ipledger.PrefixResource(sub)
-				var err error
-				txs[i], err = ipledger.BuildTx("bench-chain", ipledger.KindAssign, seq[o], 0,
-					ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: res, Org: signers[(o+1)%len(signers)].Org, Status: ipledger.StatusAssignedPA}}}, signers[o])
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			txs := benchTxs(b, signers, b.N*perBlock, false)
 			// Signatures are checked ahead, as CheckTx does on a validator: the block
 			// path proper is what remains.
 			r.PreVerify(txs)

@@ -65,13 +65,18 @@ func (r *Replayer) Tune(o ReplayOptions) {
 
 // NewReplayer opens a fresh store in dir and initialises the chain from genesis.
 func NewReplayer(ctx context.Context, dir, chainID string, genesisTime time.Time, g *ledger.Genesis) (*Replayer, error) {
-	st, err := store.Open(replayStoreOptions(dir))
+	return newReplayer(ctx, replayStoreOptions(dir), chainID, genesisTime, g)
+}
+
+// newReplayer is NewReplayer on a store opened with o.
+func newReplayer(ctx context.Context, o store.Options, chainID string, genesisTime time.Time, g *ledger.Genesis) (*Replayer, error) {
+	st, err := store.Open(o)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	if st.Version() != 0 {
 		st.Close()
-		return nil, fmt.Errorf("replay: %s is not empty", dir)
+		return nil, fmt.Errorf("replay: %s is not empty", o.Dir)
 	}
 	app, err := NewApp(st, Config{ChainID: chainID})
 	if err != nil {
@@ -184,6 +189,7 @@ func (r *Replayer) PreVerify(txs [][]byte) (checked []int, decoded []*ipledger.T
 		if err != nil {
 			continue
 		}
+		ledger.DecodeBodyAhead(tx)
 		decoded[i] = tx
 		if r.app.verified.has(tx.Hash) {
 			continue

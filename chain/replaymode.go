@@ -96,11 +96,8 @@ func (a *App) writeBlock(w *blockWork, tree []byte) error {
 		w.side.Close()
 		return fmt.Errorf("commit: %w", err)
 	}
-	if err := w.side.Commit(false); err != nil {
-		return fmt.Errorf("commit side data of %d: %w", h, err)
-	}
-	if _, v, err := a.st.Commit(); err != nil {
-		return fmt.Errorf("commit state of %d: %w", h, err)
+	if _, v, err := a.st.CommitWith(w.side); err != nil {
+		return fmt.Errorf("commit %d: %w", h, err)
 	} else if v != w.record.Height {
 		return fmt.Errorf("commit: state version %d for block %d", v, h)
 	}

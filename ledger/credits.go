@@ -22,7 +22,7 @@ func (a *apply) mint() error {
 		return err
 	}
 	var body ipledger.MintBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if body.Amount == 0 {
@@ -51,7 +51,7 @@ func (a *apply) burn() error {
 		return err
 	}
 	var body ipledger.BurnBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if body.Amount == 0 {
@@ -72,7 +72,7 @@ func (a *apply) burn() error {
 
 func (a *apply) pay() error {
 	var body ipledger.PayBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if body.Amount == 0 {

@@ -114,7 +114,7 @@ func (a *apply) carve(h *ipledger.Holding, part ipledger.Resource, newHolder str
 // registryTransfer moves pool space between registries; both sign.
 func (a *apply) registryTransfer() error {
 	var body ipledger.RegistryTransferBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
@@ -235,7 +235,7 @@ func (a *apply) allocate() error {
 		return err
 	}
 	var body ipledger.AllocateBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
@@ -313,7 +313,7 @@ func (a *apply) place(it ipledger.AllocateItem, depth int) error {
 func (a *apply) assign() error {
 	by := a.signers[0].Handle
 	var body ipledger.AssignBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
@@ -347,7 +347,7 @@ func (a *apply) assign() error {
 // transfer moves a holding, or part of one, from the first signer to the second.
 func (a *apply) transfer() error {
 	var body ipledger.TransferBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if err := checkResource(body.Resource); err != nil {
@@ -382,7 +382,7 @@ func (a *apply) transfer() error {
 // returnHolding gives a holding, or part of one, back to its parent.
 func (a *apply) returnHolding() error {
 	var body ipledger.ReturnBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if err := checkResource(body.Resource); err != nil {

@@ -39,7 +39,7 @@ func pricePerPeriod(r ipledger.Resource, price uint64) (uint64, error) {
 
 func (a *apply) offerLease() error {
 	var body ipledger.OfferBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	r := body.Resource
@@ -107,7 +107,7 @@ func (a *apply) dropOffer(o *ipledger.Offer) error {
 
 func (a *apply) withdrawOffer() error {
 	var body ipledger.WithdrawOfferBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	o, err := a.offer(body.Offer)
@@ -126,7 +126,7 @@ func (a *apply) withdrawOffer() error {
 
 func (a *apply) takeLease() error {
 	var body ipledger.LeaseBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	o, err := a.offer(body.Offer)
@@ -265,7 +265,7 @@ func (a *apply) lesseeLease(id uint64) (*ipledger.Lease, error) {
 
 func (a *apply) renewLease() error {
 	var body ipledger.RenewBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	l, err := a.lesseeLease(body.Lease)
@@ -293,7 +293,7 @@ func (a *apply) renewLease() error {
 
 func (a *apply) terminateLease() error {
 	var body ipledger.TerminateBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	l, err := a.lesseeLease(body.Lease)
@@ -404,7 +404,7 @@ func (a *apply) endLease(l *ipledger.Lease, reason string, p Params) error {
 // the block are replaced, ones that cross its edge are an overlap.
 func (a *apply) setGeo() error {
 	var body ipledger.SetGeoBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	r := body.Resource

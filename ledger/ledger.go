@@ -129,31 +129,51 @@ func (a *apply) signedBy(handle string) bool {
 
 type kindFunc func(a *apply) error
 
-var kinds map[ipledger.Kind]kindFunc
+// kindDef is what the state machine knows of a transaction kind: how to apply it and the
+// type its body decodes into (the one its apply function decodes).
+type kindDef struct {
+	apply kindFunc
+	body  func() any // a new, empty body
+}
+
+var kinds map[ipledger.Kind]kindDef
 
 func init() {
-	kinds = map[ipledger.Kind]kindFunc{
-		ipledger.KindRegisterOrg:      (*apply).registerOrg,
-		ipledger.KindBindKey:          (*apply).bindKey,
-		ipledger.KindRotateKeys:       (*apply).rotateKeys,
-		ipledger.KindUpdateOrg:        (*apply).updateOrg,
-		ipledger.KindRegistryTransfer: (*apply).registryTransfer,
-		ipledger.KindAllocate:         (*apply).allocate,
-		ipledger.KindAssign:           (*apply).assign,
-		ipledger.KindTransfer:         (*apply).transfer,
-		ipledger.KindReturn:           (*apply).returnHolding,
-		ipledger.KindMint:             (*apply).mint,
-		ipledger.KindBurn:             (*apply).burn,
-		ipledger.KindPay:              (*apply).pay,
-		ipledger.KindAuthorise:        (*apply).authorise,
-		ipledger.KindWithdrawAuth:     (*apply).withdrawAuth,
-		ipledger.KindOffer:            (*apply).offerLease,
-		ipledger.KindWithdrawOffer:    (*apply).withdrawOffer,
-		ipledger.KindLease:            (*apply).takeLease,
-		ipledger.KindRenew:            (*apply).renewLease,
-		ipledger.KindTerminate:        (*apply).terminateLease,
-		ipledger.KindSetGeo:           (*apply).setGeo,
-		ipledger.KindSetValidator:     (*apply).setValidator,
+	kinds = map[ipledger.Kind]kindDef{
+		ipledger.KindRegisterOrg:      {(*apply).registerOrg, func() any { return new(ipledger.RegisterOrgBody) }},
+		ipledger.KindBindKey:          {(*apply).bindKey, func() any { return new(ipledger.BindKeyBody) }},
+		ipledger.KindRotateKeys:       {(*apply).rotateKeys, func() any { return new(ipledger.RotateKeysBody) }},
+		ipledger.KindUpdateOrg:        {(*apply).updateOrg, func() any { return new(ipledger.UpdateOrgBody) }},
+		ipledger.KindRegistryTransfer: {(*apply).registryTransfer, func() any { return new(ipledger.RegistryTransferBody) }},
+		ipledger.KindAllocate:         {(*apply).allocate, func() any { return new(ipledger.AllocateBody) }},
+		ipledger.KindAssign:           {(*apply).assign, func() any { return new(ipledger.AssignBody) }},
+		ipledger.KindTransfer:         {(*apply).transfer, func() any { return new(ipledger.TransferBody) }},
+		ipledger.KindReturn:           {(*apply).returnHolding, func() any { return new(ipledger.ReturnBody) }},
+		ipledger.KindMint:             {(*apply).mint, func() any { return new(ipledger.MintBody) }},
+		ipledger.KindBurn:             {(*apply).burn, func() any { return new(ipledger.BurnBody) }},
+		ipledger.KindPay:              {(*apply).pay, func() any { return new(ipledger.PayBody) }},
+		ipledger.KindAuthorise:        {(*apply).authorise, func() any { return new(ipledger.AuthoriseBody) }},
+		ipledger.KindWithdrawAuth:     {(*apply).withdrawAuth, func() any { return new(ipledger.WithdrawAuthBody) }},
+		ipledger.KindOffer:            {(*apply).offerLease, func() any { return new(ipledger.OfferBody) }},
+		ipledger.KindWithdrawOffer:    {(*apply).withdrawOffer, func() any { return new(ipledger.WithdrawOfferBody) }},
+		ipledger.KindLease:            {(*apply).takeLease, func() any { return new(ipledger.LeaseBody) }},
+		ipledger.KindRenew:            {(*apply).renewLease, func() any { return new(ipledger.RenewBody) }},
+		ipledger.KindTerminate:        {(*apply).terminateLease, func() any { return new(ipledger.TerminateBody) }},
+		ipledger.KindSetGeo:           {(*apply).setGeo, func() any { return new(ipledger.SetGeoBody) }},
+		ipledger.KindSetValidator:     {(*apply).setValidator, func() any { return new(SetValidatorBody) }},
+	}
+}
+
+// DecodeBodyAhead decodes tx's body into its kind's type and keeps it in tx
+// (ipledger.Tx.KeepBody), so that Apply does not decode it again. A body that does not
+// decode is left for Apply to refuse. Call it before tx is shared.
+func DecodeBodyAhead(tx *ipledger.Tx) {
+	k, ok := kinds[tx.Kind]
+	if !ok {
+		return
+	}
+	if v := k.body(); ipledger.DecodeBody(tx.Body, v) == nil {
+		tx.KeepBody(v)
 	}
 }
 
@@ -166,7 +186,7 @@ func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Re
 	signers, err := l.authenticate(a.store, tx, block.Height, 0)
 	if err == nil {
 		a.signers = signers
-		err = kinds[tx.Kind](a)
+		err = kinds[tx.Kind].apply(a)
 	}
 	if err == nil {
 		first := a.signers[0]

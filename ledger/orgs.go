@@ -45,7 +45,7 @@ func (a *apply) registerOrg() error {
 		return err
 	}
 	var body ipledger.RegisterOrgBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if len(body.Orgs) == 0 || len(body.Orgs) > ipledger.MaxBatchItems {
@@ -98,7 +98,7 @@ func dedupKeys(keys []ipledger.PublicKey) []ipledger.PublicKey {
 // bindKey adds a key to an organisation; only the registry that registered it may.
 func (a *apply) bindKey() error {
 	var body ipledger.BindKeyBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	o, err := a.mustOrg(body.Org)
@@ -123,7 +123,7 @@ func (a *apply) bindKey() error {
 // rotateKeys adds and removes keys of the signing organisation.
 func (a *apply) rotateKeys() error {
 	var body ipledger.RotateKeysBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if body.Org != a.signers[0].Handle {
@@ -162,7 +162,7 @@ func (a *apply) rotateKeys() error {
 // updateOrg changes contact data; the organisation itself or its registry signs.
 func (a *apply) updateOrg() error {
 	var body ipledger.UpdateOrgBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	o, err := a.mustOrg(body.Org)

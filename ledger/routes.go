@@ -32,7 +32,7 @@ func checkPrefix(p netip.Prefix, maxLen int) (ipledger.Resource, error) {
 
 func (a *apply) authorise() error {
 	var body ipledger.AuthoriseBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	r, err := checkPrefix(body.Prefix, body.MaxLength)
@@ -84,7 +84,7 @@ func (a *apply) dropAuth(ra *ipledger.RouteAuth) error {
 
 func (a *apply) withdrawAuth() error {
 	var body ipledger.WithdrawAuthBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	ra, err := a.auth(body.ID)

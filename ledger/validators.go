@@ -65,7 +65,7 @@ func Validators(kv ipledger.KV) ([]Validator, error) {
 
 func (a *apply) setValidator() error {
 	var body SetValidatorBody
-	if err := ipledger.DecodeBody(a.tx.Body, &body); err != nil {
+	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
 	if body.Power < 0 || body.Power > MaxValidatorPower {

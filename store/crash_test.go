@@ -17,28 +17,32 @@ import (
 const crashDirEnv = "IPLEDGER_STORE_CRASH_DIR"
 
 // writeCrashVersion makes the deterministic changes of version v: new keys, and updates and
-// deletes of older ones.
-func writeCrashVersion(s *Store, v int64) error {
+// deletes of older ones; and its side data, in a batch it commits unless keep is set, in
+// which case it returns it.
+func writeCrashVersion(s *Store, v int64, keep bool) (*SideBatch, error) {
 	w := s.Working()
 	for i := range 500 {
 		val := bytes.Repeat(fmt.Appendf(nil, "%d.%d;", v, i), 20)
 		if err := w.Set(fmt.Appendf(nil, "k/%06d/%03d", v, i), val); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if v > 1 {
 		if err := w.Set(fmt.Appendf(nil, "k/%06d/%03d", v/2, v%500), fmt.Appendf(nil, "updated at %d", v)); err != nil {
-			return err
+			return nil, err
 		}
 		if err := w.Delete(fmt.Appendf(nil, "k/%06d/%03d", v-1, 7)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	b := s.NewSideBatch()
 	if err := b.Set(fmt.Appendf(nil, "block/%06d", v), []byte("record")); err != nil {
-		return err
+		return nil, err
 	}
-	return b.Commit(false)
+	if keep {
+		return b, nil
+	}
+	return nil, b.Commit(false)
 }
 
 // TestCrashHelper is the process TestCrashKill kills: it commits versions until killed,
@@ -53,10 +57,13 @@ func TestCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	for v := s.Version() + 1; ; v++ {
-		if err := writeCrashVersion(s, v); err != nil {
+		// Half the versions commit their side data with the tree (CommitWith, as a node
+		// does), half before it.
+		side, err := writeCrashVersion(s, v, v%2 == 0)
+		if err != nil {
 			t.Fatal(err)
 		}
-		hash, version, err := s.Commit()
+		hash, version, err := s.CommitWith(side)
 		if err != nil || version != v {
 			t.Fatalf("Commit = %d, %v", version, err)
 		}
@@ -125,7 +132,7 @@ func TestCrashKill(t *testing.T) {
 		// Replay into a fresh store and compare the root and every key.
 		ref := openTest(t, t.TempDir(), Options{NoSync: true})
 		for v := int64(1); v <= got; v++ {
-			if err := writeCrashVersion(ref, v); err != nil {
+			if _, err := writeCrashVersion(ref, v, false); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err := ref.Commit(); err != nil {

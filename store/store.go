@@ -47,16 +47,19 @@
 //
 // # Crash consistency
 //
-// Each [Store.Commit] writes the whole new version (values, nodes, root and its pruning
-// list) in one Pebble batch, fsynced unless [Options.NoSync] is set, so after a crash the
-// store reopens at the last version whose Commit returned, with the same root hash, and
-// replays nothing; a half-written version is never visible. A [SideBatch] is atomic too,
-// but it is a separate write: the side tables and the tree do not commit together. The
-// contract for a block at height h is
+// A version becomes current with one record, its root, written by [Store.Commit] after
+// everything else of the version (values, nodes, pruning list) and fsynced unless
+// [Options.NoSync] is set. Pebble logs writes in order, so the sync makes the earlier
+// writes durable too. After a crash the store reopens at the last version whose root was
+// written, with the same root hash, and replays nothing; a half-written version is never
+// visible, because every read is by version and no root names its records. Replaying the
+// block rewrites them identically. A [SideBatch] is atomic, but the side tables and the
+// tree do not commit together. The contract for a block at height h is
 //
 //  1. write h's side data (log leaves, block record, history entries) in one SideBatch,
-//     committed before the tree;
-//  2. call Commit, which makes h the tree's version.
+//     committed before the tree's root, by the caller or by [Store.CommitWith], which
+//     writes it alongside the version's records;
+//  2. call Commit (or CommitWith), which makes h the tree's version.
 //
 // After a crash between the two, [Store.Version] is h-1: the tree's version is the truth.
 // The side data of h is then stale and the caller rewrites it when it replays block h (a
@@ -553,31 +556,29 @@ func (s *Store) fail(err error) {
 // durably, and prunes versions older than KeepRecent. It returns the new root hash and
 // version. After an error the working state is unusable: close the Store and reopen it,
 // which gives the last committed version.
-func (s *Store) Commit() (hash []byte, version int64, err error) {
+func (s *Store) Commit() (hash []byte, version int64, err error) { return s.CommitWith(nil) }
+
+// CommitWith is Commit together with side, the side data of the same version (see the
+// package's crash contract), which it commits and closes: side goes to the database
+// alongside the version's values and nodes, on other goroutines, and all of them before
+// the root record that makes the version current. side may be nil.
+func (s *Store) CommitWith(side *SideBatch) (hash []byte, version int64, err error) {
 	if err := s.applyQueue(); err != nil {
+		if side != nil {
+			side.Close()
+		}
 		return nil, 0, fmt.Errorf("commit: %w", err)
 	}
 	v := s.t.version
-	size := 0
-	for _, e := range s.dirty {
-		size += 2*len(e.key) + len(e.value) + 32
-	}
-	b := s.db.NewBatchWithSize(size + 400*len(s.dirty)/2)
-	defer b.Close()
-	// The spaces in key order: 'n', 'r', 'v', 'x'.
-	err = writeDirty(b, &s.t.root)
-	if err == nil {
-		err = b.Set(rootKey(v), encodeRoot(&s.t.root), nil)
-	}
-	stale := s.t.stale
-	if err == nil {
-		stale, err = s.writeValues(b, v, stale)
-	}
-	if err == nil && len(stale) > 0 {
-		err = b.Set(staleKey(v), stale, nil)
-	}
-	if err == nil {
-		err = b.Commit(s.sync)
+	if err = s.writeRecords(v, side); err == nil {
+		// The point of no return: the root record, synced, which makes the version (and
+		// the unsynced writes logged before it) durable.
+		rb := s.db.NewBatch()
+		err = rb.Set(rootKey(v), encodeRoot(&s.t.root), nil)
+		if err == nil {
+			err = rb.Commit(s.sync)
+		}
+		rb.Close()
 	}
 	if err != nil {
 		s.fail(err)
@@ -599,6 +600,47 @@ func (s *Store) Commit() (hash []byte, version int64, err error) {
 	s.prune(int64(v))
 	h := root.subtreeHash()
 	return h[:], int64(v), nil
+}
+
+// writeRecords writes everything of version v but its root: side (if not nil), the value
+// records with the pruning list, and the nodes, in three unsynced batches that go to
+// Pebble at once, each inserted into the memtable by its own goroutine. Records above the
+// last root are invisible to every reader (reads are by version), and a replay of the
+// block after a crash rewrites them identically.
+func (s *Store) writeRecords(v uint64, side *SideBatch) error {
+	var wg sync.WaitGroup
+	var sideErr, valErr error
+	if side != nil {
+		wg.Go(func() { sideErr = side.Commit(false) })
+	}
+	wg.Go(func() { valErr = s.commitValues(v) })
+	b := s.db.NewBatchWithSize(400 * len(s.dirty) / 2)
+	err := writeDirty(b, &s.t.root)
+	if err == nil {
+		err = b.Commit(pebble.NoSync)
+	}
+	b.Close()
+	wg.Wait()
+	return errors.Join(err, valErr, sideErr)
+}
+
+// commitValues writes the value records of the working changes at version v and the list
+// of the records they supersede, in one unsynced batch.
+func (s *Store) commitValues(v uint64) error {
+	size := 0
+	for _, e := range s.dirty {
+		size += 2*len(e.key) + len(e.value) + 32
+	}
+	b := s.db.NewBatchWithSize(size)
+	defer b.Close()
+	stale, err := s.writeValues(b, v, s.t.stale)
+	if err == nil && len(stale) > 0 {
+		err = b.Set(staleKey(v), stale, nil)
+	}
+	if err == nil {
+		err = b.Commit(pebble.NoSync)
+	}
+	return err
 }
 
 // writeValues adds the value records of the working changes at version v to b, in key

@@ -647,6 +647,77 @@ func TestCrashBetweenSideAndTree(t *testing.T) {
 	}
 }
 
+// TestCrashBeforeRoot stops a commit after the version's records but before its root, as
+// a crash inside Commit would: the store reopens at the previous version with its contents,
+// and replaying the block gives the hash a clean run gives.
+func TestCrashBeforeRoot(t *testing.T) {
+	change := func(s *Store, h int) {
+		t.Helper()
+		w := s.Working()
+		for i := range 50 {
+			if err := w.Set(fmt.Appendf(nil, "state/%d/%d", h, i), fmt.Appendf(nil, "value %d", h)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if h > 1 {
+			if err := errors.Join(w.Set([]byte("state/1/0"), fmt.Appendf(nil, "changed at %d", h)), w.Delete([]byte("state/1/1"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	clean := openTest(t, t.TempDir(), Options{})
+	for h := 1; h <= 3; h++ {
+		change(clean, h)
+		if _, _, err := clean.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	s := openTest(t, dir, Options{})
+	for h := 1; h <= 2; h++ {
+		change(s, h)
+		if _, _, err := s.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hash2, want2 := s.Hash(), collect(t, s.Working(), nil, nil, false, -1)
+	change(s, 3)
+	if err := s.applyQueue(); err != nil {
+		t.Fatal(err)
+	}
+	side := s.NewSideBatch()
+	if err := side.Set([]byte("block/3"), []byte("record")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.writeRecords(3, side); err != nil { // then the process dies
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir, Options{})
+	if s.Version() != 2 || !bytes.Equal(s.Hash(), hash2) {
+		t.Fatalf("reopened at %d %x, want 2 %x", s.Version(), s.Hash(), hash2)
+	}
+	if got := collect(t, s.Working(), nil, nil, false, -1); !slices.Equal(got, want2) {
+		t.Fatalf("after the crash the state reads %d pairs, %d before it", len(got), len(want2))
+	}
+	view, err := s.ReadAt(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, view, nil, nil, false, -1); !slices.Equal(got, want2) {
+		t.Fatal("version 2 reads differently after the crash")
+	}
+	change(s, 3)
+	if _, v, err := s.Commit(); err != nil || v != 3 {
+		t.Fatalf("replay of 3: %d %v", v, err)
+	}
+	if !bytes.Equal(s.Hash(), clean.Hash()) || !slices.Equal(collect(t, s.Working(), nil, nil, false, -1), collect(t, clean.Working(), nil, nil, false, -1)) {
+		t.Fatal("the replayed version differs from a clean run's")
+	}
+}
+
 func TestRefusesForeignDatabase(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir, Options{NoSync: true})
