@@ -164,12 +164,17 @@ func init() {
 	}
 }
 
+// maxBodyAhead is the largest body DecodeBodyAhead decodes. Bodies are a few hundred bytes
+// but for an import's batches, of up to 1 MiB: held decoded from submission to commit,
+// those would add to the import's peak memory and save nothing worth it.
+const maxBodyAhead = 16 << 10
+
 // DecodeBodyAhead decodes tx's body into its kind's type and keeps it in tx
 // (ipledger.Tx.KeepBody), so that Apply does not decode it again. A body that does not
-// decode is left for Apply to refuse. Call it before tx is shared.
+// decode, or is over 16 KiB, is left for Apply. Call it before tx is shared.
 func DecodeBodyAhead(tx *ipledger.Tx) {
 	k, ok := kinds[tx.Kind]
-	if !ok {
+	if !ok || len(tx.Body) > maxBodyAhead {
 		return
 	}
 	if v := k.body(); ipledger.DecodeBody(tx.Body, v) == nil {
