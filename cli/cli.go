@@ -30,6 +30,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	// IPLEDGER_ALLOCPROFILE=FILE writes a profile of the run's allocations when it ends.
+	if p := os.Getenv("IPLEDGER_ALLOCPROFILE"); p != "" {
+		defer func() {
+			if f, err := os.Create(p); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	root := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	root.SetOut(stdout)

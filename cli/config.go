@@ -138,7 +138,7 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.witnesses, "witness", nil, "a witness to ask for cosignatures of the log's checkpoints, as URL=VKEY (its add-checkpoint prefix and cosignature/v1 key); repeatable")
 	fs.Int64Var(&s.snapshotInterval, "snapshot-interval", defaultSnapshotInterval, "take a state-sync snapshot every N blocks, for new nodes to join from; 0 takes none")
 	fs.IntVar(&s.snapshotKeep, "snapshot-keep", chain.DefaultSnapshotKeep, "state-sync snapshots to keep")
-	fs.StringVar(&s.memLimit, "mem-limit", "800MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 800MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins. The default keeps the largest import (2014-06) under 1 GiB resident")
+	fs.StringVar(&s.memLimit, "mem-limit", "750MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 800MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins. The default keeps the largest import (2014-06) under 1 GiB resident")
 }
 
 // resolve applies the config file to every flag neither given nor set from the

@@ -101,7 +101,7 @@ type SideBatch struct {
 
 // NewSideBatch returns an empty side batch. Call Commit or Close.
 func (s *Store) NewSideBatch() *SideBatch {
-	return &SideBatch{s: s, b: s.db.NewBatch()}
+	return &SideBatch{s: s, b: s.take(&s.sideBatches)}
 }
 
 // Set stores value under key.
@@ -177,7 +177,7 @@ func (b *SideBatch) Close() {
 
 func (b *SideBatch) close() {
 	if b.b != nil {
-		_ = b.b.Close() // closing a batch only returns it to a pool
+		b.s.give(&b.s.sideBatches, b.b)
 		b.b = nil
 	}
 }

@@ -223,6 +223,9 @@ type Store struct {
 	prunedTo  int64         // versions up to this one are pruned or being pruned
 	deletedTo int64         // versions up to this one are deleted from disk
 
+	// Batches kept from one commit to the next (batches.go).
+	nodeBatches, valueBatches, sideBatches batchSlot
+
 	mu      sync.RWMutex // guards the fields below
 	version int64        // last committed version
 	root    slot         // its root (child always nil: views never touch working nodes)
@@ -448,6 +451,9 @@ func (s *Store) Close() error {
 	if err := s.closeWorkIter(); err != nil {
 		s.log.Warn("store: close iterator", "err", err)
 	}
+	s.nodeBatches.drop()
+	s.valueBatches.drop()
+	s.sideBatches.drop()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -614,12 +620,12 @@ func (s *Store) writeRecords(v uint64, side *SideBatch) error {
 		wg.Go(func() { sideErr = side.Commit(false) })
 	}
 	wg.Go(func() { valErr = s.commitValues(v) })
-	b := s.db.NewBatchWithSize(400 * len(s.dirty) / 2)
+	b := s.take(&s.nodeBatches)
 	err := writeDirty(b, &s.t.root)
 	if err == nil {
 		err = b.Commit(pebble.NoSync)
 	}
-	b.Close()
+	s.give(&s.nodeBatches, b)
 	wg.Wait()
 	return errors.Join(err, valErr, sideErr)
 }
@@ -627,12 +633,8 @@ func (s *Store) writeRecords(v uint64, side *SideBatch) error {
 // commitValues writes the value records of the working changes at version v and the list
 // of the records they supersede, in one unsynced batch.
 func (s *Store) commitValues(v uint64) error {
-	size := 0
-	for _, e := range s.dirty {
-		size += 2*len(e.key) + len(e.value) + 32
-	}
-	b := s.db.NewBatchWithSize(size)
-	defer b.Close()
+	b := s.take(&s.valueBatches)
+	defer s.give(&s.valueBatches, b)
 	stale, err := s.writeValues(b, v, s.t.stale)
 	if err == nil && len(stale) > 0 {
 		err = b.Set(staleKey(v), stale, nil)
