@@ -20,7 +20,7 @@ type replayMode struct {
 	// tiles and proofs). Log leaves, tree states and block records are kept.
 	lean bool
 	// pipelined makes Commit apply the block to the in-memory state at once and write it
-	// to the store (side batch, then state version, then publish) on a goroutine of its
+	// to the store (side data and state version, then publish) on a goroutine of its
 	// own, so the next block executes meanwhile; the next FinalizeBlock waits for that
 	// write (settle) before it touches the store.
 	pipelined bool
@@ -79,8 +79,8 @@ func (a *App) commitPipelined(w *blockWork) (*abci.CommitResponse, error) {
 	return &abci.CommitResponse{}, nil
 }
 
-// writeBlock makes a block durable in the order Commit does (side data, then the state
-// version) and publishes it. It runs while the next block executes, which reads only the
+// writeBlock makes a block durable as Commit does (side data with the state version,
+// store.CommitWith) and publishes it. It runs while the next block executes, which reads only the
 // in-memory state and touches the store after settle.
 func (a *App) writeBlock(w *blockWork, tree []byte) error {
 	h := uint64(w.record.Height)

@@ -109,6 +109,7 @@ type serveFlags struct {
 
 	snapshotInterval int64
 	snapshotKeep     int
+	timeoutCommit    time.Duration
 	stateSync        *StateSyncConfig // from the config file only (init --join --state-sync)
 }
 
@@ -138,6 +139,7 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.witnesses, "witness", nil, "a witness to ask for cosignatures of the log's checkpoints, as URL=VKEY (its add-checkpoint prefix and cosignature/v1 key); repeatable")
 	fs.Int64Var(&s.snapshotInterval, "snapshot-interval", defaultSnapshotInterval, "take a state-sync snapshot every N blocks, for new nodes to join from; 0 takes none")
 	fs.IntVar(&s.snapshotKeep, "snapshot-keep", chain.DefaultSnapshotKeep, "state-sync snapshots to keep")
+	fs.DurationVar(&s.timeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT's pause between blocks, counted from the end of the last block's commit (at most twice this after its decision); DESIGN.md asks for 100–200 ms")
 	fs.StringVar(&s.memLimit, "mem-limit", "750MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 800MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins. The default keeps the largest import (2014-06) under 1 GiB resident")
 }
 

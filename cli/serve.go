@@ -38,6 +38,9 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	if err := tuneGC(sf.memLimit); err != nil {
 		return nil, err
 	}
+	if sf.timeoutCommit < 0 {
+		return nil, fmt.Errorf("--timeout-commit %v: want a duration such as 100ms (0 for the default)", sf.timeoutCommit)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ss, err := sf.stateSync.options()
@@ -45,7 +48,7 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 		return nil, err
 	}
 	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: sf.rpc, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses, NoCheckpoints: sf.noCheckpoints,
-		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss})
+		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss, TimeoutCommit: sf.timeoutCommit})
 	if err != nil {
 		return nil, err
 	}
