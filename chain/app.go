@@ -714,13 +714,13 @@ func (a *App) appendLeaf(w *blockWork, leaf []byte) error {
 }
 
 // maxWritesAlongside is the most state writes a block may have for Commit to apply them to
-// memory while the store writes them. A block of 1,000 assignments has about 8,000; the
-// import's blocks have hundreds of thousands.
+// memory while the store writes them. A block of 1,000 assignments and transfers has several
+// thousand; the import's blocks have hundreds of thousands.
 const maxWritesAlongside = 50_000
 
 // Commit makes the finalized block durable: side data (log leaves, tree state, block
-// record, indexes) first, then the state version, which is the point of no return (see
-// package store).
+// record, indexes) and the state version together (store.CommitWith), whose root record,
+// written last, is the point of no return (see package store).
 func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse, error) {
 	w := a.pending
 	if w == nil {
