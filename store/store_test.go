@@ -631,20 +631,27 @@ func TestCrashBetweenSideAndTree(t *testing.T) {
 	if err := s.Working().Set([]byte("state/3"), []byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s = openTest(t, dir, Options{})
-	if s.Version() != 2 || !bytes.Equal(s.Hash(), hash2) {
-		t.Fatalf("reopened at %d %x, want 2 %x", s.Version(), s.Hash(), hash2)
-	}
+	s = reopenAt(t, s, dir, 2, hash2)
 	if v, _ := s.Working().Get([]byte("state/3")); v != nil {
 		t.Fatal("uncommitted state of height 3 survived")
 	}
 	if v, _ := s.SideGet([]byte("block/3")); v == nil {
 		t.Fatal("side data of height 3 is gone; the contract says it stays until rewritten")
 	}
+}
+
+// reopenAt closes s, as a crash would leave it, reopens dir and checks the store is at
+// version with root hash.
+func reopenAt(t *testing.T, s *Store, dir string, version int64, hash []byte) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir, Options{})
+	if s.Version() != version || !bytes.Equal(s.Hash(), hash) {
+		t.Fatalf("reopened at %d %x, want %d %x", s.Version(), s.Hash(), version, hash)
+	}
+	return s
 }
 
 // TestCrashBeforeRoot stops a commit after the version's records but before its root, as
@@ -692,13 +699,7 @@ func TestCrashBeforeRoot(t *testing.T) {
 	if err := s.writeRecords(3, side); err != nil { // then the process dies
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = openTest(t, dir, Options{})
-	if s.Version() != 2 || !bytes.Equal(s.Hash(), hash2) {
-		t.Fatalf("reopened at %d %x, want 2 %x", s.Version(), s.Hash(), hash2)
-	}
+	s = reopenAt(t, s, dir, 2, hash2)
 	if got := collect(t, s.Working(), nil, nil, false, -1); !slices.Equal(got, want2) {
 		t.Fatalf("after the crash the state reads %d pairs, %d before it", len(got), len(want2))
 	}
