@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -116,10 +117,15 @@ var (
 )
 
 // contextFirst returns ctx's error when ctx has ended (the deadline set from it is what
-// broke the exchange), else err.
+// broke the exchange), else err. The connection's deadline is ctx's, and it can pass a
+// moment before ctx's own timer marks ctx done: a timeout at or after ctx's deadline is
+// ctx's too.
 func contextFirst(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) && errors.Is(err, os.ErrDeadlineExceeded) {
+		return context.DeadlineExceeded
 	}
 	return err
 }
