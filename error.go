@@ -37,6 +37,7 @@ const (
 	CodeUnknownKind    Code = 20 // transaction kind not known
 	CodeMempoolFull    Code = 21 // per-signer quota reached; retry later
 	CodeNoFunds        Code = 22 // balance too low for a payment
+	CodeBadText        Code = 23 // text not valid UTF-8 or holding a control or format character
 )
 
 var codeNames = map[Code]string{
@@ -63,6 +64,7 @@ var codeNames = map[Code]string{
 	CodeUnknownKind:    "unknown_kind",
 	CodeMempoolFull:    "mempool_full",
 	CodeNoFunds:        "insufficient_funds",
+	CodeBadText:        "bad_text",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and

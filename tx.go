@@ -10,7 +10,9 @@ import (
 	"io"
 	"reflect"
 	"sync"
+	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
@@ -25,10 +27,11 @@ const MaxSigners = 8
 // SignDomain is prepended to a transaction's payload bytes to form the message each signer
 // signs, so a signature over an ipledger transaction can never be replayed as a signature
 // over anything else.
-const SignDomain = "ipledger/tx/v1\x00"
+const SignDomain = "ipledger/tx/v2\x00"
 
-// txMagic opens every encoded transaction: "IPL" and format version 1.
-var txMagic = []byte{'I', 'P', 'L', 1}
+// txMagic opens every encoded transaction: "IPL" and format version 2. Version 1 had no
+// expiry time; its transactions are refused as malformed.
+var txMagic = []byte{'I', 'P', 'L', 2}
 
 // Kind says what a transaction does; its Body is the JSON of the matching body type.
 type Kind uint16
@@ -109,8 +112,19 @@ type Payload struct {
 	ChainID  string
 	Kind     Kind
 	Sequence uint64 // the first signer's sequence number: replay guard
-	Expiry   int64  // last height at which the transaction may be committed; 0 = never expires
-	Body     []byte // JSON of the kind's body type
+	Expiry   int64  // last height at which the transaction may be committed; 0 = no limit
+	// ExpiryTime is the last block time, in Unix seconds, at which the transaction may be
+	// committed; 0 = no limit.
+	ExpiryTime int64
+	Body       []byte // JSON of the kind's body type
+}
+
+// Expiry bounds when a transaction may commit: at a height of at most Height and a block
+// time of at most Time (Unix seconds). A zero field sets no bound; the zero Expiry never
+// expires.
+type Expiry struct {
+	Height int64
+	Time   int64
 }
 
 // Signature is one signer's signature over SignDomain ‖ payload bytes. The key is carried
@@ -156,8 +170,8 @@ func (tx *Tx) DecodeBodyInto(v any) error {
 
 // EncodePayload returns the canonical bytes of p:
 //
-//	uvarint len(chain id) ‖ chain id ‖ uvarint kind ‖ uvarint sequence ‖ uvarint expiry ‖
-//	uvarint len(body) ‖ body
+//	uvarint len(chain id) ‖ chain id ‖ uvarint kind ‖ uvarint sequence ‖
+//	uvarint expiry height ‖ uvarint expiry time ‖ uvarint len(body) ‖ body
 func EncodePayload(p Payload) []byte {
 	var b []byte
 	b = binary.AppendUvarint(b, uint64(len(p.ChainID)))
@@ -165,6 +179,7 @@ func EncodePayload(p Payload) []byte {
 	b = binary.AppendUvarint(b, uint64(p.Kind))
 	b = binary.AppendUvarint(b, p.Sequence)
 	b = binary.AppendUvarint(b, uint64(p.Expiry))
+	b = binary.AppendUvarint(b, uint64(p.ExpiryTime))
 	b = binary.AppendUvarint(b, uint64(len(p.Body)))
 	b = append(b, p.Body...)
 	return b
@@ -179,7 +194,7 @@ func SignBytes(payload []byte) []byte {
 
 // EncodeTx returns the wire form of a transaction:
 //
-//	"IPL" 0x01 ‖ uvarint len(payload) ‖ payload ‖ uvarint n ‖
+//	"IPL" 0x02 ‖ uvarint len(payload) ‖ payload ‖ uvarint n ‖
 //	n × (uvarint len(org) ‖ org ‖ 32-byte public key ‖ 64-byte signature)
 func EncodeTx(payload []byte, sigs []Signature) []byte {
 	b := append([]byte{}, txMagic...)
@@ -239,6 +254,7 @@ func DecodePayload(b []byte) (Payload, error) {
 	kind := d.uvarint("kind")
 	p.Sequence = d.uvarint("sequence")
 	exp := d.uvarint("expiry")
+	expTime := d.uvarint("expiry time")
 	p.Body = d.bytes(d.uvarint("body length"), "body")
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%d trailing bytes after body", len(d.b))
@@ -252,11 +268,15 @@ func DecodePayload(b []byte) (Payload, error) {
 	if exp > 1<<62 {
 		return Payload{}, Errorf(CodeMalformed, "payload: expiry %d out of range", exp)
 	}
+	if expTime > 1<<62 {
+		return Payload{}, Errorf(CodeMalformed, "payload: expiry time %d out of range", expTime)
+	}
 	if p.ChainID == "" || len(p.ChainID) > 64 {
 		return Payload{}, Errorf(CodeMalformed, "payload: chain id must be 1 to 64 bytes")
 	}
 	p.Kind = Kind(kind)
 	p.Expiry = int64(exp)
+	p.ExpiryTime = int64(expTime)
 	return p, nil
 }
 
@@ -268,7 +288,7 @@ func DecodeTx(b []byte) (*Tx, error) {
 		return nil, Errorf(CodeTooLarge, "transaction is %d bytes, limit %d", len(b), MaxTxBytes)
 	}
 	if !bytes.HasPrefix(b, txMagic) {
-		return nil, Errorf(CodeMalformed, "not an ipledger v1 transaction (bad magic)")
+		return nil, Errorf(CodeMalformed, "not an ipledger v2 transaction (bad magic)")
 	}
 	d := &decoder{b: b[len(txMagic):]}
 	payload := d.bytes(d.uvarint("payload length"), "payload")
@@ -501,8 +521,17 @@ type Signer struct {
 }
 
 // BuildTx encodes body as JSON, builds the payload and returns the wire transaction signed
-// by every signer in order; the first signer's sequence is seq.
+// by every signer in order; the first signer's sequence is seq and expiry its last height
+// (0: none). It sets no expiry time; BuildTxExpiring does.
 func BuildTx(chainID string, kind Kind, seq uint64, expiry int64, body any, signers ...Signer) ([]byte, error) {
+	return BuildTxExpiring(chainID, kind, seq, Expiry{Height: expiry}, body, signers...)
+}
+
+// BuildTxExpiring is BuildTx with an expiry by height and by block time.
+func BuildTxExpiring(chainID string, kind Kind, seq uint64, exp Expiry, body any, signers ...Signer) ([]byte, error) {
+	if exp.Height < 0 || exp.Time < 0 {
+		return nil, fmt.Errorf("build tx: negative expiry")
+	}
 	if len(signers) == 0 {
 		return nil, fmt.Errorf("build tx: no signer")
 	}
@@ -510,7 +539,7 @@ func BuildTx(chainID string, kind Kind, seq uint64, expiry int64, body any, sign
 	if err != nil {
 		return nil, fmt.Errorf("build tx: encode body: %w", err)
 	}
-	payload := EncodePayload(Payload{ChainID: chainID, Kind: kind, Sequence: seq, Expiry: expiry, Body: js})
+	payload := EncodePayload(Payload{ChainID: chainID, Kind: kind, Sequence: seq, Expiry: exp.Height, ExpiryTime: exp.Time, Body: js})
 	sigs := make([]Signature, len(signers))
 	for i, s := range signers {
 		sigs[i] = s.Key.Sign(s.Org, payload)
@@ -518,18 +547,21 @@ func BuildTx(chainID string, kind Kind, seq uint64, expiry int64, body any, sign
 	return EncodeTx(payload, sigs), nil
 }
 
-// DecodeBody parses a transaction body strictly: unknown fields and trailing data are
-// rejected with CodeMalformed.
+// DecodeBody parses a transaction body strictly, so that every JSON parser a signer may
+// use reads it alike: member names match the body type's exactly (case included), a name
+// appears at most once per object at any depth, and unknown members and trailing data are
+// refused, all with CodeMalformed. Text that is not valid UTF-8 or holds a control or
+// format character (CheckText) is refused with CodeBadText.
 func DecodeBody(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	if !utf8.Valid(b) {
+		return Errorf(CodeBadText, "body: not valid UTF-8")
+	}
+	// JSON v2's defaults: names match case-sensitively, duplicate names and invalid
+	// UTF-8 are errors, and so is anything after the value but white space.
+	if err := jsonv2.Unmarshal(b, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return Errorf(CodeMalformed, "body: %v", err)
 	}
-	if d.More() {
-		return Errorf(CodeMalformed, "body: trailing data")
-	}
-	return nil
+	return CheckText(v)
 }
 
 // Hash is a SHA-256 digest: a transaction's hash, as CometBFT computes it over the encoded

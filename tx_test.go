@@ -17,18 +17,19 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 // txVector is one published test vector of the wire format (docs/TRANSACTIONS.md).
 type txVector struct {
-	Name      string   `json:"name"`
-	Seeds     []string `json:"seeds"`   // signer key seeds, hex
-	Signers   []string `json:"signers"` // organisation handles
-	ChainID   string   `json:"chain_id"`
-	Kind      Kind     `json:"kind"`
-	Sequence  uint64   `json:"sequence"`
-	Expiry    int64    `json:"expiry"`
-	Body      string   `json:"body"`
-	Payload   string   `json:"payload_hex"`
-	SignBytes string   `json:"sign_bytes_hex"`
-	Tx        string   `json:"tx_hex"`
-	Hash      string   `json:"hash"`
+	Name       string   `json:"name"`
+	Seeds      []string `json:"seeds"`   // signer key seeds, hex
+	Signers    []string `json:"signers"` // organisation handles
+	ChainID    string   `json:"chain_id"`
+	Kind       Kind     `json:"kind"`
+	Sequence   uint64   `json:"sequence"`
+	Expiry     int64    `json:"expiry"`
+	ExpiryTime int64    `json:"expiry_time"`
+	Body       string   `json:"body"`
+	Payload    string   `json:"payload_hex"`
+	SignBytes  string   `json:"sign_bytes_hex"`
+	Tx         string   `json:"tx_hex"`
+	Hash       string   `json:"hash"`
 }
 
 func vectorKey(b byte) PrivateKey {
@@ -41,18 +42,19 @@ func buildVectors() []txVector {
 		name    string
 		kind    Kind
 		seq     uint64
-		expiry  int64
+		expiry  Expiry
 		body    string
 		signers []string
 	}
 	specs := []spec{
-		{"allocate", KindAllocate, 1, 0, `{"items":[{"resource":"193.0.0.0/16","org":"ORG-EXAMPLE1","status":"ALLOCATED PA","registered":"2010-05-01"}]}`, []string{"RIPE-NCC"}},
-		{"transfer-two-signers", KindTransfer, 7, 1000, `{"resource":"193.0.0.0/17","to":"ORG-EXAMPLE2"}`, []string{"ORG-EXAMPLE1", "ORG-EXAMPLE2"}},
+		{"allocate", KindAllocate, 1, Expiry{}, `{"items":[{"resource":"193.0.0.0/16","org":"ORG-EXAMPLE1","status":"ALLOCATED PA","registered":"2010-05-01"}]}`, []string{"RIPE-NCC"}},
+		{"transfer-two-signers", KindTransfer, 7, Expiry{Height: 1000}, `{"resource":"193.0.0.0/17","to":"ORG-EXAMPLE2"}`, []string{"ORG-EXAMPLE1", "ORG-EXAMPLE2"}},
+		{"pay-expiring", KindPay, 3, Expiry{Time: 1893456000}, `{"to":"ORG-EXAMPLE2","amount":1000000}`, []string{"ORG-EXAMPLE1"}},
 	}
 	var out []txVector
 	for _, s := range specs {
-		v := txVector{Name: s.name, Signers: s.signers, ChainID: "ipledger-vectors", Kind: s.kind, Sequence: s.seq, Expiry: s.expiry, Body: s.body}
-		payload := EncodePayload(Payload{ChainID: v.ChainID, Kind: v.Kind, Sequence: v.Sequence, Expiry: v.Expiry, Body: []byte(v.Body)})
+		v := txVector{Name: s.name, Signers: s.signers, ChainID: "ipledger-vectors", Kind: s.kind, Sequence: s.seq, Expiry: s.expiry.Height, ExpiryTime: s.expiry.Time, Body: s.body}
+		payload := EncodePayload(Payload{ChainID: v.ChainID, Kind: v.Kind, Sequence: v.Sequence, Expiry: v.Expiry, ExpiryTime: v.ExpiryTime, Body: []byte(v.Body)})
 		var sigs []Signature
 		for i, org := range s.signers {
 			k := vectorKey(byte(i + 1))
@@ -99,7 +101,7 @@ func TestTxVectors(t *testing.T) {
 		if err := tx.VerifySignatures(); err != nil {
 			t.Fatalf("vector %s: %v", v.Name, err)
 		}
-		if string(tx.Body) != v.Body || tx.Sequence != v.Sequence || tx.Kind != v.Kind || tx.Expiry != v.Expiry || tx.Hash.String() != v.Hash {
+		if string(tx.Body) != v.Body || tx.Sequence != v.Sequence || tx.Kind != v.Kind || tx.Expiry != v.Expiry || tx.ExpiryTime != v.ExpiryTime || tx.Hash.String() != v.Hash {
 			t.Fatalf("vector %s decodes to %+v", v.Name, tx.Payload)
 		}
 	}
@@ -116,17 +118,19 @@ func TestDecodeTxRejects(t *testing.T) {
 	good, _ := BuildTx("c", KindReturn, 1, 0, ReturnBody{Resource: MustParseResource("192.0.2.0/24")}, Signer{Org: "ORG-A", Key: k})
 	payload := EncodePayload(Payload{ChainID: "c", Kind: KindReturn, Sequence: 1, Body: []byte(`{}`)})
 	cases := map[string][]byte{
-		"empty":           {},
-		"bad magic":       append([]byte("XPL\x01"), good[4:]...),
-		"truncated":       good[:len(good)-1],
-		"trailing":        append(append([]byte{}, good...), 0),
-		"no signatures":   EncodeTx(payload, nil),
-		"too many":        EncodeTx(payload, make([]Signature, MaxSigners+1)),
-		"lower-case org":  EncodeTx(payload, []Signature{k.Sign("org-a", payload)}),
-		"same org twice":  EncodeTx(payload, []Signature{k.Sign("ORG-A", payload), k.Sign("ORG-A", payload)}),
-		"empty chain id":  EncodeTx(EncodePayload(Payload{Kind: 1, Body: []byte("{}")}), []Signature{k.Sign("ORG-A", payload)}),
-		"overlong varint": append([]byte("IPL\x01\x80\x00"), good[5:]...),
-		"oversized":       make([]byte, MaxTxBytes+1),
+		"empty":                    {},
+		"bad magic":                append([]byte("XPL\x02"), good[4:]...),
+		"version 1":                append([]byte("IPL\x01"), good[4:]...),
+		"truncated":                good[:len(good)-1],
+		"trailing":                 append(append([]byte{}, good...), 0),
+		"no signatures":            EncodeTx(payload, nil),
+		"too many":                 EncodeTx(payload, make([]Signature, MaxSigners+1)),
+		"lower-case org":           EncodeTx(payload, []Signature{k.Sign("org-a", payload)}),
+		"same org twice":           EncodeTx(payload, []Signature{k.Sign("ORG-A", payload), k.Sign("ORG-A", payload)}),
+		"empty chain id":           EncodeTx(EncodePayload(Payload{Kind: 1, Body: []byte("{}")}), []Signature{k.Sign("ORG-A", payload)}),
+		"overlong varint":          append([]byte("IPL\x02\x80\x00"), good[5:]...),
+		"expiry time out of range": EncodeTx(EncodePayload(Payload{ChainID: "c", Kind: 1, ExpiryTime: 1<<62 + 1, Body: []byte("{}")}), []Signature{k.Sign("ORG-A", payload)}),
+		"oversized":                make([]byte, MaxTxBytes+1),
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -135,6 +135,7 @@ type App struct {
 	// that writes it.
 	mirrorMu     sync.RWMutex
 	mirrorHeight int64
+	mirrorTime   time.Time     // the time of the block at mirrorHeight, for CheckTx's expiry
 	ready        chan struct{} // closed when mirror is loaded (loadErr set on failure)
 	loadErr      error
 
@@ -259,6 +260,13 @@ func (a *App) restore() error {
 	if err := a.publish(rec); err != nil {
 		return err
 	}
+	// State of another format follows other rules (ledger.StateFormat): refuse it before
+	// anything runs on it.
+	if v > 0 {
+		if err := ledger.CheckStateFormat(a.Committed().State); err != nil {
+			return fmt.Errorf("%s holds %w: start a fresh chain (a new node home and genesis); this version cannot continue it", a.st.Dir(), err)
+		}
+	}
 	// Readers use the committed snapshot at once; the state machine needs the in-memory
 	// copy, which loads in the background so a restarted node answers queries meanwhile.
 	a.ready = make(chan struct{})
@@ -288,7 +296,7 @@ func (a *App) loadMirror() {
 	if a.loadErr = check.finish(true); a.loadErr != nil {
 		return
 	}
-	a.mirror, a.mirrorHeight = m, snap.Height
+	a.mirror, a.mirrorHeight, a.mirrorTime = m, snap.Height, snap.Block.Time
 	a.buf = kvbuffer.New(m)
 	a.log.Info("state loaded", "height", snap.Height, "keys", m.Len(), "seconds", time.Since(start).Seconds())
 }
@@ -432,7 +440,8 @@ func (a *App) checkTx(b []byte, recheck bool) (err error) {
 	if pending >= a.cfg.SignerQuota {
 		return ipledger.Errorf(ipledger.CodeMempoolFull, "%s already has %d transactions waiting; retry after the next block", first, pending)
 	}
-	if err := a.ledger.Authenticate(a.mirror, tx, a.mirrorHeight+1, pending); err != nil {
+	// The next block's time is not known yet; it is at least the last one's.
+	if err := a.ledger.Authenticate(a.mirror, tx, ipledger.Block{Height: a.mirrorHeight + 1, Time: a.mirrorTime}, pending); err != nil {
 		return err
 	}
 	a.mempoolSeq[first] = tx.Sequence
@@ -751,7 +760,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	toMemory := func() {
 		a.mirrorMu.Lock()
 		defer a.mirrorMu.Unlock()
-		a.mirrorHeight = w.record.Height
+		a.mirrorHeight, a.mirrorTime = w.record.Height, w.record.Time
 		mirrored <- a.buf.FlushTo(a.mirror)
 	}
 	alongside := a.buf.Len() <= maxWritesAlongside

@@ -68,10 +68,42 @@ type GenesisOrg struct {
 	Keys         []ipledger.PublicKey `json:"keys"`
 }
 
-// InitGenesis writes g into an empty state as of block (height 0, genesis time). It fails
-// on overlapping pools, unknown registries or bad fields.
+// StateFormat is the version of the state machine's rules and state layout: InitGenesis
+// records it in the state, and a node refuses state of another format (CheckStateFormat).
+// Format 1, which recorded nothing, let a transaction rejected by its kind keep its
+// sequence, so that its bytes could apply later, and had no expiry by time; its chains
+// cannot be continued by this version and are started afresh.
+const StateFormat = 2
+
+var stateFormatKey = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+
+// CheckStateFormat returns an error unless the state in kv records StateFormat. State
+// from before formats were recorded reads as format 1.
+func CheckStateFormat(kv ipledger.KV) error {
+	f, err := store{kv}.getU64(stateFormatKey)
+	if err != nil {
+		return fmt.Errorf("read state format: %w", err)
+	}
+	f = max(f, 1)
+	switch {
+	case f < StateFormat:
+		return fmt.Errorf("state of format %d, from an older ipledger whose rules this version (format %d) does not follow", f, StateFormat)
+	case f > StateFormat:
+		return fmt.Errorf("state of format %d, from a newer ipledger (this one runs format %d)", f, StateFormat)
+	}
+	return nil
+}
+
+// InitGenesis writes g into an empty state as of block (height 0, genesis time), with the
+// state format. It fails on overlapping pools, unknown registries or bad fields.
 func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) error {
 	a := &apply{store: store{kv}, block: block}
+	if err := ipledger.CheckText(g); err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
+	if err := a.setU64(stateFormatKey, StateFormat); err != nil {
+		return err
+	}
 	for _, r := range g.Registries {
 		if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
 			return fmt.Errorf("genesis registry: %w", err)

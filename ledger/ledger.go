@@ -2,7 +2,9 @@
 // transactions to the registry state held in an ipledger.KV. It takes height and time from
 // the block and never reads a clock, draws randomness, iterates a map or does I/O, so the
 // same transactions on the same state give the same state on every node. Rejections are
-// result codes; a rejected transaction changes nothing.
+// result codes. A transaction that passes authentication (Authenticate) consumes its first
+// signer's sequence whatever its result, so its bytes never apply again; a rejection
+// changes nothing else.
 package ledger
 
 import (
@@ -35,26 +37,37 @@ func New(chainID string) *Ledger { return &Ledger{chainID: chainID} }
 // ChainID returns the chain the ledger accepts transactions for.
 func (l *Ledger) ChainID() string { return l.chainID }
 
-// Authenticate runs the checks that need state but change nothing: chain id, expiry, each
-// signer's organisation and key, and the first signer's sequence, which must be the next
-// one after its last committed sequence plus pending (transactions of that signer already
-// accepted into the mempool). Signatures themselves are checked by the caller
-// (Tx.VerifySignatures or a BatchVerifier) before.
-func (l *Ledger) Authenticate(kv ipledger.KV, tx *ipledger.Tx, height int64, pending uint64) error {
-	_, err := l.authenticate(store{kv}, tx, height, pending)
+// Authenticate runs the checks that need state but change nothing: chain id, expiry (by
+// height and by time, against block), the kind, each signer's organisation and key, and
+// the first signer's sequence, which must be the next one after its last committed
+// sequence plus pending (transactions of that signer already accepted into the mempool).
+// Signatures themselves are checked by the caller (Tx.VerifySignatures or a BatchVerifier)
+// before. CheckTx passes the next height and the last committed block's time: a
+// transaction expired by then cannot commit in a later block.
+func (l *Ledger) Authenticate(kv ipledger.KV, tx *ipledger.Tx, block ipledger.Block, pending uint64) error {
+	if _, ok := kinds[tx.Kind]; !ok {
+		// Apply would consume a sequence for it (see Apply); the mempool refuses it.
+		return ipledger.Errorf(ipledger.CodeUnknownKind, "unknown transaction kind %d", tx.Kind)
+	}
+	_, err := l.authenticate(store{kv}, tx, block, pending)
 	return err
 }
 
-func (l *Ledger) authenticate(s store, tx *ipledger.Tx, height int64, pending uint64) ([]*ipledger.Organisation, error) {
+// authenticate checks what makes tx its signers' own and current: what a transaction
+// must pass to consume the first signer's sequence. The kind is not among them.
+func (l *Ledger) authenticate(s store, tx *ipledger.Tx, block ipledger.Block, pending uint64) ([]*ipledger.Organisation, error) {
 	if tx.ChainID != l.chainID {
 		return nil, ipledger.Errorf(ipledger.CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, l.chainID)
 	}
-	if tx.Expiry != 0 && height > tx.Expiry {
-		return nil, ipledger.Errorf(ipledger.CodeExpired, "transaction expired at height %d (now %d)", tx.Expiry, height)
+	if tx.Expiry != 0 && block.Height > tx.Expiry {
+		return nil, ipledger.Errorf(ipledger.CodeExpired, "transaction expired at height %d (now %d)", tx.Expiry, block.Height)
 	}
-	if _, ok := kinds[tx.Kind]; !ok {
-		return nil, ipledger.Errorf(ipledger.CodeUnknownKind, "unknown transaction kind %d", tx.Kind)
+	// A zero block time (before the first block) expires nothing.
+	if tx.ExpiryTime != 0 && !block.Time.IsZero() && block.Time.Unix() > tx.ExpiryTime {
+		return nil, ipledger.Errorf(ipledger.CodeExpired, "transaction expired at %s (block time %s)",
+			time.Unix(tx.ExpiryTime, 0).UTC().Format(time.RFC3339), block.Time.UTC().Format(time.RFC3339))
 	}
+
 	orgs := make([]*ipledger.Organisation, len(tx.Signatures))
 	for i, sig := range tx.Signatures {
 		o, err := s.org(sig.Org)
@@ -183,31 +196,59 @@ func DecodeBodyAhead(tx *ipledger.Tx) {
 }
 
 // Apply checks tx against the state in kv as of block and applies it. Signatures must have
-// been verified by the caller. A rejected transaction leaves kv unchanged; only an error of
-// kv itself comes back as a Result with CodeInternal, and the caller must treat it as fatal.
+// been verified by the caller. A transaction that fails authentication (see Authenticate)
+// leaves kv unchanged. One that passes consumes its first signer's sequence whatever
+// happens next: if its kind rejects it (or the kind is unknown, so that a later version
+// knowing the kind cannot apply it then), the kind's writes are dropped and only the
+// sequence is stored, and the Result carries the rejection's code with Touched naming the
+// first signer. Only an error of kv itself comes back as a Result with CodeInternal, and
+// the caller must treat it as fatal.
 func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Result {
-	ov := kvbuffer.New(kv)
-	a := &apply{store: store{ov}, block: block, tx: tx}
-	signers, err := l.authenticate(a.store, tx, block.Height, 0)
-	if err == nil {
-		a.signers = signers
-		err = kinds[tx.Kind].apply(a)
-	}
-	if err == nil {
-		first := a.signers[0]
-		// Re-read: the kind may have changed the first signer (rotate keys, update).
-		if first, err = a.mustOrg(first.Handle); err == nil {
-			first.Sequence = tx.Sequence
-			a.touch("org", first.Handle) // its sequence moved: part of its history
-			if err = a.putOrg(first); err == nil {
-				err = ov.FlushTo(kv)
-			}
-		}
-	}
+	signers, err := l.authenticate(store{kv}, tx, block, 0)
 	if err != nil {
 		return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err)}
 	}
-	return Result{Code: ipledger.CodeOK, Touched: a.touched, Validators: a.updates}
+	ov := kvbuffer.New(kv)
+	a := &apply{store: store{ov}, block: block, tx: tx, signers: signers}
+	if k, ok := kinds[tx.Kind]; ok {
+		err = k.apply(a)
+	} else {
+		err = ipledger.Errorf(ipledger.CodeUnknownKind, "unknown transaction kind %d", tx.Kind)
+	}
+	if err == nil {
+		// Re-read: the kind may have changed the first signer (rotate keys, update).
+		var first *ipledger.Organisation
+		if first, err = a.mustOrg(signers[0].Handle); err == nil {
+			first.Sequence = tx.Sequence
+			a.touch("org", first.Handle) // its sequence moved: part of its history
+			if err = a.putOrg(first); err == nil {
+				if err = ov.FlushTo(kv); err != nil {
+					return internal(err)
+				}
+				return Result{Code: ipledger.CodeOK, Touched: a.touched, Validators: a.updates}
+			}
+		}
+	}
+	if ipledger.ErrorCode(err) == ipledger.CodeInternal {
+		return internal(err)
+	}
+	// Rejected: the buffered writes go; the sequence is consumed in kv itself, from the
+	// first signer as it was before the kind ran.
+	s := store{kv}
+	first, serr := s.mustOrg(signers[0].Handle)
+	if serr == nil {
+		first.Sequence = tx.Sequence
+		serr = s.putOrg(first)
+	}
+	if serr != nil {
+		return internal(serr)
+	}
+	return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err), Touched: []string{"org/" + first.Handle}}
+}
+
+// internal is the Result of a fault of the state store.
+func internal(err error) Result {
+	return Result{Code: ipledger.CodeInternal, Log: ipledger.ErrorMessage(err)}
 }
 
 // IsInternal reports whether r records a fault of the state store rather than a rejection.

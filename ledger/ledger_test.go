@@ -3,6 +3,7 @@ package ledger
 import (
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ type tenv struct {
 	seq    map[string]uint64
 	height int64
 	time   time.Time
+	last   *ipledger.Tx // the transaction applied last
 }
 
 func keyFor(name string) ipledger.PrivateKey {
@@ -113,6 +115,7 @@ func (e *tenv) do(kind ipledger.Kind, body any, signers ...string) Result {
 }
 
 func (e *tenv) applyTx(tx *ipledger.Tx) Result {
+	e.last = tx
 	e.height++
 	e.time = e.time.Add(time.Second)
 	if e.height%2 == 0 {
@@ -121,10 +124,82 @@ func (e *tenv) applyTx(tx *ipledger.Tx) Result {
 		DecodeBodyAhead(tx)
 	}
 	r := e.l.Apply(e.kv, ipledger.Block{Height: e.height, Time: e.time}, tx)
-	if r.Code == ipledger.CodeOK {
-		e.seq[tx.Signatures[0].Org] = tx.Sequence
+	// The next sequence as the state has it (a transaction that passed authentication
+	// consumed its sequence, whatever its result).
+	if o, err := Org(e.kv, tx.Signatures[0].Org); err != nil {
+		e.t.Fatal(err)
+	} else if o != nil {
+		e.seq[o.Handle] = o.Sequence
 	}
 	return r
+}
+
+// consumes reports whether a transaction applied with result code c consumed its first
+// signer's sequence: all but the rejections of authentication (and a store fault).
+func consumes(c ipledger.Code) bool {
+	switch c {
+	case ipledger.CodeWrongChain, ipledger.CodeExpired, ipledger.CodeUnknownSigner, ipledger.CodeUnknownKey,
+		ipledger.CodeStaleSequence, ipledger.CodeFutureSequence, ipledger.CodeInternal:
+		return false
+	}
+	return true
+}
+
+// stateView is the state with every organisation's sequence taken out, and the sequences.
+type stateView struct {
+	digest [32]byte
+	seqs   map[string]uint64
+}
+
+// view returns the current stateView, to show what a rejection changed.
+func (e *tenv) view() stateView {
+	e.t.Helper()
+	h := sha256.New()
+	v := stateView{seqs: map[string]uint64{}}
+	if err := e.kv.Iterate(nil, nil, false, func(k, b []byte) bool {
+		if k[0] == tagOrg {
+			o, err := decodeOrg(b)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			v.seqs[o.Handle] = o.Sequence
+			o.Sequence = 0
+			b = encodeOrg(o)
+		}
+		fmt.Fprintf(h, "%x=%x;", k, b)
+		return true
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	copy(v.digest[:], h.Sum(nil))
+	return v
+}
+
+// checkRejected fails unless the rejected tx, applied with result r, changed nothing but,
+// if it passed authentication, its first signer's sequence to its own (and said so in
+// Touched); before is the view from before it was applied.
+func (e *tenv) checkRejected(before stateView, tx *ipledger.Tx, r Result) {
+	e.t.Helper()
+	after := e.view()
+	if after.digest != before.digest {
+		e.t.Fatalf("%s rejected with %s but state changed", tx.Kind, r.Code)
+	}
+	first := tx.Signatures[0].Org
+	for org, seq := range after.seqs {
+		want := before.seqs[org]
+		if org == first && consumes(r.Code) {
+			want = tx.Sequence
+		}
+		if seq != want {
+			e.t.Fatalf("%s rejected with %s: sequence of %s %d, want %d", tx.Kind, r.Code, org, seq, want)
+		}
+	}
+	if consumes(r.Code) && !slices.Equal(r.Touched, []string{"org/" + first}) {
+		e.t.Fatalf("%s rejected with %s touched %q, want only org/%s", tx.Kind, r.Code, r.Touched, first)
+	}
+	if !consumes(r.Code) && len(r.Touched) != 0 {
+		e.t.Fatalf("%s rejected with %s touched %q", tx.Kind, r.Code, r.Touched)
+	}
 }
 
 func (e *tenv) ok(kind ipledger.Kind, body any, signers ...string) {
@@ -148,16 +223,17 @@ func (e *tenv) digest() [32]byte {
 	return out
 }
 
+// fails applies a transaction that must be rejected with code, changing nothing but the
+// first signer's sequence when it passes authentication.
 func (e *tenv) fails(code ipledger.Code, kind ipledger.Kind, body any, signers ...string) {
 	e.t.Helper()
-	before := e.digest()
-	r := e.do(kind, body, signers...)
+	before := e.view()
+	tx := e.build(kind, e.seq[signers[0]]+1, body, signers...)
+	r := e.applyTx(tx)
 	if r.Code != code {
 		e.t.Fatalf("%s by %v: got %s (%s), want %s", kind, signers, r.Code, r.Log, code)
 	}
-	if e.digest() != before {
-		e.t.Fatalf("%s by %v: rejected with %s but state changed", kind, signers, r.Code)
-	}
+	e.checkRejected(before, tx, r)
 }
 
 // newOrg registers handle under registry with a key and returns nothing; the env knows the key.

@@ -196,6 +196,7 @@ type Options struct {
 // while a block executes.
 type Store struct {
 	db         *pebble.DB
+	dir        string
 	keepRecent int64
 	sync       *pebble.WriteOptions
 	log        *slog.Logger
@@ -326,6 +327,7 @@ func open(db *pebble.DB, opts Options, lg *slog.Logger) (*Store, error) {
 	}
 	s := &Store{
 		db:         db,
+		dir:        opts.Dir,
 		keepRecent: opts.KeepRecent,
 		sync:       pebble.Sync,
 		log:        lg,
@@ -459,6 +461,9 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// Dir returns the directory the store was opened in (Options.Dir).
+func (s *Store) Dir() string { return s.dir }
 
 // Version returns the last committed version, 0 if none.
 func (s *Store) Version() int64 {

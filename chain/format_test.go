@@ -1,0 +1,71 @@
+package chain
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/ipledger/ipledger/store"
+)
+
+// A node refuses state without the state format (a home of an older ipledger), with one
+// error naming the directory and saying to start a fresh chain.
+func TestStateFormatRefused(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), testGenesis())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Apply(ctx, detBlocks()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	open := func(dir string) error {
+		st, err := store.Open(store.Options{Dir: dir, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		app, err := NewApp(st, Config{ChainID: "det-chain"})
+		if err == nil {
+			err = app.WaitReady(ctx)
+		}
+		return err
+	}
+	if err := open(base); err != nil {
+		t.Fatalf("a current home: %v", err)
+	}
+	// Every value record of the state format: 'v' ‖ key ‖ 0x00 0x01 ‖ ^version
+	// (store/values.go), as a home of format 1 has none.
+	old := t.TempDir()
+	if err := os.CopyFS(old, os.DirFS(base)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pebble.Open(old, &pebble.Options{Comparer: store.Comparer(), Logger: quietPebble{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := append([]byte("vmformat"), 0, 1)
+	if err := db.DeleteRange(prefix, append([]byte("vmformat"), 0, 2), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	err = open(old)
+	if err == nil {
+		t.Fatal("a home of format 1 opened")
+	}
+	for _, want := range []string{old, "format 1", "start a fresh chain"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
+	}
+}
