@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -23,6 +24,8 @@ type txFlags struct {
 	node                string
 	sequence            uint64
 	expiry              int64
+	expiresIn           time.Duration
+	expiresInSet        bool // --expires-in was given
 	out                 string
 	noWait              bool
 	resource, org, to   string
@@ -50,7 +53,8 @@ func (f *txFlags) common(fs *pflag.FlagSet) {
 	fs.StringVar(&f.coKey, "cosigner-key", "", "key file name for --cosigner (default: the --cosigner handle)")
 	fs.StringVar(&f.node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
 	fs.Uint64Var(&f.sequence, "sequence", 0, "sequence number (default: the next one, asked of the node)")
-	fs.Int64Var(&f.expiry, "expiry", 0, "last height at which the transaction may commit (0: never expires)")
+	fs.Int64Var(&f.expiry, "expiry", 0, "last height at which the transaction may commit (0: no limit by height)")
+	fs.DurationVar(&f.expiresIn, "expires-in", 0, "how long after signing the transaction may commit, by block time (0: no limit by time; default 1h, or 168h with --out)")
 	fs.StringVar(&f.out, "out", "", "write the signed transaction to this file instead of submitting it (for a co-signer: ipledger tx sign)")
 	fs.BoolVar(&f.noWait, "no-wait", false, "return after the mempool accepts it, without waiting for the commit")
 }
@@ -316,6 +320,7 @@ func txCmd(e *env) *cobra.Command {
 			Short: s.short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
+				f.expiresInSet = cmd.Flags().Changed("expires-in")
 				body, err := s.body(f)
 				if err != nil {
 					return err
@@ -369,7 +374,11 @@ func buildAndSend(ctx context.Context, e *env, f *txFlags, kind ipledger.Kind, b
 		}
 		seq = o.Sequence + 1
 	}
-	tx, err := ipledger.BuildTx(st.ChainID, kind, seq, f.expiry, body, signers...)
+	exp, err := f.expiryOf(time.Now())
+	if err != nil {
+		return err
+	}
+	tx, err := ipledger.BuildTxExpiring(st.ChainID, kind, seq, exp, body, signers...)
 	if err != nil {
 		return err
 	}
@@ -383,14 +392,61 @@ func buildAndSend(ctx context.Context, e *env, f *txFlags, kind ipledger.Kind, b
 	return send(ctx, e, cl, tx, !f.noWait)
 }
 
+// Default expiry times (--expires-in): a transaction submitted at once commits within the
+// hour or never; one written for co-signers has a week to gather their signatures.
+const (
+	defaultExpiresIn    = time.Hour
+	defaultOutExpiresIn = 7 * 24 * time.Hour
+)
+
+// expiryOf returns the transaction's expiry as of now: --expiry as the height and
+// --expires-in (or its default) after now as the block time.
+func (f *txFlags) expiryOf(now time.Time) (ipledger.Expiry, error) {
+	if f.expiry < 0 || f.expiresIn < 0 {
+		return ipledger.Expiry{}, fmt.Errorf("--expiry and --expires-in must not be negative")
+	}
+	d := f.expiresIn
+	if !f.expiresInSet {
+		d = defaultExpiresIn
+		if f.out != "" {
+			d = defaultOutExpiresIn
+		}
+	}
+	exp := ipledger.Expiry{Height: f.expiry}
+	if d > 0 {
+		// Rounded up: the transaction never expires sooner than asked.
+		exp.Time = now.Add(d + time.Second - 1).Unix()
+	}
+	return exp, nil
+}
+
+// exitNotCommitted is the exit code of a transaction the CLI waited for that it did not
+// see committed: it may still commit, or never.
+const exitNotCommitted = 3
+
+// send submits tx and, with wait, reports its commit. It never reports success for a
+// transaction it waited for and did not see committed: that exits with code 3 (a
+// rejection committed exits with 2).
 func send(ctx context.Context, e *env, cl *httpapi.Client, tx []byte, wait bool) error {
+	hash := ipledger.HashTx(tx)
 	res, err := cl.Submit(ctx, tx, wait)
 	if err != nil {
-		return userError(err)
+		var le *ipledger.Error
+		if !wait || errors.As(err, &le) && le.Code != ipledger.CodeInternal {
+			return userError(err) // refused: it will not commit
+		}
+		// The answer was lost, or the node failed while waiting: it may have taken it.
+		fmt.Fprintf(e.stderr, "ipledger: %v\n", userError(err))
+		notCommitted(e, cl, hash)
+		return &exitError{code: exitNotCommitted}
 	}
 	if !res.Committed() {
-		fmt.Fprintf(e.stdout, "accepted %s (not yet committed)\n", res.Hash)
-		return nil
+		if !wait {
+			fmt.Fprintf(e.stdout, "accepted %s (not committed yet; see: ipledger query tx %s)\n", res.Hash, res.Hash)
+			return nil
+		}
+		notCommitted(e, cl, res.Hash)
+		return &exitError{code: exitNotCommitted}
 	}
 	if res.Code != ipledger.CodeOK {
 		fmt.Fprintf(e.stdout, "committed %s at height %d, rejected: %s: %s\n", res.Hash, res.Height, res.Code, res.Log)
@@ -398,6 +454,14 @@ func send(ctx context.Context, e *env, cl *httpapi.Client, tx []byte, wait bool)
 	}
 	fmt.Fprintf(e.stdout, "committed %s at height %d\n", res.Hash, res.Height)
 	return nil
+}
+
+// notCommitted says that the transaction hash is not known to have committed, and how to
+// find out.
+func notCommitted(e *env, cl *httpapi.Client, hash ipledger.Hash) {
+	fmt.Fprintf(e.stderr, "ipledger: transaction %s is not known to have committed: the node accepted it, or may have, "+
+		"but the wait for its commit ended first. It may still commit, until it expires, or never. "+
+		"Check with: ipledger query tx %s --node %s\n", hash, hash, cl.Base)
 }
 
 func txSignCmd(e *env) *cobra.Command {

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+)
+
+// fakeNode answers GET /v1/status and POST /v1/tx as a node would; commit says whether a
+// submission waiting for its commit sees it (200 with an outcome) or the wait runs out
+// (202 with the hash only).
+type fakeNode struct {
+	commit bool
+	mu     sync.Mutex
+	got    [][]byte // transactions submitted
+}
+
+func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/status":
+		json.NewEncoder(w).Encode(map[string]any{"chain_id": "fake-chain", "height": 7})
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/tx":
+		b, _ := io.ReadAll(r.Body)
+		n.mu.Lock()
+		n.got = append(n.got, b)
+		n.mu.Unlock()
+		res := map[string]any{"hash": ipledger.HashTx(b)}
+		if r.URL.Query().Get("wait") == "commit" && n.commit {
+			res["height"], res["index"], res["code"], res["code_name"] = 8, 0, 0, "ok"
+			w.WriteHeader(http.StatusOK)
+		} else {
+			w.WriteHeader(http.StatusAccepted)
+		}
+		json.NewEncoder(w).Encode(res)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (n *fakeNode) last(t *testing.T) *ipledger.Tx {
+	t.Helper()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.got) == 0 {
+		t.Fatal("nothing submitted")
+	}
+	tx, err := ipledger.DecodeTx(n.got[len(n.got)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+func run(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = Run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// The CLI never reports success for a transaction it waited for and did not see commit.
+func TestTxNotCommitted(t *testing.T) {
+	home := t.TempDir()
+	if code, _, errs := run("key", "create", "ORG-A", "--home", home); code != 0 {
+		t.Fatal(errs)
+	}
+	node := &fakeNode{}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	pay := []string{"tx", "pay", "--home", home, "--node", srv.URL, "--as", "ORG-A", "--sequence", "1", "--to", "ORG-B", "--amount", "5"}
+
+	// The wait ends without a commit: exit 3, the hash, and how to check.
+	code, out, errs := run(pay...)
+	hash := node.last(t).Hash.String()
+	if code != exitNotCommitted || !strings.Contains(errs, hash) || !strings.Contains(errs, "not known to have committed") ||
+		!strings.Contains(errs, "ipledger query tx "+hash) || strings.Contains(out, "accepted") {
+		t.Fatalf("not committed: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	// The same for tx submit of a file.
+	file := filepath.Join(t.TempDir(), "pay.tx")
+	if err := os.WriteFile(file, node.got[0], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run("tx", "submit", file, "--node", srv.URL); code != exitNotCommitted || !strings.Contains(errs, hash) {
+		t.Fatalf("submit, not committed: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	// Asked not to wait: accepted, not committed yet, exit 0.
+	if code, out, errs := run("tx", "submit", file, "--node", srv.URL, "--no-wait"); code != 0 || !strings.Contains(out, "accepted "+hash+" (not committed yet") {
+		t.Fatalf("--no-wait: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	// The node goes away while the client waits: not known either.
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("wait") == "commit" {
+			panic(http.ErrAbortHandler) // the connection drops
+		}
+	}))
+	defer gone.Close()
+	if code, out, errs := run("tx", "submit", file, "--node", gone.URL); code != exitNotCommitted || !strings.Contains(errs, hash) {
+		t.Fatalf("connection lost: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	// Committed: exit 0.
+	node.commit = true
+	if code, out, errs := run(pay...); code != 0 || !strings.Contains(out, "committed ") {
+		t.Fatalf("committed: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+}
+
+// ipledger tx sets an expiry time by default: an hour for a transaction it submits, seven
+// days for one written for co-signers; --expires-in overrides both, 0 for none.
+func TestTxDefaultExpiry(t *testing.T) {
+	home := t.TempDir()
+	if code, _, errs := run("key", "create", "ORG-A", "--home", home); code != 0 {
+		t.Fatal(errs)
+	}
+	node := &fakeNode{commit: true}
+	srv := httptest.NewServer(node)
+	defer srv.Close()
+	pay := []string{"tx", "pay", "--home", home, "--node", srv.URL, "--as", "ORG-A", "--sequence", "1", "--to", "ORG-B", "--amount", "5"}
+	file := filepath.Join(t.TempDir(), "pay.tx")
+	for _, c := range []struct {
+		args []string
+		want time.Duration // 0: no expiry time
+	}{
+		{nil, time.Hour},
+		{[]string{"--out", file}, 7 * 24 * time.Hour},
+		{[]string{"--expires-in", "10m"}, 10 * time.Minute},
+		{[]string{"--out", file, "--expires-in", "48h"}, 48 * time.Hour},
+		{[]string{"--expires-in", "0"}, 0},
+		{[]string{"--out", file, "--expires-in", "0"}, 0},
+	} {
+		start := time.Now()
+		if code, _, errs := run(append(pay, c.args...)...); code != 0 {
+			t.Fatalf("%v: %s", c.args, errs)
+		}
+		var tx *ipledger.Tx
+		if len(c.args) > 0 && c.args[0] == "--out" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tx, err = ipledger.DecodeTx(b); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			tx = node.last(t)
+		}
+		if c.want == 0 {
+			if tx.ExpiryTime != 0 {
+				t.Fatalf("%v: expiry time %d, want none", c.args, tx.ExpiryTime)
+			}
+			continue
+		}
+		lo, hi := start.Add(c.want).Unix(), time.Now().Add(c.want).Unix()+1
+		if tx.ExpiryTime < lo || tx.ExpiryTime > hi {
+			t.Fatalf("%v: expiry time %d, want %d to %d", c.args, tx.ExpiryTime, lo, hi)
+		}
+	}
+}
