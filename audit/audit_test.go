@@ -160,7 +160,11 @@ func (n *testNet) commit(kind ipledger.Kind, body any, want ipledger.Code, signe
 	if res.Code != want {
 		t.Fatalf("%s: code %s (%s), want %s", kind, res.Code, res.Log, want)
 	}
-	if res.Code == ipledger.CodeOK {
+	// A committed transaction consumed its sequence unless it failed authentication.
+	switch res.Code {
+	case ipledger.CodeWrongChain, ipledger.CodeExpired, ipledger.CodeUnknownSigner, ipledger.CodeUnknownKey,
+		ipledger.CodeStaleSequence, ipledger.CodeFutureSequence:
+	default:
 		n.seq[first]++
 	}
 }
