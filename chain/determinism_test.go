@@ -43,8 +43,9 @@ func detBlocks() []ReplayBlock {
 		if err != nil {
 			panic(err)
 		}
-		if l.Apply(model, ipledger.Block{Height: height, Time: start}, tx).Code == ipledger.CodeOK {
-			seq[ss[0].Org]++
+		l.Apply(model, ipledger.Block{Height: height, Time: start}, tx)
+		if o, err := ledger.Org(model, ss[0].Org); err == nil && o != nil {
+			seq[o.Handle] = o.Sequence
 		}
 		return b
 	}

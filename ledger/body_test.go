@@ -90,6 +90,17 @@ func TestDecodeBodyStrict(t *testing.T) {
 		{ipledger.KindPay, `{"to":"ORG-B","amount":7.0}`, ipledger.CodeMalformed},
 		{ipledger.KindPay, `{"to":"ORG-B","amount":-7}`, ipledger.CodeMalformed},
 		{ipledger.KindPay, `{"to":"ORG-B","amount":"7"}`, ipledger.CodeMalformed},
+		{ipledger.KindPay, `{"to":"ORG-B","amount":1e2}`, ipledger.CodeMalformed},
+		{ipledger.KindPay, `{"to":"ORG-B","amount":007}`, ipledger.CodeMalformed},
+		{ipledger.KindPay, `{"to":"ORG-B","amount":18446744073709551616}`, ipledger.CodeMalformed},
+		{ipledger.KindPay, `{"to":"ORG-B","amount":null}`, ipledger.CodeOK},
+		{ipledger.KindPay, `null`, ipledger.CodeOK},
+		{ipledger.KindPay, `[]`, ipledger.CodeMalformed},
+		{ipledger.KindPay, ``, ipledger.CodeMalformed},
+		// encoding/json folds case by Unicode rules: the Kelvin sign matched "k", and the
+		// long s matched "s".
+		{ipledger.KindRegisterOrg, `{"orgs":[{"handle":"ORG-A","name":"A","\u212aeys":[]}]}`, ipledger.CodeMalformed},
+		{ipledger.KindRegisterOrg, `{"orgſ":[]}`, ipledger.CodeMalformed},
 		{ipledger.KindAllocate, `{"items":[{"resource":"193.0.0.0/16","org":"ORG-A","status":"ALLOCATED PA"}]}`, ipledger.CodeOK},
 		{ipledger.KindAllocate, `{"items":[{"resource":"193.0.0.0/16","org":"ORG-A","org":"ORG-B","status":"ALLOCATED PA"}]}`, ipledger.CodeMalformed},
 		{ipledger.KindAllocate, `{"items":[{"resource":"193.0.0.0/16","Org":"ORG-A","status":"ALLOCATED PA"}]}`, ipledger.CodeMalformed},
