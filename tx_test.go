@@ -166,6 +166,7 @@ func FuzzDecodeTx(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("IPL\x01"))
+	f.Add([]byte("IPL\x02"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tx, err := DecodeTx(b)
 		if err != nil {

@@ -226,7 +226,10 @@ func (l *registryLoad) run(ctx context.Context, cl *httpapi.Client, chainID stri
 		l.mu.Lock()
 		l.committed[res.Hash] = *res.Outcome
 		l.mu.Unlock()
-		if res.Code == ipledger.CodeOK {
+		// A committed transaction consumed its sequence unless it failed authentication.
+		switch res.Code {
+		case ipledger.CodeStaleSequence, ipledger.CodeFutureSequence, ipledger.CodeExpired:
+		default:
 			seq++
 		}
 	}
