@@ -89,7 +89,14 @@ func TestTxVectors(t *testing.T) {
 	if err := json.Unmarshal(want, &vs); err != nil {
 		t.Fatal(err)
 	}
+	doc, err := os.ReadFile("docs/TRANSACTIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, v := range vs {
+		if (v.Name == "allocate" || v.Name == "pay-expiring") && !bytes.Contains(doc, []byte(v.Hash)) {
+			t.Errorf("docs/TRANSACTIONS.md does not give vector %s's hash %s", v.Name, v.Hash)
+		}
 		if !equalVector(v, got[i]) {
 			t.Fatalf("vector %s changed:\n got %+v\nwant %+v", v.Name, got[i], v)
 		}
