@@ -374,7 +374,13 @@ func buildAndSend(ctx context.Context, e *env, f *txFlags, kind ipledger.Kind, b
 		}
 		seq = o.Sequence + 1
 	}
-	exp, err := f.expiryOf(time.Now())
+	// From the later of this machine's clock and the chain's last block time: a clock
+	// running behind the chain's would otherwise sign a transaction expired at birth.
+	now := time.Now()
+	if st.Time.After(now) {
+		now = st.Time
+	}
+	exp, err := f.expiryOf(now)
 	if err != nil {
 		return err
 	}

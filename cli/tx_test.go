@@ -19,17 +19,18 @@ import (
 
 // fakeNode answers GET /v1/status and POST /v1/tx as a node would; commit says whether a
 // submission waiting for its commit sees it (200 with an outcome) or the wait runs out
-// (202 with the hash only).
+// (202 with the hash only). blockTime is the last block's time it reports.
 type fakeNode struct {
-	commit bool
-	mu     sync.Mutex
-	got    [][]byte // transactions submitted
+	commit    bool
+	blockTime time.Time
+	mu        sync.Mutex
+	got       [][]byte // transactions submitted
 }
 
 func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/status":
-		json.NewEncoder(w).Encode(map[string]any{"chain_id": "fake-chain", "height": 7})
+		json.NewEncoder(w).Encode(map[string]any{"chain_id": "fake-chain", "height": 7, "time": n.blockTime})
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/tx":
 		b, _ := io.ReadAll(r.Body)
 		n.mu.Lock()
@@ -164,5 +165,14 @@ func TestTxDefaultExpiry(t *testing.T) {
 		if tx.ExpiryTime < lo || tx.ExpiryTime > hi {
 			t.Fatalf("%v: expiry time %d, want %d to %d", c.args, tx.ExpiryTime, lo, hi)
 		}
+	}
+	// A chain whose blocks are ahead of this machine's clock: the hour counts from the
+	// last block's time.
+	node.blockTime = time.Now().Add(3 * time.Hour).Truncate(time.Second)
+	if code, _, errs := run(pay...); code != 0 {
+		t.Fatal(errs)
+	}
+	if got, want := node.last(t).ExpiryTime, node.blockTime.Add(time.Hour).Unix(); got != want {
+		t.Fatalf("expiry time %d, want the block time plus an hour, %d", got, want)
 	}
 }
