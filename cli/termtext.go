@@ -91,13 +91,14 @@ func escapeValue(v reflect.Value, depth int) {
 // already): the same JSON value, and nothing a terminal acts on. Outside strings JSON is
 // ASCII, so every such character is inside a string, where the escape is valid.
 func escapeJSON(b []byte) []byte {
-	if !strings.ContainsFunc(string(b), unsafeRune) {
+	unsafe := func(r rune) bool { return r >= utf8.RuneSelf && unsafeRune(r) }
+	if !strings.ContainsFunc(string(b), unsafe) {
 		return b
 	}
 	var out strings.Builder
 	for _, r := range string(b) {
 		switch {
-		case !unsafeRune(r):
+		case !unsafe(r): // ASCII too: escaped in strings, structure outside
 			out.WriteRune(r)
 		case r > 0xffff:
 			hi, lo := utf16.EncodeRune(r)

@@ -62,6 +62,13 @@ func TestQueryEscapes(t *testing.T) {
 						t.Fatalf("output holds %U:\n%q", r, text)
 					}
 				}
+				if args[len(args)-1] == "--json" {
+					// The same JSON value, the name included, whatever the escapes.
+					var o httpapi.OrgInfo
+					if err := json.Unmarshal(out.Bytes(), &o); err != nil || (i == 1 && o.Name != hostileName) {
+						t.Fatalf("--json: %v, name %q:\n%s", err, o.Name, text)
+					}
+				}
 				lines[i] = strings.Count(text, "\n")
 				if i == 1 && args[len(args)-1] != "1" && !strings.Contains(text, "Evil") {
 					t.Fatalf("name missing:\n%s", text)
