@@ -18,7 +18,7 @@ import (
 // hostileName is what a node (or a record from before the ledger refused it) may answer as
 // a name: a forged line, a screen-clearing escape, NUL, C1 CSI, a bidi override, a tab that
 // would shift the columns, a line separator.
-const hostileName = "Evil\r\nORG-B  Forged Corp\x1b[2J\x00\u009b31m\u202eCorp\t|\u2028\\"
+const hostileName = "Evil\r\nORG-B  Forged Corp\x1b[2J\x00\x7f\u009b31m\u202eCorp\t|\u2028\\"
 
 // TestQueryEscapes runs `query org`, `query resource` and their --json forms against a node
 // answering hostile text: the terminal gets no control or format character but the line
