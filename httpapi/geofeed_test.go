@@ -39,8 +39,8 @@ func TestGeofeedHostile(t *testing.T) {
 	}
 	// Geolocations are JSON records: rewrite the cities and a region in place.
 	patches := map[string]string{
-		`"city":"CITYONE"`: `"city":"=HYPERLINK(\"http://evil.example\")\r\n6.6.6.0/24,KP,,Pyongyang,"`,
-		`"city":"CITYTWO"`: `"city":"Nai\u202erobi\u0000,\"KP\""`,
+		`"city":"CITYONE"`:                   `"city":"=HYPERLINK(\"http://evil.example\")\r\n6.6.6.0/24,KP,,Pyongyang,"`,
+		`"city":"CITYTWO"`:                   `"city":"Nai\u202erobi\u0000,\"KP\""`,
 		`"region":"KE-110","city":"CITYTWO"`: `"region":"KE-1\n6.6.6.0/24,KP","city":"CITYTWO"`,
 	}
 	var keys, vals [][]byte
