@@ -138,6 +138,9 @@ func appendHex(b *strings.Builder, prefix string, v uint32, digits int) {
 
 // escapeValue returns s as appendValue writes it, for values quoted in comment lines.
 func escapeValue(s string) string {
+	if !needsEscape(s) {
+		return s
+	}
 	var b strings.Builder
 	appendValue(&b, s)
 	return b.String()
