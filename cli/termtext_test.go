@@ -99,3 +99,19 @@ func TestTermText(t *testing.T) {
 		t.Errorf("escapeJSON: %s", got)
 	}
 }
+
+// FuzzTermText: any text prints as valid UTF-8 with nothing a terminal acts on, and text
+// with no backslash, control or format character prints as it is.
+func FuzzTermText(f *testing.F) {
+	f.Add(hostileName)
+	f.Add("Zürich")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := termText(s)
+		if !utf8.ValidString(out) || strings.ContainsFunc(out, unsafeRune) {
+			t.Fatalf("%q -> %q", s, out)
+		}
+		if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || unsafeRune(r) }) && out != s {
+			t.Fatalf("%q -> %q", s, out)
+		}
+	})
+}
