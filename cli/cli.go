@@ -48,7 +48,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.As(err, &ee) {
 			return ee.code
 		}
-		fmt.Fprintln(stderr, "ipledger:", err)
+		fmt.Fprintln(stderr, "ipledger:", termText(err.Error())) // a node's message may hold escapes
 		return 1
 	}
 	return 0

@@ -39,9 +39,10 @@ func queryCmd(e *env) *cobra.Command {
 			}
 			if asJSON || text == nil {
 				b, _ := json.MarshalIndent(v, "", "  ")
-				fmt.Fprintln(e.stdout, string(b))
+				fmt.Fprintln(e.stdout, string(escapeJSON(b)))
 				return nil
 			}
+			escapeStrings(v) // the printers print fields as they are
 			text(e.stdout, v)
 			return nil
 		}

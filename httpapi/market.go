@@ -235,6 +235,9 @@ func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	// Text from the state is cleaned and quoted by geofeed.Write; nosniff keeps a browser
+	// from taking the feed for anything but CSV.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	header := fmt.Sprintf("RFC 8805 geofeed from the ipledger registry at height %d", snap.Height)
 	if org != "" {
 		header += ", blocks of " + org

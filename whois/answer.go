@@ -389,7 +389,7 @@ func (r *run) holding(h *ipledger.Holding, chn []*ipledger.Holding) error {
 		r.comment("% Information related to '" + key + "'")
 	}
 	if abuse != "" {
-		r.comment("% Abuse contact for '" + key + "' is '" + abuse + "'")
+		r.comment("% Abuse contact for '" + key + "' is '" + escapeValue(abuse) + "'")
 	} else if !r.q.KeysOnly {
 		r.comment("% No abuse contact registered for " + key)
 	}
@@ -575,7 +575,7 @@ func (r *run) orgGroup(o *ipledger.Organisation) error {
 		return nil
 	}
 	if !r.q.NoGrouping {
-		r.comment("% Information related to '" + o.Handle + "'")
+		r.comment("% Information related to '" + escapeValue(o.Handle) + "'")
 	}
 	if err := r.emit(orgObject(o), true); err != nil {
 		return err
@@ -591,7 +591,7 @@ func (r *run) roleGroup(o *ipledger.Organisation) error {
 		return nil
 	}
 	if !r.q.NoGrouping {
-		r.comment("% Information related to '" + roleHandle(o.Handle) + "'")
+		r.comment("% Information related to '" + escapeValue(roleHandle(o.Handle)) + "'")
 	}
 	if err := r.emit(roleObject(o, r.q.NoFilter), true); err != nil {
 		return err

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ipledger/ipledger"
 )
@@ -49,7 +51,8 @@ func holdingIdent(h *ipledger.Holding) string { return "holding/" + strconv.Form
 // valueColumn is where values start: RIPE pads "name:" to 16 columns.
 const valueColumn = 16
 
-// writeTo appends the object's text: one "name: value" line per attribute.
+// writeTo appends the object's text: one "name: value" line per attribute, the value
+// escaped by appendValue, so that no value can end its line or the object.
 func (o *object) writeTo(b *strings.Builder) {
 	for _, a := range o.attrs {
 		b.WriteString(a.name)
@@ -59,9 +62,88 @@ func (o *object) writeTo(b *strings.Builder) {
 			pad = 1
 		}
 		b.WriteString(strings.Repeat(" ", pad))
-		b.WriteString(a.value)
+		appendValue(b, a.value)
 		b.WriteByte('\n')
 	}
+}
+
+// appendValue writes s as text that stays on its line, which every attribute value and
+// every value from the state quoted in a comment goes through: whatever the state holds
+// (records from before the ledger refused such text, imported files, future kinds), a value
+// cannot end its line, so it cannot start an attribute, a "%" comment, a continuation line
+// (RFC 2622 §2: a line starting with space, tab or '+') or the empty line that ends an
+// object. The escapes keep the mapping one to one, readable by people and by RPSL readers,
+// which take the value as plain text:
+//
+//   - a backslash is written \\;
+//   - an ASCII control character (C0 and DEL, categories Cc) is \xHH, "\r" being \x0d;
+//   - a byte that is not part of valid UTF-8 is \xHH too, HH being 80 to ff, which no ASCII
+//     control has, so the two stay apart;
+//   - any other character of categories Cc (C1), Cf (bidi controls such as U+202E, zero-width
+//     characters, the byte order mark), Zl or Zp (U+2028, U+2029, which some readers take as
+//     line breaks) is \uHHHH, or \UHHHHHHHH above U+FFFF;
+//   - a space character at the start or end, which readers trim, is \x20 or \uHHHH.
+//
+// Every other character is written as it is.
+func appendValue(b *strings.Builder, s string) {
+	if !needsEscape(s) {
+		b.WriteString(s)
+		return
+	}
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		edge := i == 0 || i+n == len(s)
+		switch {
+		case r == utf8.RuneError && n == 1:
+			appendHex(b, `\x`, uint32(s[i]), 2)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r < utf8.RuneSelf && (unicode.IsControl(r) || edge && r == ' '):
+			appendHex(b, `\x`, uint32(r), 2)
+		case unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) || edge && unicode.IsSpace(r):
+			if r > 0xffff {
+				appendHex(b, `\U`, uint32(r), 8)
+			} else {
+				appendHex(b, `\u`, uint32(r), 4)
+			}
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+}
+
+// needsEscape reports whether appendValue changes s: the common case, plain text, is copied.
+func needsEscape(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError, r == '\\', r < ' ', r == 0x7f:
+			return true
+		case r >= 0x80 && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp):
+			return true
+		case unicode.IsSpace(r) && (i == 0 || i+utf8.RuneLen(r) == len(s)):
+			return true
+		}
+	}
+	return false
+}
+
+func appendHex(b *strings.Builder, prefix string, v uint32, digits int) {
+	b.WriteString(prefix)
+	const hex = "0123456789abcdef"
+	for shift := 4 * (digits - 1); shift >= 0; shift -= 4 {
+		b.WriteByte(hex[v>>shift&0xf])
+	}
+}
+
+// escapeValue returns s as appendValue writes it, for values quoted in comment lines.
+func escapeValue(s string) string {
+	if !needsEscape(s) {
+		return s
+	}
+	var b strings.Builder
+	appendValue(&b, s)
+	return b.String()
 }
 
 // keysOnly returns the object reduced to its primary key attribute (-K).

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/httpapi"
+)
+
+// hostileName is what a node (or a record from before the ledger refused it) may answer as
+// a name: a forged line, a screen-clearing escape, NUL, C1 CSI, a bidi override, a tab that
+// would shift the columns, a line separator.
+const hostileName = "Evil\r\nORG-B  Forged Corp\x1b[2J\x00\x7f\u009b31m\u202eCorp\t|\u2028\\"
+
+// TestQueryEscapes runs `query org`, `query resource` and their --json forms against a node
+// answering hostile text: the terminal gets no control or format character but the line
+// ends, and every answer has as many lines as a plain one.
+func TestQueryEscapes(t *testing.T) {
+	answer := func(name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			h := httpapi.HoldingInfo{Handle: "IPL-H7", ID: 7, Resource: ipledger.MustParseResource("193.0.0.0/16"), Depth: 1,
+				Holder: "ORG-A" + name, HolderName: name, Status: ipledger.Status("ALLOCATED PA" + name), Country: name, Registered: name}
+			var v any
+			switch {
+			case strings.HasPrefix(r.URL.Path, "/v1/orgs/"):
+				v = httpapi.OrgInfo{Organisation: ipledger.Organisation{Handle: "ORG-A" + name, Name: name, Country: name, AbuseMailbox: name, Registry: name},
+					Height: 9, History: []httpapi.HistoryItem{{Height: 2, Kind: name, CodeName: name, Time: time.Unix(0, 0)}}}
+			case strings.HasPrefix(r.URL.Path, "/v1/resources/"):
+				v = httpapi.ResourceInfo{Resource: h.Resource, Height: 9, Holding: h, Chain: []httpapi.HoldingInfo{h, h}, Children: []httpapi.HoldingInfo{h},
+					History: []httpapi.HistoryItem{{Height: 2, Kind: name, CodeName: name, Time: time.Unix(0, 0)}}}
+			default:
+				w.WriteHeader(http.StatusNotFound)
+				json.NewEncoder(w).Encode(httpapi.ErrorBody{Code: "not_found", Message: "no " + name})
+				return
+			}
+			json.NewEncoder(w).Encode(v)
+		}
+	}
+	plain, evil := httptest.NewServer(answer("X")), httptest.NewServer(answer(hostileName))
+	defer plain.Close()
+	defer evil.Close()
+	for _, args := range [][]string{{"org", "ORG-A"}, {"resource", "193.0.0.0/16"}, {"org", "ORG-A", "--json"}, {"lease", "1"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var lines [2]int
+			for i, srv := range []*httptest.Server{plain, evil} {
+				var out, errOut bytes.Buffer
+				Run(context.Background(), append([]string{"query", "--node", srv.URL}, args...), &out, &errOut)
+				text := out.String() + errOut.String()
+				if !utf8.ValidString(text) {
+					t.Fatalf("not UTF-8:\n%q", text)
+				}
+				for _, r := range text {
+					if r != '\n' && unsafeRune(r) {
+						t.Fatalf("output holds %U:\n%q", r, text)
+					}
+				}
+				if args[len(args)-1] == "--json" {
+					// The same JSON value, the name included, whatever the escapes.
+					var o httpapi.OrgInfo
+					if err := json.Unmarshal(out.Bytes(), &o); err != nil || (i == 1 && o.Name != hostileName) {
+						t.Fatalf("--json: %v, name %q:\n%s", err, o.Name, text)
+					}
+				}
+				lines[i] = strings.Count(text, "\n")
+				if i == 1 && args[len(args)-1] != "1" && !strings.Contains(text, "Evil") {
+					t.Fatalf("name missing:\n%s", text)
+				}
+			}
+			if lines[0] != lines[1] {
+				t.Fatalf("%d lines with a plain name, %d with a hostile one", lines[0], lines[1])
+			}
+		})
+	}
+}
+
+func TestTermText(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"Alpha Networks", "Alpha Networks"},
+		{"a\r\n\tb", `a\x0d\x0a\x09b`},
+		{"\x1b[2J\x00\x7f", `\x1b[2J\x00\x7f`},
+		{"\xff\x9b", `\xff\x9b`},
+		{"\u009b\u202e\u2029\U000e0041", `\u009b\u202e\u2029\U000e0041`},
+		{`C:\x1b`, `C:\\x1b`},
+		{"Zürich", "Zürich"},
+	} {
+		if got := termText(c.in); got != c.want {
+			t.Errorf("%q: %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := string(escapeJSON([]byte(`{"a":"x` + "\u202e\U000e0041" + `"}`))); got != `{"a":"x\u202e\udb40\udc41"}` {
+		t.Errorf("escapeJSON: %s", got)
+	}
+}
+
+// FuzzTermText: any text prints as valid UTF-8 with nothing a terminal acts on, and text
+// with no backslash, control or format character prints as it is.
+func FuzzTermText(f *testing.F) {
+	f.Add(hostileName)
+	f.Add("Zürich")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := termText(s)
+		if !utf8.ValidString(out) || strings.ContainsFunc(out, unsafeRune) {
+			t.Fatalf("%q -> %q", s, out)
+		}
+		if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r == '\\' || unsafeRune(r) }) && out != s {
+			t.Fatalf("%q -> %q", s, out)
+		}
+	})
+}
