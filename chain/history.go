@@ -124,33 +124,39 @@ func (a *App) HistoryDetailOf(e HistoryEntry) (d HistoryDetail, ok bool, err err
 		}
 		first = binary.BigEndian.Uint64(b)
 	}
-	leaf, err := a.Leaf(first + uint64(e.Index))
+	// The leaf is read in place, not copied: an import's leaves run to 64 KiB each, and a
+	// registry's history lists dozens of them.
+	key := u64key(sideLeaf, first+uint64(e.Index))
+	err = a.st.SideIterate(key, append(key, 0), false, func(_, leaf []byte) bool {
+		const txHeader, endHeader = 25, 21 // see tlog.TxLeaf.Encode and EndBlockLeaf.Encode
+		if len(leaf) < endHeader || int64(binary.BigEndian.Uint64(leaf[1:])) != e.Height {
+			return false
+		}
+		at := time.Unix(0, int64(binary.BigEndian.Uint64(leaf[9:]))).UTC()
+		switch leaf[0] {
+		case tlog.LeafTx:
+			if len(leaf) < txHeader || binary.BigEndian.Uint32(leaf[17:]) != e.Index {
+				return false
+			}
+			tx := leaf[txHeader:]
+			if ipledger.HashTx(tx) != e.Hash {
+				return false
+			}
+			d = HistoryDetail{Time: at, Code: ipledger.Code(binary.BigEndian.Uint32(leaf[21:]))}
+			// FinalizeBlock records a kind only for a transaction that decoded and was signed.
+			if t, err := ipledger.DecodeTx(tx); err == nil && d.Code != ipledger.CodeBadSignature {
+				d.Kind = t.Kind.String()
+			}
+			ok = true
+		case tlog.LeafEndBlock:
+			if binary.BigEndian.Uint32(leaf[17:]) == e.Index {
+				d, ok = HistoryDetail{Time: at, Code: ipledger.CodeOK, EndBlock: true}, true
+			}
+		}
+		return false
+	})
 	if err != nil {
-		return d, false, fmt.Errorf("leaf %d: %w", first+uint64(e.Index), err)
+		return HistoryDetail{}, false, fmt.Errorf("leaf %d: %w", first+uint64(e.Index), err)
 	}
-	if leaf == nil {
-		return d, false, nil
-	}
-	l, err := tlog.DecodeLeaf(leaf)
-	if err != nil {
-		return d, false, nil
-	}
-	switch l := l.(type) {
-	case tlog.TxLeaf:
-		if l.Height != e.Height || l.Index != e.Index || ipledger.HashTx(l.Tx) != e.Hash {
-			return d, false, nil
-		}
-		d.Time, d.Code = l.Time, ipledger.Code(l.Code)
-		// FinalizeBlock records a kind only for a transaction that decoded and was signed.
-		if tx, err := ipledger.DecodeTx(l.Tx); err == nil && d.Code != ipledger.CodeBadSignature {
-			d.Kind = tx.Kind.String()
-		}
-		return d, true, nil
-	case tlog.EndBlockLeaf:
-		if l.Height != e.Height || l.TxCount != e.Index {
-			return d, false, nil
-		}
-		return HistoryDetail{Time: l.Time, Code: ipledger.CodeOK, EndBlock: true}, true, nil
-	}
-	return d, false, nil
+	return d, ok, nil
 }
