@@ -70,7 +70,7 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 			s.stop()
 			return nil, err
 		}
-		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log, Mounts: mounts})
+		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log, Mounts: mounts, Registerer: reg})
 		s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		go func() {
 			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

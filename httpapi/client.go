@@ -172,6 +172,9 @@ func apiError(status int, body []byte) error {
 		if code, ok := ipledger.ParseCode(eb.Code); ok {
 			return &ipledger.Error{Code: code, Message: eb.Message}
 		}
+		if eb.Code == busyCode {
+			return &ipledger.Error{Code: ipledger.CodeInternal, Message: fmt.Sprintf("HTTP %d: the node is busy: %s", status, eb.Message)}
+		}
 	}
 	code := ipledger.CodeInvalid
 	switch {

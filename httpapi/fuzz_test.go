@@ -30,9 +30,14 @@ func (a stateApp) WaitCommit(ctx context.Context, _ ipledger.Hash) (chain.TxOutc
 	<-ctx.Done()
 	return chain.TxOutcome{}, ctx.Err()
 }
-func (a stateApp) Block(int64) (*chain.BlockRecord, error)           { return nil, nil }
-func (a stateApp) History(string, int) ([]chain.HistoryEntry, error) { return nil, nil }
-func (a stateApp) Leaf(uint64) ([]byte, error)                       { return nil, nil }
+func (a stateApp) Block(int64) (*chain.BlockRecord, error) { return nil, nil }
+func (a stateApp) HistoryPage(context.Context, string, chain.HistoryPos, int) ([]chain.HistoryEntry, bool, error) {
+	return nil, false, nil
+}
+func (a stateApp) HistoryDetailOf(chain.HistoryEntry) (chain.HistoryDetail, bool, error) {
+	return chain.HistoryDetail{}, false, nil
+}
+func (a stateApp) Leaf(uint64) ([]byte, error) { return nil, nil }
 func (a stateApp) Submit(context.Context, []byte) (ipledger.Hash, error) {
 	return ipledger.Hash{}, errors.New("read only")
 }

@@ -217,11 +217,16 @@ func (s *server) resource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if prove, err := wantProof(r); err != nil || prove {
 		if err != nil {
 			s.fail(w, r, err)
 		} else {
-			s.provedResource(w, r, res)
+			s.provedResource(w, r, res, pg)
 		}
 		return
 	}
@@ -235,7 +240,7 @@ func (s *server) resource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notFound("no single holding contains all of %s", res))
 		return
 	}
-	info, err := s.describe(snap, res, chn)
+	info, err := s.describe(r.Context(), snap, res, chn, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -262,11 +267,16 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	pg, err := parsePage(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if prove, err := wantProof(r); err != nil || prove {
 		if err != nil {
 			s.fail(w, r, err)
 		} else {
-			s.provedHolding(w, r, id)
+			s.provedHolding(w, r, id, pg)
 		}
 		return
 	}
@@ -290,7 +300,7 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
 		return
 	}
-	info, err := s.describe(snap, h.Resource, chn[:h.Depth+1])
+	info, err := s.describe(r.Context(), snap, h.Resource, chn[:h.Depth+1], pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -298,8 +308,49 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, info)
 }
 
-// describe builds the answer for res whose lookup chain is chn (not empty).
-func (s *server) describe(snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding) (*ResourceInfo, error) {
+// page is where a client asked a resource or holding answer's lists to resume: after the
+// child starting at ?children_after= and after the history position ?history_after=
+// (the children_next and history_next of the previous answer).
+type page struct {
+	childrenAfter ipledger.Resource
+	historyAfter  chain.HistoryPos
+}
+
+// parsePage reads ?children_after= and ?history_after=. Errors are CodeInvalid.
+func parsePage(r *http.Request) (page, error) {
+	var pg page
+	q := r.URL.Query()
+	if v := q.Get("children_after"); v != "" {
+		res, err := ipledger.ParseResource(v)
+		if err != nil {
+			return page{}, invalid("children_after=%.60q: %v", v, err)
+		}
+		pg.childrenAfter = res
+	}
+	var err error
+	if pg.historyAfter, err = historyAfter(r); err != nil {
+		return page{}, err
+	}
+	return pg, nil
+}
+
+// historyAfter reads ?history_after=HEIGHT.INDEX. Errors are CodeInvalid.
+func historyAfter(r *http.Request) (chain.HistoryPos, error) {
+	v := r.URL.Query().Get("history_after")
+	if v == "" {
+		return chain.HistoryPos{}, nil
+	}
+	p, err := chain.ParseHistoryPos(v)
+	if err != nil {
+		return chain.HistoryPos{}, invalid("history_after: %v", err)
+	}
+	return p, nil
+}
+
+// describe builds the answer for res whose lookup chain is chn (not empty), with a page of
+// at most MaxHistory history entries and MaxChildren children from where pg says. It reads
+// at most one entry and one child more than it answers, and stops with ctx's error.
+func (s *server) describe(ctx context.Context, snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, pg page) (*ResourceInfo, error) {
 	names := nameCache{kv: snap.State, m: map[string]string{}}
 	info := &ResourceInfo{Resource: res, Height: snap.Height, Chain: make([]HoldingInfo, 0, len(chn)), Children: []HoldingInfo{}}
 	for _, h := range chn {
@@ -316,22 +367,26 @@ func (s *server) describe(snap *chain.Snapshot, res ipledger.Resource, chn []*ip
 		objects = append(objects, holdingObject(last.Origin))
 	}
 	var err error
-	if info.History, info.HistoryTruncated, err = s.history(objects...); err != nil {
+	if info.History, info.HistoryNext, err = s.history(ctx, pg.historyAfter, objects...); err != nil {
 		return nil, err
 	}
-	kids, err := ledger.Children(snap.State, last)
+	info.HistoryTruncated = info.HistoryNext != ""
+	kids, more, err := ledger.ChildrenPage(ctx, snap.State, last, pg.childrenAfter, MaxChildren)
 	if err != nil {
 		return nil, fmt.Errorf("children of holding %d: %w", last.ID, err)
 	}
-	if len(kids) > MaxChildren {
-		kids, info.ChildrenTruncated = kids[:MaxChildren], true
-	}
-	for _, k := range kids {
+	for i, k := range kids {
+		if i%64 == 63 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		hi, err := names.holding(k)
 		if err != nil {
 			return nil, err
 		}
 		info.Children = append(info.Children, hi)
+	}
+	if more {
+		info.ChildrenTruncated, info.ChildrenNext = true, kids[len(kids)-1].Resource.String()
 	}
 	return info, nil
 }
@@ -362,42 +417,55 @@ func (c nameCache) holding(h *ipledger.Holding) (HoldingInfo, error) {
 	}, nil
 }
 
-// history lists the transactions that touched any of objects, oldest first, at most
-// MaxHistory, with kind, code and time from the block records.
-func (s *server) history(objects ...string) ([]HistoryItem, bool, error) {
-	out := []HistoryItem{}
+// history lists the transactions that touched any of objects, oldest first, from just
+// after position after, at most MaxHistory, with kind, code and time from their log
+// leaves. next is the position to ask from for the rest ("" when there is none). It reads
+// at most MaxHistory+1 index entries per object and stops with ctx's error.
+func (s *server) history(ctx context.Context, after chain.HistoryPos, objects ...string) (out []HistoryItem, next string, err error) {
+	out = []HistoryItem{}
 	truncated := false
-	seen := map[[2]int64]bool{}
+	seen := map[chain.HistoryPos]bool{}
 	for _, obj := range objects {
-		es, err := s.app.History(obj, MaxHistory+1)
+		es, more, err := s.app.HistoryPage(ctx, obj, after, MaxHistory)
 		if err != nil {
-			return nil, false, fmt.Errorf("history of %s: %w", obj, err)
+			return nil, "", fmt.Errorf("history of %s: %w", obj, err)
 		}
-		if len(es) > MaxHistory {
-			es, truncated = es[:MaxHistory], true
-		}
+		truncated = truncated || more
 		for _, e := range es {
-			k := [2]int64{e.Height, int64(e.Index)}
-			if !seen[k] {
-				seen[k] = true
+			if !seen[e.Pos()] {
+				seen[e.Pos()] = true
 				out = append(out, HistoryItem{Height: e.Height, Index: e.Index, Hash: e.Hash, Object: obj})
 			}
 		}
 	}
+	// Each object's page holds its first MaxHistory entries after the cursor, so the first
+	// MaxHistory of the merge are the first MaxHistory of all, with none skipped.
 	slices.SortFunc(out, func(a, b HistoryItem) int {
 		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
 	})
 	if len(out) > MaxHistory {
 		out, truncated = out[:MaxHistory], true
 	}
+	// A block's record is read only for its time-driven events, or where the log cannot
+	// say (an older part of the log a snapshot did not bring), and once per request.
 	blocks := map[int64]*chain.BlockRecord{}
 	for i := range out {
+		if i%64 == 63 && ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
 		e := &out[i]
+		d, ok, err := s.app.HistoryDetailOf(chain.HistoryEntry{Height: e.Height, Index: e.Index, Hash: e.Hash})
+		if err != nil {
+			return nil, "", fmt.Errorf("history: %w", err)
+		}
+		if ok && !d.EndBlock {
+			e.Time, e.Kind, e.Code, e.CodeName = d.Time, d.Kind, d.Code, d.Code.String()
+			continue
+		}
 		rec, ok := blocks[e.Height]
 		if !ok {
-			var err error
 			if rec, err = s.app.Block(e.Height); err != nil {
-				return nil, false, fmt.Errorf("history: %w", err)
+				return nil, "", fmt.Errorf("history: %w", err)
 			}
 			blocks[e.Height] = rec
 		}
@@ -413,12 +481,16 @@ func (s *server) history(objects ...string) ([]HistoryItem, bool, error) {
 			continue
 		}
 		if rec == nil || int(e.Index) >= len(rec.Txs) || rec.Txs[e.Index].Hash != e.Hash {
-			return nil, false, fmt.Errorf("history: block %d has no record of tx %d (%s)", e.Height, e.Index, e.Hash)
+			return nil, "", fmt.Errorf("history: block %d has no record of tx %d (%s)", e.Height, e.Index, e.Hash)
 		}
 		t := rec.Txs[e.Index]
 		e.Time, e.Kind, e.Code, e.CodeName = rec.Time, t.Kind, t.Code, t.Code.String()
 	}
-	return out, truncated, nil
+	if truncated && len(out) > 0 {
+		last := out[len(out)-1]
+		next = chain.HistoryPos{Height: last.Height, Index: last.Index}.String()
+	}
+	return out, next, nil
 }
 
 // orgHandle reads an organisation handle from a path, upper-casing it.
@@ -436,11 +508,16 @@ func (s *server) org(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	after, err := historyAfter(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if prove, err := wantProof(r); err != nil || prove {
 		if err != nil {
 			s.fail(w, r, err)
 		} else {
-			s.provedOrg(w, r, handle)
+			s.provedOrg(w, r, handle, after)
 		}
 		return
 	}
@@ -455,10 +532,11 @@ func (s *server) org(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	info := &OrgInfo{Organisation: *o, Height: snap.Height}
-	if info.History, info.HistoryTruncated, err = s.history("org/" + handle); err != nil {
+	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	info.HistoryTruncated = info.HistoryNext != ""
 	s.writeJSON(w, http.StatusOK, info)
 }
 

@@ -30,6 +30,8 @@ type LeaseInfo struct {
 	Height           int64         `json:"height"`
 	History          []HistoryItem `json:"history"`
 	HistoryTruncated bool          `json:"history_truncated,omitempty"`
+	// HistoryNext, when HistoryTruncated, is the ?history_after= that asks for the rest.
+	HistoryNext string `json:"history_next,omitempty"`
 }
 
 // LeaseList answers GET /v1/leases and GET /v1/offers.
@@ -102,11 +104,17 @@ func (s *server) lease(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	info := &LeaseInfo{Lease: *l, End: l.End(), Height: snap.Height}
-	if info.History, info.HistoryTruncated, err = s.history("lease/" + strconv.FormatUint(id, 10)); err != nil {
+	after, err := historyAfter(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	info := &LeaseInfo{Lease: *l, End: l.End(), Height: snap.Height}
+	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "lease/"+strconv.FormatUint(id, 10)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	info.HistoryTruncated = info.HistoryNext != ""
 	s.writeJSON(w, http.StatusOK, info)
 }
 

@@ -282,20 +282,24 @@ func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *chain.Sna
 }
 
 // dropLaterHistory removes history entries above height: the history index is not
-// versioned, the answer is as of height.
-func dropLaterHistory(items []HistoryItem, height int64) []HistoryItem {
+// versioned, the answer is as of height. When it drops any, no later page holds an entry
+// at or below height, so the cursor next is cleared.
+func dropLaterHistory(items []HistoryItem, next *string, height int64) []HistoryItem {
 	out := items[:0]
 	for _, it := range items {
 		if it.Height <= height {
 			out = append(out, it)
 		}
 	}
+	if len(out) < len(items) {
+		*next = ""
+	}
 	return out
 }
 
 // provedResource answers GET /v1/resources/{res}?prove=true: the ResourceInfo at a
 // provable height, with the proof of who holds res.
-func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res ipledger.Resource) {
+func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res ipledger.Resource, pg page) {
 	a, snap, v, err := s.provedSnapshot(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -317,24 +321,25 @@ func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res iple
 			History: []HistoryItem{}, Children: []HoldingInfo{}, Proof: stateproof.New(a, entries)})
 		return
 	}
-	s.writeProved(w, r, a, snap, res, chn, entries)
+	s.writeProved(w, r, a, snap, res, chn, entries, pg)
 }
 
 // writeProved answers with the resource res described by its holding chain chn as of the
 // proof's height, and the proof of entries.
-func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry) {
-	info, err := s.describe(snap, res, chn)
+func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) {
+	info, err := s.describe(r.Context(), snap, res, chn, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	info.History = dropLaterHistory(info.History, a.Height)
+	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
+	info.HistoryTruncated = info.HistoryNext != ""
 	info.Proof = stateproof.New(a, entries)
 	s.writeJSON(w, http.StatusOK, info)
 }
 
 // provedHolding answers GET /v1/holdings/{id}?prove=true.
-func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64) {
+func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64, pg page) {
 	a, snap, v, err := s.provedSnapshot(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -363,11 +368,11 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
 	}
-	s.writeProved(w, r, a, snap, h.Resource, chn[:h.Depth+1], entries)
+	s.writeProved(w, r, a, snap, h.Resource, chn[:h.Depth+1], entries, pg)
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
-func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string) {
+func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after chain.HistoryPos) {
 	a, _, v, err := s.provedSnapshot(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -388,11 +393,12 @@ func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string
 		return
 	}
 	info := &OrgInfo{Organisation: *o, Height: a.Height}
-	if info.History, info.HistoryTruncated, err = s.history("org/" + handle); err != nil {
+	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	info.History = dropLaterHistory(info.History, a.Height)
+	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
+	info.HistoryTruncated = info.HistoryNext != ""
 	info.Proof = stateproof.New(a, entries)
 	s.writeJSON(w, http.StatusOK, info)
 }

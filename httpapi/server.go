@@ -17,7 +17,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -40,7 +43,8 @@ type reader interface {
 	Outcome(hash ipledger.Hash) (chain.TxOutcome, bool, error)
 	WaitCommit(ctx context.Context, hash ipledger.Hash) (chain.TxOutcome, error)
 	Block(height int64) (*chain.BlockRecord, error)
-	History(object string, limit int) ([]chain.HistoryEntry, error)
+	HistoryPage(ctx context.Context, object string, after chain.HistoryPos, limit int) ([]chain.HistoryEntry, bool, error)
+	HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, bool, error)
 	Leaf(i uint64) ([]byte, error)
 }
 
@@ -64,13 +68,23 @@ type Options struct {
 	// CommitWait bounds how long POST /v1/tx?wait=commit waits for the commit; zero means
 	// 30 s. The HTTP server's WriteTimeout must be longer.
 	CommitWait time.Duration
+	// MaxQueries bounds the expensive queries (lists, history, blocks, proofs, RDAP, by
+	// route) answered at once; zero means DefaultMaxQueries(), negative no bound.
+	MaxQueries int
+	// QueryWait is how long an expensive query waits for a slot before it is answered 503
+	// with Retry-After; zero means DefaultQueryWait.
+	QueryWait time.Duration
+	// Registerer receives the ipledger_http_… metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Limits of the API.
 const (
-	// MaxChildren bounds the children listed for a holding (ResourceInfo.ChildrenTruncated).
+	// MaxChildren bounds the children listed for a holding per answer
+	// (ResourceInfo.ChildrenTruncated, ChildrenNext).
 	MaxChildren = 1000
-	// MaxHistory bounds the history entries listed per object (HistoryTruncated).
+	// MaxHistory bounds the history entries listed per answer (HistoryTruncated,
+	// HistoryNext).
 	MaxHistory = 1000
 	// MaxOrgList bounds the limit of GET /v1/orgs; 100 is the default.
 	MaxOrgList = 1000
@@ -84,6 +98,7 @@ type server struct {
 	commitWait time.Duration
 	proofs     *prover    // nil when the node serves no state proofs
 	logProofs  *logProofs // nil when the app has no log
+	gate       *gate      // nil when expensive queries are not bounded
 }
 
 // New returns the handler of the JSON API and /metrics. Mount it at the root of the
@@ -99,6 +114,23 @@ func newServer(node submitter, app reader, o Options) *server {
 	}
 	if s.commitWait <= 0 {
 		s.commitWait = 30 * time.Second
+	}
+	if n := o.MaxQueries; n >= 0 {
+		if n == 0 {
+			n = DefaultMaxQueries()
+		}
+		wait := o.QueryWait
+		if wait <= 0 {
+			wait = DefaultQueryWait
+		}
+		s.gate = newGate(n, wait)
+		if o.Registerer != nil {
+			for _, c := range []prometheus.Collector{s.gate.running, s.gate.refused} {
+				if err := o.Registerer.Register(c); err != nil {
+					s.log.Error("http api: register metrics", "err", err)
+				}
+			}
+		}
 	}
 	s.mux.HandleFunc("GET /v1/status", s.status)
 	s.mux.HandleFunc("POST /v1/tx", s.submit)
@@ -131,6 +163,15 @@ func newServer(node submitter, app reader, o Options) *server {
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
+		if s.gate != nil && expensive(pattern) {
+			if !s.gate.enter(r.Context()) {
+				if r.Context().Err() == nil {
+					busy(w, strings.Contains(pattern, "/rdap/"))
+				}
+				return
+			}
+			defer s.gate.leave()
+		}
 		s.mux.ServeHTTP(w, r) // matches again, which sets the path values
 		return
 	}
@@ -170,8 +211,12 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // fail answers with the error's code and message. Anything that is not an *ipledger.Error
-// is internal: logged with its details, answered with "internal error".
+// is internal: logged with its details, answered with "internal error". A request whose
+// client has gone (its context ended, which stopped the work) gets nothing.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if r != nil && r.Context().Err() != nil && isContextErr(err) {
+		return
+	}
 	code := ipledger.ErrorCode(err)
 	if code == ipledger.CodeInternal {
 		attrs := []any{"err", err}

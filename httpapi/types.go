@@ -102,7 +102,10 @@ type HistoryItem struct {
 // ResourceInfo answers GET /v1/resources/{resource} and GET /v1/holdings/{id}. Chain runs
 // from the registry pool (depth 0) down to Holding, the most specific holding that contains
 // all of Resource. History lists the transactions that touched Holding and the holding it
-// was split from (if any), oldest first. Children are the holdings directly below Holding.
+// was split from (if any), oldest first, at most MaxHistory. Children are the holdings
+// directly below Holding in address order, at most MaxChildren. A truncated list names the
+// cursor of the rest: ask again with ?history_after=HistoryNext or
+// ?children_after=ChildrenNext (both may be given).
 type ResourceInfo struct {
 	Resource          ipledger.Resource `json:"resource"`
 	Height            int64             `json:"height"`
@@ -110,8 +113,10 @@ type ResourceInfo struct {
 	Chain             []HoldingInfo     `json:"chain"`
 	History           []HistoryItem     `json:"history"`
 	HistoryTruncated  bool              `json:"history_truncated,omitempty"`
+	HistoryNext       string            `json:"history_next,omitempty"`
 	Children          []HoldingInfo     `json:"children"`
 	ChildrenTruncated bool              `json:"children_truncated,omitempty"`
+	ChildrenNext      string            `json:"children_next,omitempty"`
 	// Proof, with ?prove=true, proves the answer at Height: for a resource who holds it
 	// (stateproof.Proof.VerifyResource), for a holding the holding by id
 	// (VerifyHolding). History and Children are not part of what it proves.
@@ -119,12 +124,14 @@ type ResourceInfo struct {
 }
 
 // OrgInfo answers GET /v1/orgs/{handle}: the organisation and the transactions that touched
-// it, oldest first.
+// it, oldest first, at most MaxHistory; when truncated, ?history_after=HistoryNext asks for
+// the rest.
 type OrgInfo struct {
 	ipledger.Organisation
 	Height           int64         `json:"height"`
 	History          []HistoryItem `json:"history"`
 	HistoryTruncated bool          `json:"history_truncated,omitempty"`
+	HistoryNext      string        `json:"history_next,omitempty"`
 	// Proof, with ?prove=true, proves the organisation record at Height
 	// (stateproof.Proof.VerifyOrg); History is not part of it.
 	Proof *stateproof.Proof `json:"proof,omitempty"`

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -32,6 +33,68 @@ func HoldingByID(kv ipledger.KV, id uint64) (*ipledger.Holding, error) {
 // Children returns the holdings directly below h.
 func Children(kv ipledger.KV, h *ipledger.Holding) ([]*ipledger.Holding, error) {
 	return store{kv}.children(h, h.Resource)
+}
+
+// ChildrenPage returns at most limit of the holdings directly below h, in address order,
+// starting after the child that begins at after's first number (from the first child when
+// after is the zero Resource or another family), and whether more children follow. It decodes at most
+// limit+1 children, whatever h has, and stops with ctx's error once ctx is done: a read
+// that a client may ask for a whole /8 with.
+func ChildrenPage(ctx context.Context, kv ipledger.KV, h *ipledger.Holding, after ipledger.Resource, limit int) ([]*ipledger.Holding, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	if h.Depth >= MaxDepth || limit < 1 {
+		return nil, false, nil
+	}
+	// Holdings at one depth are disjoint and keyed by their first number: those overlapping
+	// h's range are the one starting last by its start (if it reaches in) and the ones
+	// starting inside it. For a real holding that is its children; a caller may pass a
+	// range of its own at a depth, as a more-specific query does.
+	r, depth := h.Resource, h.Depth+1
+	start, end := posKey(tagHolding, r, depth), lastKeyEnd(tagHolding, r, depth)
+	if after != (ipledger.Resource{}) && after.Family() == r.Family() && after.Point().Compare(r.Point()) >= 0 {
+		if after.Point().Compare(r.LastPoint()) >= 0 {
+			return nil, false, nil // nothing of r's starts after it
+		}
+		start = append(posKey(tagHolding, after.Point(), depth), 0) // just past after's key
+	} else {
+		first, err := store{kv}.lastStartingBy(r.Point(), depth)
+		if err != nil {
+			return nil, false, fmt.Errorf("list children of holding %d: %w", h.ID, err)
+		}
+		if first != nil && first.Resource.Overlaps(r) {
+			start = posKey(tagHolding, first.Resource, depth)
+		}
+	}
+	var out []*ipledger.Holding
+	more := false
+	var derr error
+	err := kv.Iterate(start, end, false, func(_, v []byte) bool {
+		if len(out)%64 == 63 {
+			if derr = ctx.Err(); derr != nil {
+				return false
+			}
+		}
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		c, err := decodeHolding(v)
+		if err != nil {
+			derr = err
+			return false
+		}
+		out = append(out, c)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("list children of holding %d: %w", h.ID, err)
+	}
+	return out, more, nil
 }
 
 // Holdings calls fn for every holding in key order (family, depth, first number) until fn

@@ -351,13 +351,37 @@ func (rc *request) transfers(h *ipledger.Holding) ([]event, error) {
 	})
 	all = slices.CompactFunc(all, func(a, b chain.HistoryEntry) bool { return a.Height == b.Height && a.Index == b.Index })
 	var out []event
-	for _, e := range all {
+	detailer, _ := rc.h.src.(historyDetailer)
+	for i, e := range all {
 		if e.Height > rc.snap.Height {
 			continue // committed after the snapshot this answer reads
+		}
+		if i%64 == 63 {
+			if err := rc.r.Context().Err(); err != nil {
+				return nil, err // the client is gone
+			}
+		}
+		if detailer != nil {
+			d, ok, err := detailer.HistoryDetailOf(e)
+			if err != nil {
+				return nil, fmt.Errorf("history of holding %d: %w", h.ID, err)
+			}
+			if ok && d.EndBlock {
+				continue // a block's time-driven events: never a transfer
+			}
+			if ok {
+				if d.Code == ipledger.CodeOK && (d.Kind == ipledger.KindTransfer.String() || d.Kind == ipledger.KindRegistryTransfer.String()) {
+					out = append(out, event{Action: "transfer", Date: rfc3339(d.Time)})
+				}
+				continue
+			}
 		}
 		rec, err := rc.block(e.Height)
 		if err != nil {
 			return nil, err
+		}
+		if rec != nil && int(e.Index) == len(rec.Txs) {
+			continue // the block's time-driven events
 		}
 		if rec == nil || int(e.Index) >= len(rec.Txs) || rec.Txs[e.Index].Hash != e.Hash {
 			return nil, fmt.Errorf("history of holding %d: block %d has no record of tx %d (%s)", h.ID, e.Height, e.Index, e.Hash)
@@ -368,6 +392,13 @@ func (rc *request) transfers(h *ipledger.Holding) ([]event, error) {
 		}
 	}
 	return out, nil
+}
+
+// historyDetailer is what *chain.App offers beyond Source: a history entry's time, kind
+// and code from its log leaf, so that an answer need not decode the entry's whole block
+// record (an import block's runs to megabytes). A Source without it is read by Block.
+type historyDetailer interface {
+	HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, bool, error)
 }
 
 func (rc *request) block(height int64) (*chain.BlockRecord, error) {

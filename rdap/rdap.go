@@ -365,6 +365,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = se.status, se.msg
 	case ipledger.ErrorCode(err) != ipledger.CodeInternal:
 		status, msg = ipledger.ErrorCode(err).HTTPStatus(), ipledger.ErrorMessage(err)
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		return // the client is gone; the work stopped for it
 	default:
 		h.log.Error("rdap", "err", err, "path", r.URL.Path)
 	}

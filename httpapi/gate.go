@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The expensive reads (lists, history, blocks, proofs, RDAP) each hold decoded records
+// while they run, so their number at once, not the number of clients, is what bounds the
+// memory they take. A gate admits a few at a time; a request that cannot get in within a
+// short wait is answered 503 with Retry-After instead of piling up. Status, submission,
+// the checkpoint and the log tiles do not pass through it: the chain must stay usable
+// while its reads are saturated.
+
+// Defaults of the gate.
+const (
+	// DefaultQueryWait is how long an expensive query waits for a slot before a 503.
+	DefaultQueryWait = 2 * time.Second
+	// queryRetryAfter is the Retry-After of that 503, in seconds.
+	queryRetryAfter = 1
+)
+
+// DefaultMaxQueries is the number of expensive queries answered at once by default: twice
+// the processors Go may use, as they are CPU- and store-bound.
+func DefaultMaxQueries() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// gate is a counting semaphore with a bounded wait and metrics.
+type gate struct {
+	slots   chan struct{}
+	wait    time.Duration
+	running prometheus.Gauge
+	refused prometheus.Counter
+}
+
+func newGate(n int, wait time.Duration) *gate {
+	return &gate{
+		slots: make(chan struct{}, n),
+		wait:  wait,
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ipledger_http_expensive_queries", Help: "Expensive JSON API and RDAP queries running now.",
+		}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ipledger_http_expensive_queries_refused_total", Help: "Expensive queries answered 503 because every slot stayed busy for the wait.",
+		}),
+	}
+}
+
+// enter takes a slot, waiting at most g.wait; it reports false when none came free or ctx
+// ended first. A true answer must be followed by leave.
+func (g *gate) enter(ctx context.Context) bool {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(g.wait)
+		defer t.Stop()
+		select {
+		case g.slots <- struct{}{}:
+		case <-t.C:
+			g.refused.Inc()
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	g.running.Inc()
+	return true
+}
+
+func (g *gate) leave() {
+	g.running.Dec()
+	<-g.slots
+}
+
+// cheapPatterns are the routes that never pass through the gate: constant-size answers
+// or a bounded number of reads each.
+var cheapPatterns = map[string]bool{
+	"GET /v1/status":                  true,
+	"POST /v1/tx":                     true,
+	"GET /v1/log/checkpoint":          true,
+	"GET /v1/log/key":                 true,
+	"GET /v1/log/tile/{path...}":      true,
+	"GET /v1/log/proof/inclusion":     true,
+	"GET /v1/log/proof/consistency":   true,
+	"GET /v1/balances/{org}":          true,
+	"GET /metrics":                    true,
+	"GET /v1/vrps.json":               true, // served from the RTR cache's encoding
+	"GET /v1/market/{path...}":        true,
+	"GET /v1/witness/{path...}":       true,
+	"POST /v1/witness/{path...}":      true,
+	"GET /v1/log/witness/{path...}":   true,
+	"POST /v1/log/witness/{path...}":  true,
+	"GET /v1/checkpoints/{path...}":   true,
+	"POST /v1/checkpoints/{path...}":  true,
+	"GET /v1/log/cosigned/checkpoint": true,
+}
+
+// expensive reports whether a request matched to pattern goes through the gate: every
+// JSON API read not listed cheap, and RDAP (its lookups read history and its searches
+// walk an index; its own rate limit is per client, this bound is for all of them).
+func expensive(pattern string) bool {
+	if pattern == "" || cheapPatterns[pattern] {
+		return false
+	}
+	return strings.HasPrefix(pattern, "GET /v1/") || strings.HasPrefix(pattern, "GET /geofeed") ||
+		strings.HasPrefix(pattern, "/rdap/") || strings.HasPrefix(pattern, "GET /rdap/")
+}
+
+// busyCode is the code of the 503 a refused query gets. It is not an ipledger.Code: no
+// transaction ever carries it, and a client should simply retry.
+const busyCode = "busy"
+
+// busy answers 503 with Retry-After: an ErrorBody with code "busy", or an RDAP error body.
+func busy(w http.ResponseWriter, rdap bool) {
+	w.Header().Set("Retry-After", strconv.Itoa(queryRetryAfter))
+	msg := "too many expensive queries at once; retry after " + strconv.Itoa(queryRetryAfter) + " s"
+	if rdap {
+		// RFC 9083 §6 error body, as the RDAP handler answers.
+		w.Header().Set("Content-Type", "application/rdap+json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"rdapConformance":["rdap_level_0"],"errorCode":503,"title":"Service Unavailable","description":["` + msg + `"]}` + "\n"))
+		return
+	}
+	b, _ := json.Marshal(ErrorBody{Code: busyCode, Message: msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(append(b, '\n'))
+}

@@ -1,0 +1,281 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ledger"
+)
+
+// manyChildren is memState with ORG-A's 193.0.0.0/16 assigned on in n /28s.
+func manyChildren(t testing.TB, n int) ipledger.KV {
+	kv := memState(t)
+	l := ledger.New(testChain)
+	orgA := signer("ORG-A")
+	for i, seq := 0, uint64(1); i < n; seq++ {
+		var items []ipledger.AllocateItem
+		for ; i < n && len(items) < 400; i++ {
+			res := ipledger.MustParseResource(fmt.Sprintf("193.0.%d.%d/28", i/16, i%16*16))
+			items = append(items, ipledger.AllocateItem{Resource: res, Org: "ORG-A", Status: ipledger.StatusAssignedPA})
+		}
+		b, err := ipledger.BuildTx(testChain, ipledger.KindAssign, seq, 0, ipledger.AssignBody{Items: items}, orgA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := ipledger.DecodeTx(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := l.Apply(kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
+			t.Fatalf("assign: %s %s", res.Code, res.Log)
+		}
+	}
+	return kv
+}
+
+func getInfo(t *testing.T, h http.Handler, path string) ResourceInfo {
+	t.Helper()
+	r := httptest.NewRequest("GET", path, nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var info ResourceInfo
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &info) != nil {
+		t.Fatalf("%s: %d %s", path, w.Code, w.Body)
+	}
+	return info
+}
+
+// TestChildrenPaging: a holding with more children than an answer holds is answered a
+// page at a time; children_next resumes exactly where the page stopped.
+func TestChildrenPaging(t *testing.T) {
+	const n = MaxChildren*2 + 345
+	h := memServer(t, manyChildren(t, n), nil)
+	seen := map[string]bool{}
+	var last ipledger.Resource
+	path := "/v1/resources/193.0.0.0/16"
+	pages := 0
+	for {
+		info := getInfo(t, h, path)
+		pages++
+		if len(info.Children) > MaxChildren || info.ChildrenTruncated != (info.ChildrenNext != "") {
+			t.Fatalf("page %d: %d children, truncated %v, next %q", pages, len(info.Children), info.ChildrenTruncated, info.ChildrenNext)
+		}
+		for _, c := range info.Children {
+			if seen[c.Resource.String()] || (last != ipledger.Resource{}) && c.Resource.Compare(last) <= 0 {
+				t.Fatalf("page %d: %s repeated or out of order", pages, c.Resource)
+			}
+			seen[c.Resource.String()], last = true, c.Resource
+		}
+		if !info.ChildrenTruncated {
+			break
+		}
+		if len(info.Children) != MaxChildren || info.ChildrenNext != last.String() {
+			t.Fatalf("page %d: %d children, next %q after %s", pages, len(info.Children), info.ChildrenNext, last)
+		}
+		path = "/v1/resources/193.0.0.0/16?children_after=" + url.QueryEscape(info.ChildrenNext)
+	}
+	if len(seen) != n || pages != 3 {
+		t.Fatalf("%d children in %d pages, want %d in 3", len(seen), pages, n)
+	}
+	if w := get(h, "/v1/resources/193.0.0.0/16"); w.Code != 200 {
+		t.Fatal(w.Code)
+	}
+	for _, q := range []string{"children_after=x", "history_after=1", "history_after=a.b"} {
+		r := httptest.NewRequest("GET", "/v1/resources/193.0.0.0/16?"+q, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 400 {
+			t.Errorf("%s: %d %s", q, w.Code, w.Body)
+		}
+	}
+}
+
+// countKV counts the values its Iterate hands out.
+type countKV struct {
+	ipledger.KV
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
+	return c.KV.Iterate(start, end, reverse, func(k, v []byte) bool {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+		return fn(k, v)
+	})
+}
+
+// TestChildrenBounded: an answer reads one child more than it lists, not all of them, and
+// a request whose client has gone reads none and answers nothing.
+func TestChildrenBounded(t *testing.T) {
+	kv := &countKV{KV: manyChildren(t, 4000)}
+	h := memServer(t, kv, nil)
+	info := getInfo(t, h, "/v1/resources/193.0.0.0/16")
+	if len(info.Children) != MaxChildren || !info.ChildrenTruncated {
+		t.Fatalf("%d children", len(info.Children))
+	}
+	if kv.n > MaxChildren+10 {
+		t.Fatalf("read %d values for %d children", kv.n, MaxChildren)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	kv.n = 0
+	r := httptest.NewRequest("GET", "/v1/resources/193.0.0.0/16", nil).WithContext(ctx)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if kv.n > 10 || w.Body.Len() != 0 {
+		t.Fatalf("gone client: read %d values, answered %d %s", kv.n, w.Code, w.Body)
+	}
+}
+
+// blockingApp is a stateApp whose Committed waits for release while hold is set: a read
+// that takes its time.
+type blockingApp struct {
+	stateApp
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (a blockingApp) Committed() *chain.Snapshot {
+	a.entered <- struct{}{}
+	<-a.release
+	return a.stateApp.Committed()
+}
+
+// TestQueryGate: beyond MaxQueries expensive queries at once, the next waits QueryWait and
+// is answered 503 busy with Retry-After; status stays answered meanwhile.
+func TestQueryGate(t *testing.T) {
+	app := blockingApp{stateApp: stateApp{snap: &chain.Snapshot{State: memState(t), Height: 2}},
+		entered: make(chan struct{}, 8), release: make(chan struct{})}
+	h := newServer(app, app, Options{MaxQueries: 2, QueryWait: 100 * time.Millisecond})
+	var wg sync.WaitGroup
+	codes := make(chan int, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- get(h, "/v1/orgs/ORG-A").Code
+		}()
+	}
+	<-app.entered
+	<-app.entered
+	start := time.Now()
+	third := make(chan *httptest.ResponseRecorder, 1)
+	go func() { third <- get(h, "/v1/resources/193.0.0.0/16") }()
+	var w *httptest.ResponseRecorder
+	select {
+	case w = <-third:
+	case <-time.After(3 * time.Second):
+		close(app.release)
+		t.Fatal("a third expensive query was not refused: nothing bounds them")
+	}
+	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
+		t.Errorf("refused after %v", d)
+	}
+	var eb ErrorBody
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || json.Unmarshal(w.Body.Bytes(), &eb) != nil || eb.Code != busyCode {
+		t.Fatalf("third query: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if _, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil {
+		t.Fatalf("Retry-After %q", w.Header().Get("Retry-After"))
+	}
+	if w := get(h, "/v1/status"); w.Code != 200 {
+		t.Fatalf("status while the gate is full: %d %s", w.Code, w.Body)
+	}
+	if w := get(h, "/rdap/help"); w.Code != http.StatusServiceUnavailable && w.Code != http.StatusNotFound {
+		t.Fatalf("rdap while full: %d", w.Code)
+	}
+	close(app.release)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Fatalf("admitted query: %d", c)
+		}
+	}
+	if w := get(h, "/v1/resources/193.0.0.0/16"); w.Code != 200 {
+		t.Fatalf("after release: %d %s", w.Code, w.Body)
+	}
+	if got := apiError(http.StatusServiceUnavailable, []byte(`{"code":"busy","message":"m"}`)); ipledger.ErrorMessage(got) == "" {
+		t.Fatal("client error of a busy answer")
+	}
+}
+
+// historyApp is a stateApp whose objects each have a long history: entry i of an object
+// sits at height 1+i/3, index i%3.
+type historyApp struct {
+	stateApp
+	n     int
+	reads *int
+}
+
+func (a historyApp) HistoryPage(ctx context.Context, obj string, after chain.HistoryPos, limit int) ([]chain.HistoryEntry, bool, error) {
+	var out []chain.HistoryEntry
+	for i := range a.n {
+		e := chain.HistoryEntry{Height: 1 + int64(i/3), Index: uint32(i % 3)}
+		if e.Height < after.Height || e.Height == after.Height && e.Index <= after.Index {
+			continue
+		}
+		if len(out) == limit {
+			return out, true, nil
+		}
+		*a.reads++
+		out = append(out, e)
+	}
+	return out, false, nil
+}
+
+func (a historyApp) HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, bool, error) {
+	return chain.HistoryDetail{Time: time.Unix(e.Height, 0), Kind: "update-org"}, true, nil
+}
+
+// TestHistoryPaging: an organisation's history longer than an answer holds is answered a
+// page at a time; history_next resumes exactly where the page stopped.
+func TestHistoryPaging(t *testing.T) {
+	const n = MaxHistory*2 + 17
+	reads := 0
+	app := historyApp{stateApp: stateApp{snap: &chain.Snapshot{State: memState(t), Height: 2}}, n: n, reads: &reads}
+	h := newServer(app, app, Options{})
+	var got []chain.HistoryPos
+	path := "/v1/orgs/ORG-A"
+	for pages := 1; ; pages++ {
+		r := httptest.NewRequest("GET", path, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		var info OrgInfo
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &info) != nil {
+			t.Fatalf("%s: %d %s", path, w.Code, w.Body)
+		}
+		for _, e := range info.History {
+			p := chain.HistoryPos{Height: e.Height, Index: e.Index}
+			if len(got) > 0 && (p.Height < got[len(got)-1].Height || p == got[len(got)-1]) {
+				t.Fatalf("page %d: %v after %v", pages, p, got[len(got)-1])
+			}
+			got = append(got, p)
+		}
+		if !info.HistoryTruncated {
+			break
+		}
+		if info.HistoryNext != got[len(got)-1].String() || len(info.History) != MaxHistory {
+			t.Fatalf("page %d: %d entries, next %q", pages, len(info.History), info.HistoryNext)
+		}
+		path = "/v1/orgs/ORG-A?history_after=" + info.HistoryNext
+		if pages > 3 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if len(got) != n || reads != n {
+		t.Fatalf("%d entries listed, %d read; want %d", len(got), reads, n)
+	}
+}
