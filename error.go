@@ -37,6 +37,9 @@ const (
 	CodeUnknownKind    Code = 20 // transaction kind not known
 	CodeMempoolFull    Code = 21 // per-signer quota reached; retry later
 	CodeNoFunds        Code = 22 // balance too low for a payment
+	// CodeRateLimited is the node refusing a client's request over its rate limit (HTTP
+	// 429 with Retry-After); never a transaction's result.
+	CodeRateLimited Code = 30
 )
 
 var codeNames = map[Code]string{
@@ -63,6 +66,7 @@ var codeNames = map[Code]string{
 	CodeUnknownKind:    "unknown_kind",
 	CodeMempoolFull:    "mempool_full",
 	CodeNoFunds:        "insufficient_funds",
+	CodeRateLimited:    "rate_limited",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and
@@ -107,7 +111,7 @@ func (c Code) HTTPStatus() int {
 		return 413
 	case CodeExists, CodeOverlap, CodeEncumbered, CodeHasChildren, CodeStaleSequence, CodeFutureSequence:
 		return 409
-	case CodeMempoolFull:
+	case CodeMempoolFull, CodeRateLimited:
 		return 429
 	case CodeNoFunds:
 		return 402
