@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -157,52 +155,24 @@ func (g *guard) httpServer(h http.Handler, commitWait time.Duration) *http.Serve
 }
 
 // bodyDeadline gives a request's body d plus one second per 64 KiB declared to arrive;
-// the handler then reads a timeout error. The deadline is lifted when the body has been
-// read, so that it cannot end a handler's later wait. d <= 0 sets none.
+// the handler then reads a timeout error and the connection is closed. net/http lifts the
+// deadline itself once the body has been read (connReader.startBackgroundRead), so a
+// handler may go on waiting, as POST /v1/tx?wait=commit does. d <= 0 sets none.
 func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 	if d <= 0 {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body == nil || r.Body == http.NoBody {
-			h.ServeHTTP(w, r)
-			return
+		if r.Body != nil && r.Body != http.NoBody {
+			wait := d
+			if r.ContentLength > 0 {
+				wait += time.Duration(r.ContentLength/(64<<10)) * time.Second
+			}
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(wait))
 		}
-		rc := http.NewResponseController(w)
-		wait := d
-		if r.ContentLength > 0 {
-			wait += time.Duration(r.ContentLength/(64<<10)) * time.Second
-		}
-		if err := rc.SetReadDeadline(time.Now().Add(wait)); err != nil {
-			h.ServeHTTP(w, r)
-			return
-		}
-		r.Body = &deadlineBody{ReadCloser: r.Body, rc: rc}
 		h.ServeHTTP(w, r)
 	})
 }
-
-// deadlineBody lifts the read deadline once the body is done.
-type deadlineBody struct {
-	io.ReadCloser
-	rc   *http.ResponseController
-	once sync.Once
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if errors.Is(err, io.EOF) {
-		b.lift()
-	}
-	return n, err
-}
-
-func (b *deadlineBody) Close() error {
-	b.lift()
-	return b.ReadCloser.Close()
-}
-
-func (b *deadlineBody) lift() { b.once.Do(func() { b.rc.SetReadDeadline(time.Time{}) }) }
 
 // rateLimit answers 429 with Retry-After and a rate_limited error body to a client over
 // --api-rate-limit, on every path but /rdap/ (RDAP has its own limit and error format).
