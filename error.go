@@ -38,6 +38,9 @@ const (
 	CodeMempoolFull    Code = 21 // per-signer quota reached; retry later
 	CodeNoFunds        Code = 22 // balance too low for a payment
 	CodeBadText        Code = 23 // text not valid UTF-8 or holding a control or format character
+	// CodeRateLimited is the node refusing a client's request over its rate limit (HTTP
+	// 429 with Retry-After); never a transaction's result.
+	CodeRateLimited Code = 24
 )
 
 var codeNames = map[Code]string{
@@ -65,6 +68,7 @@ var codeNames = map[Code]string{
 	CodeMempoolFull:    "mempool_full",
 	CodeNoFunds:        "insufficient_funds",
 	CodeBadText:        "bad_text",
+	CodeRateLimited:    "rate_limited",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and
@@ -109,7 +113,7 @@ func (c Code) HTTPStatus() int {
 		return 413
 	case CodeExists, CodeOverlap, CodeEncumbered, CodeHasChildren, CodeStaleSequence, CodeFutureSequence:
 		return 409
-	case CodeMempoolFull:
+	case CodeMempoolFull, CodeRateLimited:
 		return 429
 	case CodeNoFunds:
 		return 402

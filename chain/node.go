@@ -190,6 +190,9 @@ type NodeOptions struct {
 	// StateSync, if set, makes a node with an empty home catch up from a snapshot
 	// instead of replaying from genesis; a node that has state ignores it.
 	StateSync *StateSyncOptions
+	// RPCMaxConns and P2PMaxInbound are the caps of CometBFT's RPC connections and inbound
+	// peers, from the node's descriptor budget; 0 keeps CometBFT's defaults (900, 40).
+	RPCMaxConns, P2PMaxInbound int
 }
 
 // StateSyncOptions configure CometBFT's state sync for a joining node. Its light client
@@ -219,6 +222,9 @@ const (
 	// 5 MB/s default would make a 200 MB snapshot take 40 s on a network that moves it in
 	// two.
 	p2pRate = 100 << 20
+	// p2pHandshakeTimeout bounds an inbound connection's secret-connection handshake and
+	// node-info exchange: a peer on a network of operators completes it in milliseconds.
+	p2pHandshakeTimeout = 5 * time.Second
 )
 
 // Node is a running ipledger node: CometBFT in-process with the App.
@@ -353,6 +359,17 @@ func tune(c *cfg.Config, o NodeOptions) {
 	}
 	c.Instrumentation.Prometheus = false
 	c.P2P.SendRate, c.P2P.RecvRate = p2pRate, p2pRate
+	// CometBFT caps its listeners overall only (netutil.LimitListener: connections beyond
+	// wait in the kernel's backlog and cost no descriptor). The caps come from the
+	// budget; a connection that never completes the P2P handshake frees its place after
+	// p2pHandshakeTimeout instead of CometBFT's 20 s.
+	if o.RPCMaxConns > 0 {
+		c.RPC.MaxOpenConnections = o.RPCMaxConns
+	}
+	if o.P2PMaxInbound > 0 {
+		c.P2P.MaxNumInboundPeers = o.P2PMaxInbound
+	}
+	c.P2P.HandshakeTimeout = p2pHandshakeTimeout
 	c.StateSync.Enable = false
 	if ss := o.StateSync; ss != nil {
 		c.StateSync.Enable = true

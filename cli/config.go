@@ -27,6 +27,8 @@ type Config struct {
 	Peers   string `json:"peers,omitempty"`
 	WHOIS   string `json:"whois,omitempty"`
 	RTR     string `json:"rtr,omitempty"`
+	// TrustedClients is --trusted-clients: prefixes exempt from per-client caps and limits.
+	TrustedClients string `json:"trusted_clients,omitempty"`
 	// Witnesses are URL=VKEY of the witnesses asked to cosign checkpoints.
 	Witnesses []string `json:"witnesses,omitempty"`
 	// Checkpoints, if set to false, turns checkpoint signing off; absent signs.
@@ -102,10 +104,11 @@ type serveFlags struct {
 	http, p2p, rpc, peers string
 	whois, rtr            string
 	memLimit              string
-	witnesses             []string  // URL=VKEY each
-	noCheckpoints         bool      // --checkpoints=false; the zero value signs
-	rtrOpts               rtrFlags  // cli/serve_rtr.go
-	rdapOpts              rdapFlags // cli/serve_rdap.go
+	witnesses             []string   // URL=VKEY each
+	noCheckpoints         bool       // --checkpoints=false; the zero value signs
+	rtrOpts               rtrFlags   // cli/serve_rtr.go
+	rdapOpts              rdapFlags  // cli/serve_rdap.go
+	guard                 guardFlags // cli/guard.go
 
 	snapshotInterval int64
 	snapshotKeep     int
@@ -135,6 +138,7 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.rtr, "rtr", defaultRTR, "RPKI-to-Router cache listen address (RFC 8210); off to disable")
 	s.rtrOpts.register(fs)
 	s.rdapOpts.register(fs)
+	s.guard.register(fs)
 	fs.VarPF(offSwitch{&s.noCheckpoints}, "checkpoints", "", "sign a C2SP checkpoint of the log after each block; false signs none (to measure what signing costs: the log, tiles and proofs are still served, under the last checkpoint signed)").NoOptDefVal = "true"
 	fs.StringArrayVar(&s.witnesses, "witness", nil, "a witness to ask for cosignatures of the log's checkpoints, as URL=VKEY (its add-checkpoint prefix and cosignature/v1 key); repeatable")
 	fs.Int64Var(&s.snapshotInterval, "snapshot-interval", defaultSnapshotInterval, "take a state-sync snapshot every N blocks, for new nodes to join from; 0 takes none")
@@ -157,6 +161,7 @@ func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
 	pick("peers", &s.peers, c.Peers)
 	pick("whois", &s.whois, c.WHOIS)
 	pick("rtr", &s.rtr, c.RTR)
+	pick("trusted-clients", &s.guard.trusted, c.TrustedClients)
 	if f := fs.Lookup("witness"); f != nil && !f.Changed && len(c.Witnesses) > 0 {
 		s.witnesses = c.Witnesses
 	}
@@ -186,6 +191,7 @@ func (s *serveFlags) store(fs *pflag.FlagSet, c *Config) {
 	keep("peers", s.peers, &c.Peers)
 	keep("whois", s.whois, &c.WHOIS)
 	keep("rtr", s.rtr, &c.RTR)
+	keep("trusted-clients", s.guard.trusted, &c.TrustedClients)
 	if f := fs.Lookup("witness"); f != nil && f.Changed {
 		c.Witnesses = s.witnesses
 	}

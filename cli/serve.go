@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -31,6 +30,8 @@ type server struct {
 	closers []func() error
 	// vrps is the served route authorisation set (RTR and /v1/vrps.json), nil when off.
 	vrps *vrpFeed
+	// guard caps the listeners (cli/guard.go).
+	guard *guard
 }
 
 // startServer starts the node in home and its HTTP listener.
@@ -47,21 +48,33 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: sf.rpc, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses, NoCheckpoints: sf.noCheckpoints,
-		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss, TimeoutCommit: sf.timeoutCommit})
+	g, err := newGuard(sf, reg, log)
 	if err != nil {
 		return nil, err
 	}
-	s := &server{node: n, log: log}
+	rpc, err := g.rpcFront(ctx, sf.rpc)
+	if err != nil {
+		return nil, err
+	}
+	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: rpc.internal, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses, NoCheckpoints: sf.noCheckpoints,
+		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss, TimeoutCommit: sf.timeoutCommit,
+		RPCMaxConns: g.budget.Conns(listenRPC), P2PMaxInbound: min(g.budget.Conns(listenP2P), maxInboundPeers)})
+	if err != nil {
+		rpc.Close()
+		return nil, err
+	}
+	s := &server{node: n, log: log, guard: g}
+	s.closers = append(s.closers, rpc.Close)
+	rpc.start()
 	if err := s.startListeners(ctx, sf, reg); err != nil {
 		s.stop()
 		return nil, err
 	}
 	if sf.http != "off" && sf.http != "" {
-		ln, err := net.Listen("tcp", sf.http)
+		ln, err := g.listen(ctx, listenHTTP, sf.http)
 		if err != nil {
 			s.stop()
-			return nil, fmt.Errorf("http listener: %w", err)
+			return nil, err
 		}
 		s.addr = ln.Addr().String()
 		mounts, err := s.mounts(sf, reg)
@@ -70,8 +83,8 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 			s.stop()
 			return nil, err
 		}
-		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log, Mounts: mounts, Registerer: reg})
-		s.http = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log, Mounts: mounts, Registerer: reg, CommitWait: commitWait})
+		s.http = g.httpServer(h, commitWait)
 		go func() {
 			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				log.Error("http server", "err", err)
@@ -81,6 +94,13 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	}
 	return s, nil
 }
+
+// commitWait bounds POST /v1/tx?wait=commit; the HTTP server's WriteTimeout stays above it.
+const commitWait = 30 * time.Second
+
+// maxInboundPeers bounds CometBFT's inbound peers whatever the budget: each costs buffers
+// and goroutines, and a network of operators has a handful.
+const maxInboundPeers = 100
 
 // startListeners starts the TCP services besides HTTP, each unless its address is "off".
 func (s *server) startListeners(ctx context.Context, sf serveFlags, reg prometheus.Registerer) error {

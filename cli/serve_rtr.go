@@ -72,10 +72,13 @@ func (s *server) startRTR(ctx context.Context, sf serveFlags, reg prometheus.Reg
 			Refresh:        o.refresh,
 			Retry:          o.retry,
 			Expire:         o.expire,
-			MaxConns:       o.maxConns,
+			MaxConns:       min(o.maxConns, s.guard.budget.Conns(listenRTR)),
 			NotifyInterval: o.notify,
-			Logger:         s.log,
-			Registerer:     reg,
+			// rtr caps per client itself: rtr.Server.Serve.
+			MaxConnsPerClient: sf.guard.rtrPerClient,
+			Trusted:           s.guard.trusted,
+			Logger:            s.log,
+			Registerer:        reg,
 		})
 		if err != nil {
 			return err

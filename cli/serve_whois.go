@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,14 +15,16 @@ func (s *server) startWHOIS(ctx context.Context, sf serveFlags, reg prometheus.R
 	if sf.whois == "off" || sf.whois == "" {
 		return nil
 	}
-	srv, err := whois.New(whois.Options{Source: s.node.App(), Logger: s.log, Registerer: reg})
+	// The capped listener closes a flood's connections silently; the server's own caps,
+	// within it, answer a client over them with %ERROR:306.
+	srv, err := whois.New(whois.Options{Source: s.node.App(), Logger: s.log, Registerer: reg, Trusted: s.guard.trusted,
+		MaxConns: s.guard.budget.Conns(listenWHOIS)})
 	if err != nil {
 		return err
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", sf.whois)
+	ln, err := s.guard.listen(ctx, listenWHOIS, sf.whois)
 	if err != nil {
-		return fmt.Errorf("whois listener: %w", err)
+		return err
 	}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, whois.ErrServerClosed) {

@@ -65,6 +65,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/netguard"
 )
 
 // Prefix is the path the handler serves under: mount it at "/rdap/" of the node's HTTP
@@ -117,6 +118,10 @@ type Options struct {
 	RateBurst int
 	// MaxClients bounds the rate limiter's client table; 0 means DefaultMaxClients.
 	MaxClients int
+	// Trusted clients are not rate limited; a request from a trusted proxy counts against
+	// the client its X-Forwarded-For names (netguard.Trusted.Client). Nil trusts no one, and
+	// X-Forwarded-For is then ignored.
+	Trusted *netguard.Trusted
 	// MaxResults bounds the objects of one search answer (a notice says when more exist);
 	// 0 means DefaultMaxResults. At most MaxMaxResults.
 	MaxResults int
@@ -141,7 +146,8 @@ type handler struct {
 	port43     string
 	max        int
 	redirects  map[string]string
-	limit      *limiter
+	limit      *netguard.Limiter
+	trusted    *netguard.Trusted
 	idx        indexer
 }
 
@@ -198,7 +204,8 @@ func New(o Options) (http.Handler, error) {
 		if clients <= 0 {
 			clients = DefaultMaxClients
 		}
-		h.limit = newLimiter(rate, burst, clients)
+		h.limit = netguard.NewLimiter(rate, burst, clients)
+		h.trusted = o.Trusted
 	}
 	return h, nil
 }
@@ -247,13 +254,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(rw, r, statusErrorf(http.StatusMethodNotAllowed, "method %s not allowed; RDAP is read with GET or HEAD", r.Method))
 		return
 	}
-	if h.limit != nil {
-		ok, wait, clients := h.limit.allow(clientKey(r.RemoteAddr), time.Now())
-		h.m.clients.Set(float64(clients))
-		if !ok {
+	if client, trusted := h.trusted.Client(r.RemoteAddr, r.Header.Values("X-Forwarded-For")); h.limit != nil && !trusted {
+		d := h.limit.Allow(netguard.KeyOf(client), time.Now())
+		h.m.clients.Set(float64(h.limit.Clients()))
+		if !d.OK {
 			h.m.limited.Inc()
-			hdr.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-			h.fail(rw, r, statusErrorf(http.StatusTooManyRequests, "rate limit reached; retry after %d s", int(math.Ceil(wait.Seconds()))))
+			wait := int(math.Ceil(d.Wait.Seconds()))
+			hdr.Set("Retry-After", strconv.Itoa(wait))
+			h.fail(rw, r, statusErrorf(http.StatusTooManyRequests, "rate limit reached; retry after %d s", wait))
 			return
 		}
 	}

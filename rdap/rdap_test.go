@@ -18,6 +18,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/netguard"
 )
 
 var registryNames = map[string]string{
@@ -798,38 +799,46 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestLimiter(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	l := newLimiter(2, 3, 4)
-	for i := range 3 {
-		if ok, _, _ := l.allow("a", now); !ok {
-			t.Fatalf("request %d refused within the burst", i)
+// TestRateLimitTrusted: a trusted client is not limited; a trusted proxy's requests count
+// against the client its X-Forwarded-For names; anyone else's X-Forwarded-For is ignored.
+// (The limiter itself is tested in netguard.)
+func TestRateLimitTrusted(t *testing.T) {
+	trusted, err := netguard.ParseTrusted("192.0.2.1,10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorld(t, Options{RateLimit: 0.001, RateBurst: 1, Trusted: trusted})
+	get := func(remote, xff string) int {
+		req := httptest.NewRequest(http.MethodGet, "http://node.test/rdap/help", nil)
+		req.RemoteAddr = remote
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		rec := httptest.NewRecorder()
+		w.h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for i := range 5 {
+		if c := get("192.0.2.1:1000", ""); c != http.StatusOK {
+			t.Fatalf("trusted client, request %d: %d", i, c)
 		}
 	}
-	ok, wait, _ := l.allow("a", now)
-	if ok || wait != 500*time.Millisecond {
-		t.Fatalf("over the burst: ok %v wait %v", ok, wait)
+	// Through the trusted proxy 10.0.0.1: the client is 198.51.100.7, with one token.
+	if c := get("10.0.0.1:1000", "203.0.113.9, 198.51.100.7, 10.0.0.2"); c != http.StatusOK {
+		t.Fatalf("first request through the proxy: %d", c)
 	}
-	if ok, _, _ := l.allow("a", now.Add(500*time.Millisecond)); !ok {
-		t.Fatal("refused after a token refilled")
+	if c := get("10.0.0.1:1001", "1.2.3.4, 198.51.100.7"); c != http.StatusTooManyRequests {
+		t.Fatalf("second request of the same client through the proxy: %d", c)
 	}
-	// The table stays bounded: idle clients go first, then some at random.
-	for i := range 100 {
-		_, _, n := l.allow("client"+strconv.Itoa(i), now.Add(time.Duration(i)*time.Millisecond))
-		if n > 4 {
-			t.Fatalf("%d clients tracked, bound 4", n)
-		}
+	if c := get("10.0.0.1:1002", "198.51.100.8"); c != http.StatusOK {
+		t.Fatalf("another client through the proxy: %d", c)
 	}
-	for _, tc := range []struct{ addr, want string }{
-		{"192.0.2.1:80", "192.0.2.1"},
-		{"[::ffff:192.0.2.1]:80", "192.0.2.1"},
-		{"[2001:db8::1]:80", "2001:db8::/64"},
-		{"[fe80::1%eth0]:80", "fe80::/64"},
-		{"garbage", "garbage"},
-	} {
-		if got := clientKey(tc.addr); got != tc.want {
-			t.Errorf("clientKey(%q) = %q, want %q", tc.addr, got, tc.want)
-		}
+	// An untrusted peer cannot name someone else, nor a trusted address, to dodge its limit.
+	if c := get("198.51.100.9:1000", "192.0.2.1"); c != http.StatusOK {
+		t.Fatalf("untrusted peer, first request: %d", c)
+	}
+	if c := get("198.51.100.9:1001", "192.0.2.1"); c != http.StatusTooManyRequests {
+		t.Fatalf("untrusted peer with a spoofed X-Forwarded-For: %d", c)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/ipledger/ipledger/netguard"
 )
 
 // writeChunk is how much of a response one write (with its own deadline) carries.
@@ -29,6 +31,9 @@ type conn struct {
 	reqs   chan request
 	notify chan struct{}
 	wdone  chan struct{} // closed when the writer returns
+
+	key     netguard.Key // the client, for the per-client count
+	trusted bool
 
 	// Writer state.
 	ready   bool // answered a query: Serial Notify applies
@@ -107,11 +112,19 @@ func (c *conn) readLoop() {
 	var hdr [headerLen]byte
 	negotiated := false
 	var v Version
+	// A router sends its first query at once (RFC 8210 §8.1); after that it may stay
+	// silent for hours between queries, so only the first wait has a deadline. Once a PDU
+	// has begun, all of it must come within PDUTimeout: half a header must not hold a
+	// connection open.
+	c.nc.SetReadDeadline(time.Now().Add(c.s.opts.FirstQueryTimeout))
 	for {
+		if _, err := br.Peek(1); err != nil {
+			c.readFailed(err, negotiated, "first query")
+			return
+		}
+		c.nc.SetReadDeadline(time.Now().Add(c.s.opts.PDUTimeout))
 		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				c.log.Debug("rtr read", "err", err)
-			}
+			c.readFailed(err, true, "PDU")
 			return
 		}
 		pv, t := Version(hdr[0]), Type(hdr[1])
@@ -122,9 +135,11 @@ func (c *conn) readLoop() {
 			pdu = make([]byte, length)
 			copy(pdu, hdr[:])
 			if _, err := io.ReadFull(br, pdu[headerLen:]); err != nil {
+				c.readFailed(err, true, "PDU")
 				return
 			}
 		}
+		c.nc.SetReadDeadline(time.Time{})
 		// RFC 8210 §7: the router's first query fixes the version. A version above ours is
 		// answered in ours, so that the router can retry with it.
 		switch {
@@ -180,6 +195,18 @@ func (c *conn) readLoop() {
 			return
 		}
 		negotiated, v = true, pv
+	}
+}
+
+// readFailed logs why reading ended: a deadline passed (what came late: the first query or
+// the rest of a PDU) or the connection closed.
+func (c *conn) readFailed(err error, started bool, what string) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.s.m.timeouts.WithLabelValues(map[bool]string{false: "first_query", true: "pdu"}[started]).Inc()
+		c.log.Debug("rtr router too slow; dropped", "waiting_for", what)
+	case !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed):
+		c.log.Debug("rtr read", "err", err)
 	}
 }
 

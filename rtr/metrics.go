@@ -12,6 +12,7 @@ type metrics struct {
 	accepted       prometheus.Counter
 	rejected       prometheus.Counter
 	slowDropped    prometheus.Counter
+	timeouts       *prometheus.CounterVec
 	serial         prometheus.Gauge
 	vrps           *prometheus.GaugeVec
 	routerKeys     prometheus.Gauge
@@ -30,6 +31,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		accepted:       prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_rtr_connections_accepted_total", Help: "RTR connections accepted."}),
 		rejected:       prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_rtr_connections_rejected_total", Help: "RTR connections closed at once for exceeding the connection limit."}),
 		slowDropped:    prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_rtr_slow_clients_dropped_total", Help: "RTR connections dropped because the router did not read its response in time."}),
+		timeouts:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ipledger_rtr_read_timeouts_total", Help: "RTR connections dropped by a read deadline, by what was awaited (first_query, pdu)."}, []string{"waiting_for"}),
 		serial:         prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_rtr_serial", Help: "Serial number of the data served."}),
 		vrps:           prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ipledger_rtr_vrps", Help: "VRPs served, by address family."}, []string{"family"}),
 		routerKeys:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_rtr_router_keys", Help: "BGPsec router keys served (version 1)."}),
@@ -44,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.conns, m.accepted, m.rejected, m.slowDropped, m.serial, m.vrps, m.routerKeys,
+	for _, c := range []prometheus.Collector{m.conns, m.accepted, m.rejected, m.slowDropped, m.timeouts, m.serial, m.vrps, m.routerKeys,
 		m.changes, m.queries, m.responses, m.errorsSent, m.errorsReceived, m.notifies, m.bytes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("rtr: register metrics: %w", err)

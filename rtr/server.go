@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ipledger/ipledger/netguard"
 	"github.com/ipledger/ipledger/vrp"
 )
 
@@ -26,7 +27,21 @@ type Options struct {
 	// (RFC 8210 §6), in whole seconds. Defaults 1 h, 10 min, 2 h.
 	Refresh, Retry, Expire time.Duration
 	// MaxConns bounds concurrent connections; one more is closed at once. Default 1024.
+	// When there are Trusted clients, an eighth of it is kept for them.
 	MaxConns int
+	// MaxConnsPerClient bounds the concurrent connections of one client (an IPv4 address
+	// or an IPv6 /64; Trusted clients are exempt): one more is closed at once. Default 8:
+	// a router keeps one session per cache.
+	MaxConnsPerClient int
+	// Trusted clients are exempt from MaxConnsPerClient. Nil trusts no one.
+	Trusted *netguard.Trusted
+	// FirstQueryTimeout is how long a new connection may stay silent: RFC 8210 §8.1 routers
+	// send a Reset or Serial Query as soon as they connect. Default 30 s.
+	FirstQueryTimeout time.Duration
+	// PDUTimeout is how long a PDU may take to arrive once its first byte has. Between
+	// queries a connection may stay idle for as long as the router likes (it keeps its
+	// session for hours and waits for Serial Notify). Default 10 s.
+	PDUTimeout time.Duration
 	// WriteTimeout is how long a router may take to accept each 256 KiB of a response
 	// before it is dropped as too slow. Default 30 s.
 	WriteTimeout time.Duration
@@ -48,6 +63,9 @@ const (
 	DefaultRetry          = 10 * time.Minute
 	DefaultExpire         = 2 * time.Hour
 	DefaultMaxConns       = 1024
+	DefaultMaxPerClient   = 8
+	DefaultFirstQuery     = 30 * time.Second
+	DefaultPDUTimeout     = 10 * time.Second
 	DefaultWriteTimeout   = 30 * time.Second
 	DefaultNotifyInterval = time.Minute
 	DefaultHistory        = 32
@@ -71,6 +89,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	perClient map[netguard.Key]int // open connections of untrusted clients
 	closed    bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -99,8 +118,13 @@ func New(o Options) (*Server, error) {
 	def(&o.Expire, DefaultExpire)
 	def(&o.WriteTimeout, DefaultWriteTimeout)
 	def(&o.NotifyInterval, DefaultNotifyInterval)
+	def(&o.FirstQueryTimeout, DefaultFirstQuery)
+	def(&o.PDUTimeout, DefaultPDUTimeout)
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerClient <= 0 {
+		o.MaxConnsPerClient = DefaultMaxPerClient
 	}
 	if o.History <= 0 {
 		o.History = DefaultHistory
@@ -135,6 +159,7 @@ func New(o Options) (*Server, error) {
 		eod:       [3]uint32{uint32(o.Refresh / time.Second), uint32(o.Retry / time.Second), uint32(o.Expire / time.Second)},
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
+		perClient: map[netguard.Key]int{},
 		done:      make(chan struct{}),
 	}
 	// Random Session IDs, distinct per version: a router's serial is only meaningful
@@ -250,7 +275,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.listeners[ln] = struct{}{}
 	s.mu.Unlock()
 	s.log.Info("rtr serving", "addr", ln.Addr().String(), "max_version", s.opts.MaxVersion,
-		"refresh", s.opts.Refresh, "retry", s.opts.Retry, "expire", s.opts.Expire, "max_conns", s.opts.MaxConns)
+		"refresh", s.opts.Refresh, "retry", s.opts.Retry, "expire", s.opts.Expire, "max_conns", s.opts.MaxConns, "max_conns_per_client", s.opts.MaxConnsPerClient)
 	var backoff time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -274,18 +299,32 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		backoff = 0
+		a := netguard.AddrOf(nc.RemoteAddr())
+		key, trusted := netguard.KeyOf(a), s.opts.Trusted.Contains(a)
+		reserve := 0
+		if !s.opts.Trusted.Empty() {
+			reserve = s.opts.MaxConns / 8
+		}
 		s.mu.Lock()
 		switch {
 		case s.closed:
 			s.mu.Unlock()
 			nc.Close()
 			return ErrServerClosed
-		case len(s.conns) >= s.opts.MaxConns:
+		case len(s.conns) >= s.opts.MaxConns, !trusted && len(s.conns) >= s.opts.MaxConns-reserve:
 			s.mu.Unlock()
-			s.reject(nc)
+			s.reject(nc, "connection limit reached; closing new connections")
+			continue
+		case !trusted && s.perClient[key] >= s.opts.MaxConnsPerClient:
+			s.mu.Unlock()
+			s.reject(nc, "per-client connection limit reached; closing the client's new connections")
 			continue
 		}
 		c := newConn(s, nc)
+		c.key, c.trusted = key, trusted
+		if !trusted {
+			s.perClient[key]++
+		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
@@ -295,20 +334,26 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 }
 
-// reject closes a connection over MaxConns, logging at most one line per 10 s.
-func (s *Server) reject(nc net.Conn) {
+// reject closes a connection over MaxConns or MaxConnsPerClient, logging at most one line
+// per 10 s.
+func (s *Server) reject(nc net.Conn, msg string) {
 	s.m.rejected.Inc()
 	nc.Close()
 	now := time.Now().UnixNano()
 	last := s.lastRejectLog.Load()
 	if now-last > int64(10*time.Second) && s.lastRejectLog.CompareAndSwap(last, now) {
-		s.log.Warn("rtr connection limit reached; closing new connections", "max_conns", s.opts.MaxConns, "remote", nc.RemoteAddr().String())
+		s.log.Warn("rtr "+msg, "max_conns", s.opts.MaxConns, "max_conns_per_client", s.opts.MaxConnsPerClient, "remote", nc.RemoteAddr().String())
 	}
 }
 
 func (s *Server) remove(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	if !c.trusted {
+		if s.perClient[c.key]--; s.perClient[c.key] <= 0 {
+			delete(s.perClient, c.key)
+		}
+	}
 	s.mu.Unlock()
 	s.m.conns.Dec()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ipledger/ipledger/netguard"
 	"github.com/ipledger/ipledger/vrp"
 )
 
@@ -624,7 +625,8 @@ func TestNotifySkipsUpToDate(t *testing.T) {
 }
 
 func TestConcurrentSyncs(t *testing.T) {
-	s, addr := startServer(t, Options{MaxVersion: 1})
+	// Twenty routers from one address: above the default per-client cap.
+	s, addr := startServer(t, Options{MaxVersion: 1, MaxConnsPerClient: 20})
 	set := bigSet(t, 50_000)
 	s.Update(set)
 	var wg sync.WaitGroup
@@ -737,5 +739,90 @@ func TestDeltaLatencyLargeSet(t *testing.T) {
 	t.Logf("Update to delta received: %v", took)
 	if took > limit {
 		t.Errorf("the delta took %v to reach the router, want < %v", took, limit)
+	}
+}
+
+// TestFirstQueryDeadline: a connection that sends nothing is closed after
+// FirstQueryTimeout; one that has queried may then stay silent.
+func TestFirstQueryDeadline(t *testing.T) {
+	s, addr := startServer(t, Options{MaxVersion: 1, FirstQueryTimeout: 200 * time.Millisecond})
+	s.Update(mustSet(t, vA))
+	silent := dial(t, addr)
+	router := dial(t, addr)
+	router.send(1, &ResetQuery{})
+	router.response()
+	start := time.Now()
+	silent.expectEOF()
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("silent connection closed after %v", d)
+	}
+	// The router that queried is still served after well past the first-query deadline.
+	time.Sleep(400 * time.Millisecond)
+	router.send(1, &SerialQuery{Session: s.SessionID(1), Serial: 0})
+	if r := router.response(); r.eod == nil {
+		t.Fatalf("router idle after its first query: %+v", r)
+	}
+	if n := metricValue(s.m.timeouts.WithLabelValues("first_query")); n != 1 {
+		t.Errorf("first_query timeouts %v, want 1", n)
+	}
+}
+
+// TestPDUDeadline: half a PDU header, before or after the first query, is closed after
+// PDUTimeout.
+func TestPDUDeadline(t *testing.T) {
+	s, addr := startServer(t, Options{MaxVersion: 1, FirstQueryTimeout: time.Hour, PDUTimeout: 200 * time.Millisecond})
+	s.Update(mustSet(t, vA))
+	reset, _ := Append(nil, 1, &ResetQuery{})
+	for _, before := range [][]byte{nil, reset} {
+		c := dial(t, addr)
+		if before != nil {
+			c.sendRaw(before)
+			c.response()
+		}
+		c.sendRaw(reset[:3])
+		start := time.Now()
+		c.expectEOF()
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("half a header (after %d bytes) closed after %v", len(before), d)
+		}
+	}
+	if n := metricValue(s.m.timeouts.WithLabelValues("pdu")); n != 2 {
+		t.Errorf("pdu timeouts %v, want 2", n)
+	}
+}
+
+// dialFrom connects from a given loopback address (127.0.0.0/8 all work on Linux).
+func dialFrom(t testing.TB, from, addr string) *client {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return &client{t: t, nc: nc, br: bufio.NewReaderSize(nc, 1<<16)}
+}
+
+// TestPerClientLimit: connections from one address beyond MaxConnsPerClient are closed at
+// once, while another address still connects and a trusted one is exempt.
+func TestPerClientLimit(t *testing.T) {
+	trusted, _ := netguard.ParseTrusted("127.0.0.1")
+	s, addr := startServer(t, Options{MaxVersion: 1, MaxConnsPerClient: 3, Trusted: trusted})
+	s.Update(mustSet(t, vA))
+	for range 3 {
+		dialFrom(t, "127.0.0.2", addr)
+	}
+	for range 5 {
+		dialFrom(t, "127.0.0.2", addr).expectEOF()
+	}
+	for _, from := range []string{"127.0.0.3", "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1"} {
+		c := dialFrom(t, from, addr)
+		c.send(1, &ResetQuery{})
+		if r := c.response(); len(r.announced) != 1 {
+			t.Fatalf("from %s: %+v", from, r)
+		}
+	}
+	if n := metricValue(s.m.rejected); n != 5 {
+		t.Errorf("rejected %v, want 5", n)
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/netguard"
 )
 
 // Source is the committed ledger state the server reads; *chain.App satisfies it. Committed
@@ -49,12 +50,15 @@ type Options struct {
 	QueryRate         float64       // queries per second per client [10]
 	QueryBurst        int           // queries a client may send at once [50]
 	MaxClients        int           // clients the rate limiter remembers [65536]
-	IdleTimeout       time.Duration // time to wait for a query line [60 s]
+	IdleTimeout       time.Duration // time to wait for a query line on a persistent (-k) connection [60 s]
+	FirstQueryTimeout time.Duration // time to wait for the first query line of a connection [10 s]
 	WriteTimeout      time.Duration // time to write one answer [30 s]
 	MaxLineBytes      int           // longest query line, at most MaxQueryBytes [MaxQueryBytes]
 	MaxObjects        int           // primary objects in one answer (-M, -i) [1000]
 	IndexMinAge       time.Duration // least time between rebuilds of the inverse index [10 s]
 	MaxIndexEntries   int           // entries of the inverse index [4,000,000]
+	// Trusted clients are exempt from MaxConnsPerClient and the query rate; nil trusts no one.
+	Trusted *netguard.Trusted
 
 	now func() time.Time // the clock of rate limits and index age, for tests (deadlines use the real one)
 }
@@ -80,6 +84,11 @@ func (o *Options) defaults() {
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = 60 * time.Second
 	}
+	if o.FirstQueryTimeout <= 0 {
+		// RFC 3912 clients send their query as soon as they connect; a connection that
+		// stays silent is holding a slot, not asking.
+		o.FirstQueryTimeout = 10 * time.Second
+	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 30 * time.Second
 	}
@@ -102,14 +111,14 @@ type Server struct {
 	opt     Options
 	log     *slog.Logger
 	m       *metrics
-	limiter *limiter
+	limiter *netguard.Limiter
 	index   *indexer
 
 	mu        sync.Mutex
 	closed    bool
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
-	perClient map[string]int
+	perClient map[netguard.Key]int
 	logged    map[string]time.Time // last warning per limit, to log limit hits sparingly
 	wg        sync.WaitGroup
 }
@@ -127,9 +136,9 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		opt: o, log: o.Logger, m: m,
-		limiter:   newLimiter(o.QueryRate, o.QueryBurst, o.MaxClients, o.now),
+		limiter:   netguard.NewLimiter(o.QueryRate, o.QueryBurst, o.MaxClients),
 		listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{},
-		perClient: map[string]int{}, logged: map[string]time.Time{},
+		perClient: map[netguard.Key]int{}, logged: map[string]time.Time{},
 	}
 	s.index = &indexer{minAge: o.IndexMinAge, perKey: o.MaxObjects + 1, maxEntries: o.MaxIndexEntries, now: o.now,
 		onBuild: func(d time.Duration) {
@@ -180,7 +189,8 @@ func (s *Server) isClosed() bool {
 // accept admits c within the connection limits, or answers %ERROR:306 and closes it.
 func (s *Server) accept(c net.Conn) {
 	s.m.conns.Inc()
-	client := clientKey(c.RemoteAddr())
+	addr := netguard.AddrOf(c.RemoteAddr())
+	client, trusted := netguard.KeyOf(addr), s.opt.Trusted.Contains(addr)
 	s.mu.Lock()
 	reason := ""
 	switch {
@@ -190,11 +200,13 @@ func (s *Server) accept(c net.Conn) {
 		return
 	case len(s.conns) >= s.opt.MaxConns:
 		reason = rejectConns
-	case s.perClient[client] >= s.opt.MaxConnsPerClient:
+	case !trusted && s.perClient[client] >= s.opt.MaxConnsPerClient:
 		reason = rejectClientConns
 	default:
 		s.conns[c] = struct{}{}
-		s.perClient[client]++
+		if !trusted {
+			s.perClient[client]++
+		}
 		s.wg.Add(1)
 	}
 	s.mu.Unlock()
@@ -215,7 +227,7 @@ func (s *Server) accept(c net.Conn) {
 		c.Close()
 		return
 	}
-	go s.serveConn(c, client)
+	go s.serveConn(c, client, trusted)
 }
 
 // warn logs a limit hit at most once per ten seconds per kind, so a flood does not become a
@@ -253,15 +265,17 @@ func readLine(br *bufio.Reader) (string, error) {
 
 // serveConn answers the queries of one connection: one (RFC 3912), or with -k any number,
 // each answered in full before the next is read (stop and wait), until a bare -k.
-func (s *Server) serveConn(c net.Conn, client string) {
+func (s *Server) serveConn(c net.Conn, client netguard.Key, trusted bool) {
 	s.m.open.Inc()
 	defer func() {
 		c.Close()
 		s.m.open.Dec()
 		s.mu.Lock()
 		delete(s.conns, c)
-		if s.perClient[client]--; s.perClient[client] <= 0 {
-			delete(s.perClient, client)
+		if !trusted {
+			if s.perClient[client]--; s.perClient[client] <= 0 {
+				delete(s.perClient, client)
+			}
 		}
 		s.mu.Unlock()
 		s.wg.Done()
@@ -270,7 +284,12 @@ func (s *Server) serveConn(c net.Conn, client string) {
 	br := bufio.NewReaderSize(c, s.opt.MaxLineBytes+2)
 	first, persistent := true, false
 	for {
-		c.SetReadDeadline(time.Now().Add(s.opt.IdleTimeout))
+		// The whole line must arrive within the timeout, however slowly it trickles in.
+		wait := s.opt.IdleTimeout
+		if first && !persistent {
+			wait = s.opt.FirstQueryTimeout
+		}
+		c.SetReadDeadline(time.Now().Add(wait))
 		line, err := readLine(br)
 		if err != nil {
 			var ne net.Error
@@ -281,13 +300,17 @@ func (s *Server) serveConn(c net.Conn, client string) {
 				s.closeWith(c, first, qerr(errTooLong, "input line too long", fmt.Sprintf("Input exceeds the maximum line length of %d bytes.", s.opt.MaxLineBytes)))
 			case errors.As(err, &ne) && ne.Timeout():
 				s.m.rejected.WithLabelValues(rejectIdle).Inc()
-				s.closeWith(c, first, qerr(errIdle, "connection has been closed", fmt.Sprintf("No query came for %s.", s.opt.IdleTimeout)))
+				s.closeWith(c, first, qerr(errIdle, "connection has been closed", fmt.Sprintf("No query came for %s.", wait)))
 			}
 			return
 		}
-		if ok, firstHit := s.limiter.allow(client); !ok {
+		d := netguard.Decision{OK: true}
+		if !trusted {
+			d = s.limiter.Allow(client, s.opt.now())
+		}
+		if !d.OK {
 			s.m.rejected.WithLabelValues(rejectRate).Inc()
-			if firstHit {
+			if d.First {
 				s.warn(rejectRate, "whois rate limit hit", "client", client, "rate", s.opt.QueryRate, "burst", s.opt.QueryBurst)
 			}
 			s.closeWith(c, first, qerr(errDenied, "access denied",

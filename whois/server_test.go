@@ -3,10 +3,10 @@ package whois
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ipledger/ipledger/netguard"
 )
 
 // TestServeOneQuery: RFC 3912 — one query line, the answer, then the server closes.
@@ -115,51 +117,31 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("%d log lines for one client's limit episode:\n%s", n, logs.String())
 	}
 	// The limiter keys clients by address: a different one still gets answers.
-	if ok, _ := s.limiter.allow("192.0.2.99"); !ok {
+	if !s.limiter.Allow(netguard.KeyOf(netip.MustParseAddr("192.0.2.99")), time.Now()).OK {
 		t.Error("another client is limited too")
 	}
 }
 
-func TestLimiterBounded(t *testing.T) {
-	now := time.Unix(0, 0)
-	l := newLimiter(1, 2, 3, func() time.Time { return now })
-	for i := 0; i < 100; i++ {
-		if ok, _ := l.allow(fmt.Sprint("client", i)); !ok {
-			t.Fatalf("new client %d denied", i)
+// TestTrustedClient: a trusted client is exempt from the per-client connection cap and the
+// query rate (the limiter and client keys are tested in netguard).
+func TestTrustedClient(t *testing.T) {
+	trusted, err := netguard.ParseTrusted("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServer(t, Options{MaxConnsPerClient: 1, QueryRate: 0.001, QueryBurst: 1, Trusted: trusted})
+	addr := listen(t, s)
+	var conns []net.Conn
+	for i := range 3 {
+		c, br := dial(t, addr)
+		io.WriteString(c, "-k\r\n")
+		for j := range 2 {
+			io.WriteString(c, "-r AS3333\r\n")
+			if p := parseAnswer(t, readAnswer(t, br)); len(p.objects) != 1 {
+				t.Fatalf("connection %d, query %d: %v", i, j, p.errors)
+			}
 		}
-	}
-	if n := l.clients(); n != 3 {
-		t.Fatalf("tracks %d clients, bound is 3", n)
-	}
-	// Bucket arithmetic: burst 2, then one per second.
-	for i, want := range []bool{true, true, false} {
-		if ok, _ := l.allow("x"); ok != want {
-			t.Fatalf("query %d: %v", i, ok)
-		}
-	}
-	if _, first := l.allow("x"); first {
-		t.Error("second denial in a row reported as the first")
-	}
-	now = now.Add(time.Second)
-	if ok, _ := l.allow("x"); !ok {
-		t.Error("no token after a second")
-	}
-}
-
-func TestClientKey(t *testing.T) {
-	for addr, want := range map[string]string{
-		"192.0.2.1:43":             "192.0.2.1",
-		"[::ffff:192.0.2.1]:43":    "192.0.2.1",
-		"[2001:db8:1:2:3::4]:4343": "2001:db8:1:2::/64",
-		"[2001:db8:1:2:ffff::]:1":  "2001:db8:1:2::/64",
-	} {
-		a, err := net.ResolveTCPAddr("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := clientKey(a); got != want {
-			t.Errorf("%s: %s, want %s", addr, got, want)
-		}
+		conns = append(conns, c)
 	}
 }
 
@@ -214,7 +196,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // TestIdleTimeout: a client that sends nothing, or stops sending in a persistent
 // connection, gets %ERROR:305 and is disconnected.
 func TestIdleTimeout(t *testing.T) {
-	s := newTestServer(t, Options{IdleTimeout: 100 * time.Millisecond})
+	s := newTestServer(t, Options{IdleTimeout: 100 * time.Millisecond, FirstQueryTimeout: 100 * time.Millisecond})
 	addr := listen(t, s)
 	c, br := dial(t, addr)
 	start := time.Now()
@@ -228,6 +210,22 @@ func TestIdleTimeout(t *testing.T) {
 	readAnswer(t, br)
 	if p := parseAnswer(t, readAll(t, br)); !slices.Equal(p.errors, []string{"305"}) {
 		t.Errorf("idle persistent client: %v", p.errors)
+	}
+}
+
+// TestFirstQueryTimeout: a connection that sends no query, or only part of one, is closed
+// with %ERROR:305 after FirstQueryTimeout even when the idle timeout is long.
+func TestFirstQueryTimeout(t *testing.T) {
+	s := newTestServer(t, Options{IdleTimeout: time.Hour, FirstQueryTimeout: 200 * time.Millisecond})
+	addr := listen(t, s)
+	for _, send := range []string{"", "-r AS33"} {
+		c, br := dial(t, addr)
+		io.WriteString(c, send)
+		start := time.Now()
+		text := readAll(t, br)
+		if p := parseAnswer(t, text); !slices.Equal(p.errors, []string{"305"}) || time.Since(start) > 5*time.Second {
+			t.Errorf("sent %q: after %v:\n%s", send, time.Since(start), text)
+		}
 	}
 }
 

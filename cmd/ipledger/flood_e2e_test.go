@@ -1,256 +1,244 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/rtr"
 )
 
-// floodRecords is how many /24s the synthetic import puts under 194.0.0.0/8: four times
-// what one answer lists, so every answer of the /8 used to load them all.
-const floodRecords = 4000
-
-// writeFloodImport writes a RIPE NCC delegated file of n /24s in 194.0.0.0/8, each
-// allocated to its own holder.
-func writeFloodImport(t *testing.T, n int) string {
-	t.Helper()
-	var b strings.Builder
-	fmt.Fprintf(&b, "2|ripencc|20140630|%d|19830705|20140630|+0200\n", n)
-	fmt.Fprintf(&b, "ripencc|*|ipv4|*|%d|summary\n", n)
-	for i := range n {
-		fmt.Fprintf(&b, "ripencc|NL|ipv4|194.%d.%d.0|256|20100101|allocated\n", i/256, i%256)
-	}
-	path := filepath.Join(t.TempDir(), "delegated-ripencc-latest")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+// dialFrom connects to addr from the loopback address from; 127.0.0.0/8 all work on Linux.
+func dialFrom(from, addr string) (net.Conn, error) {
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 2 * time.Second}
+	return d.Dial("tcp", addr)
 }
 
-// vmRSS reads a process's resident set in kB from /proc.
-func vmRSS(t testing.TB, pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
+// TestRTRLockout: silent connections from one host beyond its per-client cap are closed at
+// once, so a router elsewhere still gets its data (issue 13, item 6: 1,024 silent
+// connections from one host used to lock every router out).
+func TestRTRLockout(t *testing.T) {
+	n := startRTRNode(t, "--rtr-max-conns", "64")
+	var held []net.Conn
+	defer func() {
+		for _, c := range held {
+			c.Close()
 		}
-	}
-	return 0
-}
-
-// TestExpensiveReadFlood is issue 13's item 3: a node whose 194.0.0.0/8 has thousands of
-// children is flooded for 10 s by 200 clients on as many loopback addresses (so that no
-// per-client limit is what saves it) asking for the /8 and for RIPE NCC's history, and for
-// RDAP's answer of the /8. Its resident memory must stay under 1.5× the idle figure, and
-// transactions submitted meanwhile must commit.
-//
-// IPLEDGER_FLOOD_BIN runs the flood against another build (main's, for the before figure:
-// expect it to fail); IPLEDGER_FLOOD_REAL=1 imports the real 2014-06 statistics instead of
-// the synthetic file (slower: for measuring by hand).
-func TestExpensiveReadFlood(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a 10 s flood")
-	}
-	bin := os.Getenv("IPLEDGER_FLOOD_BIN")
-	if bin == "" {
-		bin = binary(t)
-	}
-	// The node's soft memory limit plays the part the default 750 MiB plays over the real
-	// 2014-06 state (657 MB resident idle): a little above what the state needs. Without
-	// it, a state this small leaves the collector (GOGC 300) free to grow the heap to four
-	// times its live size, which says nothing about the queries.
-	imp, memLimit := writeFloodImport(t, floodRecords), "128MiB"
-	importWait, settle := 60*time.Second, 3*time.Second
-	// In the real 2014-06 state 194.0.0.0/8 is split between pools by inter-registry
-	// transfers; 88.0.0.0/8 lies in a RIPE NCC pool of tens of thousands of holdings.
-	target := "194.0.0.0/8"
-	if os.Getenv("IPLEDGER_FLOOD_REAL") == "1" {
-		dir, _ := importer.DataDir()
-		imp, memLimit, target = filepath.Join(dir, "delegated", "2014-06"), "750MiB", "88.0.0.0/8"
-		importWait, settle = 5*time.Minute, 20*time.Second
-	}
-	if v := os.Getenv("IPLEDGER_FLOOD_MEMLIMIT"); v != "" {
-		memLimit = v
-	}
-	home := filepath.Join(t.TempDir(), "home")
-	addr := freeAddr(t)
-	var out lockedBuffer
-	var cmd *exec.Cmd
-	exited := make(chan error, 1)
-	start := func(args ...string) {
-		cmd = exec.Command(bin, append([]string{"dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
-			"--p2p", "127.0.0.1:0", "--rpc", "off", "--mem-limit", memLimit}, args...)...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
+	}()
+	for range 100 {
+		c, err := dialFrom("127.0.0.2", n.rtr)
+		if err != nil {
 			t.Fatal(err)
 		}
-		go func() { exited <- cmd.Wait() }()
+		held = append(held, c)
 	}
-	start("--import", imp)
+	// Let the server take them all in before the router comes.
+	time.Sleep(300 * time.Millisecond)
+	a := resetQuery(t, n.rtr, rtr.Version1)
+	if a.eod == nil {
+		t.Fatalf("router locked out: %+v", a)
+	}
+	// The host's own connections past its cap were closed, not left waiting.
+	open := 0
+	for _, c := range held {
+		c.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); err != nil && strings.Contains(err.Error(), "timeout") {
+			open++
+		}
+	}
+	if open > 8 {
+		t.Errorf("%d of 100 silent connections from one host still open", open)
+	}
+}
+
+// floodNode is `ipledger node` with every listener on, under a lowered descriptor limit.
+type floodNode struct {
+	home                       string
+	http, p2p, rpc, whois, rtr string
+	cmd                        *exec.Cmd
+	logs                       *syncBuffer
+}
+
+// floodLimit is the node's descriptor limit in the flood test: small enough that the flood
+// below would exhaust it without caps.
+const floodLimit = 1024
+
+func startFloodNode(t *testing.T) *floodNode {
+	t.Helper()
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("prlimit not found (util-linux)")
+	}
+	n := &floodNode{home: filepath.Join(t.TempDir(), "home"), http: freeAddr(t), p2p: freeAddr(t), rpc: freeAddr(t),
+		whois: freeAddr(t), rtr: freeAddr(t), logs: &syncBuffer{}}
+	if out, err := exec.Command(binary(t), "init", "--home", n.home, "--chain-id", "e2e-flood").CombinedOutput(); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	n.cmd = exec.Command(prlimit, fmt.Sprintf("--nofile=%d:%d", floodLimit, floodLimit), binary(t), "node", "--home", n.home,
+		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1")
+	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
+		n.cmd.Process.Kill()
+		n.cmd.Wait()
+		if t.Failed() {
+			t.Logf("node log:\n%s", n.logs.String())
+		}
 	})
-	deadline := time.After(importWait)
-	for !strings.Contains(out.String(), "import: ") {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("ipledger dev exited (%v):\n%s", err, out.String())
-		case <-deadline:
-			t.Fatalf("import did not finish:\n%s", out.String())
-		case <-time.After(100 * time.Millisecond):
+	waitUp(t, n.http, n.logs.String)
+	return n
+}
+
+// flooder holds connections to one listener from many loopback addresses, each sending a
+// prefix and then nothing (or a byte every few seconds), and reconnecting when closed, as
+// an attacker keeping the pressure on would.
+type flooder struct {
+	addr   string
+	prefix []byte
+	drip   bool // send a byte every 2 s after the prefix
+}
+
+func (f *flooder) run(ctx context.Context, wg *sync.WaitGroup, hosts, perHost int) {
+	for h := range hosts {
+		from := fmt.Sprintf("127.0.%d.%d", 1+h/250, 2+h%250)
+		for range perHost {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					c, err := dialFrom(from, f.addr)
+					if err != nil {
+						time.Sleep(100 * time.Millisecond)
+						continue
+					}
+					f.hold(ctx, c)
+					time.Sleep(100 * time.Millisecond)
+				}
+			}()
 		}
 	}
-	// The import's own peak stays resident a long while: restart on the home, as an
-	// operator's node runs, and measure that.
-	cmd.Process.Signal(os.Interrupt)
-	<-exited
-	start()
-	waitUp(t, addr, out.String)
-	base := "http://" + addr
-	cl := &httpapi.Client{Base: base}
-	ctx := context.Background()
-	info, err := cl.Resource(ctx, target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !info.ChildrenTruncated {
-		t.Fatalf("%s has %d children: the flood needs more than one answer holds", target, len(info.Children))
-	}
+}
 
-	// Idle: let the import's garbage go, then take the lowest of a few readings.
-	pid := cmd.Process.Pid
-	time.Sleep(settle)
-	idle := vmRSS(t, pid)
-	for range 10 {
-		time.Sleep(200 * time.Millisecond)
-		idle = min(idle, vmRSS(t, pid))
-	}
-	if idle == 0 {
-		t.Fatal("no VmRSS for the node")
-	}
-
-	floodCtx, stop := context.WithTimeout(ctx, 10*time.Second)
+// hold keeps c open until the server closes it or ctx ends.
+func (f *flooder) hold(ctx context.Context, c net.Conn) {
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	var peak atomic.Int64
-	peak.Store(idle)
+	if len(f.prefix) > 0 {
+		if _, err := c.Write(f.prefix); err != nil {
+			return
+		}
+	}
+	if !f.drip {
+		io.Copy(io.Discard, c) // until the server closes
+		return
+	}
+	go io.Copy(io.Discard, c)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			return
+		}
+	}
+}
+
+// listenerMetrics returns the node's ipledger_listener_… lines of /metrics.
+func listenerMetrics(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "ipledger_listener_") || strings.HasPrefix(l, "process_open_fds") || strings.HasPrefix(l, "ipledger_rtr_connections ") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestFloodKeepsCommitting is issue 13's end-to-end test of item 1: a node with a lowered
+// descriptor limit is flooded on every listener (HTTP slow bodies, silent WHOIS, RTR,
+// CometBFT RPC and P2P connections) from 127.0.0.2 and other loopback addresses, while a
+// trusted client (127.0.0.1) submits transactions. The chain keeps committing them during
+// and after the flood, and never logs a consensus failure.
+func TestFloodKeepsCommitting(t *testing.T) {
+	n := startFloodNode(t)
+	cl := &httpapi.Client{Base: "http://" + n.http}
+	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, n.home, ipledger.RIPENCC)}
+	seq := uint64(1)
+	// commit submits a transaction from the trusted address and waits for its commit.
+	commit := func(what string) {
+		t.Helper()
+		body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-F%d", seq), Name: "Flood test"}}}
+		tx, err := ipledger.BuildTx("e2e-flood", ipledger.KindRegisterOrg, seq, 0, body, ripe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		res, err := cl.Submit(ctx, tx, true)
+		if err != nil || !res.Committed() || res.Code != 0 {
+			t.Fatalf("%s: transaction %d: %+v %v", what, seq, res, err)
+		}
+		seq++
+	}
+	commit("before the flood")
+
+	slowBody := []byte("POST /v1/tx HTTP/1.1\r\nHost: node\r\nContent-Type: application/octet-stream\r\nContent-Length: 65000\r\n\r\nx")
+	floods := map[string]*flooder{
+		"http":  {addr: n.http, prefix: slowBody, drip: true},
+		"whois": {addr: n.whois},
+		"rtr":   {addr: n.rtr},
+		"rpc":   {addr: n.rpc, prefix: []byte("POST / HTTP/1.1\r\nHost: node\r\nContent-Length: 65000\r\n\r\n"), drip: true},
+		"p2p":   {addr: n.p2p},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for floodCtx.Err() == nil {
-			if v := vmRSS(t, pid); v > peak.Load() {
-				peak.Store(v)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-
-	// Transactions from 127.0.0.1 while the flood runs: ARIN, whom the import does not use,
-	// registers organisations one after another, each waited for.
-	arin := ipledger.Signer{Org: ipledger.ARIN, Key: loadKeyFile(t, home, ipledger.ARIN)}
-	st, err := cl.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
+	// 1,400 connections at once against a limit of 1,024: enough to exhaust it uncapped.
+	floods["http"].run(ctx, &wg, 20, 30)
+	floods["whois"].run(ctx, &wg, 10, 20)
+	floods["rtr"].run(ctx, &wg, 10, 20)
+	floods["rpc"].run(ctx, &wg, 10, 20)
+	floods["p2p"].run(ctx, &wg, 10, 20)
+	start := time.Now()
+	committed := 0
+	for time.Since(start) < 15*time.Second {
+		commit("during the flood")
+		committed++
 	}
-	arinOrg, err := cl.Org(ctx, ipledger.ARIN) // its registry transfers may have used sequences
-	if err != nil {
-		t.Fatal(err)
-	}
-	var committed atomic.Int64
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for seq := arinOrg.Sequence + 1; floodCtx.Err() == nil; {
-			body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-FLOOD%d", seq), Name: "flood test"}}}
-			tx, err := ipledger.BuildTx(st.ChainID, ipledger.KindRegisterOrg, seq, 0, body, arin)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			res, err := cl.Submit(wctx, tx, true)
-			cancel()
-			if err == nil && res.Committed() && res.Code == ipledger.CodeOK {
-				committed.Add(1)
-				seq++
-			} else if err == nil && res.Committed() {
-				t.Errorf("flood registration %d: %s %s", seq, res.CodeName, res.Log)
-				return
-			}
-		}
-	}()
-
-	paths := []string{"/v1/resources/" + target, "/v1/orgs/RIPE-NCC", "/rdap/ip/" + target}
-	if v := os.Getenv("IPLEDGER_FLOOD_PATHS"); v != "" {
-		paths = strings.Split(v, ",")
-	}
-	var answers, busy, other atomic.Int64
-	for i := range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(2+i%253))}
-			tr := &http.Transport{DialContext: (&net.Dialer{LocalAddr: local, Timeout: 5 * time.Second}).DialContext, MaxIdleConnsPerHost: 1}
-			defer tr.CloseIdleConnections()
-			hc := &http.Client{Transport: tr}
-			for n := i; floodCtx.Err() == nil; n++ {
-				req, _ := http.NewRequestWithContext(floodCtx, "GET", base+paths[n%len(paths)], nil)
-				resp, err := hc.Do(req)
-				if err != nil {
-					other.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				switch resp.StatusCode {
-				case http.StatusOK:
-					answers.Add(1)
-				case http.StatusServiceUnavailable:
-					busy.Add(1)
-				default:
-					other.Add(1)
-				}
-			}
-		}()
-	}
+	t.Logf("%d transactions committed during 15 s of flood; the node's listeners at its end:\n%s", committed, listenerMetrics(t, n.http))
+	cancel()
 	wg.Wait()
-	after := vmRSS(t, pid)
-	t.Logf("mem limit %s: idle %d kB, peak %d kB (%.2f×), after %d kB; %d answers, %d busy (503), %d other; %d transactions committed during the flood",
-		memLimit, idle, peak.Load(), float64(peak.Load())/float64(idle), after, answers.Load(), busy.Load(), other.Load(), committed.Load())
-	if peak.Load() > idle*3/2 {
-		t.Errorf("peak resident memory %d kB is over 1.5× the idle %d kB", peak.Load(), idle)
+	for range 3 {
+		commit("after the flood")
 	}
-	if committed.Load() < 3 {
-		t.Errorf("only %d transactions committed during the flood", committed.Load())
+	logs := n.logs.String()
+	for _, bad := range []string{"CONSENSUS FAILURE", "too many open files"} {
+		if strings.Contains(logs, bad) {
+			t.Errorf("the node logged %q", bad)
+		}
 	}
-	if answers.Load() == 0 {
-		t.Error("the flood got no answer at all")
-	}
-	if _, err := cl.Status(ctx); err != nil {
-		t.Fatalf("node after the flood: %v\n%s", err, out.String())
+	if !strings.Contains(logs, "connection cap reached") {
+		t.Error("the flood never reached a cap: it proves nothing")
 	}
 }
