@@ -37,6 +37,7 @@ const (
 	CodeUnknownKind    Code = 20 // transaction kind not known
 	CodeMempoolFull    Code = 21 // per-signer quota reached; retry later
 	CodeNoFunds        Code = 22 // balance too low for a payment
+	CodeUnavailable    Code = 23 // the node takes no transactions now: halted, or its disk is nearly full
 )
 
 var codeNames = map[Code]string{
@@ -63,6 +64,7 @@ var codeNames = map[Code]string{
 	CodeUnknownKind:    "unknown_kind",
 	CodeMempoolFull:    "mempool_full",
 	CodeNoFunds:        "insufficient_funds",
+	CodeUnavailable:    "unavailable",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and
@@ -111,6 +113,8 @@ func (c Code) HTTPStatus() int {
 		return 429
 	case CodeNoFunds:
 		return 402
+	case CodeUnavailable:
+		return 503
 	}
 	return 400
 }
