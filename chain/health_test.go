@@ -344,3 +344,30 @@ func FuzzParseThreshold(f *testing.F) {
 		}
 	})
 }
+
+// TestDiskRefresh: a submission looks again when the figures are over 100 ms old, so a
+// small disk filling under load is caught between two of the watch's looks.
+func TestDiskRefresh(t *testing.T) {
+	fd := &fakeDisk{free: 100 << 30, total: 1 << 40}
+	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.DiscardHandler))
+	h := newHalter(slog.New(slog.DiscardHandler))
+	d.look()
+	fd.set(1 << 30)
+	d.refresh(h)
+	if d.refusal() != "" {
+		t.Fatal("looked again within 100 ms")
+	}
+	time.Sleep(freshness + 10*time.Millisecond)
+	d.refresh(h)
+	if d.refusal() == "" {
+		t.Fatal("figures over 100 ms old not refreshed")
+	}
+	fd.set(1 << 20)
+	time.Sleep(freshness + 10*time.Millisecond)
+	d.refresh(h)
+	select {
+	case <-h.exit:
+	default:
+		t.Fatal("no halt below the stop threshold")
+	}
+}

@@ -408,6 +408,7 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 	if len(tx) > ipledger.MaxTxBytes {
 		return ipledger.HashTx(tx), ipledger.Errorf(ipledger.CodeTooLarge, "transaction is %d bytes, limit %d", len(tx), ipledger.MaxTxBytes)
 	}
+	n.disk.refresh(n.halt)
 	if r := n.refusal(); r != "" {
 		return ipledger.HashTx(tx), ipledger.Errorf(ipledger.CodeUnavailable, "%s; retry later or at another node", r)
 	}
