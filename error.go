@@ -41,6 +41,7 @@ const (
 	// CodeRateLimited is the node refusing a client's request over its rate limit (HTTP
 	// 429 with Retry-After); never a transaction's result.
 	CodeRateLimited Code = 24
+	CodeUnavailable Code = 25 // the node takes no transactions now: halted, or its disk is nearly full
 )
 
 var codeNames = map[Code]string{
@@ -69,6 +70,7 @@ var codeNames = map[Code]string{
 	CodeNoFunds:        "insufficient_funds",
 	CodeBadText:        "bad_text",
 	CodeRateLimited:    "rate_limited",
+	CodeUnavailable:    "unavailable",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and
@@ -117,6 +119,8 @@ func (c Code) HTTPStatus() int {
 		return 429
 	case CodeNoFunds:
 		return 402
+	case CodeUnavailable:
+		return 503
 	}
 	return 400
 }

@@ -193,6 +193,8 @@ type NodeOptions struct {
 	// RPCMaxConns and P2PMaxInbound are the caps of CometBFT's RPC connections and inbound
 	// peers, from the node's descriptor budget; 0 keeps CometBFT's defaults (900, 40).
 	RPCMaxConns, P2PMaxInbound int
+	// Disk is the free-space watch of Home; its zero value watches without thresholds.
+	Disk DiskOptions
 }
 
 // StateSyncOptions configure CometBFT's state sync for a joining node. Its light client
@@ -234,6 +236,9 @@ type Node struct {
 	node  *nm.Node
 	local *rpclocal.Local
 	log   *slog.Logger
+	halt  *halter
+	disk  *diskWatch
+	done  chan struct{} // closed by Stop
 }
 
 // Start opens the node home and starts CometBFT with the application. The caller must call
@@ -259,6 +264,16 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
+	// Below the stop threshold nothing starts: a store opening on a full disk retries its
+	// first flush for ever (see docs/ARCHITECTURE.md, "Halts").
+	disk := newDiskWatch(o.Home, o.Disk, o.Logger)
+	if stop := disk.look(); stop != "" {
+		return nil, fmt.Errorf("start node: %s: not starting (%w)", stop, errDiskStop)
+	}
+	if err := disk.storeCanOpen(filepath.Join(o.Home, "ledger")); err != nil {
+		return nil, fmt.Errorf("start node: %w", err)
+	}
+	halt := newHalter(o.Logger)
 	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
@@ -295,13 +310,13 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	}
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 	n, err := nm.NewNode(ctx, c, pv, nk,
-		proxy.NewConnSyncLocalClientCreator(app),
+		proxy.NewConnSyncLocalClientCreator(haltingApp{app, halt}),
 		func() (nm.ChecksummedGenesisDoc, error) {
 			return nm.DefaultGenesisDocProviderFunc(c)()
 		},
 		cfg.DefaultDBProvider,
 		nm.DefaultMetricsProvider(c.Instrumentation),
-		cmtLogger{o.Logger},
+		cmtLogger{o.Logger, halt},
 	)
 	if err != nil {
 		st.Close()
@@ -323,9 +338,13 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ipledger_peers", Help: "Connected consensus peers."},
 				func() float64 { return float64(n.Switch().Peers().Size()) }),
 		)
+		registerHealth(reg, halt, disk)
 	}
-	o.Logger.Info("node started", "chain", doc.ChainID, "height", app.Committed().Height, "p2p", c.P2P.ListenAddress, "rpc", c.RPC.ListenAddress)
-	return &Node{app: app, st: st, node: n, local: rpclocal.New(n), log: o.Logger}, nil
+	o.Logger.Info("node started", "chain", doc.ChainID, "height", app.Committed().Height, "p2p", c.P2P.ListenAddress, "rpc", c.RPC.ListenAddress,
+		"disk_free", FormatBytes(disk.free.Load()))
+	node := &Node{app: app, st: st, node: n, local: rpclocal.New(n), log: o.Logger, halt: halt, disk: disk, done: make(chan struct{})}
+	go disk.run(halt, node.done)
+	return node, nil
 }
 
 // tune applies DESIGN.md's settings: fast blocks under load, an empty block every 30 s so
@@ -406,6 +425,10 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 	if len(tx) > ipledger.MaxTxBytes {
 		return ipledger.HashTx(tx), ipledger.Errorf(ipledger.CodeTooLarge, "transaction is %d bytes, limit %d", len(tx), ipledger.MaxTxBytes)
 	}
+	n.disk.refresh(n.halt)
+	if r := n.refusal(); r != "" {
+		return ipledger.HashTx(tx), ipledger.Errorf(ipledger.CodeUnavailable, "%s; retry later or at another node", r)
+	}
 	// Signatures are checked here, in parallel across callers, rather than inside CheckTx.
 	decoded, err := n.app.preVerify(tx)
 	if err != nil {
@@ -468,6 +491,15 @@ type Status struct {
 	Peers       int         `json:"peers"`
 	LogSize     uint64      `json:"log_size"`
 	MempoolSize int         `json:"mempool_size"`
+	// Halted means the node follows the chain no more (HaltReason says why) and is about
+	// to exit; /v1/status answers 503 with this body.
+	Halted     bool   `json:"halted"`
+	HaltReason string `json:"halt_reason,omitempty"`
+	// Refusing says why new transactions are refused ("free space 1.2 GiB below 2.0 GiB
+	// on /home"); empty when they are taken.
+	Refusing string `json:"refusing,omitempty"`
+	// DiskFree is the free space of the node's home in bytes, as last seen.
+	DiskFree uint64 `json:"disk_free"`
 }
 
 // Validator is one member of the current validator set.
@@ -484,7 +516,9 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		ChainID: n.app.ChainID(), Height: snap.Height, Time: snap.Block.Time,
 		AppHash: fmt.Sprintf("%X", snap.Block.AppHash), NodeID: string(n.node.NodeInfo().ID()),
 		Peers: n.node.Switch().Peers().Size(), LogSize: snap.Block.LogSize, MempoolSize: n.node.Mempool().Size(),
+		HaltReason: n.halt.Reason(), Refusing: n.refusal(), DiskFree: n.disk.free.Load(),
 	}
+	s.Halted = s.HaltReason != ""
 	if st, err := n.local.Status(ctx); err == nil {
 		s.CatchingUp = st.SyncInfo.CatchingUp
 	}
@@ -547,8 +581,29 @@ func (n *Node) LightBlock(ctx context.Context, h int64) (*types.LightBlock, erro
 	return &types.LightBlock{SignedHeader: &types.SignedHeader{Header: &header, Commit: commit}, ValidatorSet: vs}, nil
 }
 
+// Halted is closed when the node can follow the chain no more and its owner should Stop
+// it and exit non-zero: HaltReason says why (a consensus failure, HaltLinger after it
+// happened; free space below the stop threshold, at once).
+func (n *Node) Halted() <-chan struct{} { return n.halt.exit }
+
+// HaltReason returns why the node halted, or "" while it runs.
+func (n *Node) HaltReason() string { return n.halt.Reason() }
+
+// refusal returns why Submit refuses transactions now, or "".
+func (n *Node) refusal() string {
+	if r := n.halt.Reason(); r != "" {
+		return "node halted: " + r
+	}
+	return n.disk.refusal()
+}
+
 // Stop stops CometBFT and closes the store.
 func (n *Node) Stop() error {
+	select {
+	case <-n.done:
+	default:
+		close(n.done)
+	}
 	var errs []error
 	if n.node.IsRunning() {
 		if err := n.node.Stop(); err != nil {
@@ -569,12 +624,31 @@ func (n *Node) Stop() error {
 }
 
 // cmtLogger sends CometBFT's logs to slog: its per-block chatter to debug, its errors to
-// warn (most are peers coming and going).
-type cmtLogger struct{ l *slog.Logger }
+// warn (most are peers coming and going). Its consensus failure halts the node.
+type cmtLogger struct {
+	l *slog.Logger
+	h *halter
+}
 
 func (c cmtLogger) Debug(msg string, kv ...any) { c.l.Debug(msg, kv...) }
 func (c cmtLogger) Info(msg string, kv ...any)  { c.l.Debug(msg, kv...) }
-func (c cmtLogger) Error(msg string, kv ...any) { c.l.Warn(msg, kv...) }
+func (c cmtLogger) Error(msg string, kv ...any) {
+	c.l.Warn(msg, kv...)
+	if msg == consensusFailure && c.h != nil {
+		c.h.halt("consensus failure: "+failureCause(kv), HaltLinger)
+	}
+}
 func (c cmtLogger) With(kv ...any) cmtlog.Logger {
-	return cmtLogger{c.l.With(kv...)}
+	return cmtLogger{c.l.With(kv...), c.h}
+}
+
+// failureCause returns the "err" value of a consensus failure's key-value pairs (the
+// recovered panic), without the stack that follows it.
+func failureCause(kv []any) string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, _ := kv[i].(string); k == "err" {
+			return fmt.Sprint(kv[i+1])
+		}
+	}
+	return "unknown cause"
 }

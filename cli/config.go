@@ -40,6 +40,9 @@ type Config struct {
 	// StateSync, written by init --join --state-sync, makes the new node catch up from a
 	// snapshot; once the node has state it is ignored.
 	StateSync *StateSyncConfig `json:"state_sync,omitempty"`
+	// DiskRefuseBelow and DiskStopBelow are the free-space thresholds (chain.ParseThreshold).
+	DiskRefuseBelow string `json:"disk_refuse_below,omitempty"`
+	DiskStopBelow   string `json:"disk_stop_below,omitempty"`
 }
 
 // StateSyncConfig is how a joining node finds and verifies a snapshot: the network's
@@ -114,6 +117,8 @@ type serveFlags struct {
 	snapshotKeep     int
 	timeoutCommit    time.Duration
 	stateSync        *StateSyncConfig // from the config file only (init --join --state-sync)
+
+	diskRefuseBelow, diskStopBelow string // chain.ParseThreshold syntax
 }
 
 // Defaults (loopback; DESIGN.md).
@@ -144,11 +149,26 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	fs.Int64Var(&s.snapshotInterval, "snapshot-interval", defaultSnapshotInterval, "take a state-sync snapshot every N blocks, for new nodes to join from; 0 takes none")
 	fs.IntVar(&s.snapshotKeep, "snapshot-keep", chain.DefaultSnapshotKeep, "state-sync snapshots to keep")
 	fs.DurationVar(&s.timeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT's pause between blocks, counted from the end of the last block's commit (at most twice this after its decision); DESIGN.md asks for 100–200 ms")
+	fs.StringVar(&s.diskRefuseBelow, "disk-refuse-below", chain.DefaultRefuseBelow.String(), "refuse new transactions (HTTP 503 \"unavailable\") while the free space of the home's filesystem is below this: a size, a percentage of the filesystem, or both (the smaller applies); off for never")
+	fs.StringVar(&s.diskStopBelow, "disk-stop-below", chain.DefaultStopBelow.String(), "stop the node cleanly and exit non-zero when free space falls below this, and refuse to start below it (same syntax)")
 	fs.StringVar(&s.memLimit, "mem-limit", "750MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 800MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins. The default keeps the largest import (2014-06) under 1 GiB resident")
 }
 
 // resolve applies the config file to every flag neither given nor set from the
 // environment: flag, then environment, then config file, then the default.
+// disk returns the free-space options of the flags.
+func (s *serveFlags) disk() (chain.DiskOptions, error) {
+	refuse, err := chain.ParseThreshold(s.diskRefuseBelow)
+	if err != nil {
+		return chain.DiskOptions{}, fmt.Errorf("--disk-refuse-below: %w", err)
+	}
+	stop, err := chain.ParseThreshold(s.diskStopBelow)
+	if err != nil {
+		return chain.DiskOptions{}, fmt.Errorf("--disk-stop-below: %w", err)
+	}
+	return chain.DiskOptions{RefuseBelow: refuse, StopBelow: stop}, nil
+}
+
 func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
 	pick := func(name string, dst *string, fromFile string) {
 		if f := fs.Lookup(name); f != nil && !f.Changed && fromFile != "" {
@@ -174,6 +194,8 @@ func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
 	if f := fs.Lookup("snapshot-keep"); f != nil && !f.Changed && c.SnapshotKeep > 0 {
 		s.snapshotKeep = c.SnapshotKeep
 	}
+	pick("disk-refuse-below", &s.diskRefuseBelow, c.DiskRefuseBelow)
+	pick("disk-stop-below", &s.diskStopBelow, c.DiskStopBelow)
 	s.stateSync = c.StateSync
 }
 
@@ -192,6 +214,8 @@ func (s *serveFlags) store(fs *pflag.FlagSet, c *Config) {
 	keep("whois", s.whois, &c.WHOIS)
 	keep("rtr", s.rtr, &c.RTR)
 	keep("trusted-clients", s.guard.trusted, &c.TrustedClients)
+	keep("disk-refuse-below", s.diskRefuseBelow, &c.DiskRefuseBelow)
+	keep("disk-stop-below", s.diskStopBelow, &c.DiskStopBelow)
 	if f := fs.Lookup("witness"); f != nil && f.Changed {
 		c.Witnesses = s.witnesses
 	}

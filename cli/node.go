@@ -75,9 +75,7 @@ func nodeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			<-cmd.Context().Done()
-			log.Info("shutting down")
-			return s.stop()
+			return s.wait(cmd.Context())
 		},
 	}
 	sf.register(c.Flags())
@@ -135,9 +133,7 @@ func devCmd(e *env) *cobra.Command {
 					return err
 				}
 			}
-			<-cmd.Context().Done()
-			log.Info("shutting down")
-			return s.stop()
+			return s.wait(cmd.Context())
 		},
 	}
 	sf.register(c.Flags())

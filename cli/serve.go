@@ -52,12 +52,16 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	disk, err := sf.disk()
+	if err != nil {
+		return nil, err
+	}
 	rpc, err := g.rpcFront(ctx, sf.rpc)
 	if err != nil {
 		return nil, err
 	}
 	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: rpc.internal, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses, NoCheckpoints: sf.noCheckpoints,
-		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss, TimeoutCommit: sf.timeoutCommit,
+		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss, TimeoutCommit: sf.timeoutCommit, Disk: disk,
 		RPCMaxConns: g.budget.Conns(listenRPC), P2PMaxInbound: min(g.budget.Conns(listenP2P), maxInboundPeers)})
 	if err != nil {
 		rpc.Close()
@@ -121,6 +125,32 @@ func (s *server) mounts(sf serveFlags, reg prometheus.Registerer) (map[string]ht
 		return nil, err
 	}
 	return m, nil
+}
+
+// haltStopTimeout bounds the stop of a halted node: its consensus routine is gone, and a
+// stop that hangs on it must not keep the process from exiting.
+const haltStopTimeout = 30 * time.Second
+
+// wait runs until ctx ends (a clean stop) or the node halts: then it stops the node and
+// returns an exit error, the reason being logged already (chain.Node.Halted).
+func (s *server) wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		return s.stop()
+	case <-s.node.Halted():
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			s.log.Warn("stopping the halted node", "err", err)
+		}
+	case <-time.After(haltStopTimeout):
+		s.log.Warn("the halted node did not stop in time; exiting anyway", "timeout", haltStopTimeout)
+	}
+	return &exitError{code: 1}
 }
 
 // stop shuts the listeners down, then the node.

@@ -26,7 +26,12 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, st)
+	status := http.StatusOK
+	if st.Halted {
+		// A health check that reads only the status sees a halted node as down.
+		status = http.StatusServiceUnavailable
+	}
+	s.writeJSON(w, status, st)
 }
 
 // submit admits a transaction: 202 with its hash after CheckTx, or with ?wait=commit 200

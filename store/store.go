@@ -284,6 +284,7 @@ func Open(opts Options) (*Store, error) {
 		FormatMajorVersion:    pebble.FormatNewest,
 		Logger:                pebbleLogger{lg},
 	}
+	popts.EventListener = &pebble.EventListener{BackgroundError: (&errorBackoff{l: lg}).backgroundError}
 	// Bloom filters spare a disk read for most lookups of absent keys: value records
 	// (by key, see comparer), side-table misses, nodes and roots of pruned versions.
 	for i := range popts.Levels {
