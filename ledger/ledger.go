@@ -67,7 +67,6 @@ func (l *Ledger) authenticate(s store, tx *ipledger.Tx, block ipledger.Block, pe
 		return nil, ipledger.Errorf(ipledger.CodeExpired, "transaction expired at %s (block time %s)",
 			time.Unix(tx.ExpiryTime, 0).UTC().Format(time.RFC3339), block.Time.UTC().Format(time.RFC3339))
 	}
-
 	orgs := make([]*ipledger.Organisation, len(tx.Signatures))
 	for i, sig := range tx.Signatures {
 		o, err := s.org(sig.Org)
