@@ -36,7 +36,8 @@ type SubmitResult struct {
 func (r SubmitResult) Committed() bool { return r.Outcome != nil }
 
 // Outcome is where and how a transaction was committed. A non-zero Code is a transaction
-// the state machine rejected: it is committed (and logged) but changed nothing.
+// the state machine rejected: it is committed (and logged) and changed nothing but its first
+// signer's sequence, which it used up (if it passed authentication), so it never applies later.
 type Outcome struct {
 	Height   int64         `json:"height"`
 	Index    uint32        `json:"index"`
