@@ -52,7 +52,7 @@ func (f *guardFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.headerTimeout, "http-header-timeout", defaultHeaderTimeout, "time a connection may take to send its request headers, and an idle kept-alive one the next request's")
 }
 
-// Listener names and their weights in the descriptor budget.
+// Listener names, in the descriptor budget, metrics and logs.
 const (
 	listenHTTP  = "http"
 	listenWHOIS = "whois"
@@ -129,6 +129,7 @@ func (g *guard) listen(ctx context.Context, name, addr string) (*netguard.Listen
 	return g.wrap(name, ln), nil
 }
 
+// wrap caps ln by the budget of name and the per-client flag.
 func (g *guard) wrap(name string, ln net.Listener) *netguard.Listener {
 	return netguard.Listen(ln, netguard.ListenerOptions{Name: name, MaxConns: g.budget.Conns(name), MaxPerClient: g.f.perClient,
 		Trusted: g.trusted, Logger: g.log, Metrics: g.m})
@@ -136,10 +137,9 @@ func (g *guard) wrap(name string, ln net.Listener) *netguard.Listener {
 
 // httpServer returns the HTTP server of h with the deadlines a slow client cannot stretch:
 // ReadHeaderTimeout bounds the first request's headers (and a kept-alive connection's next
-// ones), bodyDeadline the body, IdleTimeout the wait between requests. WriteTimeout stays
-// above POST /v1/tx?wait=commit's wait. ReadTimeout is not used: when it passes during a
-// handler that has read its body, net/http cancels the request's context, which would end
-// a wait for a commit.
+// ones), bodyDeadline the body (scaled by its declared size, which ReadTimeout cannot be),
+// IdleTimeout the wait between requests. WriteTimeout stays above POST
+// /v1/tx?wait=commit's wait.
 func (g *guard) httpServer(h http.Handler, commitWait time.Duration) *http.Server {
 	hdr := g.f.headerTimeout
 	if hdr <= 0 {
