@@ -31,7 +31,7 @@ json=$work/net/testnet.json
 field() { python3 -c "import json,sys; t=json.load(open('$json')); print(t['nodes'][$1]['$2'])"; }
 ripe=$(python3 -c "import json; t=json.load(open('$json')); print([i for i,x in enumerate(t['nodes']) if 'RIPE-NCC' in (x.get('registries') or [])][0])")
 for i in $(seq 0 $((n - 1))); do
-  "$bin" node --home "$work/net/node$i" >"$work/node$i.log" 2>&1 &
+  "$bin" node --home "$work/net/node$i" --trusted-clients 127.0.0.1 >"$work/node$i.log" 2>&1 &
   pids+=($!)
 done
 urls=()
