@@ -265,6 +265,9 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 		submit[i] = func(ctx context.Context, tx []byte) (httpapi.SubmitResult, error) { return sc.Submit(ctx, tx, true) }
 	}
 	var ok, rejected, failed atomic.Int64
+	// firstErr is the first client error, reported with the totals: a node that does not
+	// trust this client's address (--trusted-clients) caps its connections and rates.
+	var firstErr atomic.Pointer[error]
 	lat := make([][]time.Duration, n)
 	runCtx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
@@ -274,7 +277,11 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 	post := func(i int, tx []byte) *httpapi.SubmitResult {
 		t0 := time.Now()
 		res, err := submit[i](ctx, tx)
-		if err != nil || !res.Committed() {
+		if err == nil && !res.Committed() {
+			err = fmt.Errorf("%s: no commit seen", res.Hash)
+		}
+		if err != nil {
+			firstErr.CompareAndSwap(nil, &err)
 			failed.Add(1)
 			return nil // the sequence is now uncertain; this client stops
 		}
@@ -431,5 +438,11 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 	}
 	fmt.Fprintf(e.stdout, "committed %d transactions in %.1f s: %.0f tx/s; POST-to-commit latency p50 %s p99 %s; %d rejected, %d client errors\n",
 		ok.Load(), el.Seconds(), float64(ok.Load())/el.Seconds(), pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), rejected.Load(), failed.Load())
+	if p := firstErr.Load(); p != nil {
+		fmt.Fprintf(e.stdout, "first client error: %v\n", userError(*p))
+		if ipledger.ErrorCode(*p) == ipledger.CodeRateLimited {
+			fmt.Fprintf(e.stdout, "the node rate-limits this client: start it with --trusted-clients naming this host's address\n")
+		}
+	}
 	return nil
 }
