@@ -175,8 +175,8 @@ func parseSize(s string) (uint64, bool) {
 	return 0, false
 }
 
-// FormatBytes writes n with a binary unit and one decimal: "1.2 GiB", "512.0 MiB", "900 B".
-func FormatBytes(n uint64) string {
+// formatBytes writes n with a binary unit and one decimal: "1.2 GiB", "512.0 MiB", "900 B".
+func formatBytes(n uint64) string {
 	const units = "KMGTPE"
 	if n < 1024 {
 		return strconv.FormatUint(n, 10) + " B"
@@ -299,21 +299,21 @@ func (d *diskWatch) lookLocked() (stop string) {
 	d.free.Store(free)
 	d.total.Store(total)
 	if limit := d.o.StopBelow.Limit(total); free < limit {
-		return fmt.Sprintf("free space %s below the stop threshold %s on %s", FormatBytes(free), FormatBytes(limit), d.path)
+		return fmt.Sprintf("free space %s below the stop threshold %s on %s", formatBytes(free), formatBytes(limit), d.path)
 	}
 	limit := d.o.RefuseBelow.Limit(total)
 	was := d.refusing.Load()
 	if free < limit {
-		r := fmt.Sprintf("free space %s below %s on %s", FormatBytes(free), FormatBytes(limit), d.path)
+		r := fmt.Sprintf("free space %s below %s on %s", formatBytes(free), formatBytes(limit), d.path)
 		d.refusing.Store(&r)
 		if was == nil {
-			d.log.Warn("refusing transactions: disk nearly full", "free", FormatBytes(free), "threshold", FormatBytes(limit), "path", d.path)
+			d.log.Warn("refusing transactions: disk nearly full", "free", formatBytes(free), "threshold", formatBytes(limit), "path", d.path)
 		}
 		return ""
 	}
 	if was != nil {
 		d.refusing.Store(nil)
-		d.log.Info("accepting transactions again", "free", FormatBytes(free), "threshold", FormatBytes(limit), "path", d.path)
+		d.log.Info("accepting transactions again", "free", formatBytes(free), "threshold", formatBytes(limit), "path", d.path)
 	}
 	return ""
 }
@@ -334,7 +334,7 @@ func (d *diskWatch) storeCanOpen(dir string) error {
 	}
 	if free := d.free.Load(); free < need {
 		return fmt.Errorf("free space %s on %s below the %s the store needs to open (it flushes its write-ahead log): not starting (%w)",
-			FormatBytes(free), d.path, FormatBytes(need), errDiskStop)
+			formatBytes(free), d.path, formatBytes(need), errDiskStop)
 	}
 	return nil
 }
