@@ -244,6 +244,7 @@ type diskWatch struct {
 	mu       sync.Mutex             // held by a look
 	last     atomic.Int64           // time of the last look, Unix nanoseconds
 	failing  bool                   // the last look failed (logged once); under mu
+	started  bool                   // log changes of the refusal; under mu, false during Start
 }
 
 // freshness is how old the figures may be when a transaction is admitted: under load a
@@ -306,13 +307,16 @@ func (d *diskWatch) lookLocked() (stop string) {
 	if free < limit {
 		r := fmt.Sprintf("free space %s below %s on %s", formatBytes(free), formatBytes(limit), d.path)
 		d.refusing.Store(&r)
-		if was == nil {
+		if was == nil && d.started {
 			d.log.Warn("refusing transactions: disk nearly full", "free", formatBytes(free), "threshold", formatBytes(limit), "path", d.path)
 		}
 		return ""
 	}
 	if was != nil {
 		d.refusing.Store(nil)
+		if !d.started {
+			return ""
+		}
 		d.log.Info("accepting transactions again", "free", formatBytes(free), "threshold", formatBytes(limit), "path", d.path)
 	}
 	return ""
@@ -350,6 +354,9 @@ func (d *diskWatch) refusal() string {
 // run looks every interval until done closes, and halts the node below the stop
 // threshold.
 func (d *diskWatch) run(h *halter, done <-chan struct{}) {
+	d.mu.Lock()
+	d.started = true
+	d.mu.Unlock()
 	t := time.NewTicker(d.o.Interval)
 	defer t.Stop()
 	for {
