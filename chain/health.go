@@ -175,8 +175,8 @@ func parseSize(s string) (uint64, bool) {
 	return 0, false
 }
 
-// FormatBytes writes n with a binary unit and one decimal: "1.2 GiB", "512.0 MiB", "900 B".
-func FormatBytes(n uint64) string {
+// formatBytes writes n with a binary unit and one decimal: "1.2 GiB", "512.0 MiB", "900 B".
+func formatBytes(n uint64) string {
 	const units = "KMGTPE"
 	if n < 1024 {
 		return strconv.FormatUint(n, 10) + " B"
@@ -244,6 +244,7 @@ type diskWatch struct {
 	mu       sync.Mutex             // held by a look
 	last     atomic.Int64           // time of the last look, Unix nanoseconds
 	failing  bool                   // the last look failed (logged once); under mu
+	started  bool                   // log changes of the refusal; under mu, false during Start
 }
 
 // freshness is how old the figures may be when a transaction is admitted: under load a
@@ -299,21 +300,24 @@ func (d *diskWatch) lookLocked() (stop string) {
 	d.free.Store(free)
 	d.total.Store(total)
 	if limit := d.o.StopBelow.Limit(total); free < limit {
-		return fmt.Sprintf("free space %s below the stop threshold %s on %s", FormatBytes(free), FormatBytes(limit), d.path)
+		return fmt.Sprintf("free space %s below the stop threshold %s on %s", formatBytes(free), formatBytes(limit), d.path)
 	}
 	limit := d.o.RefuseBelow.Limit(total)
 	was := d.refusing.Load()
 	if free < limit {
-		r := fmt.Sprintf("free space %s below %s on %s", FormatBytes(free), FormatBytes(limit), d.path)
+		r := fmt.Sprintf("free space %s below %s on %s", formatBytes(free), formatBytes(limit), d.path)
 		d.refusing.Store(&r)
-		if was == nil {
-			d.log.Warn("refusing transactions: disk nearly full", "free", FormatBytes(free), "threshold", FormatBytes(limit), "path", d.path)
+		if was == nil && d.started {
+			d.log.Warn("refusing transactions: disk nearly full", "free", formatBytes(free), "threshold", formatBytes(limit), "path", d.path)
 		}
 		return ""
 	}
 	if was != nil {
 		d.refusing.Store(nil)
-		d.log.Info("accepting transactions again", "free", FormatBytes(free), "threshold", FormatBytes(limit), "path", d.path)
+		if !d.started {
+			return ""
+		}
+		d.log.Info("accepting transactions again", "free", formatBytes(free), "threshold", formatBytes(limit), "path", d.path)
 	}
 	return ""
 }
@@ -334,7 +338,7 @@ func (d *diskWatch) storeCanOpen(dir string) error {
 	}
 	if free := d.free.Load(); free < need {
 		return fmt.Errorf("free space %s on %s below the %s the store needs to open (it flushes its write-ahead log): not starting (%w)",
-			FormatBytes(free), d.path, FormatBytes(need), errDiskStop)
+			formatBytes(free), d.path, formatBytes(need), errDiskStop)
 	}
 	return nil
 }
@@ -350,6 +354,9 @@ func (d *diskWatch) refusal() string {
 // run looks every interval until done closes, and halts the node below the stop
 // threshold.
 func (d *diskWatch) run(h *halter, done <-chan struct{}) {
+	d.mu.Lock()
+	d.started = true
+	d.mu.Unlock()
 	t := time.NewTicker(d.o.Interval)
 	defer t.Stop()
 	for {

@@ -147,6 +147,7 @@ func TestDiskWatch(t *testing.T) {
 	fd := &fakeDisk{free: 100 << 30, total: 1 << 40}
 	var logs lockedBuffer
 	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.NewTextHandler(&logs, nil)))
+	d.started = true // as run sets it once the node started
 	steps := []struct {
 		free     uint64
 		refusing string

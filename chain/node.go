@@ -340,8 +340,11 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		)
 		registerHealth(reg, halt, disk)
 	}
-	o.Logger.Info("node started", "chain", doc.ChainID, "height", app.Committed().Height, "p2p", c.P2P.ListenAddress, "rpc", c.RPC.ListenAddress,
-		"disk_free", FormatBytes(disk.free.Load()))
+	attrs := []any{"chain", doc.ChainID, "height", app.Committed().Height, "p2p", c.P2P.ListenAddress, "rpc", c.RPC.ListenAddress, "disk_free", formatBytes(disk.free.Load())}
+	if r := disk.refusal(); r != "" {
+		attrs = append(attrs, "refusing_transactions", r)
+	}
+	o.Logger.Info("node started", attrs...)
 	node := &Node{app: app, st: st, node: n, local: rpclocal.New(n), log: o.Logger, halt: halt, disk: disk, done: make(chan struct{})}
 	go disk.run(halt, node.done)
 	return node, nil
