@@ -176,6 +176,14 @@ func apiError(status int, body []byte) error {
 			return &ipledger.Error{Code: ipledger.CodeInternal, Message: fmt.Sprintf("HTTP %d: the node is busy: %s", status, eb.Message)}
 		}
 	}
+	// A halted node answers /v1/status with 503 and its status, which says why.
+	var st struct {
+		Halted     bool   `json:"halted"`
+		HaltReason string `json:"halt_reason"`
+	}
+	if json.Unmarshal(body, &st) == nil && st.Halted {
+		return &ipledger.Error{Code: ipledger.CodeUnavailable, Message: "node halted: " + st.HaltReason}
+	}
 	code := ipledger.CodeInvalid
 	switch {
 	case status == http.StatusNotFound:

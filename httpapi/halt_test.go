@@ -45,6 +45,12 @@ func TestStatusHalted(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || w.Code != http.StatusServiceUnavailable || eb.Code != "unavailable" {
 		t.Fatalf("submit to a halted node: %d %s", w.Code, w.Body)
 	}
+	// The client says why, in full.
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	if _, err := (&Client{Base: srv.URL}).Status(context.Background()); ipledger.ErrorCode(err) != ipledger.CodeUnavailable || !strings.Contains(err.Error(), "node halted: consensus failure: test") {
+		t.Fatalf("client status of a halted node: %v", err)
+	}
 	// A running node answers 200.
 	if w := get(newServer(app, app, Options{}), "/v1/status"); w.Code != http.StatusOK {
 		t.Fatalf("status of a running node: %d", w.Code)
