@@ -274,8 +274,29 @@ func newDiskWatch(path string, o DiskOptions, log *slog.Logger) *diskWatch {
 	return &diskWatch{path: path, o: o, log: log}
 }
 
-// errDiskStop is the start-up refusal below the stop threshold; check with errors.Is.
-var errDiskStop = errors.New("disk full")
+// CheckDisk reports whether a node in home may start with the free space its filesystem
+// has now, as Start checks first: an error wrapping ErrDiskFull below the stop threshold
+// of o or below what the store needs to open. Callers that set up other things before
+// Start call it first, so that a full disk refuses in one line.
+func CheckDisk(home string, o DiskOptions) error {
+	return newDiskWatch(home, o, slog.New(slog.DiscardHandler)).startable()
+}
+
+// startable is CheckDisk's check. Below the stop threshold nothing starts: a store
+// opening on a full disk retries its first flush for ever (see docs/ARCHITECTURE.md,
+// "Halts").
+func (d *diskWatch) startable() error {
+	if stop := d.look(); stop != "" {
+		return fmt.Errorf("start node: %s: not starting (%w)", stop, ErrDiskFull)
+	}
+	if err := d.storeCanOpen(filepath.Join(d.path, "ledger")); err != nil {
+		return fmt.Errorf("start node: %w", err)
+	}
+	return nil
+}
+
+// ErrDiskFull is the start-up refusal below the stop threshold; check with errors.Is.
+var ErrDiskFull = errors.New("disk full")
 
 // look reads the free space, updates the figures and the refusal, and returns a reason
 // to stop if free space is below the stop threshold.
@@ -338,7 +359,7 @@ func (d *diskWatch) storeCanOpen(dir string) error {
 	}
 	if free := d.free.Load(); free < need {
 		return fmt.Errorf("free space %s on %s below the %s the store needs to open (it flushes its write-ahead log): not starting (%w)",
-			formatBytes(free), d.path, formatBytes(need), errDiskStop)
+			formatBytes(free), d.path, formatBytes(need), ErrDiskFull)
 	}
 	return nil
 }

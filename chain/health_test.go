@@ -262,7 +262,7 @@ func TestNodeDiskFull(t *testing.T) {
 	}
 	// Start-up below the stop threshold fails before anything opens.
 	_, err = Start(context.Background(), NodeOptions{Home: dir, Disk: disk})
-	if !errors.Is(err, errDiskStop) || !strings.Contains(err.Error(), "not starting") {
+	if !errors.Is(err, ErrDiskFull) || !strings.Contains(err.Error(), "not starting") {
 		t.Fatalf("start on a full disk: %v", err)
 	}
 }

@@ -264,14 +264,9 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}
-	// Below the stop threshold nothing starts: a store opening on a full disk retries its
-	// first flush for ever (see docs/ARCHITECTURE.md, "Halts").
 	disk := newDiskWatch(o.Home, o.Disk, o.Logger)
-	if stop := disk.look(); stop != "" {
-		return nil, fmt.Errorf("start node: %s: not starting (%w)", stop, errDiskStop)
-	}
-	if err := disk.storeCanOpen(filepath.Join(o.Home, "ledger")); err != nil {
-		return nil, fmt.Errorf("start node: %w", err)
+	if err := disk.startable(); err != nil {
+		return nil, err
 	}
 	halt := newHalter(o.Logger)
 	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync})

@@ -48,11 +48,14 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	g, err := newGuard(sf, reg, log)
+	disk, err := sf.disk()
 	if err != nil {
 		return nil, err
 	}
-	disk, err := sf.disk()
+	if err := chain.CheckDisk(home, disk); err != nil {
+		return nil, err
+	}
+	g, err := newGuard(sf, reg, log)
 	if err != nil {
 		return nil, err
 	}
