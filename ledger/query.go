@@ -53,17 +53,20 @@ func ChildrenPage(ctx context.Context, kv ipledger.KV, h *ipledger.Holding, afte
 	// range of its own at a depth, as a more-specific query does.
 	r, depth := h.Resource, h.Depth+1
 	start, end := posKey(tagHolding, r, depth), lastKeyEnd(tagHolding, r, depth)
-	if after != (ipledger.Resource{}) && after.Family() == r.Family() && after.Point().Compare(r.Point()) >= 0 {
+	cursor := after != (ipledger.Resource{}) && after.Family() == r.Family()
+	if cursor && after.Point().Compare(r.Point()) >= 0 {
 		if after.Point().Compare(r.LastPoint()) >= 0 {
 			return nil, false, nil // nothing of r's starts after it
 		}
 		start = append(posKey(tagHolding, after.Point(), depth), 0) // just past after's key
 	} else {
+		// The one starting by r's start and reaching into it comes first, unless the
+		// cursor is at or past its start (it was listed).
 		first, err := store{kv}.lastStartingBy(r.Point(), depth)
 		if err != nil {
 			return nil, false, fmt.Errorf("list children of holding %d: %w", h.ID, err)
 		}
-		if first != nil && first.Resource.Overlaps(r) {
+		if first != nil && first.Resource.Overlaps(r) && (!cursor || first.Resource.Point().Compare(after.Point()) > 0) {
 			start = posKey(tagHolding, first.Resource, depth)
 		}
 	}
