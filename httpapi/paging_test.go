@@ -279,3 +279,37 @@ func TestHistoryPaging(t *testing.T) {
 		t.Fatalf("%d entries listed, %d read; want %d", len(got), reads, n)
 	}
 }
+
+// TestOrgListFromCursor: a page of GET /v1/orgs starts reading at its cursor, not at the
+// first handle.
+func TestOrgListFromCursor(t *testing.T) {
+	kv := memState(t)
+	var orgs []ipledger.NewOrg
+	for i := range 600 {
+		orgs = append(orgs, ipledger.NewOrg{Handle: fmt.Sprintf("ORG-X%04d", i), Name: "x"})
+	}
+	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, signer(ipledger.RIPENCC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := ipledger.DecodeTx(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
+		t.Fatalf("register: %s %s", res.Code, res.Log)
+	}
+	ckv := &countKV{KV: kv}
+	h := memServer(t, ckv, nil)
+	r := httptest.NewRequest("GET", "/v1/orgs?after=ORG-X0500&limit=10", nil)
+	w := httptest.NewRecorder()
+	ckv.n = 0
+	h.ServeHTTP(w, r)
+	var list OrgList
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &list) != nil || len(list.Handles) != 10 || list.Handles[0] != "ORG-X0501" || !list.Truncated {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if ckv.n > 12 {
+		t.Fatalf("read %d organisations for a page of 10", ckv.n)
+	}
+}

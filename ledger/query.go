@@ -120,8 +120,15 @@ func Holdings(kv ipledger.KV, fn func(*ipledger.Holding) bool) error {
 
 // Orgs calls fn for every organisation in handle order until fn returns false.
 func Orgs(kv ipledger.KV, fn func(*ipledger.Organisation) bool) error {
+	return OrgsFrom(kv, "", fn)
+}
+
+// OrgsFrom calls fn for every organisation whose handle sorts at or after from, in handle
+// order, until fn returns false: a page of a listing starts at its cursor instead of
+// walking every handle before it.
+func OrgsFrom(kv ipledger.KV, from string, fn func(*ipledger.Organisation) bool) error {
 	var derr error
-	err := kv.Iterate([]byte{tagOrg}, []byte{tagOrg + 1}, false, func(_, v []byte) bool {
+	err := kv.Iterate(orgKey(from), []byte{tagOrg + 1}, false, func(_, v []byte) bool {
 		var o *ipledger.Organisation
 		if o, derr = decodeOrg(v); derr != nil {
 			return false
