@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -181,22 +182,50 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+	var b []byte
+	var status int
+	// A read refused as busy is asked again after the Retry-After the node gave, a few
+	// times: the node bounds its expensive queries at once, not who may ask.
+	for attempt := 0; ; attempt++ {
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s %s: read response: %w", method, path, err)
+		}
+		status = resp.StatusCode
+		if status != http.StatusServiceUnavailable || method != http.MethodGet || attempt == busyRetries || !isBusy(b) {
+			break
+		}
+		wait := time.Second
+		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n >= 0 && n <= 10 {
+			wait = time.Duration(n) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("%s %s: read response: %w", method, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return apiError(resp.StatusCode, b)
+	if status < 200 || status > 299 {
+		return apiError(status, b)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
 	return nil
+}
+
+// busyRetries is how many times a GET answered 503 busy is asked again.
+const busyRetries = 3
+
+// isBusy reports whether an error body is the query gate's "busy".
+func isBusy(body []byte) bool {
+	var eb ErrorBody
+	return json.Unmarshal(body, &eb) == nil && eb.Code == busyCode
 }
 
 // apiError turns an error response into an *ipledger.Error: the body's code when it is an

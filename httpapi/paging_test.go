@@ -313,3 +313,30 @@ func TestOrgListFromCursor(t *testing.T) {
 		t.Fatalf("read %d organisations for a page of 10", ckv.n)
 	}
 }
+
+// TestClientRetriesBusy: the client asks again after a busy answer's Retry-After, and
+// gives up after a few.
+func TestClientRetriesBusy(t *testing.T) {
+	var calls int
+	busyFor := 2
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls <= busyFor {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"code":"busy","message":"too many"}`))
+			return
+		}
+		w.Write([]byte(`{"height":7,"handles":[]}`))
+	}))
+	defer srv.Close()
+	cl := &Client{Base: srv.URL}
+	list, err := cl.Orgs(context.Background(), "", "", 0)
+	if err != nil || list.Height != 7 || calls != 3 {
+		t.Fatalf("after %d calls: %v %v", calls, list, err)
+	}
+	calls, busyFor = 0, 100
+	if _, err := cl.Orgs(context.Background(), "", "", 0); err == nil || calls != busyRetries+1 {
+		t.Fatalf("always busy: %d calls, err %v", calls, err)
+	}
+}
