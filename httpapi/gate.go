@@ -132,3 +132,34 @@ func busy(w http.ResponseWriter, rdap bool) {
 	w.WriteHeader(http.StatusServiceUnavailable)
 	w.Write(append(b, '\n'))
 }
+
+// bufferedWriter holds an answer until flush: headers go to the real writer's map (nothing
+// is sent before flush), the status and body are kept.
+type bufferedWriter struct {
+	http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (b *bufferedWriter) WriteHeader(status int) {
+	if b.status == 0 {
+		b.status = status
+	}
+}
+
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+// flush sends what the handler wrote.
+func (b *bufferedWriter) flush() {
+	if b.status == 0 {
+		return // the handler wrote nothing (its client is gone)
+	}
+	b.ResponseWriter.WriteHeader(b.status)
+	b.ResponseWriter.Write(b.body)
+}

@@ -340,3 +340,35 @@ func TestClientRetriesBusy(t *testing.T) {
 		t.Fatalf("always busy: %d calls, err %v", calls, err)
 	}
 }
+
+// stuckWriter is a client that does not read: its Write blocks until release.
+type stuckWriter struct {
+	*httptest.ResponseRecorder
+	writing chan struct{}
+	release chan struct{}
+}
+
+func (s *stuckWriter) Write(p []byte) (int, error) {
+	close(s.writing)
+	<-s.release
+	return s.ResponseRecorder.Write(p)
+}
+
+// TestQueryGateSlowReader: a client that does not read its answer does not keep a slot.
+func TestQueryGateSlowReader(t *testing.T) {
+	app := stateApp{snap: &chain.Snapshot{State: memState(t), Height: 2}}
+	h := newServer(app, app, Options{MaxQueries: 1, QueryWait: 100 * time.Millisecond})
+	sw := &stuckWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(sw, httptest.NewRequest("GET", "/v1/resources/193.0.0.0/16", nil))
+	}()
+	<-sw.writing
+	w := get(h, "/v1/resources/193.0.5.0/24")
+	close(sw.release)
+	<-done
+	if w.Code != 200 {
+		t.Fatalf("while a client does not read: %d %s", w.Code, w.Body)
+	}
+}

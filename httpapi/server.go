@@ -170,7 +170,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			defer s.gate.leave()
+			// The answer is built into memory (a page at most) and the slot given back
+			// before it is sent: a client that reads slowly must not hold a slot.
+			bw := &bufferedWriter{ResponseWriter: w}
+			func() {
+				defer s.gate.leave()
+				s.mux.ServeHTTP(bw, r) // matches again, which sets the path values
+			}()
+			bw.flush()
+			return
 		}
 		s.mux.ServeHTTP(w, r) // matches again, which sets the path values
 		return
