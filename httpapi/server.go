@@ -6,7 +6,9 @@
 // Every error is a JSON ErrorBody {"code": "...", "message": "..."} whose code is an
 // ipledger.Code name and whose HTTP status is that code's HTTPStatus: 400 "invalid" for a
 // malformed path or query, 404 "not_found" for an unknown object or path, 405 "invalid"
-// for a wrong method, 500 "internal" (message "internal error"; details go to the log).
+// for a wrong method, 500 "internal" (message "internal error"; details go to the log),
+// and 503 "busy" with Retry-After when the expensive queries' slots stayed full (the one
+// code that is not an ipledger.Code; the Client retries it).
 package httpapi
 
 import (
