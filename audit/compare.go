@@ -180,9 +180,11 @@ func (r *run) compareState(ctx context.Context) error {
 
 // changedAfter reports whether the node's state may differ from the replay at height for
 // an object because of later blocks: the node is elsewhere and its history of the object
-// has an entry after height. A node behind the replay is never compared.
-func changedAfter(nodeHeight, height int64, history []httpapi.HistoryItem) bool {
-	if nodeHeight < height {
+// has an entry after height, or may have one on a later page (the first page is the
+// oldest, and the entries after height would be the last). A node behind the replay is
+// never compared.
+func changedAfter(nodeHeight, height int64, history []httpapi.HistoryItem, truncated bool) bool {
+	if nodeHeight < height || truncated {
 		return true
 	}
 	for _, e := range history {
@@ -206,7 +208,7 @@ func (r *run) compareHolding(ctx context.Context, h *ipledger.Holding, height, n
 	if err != nil {
 		return nil, false, fmt.Errorf("audit: node holding %s: %w", h.Handle(), err)
 	}
-	if info.Height != height && changedAfter(info.Height, height, info.History) {
+	if info.Height != height && changedAfter(info.Height, height, info.History, info.HistoryTruncated) {
 		return nil, true, nil
 	}
 	mine := httpapi.HoldingInfo{Handle: h.Handle(), ID: h.ID, Resource: h.Resource, Depth: h.Depth, Holder: h.Holder, Status: h.Status,
@@ -232,7 +234,7 @@ func (r *run) compareOrg(ctx context.Context, og *ipledger.Organisation, height,
 	if err != nil {
 		return nil, false, fmt.Errorf("audit: node organisation %s: %w", og.Handle, err)
 	}
-	if info.Height != height && changedAfter(info.Height, height, info.History) {
+	if info.Height != height && changedAfter(info.Height, height, info.History, info.HistoryTruncated) {
 		return nil, true, nil
 	}
 	if field, nv, mv, differ := firstDiff(info.Organisation, *og); differ {

@@ -86,23 +86,38 @@ func queryCmd(e *env) *cobra.Command {
 			return run(plain, text)(cmd, args)
 		}
 	}
+	// An answer lists at most 1,000 children and 1,000 history entries; --children-after
+	// and --history-after page on from the cursor a truncated answer prints.
+	var page httpapi.Page
 	resource := &cobra.Command{
 		Use: "resource ADDRESS|PREFIX|RANGE|ASN", Short: "Who holds it: the chain of holdings from the registry pool down, and the transactions that made it", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Resource(ctx, a) },
+		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
+			return cl.ResourcePage(ctx, a, page)
+		},
 			pf.resource,
 			printResource),
 	}
 	holding := &cobra.Command{
 		Use: "holding ID|HANDLE", Short: "A holding by id or handle (IPL-H42)", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Holding(ctx, a) },
+		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
+			return cl.HoldingPage(ctx, a, page)
+		},
 			pf.holding,
 			printResource),
 	}
 	orgCmd := &cobra.Command{
 		Use: "org HANDLE", Short: "An organisation, its keys and history", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Org(ctx, a) },
+		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
+			return cl.OrgPage(ctx, a, page.HistoryAfter)
+		},
 			pf.org,
 			printOrg),
+	}
+	for _, sub := range []*cobra.Command{resource, holding} {
+		sub.Flags().StringVar(&page.ChildrenAfter, "children-after", "", "list the sub-holdings after this one (the cursor a truncated answer prints)")
+	}
+	for _, sub := range []*cobra.Command{resource, holding, orgCmd} {
+		sub.Flags().StringVar(&page.HistoryAfter, "history-after", "", "list the history after this HEIGHT.INDEX (the cursor a truncated answer prints)")
 	}
 	for _, sub := range []*cobra.Command{resource, holding, orgCmd} {
 		f := sub.Flags()
@@ -153,15 +168,21 @@ func printResource(w io.Writer, v any) {
 			fmt.Fprintf(tw, "  %d/%d\t%s\t%s\t%s\t%s\n", x.Height, x.Index, x.Time.Format("2006-01-02 15:04:05Z"), x.Kind, x.CodeName, x.Hash)
 		}
 		tw.Flush()
+		if r.HistoryNext != "" {
+			fmt.Fprintf(w, "  more: --history-after %s\n", r.HistoryNext)
+		}
 	}
 	if len(r.Children) > 0 {
 		more := ""
 		if r.ChildrenTruncated {
-			more = " (more not shown)"
+			more = " (more follow)"
 		}
 		fmt.Fprintf(w, "\n%d sub-holdings%s:\n", len(r.Children), more)
 		for _, c := range r.Children {
 			fmt.Fprintf(w, "  %s %s %s %s\n", c.Handle, c.Resource, c.Holder, c.Status)
+		}
+		if r.ChildrenNext != "" {
+			fmt.Fprintf(w, "  more: --children-after %s\n", r.ChildrenNext)
 		}
 	}
 }
@@ -196,6 +217,9 @@ func printOrg(w io.Writer, v any) {
 		fmt.Fprintln(w, "  history:")
 		for _, x := range o.History {
 			fmt.Fprintf(w, "    %d/%d %s %s %s %s\n", x.Height, x.Index, x.Time.Format("2006-01-02 15:04:05Z"), x.Kind, x.CodeName, x.Hash)
+		}
+		if o.HistoryNext != "" {
+			fmt.Fprintf(w, "    more: --history-after %s\n", o.HistoryNext)
 		}
 	}
 }

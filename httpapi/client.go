@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -60,8 +61,14 @@ func (c *Client) Tx(ctx context.Context, hash string) (*TxInfo, error) {
 
 // Org returns GET /v1/orgs/{handle}.
 func (c *Client) Org(ctx context.Context, handle string) (*OrgInfo, error) {
+	return c.OrgPage(ctx, handle, "")
+}
+
+// OrgPage returns GET /v1/orgs/{handle} with its history from just after historyAfter
+// (the HistoryNext of the previous answer; "" from the start).
+func (c *Client) OrgPage(ctx context.Context, handle, historyAfter string) (*OrgInfo, error) {
 	var info OrgInfo
-	if err := c.get(ctx, "/v1/orgs/"+handle, nil, &info); err != nil {
+	if err := c.get(ctx, "/v1/orgs/"+handle, Page{HistoryAfter: historyAfter}.query(), &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -88,10 +95,34 @@ func (c *Client) Orgs(ctx context.Context, prefix, after string, limit int) (*Or
 }
 
 // Resource returns GET /v1/resources/{res}: res is anything ipledger.ParseResource reads
-// ("193.0.0.1", "193.0.0.0/16", "AS3333", "2001:db8::/32").
+// ("193.0.0.1", "193.0.0.0/16", "AS3333", "2001:db8::/32"). Its lists are the first
+// pages; ResourcePage asks for later ones.
 func (c *Client) Resource(ctx context.Context, res string) (*ResourceInfo, error) {
+	return c.ResourcePage(ctx, res, Page{})
+}
+
+// Page says where the lists of a resource, holding or organisation answer resume: the
+// ChildrenNext and HistoryNext of the previous answer ("" from the start).
+type Page struct {
+	ChildrenAfter string
+	HistoryAfter  string
+}
+
+func (p Page) query() url.Values {
+	q := url.Values{}
+	if p.ChildrenAfter != "" {
+		q.Set("children_after", p.ChildrenAfter)
+	}
+	if p.HistoryAfter != "" {
+		q.Set("history_after", p.HistoryAfter)
+	}
+	return q
+}
+
+// ResourcePage returns GET /v1/resources/{res} with its children and history from p.
+func (c *Client) ResourcePage(ctx context.Context, res string, p Page) (*ResourceInfo, error) {
 	var info ResourceInfo
-	if err := c.get(ctx, "/v1/resources/"+res, nil, &info); err != nil {
+	if err := c.get(ctx, "/v1/resources/"+res, p.query(), &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -99,8 +130,13 @@ func (c *Client) Resource(ctx context.Context, res string) (*ResourceInfo, error
 
 // Holding returns GET /v1/holdings/{id}: id is a number or a handle like "IPL-H42".
 func (c *Client) Holding(ctx context.Context, id string) (*ResourceInfo, error) {
+	return c.HoldingPage(ctx, id, Page{})
+}
+
+// HoldingPage returns GET /v1/holdings/{id} with its children and history from p.
+func (c *Client) HoldingPage(ctx context.Context, id string, p Page) (*ResourceInfo, error) {
 	var info ResourceInfo
-	if err := c.get(ctx, "/v1/holdings/"+id, nil, &info); err != nil {
+	if err := c.get(ctx, "/v1/holdings/"+id, p.query(), &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -146,22 +182,50 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+	var b []byte
+	var status int
+	// A read refused as busy is asked again after the Retry-After the node gave, a few
+	// times: the node bounds its expensive queries at once, not who may ask.
+	for attempt := 0; ; attempt++ {
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		b, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s %s: read response: %w", method, path, err)
+		}
+		status = resp.StatusCode
+		if status != http.StatusServiceUnavailable || method != http.MethodGet || attempt == busyRetries || !isBusy(b) {
+			break
+		}
+		wait := time.Second
+		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n >= 0 && n <= 10 {
+			wait = time.Duration(n) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s %s: %w", method, path, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return fmt.Errorf("%s %s: read response: %w", method, path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return apiError(resp.StatusCode, b)
+	if status < 200 || status > 299 {
+		return apiError(status, b)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("%s %s: decode response: %w", method, path, err)
 	}
 	return nil
+}
+
+// busyRetries is how many times a GET answered 503 busy is asked again.
+const busyRetries = 3
+
+// isBusy reports whether an error body is the query gate's "busy".
+func isBusy(body []byte) bool {
+	var eb ErrorBody
+	return json.Unmarshal(body, &eb) == nil && eb.Code == busyCode
 }
 
 // apiError turns an error response into an *ipledger.Error: the body's code when it is an

@@ -565,10 +565,12 @@ func (s *server) orgs(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := s.app.Committed()
 	list := &OrgList{Height: snap.Height, Handles: []string{}}
-	err := ledger.Orgs(snap.State, func(o *ipledger.Organisation) bool {
+	// Start at the cursor or the prefix, whichever is later: handles come in order.
+	from := max(prefix, after)
+	err := ledger.OrgsFrom(snap.State, from, func(o *ipledger.Organisation) bool {
 		h := o.Handle
 		if h <= after || h < prefix {
-			return true
+			return true // after itself
 		}
 		if !strings.HasPrefix(h, prefix) {
 			return false // handles come in order: no later one has the prefix

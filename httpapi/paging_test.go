@@ -279,3 +279,96 @@ func TestHistoryPaging(t *testing.T) {
 		t.Fatalf("%d entries listed, %d read; want %d", len(got), reads, n)
 	}
 }
+
+// TestOrgListFromCursor: a page of GET /v1/orgs starts reading at its cursor, not at the
+// first handle.
+func TestOrgListFromCursor(t *testing.T) {
+	kv := memState(t)
+	var orgs []ipledger.NewOrg
+	for i := range 600 {
+		orgs = append(orgs, ipledger.NewOrg{Handle: fmt.Sprintf("ORG-X%04d", i), Name: "x"})
+	}
+	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, signer(ipledger.RIPENCC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := ipledger.DecodeTx(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
+		t.Fatalf("register: %s %s", res.Code, res.Log)
+	}
+	ckv := &countKV{KV: kv}
+	h := memServer(t, ckv, nil)
+	r := httptest.NewRequest("GET", "/v1/orgs?after=ORG-X0500&limit=10", nil)
+	w := httptest.NewRecorder()
+	ckv.n = 0
+	h.ServeHTTP(w, r)
+	var list OrgList
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &list) != nil || len(list.Handles) != 10 || list.Handles[0] != "ORG-X0501" || !list.Truncated {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if ckv.n > 12 {
+		t.Fatalf("read %d organisations for a page of 10", ckv.n)
+	}
+}
+
+// TestClientRetriesBusy: the client asks again after a busy answer's Retry-After, and
+// gives up after a few.
+func TestClientRetriesBusy(t *testing.T) {
+	var calls int
+	busyFor := 2
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls <= busyFor {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"code":"busy","message":"too many"}`))
+			return
+		}
+		w.Write([]byte(`{"height":7,"handles":[]}`))
+	}))
+	defer srv.Close()
+	cl := &Client{Base: srv.URL}
+	list, err := cl.Orgs(context.Background(), "", "", 0)
+	if err != nil || list.Height != 7 || calls != 3 {
+		t.Fatalf("after %d calls: %v %v", calls, list, err)
+	}
+	calls, busyFor = 0, 100
+	if _, err := cl.Orgs(context.Background(), "", "", 0); err == nil || calls != busyRetries+1 {
+		t.Fatalf("always busy: %d calls, err %v", calls, err)
+	}
+}
+
+// stuckWriter is a client that does not read: its Write blocks until release.
+type stuckWriter struct {
+	*httptest.ResponseRecorder
+	writing chan struct{}
+	release chan struct{}
+}
+
+func (s *stuckWriter) Write(p []byte) (int, error) {
+	close(s.writing)
+	<-s.release
+	return s.ResponseRecorder.Write(p)
+}
+
+// TestQueryGateSlowReader: a client that does not read its answer does not keep a slot.
+func TestQueryGateSlowReader(t *testing.T) {
+	app := stateApp{snap: &chain.Snapshot{State: memState(t), Height: 2}}
+	h := newServer(app, app, Options{MaxQueries: 1, QueryWait: 100 * time.Millisecond})
+	sw := &stuckWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.ServeHTTP(sw, httptest.NewRequest("GET", "/v1/resources/193.0.0.0/16", nil))
+	}()
+	<-sw.writing
+	w := get(h, "/v1/resources/193.0.5.0/24")
+	close(sw.release)
+	<-done
+	if w.Code != 200 {
+		t.Fatalf("while a client does not read: %d %s", w.Code, w.Body)
+	}
+}

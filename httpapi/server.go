@@ -6,7 +6,9 @@
 // Every error is a JSON ErrorBody {"code": "...", "message": "..."} whose code is an
 // ipledger.Code name and whose HTTP status is that code's HTTPStatus: 400 "invalid" for a
 // malformed path or query, 404 "not_found" for an unknown object or path, 405 "invalid"
-// for a wrong method, 500 "internal" (message "internal error"; details go to the log).
+// for a wrong method, 500 "internal" (message "internal error"; details go to the log),
+// and 503 "busy" with Retry-After when the expensive queries' slots stayed full (the one
+// code that is not an ipledger.Code; the Client retries it).
 package httpapi
 
 import (
@@ -170,7 +172,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 				return
 			}
-			defer s.gate.leave()
+			// The answer is built into memory (a page at most) and the slot given back
+			// before it is sent: a client that reads slowly must not hold a slot.
+			bw := &bufferedWriter{ResponseWriter: w}
+			func() {
+				defer s.gate.leave()
+				s.mux.ServeHTTP(bw, r) // matches again, which sets the path values
+			}()
+			bw.flush()
+			return
 		}
 		s.mux.ServeHTTP(w, r) // matches again, which sets the path values
 		return

@@ -53,17 +53,20 @@ func ChildrenPage(ctx context.Context, kv ipledger.KV, h *ipledger.Holding, afte
 	// range of its own at a depth, as a more-specific query does.
 	r, depth := h.Resource, h.Depth+1
 	start, end := posKey(tagHolding, r, depth), lastKeyEnd(tagHolding, r, depth)
-	if after != (ipledger.Resource{}) && after.Family() == r.Family() && after.Point().Compare(r.Point()) >= 0 {
+	cursor := after != (ipledger.Resource{}) && after.Family() == r.Family()
+	if cursor && after.Point().Compare(r.Point()) >= 0 {
 		if after.Point().Compare(r.LastPoint()) >= 0 {
 			return nil, false, nil // nothing of r's starts after it
 		}
 		start = append(posKey(tagHolding, after.Point(), depth), 0) // just past after's key
 	} else {
+		// The one starting by r's start and reaching into it comes first, unless the
+		// cursor is at or past its start (it was listed).
 		first, err := store{kv}.lastStartingBy(r.Point(), depth)
 		if err != nil {
 			return nil, false, fmt.Errorf("list children of holding %d: %w", h.ID, err)
 		}
-		if first != nil && first.Resource.Overlaps(r) {
+		if first != nil && first.Resource.Overlaps(r) && (!cursor || first.Resource.Point().Compare(after.Point()) > 0) {
 			start = posKey(tagHolding, first.Resource, depth)
 		}
 	}
@@ -117,8 +120,15 @@ func Holdings(kv ipledger.KV, fn func(*ipledger.Holding) bool) error {
 
 // Orgs calls fn for every organisation in handle order until fn returns false.
 func Orgs(kv ipledger.KV, fn func(*ipledger.Organisation) bool) error {
+	return OrgsFrom(kv, "", fn)
+}
+
+// OrgsFrom calls fn for every organisation whose handle sorts at or after from, in handle
+// order, until fn returns false: a page of a listing starts at its cursor instead of
+// walking every handle before it.
+func OrgsFrom(kv ipledger.KV, from string, fn func(*ipledger.Organisation) bool) error {
 	var derr error
-	err := kv.Iterate([]byte{tagOrg}, []byte{tagOrg + 1}, false, func(_, v []byte) bool {
+	err := kv.Iterate(orgKey(from), []byte{tagOrg + 1}, false, func(_, v []byte) bool {
 		var o *ipledger.Organisation
 		if o, derr = decodeOrg(v); derr != nil {
 			return false

@@ -356,7 +356,7 @@ func (rc *request) transfers(h *ipledger.Holding) ([]event, error) {
 		if e.Height > rc.snap.Height {
 			continue // committed after the snapshot this answer reads
 		}
-		if i%64 == 63 {
+		if i%64 == 0 {
 			if err := rc.r.Context().Err(); err != nil {
 				return nil, err // the client is gone
 			}

@@ -1,8 +1,11 @@
 package rdap
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -998,5 +1001,20 @@ func TestConcurrentSearches(t *testing.T) {
 	_, body := w.get(t, "/rdap/entities?handle=ORG-N*")
 	if got := len(list(body, "entitySearchResults")); got != blocks {
 		t.Errorf("%d new organisations found, want %d", got, blocks)
+	}
+}
+
+// TestClientGone: a lookup whose client has gone stops reading history and answers
+// nothing, and logs nothing.
+func TestClientGone(t *testing.T) {
+	var logs bytes.Buffer
+	w := newWorld(t, Options{RateLimit: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest("GET", "https://rdap.test/rdap/ip/193.0.128.0/17", nil).WithContext(ctx)
+	rec := httptest.NewRecorder()
+	w.h.ServeHTTP(rec, req)
+	if rec.Body.Len() != 0 || logs.Len() != 0 {
+		t.Fatalf("gone client: %d %s; log %s", rec.Code, rec.Body, logs.String())
 	}
 }

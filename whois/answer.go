@@ -1,6 +1,7 @@
 package whois
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ const (
 
 // run is one query being answered against one committed snapshot.
 type run struct {
+	ctx  context.Context // ends at the answer's deadline: walks stop there
 	s    *Server
 	q    *Query
 	snap *chain.Snapshot
@@ -46,11 +48,17 @@ var errLimit = errors.New("object limit reached")
 // answer writes the body of the answer to q: objects and comments, or an %ERROR block. It
 // never panics on any query; a failing store comes back as %ERROR:100 and is logged.
 func (s *Server) answer(q *Query, snap *chain.Snapshot) (body string, outcome string) {
-	r := &run{s: s, q: q, snap: snap, orgs: map[string]*ipledger.Organisation{}, seen: map[string]bool{}}
+	// An answer that cannot be written within the write timeout is not worth finishing:
+	// the connection's deadline would cut it anyway.
+	ctx, cancel := context.WithTimeout(context.Background(), s.opt.WriteTimeout)
+	defer cancel()
+	r := &run{ctx: ctx, s: s, q: q, snap: snap, orgs: map[string]*ipledger.Organisation{}, seen: map[string]bool{}}
 	err := r.execute()
 	if err != nil {
 		var qe *QueryError
-		if !errors.As(err, &qe) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			qe = qerr(errTooLarge, "query took too long", fmt.Sprintf("The answer was not ready within %s; narrow the query (-T, a longer prefix).", s.opt.WriteTimeout))
+		} else if !errors.As(err, &qe) {
 			s.log.Error("whois query", "query", q.Key, "err", err)
 			qe = qerr(errInternal, "internal software error", "The server could not answer; the error is logged.")
 		}
@@ -423,6 +431,9 @@ func (r *run) referenced(o *ipledger.Organisation) error {
 	return nil
 }
 
+// moreSpecificPage is how many holdings of a level a more-specific query reads at once.
+const moreSpecificPage = 256
+
 // moreSpecific answers -m and -M: the holdings inside res, level by level below the
 // deepest holding containing it (or from the pools when none does). -m keeps those with no
 // other holding inside res above them; -M keeps all.
@@ -438,46 +449,57 @@ func (r *run) moreSpecific(res ipledger.Resource, chn []*ipledger.Holding) error
 	full := false
 	for d := base + 1; d <= ledger.MaxDepth && !full; d++ {
 		// Children of a holding at depth d-1 whose range is res: every holding at depth d
-		// overlapping res, in address order.
-		level, err := ledger.Children(r.kv, &ipledger.Holding{Depth: d - 1, Resource: res})
-		if err != nil {
-			return fmt.Errorf("more specifics of %s at depth %d: %w", res, d, err)
-		}
-		if len(level) == 0 {
-			break
-		}
-		straddles := false
+		// overlapping res, in address order, read a page at a time so that only what the
+		// answer lists stays in memory.
+		parent := &ipledger.Holding{Depth: d - 1, Resource: res}
+		straddles, found := false, false
 		var next []ipledger.Resource
 		j := 0
-		for _, h := range level {
-			if !res.Contains(h.Resource) {
-				straddles = true
-				continue
+		for after := (ipledger.Resource{}); !full; {
+			level, more, err := ledger.ChildrenPage(r.ctx, r.kv, parent, after, moreSpecificPage)
+			if err != nil {
+				return fmt.Errorf("more specifics of %s at depth %d: %w", res, d, err)
 			}
-			next = append(next, h.Resource)
-			if d == 0 {
-				if reg, err := r.referral(h); err != nil {
-					return err
-				} else if reg != "" {
-					if !skipped[reg] {
-						skipped[reg] = true
-						r.notes = append(r.notes, fmt.Sprintf("%% Space managed by %s is not on this ledger yet; query %s for it.", reg, whoisHosts[reg]))
-					}
+			found = found || len(level) > 0
+			for _, h := range level {
+				if !res.Contains(h.Resource) {
+					straddles = true
 					continue
 				}
-			}
-			// Is h below a holding of the previous level that lies inside res?
-			for j < len(inside) && inside[j].LastPoint().Compare(h.Resource.Point()) < 0 {
-				j++
-			}
-			nested := j < len(inside) && inside[j].Contains(h.Resource)
-			if all || !nested {
-				if len(list) == r.s.opt.MaxObjects {
-					full = true
-					break
+				if !all {
+					next = append(next, h.Resource)
 				}
-				list = append(list, h)
+				if d == 0 {
+					if reg, err := r.referral(h); err != nil {
+						return err
+					} else if reg != "" {
+						if !skipped[reg] {
+							skipped[reg] = true
+							r.notes = append(r.notes, fmt.Sprintf("%% Space managed by %s is not on this ledger yet; query %s for it.", reg, whoisHosts[reg]))
+						}
+						continue
+					}
+				}
+				// Is h below a holding of the previous level that lies inside res?
+				for j < len(inside) && inside[j].LastPoint().Compare(h.Resource.Point()) < 0 {
+					j++
+				}
+				nested := j < len(inside) && inside[j].Contains(h.Resource)
+				if all || !nested {
+					if len(list) == r.s.opt.MaxObjects {
+						full = true
+						break
+					}
+					list = append(list, h)
+				}
 			}
+			if !more {
+				break
+			}
+			after = level[len(level)-1].Resource
+		}
+		if !found {
+			break
 		}
 		if !all && !straddles {
 			break // every deeper holding in res lies below one listed already

@@ -142,6 +142,9 @@ func (r *run) heldBy(idx *holderIndex, handle string, keep func(*ipledger.Organi
 	}
 	var list []*ipledger.Holding
 	for _, id := range idx.byHolder[handle] {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
 		h, err := ledger.HoldingByID(r.kv, id)
 		if err != nil {
 			return fmt.Errorf("holding %d: %w", id, err)
