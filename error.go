@@ -42,6 +42,9 @@ const (
 	// 429 with Retry-After); never a transaction's result.
 	CodeRateLimited Code = 24
 	CodeUnavailable Code = 25 // the node takes no transactions now: halted, or its disk is nearly full
+	// CodeBusy is the node refusing an expensive read while as many run as it allows (HTTP
+	// 503 with Retry-After); never a transaction's result.
+	CodeBusy Code = 26
 )
 
 var codeNames = map[Code]string{
@@ -71,6 +74,7 @@ var codeNames = map[Code]string{
 	CodeBadText:        "bad_text",
 	CodeRateLimited:    "rate_limited",
 	CodeUnavailable:    "unavailable",
+	CodeBusy:           "busy",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and
@@ -119,7 +123,7 @@ func (c Code) HTTPStatus() int {
 		return 429
 	case CodeNoFunds:
 		return 402
-	case CodeUnavailable:
+	case CodeUnavailable, CodeBusy:
 		return 503
 	}
 	return 400

@@ -184,8 +184,9 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 	}
 	var b []byte
 	var status int
-	// A read refused as busy is asked again after the Retry-After the node gave, a few
-	// times: the node bounds its expensive queries at once, not who may ask.
+	// A read refused as busy (the node bounds its expensive queries at once, not who may
+	// ask) or over this client's rate limit is asked again after the Retry-After the node
+	// gave, a few times.
 	for attempt := 0; ; attempt++ {
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -197,7 +198,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 			return fmt.Errorf("%s %s: read response: %w", method, path, err)
 		}
 		status = resp.StatusCode
-		if status != http.StatusServiceUnavailable || method != http.MethodGet || attempt == busyRetries || !isBusy(b) {
+		if method != http.MethodGet || attempt == readRetries || !retryable(status, b) {
 			break
 		}
 		wait := time.Second
@@ -219,13 +220,18 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 	return nil
 }
 
-// busyRetries is how many times a GET answered 503 busy is asked again.
-const busyRetries = 3
+// readRetries is how many times a GET refused as busy or rate-limited is asked again.
+const readRetries = 3
 
-// isBusy reports whether an error body is the query gate's "busy".
-func isBusy(body []byte) bool {
+// retryable reports whether an error answer is the query gate's 503 busy or a 429 over
+// the client's rate limit: both go away by waiting.
+func retryable(status int, body []byte) bool {
 	var eb ErrorBody
-	return json.Unmarshal(body, &eb) == nil && eb.Code == busyCode
+	if json.Unmarshal(body, &eb) != nil {
+		return false
+	}
+	return status == http.StatusServiceUnavailable && eb.Code == ipledger.CodeBusy.String() ||
+		status == http.StatusTooManyRequests && eb.Code == ipledger.CodeRateLimited.String()
 }
 
 // apiError turns an error response into an *ipledger.Error: the body's code when it is an
@@ -235,9 +241,6 @@ func apiError(status int, body []byte) error {
 	if json.Unmarshal(body, &eb) == nil && eb.Code != "" {
 		if code, ok := ipledger.ParseCode(eb.Code); ok {
 			return &ipledger.Error{Code: code, Message: eb.Message}
-		}
-		if eb.Code == busyCode {
-			return &ipledger.Error{Code: ipledger.CodeInternal, Message: fmt.Sprintf("HTTP %d: the node is busy: %s", status, eb.Message)}
 		}
 	}
 	// A halted node answers /v1/status with 503 and its status, which says why.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ipledger/ipledger"
 )
 
 // The expensive reads (lists, history, blocks, proofs, RDAP) each hold decoded records
@@ -103,10 +105,6 @@ func expensive(pattern string) bool {
 		strings.HasPrefix(pattern, "/rdap/") || strings.HasPrefix(pattern, "GET /rdap/")
 }
 
-// busyCode is the code of the 503 a refused query gets. It is not an ipledger.Code: no
-// transaction ever carries it, and a client should simply retry.
-const busyCode = "busy"
-
 // busy answers 503 with Retry-After: an ErrorBody with code "busy", or an RDAP error body.
 func busy(w http.ResponseWriter, rdap bool) {
 	w.Header().Set("Retry-After", strconv.Itoa(queryRetryAfter))
@@ -118,7 +116,7 @@ func busy(w http.ResponseWriter, rdap bool) {
 		w.Write([]byte(`{"rdapConformance":["rdap_level_0"],"errorCode":503,"title":"Service Unavailable","description":["` + msg + `"]}` + "\n"))
 		return
 	}
-	b, _ := json.Marshal(ErrorBody{Code: busyCode, Message: msg})
+	b, _ := json.Marshal(ErrorBody{Code: ipledger.CodeBusy.String(), Message: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	w.Write(append(b, '\n'))

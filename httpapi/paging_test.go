@@ -184,7 +184,7 @@ func TestQueryGate(t *testing.T) {
 		t.Errorf("refused after %v", d)
 	}
 	var eb ErrorBody
-	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || json.Unmarshal(w.Body.Bytes(), &eb) != nil || eb.Code != busyCode {
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || json.Unmarshal(w.Body.Bytes(), &eb) != nil || eb.Code != ipledger.CodeBusy.String() {
 		t.Fatalf("third query: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
 	if _, err := strconv.Atoi(w.Header().Get("Retry-After")); err != nil {
@@ -314,8 +314,8 @@ func TestOrgListFromCursor(t *testing.T) {
 	}
 }
 
-// TestClientRetriesBusy: the client asks again after a busy answer's Retry-After, and
-// gives up after a few.
+// TestClientRetriesBusy: the client asks again after a busy or rate-limited answer's
+// Retry-After, and gives up after a few.
 func TestClientRetriesBusy(t *testing.T) {
 	var calls int
 	busyFor := 2
@@ -323,6 +323,11 @@ func TestClientRetriesBusy(t *testing.T) {
 		calls++
 		if calls <= busyFor {
 			w.Header().Set("Retry-After", "0")
+			if calls%2 == 0 {
+				w.WriteHeader(http.StatusTooManyRequests)
+				w.Write([]byte(`{"code":"rate_limited","message":"slow down"}`))
+				return
+			}
 			w.WriteHeader(http.StatusServiceUnavailable)
 			w.Write([]byte(`{"code":"busy","message":"too many"}`))
 			return
@@ -336,7 +341,7 @@ func TestClientRetriesBusy(t *testing.T) {
 		t.Fatalf("after %d calls: %v %v", calls, list, err)
 	}
 	calls, busyFor = 0, 100
-	if _, err := cl.Orgs(context.Background(), "", "", 0); err == nil || calls != busyRetries+1 {
+	if _, err := cl.Orgs(context.Background(), "", "", 0); err == nil || calls != readRetries+1 {
 		t.Fatalf("always busy: %d calls, err %v", calls, err)
 	}
 }

@@ -7,8 +7,9 @@
 // ipledger.Code name and whose HTTP status is that code's HTTPStatus: 400 "invalid" for a
 // malformed path or query, 404 "not_found" for an unknown object or path, 405 "invalid"
 // for a wrong method, 500 "internal" (message "internal error"; details go to the log),
-// and 503 "busy" with Retry-After when the expensive queries' slots stayed full (the one
-// code that is not an ipledger.Code; the Client retries it).
+// 503 "busy" with Retry-After when the expensive queries' slots stayed full, and 429
+// "rate_limited" with Retry-After over a client's rate limit (the Client retries both for
+// reads).
 package httpapi
 
 import (
