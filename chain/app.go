@@ -925,25 +925,9 @@ type HistoryEntry struct {
 }
 
 // History lists the committed transactions that touched object ("org/HANDLE",
-// "holding/ID"), oldest first, at most limit.
+// "holding/ID"), oldest first, at most limit: HistoryPage's first page.
 func (a *App) History(object string, limit int) ([]HistoryEntry, error) {
-	prefix := append(append([]byte{sideHistory}, object...), 0)
-	end := append(append([]byte{sideHistory}, object...), 1)
-	top := a.Committed().Height
-	var out []HistoryEntry
-	err := a.st.SideIterate(prefix, end, false, func(k, v []byte) bool {
-		p := k[len(prefix):]
-		if len(p) != 12 || len(v) != 32 {
-			return true
-		}
-		e := HistoryEntry{Height: int64(binary.BigEndian.Uint64(p)), Index: binary.BigEndian.Uint32(p[8:])}
-		if e.Height > top {
-			return false
-		}
-		copy(e.Hash[:], v)
-		out = append(out, e)
-		return len(out) < limit
-	})
+	out, _, err := a.HistoryPage(context.Background(), object, HistoryPos{}, limit)
 	return out, err
 }
 
