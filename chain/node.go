@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cfg "github.com/cometbft/cometbft/config"
 	cmtcrypto "github.com/cometbft/cometbft/crypto"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/netguard"
 	"github.com/ipledger/ipledger/store"
 )
 
@@ -193,6 +195,16 @@ type NodeOptions struct {
 	// RPCMaxConns and P2PMaxInbound are the caps of CometBFT's RPC connections and inbound
 	// peers, from the node's descriptor budget; 0 keeps CometBFT's defaults (900, 40).
 	RPCMaxConns, P2PMaxInbound int
+	// P2PMaxPerClient bounds the inbound P2P connections of one client (netguard.KeyOf: an
+	// IPv4 address or an IPv6 /64), peers and connections still in their handshake
+	// together; 0 means no per-client bound. Trusted clients and the node's dials to its
+	// Peers are exempt. It turns on CometBFT's peer filter (p2pguard.go).
+	P2PMaxPerClient int
+	// Trusted clients are exempt from P2PMaxPerClient; nil trusts no one.
+	Trusted *netguard.Trusted
+	// ListenerMetrics counts the P2P connections refused, as
+	// ipledger_listener_refused_total{listener="p2p",reason="client"}; nil counts none.
+	ListenerMetrics *netguard.Metrics
 	// Disk is the free-space watch of Home; its zero value watches without thresholds.
 	Disk DiskOptions
 }
@@ -304,8 +316,16 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		return nil, fmt.Errorf("start node: state sync: %w", err)
 	}
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	var abciApp abci.Application = haltingApp{app, halt}
+	var p2pg *p2pGuard
+	if o.P2PMaxPerClient > 0 {
+		// Both of CometBFT's handshake steps get a handshake timeout of their own.
+		p2pg = newP2PGuard(o.P2PMaxPerClient, 2*c.P2P.HandshakeTimeout, o.Trusted, c.P2P.PersistentPeers, o.ListenerMetrics, o.Logger)
+		c.FilterPeers = true
+		abciApp = filteringApp{abciApp, p2pg}
+	}
 	n, err := nm.NewNode(ctx, c, pv, nk,
-		proxy.NewConnSyncLocalClientCreator(haltingApp{app, halt}),
+		proxy.NewConnSyncLocalClientCreator(abciApp),
 		func() (nm.ChecksummedGenesisDoc, error) {
 			return nm.DefaultGenesisDocProviderFunc(c)()
 		},
@@ -316,6 +336,9 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("start node: %w", err)
+	}
+	if p2pg != nil {
+		p2pg.setPeers(switchPeers(n.Switch()))
 	}
 	if err := app.startWitnesses(witnesses, reg); err != nil {
 		st.Close()

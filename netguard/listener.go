@@ -41,6 +41,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
+// Refused returns the counter of ipledger_listener_refused_total for listener and reason,
+// for a listener capped elsewhere (CometBFT's P2P, through its connection filter); nil
+// when m is nil.
+func (m *Metrics) Refused(listener, reason string) prometheus.Counter {
+	if m == nil {
+		return nil
+	}
+	return m.refused.WithLabelValues(listener, reason)
+}
+
 // Reasons of refusal, the reason label of ipledger_listener_refused_total.
 const (
 	ReasonTotal  = "total"
