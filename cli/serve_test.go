@@ -18,6 +18,7 @@ func TestServeFlagsRefused(t *testing.T) {
 		{"--mem-limit=lots", `--mem-limit "lots"`},
 		{"--disk-refuse-below=2GB", `--disk-refuse-below: free-space threshold "2GB"`},
 		{"--disk-stop-below=100%", `--disk-stop-below: free-space threshold "100%"`},
+		{"--p2p-max-conns-per-client=-1", "--p2p-max-conns-per-client -1: want 0 (no cap) or more"},
 	} {
 		var out, errOut bytes.Buffer
 		code := Run(context.Background(), []string{"dev", "--home", t.TempDir(), "--http", "off", "--whois", "off", "--rtr", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", tc.flag}, &out, &errOut)
