@@ -39,7 +39,7 @@ func queryCmd(e *env) *cobra.Command {
 			}
 			if asJSON || text == nil {
 				b, _ := json.MarshalIndent(v, "", "  ")
-				fmt.Fprintln(e.stdout, string(escapeJSON(b)))
+				fmt.Fprintln(e.stdout, string(ipledger.EscapeJSON(b)))
 				return nil
 			}
 			escapeStrings(v) // the printers print fields as they are

@@ -4,7 +4,6 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -84,30 +83,4 @@ func escapeValue(v reflect.Value, depth int) {
 			v.SetString(termText(v.String()))
 		}
 	}
-}
-
-// escapeJSON returns JSON text with DEL and each C1 control, format character, line and
-// paragraph separator written as a \u escape (encoding/json escapes C0 controls and invalid
-// UTF-8 already): the same JSON value, and nothing a terminal acts on. Outside strings JSON
-// is printable ASCII and white space, so every such character is inside a string, where the
-// escape is valid.
-func escapeJSON(b []byte) []byte {
-	unsafe := func(r rune) bool { return r >= 0x7f && unsafeRune(r) } // json escapes those below DEL
-	if !strings.ContainsFunc(string(b), unsafe) {
-		return b
-	}
-	var out strings.Builder
-	for _, r := range string(b) {
-		switch {
-		case !unsafe(r):
-			out.WriteRune(r)
-		case r > 0xffff:
-			hi, lo := utf16.EncodeRune(r)
-			writeHex(&out, `\u`, uint32(hi), 4)
-			writeHex(&out, `\u`, uint32(lo), 4)
-		default:
-			writeHex(&out, `\u`, uint32(r), 4)
-		}
-	}
-	return []byte(out.String())
 }

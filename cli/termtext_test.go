@@ -95,8 +95,8 @@ func TestTermText(t *testing.T) {
 			t.Errorf("%q: %q, want %q", c.in, got, c.want)
 		}
 	}
-	if got := string(escapeJSON([]byte(`{"a":"x` + "\u202e\U000e0041" + `"}`))); got != `{"a":"x\u202e\udb40\udc41"}` {
-		t.Errorf("escapeJSON: %s", got)
+	if got := string(ipledger.EscapeJSON([]byte(`{"a":"x` + "\u202e\U000e0041" + `"}`))); got != `{"a":"x\u202e\udb40\udc41"}` {
+		t.Errorf("EscapeJSON: %s", got)
 	}
 }
 

@@ -56,3 +56,19 @@ func TestStatusHalted(t *testing.T) {
 		t.Fatalf("status of a running node: %d", w.Code)
 	}
 }
+
+// TestWriteJSONEscapes: JSON API answers carry C1, format and separator characters as \u
+// escapes, whatever the state holds, so nothing a terminal acts on is printed raw.
+func TestWriteJSONEscapes(t *testing.T) {
+	s := &server{}
+	w := httptest.NewRecorder()
+	s.writeJSON(w, http.StatusOK, map[string]string{"name": "Alpha\u202e\u0085\u007fNet"})
+	body := w.Body.String()
+	if strings.ContainsAny(body, "\u202e\u0085\u007f") || !strings.Contains(body, `Alpha\u202e\u0085\u007fNet`) {
+		t.Fatalf("answer %q", body)
+	}
+	var v map[string]string
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil || v["name"] != "Alpha\u202e\u0085\u007fNet" {
+		t.Fatalf("decoded %q: %v", v, err)
+	}
+}

@@ -214,6 +214,7 @@ func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
 		s.fail(w, nil, err)
 		return
 	}
+	b = ipledger.EscapeJSON(b)
 	w.Header().Set("Content-Type", "application/json")
 	// A length rather than chunked encoding: simpler for clients, one write for the server.
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))

@@ -104,38 +104,3 @@ func TestHostileText(t *testing.T) {
 		})
 	}
 }
-
-// FuzzEscapeJSON: for any text, the escaped encoding is valid JSON holding no raw control or
-// format character and decodes to the same value as the plain encoding.
-func FuzzEscapeJSON(f *testing.F) {
-	f.Add("Alpha Networks")
-	f.Add("\r\n\x00\x1b[2J\u0085\u202e\xff\u2028\U000e0041")
-	f.Fuzz(func(t *testing.T, s string) {
-		plain, err := json.Marshal(map[string]any{"fn": s, "a": []string{s, "x"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		esc := escapeJSON(plain)
-		var a, b any
-		if err := json.Unmarshal(esc, &b); err != nil {
-			t.Fatalf("%q: %v", esc, err)
-		}
-		if err := json.Unmarshal(plain, &a); err != nil {
-			t.Fatal(err)
-		}
-		if ja, _ := json.Marshal(a); !bytes.Equal(ja, mustMarshal(t, b)) {
-			t.Fatalf("%q decodes differently from %q", esc, plain)
-		}
-		if bytes.ContainsFunc(esc, func(r rune) bool { return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) }) {
-			t.Fatalf("%q holds a raw control or format character", esc)
-		}
-	})
-}
-
-func mustMarshal(t *testing.T, v any) []byte {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}

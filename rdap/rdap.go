@@ -57,9 +57,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -318,48 +315,13 @@ func (h *handler) write(w http.ResponseWriter, r *http.Request, status int, ctyp
 		h.fail(w, r, fmt.Errorf("encode answer: %w", err))
 		return
 	}
-	out := escapeJSON(b.Bytes())
+	out := ipledger.EscapeJSON(b.Bytes())
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write(out)
 	}
-}
-
-// escapeJSON returns encoded JSON with DEL, every C1 control, format character (Cf: bidi
-// controls such as U+202E, zero-width characters) and line or paragraph separator written
-// as a \u escape. encoding/json already escapes C0 controls and U+2028/U+2029 and writes
-// each byte of invalid UTF-8 as U+FFFD (silently: a JSON string holds only Unicode text,
-// and the ledger refuses such text now); the rest would pass raw, which is valid JSON but
-// reaches the terminal of whoever prints a value with curl or a simple client. The escape
-// keeps the JSON value the same. Outside strings JSON is printable ASCII and white space, so
-// every such character is inside a string, where \u is valid (RFC 8259 §7, a surrogate pair above U+FFFF).
-func escapeJSON(b []byte) []byte {
-	if !bytes.ContainsFunc(b, unsafeRune) {
-		return b
-	}
-	out := make([]byte, 0, len(b)+32)
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		switch {
-		case !unsafeRune(r):
-			out = append(out, b[:n]...)
-		case r > 0xffff:
-			hi, lo := utf16.EncodeRune(r)
-			out = fmt.Appendf(out, `\u%04x\u%04x`, hi, lo)
-		default:
-			out = fmt.Appendf(out, `\u%04x`, r)
-		}
-		b = b[n:]
-	}
-	return out
-}
-
-// unsafeRune reports characters of categories Cc, Cf, Zl and Zp from DEL up: encoding/json
-// escapes those below DEL itself.
-func unsafeRune(r rune) bool {
-	return r >= 0x7f && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // fail answers err as an RDAP error body. A *statusError carries its own status; an

@@ -1,0 +1,48 @@
+package ipledger
+
+import (
+	"bytes"
+	"fmt"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Output escaping shared by the front ends that write JSON (the JSON API, RDAP, the CLI's
+// --json): what the ledger refuses in new text (CheckText) must not reach a reader's
+// terminal raw from older state either.
+
+// EscapeJSON returns encoded JSON with DEL, every C1 control, format character (Cf: bidi
+// controls such as U+202E, zero-width characters) and line or paragraph separator written
+// as a \u escape. encoding/json already escapes C0 controls and U+2028/U+2029 and writes
+// each byte of invalid UTF-8 as U+FFFD (silently: a JSON string holds only Unicode text,
+// and the ledger refuses such text now); the rest would pass raw, which is valid JSON but
+// reaches the terminal of whoever prints a value with curl or a simple client. The escape
+// keeps the JSON value the same. Outside strings JSON is printable ASCII and white space, so
+// every such character is inside a string, where \u is valid (RFC 8259 §7, a surrogate pair above U+FFFF).
+func EscapeJSON(b []byte) []byte {
+	if !bytes.ContainsFunc(b, jsonUnsafe) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+32)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		switch {
+		case !jsonUnsafe(r):
+			out = append(out, b[:n]...)
+		case r > 0xffff:
+			hi, lo := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, hi, lo)
+		default:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		b = b[n:]
+	}
+	return out
+}
+
+// jsonUnsafe reports characters of categories Cc, Cf, Zl and Zp from DEL up: encoding/json
+// escapes those below DEL itself.
+func jsonUnsafe(r rune) bool {
+	return r >= 0x7f && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
