@@ -164,14 +164,17 @@ func checkText(v reflect.Value) *badText {
 		if !planOf(v.Type()).text {
 			return nil
 		}
-		it := v.MapRange()
-		for it.Next() {
-			if bad := checkText(it.Key()); bad != nil {
+		// In key order, not map order: the message names the first refusal, the same on
+		// every node.
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+		for _, k := range keys {
+			if bad := checkText(k); bad != nil {
 				bad.path = append(bad.path, "(key)")
 				return bad
 			}
-			if bad := checkText(it.Value()); bad != nil {
-				bad.path = append(bad.path, fmt.Sprint(it.Key()))
+			if bad := checkText(v.MapIndex(k)); bad != nil {
+				bad.path = append(bad.path, fmt.Sprint(k))
 				return bad
 			}
 		}
