@@ -44,8 +44,11 @@ import (
 // DefaultSnapshotKeep is how many snapshots a node keeps when Config.SnapshotKeep is 0.
 const DefaultSnapshotKeep = 3
 
-// snapshotServeGrace keeps a snapshot that a peer fetched from lately past the keep count,
-// so a node joining slowly does not lose its snapshot half way.
+// snapshotServeGrace keeps a snapshot offered to a peer or fetched from lately past the keep
+// count, so a joining node neither loses its snapshot half way nor asks for one already
+// gone: CometBFT's state sync picks among the snapshots it discovered over seconds and asks
+// for a chunk that every peer answers missing forever if they all pruned it (on a chain
+// snapshotting every few seconds, they had).
 const snapshotServeGrace = time.Minute
 
 // sideFlushBytes is the size at which a restore commits its side batch.
@@ -151,7 +154,7 @@ type snapshotInfo struct {
 	hash   []byte
 	chunks uint32
 	dir    string
-	served time.Time // when a chunk was last loaded for a peer
+	served time.Time // when it was last offered to a peer (ListSnapshots) or a chunk loaded for one
 }
 
 func chunkPath(dir string, i uint32) string { return filepath.Join(dir, fmt.Sprintf("chunk-%06d", i)) }
@@ -351,7 +354,8 @@ func (s *snapshotStore) write(f *store.Frozen, rec BlockRecord) (*snapshotInfo, 
 	return &snapshotInfo{height: h, meta: meta, hash: hash[:], chunks: uint32(len(w.hashes)), dir: final}, stats, nil
 }
 
-// prune removes the snapshots beyond the newest keep, except those served lately.
+// prune removes the snapshots beyond the newest keep, except those offered or served
+// lately.
 func (s *snapshotStore) prune() {
 	s.mu.Lock()
 	var drop []*snapshotInfo
@@ -454,7 +458,9 @@ func (a *App) ListSnapshots(context.Context, *abci.ListSnapshotsRequest) (*abci.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
 	for _, in := range s.list {
+		in.served = now
 		res.Snapshots = append(res.Snapshots, &abci.Snapshot{Height: uint64(in.height), Format: SnapshotFormat,
 			Chunks: in.chunks, Hash: in.hash, Metadata: in.meta})
 	}

@@ -72,13 +72,25 @@ func (s *snapApp) close() {
 // listed returns the heights of the snapshots the app lists.
 func (s *snapApp) listed(t testing.TB) []uint64 {
 	t.Helper()
-	res, err := s.app.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []uint64
-	for _, sn := range res.Snapshots {
+	for _, sn := range s.held() {
 		out = append(out, sn.Height)
+	}
+	return out
+}
+
+// held returns the snapshots the app holds as ListSnapshots would list them, without
+// offering them (an offer keeps a snapshot past the keep count for a while).
+func (s *snapApp) held() []*abci.Snapshot {
+	st := s.app.snap.store
+	if st == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var out []*abci.Snapshot
+	for _, in := range st.list {
+		out = append(out, &abci.Snapshot{Height: uint64(in.height), Format: SnapshotFormat, Chunks: in.chunks, Hash: in.hash, Metadata: in.meta})
 	}
 	return out
 }
@@ -120,21 +132,13 @@ func (s *snapApp) waitSnapshot(t testing.TB, h uint64) *abci.Snapshot {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := s.app.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, sn := range res.Snapshots {
+		for _, sn := range s.held() {
 			if sn.Height == h {
 				return sn
 			}
 		}
 		if time.Now().After(deadline) {
-			var have []uint64
-			for _, sn := range res.Snapshots {
-				have = append(have, sn.Height)
-			}
-			t.Fatalf("no snapshot of height %d after 20 s (have %v)", h, have)
+			t.Fatalf("no snapshot of height %d after 20 s (have %v)", h, s.listed(t))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -591,4 +595,22 @@ func TestSnapshotsKept(t *testing.T) {
 		t.Fatalf("the pruned snapshot is still on disk: %v", err)
 	}
 	again.chunks(t, again.waitSnapshot(t, 40))
+}
+
+// TestSnapshotOfferedKept: a snapshot offered to a peer lately is kept past the keep count,
+// so a joining node does not pick one every peer has since pruned (its chunk would be
+// answered missing for ever).
+func TestSnapshotOfferedKept(t *testing.T) {
+	smallChunks(t)
+	src := newSnapAppKeep(t, t.TempDir(), 10, 2)
+	src.initGenesis(t)
+	blocks := detBlocks()
+	src.apply(t, blocks[:20])
+	if _, err := src.app.ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{}); err != nil { // offered to a peer
+		t.Fatal(err)
+	}
+	src.apply(t, blocks[20:])
+	if got := fmt.Sprint(src.listed(t)); got != "[10 20 30 40]" {
+		t.Fatalf("snapshots %s; want the two offered and the newest two", got)
+	}
 }
