@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -36,8 +37,12 @@ type server struct {
 
 // startServer starts the node in home and its HTTP listener.
 func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logger) (*server, error) {
-	if err := tuneGC(sf.memLimit); err != nil {
+	ceiling, err := tuneGC(sf.memLimit)
+	if err != nil {
 		return nil, err
+	}
+	if ceiling > 0 {
+		go governMemory(ctx, ceiling, memHeadroom)
 	}
 	if sf.timeoutCommit < 0 {
 		return nil, fmt.Errorf("--timeout-commit %v: want a duration such as 100ms (0 for the default)", sf.timeoutCommit)
@@ -183,14 +188,15 @@ func (s *server) stop() error {
 const gcPercent = 300
 
 // tuneGC sets the collector's pace: GOGC gcPercent and a soft limit v on the Go heap, so
-// a node keeps its peak resident size near the limit by collecting earlier. The
-// environment's GOGC and GOMEMLIMIT win.
-func tuneGC(v string) error {
+// a node keeps its peak resident size near the limit by collecting earlier. It returns
+// the limit it set, 0 if none (v "off", or the environment's GOGC and GOMEMLIMIT, which
+// win).
+func tuneGC(v string) (int64, error) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
 	if v == "" || v == "off" || os.Getenv("GOMEMLIMIT") != "" {
-		return nil
+		return 0, nil
 	}
 	units := []struct {
 		suffix string
@@ -203,8 +209,72 @@ func tuneGC(v string) error {
 				break
 			}
 			debug.SetMemoryLimit(x * u.mult)
-			return nil
+			return x * u.mult, nil
 		}
 	}
-	return fmt.Errorf("--mem-limit %q: want a size like 800MiB or 4GiB, or off", v)
+	return 0, fmt.Errorf("--mem-limit %q: want a size like 800MiB or 4GiB, or off", v)
+}
+
+// memHeadroom is the garbage the collector may leave above the live heap before it
+// collects, where that is less than GOGC would leave (governMemory).
+const memHeadroom = 192 << 20
+
+// governMemory keeps the soft memory limit at what the live heap and the runtime's other
+// memory need plus headroom (at least memHeadroom, half the live heap when that is more),
+// never above ceiling, until ctx ends. GOGC 300 lets the heap grow to four times the live
+// heap; over a large state (a registry with the RIRs' records) that is always the ceiling,
+// so any sustained load, cheap reads included, took a node from its idle size to the
+// ceiling (issue 13: 1.6–1.7 times idle under a read flood). Over a small state GOGC
+// collects first and the limit changes nothing; during an import the live heap is large
+// and the limit stays at the ceiling. The figure is read every half second.
+func governMemory(ctx context.Context, ceiling, headroom int64) {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	defer debug.SetMemoryLimit(ceiling)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		debug.SetMemoryLimit(memoryLimitFor(readMemory(), ceiling, headroom))
+	}
+}
+
+// memoryFigures are the runtime's figures governMemory uses, in bytes.
+type memoryFigures struct {
+	live    int64 // the heap live at the last collection
+	nonHeap int64 // the runtime's memory besides the heap: stacks, metadata, buffers
+}
+
+// memoryLimitFor returns the soft limit for m: live heap, non-heap memory and
+// max(headroom, live/2), at most ceiling.
+func memoryLimitFor(m memoryFigures, ceiling, headroom int64) int64 {
+	return min(ceiling, m.live+m.nonHeap+max(headroom, m.live/2))
+}
+
+var memorySamples = []string{
+	"/gc/heap/live:bytes",
+	"/memory/classes/total:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/unused:bytes",
+	"/memory/classes/heap/free:bytes",
+	"/memory/classes/heap/released:bytes",
+}
+
+func readMemory() memoryFigures {
+	s := make([]metrics.Sample, len(memorySamples))
+	for i, n := range memorySamples {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	v := func(i int) int64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return int64(s[i].Value.Uint64())
+	}
+	// Objects, unused, free and released are the heap; the rest of total is the runtime's.
+	heap := v(2) + v(3) + v(4) + v(5)
+	return memoryFigures{live: v(0), nonHeap: max(0, v(1)-heap)}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -54,5 +55,28 @@ func TestDiskFlagsResolve(t *testing.T) {
 	def.register(pflag.NewFlagSet("y", pflag.ContinueOnError))
 	if o, err := def.disk(); err != nil || o.RefuseBelow != chain.DefaultRefuseBelow || o.StopBelow != chain.DefaultStopBelow {
 		t.Fatalf("defaults %+v %v", o, err)
+	}
+}
+
+// TestMemoryLimitFor: the soft limit follows the live heap with headroom, never above the
+// ceiling, and leaves a small state to GOGC.
+func TestMemoryLimitFor(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		live, nonHeap, want int64
+	}{
+		{live: 50 * mib, nonHeap: 20 * mib, want: 262 * mib},   // small: 50+20+192, above GOGC's 4×50
+		{live: 380 * mib, nonHeap: 30 * mib, want: 602 * mib},  // a registry's state: headroom 192, not the ceiling
+		{live: 500 * mib, nonHeap: 30 * mib, want: 750 * mib},  // an import: 500+30+250 is past the ceiling
+		{live: 1000 * mib, nonHeap: 30 * mib, want: 750 * mib}, // never above the ceiling
+	} {
+		if got := memoryLimitFor(memoryFigures{live: tc.live, nonHeap: tc.nonHeap}, 750*mib, memHeadroom); got != tc.want {
+			t.Errorf("live %d MiB, other %d MiB: limit %d MiB, want %d MiB", tc.live/mib, tc.nonHeap/mib, got/mib, tc.want/mib)
+		}
+	}
+	// The runtime's own figures are there (the live heap as of a collection).
+	runtime.GC()
+	if m := readMemory(); m.live <= 0 || m.nonHeap <= 0 {
+		t.Fatalf("runtime figures %+v", m)
 	}
 }
