@@ -1,8 +1,10 @@
 package ledger
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/ipledger/ipledger"
 )
@@ -219,36 +221,8 @@ func (s store) chain(r ipledger.Resource) ([]*ipledger.Holding, error) {
 }
 
 // children returns the holdings one level below h that overlap r (all of them when r is h's
-// own range), in order.
+// own range), in order: ChildrenPage over r at h's depth, unbounded.
 func (s store) children(h *ipledger.Holding, r ipledger.Resource) ([]*ipledger.Holding, error) {
-	if h.Depth >= MaxDepth {
-		return nil, nil
-	}
-	var out []*ipledger.Holding
-	var derr error
-	// A child overlapping r may start before r; begin from the last one starting by r's start.
-	first, err := s.lastStartingBy(r.Point(), h.Depth+1)
-	if err != nil {
-		return nil, err
-	}
-	start := posKey(tagHolding, r, h.Depth+1)
-	if first != nil && first.Resource.Overlaps(r) {
-		start = posKey(tagHolding, first.Resource, h.Depth+1)
-	}
-	err = s.kv.Iterate(start, lastKeyEnd(tagHolding, r, h.Depth+1), false, func(_, v []byte) bool {
-		c, err := decodeHolding(v)
-		if err != nil {
-			derr = err
-			return false
-		}
-		out = append(out, c)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("list children: %w", err)
-	}
-	return out, nil
+	out, _, err := ChildrenPage(context.Background(), s.kv, &ipledger.Holding{ID: h.ID, Depth: h.Depth, Resource: r}, ipledger.Resource{}, math.MaxInt)
+	return out, err
 }
