@@ -33,13 +33,7 @@ func breakSignState(t *testing.T, home string) {
 
 func TestHaltOnConsensusFailure(t *testing.T) {
 	dir := t.TempDir()
-	pk, _, err := InitHome(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteGenesis(GenesisPath(dir), "chain-test", time.Now(), testGenesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
-		t.Fatal(err)
-	}
+	initTestHome(t, dir)
 	reg := prometheus.NewRegistry()
 	var logs lockedBuffer
 	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg,
@@ -196,13 +190,7 @@ func TestDiskWatch(t *testing.T) {
 // does not start below it.
 func TestNodeDiskFull(t *testing.T) {
 	dir := t.TempDir()
-	pk, _, err := InitHome(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteGenesis(GenesisPath(dir), "chain-test", time.Now(), testGenesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
-		t.Fatal(err)
-	}
+	initTestHome(t, dir)
 	fd := &fakeDisk{free: 10 << 30, total: 100 << 30}
 	reg := prometheus.NewRegistry()
 	disk := DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage, Interval: 10 * time.Millisecond}

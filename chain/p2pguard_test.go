@@ -220,13 +220,7 @@ func TestP2PPerClientCapNode(t *testing.T) {
 		t.Skip("127.0.0.2 is not usable as a source address here")
 	}
 	dir := t.TempDir()
-	pk, _, err := InitHome(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteGenesisIfMissing(GenesisPath(dir), "chain-test", time.Now(), testGenesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
-		t.Fatal(err)
-	}
+	initTestHome(t, dir)
 	addr := freeLoopbackPort(t)
 	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, P2PAddr: addr, P2PMaxPerClient: 4})
 	if err != nil {
