@@ -348,12 +348,14 @@ func (p *importProgress) tick() {
 		return
 	}
 	p.last = now
-	pct := 100.0
-	if p.items > 0 {
-		pct = 100 * float64(p.nSubmitted) / float64(p.items)
+	el := now.Sub(p.start).Seconds()
+	if p.nSubmitted < p.items {
+		fmt.Fprintf(p.w, "importing: %d of %d items submitted (%.0f%%), %.0f s\n",
+			p.nSubmitted, p.items, 100*float64(p.nSubmitted)/float64(p.items), el)
+		return
 	}
-	fmt.Fprintf(p.w, "importing: %d of %d items submitted (%.0f%%), %d of %d transactions committed, %.0f s\n",
-		p.nSubmitted, p.items, pct, p.nCommitted, p.txs, now.Sub(p.start).Seconds())
+	fmt.Fprintf(p.w, "importing: all %d items submitted, %d of %d transactions seen committed, %.0f s\n",
+		p.items, p.nCommitted, p.txs, el)
 }
 
 func (p *importProgress) finish() {

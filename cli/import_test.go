@@ -393,10 +393,10 @@ func TestImportProgressLines(t *testing.T) {
 		p.committed()
 	}
 	p.finish()
-	want := "importing: 500 of 1000 items submitted (50%), 0 of 10 transactions committed, 5 s\n" +
-		"importing: 1000 of 1000 items submitted (100%), 0 of 10 transactions committed, 10 s\n" +
-		"importing: 1000 of 1000 items submitted (100%), 5 of 10 transactions committed, 15 s\n" +
-		"importing: 1000 of 1000 items submitted (100%), 10 of 10 transactions committed, 20 s\n"
+	want := "importing: 500 of 1000 items submitted (50%), 5 s\n" +
+		"importing: all 1000 items submitted, 0 of 10 transactions seen committed, 10 s\n" +
+		"importing: all 1000 items submitted, 5 of 10 transactions seen committed, 15 s\n" +
+		"importing: all 1000 items submitted, 10 of 10 transactions seen committed, 20 s\n"
 	if b.String() != want {
 		t.Errorf("progress:\n%s\nwant\n%s", b.String(), want)
 	}

@@ -10,10 +10,10 @@ import (
 	"io"
 )
 
-// MaxFileBytes bounds what is read of one delegated file, after decompression: 256 MiB, five
-// times the NRO's combined file of every registry. A compressed file that inflates past it
-// (a decompression bomb) is refused with an error wrapping ErrTooLarge; so is a plain file
-// past it.
+// MaxFileBytes bounds what is read of one delegated file, after decompression: 256 MiB,
+// sixty times the largest real file in the shared data (4.2 MB). A compressed file that
+// inflates past it (a decompression bomb) is refused with an error wrapping ErrTooLarge,
+// after no more than this is read; so is a plain file past it.
 const MaxFileBytes = 256 << 20
 
 // maxFileBytes is MaxFileBytes, lowered by tests.

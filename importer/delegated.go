@@ -207,9 +207,9 @@ func utcOffset(s string) *time.Location {
 }
 
 // DateSpread is how far apart the dates (Header.Date) of files of one date may lie: the
-// RIRs write their files each day in their own time zones, and an archive of one day's
-// files holds end dates a few days apart (the 2014-06 archive's LACNIC file ends three
-// days before the others).
+// RIRs write their files each day in their own time zones and a mirror fetches them on
+// different days, so one date's files are days apart (the real 2019-09 samples: ARIN,
+// LACNIC and RIPE NCC of the 8th, IANA of the 11th).
 const DateSpread = 7 * 24 * time.Hour
 
 // ErrMixedDates means files of different dates were given as one date. Check for it with
