@@ -191,7 +191,7 @@ func TestParseCompressedMD5(t *testing.T) {
 
 // TestParseBomb: a compressed file that inflates past the limit is refused, saying so,
 // after reading no more than the limit; so is a plain file past it. The limit is lowered
-// to 1 MiB here; MaxFileBytes is the same code with 256 MiB.
+// to 1 MiB here; MaxFileBytes is the same code with 64 MiB.
 func TestParseBomb(t *testing.T) {
 	defer func(n int64) { maxFileBytes = n }(maxFileBytes)
 	maxFileBytes = 1 << 20
