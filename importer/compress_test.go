@@ -279,6 +279,28 @@ func TestParseUnreadable(t *testing.T) {
 	}
 }
 
+// TestParseTruncated: a compressed download cut short fails, saying so, rather than
+// importing the part that arrived.
+func TestParseTruncated(t *testing.T) {
+	plain, err := os.ReadFile(filepath.Join("testdata", "delegated-example-latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz, bz := gzipBytes(t, plain), bzip2Bytes(t, plain)
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"x.gz", gz[:len(gz)-4], "read x.gz: gzip data: unexpected EOF"},
+		{"x.bz2", bz[:len(bz)-4], "read x.bz2: bzip2 data: unexpected EOF"},
+	} {
+		if _, err := Parse(bytes.NewReader(c.data), c.name, false); err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v, want %s", c.name, err, c.want)
+		}
+	}
+}
+
 // TestParseOtherCompression: forms not read here are named, not parsed as lines of flaws.
 func TestParseOtherCompression(t *testing.T) {
 	for _, c := range []struct {
