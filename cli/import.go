@@ -268,7 +268,7 @@ func firstFlaws(files []*importer.File, planned []importer.Flaw, n int) ([]impor
 		}
 		return cmp.Compare(a.Line, b.Line)
 	})
-	return all[:min(n, len(all))], len(all)
+	return slices.Clone(all[:min(n, len(all))]), len(all)
 }
 
 // submitRetry submits tx, waiting and retrying while the mempool or the signer's quota is
