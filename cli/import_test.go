@@ -261,7 +261,8 @@ func flawedLacnic(t *testing.T, samples, dst string, n int, header string) strin
 
 // TestImportRefused runs `ipledger import delegated` against a node that only answers
 // its status: a file of nothing but flaws and files of different dates are refused with
-// exit 1 and a message naming them, before anything is submitted.
+// exit 1 and a message naming them, before anything is submitted; --strict stops at the
+// first flaw.
 func TestImportRefused(t *testing.T) {
 	samples := samplesDir(t)
 	home := t.TempDir()
@@ -288,6 +289,7 @@ func TestImportRefused(t *testing.T) {
 		{"different dates", []string{afrinic, old},
 			"ipledger: import: files of different dates, 2014-06-29 to 2019-09-09, more than 7 days apart: " + afrinic + " 2019-09-09, " + old + " 2014-06-29; a chain holds one date of the registries: import files of one date, or pass --mixed-dates to import them together"},
 		{"different dates, a folder", []string{samples, old}, "files of different dates, 2014-06-29 to 2019-09-11"},
+		{"strict stops at the first flaw", []string{"--strict", afrinic}, "ipledger: import: " + afrinic + ":1: header declares 100 records, the file has 300\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, out, errs := run(append([]string{"import", "delegated", "--home", home, "--node", srv.URL}, c.args...)...)
