@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,17 +118,24 @@ func (r remoteSubmitter) Pools(context.Context) ([]importer.Pool, error) {
 
 // importJob is one import run.
 type importJob struct {
-	keys     map[string]ipledger.PrivateKey // registry keys by handle
-	chainID  string
-	paths    []string // files or date folders
-	strict   bool
-	out      io.Writer // summary
-	progress io.Writer // progress bar and flaws
+	keys       map[string]ipledger.PrivateKey // registry keys by handle
+	chainID    string
+	paths      []string // files or date folders
+	strict     bool
+	mixedDates bool          // import files of different dates together
+	out        io.Writer     // summary
+	progress   io.Writer     // progress bar or lines
+	every      time.Duration // between progress lines when progress is not a terminal; 0: 5 s
 }
+
+// shownFlaws is how many flaws the summary names; it counts the rest.
+const shownFlaws = 20
 
 // runImport parses, plans, signs and submits one date's delegated statistics and waits for
 // every transaction to commit. It refuses a chain whose registries have signed anything
-// already: each date folder is one consistent world, imported into a fresh chain.
+// already: each date folder is one consistent world, imported into a fresh chain. Files of
+// different dates are refused unless job.mixedDates, and a file that is not readable as
+// delegated statistics fails the import; both before anything is submitted.
 func runImport(ctx context.Context, sub submitter, job importJob) error {
 	start := time.Now()
 	var files []*importer.File
@@ -149,6 +158,12 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 		}
 		files = append(files, f)
 	}
+	if err := importer.CheckDates(files); err != nil {
+		if !job.mixedDates {
+			return fmt.Errorf("import: %w; a chain holds one date of the registries: import files of one date, or pass --mixed-dates to import them together", err)
+		}
+		fmt.Fprintf(job.progress, "import: --mixed-dates: %s\n", termText(err.Error()))
+	}
 	seq := map[string]uint64{}
 	for _, r := range ipledger.Registries {
 		s, err := sub.Sequence(ctx, r)
@@ -167,16 +182,14 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	for _, fl := range plan.Flaws {
-		fmt.Fprintln(job.progress, "flaw:", fl)
-	}
+	flaws, nflaws := firstFlaws(files, plan.Flaws, shownFlaws)
 	total := 0
 	for _, st := range plan.Steps {
 		total += st.Items()
 	}
 	nfiles := len(files)
 	files = nil // the plan holds what is needed
-	bar := newBar(job.progress, int64(total), "importing")
+	bar := newImportProgress(job.progress, total, len(plan.Steps), job.every)
 	hashes := make([]ipledger.Hash, 0, len(plan.Steps))
 	sigs := 0
 	for i, st := range plan.Steps {
@@ -201,7 +214,7 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 		seq[first]++
 		sigs += len(signers)
 		hashes = append(hashes, hash)
-		bar.Add(st.Items())
+		bar.submitted(st.Items())
 	}
 	failed := 0
 	for i, h := range hashes {
@@ -211,19 +224,51 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 		}
 		if code != ipledger.CodeOK {
 			failed++
-			fmt.Fprintf(job.progress, "step %d (%s) committed with %s: %s\n", i, plan.Steps[i].Kind, code, log)
+			fmt.Fprintf(job.progress, "step %d (%s) committed with %s: %s\n", i, plan.Steps[i].Kind, code, termText(log))
 		}
+		bar.committed()
 	}
-	bar.Finish()
+	bar.finish()
 	el := time.Since(start)
 	s := plan.Stats
 	fmt.Fprintf(job.out, "import: %d files, %d records, %d holdings, %d organisations, %d registry transfers, %d not holdings (available/reserved/IANA), %d skipped lines (flaws), %d transactions, %d signatures, %.1f s (%.0f records/s, %.0f signatures/s), peak RSS %s\n",
 		nfiles, s.Records, s.Holdings, s.Orgs, s.Transfers, s.NotHoldings, s.Skipped, len(hashes), sigs,
 		el.Seconds(), float64(s.Records)/el.Seconds(), float64(sigs)/el.Seconds(), peakRSS())
+	for _, fl := range flaws {
+		fmt.Fprintln(job.out, termText(fl.String()))
+	}
+	if nflaws > len(flaws) {
+		fmt.Fprintf(job.out, "… and %d more\n", nflaws-len(flaws))
+	}
 	if failed > 0 {
 		return fmt.Errorf("import: %d of %d transactions failed", failed, len(hashes))
 	}
 	return nil
+}
+
+// firstFlaws returns the first n flaws of the files' and the planner's, by file and line,
+// and how many there are in all.
+func firstFlaws(files []*importer.File, planned []importer.Flaw, n int) ([]importer.Flaw, int) {
+	var all []importer.Flaw
+	for _, f := range files {
+		all = append(all, f.Flaws...)
+	}
+	all = append(all, planned...)
+	// Files in the order given, then lines: a file's flaws and the planner's are each
+	// sorted, so a stable sort by file rank and line merges them.
+	rank := map[string]int{}
+	for i, f := range files {
+		if _, ok := rank[f.Path]; !ok {
+			rank[f.Path] = i
+		}
+	}
+	slices.SortStableFunc(all, func(a, b importer.Flaw) int {
+		if c := cmp.Compare(rank[a.File], rank[b.File]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Line, b.Line)
+	})
+	return slices.Clone(all[:min(n, len(all))]), len(all)
 }
 
 // submitRetry submits tx, waiting and retrying while the mempool or the signer's quota is
@@ -252,6 +297,73 @@ func newBar(w io.Writer, n int64, what string) *progressbar.ProgressBar {
 		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 }
 
+// importProgress shows an import's progress: a bar on a terminal, else a line every few
+// seconds (a log, a pipe, systemd), never one per record or transaction.
+type importProgress struct {
+	bar   *progressbar.ProgressBar // on a terminal, else nil
+	w     io.Writer
+	every time.Duration
+	now   func() time.Time
+
+	items, txs             int // planned
+	nSubmitted, nCommitted int // items submitted, transactions committed
+	start, last            time.Time
+}
+
+func newImportProgress(w io.Writer, items, txs int, every time.Duration) *importProgress {
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	p := &importProgress{w: w, every: every, now: time.Now, items: items, txs: txs}
+	p.start = p.now()
+	p.last = p.start
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		p.bar = newBar(w, int64(items), "importing")
+	}
+	return p
+}
+
+// submitted counts n items submitted.
+func (p *importProgress) submitted(n int) {
+	p.nSubmitted += n
+	if p.bar != nil {
+		p.bar.Add(n)
+		return
+	}
+	p.tick()
+}
+
+// committed counts one transaction committed.
+func (p *importProgress) committed() {
+	p.nCommitted++
+	if p.bar == nil {
+		p.tick()
+	}
+}
+
+// tick writes a line if the last was long enough ago.
+func (p *importProgress) tick() {
+	now := p.now()
+	if now.Sub(p.last) < p.every {
+		return
+	}
+	p.last = now
+	el := now.Sub(p.start).Seconds()
+	if p.nSubmitted < p.items {
+		fmt.Fprintf(p.w, "importing: %d of %d items submitted (%.0f%%), %.0f s\n",
+			p.nSubmitted, p.items, 100*float64(p.nSubmitted)/float64(p.items), el)
+		return
+	}
+	fmt.Fprintf(p.w, "importing: all %d items submitted, %d of %d transactions seen committed, %.0f s\n",
+		p.items, p.nCommitted, p.txs, el)
+}
+
+func (p *importProgress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+	}
+}
+
 // peakRSS returns the process's peak resident set size (Linux VmHWM).
 func peakRSS() string {
 	b, err := os.ReadFile("/proc/self/status")
@@ -268,7 +380,7 @@ func peakRSS() string {
 
 func importCmd(e *env) *cobra.Command {
 	var node string
-	var strict bool
+	var strict, mixed bool
 	c := &cobra.Command{
 		Use:   "import",
 		Short: "Import data onto the ledger through signed transactions",
@@ -294,11 +406,12 @@ func importCmd(e *env) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("node %s: %w", node, userError(err))
 			}
-			return runImport(cmd.Context(), remoteSubmitter{cl}, importJob{keys: keys, chainID: st.ChainID, paths: args, strict: strict, out: e.stdout, progress: e.stderr})
+			return runImport(cmd.Context(), remoteSubmitter{cl}, importJob{keys: keys, chainID: st.ChainID, paths: args, strict: strict, mixedDates: mixed, out: e.stdout, progress: e.stderr})
 		},
 	}
 	d.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
 	d.Flags().BoolVar(&strict, "strict", false, "fail on the first flaw in the data")
+	d.Flags().BoolVar(&mixed, "mixed-dates", false, "import files whose dates lie more than a week apart together (one date per chain is the rule)")
 	c.AddCommand(d)
 	return c
 }

@@ -85,7 +85,7 @@ func nodeCmd(e *env) *cobra.Command {
 func devCmd(e *env) *cobra.Command {
 	var sf serveFlags
 	var imports []string
-	var strict bool
+	var strict, mixed bool
 	c := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a single-validator chain with IANA and the five RIRs (a temp home unless --home), optionally importing delegated statistics",
@@ -126,7 +126,7 @@ func devCmd(e *env) *cobra.Command {
 			if len(imports) > 0 {
 				keys, err := registryKeys(home, false)
 				if err == nil {
-					err = runImport(cmd.Context(), localSubmitter{s.node}, importJob{keys: keys, chainID: cfg.ChainID, paths: imports, strict: strict, out: e.stdout, progress: e.stderr})
+					err = runImport(cmd.Context(), localSubmitter{s.node}, importJob{keys: keys, chainID: cfg.ChainID, paths: imports, strict: strict, mixedDates: mixed, out: e.stdout, progress: e.stderr})
 				}
 				if err != nil {
 					s.stop()
@@ -139,5 +139,6 @@ func devCmd(e *env) *cobra.Command {
 	sf.register(c.Flags())
 	c.Flags().StringSliceVar(&imports, "import", nil, "delegated statistics files or date folders to import after start (one date per fresh chain)")
 	c.Flags().BoolVar(&strict, "strict", false, "with --import, fail on the first flaw in the data")
+	c.Flags().BoolVar(&mixed, "mixed-dates", false, "with --import, import files whose dates lie more than a week apart together")
 	return c
 }

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -47,6 +48,32 @@ func BenchmarkPlan2014(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkParseCompressed parses 2014-06's RIPE NCC file (4.2 MB, 85,681 records) plain,
+// gzipped and bzip2'd.
+func BenchmarkParseCompressed(b *testing.B) {
+	src := filepath.Join(delegatedDir(b), "2014-06", "delegated-ripencc-latest")
+	plain, err := os.ReadFile(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	for _, c := range []struct {
+		name string
+		data []byte
+	}{{"plain", plain}, {"gzip", gzipBytes(b, plain)}, {"bzip2", bzip2Bytes(b, plain)}} {
+		path := write(b, filepath.Join(dir, c.name), c.data)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ParseFile(path, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(plain))*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ipledger/ipledger"
@@ -151,6 +153,114 @@ type Header struct {
 	Line      int    // line number, 0 if the file has no header
 }
 
+// Date returns the day the file gives the registry's data as of, as YYYY-MM-DD, or "" when
+// the header has no date: the later of the end date and the serial read as a date. The
+// RIRs' serial is the day of publication, written as YYYYMMDD (AFRINIC, APNIC, LACNIC,
+// IANA) or as Unix time in seconds (RIPE NCC) or milliseconds (ARIN), read here in the
+// header's UTC offset; the end date is the same day or the one before, except in IANA's
+// file, where it is the day of the latest change, months back. A serial that is no date
+// (the format allows a counter) is ignored.
+func (h Header) Date() string {
+	return max(h.EndDate, serialDate(h.Serial, h.UTCOffset))
+}
+
+// serialDate reads a serial as a date, "" if it is none.
+func serialDate(serial, offset string) string {
+	n, ok := parseUint([]byte(serial))
+	if !ok {
+		return ""
+	}
+	var t time.Time
+	switch len(serial) {
+	case 8:
+		p := lineParser{}
+		d, err := p.date([]byte(serial))
+		if err != nil {
+			return ""
+		}
+		return d
+	case 10:
+		t = time.Unix(int64(n), 0)
+	case 13:
+		t = time.UnixMilli(int64(n))
+	default:
+		return ""
+	}
+	return t.In(utcOffset(offset)).Format(time.DateOnly)
+}
+
+// utcOffset reads a header's UTC offset, "+1000", "-0300", "+0000" or "00000"; UTC for
+// anything else.
+func utcOffset(s string) *time.Location {
+	sign := 1
+	switch {
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	case strings.HasPrefix(s, "-"):
+		sign, s = -1, s[1:]
+	}
+	n, ok := parseUint([]byte(s))
+	if !ok || len(s) != 4 || n%100 >= 60 || n/100 > 14 {
+		return time.UTC
+	}
+	return time.FixedZone("", sign*int(n/100*3600+n%100*60))
+}
+
+// DateSpread is how far apart the dates (Header.Date) of files of one date may lie: the
+// RIRs write their files each day in their own time zones and a mirror fetches them on
+// different days, so one date's files are days apart (the real 2019-09 samples: ARIN,
+// LACNIC and RIPE NCC of the 8th, IANA of the 11th).
+const DateSpread = 7 * 24 * time.Hour
+
+// ErrMixedDates means files of different dates were given as one date. Check for it with
+// errors.Is.
+var ErrMixedDates = errors.New("files of different dates")
+
+// CheckDates reports whether files are of one date: their dates (Header.Date) lie within
+// DateSpread of each other. It fails, wrapping ErrMixedDates and naming every file with
+// its date, when they do not, or when one of several files has no date. One file, or
+// none, is always of one date.
+func CheckDates(files []*File) error {
+	if len(files) < 2 {
+		return nil
+	}
+	var first, last string
+	undated := false
+	for _, f := range files {
+		d := f.Header.Date()
+		switch {
+		case d == "":
+			undated = true
+		case first == "":
+			first, last = d, d
+		default:
+			first, last = min(first, d), max(last, d)
+		}
+	}
+	if !undated {
+		a, _ := time.Parse(time.DateOnly, first)
+		b, _ := time.Parse(time.DateOnly, last)
+		if b.Sub(a) <= DateSpread {
+			return nil
+		}
+	}
+	var b strings.Builder
+	for i, f := range files {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		d := f.Header.Date()
+		if d == "" {
+			d = "no date"
+		}
+		fmt.Fprintf(&b, "%s %s", f.Path, d)
+	}
+	if undated {
+		return fmt.Errorf("%w (a file without a date cannot be checked): %s", ErrMixedDates, b.String())
+	}
+	return fmt.Errorf("%w, %s to %s, more than %d days apart: %s", ErrMixedDates, first, last, int(DateSpread.Hours()/24), b.String())
+}
+
 // Summary is a summary line: registry|*|type|*|count|summary.
 type Summary struct {
 	Registry string
@@ -226,28 +336,71 @@ const noHeader = "no header line (version|registry|serial|records|startdate|endd
 // maxLine bounds a line; real ones are under 200 bytes.
 const maxLine = 64 << 10
 
-// ParseFile reads and parses the file at path. If path+".md5" exists, the file's MD5 digest
-// must match it, or ParseFile fails with an error wrapping ErrChecksum. With strict, the
-// first flaw is returned as the error (a Flaw).
+// maxFlaws bounds the flaws of one file; the real files have a handful. A file with more
+// is not read as delegated statistics (ErrUnreadable), so that neither a file of another
+// kind nor a decompression bomb of short bad lines holds a flaw per line in memory.
+const maxFlaws = 10_000
+
+// ErrUnreadable means a file is not readable as delegated statistics: it yields no record
+// and has flaws (every line is one, as in a compressed file of another kind, a web page or
+// an empty download), or has more than 10,000 flaws. Check for it with errors.Is.
+var ErrUnreadable = errors.New("not readable as delegated statistics")
+
+// ParseFile reads and parses the file at path, plain or compressed with gzip or bzip2 (told
+// by its first bytes, whatever its name): at most MaxFileBytes of text, or it fails with an
+// error wrapping ErrTooLarge. Line numbers in flaws and records count lines of the text.
+//
+// If path+".md5" exists, the MD5 digest of the file as stored (compressed, if it is) must
+// match it, or ParseFile fails with an error wrapping ErrChecksum, which comes before any
+// other. A file that yields no record and has flaws (a header declaring no records and
+// nothing else is fine), or has more than 10,000 flaws, fails with an error wrapping
+// ErrUnreadable. With strict, the first flaw is returned as the error (a Flaw).
 func ParseFile(path string, strict bool) (*File, error) {
-	data, err := os.ReadFile(path)
+	want, err := wantMD5(path)
+	if err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read delegated statistics: %w", err)
 	}
-	sum, err := verifyMD5(path, data)
+	defer fh.Close()
+	st, err := fh.Stat()
 	if err != nil {
+		return nil, fmt.Errorf("read delegated statistics: %w", err)
+	}
+	if st.Mode().IsRegular() && st.Size() > maxFileBytes {
+		return nil, fmt.Errorf("read %s: %w: %d bytes, over %s, the limit of one file", path, ErrTooLarge, st.Size(), sizeText(maxFileBytes))
+	}
+	var in io.Reader = fh
+	h := md5.New()
+	if want != "" {
+		in = io.TeeReader(fh, h)
+	}
+	f, perr := parseStream(in, path, strict, st.Size())
+	if want != "" {
+		// The digest is of every byte: read what the parser left (a compressed stream's
+		// trailer, the rest after a strict stop), bounded in case path is no regular file.
+		if _, err := io.Copy(io.Discard, io.LimitReader(in, maxFileBytes)); err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if err := checkMD5(path, want, h); err != nil {
+			return nil, err // a corrupt download explains any flaw
+		}
+	}
+	if perr != nil {
+		return nil, perr
+	}
+	if err := f.readable(); err != nil {
 		return nil, err
 	}
-	f, err := parse(bytes.NewReader(data), path, strict, len(data))
-	if err != nil {
-		return nil, err
-	}
-	f.MD5 = sum
+	f.MD5 = want
 	return f, nil
 }
 
 // ParseDir parses every data file in dir (one date's files), in name order: every regular
-// file except hidden ones and .md5, .asc and .sig files.
+// file except hidden ones and .md5, .asc and .sig files, plain or compressed as ParseFile
+// reads them. It fails on the first file ParseFile fails on.
 func ParseDir(dir string, strict bool) ([]*File, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -272,10 +425,42 @@ func ParseDir(dir string, strict bool) ([]*File, error) {
 	return out, nil
 }
 
-// Parse parses a delegated-statistics file read from r; name is used in flaws and records.
-// It returns an error only for a failure to read, or with strict for the first flaw.
+// Parse parses a delegated-statistics file read from r, plain or compressed as ParseFile
+// reads it, bounded the same way; name is used in flaws and records. It returns an error
+// only for a failure to read (ErrTooLarge included), for more than 10,000 flaws
+// (ErrUnreadable), or with strict for the first flaw. Unlike ParseFile it accepts a file
+// of nothing but flaws.
 func Parse(r io.Reader, name string, strict bool) (*File, error) {
-	return parse(r, name, strict, 0)
+	return parseStream(r, name, strict, 0)
+}
+
+// parseStream decompresses r if it is compressed and parses at most maxFileBytes of its
+// text. size is r's stored size when known (else 0), to size the records at once.
+func parseStream(r io.Reader, name string, strict bool, size int64) (*File, error) {
+	br := bufio.NewReaderSize(r, maxLine) // parse's own reader: NewReaderSize returns br
+	text, comp, err := decompress(br)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if comp != "" {
+		// A typical ratio, to size the records; append grows them past it.
+		size *= 8
+	}
+	size = min(size, maxFileBytes)
+	return parse(&boundedReader{r: text, left: maxFileBytes, limit: maxFileBytes, comp: comp}, name, strict, int(size))
+}
+
+// readable fails, wrapping ErrUnreadable, for a file that yields no record and has flaws.
+func (f *File) readable() error {
+	if len(f.Records)+f.NotHoldings > 0 || len(f.Flaws) == 0 {
+		return nil
+	}
+	n := len(f.Flaws)
+	what := "flaws"
+	if n == 1 {
+		what = "flaw"
+	}
+	return fmt.Errorf("%s: %w: no records, %d %s (the first: %s)", f.Path, ErrUnreadable, n, what, f.Flaws[0])
 }
 
 // minRecordBytes is the length of the shortest record line, "x||asn|0|1||x\n" and its kin:
@@ -297,6 +482,10 @@ func parse(r io.Reader, name string, strict bool, size int) (*File, error) {
 	)
 	flaw := func(line int, format string, args ...any) {
 		fl := Flaw{File: name, Line: line, Msg: fmt.Sprintf(format, args...)}
+		if len(f.Flaws) == maxFlaws && stop == nil {
+			stop = fmt.Errorf("%s: %w: over %d flaws (the first: %s)", name, ErrUnreadable, maxFlaws, f.Flaws[0])
+			return
+		}
 		f.Flaws = append(f.Flaws, fl)
 		if strict && stop == nil {
 			stop = fl

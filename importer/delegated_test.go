@@ -373,3 +373,89 @@ func TestDataDir(t *testing.T) {
 		t.Errorf("DataDir() = %q, want …/shared/data beside the module root", got)
 	}
 }
+
+// TestHeaderDate reads the date of the real files' headers: the later of the end date and
+// the serial as a date, in the header's UTC offset.
+func TestHeaderDate(t *testing.T) {
+	for _, c := range []struct{ header, want string }{
+		{"2|afrinic|20140630|4024|00000000|20140630|00000", "2014-06-30"},
+		{"2|apnic|20140701|33307|19850701|20140630|+1000", "2014-07-01"},     // published the day after
+		{"2|lacnic|20140629|15783|19870101|20140627|-0300", "2014-06-29"},    // likewise, two days
+		{"2|ripencc|1404165599|85681|19830705|20140630|+0200", "2014-06-30"}, // 21:59:59 UTC is 23:59:59 +0200
+		{"2|iana|20190911|973|19830101|20190612|+0000", "2019-09-11"},        // IANA's end date is its latest change
+		{"2.3|arin|1567951216119|300|19700101|20190908|-0400", "2019-09-08"}, // milliseconds
+		{"2.3|arin|1567915199000|300|19700101|20190907|-0400", "2019-09-07"}, // 03:59:59 UTC is the day before at -0400
+		{"2|apnic|42|1|||+1000", ""},                                         // a counter, no end date
+		{"2|apnic|42|1||20190906|+1000", "2019-09-06"},
+		{"2|apnic|20191301|1||20190906|+1000", "2019-09-06"}, // no such serial day
+		{"2.3|apnic|20190909|300||20190906|+1000", "2019-09-09"},
+		{"2|ripencc|1567979999|300|19830705|20190908|bogus", "2019-09-08"}, // UTC when the offset is unreadable
+	} {
+		l, err := ParseLine(c.header)
+		if err != nil || l.Kind != HeaderLine {
+			t.Fatalf("%s: %v", c.header, err)
+		}
+		if got := l.Header.Date(); got != c.want {
+			t.Errorf("%s: Date() = %q, want %q", c.header, got, c.want)
+		}
+	}
+}
+
+func dated(path, header string) *File {
+	l, _ := ParseLine(header)
+	return &File{Path: path, Header: l.Header}
+}
+
+// TestCheckDates: files within a week of each other are of one date; others are refused,
+// naming every file with its date. Every real date folder is of one date.
+func TestCheckDates(t *testing.T) {
+	afrinic14 := dated("a/afrinic", "2|afrinic|20140630|4024|00000000|20140630|00000")
+	lacnic14 := dated("a/lacnic", "2|lacnic|20140629|15783|19870101|20140627|-0300")
+	apnic24 := dated("b/apnic", "2|apnic|20241109|80145|19830613|20241108|+1000")
+	undated := dated("c/apnic", "2|apnic|42|1|||+1000")
+	weekLater := dated("d/ripencc", "2|ripencc|1404770399|1|19830705|20140707|+0200") // 2014-07-07 23:59:59 +0200
+	eightDays := dated("d/ripencc", "2|ripencc|1404856799|1|19830705|20140708|+0200")
+	for _, c := range []struct {
+		name  string
+		files []*File
+		want  string // "" for one date
+	}{
+		{"none", nil, ""},
+		{"one", []*File{apnic24}, ""},
+		{"one undated", []*File{undated}, ""},
+		{"one date folder", []*File{afrinic14, lacnic14}, ""},
+		{"a week apart", []*File{afrinic14, weekLater}, ""},
+		{"eight days apart", []*File{afrinic14, eightDays}, "files of different dates, 2014-06-30 to 2014-07-08, more than 7 days apart: a/afrinic 2014-06-30, d/ripencc 2014-07-08"},
+		{"ten years apart", []*File{afrinic14, apnic24, lacnic14},
+			"files of different dates, 2014-06-29 to 2024-11-09, more than 7 days apart: a/afrinic 2014-06-30, b/apnic 2024-11-09, a/lacnic 2014-06-29"},
+		{"undated among dated", []*File{afrinic14, undated}, "files of different dates (a file without a date cannot be checked): a/afrinic 2014-06-30, c/apnic no date"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckDates(c.files)
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatal(err)
+			case c.want != "" && (!errors.Is(err, ErrMixedDates) || err.Error() != c.want):
+				t.Fatalf("%v\nwant ErrMixedDates: %s", err, c.want)
+			}
+		})
+	}
+	// Every real date folder is one date; two folders are not.
+	dirs := dateDirs(t)
+	var all []*File
+	for _, dir := range dirs {
+		files, err := ParseDir(dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckDates(files); err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
+		all = append(all, files...)
+	}
+	if len(dirs) > 1 {
+		if err := CheckDates(all); !errors.Is(err, ErrMixedDates) {
+			t.Errorf("every folder together: %v", err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,9 +18,8 @@ import (
 // errors.Is.
 var ErrChecksum = errors.New("checksum mismatch")
 
-// verifyMD5 checks data against path+".md5" when that file exists and returns the digest
-// it confirmed ("" when there is no .md5 file).
-func verifyMD5(path string, data []byte) (string, error) {
+// wantMD5 reads the digest path+".md5" gives for path: "" when there is no such file.
+func wantMD5(path string) (string, error) {
 	b, err := os.ReadFile(path + ".md5")
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
@@ -31,12 +31,17 @@ func verifyMD5(path string, data []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s.md5: %w", path, err)
 	}
-	sum := md5.Sum(data)
-	got := hex.EncodeToString(sum[:])
+	return want, nil
+}
+
+// checkMD5 compares the digest of path's bytes as stored (compressed, for a compressed
+// file) with the one its .md5 file gave.
+func checkMD5(path, want string, h hash.Hash) error {
+	got := hex.EncodeToString(h.Sum(nil))
 	if got != want {
-		return "", fmt.Errorf("%s: %w: %s.md5 says %s, the file's MD5 is %s", path, ErrChecksum, filepath.Base(path), want, got)
+		return fmt.Errorf("%s: %w: %s.md5 says %s, the file's MD5 is %s", path, ErrChecksum, filepath.Base(path), want, got)
 	}
-	return got, nil
+	return nil
 }
 
 // parseMD5File reads the digest for the file called name from the text of a .md5 file, in

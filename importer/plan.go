@@ -14,7 +14,7 @@ import (
 )
 
 // MaxBodyBytes is the largest JSON body PlanImport puts in one step: a transaction may be
-// ipledger.MaxTxBytes (1 MiB), and 8 KiB is left for the payload header and signatures.
+// ipledger.MaxTxBytes (65,510 bytes), and 8 KiB is left for the payload header and signatures.
 const MaxBodyBytes = ipledger.MaxTxBytes - 8<<10
 
 // Pool is a registry's depth-0 holding at genesis. The pools given to PlanImport cover the
