@@ -311,22 +311,46 @@ func (a *apply) markPool(pool *ipledger.Holding, it ipledger.AllocateItem) error
 	return err
 }
 
-// remark gives part of pool the status st (and the registration date reg, unless empty)
-// and merges it with its neighbours of that status.
+// remark gives part of pool, free space, the status st (and the registration date reg,
+// unless empty) and merges it with its neighbours of that status. The rest of the pool
+// stays as at most two ranges, IPv6 included: a pool is not handed out, so it need not be
+// prefixes, and a registry marking thousands of prefixes would otherwise cut its pool into
+// tens of thousands of pieces.
 func (a *apply) remark(pool *ipledger.Holding, part ipledger.Resource, st ipledger.Status, reg string) (*ipledger.Holding, error) {
 	if pool.Status == st && (reg == "" || pool.Registered == reg) {
 		return pool, nil
 	}
-	h, err := a.carve(pool, part, pool.Holder, false)
-	if err != nil {
+	if part == pool.Resource {
+		// All of it: the pool keeps its id, as a holding that changes holder does.
+		pool.Status = st
+		if reg != "" {
+			pool.Registered = reg
+		}
+		pool.Changed = a.block.Time
+		a.touchHolding(pool)
+		if err := a.putHolding(pool); err != nil {
+			return nil, err
+		}
+		return pool, a.coalesce(pool)
+	}
+	if err := a.deleteHolding(pool); err != nil {
 		return nil, err
 	}
-	h.Status = st
-	if reg != "" {
-		h.Registered = reg
+	a.touchHolding(pool)
+	for _, r := range pool.Resource.Subtract(part) {
+		rest := *pool
+		rest.Resource, rest.Origin = r, pool.ID
+		if _, err := a.newHolding(rest); err != nil {
+			return nil, err
+		}
 	}
-	h.Changed = a.block.Time
-	if err := a.putHolding(h); err != nil {
+	marked := *pool
+	marked.Resource, marked.Origin, marked.Status = part, pool.ID, st
+	if reg != "" {
+		marked.Registered = reg
+	}
+	h, err := a.newHolding(marked)
+	if err != nil {
 		return nil, err
 	}
 	return h, a.coalesce(h)
