@@ -314,8 +314,7 @@ func (a *apply) markPool(pool *ipledger.Holding, it ipledger.AllocateItem) error
 // remark gives part of pool, free space, the status st (and the registration date reg,
 // unless empty) and merges it with its neighbours of that status. The rest of the pool
 // stays as at most two ranges, IPv6 included: a pool is not handed out, so it need not be
-// prefixes, and a registry marking thousands of prefixes would otherwise cut its pool into
-// tens of thousands of pieces.
+// prefixes (carve would store an IPv6 remainder as up to 2×127 prefixes).
 func (a *apply) remark(pool *ipledger.Holding, part ipledger.Resource, st ipledger.Status, reg string) (*ipledger.Holding, error) {
 	if pool.Status == st && (reg == "" || pool.Registered == reg) {
 		return pool, nil
