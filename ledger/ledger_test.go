@@ -554,6 +554,9 @@ func TestPoolStatuses(t *testing.T) {
 	e.fails(ipledger.CodeInvalid, ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: mustRes("1.0.0.0/16"), Org: ipledger.IANA, Status: ipledger.StatusReserved}}}, ipledger.IANA)
 	e.fails(ipledger.CodeInvalid, ipledger.KindAllocate, alloc("193.5.0.0/16", "ORG-A", ipledger.StatusAvailable), ipledger.RIPENCC)
 	e.fails(ipledger.CodeOutsideParent, ipledger.KindAllocate, alloc("10.0.0.0/16", "ORG-A", ipledger.StatusAllocated), ipledger.RIPENCC)
+	// AVAILABLE and ordinary pool space are two pools: one allocation does not take both
+	// (the registry marks the ordinary part AVAILABLE first, and they merge).
+	e.fails(ipledger.CodeOutsideParent, ipledger.KindAllocate, alloc("193.3.0.0-193.4.255.255", "ORG-A", ipledger.StatusAllocated), ipledger.RIPENCC)
 	e.fails(ipledger.CodeInvalid, ipledger.KindRegistryTransfer, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: mustRes("10.0.0.0/16"), From: ipledger.IANA, To: ipledger.ARIN}}}, ipledger.IANA, ipledger.ARIN)
 
 	// The registry allocates from AVAILABLE and from RESERVED: the part allocated becomes
