@@ -153,6 +153,13 @@ func TestRealPoolSpace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The ledger's own lookup: the registry's pool, at depth 0, nothing below it.
+	for key, st := range map[string]ipledger.Status{"2001:4201::/32": ipledger.StatusReserved, "AS5536": ipledger.StatusAvailable} {
+		chn, err := ledger.Lookup(c.app().Committed().State, ipledger.MustParseResource(key))
+		if err != nil || len(chn) != 1 || chn[0].Holder != ipledger.AFRINIC || chn[0].Status != st || chn[0].SpecialPurpose() {
+			t.Errorf("ledger lookup of %s: %+v %v", key, chn, err)
+		}
+	}
 	for _, tc := range []struct {
 		path, typ, status, start, end string
 	}{
