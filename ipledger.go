@@ -53,34 +53,48 @@ func ValidCountry(c string) bool {
 	return c == "" || (len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z')
 }
 
-// Status is a holding's registration status, in the words the RIRs use.
+// Status is a holding's registration status, in the words the registries use. Imported
+// holdings carry the delegated statistics' own words (ALLOCATED, ASSIGNED); RIPE's finer
+// words are kept on holdings whose transactions set them. docs/ARCHITECTURE.md has the
+// table of delegated words, stored statuses and their RDAP and WHOIS forms.
 type Status string
 
 // Holding statuses.
 const (
-	StatusIANAPool       Status = "IANA POOL"        // IANA's unallocated and reserved space
+	StatusIANAPool       Status = "IANA POOL"        // IANA's unallocated space
 	StatusRIRPool        Status = "ALLOCATED"        // a /8, IPv6 block or AS block IANA gave to an RIR
-	StatusReserved       Status = "RESERVED"         // special-purpose space (IANA registries)
-	StatusAllocatedPA    Status = "ALLOCATED PA"     // registry → LIR, for assignment onward
-	StatusAssignedPA     Status = "ASSIGNED PA"      // LIR → end user
-	StatusAssignedPI     Status = "ASSIGNED PI"      // registry → end user
+	StatusReserved       Status = "RESERVED"         // IANA's special-purpose space, or an RIR's reserved pool space
+	StatusAvailable      Status = "AVAILABLE"        // an RIR's pool space its statistics list as available
+	StatusAllocated      Status = "ALLOCATED"        // registry → holder, the delegated word "allocated"
+	StatusAssigned       Status = "ASSIGNED"         // registry → holder, the delegated word "assigned"
+	StatusAllocatedPA    Status = "ALLOCATED PA"     // registry → LIR, for assignment onward (RIPE)
+	StatusAssignedPA     Status = "ASSIGNED PA"      // LIR → end user (RIPE)
+	StatusAssignedPI     Status = "ASSIGNED PI"      // registry → end user (RIPE)
 	StatusLegacy         Status = "LEGACY"           // issued before the RIRs
-	StatusSubAllocatedPA Status = "SUB-ALLOCATED PA" // LIR → downstream ISP
-	StatusLeased         Status = "LEASED"           // lease from the holder (later issue)
-	StatusAllocatedAS    Status = "ALLOCATED"        // AS numbers allocated by a registry
-	StatusAssignedAS     Status = "ASSIGNED"         // AS numbers assigned onward
+	StatusSubAllocatedPA Status = "SUB-ALLOCATED PA" // LIR → downstream ISP (RIPE)
+	StatusLeased         Status = "LEASED"           // lease from the holder
+	StatusAllocatedAS    Status = StatusAllocated    // AS numbers allocated by a registry
+	StatusAssignedAS     Status = StatusAssigned     // AS numbers assigned onward
 )
 
-// ValidAllocateStatus reports whether a registry may give s directly from its pool.
+// ValidAllocateStatus reports whether a registry may give s directly from its pool to a
+// holder.
 func ValidAllocateStatus(f Family, s Status) bool {
 	if f == ASN {
-		return s == StatusAllocatedAS || s == StatusAssignedAS || s == StatusLegacy
+		return s == StatusAllocated || s == StatusAssigned || s == StatusLegacy
 	}
 	switch s {
-	case StatusAllocatedPA, StatusAssignedPI, StatusLegacy, StatusAssignedPA:
+	case StatusAllocated, StatusAssigned, StatusAllocatedPA, StatusAssignedPI, StatusLegacy, StatusAssignedPA:
 		return true
 	}
 	return false
+}
+
+// ValidPoolStatus reports whether an RIR may mark free space of its own pool with s (an
+// allocate item naming the registry itself): StatusAvailable or StatusReserved. IANA's
+// pools are not marked so: its reserved space is the special-purpose space of genesis.
+func ValidPoolStatus(s Status) bool {
+	return s == StatusAvailable || s == StatusReserved
 }
 
 // ValidAssignStatus reports whether a holder may assign s inside its holding.
@@ -139,6 +153,13 @@ type Holding struct {
 	Origin     uint64    `json:"origin,omitempty"`     // holding this one was split from
 }
 
+// SpecialPurpose reports whether h is IANA's special-purpose space (a depth-0 holding of
+// IANA with StatusReserved), which never moves and is never allocated. An RIR's reserved
+// pool space has the same status word but is the RIR's to release.
+func (h *Holding) SpecialPurpose() bool {
+	return h.Depth == 0 && h.Holder == IANA && h.Status == StatusReserved
+}
+
 // Handle returns the holding's public handle, e.g. "IPL-H42".
 func (h *Holding) Handle() string { return HoldingHandle(h.ID) }
 
@@ -167,6 +188,9 @@ type Pool struct {
 	Status     Status   `json:"status"`               // StatusRIRPool, StatusIANAPool or StatusReserved
 	Registered string   `json:"registered,omitempty"` // YYYY-MM-DD, or "" when not known
 }
+
+// SpecialPurpose reports whether p is IANA's special-purpose space, as Holding.SpecialPurpose.
+func (p Pool) SpecialPurpose() bool { return p.Registry == IANA && p.Status == StatusReserved }
 
 // Block is what the state machine knows of the block a transaction is in: its height and
 // its time, as agreed by consensus. The state machine never reads a clock.

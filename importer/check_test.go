@@ -19,7 +19,9 @@ import (
 //     that never moved stay apart);
 //   - register-org steps come after every transfer, handles are valid and new;
 //   - allocations come last, lie inside one pool of their signer, name an organisation that
-//     signer registered, have a valid status, and never overlap each other;
+//     signer registered, have a valid status, and never overlap each other; an item naming
+//     the signer itself marks pool space (AVAILABLE or RESERVED) and overlaps nothing
+//     either, so every allocation still lies in one pool as the model has it;
 //   - every body is at most opt's size and item limits, and the counts add up.
 //
 // The model keeps an IPv6 pool's remainder as one range where the ledger splits it into
@@ -36,7 +38,7 @@ func checkPlan(t *testing.T, pools []Pool, plan *Plan, opt Options) {
 	m := newModel(pools)
 	orgReg := map[string]string{}
 	var allocs []ipledger.Resource
-	phase, transfers, orgs, holdings := 0, 0, 0, 0
+	phase, transfers, orgs, holdings, marks := 0, 0, 0, 0, 0
 	for i, st := range plan.Steps {
 		js, err := json.Marshal(st.Body)
 		if err != nil {
@@ -103,10 +105,17 @@ func checkPlan(t *testing.T, pools []Pool, plan *Plan, opt Options) {
 			phase = 2
 			reg := st.Signers[0]
 			for _, it := range b.Items {
-				if orgReg[it.Org] != reg {
+				mark := it.Org == reg
+				switch {
+				case mark && (!ipledger.ValidPoolStatus(it.Status) || it.Country != ""):
+					t.Fatalf("step %d: bad pool mark %+v", i, it)
+				case mark:
+					marks++
+					holdings--
+				case orgReg[it.Org] != reg:
 					t.Fatalf("step %d: %s allocated to %s, registered by %q, not %s", i, it.Resource, it.Org, orgReg[it.Org], reg)
 				}
-				if !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) || !ipledger.ValidCountry(it.Country) {
+				if !mark && !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) || !ipledger.ValidCountry(it.Country) {
 					t.Fatalf("step %d: bad item %+v", i, it)
 				}
 				if it.Registered != "" {
@@ -136,9 +145,9 @@ func checkPlan(t *testing.T, pools []Pool, plan *Plan, opt Options) {
 		}
 	}
 	s := plan.Stats
-	if s.Transfers != transfers || s.Orgs != orgs || s.Holdings != holdings {
-		t.Errorf("stats say %d transfers, %d orgs, %d holdings; the steps carry %d, %d, %d",
-			s.Transfers, s.Orgs, s.Holdings, transfers, orgs, holdings)
+	if s.Transfers != transfers || s.Orgs != orgs || s.Holdings != holdings || s.PoolPieces != marks {
+		t.Errorf("stats say %d transfers, %d orgs, %d holdings, %d pool pieces; the steps carry %d, %d, %d, %d",
+			s.Transfers, s.Orgs, s.Holdings, s.PoolPieces, transfers, orgs, holdings, marks)
 	}
 	if s.Records != s.Holdings+s.NotHoldings+s.Rejected {
 		t.Errorf("stats: %d records != %d holdings + %d not holdings + %d rejected", s.Records, s.Holdings, s.NotHoldings, s.Rejected)
@@ -211,7 +220,7 @@ func (m *model) transfer(items []ipledger.RegistryTransferItem, from, to string)
 		if p.reg != from {
 			return it.Resource.String() + " is in a pool of " + p.reg + ", not " + from
 		}
-		if p.status == ipledger.StatusReserved {
+		if p.reg == ipledger.IANA && p.status == ipledger.StatusReserved {
 			return it.Resource.String() + " is special-purpose space"
 		}
 		byFam[it.Resource.Family()] = append(byFam[it.Resource.Family()], it.Resource)
@@ -268,7 +277,7 @@ func (m *model) allocate(r ipledger.Resource, reg string) string {
 		return r.String() + " is not inside one pool"
 	}
 	p := m.pools[r.Family()][i]
-	if p.reg != reg || p.status == ipledger.StatusReserved {
+	if p.reg != reg || p.reg == ipledger.IANA && p.status == ipledger.StatusReserved {
 		return r.String() + " is in a pool of " + p.reg + " (" + string(p.status) + "), not one of " + reg
 	}
 	return ""

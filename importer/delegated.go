@@ -321,9 +321,12 @@ type File struct {
 	Extended  bool
 	Records   []Record // every good record except available and reserved ones
 	Summaries []Summary
-	// NotHoldings counts the good records that are available or reserved space: counted
-	// and skipped quietly.
+	// NotHoldings counts the good records that are available or reserved space, which are
+	// kept in Spare, not Records.
 	NotHoldings int
+	// Spare holds the good records that are available or reserved space: an RIR's become
+	// pool space of that status (PlanImport), IANA's are left as genesis has them.
+	Spare []Record
 	// ByFamily and ByStatus count every good record, NotHoldings included.
 	ByFamily map[ipledger.Family]int
 	ByStatus map[string]int
@@ -572,11 +575,12 @@ func parse(r io.Reader, name string, strict bool, size int) (*File, error) {
 				}
 				f.ByFamily[rec.Resource.Family()]++
 				f.ByStatus[rec.Status]++
+				rec.File, rec.Line = name, lineNo
 				if rec.Status == StatusAvailable || rec.Status == StatusReserved {
 					f.NotHoldings++
+					f.Spare = append(f.Spare, *rec)
 					break
 				}
-				rec.File, rec.Line = name, lineNo
 				f.Records = append(f.Records, *rec)
 			}
 		}

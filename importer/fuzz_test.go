@@ -157,8 +157,8 @@ func FuzzParse(f *testing.F) {
 		for _, n := range file.ByStatus {
 			total += n
 		}
-		if total != len(file.Records)+file.NotHoldings {
-			t.Fatalf("%d records by status, %d kept + %d not holdings", total, len(file.Records), file.NotHoldings)
+		if total != len(file.Records)+file.NotHoldings || len(file.Spare) != file.NotHoldings {
+			t.Fatalf("%d records by status, %d kept + %d not holdings (%d spare)", total, len(file.Records), file.NotHoldings, len(file.Spare))
 		}
 		last := 0
 		for _, r := range file.Records {

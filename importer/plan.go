@@ -68,6 +68,7 @@ type Stats struct {
 	Records     int // good records read, of every status
 	Holdings    int // allocations planned
 	NotHoldings int // available and reserved records, and the IANA file's records
+	PoolPieces  int // of NotHoldings, an RIR's available and reserved records planned as its pool space
 	Rejected    int // records the planner skipped as flaws (overlaps, special-purpose space)
 	Skipped     int // flaws of every kind: lines the parser skipped, bad counts, rejected records
 	Orgs        int // organisations registered
@@ -82,6 +83,7 @@ type FileStats struct {
 	Records     int
 	Holdings    int
 	NotHoldings int
+	PoolPieces  int // available and reserved records planned as pool space
 	Rejected    int
 	Flaws       int // the parser's and the planner's
 	Transfers   int // parts of its records that had to move (adjacent parts move as one item)
@@ -98,12 +100,18 @@ type FileStats struct {
 //     transfer that depends on it. Each step carries one (from, to) pair.
 //  2. register-org steps, per registry: one keyless organisation per opaque id (extended
 //     files), else one per record.
-//  3. allocate steps, per registry.
+//  3. allocate steps, per registry: its allocated and assigned records as holdings
+//     (ipledger.StatusAllocated, ipledger.StatusAssigned: the words of the file), and its
+//     available and reserved records as items naming the registry itself, which mark
+//     that space of its pool ipledger.StatusAvailable or ipledger.StatusReserved.
 //
-// Records are taken in order: IANA's file, then each RIR's records that lie in its own
-// pool, then the others, so where two registries list the same space the one whose pool
-// has it wins. A record touching special-purpose space, or overlapping a record taken
-// before it, is a flaw: reported, skipped and counted. The result depends only on the
+// Records are taken in order: IANA's file, then each RIR's allocated and assigned records
+// that lie in its own pool, then the others, then the same for available and reserved
+// records, so where two registries list the same space the one whose pool has it wins,
+// and a holding wins over another registry's spare space. IANA's own available and
+// reserved records change nothing: genesis has IANA's space from IANA's registries. A
+// record touching special-purpose space, or overlapping a record taken before it, is a
+// flaw: reported, skipped and counted. The result depends only on the
 // input. It fails on pools that do not cover each space exactly, on records of one registry
 // in two files, and with opt.Strict on the first flaw.
 func PlanImport(files []*File, pools []Pool, opt Options) (*Plan, error) {
@@ -129,8 +137,9 @@ func PlanImport(files []*File, pools []Pool, opt Options) (*Plan, error) {
 	p.nextPool = len(pools)
 	// Each registry's records come from one file: its own, or the NRO's combined file.
 	type source struct {
-		file int
-		recs []*Record
+		file  int
+		recs  []*Record
+		spare []*Record // available and reserved
 	}
 	byReg := map[string]*source{}
 	p.stats = make([]FileStats, len(files))
@@ -148,27 +157,45 @@ func PlanImport(files []*File, pools []Pool, opt Options) (*Plan, error) {
 		}
 		p.skipped += len(f.Flaws)
 		tags[i] = fileTag(f)
-		for k := range f.Records {
-			rec := &f.Records[k]
+		add := func(rec *Record, spare bool) error {
 			src := byReg[rec.Registry]
 			switch {
 			case src == nil && !slices.Contains(ipledger.Registries, rec.Registry):
-				return nil, fmt.Errorf("plan import: %s:%d: unknown registry %q", rec.File, rec.Line, rec.Registry)
+				return fmt.Errorf("plan import: %s:%d: unknown registry %q", rec.File, rec.Line, rec.Registry)
 			case src == nil:
 				src = &source{file: i, recs: make([]*Record, 0, len(f.Records))}
 				byReg[rec.Registry] = src
 			case src.file != i:
-				return nil, fmt.Errorf("plan import: %s and %s both have records of %s; import one file per registry",
+				return fmt.Errorf("plan import: %s and %s both have records of %s; import one file per registry",
 					files[src.file].Path, f.Path, rec.Registry)
 			}
-			src.recs = append(src.recs, rec)
+			if spare {
+				src.spare = append(src.spare, rec)
+			} else {
+				src.recs = append(src.recs, rec)
+			}
+			return nil
+		}
+		for k := range f.Records {
+			if err := add(&f.Records[k], false); err != nil {
+				return nil, err
+			}
+		}
+		for k := range f.Spare {
+			// IANA's available and reserved space is genesis's, from IANA's registries.
+			if f.Spare[k].Registry == ipledger.IANA {
+				continue
+			}
+			if err := add(&f.Spare[k], true); err != nil {
+				return nil, err
+			}
 		}
 	}
 
 	// Size the outputs at once: growing slices of 10^5 items is most of the work otherwise.
 	for _, reg := range ipledger.Registries {
 		if src := byReg[reg]; src != nil {
-			n := len(src.recs)
+			n := len(src.recs) + len(src.spare)
 			p.orgs[reg] = make([]ipledger.NewOrg, 0, n)
 			p.allocs[reg] = make([]ipledger.AllocateItem, 0, n)
 			p.refs = slices.Grow(p.refs, n)
@@ -209,6 +236,29 @@ func PlanImport(files []*File, pools []Pool, opt Options) (*Plan, error) {
 	}
 	for _, l := range later {
 		p.holding(l.rec, &p.stats[l.file], tags[l.file])
+		if p.stop != nil {
+			return nil, p.stop
+		}
+	}
+	later = later[:0]
+	for _, reg := range ipledger.RIRs {
+		src := byReg[reg]
+		if src == nil {
+			continue
+		}
+		for _, rec := range src.spare {
+			if p.native(rec) {
+				p.poolSpace(rec, &p.stats[src.file])
+			} else {
+				later = append(later, pending{rec, src.file})
+			}
+			if p.stop != nil {
+				return nil, p.stop
+			}
+		}
+	}
+	for _, l := range later {
+		p.poolSpace(l.rec, &p.stats[l.file])
 		if p.stop != nil {
 			return nil, p.stop
 		}
@@ -326,7 +376,7 @@ func (p *planner) ianaRecord(rec *Record, fs *FileStats) {
 	if to := rec.Under(); to != "" && to != ipledger.IANA {
 		segs := slices.Clone(p.pools[fam].overlapping(lo, hi))
 		for _, s := range segs {
-			if s.reg == to || s.status == ipledger.StatusReserved {
+			if s.reg == to || s.special() {
 				continue
 			}
 			a, b := maxNum(s.lo, lo), minNum(s.hi, hi)
@@ -348,36 +398,72 @@ func (p *planner) native(rec *Record) bool {
 	}
 	lo, hi := bounds(rec.Resource)
 	segs := p.pools[fam].overlapping(lo, hi)
-	return len(segs) == 1 && segs[0].reg == rec.Registry && segs[0].status != ipledger.StatusReserved
+	return len(segs) == 1 && segs[0].reg == rec.Registry && !segs[0].special()
 }
 
-// holding plans one RIR record: the transfers its space needs, its organisation and its
-// allocation.
+// holding plans one RIR allocated or assigned record: the transfers its space needs, its
+// organisation and its allocation, with the record's own word as its status.
 func (p *planner) holding(rec *Record, fs *FileStats, tag string) {
+	if !p.take(rec, fs) {
+		return
+	}
+	org := p.org(rec, tag)
+	st := ipledger.StatusAllocated
+	if rec.Status == StatusAssigned {
+		st = ipledger.StatusAssigned
+	}
+	p.allocs[rec.Registry] = append(p.allocs[rec.Registry], ipledger.AllocateItem{
+		Resource: rec.Resource, Org: org, Status: st, Country: rec.Country, Registered: rec.Date,
+	})
+	fs.Holdings++
+}
+
+// poolSpace plans one RIR available or reserved record: the transfers its space needs and
+// the item that marks it in the registry's pool. A record the planner skips counts as
+// rejected instead of not a holding.
+func (p *planner) poolSpace(rec *Record, fs *FileStats) {
+	if !p.take(rec, fs) {
+		fs.NotHoldings--
+		return
+	}
+	st := ipledger.StatusAvailable
+	if rec.Status == StatusReserved {
+		st = ipledger.StatusReserved
+	}
+	p.allocs[rec.Registry] = append(p.allocs[rec.Registry], ipledger.AllocateItem{
+		Resource: rec.Resource, Org: rec.Registry, Status: st, Registered: rec.Date,
+	})
+	fs.PoolPieces++
+}
+
+// take checks an RIR record against the pools and the records taken before it and queues
+// the transfers that bring its space into its registry's pool. It reports false when it
+// rejected the record as a flaw.
+func (p *planner) take(rec *Record, fs *FileStats) bool {
 	fam := famIndex(rec.Resource.Family())
 	if fam == 0 {
 		p.reject(rec, fs, "record has no resource")
-		return
+		return false
 	}
 	if len(rec.OpaqueID) > ipledger.MaxOpaqueID {
 		p.reject(rec, fs, "opaque id is %d bytes; the ledger keeps at most %d", len(rec.OpaqueID), ipledger.MaxOpaqueID)
-		return
+		return false
 	}
 	if !ipledger.ValidCountry(rec.Country) {
 		p.reject(rec, fs, "country %q is not two letters A-Z", rec.Country)
-		return
+		return false
 	}
 	lo, hi := bounds(rec.Resource)
 	segs := p.pools[fam].overlapping(lo, hi)
 	for _, s := range segs {
-		if s.status == ipledger.StatusReserved {
+		if s.special() {
 			p.reject(rec, fs, "%s touches special-purpose space %s", rec.Resource, p.segResource(fam, s))
-			return
+			return false
 		}
 	}
 	if c, ok := p.claim[fam].overlap(lo, hi); ok {
 		p.reject(rec, fs, "%s overlaps %s", rec.Resource, p.where(c))
-		return
+		return false
 	}
 	// After the transfers, every part must be in one pool of the registry: parts that move
 	// join their neighbours of the same status; two pools that were apart at genesis and
@@ -389,7 +475,7 @@ func (p *planner) holding(rec *Record, fs *FileStats, tag string) {
 		if sa != sb || !(ma || mb || a.pool == b.pool) {
 			p.reject(rec, fs, "%s needs %s (%s) and %s (%s) in one pool of %s; the ledger keeps them apart",
 				rec.Resource, p.segResource(fam, a), sa, p.segResource(fam, b), sb, rec.Registry)
-			return
+			return false
 		}
 	}
 	p.claim[fam].insert(claim{lo: lo, hi: hi, ref: len(p.refs)})
@@ -399,21 +485,13 @@ func (p *planner) holding(rec *Record, fs *FileStats, tag string) {
 			p.transfer(ipledger.Family(fam), maxNum(s.lo, lo), minNum(s.hi, hi), s, rec.Registry, fs)
 		}
 	}
-	org := p.org(rec, tag)
-	st := ipledger.StatusAllocatedPA
-	switch {
-	case fam == int(ipledger.ASN) && rec.Status == StatusAssigned:
-		st = ipledger.StatusAssignedAS
-	case fam == int(ipledger.ASN):
-		st = ipledger.StatusAllocatedAS
-	case rec.Status == StatusAssigned:
-		st = ipledger.StatusAssignedPI
-	}
-	p.allocs[rec.Registry] = append(p.allocs[rec.Registry], ipledger.AllocateItem{
-		Resource: rec.Resource, Org: org, Status: st, Country: rec.Country, Registered: rec.Date,
-	})
-	fs.Holdings++
+	return true
 }
+
+// special reports whether s is IANA's special-purpose space, which never moves. (An RIR's
+// reserved space has the same status word, but the planner's segments never carry it:
+// genesis gives RIRs ordinary pools, and marks come after every transfer.)
+func (s seg) special() bool { return s.reg == ipledger.IANA && s.status == ipledger.StatusReserved }
 
 // finalStatus is the status a segment's space has in reg's pools once the record's
 // transfers are done, and whether it moved (a moved piece merges with its neighbours).
@@ -599,6 +677,7 @@ func (p *planner) plan() (*Plan, error) {
 		out.Stats.Records += fs.Records
 		out.Stats.Holdings += fs.Holdings
 		out.Stats.NotHoldings += fs.NotHoldings
+		out.Stats.PoolPieces += fs.PoolPieces
 		out.Stats.Rejected += fs.Rejected
 	}
 	return out, nil

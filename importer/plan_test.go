@@ -108,19 +108,19 @@ func TestPlanSteps(t *testing.T) {
 			`{"handle":"RIPE-NCC-R0000011","name":"Holder of 2001:db8::/32` + ripeTag + `","country":"NL"},` +
 			`{"handle":"RIPE-NCC-R0000012","name":"Holder of 2001:600::/32` + ripeTag + `","country":"NL"}]}`,
 		`allocate ARIN {"items":[` +
-			`{"resource":"192.1.0.0/16","org":"ARIN-ABC-1","status":"ALLOCATED PA","country":"US","registered":"1993-09-01"},` +
-			`{"resource":"192.2.0.0/24","org":"ARIN-ABC-1-2","status":"ASSIGNED PI","country":"US","registered":"1993-09-01"},` +
-			`{"resource":"192.3.0.0/24","org":"ARIN-ABC-1","status":"ASSIGNED PI","country":"CA","registered":"1993-09-01"},` +
-			`{"resource":"194.1.0.0/24","org":"ARIN-R0000005","status":"ALLOCATED PA","country":"US","registered":"1993-09-01"}]}`,
+			`{"resource":"192.1.0.0/16","org":"ARIN-ABC-1","status":"ALLOCATED","country":"US","registered":"1993-09-01"},` +
+			`{"resource":"192.2.0.0/24","org":"ARIN-ABC-1-2","status":"ASSIGNED","country":"US","registered":"1993-09-01"},` +
+			`{"resource":"192.3.0.0/24","org":"ARIN-ABC-1","status":"ASSIGNED","country":"CA","registered":"1993-09-01"},` +
+			`{"resource":"194.1.0.0/24","org":"ARIN-R0000005","status":"ALLOCATED","country":"US","registered":"1993-09-01"}]}`,
 		`allocate RIPE-NCC {"items":[` +
-			`{"resource":"193.0.0.0/24","org":"RIPE-NCC-R0000002","status":"ALLOCATED PA","country":"NL","registered":"1993-09-01"},` +
+			`{"resource":"193.0.0.0/24","org":"RIPE-NCC-R0000002","status":"ALLOCATED","country":"NL","registered":"1993-09-01"},` +
 			`{"resource":"AS1500","org":"RIPE-NCC-R0000010","status":"ALLOCATED","country":"NL","registered":"1993-09-09"},` +
-			`{"resource":"2001:600::/32","org":"RIPE-NCC-R0000012","status":"ALLOCATED PA","country":"NL"},` +
-			`{"resource":"193.255.255.0-194.0.0.255","org":"RIPE-NCC-R0000003","status":"ALLOCATED PA","country":"NL","registered":"1993-09-02"},` +
-			`{"resource":"195.0.0.0/24","org":"RIPE-NCC-R0000006","status":"ASSIGNED PI","country":"DE","registered":"1993-09-05"},` +
-			`{"resource":"195.0.1.0/24","org":"RIPE-NCC-R0000007","status":"ASSIGNED PI","country":"DE","registered":"1993-09-06"},` +
+			`{"resource":"2001:600::/32","org":"RIPE-NCC-R0000012","status":"ALLOCATED","country":"NL"},` +
+			`{"resource":"193.255.255.0-194.0.0.255","org":"RIPE-NCC-R0000003","status":"ALLOCATED","country":"NL","registered":"1993-09-02"},` +
+			`{"resource":"195.0.0.0/24","org":"RIPE-NCC-R0000006","status":"ASSIGNED","country":"DE","registered":"1993-09-05"},` +
+			`{"resource":"195.0.1.0/24","org":"RIPE-NCC-R0000007","status":"ASSIGNED","country":"DE","registered":"1993-09-06"},` +
 			`{"resource":"AS500","org":"RIPE-NCC-R0000009","status":"ASSIGNED","country":"NL","registered":"1993-09-08"},` +
-			`{"resource":"2001:db8::/32","org":"RIPE-NCC-R0000011","status":"ALLOCATED PA","country":"NL","registered":"1993-09-10"}]}`,
+			`{"resource":"2001:db8::/32","org":"RIPE-NCC-R0000011","status":"ALLOCATED","country":"NL","registered":"1993-09-10"}]}`,
 	}, "\n") + "\n"
 	if got := steps(t, plan); got != want {
 		t.Errorf("steps:\n%s\nwant:\n%s", got, want)
@@ -424,3 +424,75 @@ func TestPoolMapAssign(t *testing.T) {
 }
 
 func itoa64(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestPlanPoolSpace: an RIR's available and reserved records become items that mark its
+// pool (the registry itself as the org, AVAILABLE or RESERVED), after every holding and
+// with the transfers their space needs; IANA's own are left alone; one that overlaps a
+// holding (another registry's included) or special-purpose space is a flaw.
+func TestPlanPoolSpace(t *testing.T) {
+	files := []*File{
+		parseText(t, "ripe", `
+2|ripencc|1404165599|9|19830705|20140630|+0200
+ripencc|NL|ipv4|193.0.0.0|256|19930901|allocated
+ripencc|ZZ|ipv4|193.0.1.0|256|20100101|reserved
+ripencc||ipv4|193.0.2.0|512||available
+ripencc|ZZ|ipv4|193.0.0.128|128|20100102|reserved
+ripencc|ZZ|ipv4|10.2.0.0|256|20100103|reserved
+ripencc||ipv4|195.0.0.0|256||available
+ripencc||ipv4|192.5.0.0|256||available
+ripencc||ipv6|2001:600:1::|48||available
+ripencc|ZZ|asn|600|10|20100104|reserved
+`),
+		parseText(t, "arin", `
+2.3|arin|1567951216119|1|19700101|20190908|-0400
+arin|US|ipv4|192.5.0.0|256|19930901|allocated|abc-1
+`),
+		parseText(t, "iana", `
+2|iana|20190911|1|19830101|20190612|+0000
+iana|ZZ|ipv4|196.0.0.0|16777216|19830101|available
+`),
+	}
+	pools := testPools(t)
+	plan, err := PlanImport(files, pools, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, pools, plan, Options{})
+	got := steps(t, plan)
+	want := strings.Join([]string{
+		`registry-transfer ARIN,RIPE-NCC {"items":[{"resource":"AS600-AS609","from":"ARIN","to":"RIPE-NCC"}]}`,
+		`registry-transfer IANA,RIPE-NCC {"items":[{"resource":"195.0.0.0/24","from":"IANA","to":"RIPE-NCC"}]}`,
+		`register-org ARIN {"orgs":[{"handle":"ARIN-ABC-1","name":"Holder of record abc-1 (imported from ARIN delegated statistics of 2019-09-08, serial 1567951216119)","country":"US","opaque_id":"abc-1"}]}`,
+		`register-org RIPE-NCC {"orgs":[{"handle":"RIPE-NCC-R0000002","name":"Holder of 193.0.0.0/24 (imported from RIPE-NCC delegated statistics of 2014-06-30, serial 1404165599)","country":"NL"}]}`,
+		`allocate ARIN {"items":[{"resource":"192.5.0.0/24","org":"ARIN-ABC-1","status":"ALLOCATED","country":"US","registered":"1993-09-01"}]}`,
+		`allocate RIPE-NCC {"items":[` +
+			`{"resource":"193.0.0.0/24","org":"RIPE-NCC-R0000002","status":"ALLOCATED","country":"NL","registered":"1993-09-01"},` +
+			`{"resource":"193.0.1.0/24","org":"RIPE-NCC","status":"RESERVED","registered":"2010-01-01"},` +
+			`{"resource":"193.0.2.0/23","org":"RIPE-NCC","status":"AVAILABLE"},` +
+			`{"resource":"2001:600:1::/48","org":"RIPE-NCC","status":"AVAILABLE"},` +
+			`{"resource":"195.0.0.0/24","org":"RIPE-NCC","status":"AVAILABLE"},` +
+			`{"resource":"AS600-AS609","org":"RIPE-NCC","status":"RESERVED","registered":"2010-01-04"}]}`,
+	}, "\n") + "\n"
+	if got != want {
+		t.Errorf("steps:\n%s\nwant:\n%s", got, want)
+	}
+	var flaws []string
+	for _, fl := range plan.Flaws {
+		flaws = append(flaws, fl.String())
+	}
+	wantFlaws := []string{
+		"ripe:5: 193.0.0.128/25 overlaps 193.0.0.0/24 of ripe:2",
+		"ripe:6: 10.2.0.0/24 touches special-purpose space 10.0.0.0/8",
+		"ripe:8: 192.5.0.0/24 overlaps 192.5.0.0/24 of arin:2",
+	}
+	if strings.Join(flaws, "\n") != strings.Join(wantFlaws, "\n") {
+		t.Errorf("flaws:\n%s\nwant:\n%s", strings.Join(flaws, "\n"), strings.Join(wantFlaws, "\n"))
+	}
+	s := plan.Stats
+	if s.Records != 11 || s.Holdings != 2 || s.PoolPieces != 5 || s.NotHoldings != 6 || s.Rejected != 3 {
+		t.Errorf("stats %+v", s)
+	}
+	if _, err := PlanImport(files, pools, Options{Strict: true}); err == nil || !strings.Contains(err.Error(), "ripe:5:") {
+		t.Errorf("strict: %v", err)
+	}
+}

@@ -307,3 +307,65 @@ func TestRealDataPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestRealDataStatuses plans every date folder of real data and checks the words: every
+// holding carries its record's own word (ALLOCATED, ASSIGNED: no RIR file there marks
+// legacy space), every RIR available and reserved record becomes a mark of its registry's
+// pool with AVAILABLE or RESERVED, and none of them is a flaw.
+func TestRealDataStatuses(t *testing.T) {
+	for _, dir := range dateDirs(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			files, err := ParseDir(dir, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			spare := map[string]string{} // registry NUL resource → status word
+			words := map[string]int{}
+			for _, f := range files {
+				for _, r := range f.Records {
+					if r.Registry != ipledger.IANA {
+						words[r.Status]++
+					}
+				}
+				for _, r := range f.Spare {
+					if r.Registry != ipledger.IANA {
+						spare[r.Registry+"\x00"+r.Resource.String()] = r.Status
+					}
+				}
+			}
+			for w := range words {
+				if w != StatusAllocated && w != StatusAssigned {
+					t.Errorf("an RIR record has the status word %q", w)
+				}
+			}
+			plan, err := PlanImport(files, wholeIANA(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			marks := 0
+			for _, st := range plan.Steps {
+				b, ok := st.Body.(*ipledger.AllocateBody)
+				if !ok {
+					continue
+				}
+				for _, it := range b.Items {
+					if it.Org != st.Signers[0] {
+						if it.Status != ipledger.StatusAllocated && it.Status != ipledger.StatusAssigned {
+							t.Fatalf("%s planned as %q", it.Resource, it.Status)
+						}
+						continue
+					}
+					marks++
+					want := map[string]ipledger.Status{StatusAvailable: ipledger.StatusAvailable, StatusReserved: ipledger.StatusReserved}[spare[it.Org+"\x00"+it.Resource.String()]]
+					if want == "" || it.Status != want {
+						t.Fatalf("%s of %s marked %q; its record says %q", it.Resource, it.Org, it.Status, spare[it.Org+"\x00"+it.Resource.String()])
+					}
+				}
+			}
+			if marks != len(spare) || plan.Stats.PoolPieces != marks {
+				t.Errorf("%d available and reserved records of RIRs, %d marks, %d pool pieces counted", len(spare), marks, plan.Stats.PoolPieces)
+			}
+			t.Logf("%d holdings, %d marks", plan.Stats.Holdings, marks)
+		})
+	}
+}

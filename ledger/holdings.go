@@ -144,7 +144,7 @@ func (a *apply) registryTransfer() error {
 		if pool == nil || pool.Holder != it.From {
 			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, it.From)
 		}
-		if pool.Status == ipledger.StatusReserved {
+		if pool.SpecialPurpose() {
 			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space and cannot move", it.Resource)
 		}
 		if err := a.checkFree([]*ipledger.Holding{pool}, it.Resource, "move"); err != nil {
@@ -228,7 +228,11 @@ func (a *apply) neighbourAfter(h *ipledger.Holding) (*ipledger.Holding, error) {
 	return a.at(p, h.Depth)
 }
 
-// allocate gives space from the signing registry's pools to organisations.
+// allocate gives space from the signing registry's pools to organisations. An item naming
+// the registry itself with a pool status (ipledger.ValidPoolStatus) marks free pool space
+// instead: it stays at depth 0, as the registry's AVAILABLE or RESERVED pool. Space given
+// out of an AVAILABLE or RESERVED pool is first marked back as ordinary pool
+// (ipledger.StatusRIRPool), so such pools never have holdings below them.
 func (a *apply) allocate() error {
 	reg := a.signers[0]
 	if err := a.requireRegistry(reg); err != nil {
@@ -245,7 +249,8 @@ func (a *apply) allocate() error {
 		if err := a.checkItem(it); err != nil {
 			return err
 		}
-		if !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) {
+		mark := it.Org == reg.Handle && ipledger.ValidPoolStatus(it.Status)
+		if !mark && !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) {
 			return ipledger.Errorf(ipledger.CodeInvalid, "a registry cannot allocate %s with status %q", it.Resource, it.Status)
 		}
 		pool, err := a.at(it.Resource, 0)
@@ -255,8 +260,19 @@ func (a *apply) allocate() error {
 		if pool == nil || pool.Holder != reg.Handle {
 			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, reg.Handle)
 		}
-		if pool.Status == ipledger.StatusReserved {
+		if pool.SpecialPurpose() {
 			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space", it.Resource)
+		}
+		if mark {
+			if err := a.markPool(pool, it); err != nil {
+				return err
+			}
+			continue
+		}
+		if pool.Status == ipledger.StatusAvailable || pool.Status == ipledger.StatusReserved {
+			if _, err := a.remark(pool, it.Resource, ipledger.StatusRIRPool, ""); err != nil {
+				return err
+			}
 		}
 		if err := a.place(it, 1); err != nil {
 			return err
@@ -269,6 +285,74 @@ func (a *apply) allocate() error {
 		return a.putOrg(reg)
 	}
 	return nil
+}
+
+// markPool gives free space of an RIR's pool the pool status of it (AVAILABLE or
+// RESERVED): the space must hold no holding and no encumbrance. IANA's pools are not
+// marked (its reserved space is genesis's special-purpose space).
+func (a *apply) markPool(pool *ipledger.Holding, it ipledger.AllocateItem) error {
+	if pool.Holder == ipledger.IANA {
+		return ipledger.Errorf(ipledger.CodeInvalid, "IANA's pools are not marked %s; its reserved space is the special-purpose space of genesis", it.Status)
+	}
+	if pool.Status != ipledger.StatusRIRPool && !ipledger.ValidPoolStatus(pool.Status) {
+		return ipledger.Errorf(ipledger.CodeInvalid, "%s is in a pool of status %q, which is not marked %s", it.Resource, pool.Status, it.Status)
+	}
+	if err := a.checkFree([]*ipledger.Holding{pool}, it.Resource, "mark"); err != nil {
+		return err
+	}
+	kids, err := a.children(pool, it.Resource)
+	if err != nil {
+		return err
+	}
+	if len(kids) > 0 {
+		return ipledger.Errorf(ipledger.CodeHasChildren, "%s has holdings in it (%s); only free pool space is marked %s", it.Resource, kids[0].Resource, it.Status)
+	}
+	_, err = a.remark(pool, it.Resource, it.Status, it.Registered)
+	return err
+}
+
+// remark gives part of pool, free space, the status st (and the registration date reg,
+// unless empty) and merges it with its neighbours of that status. The rest of the pool
+// stays as at most two ranges, IPv6 included: a pool is not handed out, so it need not be
+// prefixes (carve would store an IPv6 remainder as up to 2×127 prefixes).
+func (a *apply) remark(pool *ipledger.Holding, part ipledger.Resource, st ipledger.Status, reg string) (*ipledger.Holding, error) {
+	if pool.Status == st && (reg == "" || pool.Registered == reg) {
+		return pool, nil
+	}
+	if part == pool.Resource {
+		// All of it: the pool keeps its id, as a holding that changes holder does.
+		pool.Status = st
+		if reg != "" {
+			pool.Registered = reg
+		}
+		pool.Changed = a.block.Time
+		a.touchHolding(pool)
+		if err := a.putHolding(pool); err != nil {
+			return nil, err
+		}
+		return pool, a.coalesce(pool)
+	}
+	if err := a.deleteHolding(pool); err != nil {
+		return nil, err
+	}
+	a.touchHolding(pool)
+	for _, r := range pool.Resource.Subtract(part) {
+		rest := *pool
+		rest.Resource, rest.Origin = r, pool.ID
+		if _, err := a.newHolding(rest); err != nil {
+			return nil, err
+		}
+	}
+	marked := *pool
+	marked.Resource, marked.Origin, marked.Status = part, pool.ID, st
+	if reg != "" {
+		marked.Registered = reg
+	}
+	h, err := a.newHolding(marked)
+	if err != nil {
+		return nil, err
+	}
+	return h, a.coalesce(h)
 }
 
 // checkItem validates the parts of an allocation or assignment that need no state.

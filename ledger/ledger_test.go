@@ -511,3 +511,79 @@ func TestDecodeBodyAhead(t *testing.T) {
 		t.Fatalf("malformed body: %s %s", r.Code, r.Log)
 	}
 }
+
+// TestPoolStatuses: an RIR marks free pool space AVAILABLE or RESERVED (an allocate item
+// naming itself); lookups answer with that pool; an allocation out of it turns the part
+// back into ordinary pool space; IANA's special-purpose space stays unmovable.
+func TestPoolStatuses(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	mark := func(res string, st ipledger.Status) ipledger.AllocateBody {
+		return ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: mustRes(res), Org: ipledger.RIPENCC, Status: st, Registered: "2012-03-04"}}}
+	}
+	pool := func(res string) *ipledger.Holding {
+		t.Helper()
+		chain, err := Lookup(e.kv, mustRes(res))
+		if err != nil || len(chain) == 0 {
+			t.Fatalf("lookup %s: %v", res, err)
+		}
+		return chain[len(chain)-1]
+	}
+	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocated), ipledger.RIPENCC)
+	e.ok(ipledger.KindAllocate, mark("193.1.0.0/16", ipledger.StatusReserved), ipledger.RIPENCC)
+	e.ok(ipledger.KindAllocate, mark("193.2.0.0/16", ipledger.StatusAvailable), ipledger.RIPENCC)
+	e.ok(ipledger.KindAllocate, mark("193.3.0.0/16", ipledger.StatusAvailable), ipledger.RIPENCC)
+	if h := pool("193.1.2.3"); h.Depth != 0 || h.Holder != ipledger.RIPENCC || h.Status != ipledger.StatusReserved ||
+		h.Resource != mustRes("193.1.0.0/16") || h.Registered != "2012-03-04" || h.SpecialPurpose() {
+		t.Fatalf("reserved space answers %+v", h)
+	}
+	// Adjacent AVAILABLE space merges into one pool.
+	if h := pool("193.2.2.3"); h.Status != ipledger.StatusAvailable || h.Resource != mustRes("193.2.0.0/15") {
+		t.Fatalf("available space answers %+v", h)
+	}
+	if h := pool("193.0.2.3"); h.Status != ipledger.StatusAllocated || h.Holder != "ORG-A" || h.Depth != 1 {
+		t.Fatalf("allocation answers %+v", h)
+	}
+	if h := pool("193.4.0.0"); h.Status != ipledger.StatusRIRPool || h.Depth != 0 {
+		t.Fatalf("the rest of the pool answers %+v", h)
+	}
+
+	// Refused: a mark over held space, a mark by IANA of its own pool, a holder's status
+	// that is not a pool status for the registry itself is an ordinary allocation.
+	e.fails(ipledger.CodeHasChildren, ipledger.KindAllocate, mark("193.0.0.0/17", ipledger.StatusAvailable), ipledger.RIPENCC)
+	e.fails(ipledger.CodeInvalid, ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: mustRes("1.0.0.0/16"), Org: ipledger.IANA, Status: ipledger.StatusReserved}}}, ipledger.IANA)
+	e.fails(ipledger.CodeInvalid, ipledger.KindAllocate, alloc("193.5.0.0/16", "ORG-A", ipledger.StatusAvailable), ipledger.RIPENCC)
+	e.fails(ipledger.CodeOutsideParent, ipledger.KindAllocate, alloc("10.0.0.0/16", "ORG-A", ipledger.StatusAllocated), ipledger.RIPENCC)
+	// AVAILABLE and ordinary pool space are two pools: one allocation does not take both
+	// (the registry marks the ordinary part AVAILABLE first, and they merge).
+	e.fails(ipledger.CodeOutsideParent, ipledger.KindAllocate, alloc("193.3.0.0-193.4.255.255", "ORG-A", ipledger.StatusAllocated), ipledger.RIPENCC)
+	e.fails(ipledger.CodeInvalid, ipledger.KindRegistryTransfer, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: mustRes("10.0.0.0/16"), From: ipledger.IANA, To: ipledger.ARIN}}}, ipledger.IANA, ipledger.ARIN)
+
+	// The registry allocates from AVAILABLE and from RESERVED: the part allocated becomes
+	// ordinary pool space again, merging with its neighbours.
+	e.ok(ipledger.KindAllocate, alloc("193.2.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	if h := pool("193.2.0.0/16"); h.Depth != 1 || h.Holder != "ORG-A" || h.Status != ipledger.StatusAllocatedPA {
+		t.Fatalf("allocation from AVAILABLE answers %+v", h)
+	}
+	chain, _ := Lookup(e.kv, mustRes("193.2.0.0/16"))
+	if chain[0].Status != ipledger.StatusRIRPool {
+		t.Fatalf("pool above an allocation from AVAILABLE: %+v", chain[0])
+	}
+	if h := pool("193.3.0.0/16"); h.Status != ipledger.StatusAvailable || h.Resource != mustRes("193.3.0.0/16") {
+		t.Fatalf("the rest of the AVAILABLE pool: %+v", h)
+	}
+	e.ok(ipledger.KindAllocate, alloc("193.1.0.0/17", "ORG-A", ipledger.StatusAssigned), ipledger.RIPENCC)
+	if h := pool("193.1.128.0"); h.Status != ipledger.StatusReserved || h.Resource != mustRes("193.1.128.0/17") {
+		t.Fatalf("the rest of the RESERVED pool: %+v", h)
+	}
+	// A RESERVED piece is released as AVAILABLE, and moves to another registry as its pool.
+	e.ok(ipledger.KindAllocate, mark("193.1.128.0/17", ipledger.StatusAvailable), ipledger.RIPENCC)
+	if h := pool("193.1.128.0"); h.Status != ipledger.StatusAvailable {
+		t.Fatalf("released: %+v", h)
+	}
+	e.ok(ipledger.KindRegistryTransfer, ipledger.RegistryTransferBody{Items: []ipledger.RegistryTransferItem{{Resource: mustRes("193.3.0.0/16"), From: ipledger.RIPENCC, To: ipledger.ARIN}}}, ipledger.RIPENCC, ipledger.ARIN)
+	if h := pool("193.3.0.0"); h.Holder != ipledger.ARIN || h.Status != ipledger.StatusRIRPool {
+		t.Fatalf("moved: %+v", h)
+	}
+	checkInvariants(t, e, "end")
+}

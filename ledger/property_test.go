@@ -71,7 +71,15 @@ func runSequence(t *testing.T, data []byte) (applied map[ipledger.Kind]int) {
 		var tx *ipledger.Tx
 		switch op {
 		case 0:
-			tx = e.build(ipledger.KindAllocate, e.seq[ipledger.RIPENCC]+1, alloc(r.String(), by, ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+			// Now and then the registry marks pool space AVAILABLE or RESERVED instead.
+			to, st := by, ipledger.StatusAllocatedPA
+			switch s.next() % 6 {
+			case 0:
+				to, st = ipledger.RIPENCC, ipledger.StatusAvailable
+			case 1:
+				to, st = ipledger.RIPENCC, ipledger.StatusReserved
+			}
+			tx = e.build(ipledger.KindAllocate, e.seq[ipledger.RIPENCC]+1, alloc(r.String(), to, st), ipledger.RIPENCC)
 		case 1:
 			tx = e.build(ipledger.KindAssign, e.seq[by]+1, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: r, Org: s.org(), Status: ipledger.StatusAssignedPA}}}, by)
 		case 2:
@@ -179,6 +187,10 @@ func checkInvariants(t *testing.T, e *tenv, where string) {
 			p, err := store{e.kv}.at(h.Resource, d-1)
 			if err != nil || p == nil {
 				t.Fatalf("%s: depth %d holding %s has no parent (%v)", where, d, h.Resource, err)
+			}
+			// An RIR's AVAILABLE and RESERVED pool space is free: nothing is held below it.
+			if d == 1 && (p.Status == ipledger.StatusAvailable || p.Status == ipledger.StatusReserved) {
+				t.Fatalf("%s: holding %s lies in the %s pool %s", where, h.Resource, p.Status, p.Resource)
 			}
 			if got, _ := HoldingByID(e.kv, h.ID); got == nil || got.Resource != h.Resource {
 				t.Fatalf("%s: id index of %d wrong", where, h.ID)

@@ -141,3 +141,42 @@ func golden(t *testing.T, file string, got []byte) {
 		}
 	}
 }
+
+// TestRealPoolSpace imports AFRINIC's sample of 2019-09 (extended, with available and
+// reserved records): its reserved IPv6 space answers as AFRINIC's RESERVED pool with the
+// status "reserved", an available AS number as its AVAILABLE pool with "inactive", not as
+// an ALLOCATED pool.
+func TestRealPoolSpace(t *testing.T) {
+	dir := dataDir(t, "delegated/samples-2019-09-truncated/afrinic")
+	c := importChain(t, filepath.Join(dir, "delegated", "samples-2019-09-truncated", "afrinic"))
+	h, err := New(Options{Source: c.app(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ledger's own lookup: the registry's pool, at depth 0, nothing below it.
+	for key, st := range map[string]ipledger.Status{"2001:4201::/32": ipledger.StatusReserved, "AS5536": ipledger.StatusAvailable} {
+		chn, err := ledger.Lookup(c.app().Committed().State, ipledger.MustParseResource(key))
+		if err != nil || len(chn) != 1 || chn[0].Holder != ipledger.AFRINIC || chn[0].Status != st || chn[0].SpecialPurpose() {
+			t.Errorf("ledger lookup of %s: %+v %v", key, chn, err)
+		}
+	}
+	for _, tc := range []struct {
+		path, typ, status, start, end string
+	}{
+		// "afrinic|ZZ|ipv6|2001:4201::|32||reserved|", with the /31 and /30 after it: adjacent
+		// pool space of one status is one pool.
+		{"ip/2001:4201::1", "RESERVED", "reserved", "2001:4201::", "2001:4207:ffff:ffff:ffff:ffff:ffff:ffff"},
+		// "afrinic|ZZ|asn|5536|1||available|"
+		{"autnum/5536", "AVAILABLE", "inactive", "5536", "5536"},
+	} {
+		rec, body := call(t, h, http.MethodGet, "http://node.test/rdap/"+tc.path, "")
+		start, end := str(body, "startAddress"), str(body, "endAddress")
+		if strings.HasPrefix(tc.path, "autnum") {
+			start, end = str(body, "startAutnum"), str(body, "endAutnum")
+		}
+		if rec.Code != http.StatusOK || str(body, "name") != ipledger.AFRINIC || str(body, "type") != tc.typ ||
+			len(list(body, "status")) != 1 || str(body, "status", 0) != tc.status || start != tc.start || end != tc.end {
+			t.Errorf("%s: %d %s", tc.path, rec.Code, rec.Body.String())
+		}
+	}
+}

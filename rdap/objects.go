@@ -140,14 +140,16 @@ type errorBody struct {
 }
 
 // rdapStatus maps a holding to registered RDAP status values (RFC 9083 §10.2.2 and the
-// IANA "RDAP JSON Values" registry): special-purpose space is "reserved", IANA's
-// unallocated pool "inactive", a registry's own pool "active" and "administrative" (it is
-// held for allocation, not used in the registry's network), everything below "active".
+// IANA "RDAP JSON Values" registry): IANA's special-purpose space and an RIR's reserved
+// pool space are "reserved"; IANA's unallocated pool and an RIR's available pool space
+// "inactive" (not in use, free to be given out); a registry's other pool space "active"
+// and "administrative" (it is held for allocation, not used in the registry's network);
+// everything below "active". The holding's own status word is the object's type.
 func rdapStatus(h *ipledger.Holding) []string {
 	switch {
-	case h.Status == ipledger.StatusReserved:
+	case h.Depth == 0 && h.Status == ipledger.StatusReserved:
 		return []string{"reserved"}
-	case h.Status == ipledger.StatusIANAPool:
+	case h.Depth == 0 && (h.Status == ipledger.StatusIANAPool || h.Status == ipledger.StatusAvailable):
 		return []string{"inactive"}
 	case h.Depth == 0:
 		return []string{"active", "administrative"}

@@ -20,7 +20,8 @@
 // How the ledger maps onto RDAP:
 //
 //   - Networks and autnums are holdings: handle IPL-H<id>, name the holder's handle, type
-//     the status word ("ALLOCATED PA"), parentHandle the holding one level up. An autnum
+//     the status word ("ALLOCATED", "RESERVED"), status the RDAP values it maps to
+//     (rdapStatus), parentHandle the holding one level up. An autnum
 //     lookup answers the registered block containing the number (the NRO profile's
 //     hierarchical ASN variant).
 //   - Entities are organisations, registries included: the holder is the registrant, its

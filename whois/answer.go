@@ -319,7 +319,7 @@ func (r *run) refer(registry string, res ipledger.Resource) {
 func (r *run) holdings(list, chn []*ipledger.Holding) error {
 	printed := 0
 	for _, h := range list {
-		if !r.wants(objectType(h.Resource)) {
+		if !r.wants(objectType(h)) {
 			continue
 		}
 		c := chn
@@ -378,7 +378,7 @@ func (r *run) abuseContact(chn []*ipledger.Holding) (string, error) {
 // holding prints one holding's group: header, abuse contact, the object, then (without -r)
 // its holder's organisation and abuse role. chn is its lookup chain ending at it.
 func (r *run) holding(h *ipledger.Holding, chn []*ipledger.Holding) error {
-	key := primaryKey(h.Resource)
+	key := primaryKey(h)
 	if r.seen[holdingIdent(h)] {
 		return nil
 	}
@@ -402,7 +402,7 @@ func (r *run) holding(h *ipledger.Holding, chn []*ipledger.Holding) error {
 		r.comment("% No abuse contact registered for " + key)
 	}
 	if r.q.Brief {
-		o := newObject(objectType(h.Resource), key)
+		o := newObject(objectType(h), key)
 		o.ident = holdingIdent(h)
 		o.add("abuse-mailbox", abuse)
 		return r.emit(o, true)
@@ -531,7 +531,7 @@ func (r *run) handle(key string) error {
 		if err != nil {
 			return fmt.Errorf("holding %d: %w", id, err)
 		}
-		if h != nil && r.wants(objectType(h.Resource)) {
+		if h != nil && r.wants(objectType(h)) {
 			if reg, err := r.poolRegistry(h); err != nil {
 				return err
 			} else if reg != "" {

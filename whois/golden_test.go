@@ -132,12 +132,22 @@ func TestGolden(t *testing.T) {
 				"-m -r 196.1.0.0/20",         // the assignments inside a prefix
 				"2001:4200::/32",             // IPv6
 				"AS2561",                     // an AS number
+				"-r -L AS2561",               // its pool piece (moved from ARIN: one number) as as-block, then the aut-num
 				holderOf(t, app, "41.0.0.1"), // the holder's organisation object
 				"-i org -r " + holderOf(t, app, "AS2561"),
 				"AFRINIC",    // the registry, authoritative after the import
 				"8.8.8.8",    // ARIN's space: not on this ledger
 				"-r 0.0.0.1", // IANA's space
 				"-q sources",
+			}
+		}},
+		{"afrinic-2019-09-sample", "delegated/samples-2019-09-truncated/afrinic", func(app *chain.App) []string {
+			return []string{
+				"2001:4201::1",       // "afrinic|ZZ|ipv6|2001:4201::|32||reserved|": RESERVED pool space
+				"-r -L 2001:4201::1", // nothing above it: the RESERVED space is the pool itself
+				"-r AS5536",          // "afrinic|ZZ|asn|5536|1||available|": an AVAILABLE as-block
+				"-r -T aut-num AS5536",
+				"-r -T as-block AS5536",
 			}
 		}},
 		{"apnic-2019-09-sample", "delegated/samples-2019-09-truncated/apnic", func(app *chain.App) []string {

@@ -149,7 +149,7 @@ func (r *run) heldBy(idx *holderIndex, handle string, keep func(*ipledger.Organi
 		if err != nil {
 			return fmt.Errorf("holding %d: %w", id, err)
 		}
-		if h != nil && h.Holder == handle && r.wants(objectType(h.Resource)) {
+		if h != nil && h.Holder == handle && r.wants(objectType(h)) {
 			list = append(list, h)
 		}
 	}

@@ -151,26 +151,29 @@ func (o *object) keysOnly() *object {
 	return &object{typ: o.typ, key: o.key, attrs: o.attrs[:1], ident: o.ident}
 }
 
-// objectType names the RPSL class of a holding's resource: inetnum for IPv4, inet6num for
-// IPv6, aut-num for one AS number and as-block for a range of them, as the RIPE Database
-// does.
-func objectType(r ipledger.Resource) string {
-	switch r.Family() {
+// objectType names the RPSL class of a holding: inetnum for IPv4, inet6num for IPv6; for
+// AS numbers, as the RIPE Database does, as-block for a registry's pool (whatever its
+// size: RIPE writes "AS7 - AS7") and aut-num for one number a holder holds, as-block for a
+// range of them.
+func objectType(h *ipledger.Holding) string {
+	switch h.Resource.Family() {
 	case ipledger.IPv4:
 		return typeInetnum
 	case ipledger.IPv6:
 		return typeInet6num
 	}
-	if r.FirstAS() == r.LastAS() {
+	if h.Depth > 0 && h.Resource.FirstAS() == h.Resource.LastAS() {
 		return typeAutNum
 	}
 	return typeASBlock
 }
 
-// primaryKey formats a resource as the primary key of its object: "192.0.2.0 - 192.0.2.255"
-// for inetnum, the prefix for inet6num (a range where the space is not one prefix, which only
-// IANA's genesis pools are), "AS64496" for aut-num and "AS64496 - AS64511" for as-block.
-func primaryKey(r ipledger.Resource) string {
+// primaryKey formats a holding's resource as the primary key of its object: "192.0.2.0 -
+// 192.0.2.255" for inetnum, the prefix for inet6num (a range where the space is not one
+// prefix: pools, which merge), "AS64496" for aut-num and "AS64496 - AS64511" for as-block,
+// "AS64496 - AS64496" for one.
+func primaryKey(h *ipledger.Holding) string {
+	r := h.Resource
 	switch r.Family() {
 	case ipledger.IPv4:
 		return r.FirstAddr().String() + " - " + r.LastAddr().String()
@@ -180,10 +183,23 @@ func primaryKey(r ipledger.Resource) string {
 		}
 		return r.FirstAddr().String() + " - " + r.LastAddr().String()
 	}
-	if r.FirstAS() == r.LastAS() {
+	if objectType(h) == typeAutNum {
 		return "AS" + strconv.FormatUint(uint64(r.FirstAS()), 10)
 	}
 	return "AS" + strconv.FormatUint(uint64(r.FirstAS()), 10) + " - AS" + strconv.FormatUint(uint64(r.LastAS()), 10)
+}
+
+// autNumStatus is the status of an aut-num object in RIPE's words (ASSIGNED, LEGACY,
+// OTHER): a number a registry allocated or assigned is ASSIGNED; LEGACY stays; any other
+// status (a lease) is OTHER.
+func autNumStatus(s ipledger.Status) string {
+	switch s {
+	case ipledger.StatusAllocated, ipledger.StatusAssigned:
+		return "ASSIGNED"
+	case ipledger.StatusLegacy:
+		return "LEGACY"
+	}
+	return "OTHER"
 }
 
 // timestamp formats a block time as the RIPE Database does (ISO 8601, UTC, seconds).
@@ -247,8 +263,8 @@ var whoisHosts = map[string]string{
 // holdingObject renders a holding. holder is its organisation (nil if missing, which the
 // ledger does not allow).
 func holdingObject(h *ipledger.Holding, holder *ipledger.Organisation) *object {
-	typ := objectType(h.Resource)
-	o := newObject(typ, primaryKey(h.Resource))
+	typ := objectType(h)
+	o := newObject(typ, primaryKey(h))
 	o.ident = holdingIdent(h)
 	// The ledger has no network names yet: the holder's handle stands in (RIPE's netname
 	// and as-name are free-form labels).
@@ -262,11 +278,25 @@ func holdingObject(h *ipledger.Holding, holder *ipledger.Organisation) *object {
 		o.add("descr", holder.Name)
 	}
 	o.add("org", h.Holder)
-	o.add("country", h.Country)
+	// RIPE's aut-num and as-block have no country; RDAP's autnum carries it.
+	if h.Resource.Family() != ipledger.ASN {
+		o.add("country", h.Country)
+	}
 	if holder != nil && holder.AbuseMailbox != "" {
 		o.add("abuse-c", roleHandle(holder.Handle))
 	}
-	o.add("status", string(h.Status))
+	switch typ {
+	case typeInetnum, typeInet6num:
+		o.add("status", string(h.Status))
+	case typeAutNum:
+		o.add("status", autNumStatus(h.Status))
+		if autNumStatus(h.Status) != string(h.Status) {
+			o.add("remarks", "ledger status "+string(h.Status))
+		}
+	default:
+		// as-block has no status attribute in RIPE's schema.
+		o.add("remarks", "ledger status "+string(h.Status))
+	}
 	o.add("remarks", "ledger handle "+h.Handle()+" at depth "+strconv.Itoa(h.Depth)+depthWord(h.Depth))
 	if h.Origin != 0 {
 		o.add("remarks", "split from "+ipledger.HoldingHandle(h.Origin))

@@ -2,8 +2,9 @@
 // RPSL objects (RFC 2622) built from the ledger's last committed state, following the RIPE
 // Database's query flags, object classes, attribute names and %ERROR codes.
 //
-// Holdings become inetnum (IPv4), inet6num (IPv6), aut-num (one AS number) and as-block (AS
-// ranges) objects; organisations become organisation objects, and an organisation's abuse
+// Holdings become inetnum (IPv4), inet6num (IPv6), aut-num (one AS number a holder holds,
+// with RIPE's aut-num status) and as-block (a registry's AS pool, whatever its size, and a
+// holder's range of AS numbers) objects; organisations become organisation objects, and an organisation's abuse
 // mailbox a role object whose nic-hdl is the handle with "-ABUSE" appended. Every object
 // names its ledger handle and the JSON API path of its history. Space in the pool of a
 // registry whose records are not on the ledger yet gets a referral to that registry's own
