@@ -47,6 +47,9 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	if sf.timeoutCommit < 0 {
 		return nil, fmt.Errorf("--timeout-commit %v: want a duration such as 100ms (0 for the default)", sf.timeoutCommit)
 	}
+	if err := sf.rdapOpts.check(); err != nil {
+		return nil, err
+	}
 	if sf.guard.p2pPerClient < 0 {
 		return nil, fmt.Errorf("--p2p-max-conns-per-client %d: want 0 (no cap) or more", sf.guard.p2pPerClient)
 	}
