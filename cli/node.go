@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -92,14 +94,23 @@ func devCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := e.logger()
-			home := e.home
-			if home == "" {
+			home, temp := e.home, e.home == ""
+			if temp {
 				d, err := os.MkdirTemp("", "ipledger-dev-")
 				if err != nil {
-					return err
+					return fmt.Errorf("temporary home: %w", err)
 				}
 				home = d
+				// Only the home made here goes, never one the user named.
+				defer func() {
+					if err := os.RemoveAll(home); err != nil {
+						log.Warn("removing the temporary home", "home", home, "err", err)
+						return
+					}
+					log.Info("removed the temporary home", "home", home)
+				}()
 			}
+			sf.dev = true
 			cfg := &Config{ChainID: "ipledger-dev"}
 			if homeExists(home) {
 				c, err := loadConfig(home)
@@ -119,9 +130,15 @@ func devCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "ipledger dev chain %s running; home %s\n", cfg.ChainID, home)
+			note := ""
+			if temp {
+				note = " (temporary: removed when this stops; --home DIR keeps a chain)"
+			}
+			fmt.Fprintf(e.stdout, "ipledger dev chain %s running; home %s%s\n", cfg.ChainID, home, note)
 			if s.addr != "" {
-				fmt.Fprintf(e.stdout, "JSON API: http://%s/v1/status   CLI: ipledger --home %s query status --node http://%s\n", s.addr, home, s.addr)
+				wd, _ := os.Getwd()
+				fmt.Fprintf(e.stdout, "JSON API: http://%s/v1/status   CLI: %s --home %s query status --node http://%s\n",
+					s.addr, selfCommand(os.Args[0], wd), shellQuote(home), s.addr)
 			}
 			if len(imports) > 0 {
 				keys, err := registryKeys(home, false)
@@ -140,4 +157,26 @@ func devCmd(e *env) *cobra.Command {
 	c.Flags().StringSliceVar(&imports, "import", nil, "delegated statistics files or date folders to import after start (one date per fresh chain)")
 	c.Flags().BoolVar(&strict, "strict", false, "with --import, fail on the first flaw in the data")
 	return c
+}
+
+// selfCommand returns the command that runs this program again from directory wd, for the
+// next steps it prints: under `go run` (a binary in go's build cache, .../go-build…/exe/)
+// "go run ./cmd/ipledger" in the module's root, else go run of the package path; else the
+// program as invoked, a name looked up in PATH or a path.
+func selfCommand(arg0, wd string) string {
+	dir := filepath.Dir(arg0)
+	if filepath.Base(dir) == "exe" && strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(dir))), "go-build") {
+		if _, err := os.Stat(filepath.Join(wd, "cmd", "ipledger", "main.go")); err == nil {
+			return "go run ./cmd/ipledger"
+		}
+		pkg := "github.com/ipledger/ipledger/cmd/ipledger"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Path != "" && bi.Path != "command-line-arguments" && strings.HasSuffix(bi.Path, "/cmd/ipledger") {
+			pkg = bi.Path
+		}
+		return "go run " + pkg
+	}
+	if arg0 == "" {
+		return "ipledger"
+	}
+	return shellQuote(arg0)
 }

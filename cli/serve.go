@@ -77,7 +77,7 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: rpc.internal, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses, NoCheckpoints: sf.noCheckpoints,
 		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss, TimeoutCommit: sf.timeoutCommit, Disk: disk,
 		RPCMaxConns: g.budget.Conns(listenRPC), P2PMaxInbound: min(g.budget.Conns(listenP2P), maxInboundPeers),
-		P2PMaxPerClient: sf.guard.p2pPerClient, Trusted: g.trusted, ListenerMetrics: g.m})
+		P2PMaxPerClient: sf.guard.p2pPerClient, Trusted: g.trusted, ListenerMetrics: g.m, NoWALPreallocate: sf.dev})
 	if err != nil {
 		rpc.Close()
 		return nil, err
