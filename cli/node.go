@@ -35,13 +35,13 @@ func initCmd(e *env) *cobra.Command {
 					fmt.Fprintf(e.stdout, "it will catch up from a state-sync snapshot, verified by a light client against RPC servers %s from the header it trusts: height %d, hash %s (as %s said; check it with another operator)\n",
 						strings.Join(ss.RPCServers, ","), ss.TrustHeight, ss.TrustHash, ss.RPCServers[0])
 				}
-				fmt.Fprintf(e.stdout, "run it with: ipledger node --home %s\n", home)
+				fmt.Fprintf(e.stdout, "run it with: %s node --home %s\n", self(), shellQuote(home))
 				return nil
 			}
 			if err := createHome(home, o, cfg); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: ipledger node --home %s\n", home, o.chainID, home)
+			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: %s node --home %s\n", home, o.chainID, self(), shellQuote(home))
 			return nil
 		},
 	}
@@ -136,9 +136,8 @@ func devCmd(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "ipledger dev chain %s running; home %s%s\n", cfg.ChainID, home, note)
 			if s.addr != "" {
-				wd, _ := os.Getwd()
 				fmt.Fprintf(e.stdout, "JSON API: http://%s/v1/status   CLI: %s --home %s query status --node http://%s\n",
-					s.addr, selfCommand(os.Args[0], wd), shellQuote(home), s.addr)
+					s.addr, self(), shellQuote(home), s.addr)
 			}
 			if len(imports) > 0 {
 				keys, err := registryKeys(home, false)
@@ -157,6 +156,12 @@ func devCmd(e *env) *cobra.Command {
 	c.Flags().StringSliceVar(&imports, "import", nil, "delegated statistics files or date folders to import after start (one date per fresh chain)")
 	c.Flags().BoolVar(&strict, "strict", false, "with --import, fail on the first flaw in the data")
 	return c
+}
+
+// self is selfCommand of this process.
+func self() string {
+	wd, _ := os.Getwd()
+	return selfCommand(os.Args[0], wd)
 }
 
 // selfCommand returns the command that runs this program again from directory wd, for the
