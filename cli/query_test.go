@@ -54,7 +54,7 @@ func TestQueryText(t *testing.T) {
 		want []string
 	}{
 		{[]string{"status"}, []string{"chain        ipledger-dev\n", "height       42 at 2026-12-07T19:00:00Z\n", "disk free    3.0 GiB\n",
-			"1 validators:\n", "  VA1      10     PK1\n"}},
+			"1 validator:\n", "  VA1      10     PK1\n"}},
 		{[]string{"block"}, []string{"time        2026-12-07T19:00:00Z\n", "app hash    ABCD\n",
 			"  0      0102030405060708091011121314151617181920212223242526272829303132  pay   insufficient_funds: balance 3, needs 5  -\n",
 			"  lease-paid  lease/1  org/ORG-BOB\n"}},
@@ -63,7 +63,7 @@ func TestQueryText(t *testing.T) {
 		{[]string{"balance", "ORG-ALICE"}, []string{"ORG-ALICE holds 512 credits at height 42\n"}},
 		{[]string{"lease", "1"}, []string{"lease 1 at height 42\n", "asn        AS64500\n", "price      512 credits per 30d\n",
 			"start      2026-12-07T19:00:00Z\n", "end        2027-03-07T19:00:00Z\n", "  40/0  2026-12-07T18:00:00Z  lease  ok"}},
-		{[]string{"leases"}, []string{"1 leases at height 42\n", "ID  RESOURCE       LESSOR     LESSEE   ASN      PRICE  PERIOD  PAID  START                 END                   STATE\n",
+		{[]string{"leases"}, []string{"1 lease at height 42\n", "ID  RESOURCE       LESSOR     LESSEE   ASN      PRICE  PERIOD  PAID  START                 END                   STATE\n",
 			"1   193.0.64.0/24  ORG-ALICE  ORG-BOB  AS64500  512    30d     1/3   2026-12-07T19:00:00Z  2027-03-07T19:00:00Z  active\n"}},
 		{[]string{"offers"}, []string{"1   193.0.64.0/24  ORG-ALICE  2      30d     1-12     no         2026-12-07T17:00:00Z\n"}},
 		{[]string{"routes"}, []string{"2 route authorisations at height 42\n",

@@ -93,7 +93,7 @@ func printStatus(w io.Writer, v any) {
 		kv = append(kv, "refusing", s.Refusing)
 	}
 	fields(w, kv...)
-	fmt.Fprintf(w, "\n%d validators:\n", len(s.Validators))
+	fmt.Fprintf(w, "\n%s:\n", count(len(s.Validators), "validator", "validators"))
 	tw := table(w)
 	fmt.Fprintln(tw, "  ADDRESS\tPOWER\tPUBLIC KEY")
 	for _, val := range s.Validators {
@@ -123,7 +123,7 @@ func printBlock(w io.Writer, v any) {
 		"log root", fmt.Sprintf("%X", b.LogRoot),
 		"log size", strconv.FormatUint(b.LogSize, 10),
 	)
-	fmt.Fprintf(w, "\n%d transactions", len(b.Txs))
+	fmt.Fprintf(w, "\n%s", count(len(b.Txs), "transaction", "transactions"))
 	if len(b.Txs) > 0 {
 		fmt.Fprintln(w, ":")
 		tw := table(w)
@@ -136,7 +136,7 @@ func printBlock(w io.Writer, v any) {
 		fmt.Fprintln(w)
 	}
 	if len(b.Events) > 0 {
-		fmt.Fprintf(w, "\n%d events:\n", len(b.Events))
+		fmt.Fprintf(w, "\n%s:\n", count(len(b.Events), "event", "events"))
 		tw := table(w)
 		fmt.Fprintln(tw, "  KIND\tOBJECT\tTOUCHED")
 		for _, ev := range b.Events {
@@ -250,7 +250,7 @@ func printHistory(w io.Writer, hist []httpapi.HistoryItem, next string) {
 
 func printLeases(w io.Writer, v any) {
 	l := v.(*httpapi.LeaseList)
-	fmt.Fprintf(w, "%d leases at height %d%s\n", len(l.Leases), l.Height, truncated(l.Truncated))
+	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Leases), "lease", "leases"), l.Height, truncated(l.Truncated))
 	if len(l.Leases) == 0 {
 		return
 	}
@@ -266,7 +266,7 @@ func printLeases(w io.Writer, v any) {
 
 func printOffers(w io.Writer, v any) {
 	l := v.(*httpapi.LeaseList)
-	fmt.Fprintf(w, "%d offers at height %d%s\n", len(l.Offers), l.Height, truncated(l.Truncated))
+	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Offers), "offer", "offers"), l.Height, truncated(l.Truncated))
 	if len(l.Offers) == 0 {
 		return
 	}
@@ -282,7 +282,7 @@ func printOffers(w io.Writer, v any) {
 
 func printRoutes(w io.Writer, v any) {
 	l := v.(*httpapi.RouteList)
-	fmt.Fprintf(w, "%d route authorisations at height %d%s\n", len(l.Routes), l.Height, truncated(l.Truncated))
+	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Routes), "route authorisation", "route authorisations"), l.Height, truncated(l.Truncated))
 	if len(l.Routes) == 0 {
 		return
 	}
@@ -314,4 +314,12 @@ func holdingHandle(id uint64) string {
 		return "-"
 	}
 	return ipledger.HoldingHandle(id)
+}
+
+// count writes n with the noun's singular or plural.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
