@@ -224,8 +224,9 @@ func fetchGenesis(ctx context.Context, rpc string) ([]byte, error) {
 	return raw, nil
 }
 
-// maxGenesisChunks bounds a fetched genesis: CometBFT's chunks are 16 MiB.
-const maxGenesisChunks = 64
+// maxGenesisChunks bounds a fetched genesis: CometBFT's chunks are 16 MiB, and a genesis
+// with the registries' pools is a few hundred KB.
+const maxGenesisChunks = 8
 
 // pathElem returns s as one safe file name: characters other than letters, digits, '.',
 // '-' and '_' become '_', and a leading dot too.

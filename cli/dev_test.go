@@ -124,6 +124,7 @@ func TestSelfCommand(t *testing.T) {
 		{"/usr/local/bin/ipledger", repo, "/usr/local/bin/ipledger"},
 		{"./ipledger", repo, "./ipledger"},
 		{"/home/me/my bin/ipledger", repo, "'/home/me/my bin/ipledger'"},
+		{"/home/o'brien/ipledger", repo, `'/home/o'\''brien/ipledger'`},
 		{"/tmp/exe/ipledger", repo, "/tmp/exe/ipledger"},
 	} {
 		if got := selfCommand(tc.arg0, tc.wd); got != tc.want {

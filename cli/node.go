@@ -35,13 +35,13 @@ func initCmd(e *env) *cobra.Command {
 					fmt.Fprintf(e.stdout, "it will catch up from a state-sync snapshot, verified by a light client against RPC servers %s from the header it trusts: height %d, hash %s (as %s said; check it with another operator)\n",
 						strings.Join(ss.RPCServers, ","), ss.TrustHeight, ss.TrustHash, ss.RPCServers[0])
 				}
-				fmt.Fprintf(e.stdout, "run it with: %s node --home %s\n", self(), shellQuote(home))
+				fmt.Fprintf(e.stdout, "run it with: %s node --home %s\n", self(), shellWord(home))
 				return nil
 			}
 			if err := createHome(home, o, cfg); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: %s node --home %s\n", home, o.chainID, self(), shellQuote(home))
+			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: %s node --home %s\n", home, o.chainID, self(), shellWord(home))
 			return nil
 		},
 	}
@@ -137,7 +137,7 @@ func devCmd(e *env) *cobra.Command {
 			fmt.Fprintf(e.stdout, "ipledger dev chain %s running; home %s%s\n", cfg.ChainID, home, note)
 			if s.addr != "" {
 				fmt.Fprintf(e.stdout, "JSON API: http://%s/v1/status   CLI: %s --home %s query status --node http://%s\n",
-					s.addr, self(), shellQuote(home), s.addr)
+					s.addr, self(), shellWord(home), s.addr)
 			}
 			if len(imports) > 0 {
 				keys, err := registryKeys(home, false)
@@ -183,5 +183,5 @@ func selfCommand(arg0, wd string) string {
 	if arg0 == "" {
 		return "ipledger"
 	}
-	return shellQuote(arg0)
+	return shellWord(arg0)
 }

@@ -182,7 +182,7 @@ func printTx(w io.Writer, v any) {
 		if json.Indent(&buf, t.Body, "  ", "  ") == nil {
 			fmt.Fprintf(w, "body:\n  %s\n", ipledger.EscapeJSON(buf.Bytes()))
 		} else {
-			fmt.Fprintf(w, "body:\n  %s\n", ipledger.EscapeJSON(t.Body))
+			fmt.Fprintf(w, "body:\n  %s\n", termText(string(t.Body)))
 		}
 	case len(t.BodyRaw) > 0:
 		fmt.Fprintf(w, "body (not JSON): %s\n", termText(string(t.BodyRaw)))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -555,7 +556,9 @@ func parseTime(s string) (int64, error) {
 // tx sign command of each organisation that still has to sign, or the tx submit command
 // once every signer the kind needs has signed.
 func nextStep(e *env, file string, tx *ipledger.Tx) {
-	q := shellQuote(file)
+	// A file from elsewhere may name any text as a signer: quoted for the shell and
+	// escaped for the terminal, it can neither run nor act on anything when pasted or shown.
+	q := shellWord(file)
 	missing, known := missingSigners(tx)
 	switch {
 	case !known:
@@ -564,7 +567,7 @@ func nextStep(e *env, file string, tx *ipledger.Tx) {
 		fmt.Fprintf(e.stdout, "next: ipledger tx submit %s\n", q)
 	default:
 		for _, org := range missing {
-			fmt.Fprintf(e.stdout, "next: ipledger tx sign %s --as %s\n", q, shellQuote(org))
+			fmt.Fprintf(e.stdout, "next: ipledger tx sign %s --as %s\n", q, shellWord(org))
 		}
 		fmt.Fprintf(e.stdout, "then: ipledger tx submit %s\n", q)
 	}
@@ -605,6 +608,15 @@ func missingSigners(tx *ipledger.Tx) (missing []string, known bool) {
 		}
 	}
 	return missing, true
+}
+
+// shellWord is shellQuote for the terminal: a word holding a character the terminal
+// could act on (termText) is written with termText's escapes, which no shell runs.
+func shellWord(s string) string {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unsafeRune) {
+		return termText(shellQuote(s))
+	}
+	return shellQuote(s)
 }
 
 // shellQuote returns s as one word for a POSIX shell: as it is when it holds only

@@ -210,7 +210,16 @@ func TestTxOutNextStep(t *testing.T) {
 	if want := "(2 signatures)\nnext: ipledger tx submit " + quoted + "\n"; !strings.HasSuffix(out, want) {
 		t.Fatalf("tx sign: stdout %q, stderr %q; want it to end %q", out, errs, want)
 	}
-	// Both signers here: submit.
+	// A file naming a hostile signer (it may come from anyone): the printed command quotes
+	// it for the shell, and controls never reach the terminal.
+	_, out, errs = run(append([]string{"tx", "transfer", "--as", "ORG-A", "--to", "ORG-X'; rm -rf ~; echo '", "--resource", "193.0.0.0/24"}, common...)...)
+	if want := `next: ipledger tx sign ` + quoted + ` --as 'ORG-X'\''; rm -rf ~; echo '\'''` + "\n"; !strings.Contains(out, want) {
+		t.Fatalf("transfer to a hostile handle: stdout %q, stderr %q; want %q", out, errs, want)
+	}
+	_, out, errs = run(append([]string{"tx", "transfer", "--as", "ORG-A", "--to", "ORG-X\x1b]0;pwned\x07", "--resource", "193.0.0.0/24"}, common...)...)
+	if strings.ContainsAny(out+errs, "\x1b\x07") {
+		t.Fatalf("transfer to a handle with controls: stdout %q, stderr %q", out, errs)
+	}
 	_, out, errs = run(append([]string{"tx", "transfer", "--as", "ORG-A", "--cosigner", "ORG-B", "--resource", "193.0.0.0/24"}, common...)...)
 	if want := "next: ipledger tx submit " + quoted + "\n"; !strings.HasSuffix(out, want) {
 		t.Fatalf("transfer --cosigner --out: stdout %q, stderr %q; want it to end %q", out, errs, want)
