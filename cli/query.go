@@ -186,9 +186,11 @@ func printResource(w io.Writer, v any) {
 			more = " (more follow)"
 		}
 		fmt.Fprintf(w, "\n%d sub-holdings%s:\n", len(r.Children), more)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, c := range r.Children {
-			fmt.Fprintf(w, "  %s %s %s %s\n", c.Handle, c.Resource, c.Holder, c.Status)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Handle, c.Resource, c.Holder, c.Status, dash(c.Country))
 		}
+		tw.Flush()
 		if r.ChildrenNext != "" {
 			fmt.Fprintf(w, "  more: --children-after %s\n", r.ChildrenNext)
 		}
