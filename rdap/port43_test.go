@@ -1,6 +1,7 @@
 package rdap
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -50,4 +51,23 @@ func TestCheckPort43(t *testing.T) {
 	if _, err := New(Options{Source: newWorld(t, Options{}).c.app(), Port43: "whois.example.net:43"}); err == nil {
 		t.Error("New took a port43 with a port")
 	}
+}
+
+// FuzzCheckPort43: whatever CheckPort43 accepts is an IP address or dot-separated labels
+// of letters, digits and hyphens: no port, scheme, path, space or control can pass.
+func FuzzCheckPort43(f *testing.F) {
+	for _, s := range []string{"whois.example.net", "192.0.2.43", "2001:db8::43", "whois.example.net:43", "[::1]", "https://x/", "a..b", "1.2.3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if CheckPort43(s) != nil || s == "" {
+			return
+		}
+		if _, err := netip.ParseAddr(s); err == nil {
+			return
+		}
+		if len(s) > 254 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") != "" || strings.Contains(s, "..") {
+			t.Fatalf("accepted %q", s)
+		}
+	})
 }
