@@ -97,9 +97,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 	// refused (stale_sequence), nothing committed, exit 1; an authenticated transaction the
 	// ledger rejects is committed and exits 2.
 	for _, claim := range []string{
-		"`stale_sequence` — a sequence number already used, e.g. the same file\n  submitted twice",
-		"prints the code and message and exits 1",
-		"rejected:\n  CODE: message` and exits 2",
+		"`stale_sequence` — a sequence number already used, e.g. the same file submitted twice",
+		"prints the code\n  and message and exits 1",
+		"rejected: CODE: message` and exits 2",
 	} {
 		if !strings.Contains(text, claim) {
 			t.Errorf("README.md no longer says %q", claim)
