@@ -207,6 +207,9 @@ type NodeOptions struct {
 	ListenerMetrics *netguard.Metrics
 	// Disk is the free-space watch of Home; its zero value watches without thresholds.
 	Disk DiskOptions
+	// NoWALPreallocate keeps the ledger store from reserving disk ahead of its write-ahead
+	// log (store.Options.NoWALPreallocate): for dev chains.
+	NoWALPreallocate bool
 }
 
 // StateSyncOptions configure CometBFT's state sync for a joining node. Its light client
@@ -281,7 +284,7 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		return nil, err
 	}
 	halt := newHalter(o.Logger)
-	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync})
+	st, err := store.Open(store.Options{Dir: filepath.Join(o.Home, "ledger"), Logger: o.Logger, NoSync: o.NoSync, NoWALPreallocate: o.NoWALPreallocate})
 	if err != nil {
 		return nil, fmt.Errorf("start node: %w", err)
 	}

@@ -119,6 +119,10 @@ type serveFlags struct {
 	stateSync        *StateSyncConfig // from the config file only (init --join --state-sync)
 
 	diskRefuseBelow, diskStopBelow string // chain.ParseThreshold syntax
+
+	// dev is set by ipledger dev: the store reserves no disk ahead of its log (a dev chain
+	// is small; store.Options.NoWALPreallocate).
+	dev bool
 }
 
 // Defaults (loopback; DESIGN.md).

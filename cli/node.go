@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,13 +35,13 @@ func initCmd(e *env) *cobra.Command {
 					fmt.Fprintf(e.stdout, "it will catch up from a state-sync snapshot, verified by a light client against RPC servers %s from the header it trusts: height %d, hash %s (as %s said; check it with another operator)\n",
 						strings.Join(ss.RPCServers, ","), ss.TrustHeight, ss.TrustHash, ss.RPCServers[0])
 				}
-				fmt.Fprintf(e.stdout, "run it with: ipledger node --home %s\n", home)
+				fmt.Fprintf(e.stdout, "run it with: %s node --home %s\n", self(), shellWord(home))
 				return nil
 			}
 			if err := createHome(home, o, cfg); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: ipledger node --home %s\n", home, o.chainID, home)
+			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: %s node --home %s\n", home, o.chainID, self(), shellWord(home))
 			return nil
 		},
 	}
@@ -92,14 +94,23 @@ func devCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := e.logger()
-			home := e.home
-			if home == "" {
+			home, temp := e.home, e.home == ""
+			if temp {
 				d, err := os.MkdirTemp("", "ipledger-dev-")
 				if err != nil {
-					return err
+					return fmt.Errorf("temporary home: %w", err)
 				}
 				home = d
+				// Only the home made here goes, never one the user named.
+				defer func() {
+					if err := os.RemoveAll(home); err != nil {
+						log.Warn("removing the temporary home", "home", home, "err", err)
+						return
+					}
+					log.Info("removed the temporary home", "home", home)
+				}()
 			}
+			sf.dev = true
 			cfg := &Config{ChainID: "ipledger-dev"}
 			if homeExists(home) {
 				c, err := loadConfig(home)
@@ -119,9 +130,14 @@ func devCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "ipledger dev chain %s running; home %s\n", cfg.ChainID, home)
+			note := ""
+			if temp {
+				note = " (temporary: removed when this stops; --home DIR keeps a chain)"
+			}
+			fmt.Fprintf(e.stdout, "ipledger dev chain %s running; home %s%s\n", cfg.ChainID, home, note)
 			if s.addr != "" {
-				fmt.Fprintf(e.stdout, "JSON API: http://%s/v1/status   CLI: ipledger --home %s query status --node http://%s\n", s.addr, home, s.addr)
+				fmt.Fprintf(e.stdout, "JSON API: http://%s/v1/status   CLI: %s --home %s query status --node http://%s\n",
+					s.addr, self(), shellWord(home), s.addr)
 			}
 			if len(imports) > 0 {
 				keys, err := registryKeys(home, false)
@@ -141,4 +157,32 @@ func devCmd(e *env) *cobra.Command {
 	c.Flags().BoolVar(&strict, "strict", false, "with --import, fail on the first flaw in the data")
 	c.Flags().BoolVar(&mixed, "mixed-dates", false, "with --import, import files whose dates lie more than a week apart together")
 	return c
+}
+
+// self is selfCommand of this process.
+func self() string {
+	wd, _ := os.Getwd()
+	return selfCommand(os.Args[0], wd)
+}
+
+// selfCommand returns the command that runs this program again from directory wd, for the
+// next steps it prints: under `go run` (a binary in go's build cache, .../go-build…/exe/)
+// "go run ./cmd/ipledger" in the module's root, else go run of the package path; else the
+// program as invoked, a name looked up in PATH or a path.
+func selfCommand(arg0, wd string) string {
+	dir := filepath.Dir(arg0)
+	if filepath.Base(dir) == "exe" && strings.HasPrefix(filepath.Base(filepath.Dir(filepath.Dir(dir))), "go-build") {
+		if _, err := os.Stat(filepath.Join(wd, "cmd", "ipledger", "main.go")); err == nil {
+			return "go run ./cmd/ipledger"
+		}
+		pkg := "github.com/ipledger/ipledger/cmd/ipledger"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Path != "" && bi.Path != "command-line-arguments" && strings.HasSuffix(bi.Path, "/cmd/ipledger") {
+			pkg = bi.Path
+		}
+		return "go run " + pkg
+	}
+	if arg0 == "" {
+		return "ipledger"
+	}
+	return shellWord(arg0)
 }

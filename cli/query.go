@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
@@ -25,7 +26,7 @@ func queryCmd(e *env) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{Use: "query", Short: "Ask a node about resources, organisations, blocks and transactions"}
 	c.PersistentFlags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
-	c.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	c.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON, for scripts (the default is text: tables, times in RFC 3339 UTC)")
 	client := func() *httpapi.Client { return &httpapi.Client{Base: node} }
 	run := func(get func(ctx context.Context, cl *httpapi.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
@@ -37,7 +38,7 @@ func queryCmd(e *env) *cobra.Command {
 			if err != nil {
 				return userError(err)
 			}
-			if asJSON || text == nil {
+			if asJSON {
 				b, _ := json.MarshalIndent(v, "", "  ")
 				fmt.Fprintln(e.stdout, string(ipledger.EscapeJSON(b)))
 				return nil
@@ -49,7 +50,10 @@ func queryCmd(e *env) *cobra.Command {
 	}
 	c.AddCommand(&cobra.Command{
 		Use: "status", Short: "Chain id, height, app hash, validators", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Status(ctx) }, nil),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) {
+			st, err := cl.Status(ctx)
+			return &st, err
+		}, printStatus),
 	}, &cobra.Command{
 		Use: "block [HEIGHT]", Short: "A committed block (the latest without HEIGHT)", Args: cobra.MaximumNArgs(1),
 		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
@@ -61,16 +65,16 @@ func queryCmd(e *env) *cobra.Command {
 				}
 			}
 			return cl.Block(ctx, h)
-		}, nil),
+		}, printBlock),
 	}, &cobra.Command{
 		Use: "tx HASH", Short: "A transaction: where it was committed, its result and its content", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Tx(ctx, a) }, nil),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Tx(ctx, a) }, printTx),
 	}, &cobra.Command{
 		Use: "balance ORG", Short: "An organisation's settlement credits", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Balance(ctx, a) }, nil),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Balance(ctx, a) }, printBalance),
 	}, &cobra.Command{
 		Use: "lease ID", Short: "A lease: parties, block, price, term, state and history", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Lease(ctx, a) }, nil),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Lease(ctx, a) }, printLease),
 	})
 	// Resources, holdings and organisations, plain or (--prove) with a state proof the
 	// client verifies.
@@ -130,16 +134,16 @@ func queryCmd(e *env) *cobra.Command {
 	var all bool
 	leases := &cobra.Command{
 		Use: "leases", Short: "Running leases (--all: ended ones too), of --org as lessor or lessee", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Leases(ctx, org, all) }, nil),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Leases(ctx, org, all) }, printLeases),
 	}
 	leases.Flags().BoolVar(&all, "all", false, "include ended leases")
 	offers := &cobra.Command{
 		Use: "offers", Short: "Open lease offers, of --org", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Offers(ctx, org) }, nil),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Offers(ctx, org) }, printOffers),
 	}
 	routes := &cobra.Command{
 		Use: "routes", Short: "Route authorisations, of --org, and whether each is in force", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Routes(ctx, org) }, nil),
+		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Routes(ctx, org) }, printRoutes),
 	}
 	for _, sub := range []*cobra.Command{leases, offers, routes} {
 		sub.Flags().StringVar(&org, "org", "", "only this organisation's")
@@ -155,36 +159,53 @@ func printResource(w io.Writer, v any) {
 	}
 	r := v.(*httpapi.ResourceInfo)
 	fmt.Fprintf(w, "%s at height %d is held by %s (%s), %s\n\n", r.Resource, r.Height, r.Holding.Holder, r.Holding.HolderName, r.Holding.Status)
+	// COUNTRY is the registration's (allocate/assign --country, the delegated files' cc);
+	// GEO the geolocation published with set-geo that covers the whole holding, if any.
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEPTH\tHANDLE\tRESOURCE\tHOLDER\tSTATUS\tCOUNTRY\tREGISTERED")
+	fmt.Fprintln(tw, "DEPTH\tHANDLE\tRESOURCE\tHOLDER\tSTATUS\tCOUNTRY\tGEO\tREGISTERED")
 	for _, h := range r.Chain {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Depth, h.Handle, h.Resource, h.Holder, h.Status, h.Country, h.Registered)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Depth, h.Handle, h.Resource, h.Holder, h.Status, dash(h.Country), geoOf(r.Geo, h.Resource), dash(h.Registered))
 	}
 	tw.Flush()
-	if len(r.History) > 0 {
-		fmt.Fprintln(w, "\nhistory:")
+	if len(r.Geo) > 0 {
+		more := ""
+		if r.GeoTruncated {
+			more = fmt.Sprintf(" (the first %d)", len(r.Geo))
+		}
+		fmt.Fprintf(w, "\ngeolocations (set-geo, RFC 8805)%s:\n", more)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		for _, x := range r.History {
-			fmt.Fprintf(tw, "  %d/%d\t%s\t%s\t%s\t%s\n", x.Height, x.Index, x.Time.Format("2006-01-02 15:04:05Z"), x.Kind, x.CodeName, x.Hash)
+		for _, g := range r.Geo {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\tby %s\n", g.Resource, g.Country, dash(g.Region), dash(g.City), g.Holder)
 		}
 		tw.Flush()
-		if r.HistoryNext != "" {
-			fmt.Fprintf(w, "  more: --history-after %s\n", r.HistoryNext)
-		}
 	}
+	printHistory(w, r.History, r.HistoryNext)
 	if len(r.Children) > 0 {
 		more := ""
 		if r.ChildrenTruncated {
 			more = " (more follow)"
 		}
 		fmt.Fprintf(w, "\n%d sub-holdings%s:\n", len(r.Children), more)
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, c := range r.Children {
-			fmt.Fprintf(w, "  %s %s %s %s\n", c.Handle, c.Resource, c.Holder, c.Status)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", c.Handle, c.Resource, c.Holder, c.Status, dash(c.Country))
 		}
+		tw.Flush()
 		if r.ChildrenNext != "" {
 			fmt.Fprintf(w, "  more: --children-after %s\n", r.ChildrenNext)
 		}
 	}
+}
+
+// geoOf returns the country of the geolocation among geos that covers all of res, "-"
+// if none does.
+func geoOf(geos []*ipledger.Geo, res ipledger.Resource) string {
+	for _, g := range geos {
+		if g.Resource.Contains(res) {
+			return g.Country
+		}
+	}
+	return "-"
 }
 
 func printOrg(w io.Writer, v any) {
@@ -205,6 +226,7 @@ func printOrg(w io.Writer, v any) {
 	if o.AbuseMailbox != "" {
 		fmt.Fprintf(w, "  abuse %s\n", o.AbuseMailbox)
 	}
+	fmt.Fprintf(w, "  created %s, updated %s\n", rfc3339(o.Created), rfc3339(o.Updated))
 	fmt.Fprintf(w, "  sequence %d\n  keys:", o.Sequence)
 	if len(o.Keys) == 0 {
 		fmt.Fprint(w, " none (unclaimed; its registry binds one with bind-key)")
@@ -213,15 +235,7 @@ func printOrg(w io.Writer, v any) {
 	for _, k := range o.Keys {
 		fmt.Fprintf(w, "    %s\n", k)
 	}
-	if len(o.History) > 0 {
-		fmt.Fprintln(w, "  history:")
-		for _, x := range o.History {
-			fmt.Fprintf(w, "    %d/%d %s %s %s %s\n", x.Height, x.Index, x.Time.Format("2006-01-02 15:04:05Z"), x.Kind, x.CodeName, x.Hash)
-		}
-		if o.HistoryNext != "" {
-			fmt.Fprintf(w, "    more: --history-after %s\n", o.HistoryNext)
-		}
-	}
+	printHistory(w, o.History, o.HistoryNext)
 }
 
 // proveFlags are --prove, --height and --genesis of query resource, holding and org;
@@ -279,6 +293,8 @@ type verification struct {
 	Validators   int    `json:"validators"`
 	TrustedFrom  string `json:"trusted_from"`
 	TrustedMatch bool   `json:"trusted_set_signed"` // the header's set is the trusted one
+	// blockTime is BlockTime for the text output (BlockTime keeps its JSON form).
+	blockTime time.Time
 }
 
 func verified(p *stateproof.Proof, t *stateproof.Trust, from string) verification {
@@ -289,7 +305,7 @@ func verified(p *stateproof.Proof, t *stateproof.Trust, from string) verificatio
 			n++
 		}
 	}
-	return verification{Height: p.Height, Header: sh.Height, BlockTime: sh.Time.UTC().Format("2006-01-02 15:04:05Z"),
+	return verification{Height: p.Height, Header: sh.Height, BlockTime: sh.Time.UTC().Format("2006-01-02 15:04:05Z"), blockTime: sh.Time,
 		BlockHash: fmt.Sprintf("%X", []byte(sh.Commit.BlockID.Hash)), AppHash: fmt.Sprintf("%X", p.AppHash),
 		ChainID: t.ChainID, Signatures: n, Validators: len(sh.Commit.Signatures), TrustedFrom: from,
 		TrustedMatch: string(t.Validators.Hash()) == string(sh.ValidatorsHash)}
@@ -415,5 +431,5 @@ func printProved(w io.Writer, pr *proved) {
 	}
 	fmt.Fprintf(w, "\nverified: the state of height %d (app hash %s) is committed by header %d, block %s at %s,\n"+
 		"signed by %d of %d validators of %s of chain %s (trusted from %s)\n",
-		v.Height, v.AppHash, v.Header, v.BlockHash, v.BlockTime, v.Signatures, v.Validators, who, v.ChainID, v.TrustedFrom)
+		v.Height, v.AppHash, v.Header, v.BlockHash, rfc3339(v.blockTime), v.Signatures, v.Validators, who, v.ChainID, v.TrustedFrom)
 }

@@ -47,6 +47,9 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	if sf.timeoutCommit < 0 {
 		return nil, fmt.Errorf("--timeout-commit %v: want a duration such as 100ms (0 for the default)", sf.timeoutCommit)
 	}
+	if err := sf.rdapOpts.check(); err != nil {
+		return nil, err
+	}
 	if sf.guard.p2pPerClient < 0 {
 		return nil, fmt.Errorf("--p2p-max-conns-per-client %d: want 0 (no cap) or more", sf.guard.p2pPerClient)
 	}
@@ -74,7 +77,7 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	n, err := chain.Start(ctx, chain.NodeOptions{Home: home, P2PAddr: sf.p2p, RPCAddr: rpc.internal, Peers: sf.peers, Logger: log, Registry: reg, Witnesses: sf.witnesses, NoCheckpoints: sf.noCheckpoints,
 		SnapshotInterval: sf.snapshotInterval, SnapshotKeep: sf.snapshotKeep, StateSync: ss, TimeoutCommit: sf.timeoutCommit, Disk: disk,
 		RPCMaxConns: g.budget.Conns(listenRPC), P2PMaxInbound: min(g.budget.Conns(listenP2P), maxInboundPeers),
-		P2PMaxPerClient: sf.guard.p2pPerClient, Trusted: g.trusted, ListenerMetrics: g.m})
+		P2PMaxPerClient: sf.guard.p2pPerClient, Trusted: g.trusted, ListenerMetrics: g.m, NoWALPreallocate: sf.dev})
 	if err != nil {
 		rpc.Close()
 		return nil, err

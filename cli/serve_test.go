@@ -20,6 +20,8 @@ func TestServeFlagsRefused(t *testing.T) {
 		{"--disk-refuse-below=2GB", `--disk-refuse-below: free-space threshold "2GB"`},
 		{"--disk-stop-below=100%", `--disk-stop-below: free-space threshold "100%"`},
 		{"--p2p-max-conns-per-client=-1", "--p2p-max-conns-per-client -1: want 0 (no cap) or more"},
+		{"--whois-public-host=whois.example.net:43", `--whois-public-host: port43 "whois.example.net:43"`},
+		{"--whois-public-host=whois://whois.example.net", `--whois-public-host: port43 "whois://whois.example.net"`},
 	} {
 		var out, errOut bytes.Buffer
 		code := Run(context.Background(), []string{"dev", "--home", t.TempDir(), "--http", "off", "--whois", "off", "--rtr", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", tc.flag}, &out, &errOut)

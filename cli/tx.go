@@ -7,7 +7,9 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -392,7 +394,10 @@ func buildAndSend(ctx context.Context, e *env, f *txFlags, kind ipledger.Kind, b
 		if err := os.WriteFile(f.out, tx, 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "wrote %s (%s, sequence %d, signed by %d); add signatures with: ipledger tx sign %s --as ORG\n", f.out, kind, seq, len(signers), f.out)
+		fmt.Fprintf(e.stdout, "wrote %s (%s, sequence %d, signed by %d)\n", f.out, kind, seq, len(signers))
+		if d, err := ipledger.DecodeTx(tx); err == nil {
+			nextStep(e, f.out, d)
+		}
 		return nil
 	}
 	return send(ctx, e, cl, tx, !f.noWait)
@@ -501,6 +506,8 @@ func txSignCmd(e *env) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "signed %s as %s (%d signatures)\n", args[0], as, len(sigs))
+			tx.Signatures = sigs
+			nextStep(e, args[0], tx)
 			return nil
 		},
 	}
@@ -543,4 +550,82 @@ func parseTime(s string) (int64, error) {
 		return 0, fmt.Errorf("want RFC 3339 (2027-01-01T00:00:00Z) or Unix seconds: %w", err)
 	}
 	return t.Unix(), nil
+}
+
+// nextStep prints what to do with the transaction file after writing or signing it: the
+// tx sign command of each organisation that still has to sign, or the tx submit command
+// once every signer the kind needs has signed.
+func nextStep(e *env, file string, tx *ipledger.Tx) {
+	// A file from elsewhere may name any text as a signer: quoted for the shell and
+	// escaped for the terminal, it can neither run nor act on anything when pasted or shown.
+	q := shellWord(file)
+	missing, known := missingSigners(tx)
+	switch {
+	case !known:
+		fmt.Fprintf(e.stdout, "next: each organisation that must sign too runs: ipledger tx sign %s --as ORG; then: ipledger tx submit %s\n", q, q)
+	case len(missing) == 0:
+		fmt.Fprintf(e.stdout, "next: ipledger tx submit %s\n", q)
+	default:
+		for _, org := range missing {
+			fmt.Fprintf(e.stdout, "next: ipledger tx sign %s --as %s\n", q, shellWord(org))
+		}
+		fmt.Fprintf(e.stdout, "then: ipledger tx submit %s\n", q)
+	}
+}
+
+// missingSigners returns, in order, the organisations tx's kind needs as signers that
+// have not signed it. known is false for a kind whose signers the body does not name
+// (set-validator: operators of more than 2/3 of the voting power) or a body that does not
+// decode; the node then decides.
+func missingSigners(tx *ipledger.Tx) (missing []string, known bool) {
+	var need []string
+	switch tx.Kind {
+	case ipledger.KindTransfer:
+		var b ipledger.TransferBody
+		if ipledger.DecodeBody(tx.Body, &b) != nil {
+			return nil, false
+		}
+		need = []string{b.To}
+	case ipledger.KindRegistryTransfer:
+		var b ipledger.RegistryTransferBody
+		if ipledger.DecodeBody(tx.Body, &b) != nil {
+			return nil, false
+		}
+		for _, it := range b.Items {
+			need = append(need, it.From, it.To)
+		}
+	case ipledger.KindSetValidator:
+		return nil, false
+	}
+	signed := map[string]bool{}
+	for _, s := range tx.Signatures {
+		signed[s.Org] = true
+	}
+	for _, org := range need {
+		if org != "" && !signed[org] {
+			signed[org] = true
+			missing = append(missing, org)
+		}
+	}
+	return missing, true
+}
+
+// shellWord is shellQuote for the terminal: a word holding a character the terminal
+// could act on (termText) is written with termText's escapes, which no shell runs.
+func shellWord(s string) string {
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, unsafeRune) {
+		return termText(shellQuote(s))
+	}
+	return shellQuote(s)
+}
+
+// shellQuote returns s as one word for a POSIX shell: as it is when it holds only
+// characters a shell leaves alone, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@+,%", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -176,3 +176,52 @@ func TestTxDefaultExpiry(t *testing.T) {
 		t.Fatalf("expiry time %d, want the block time plus an hour, %d", got, want)
 	}
 }
+
+// tx --out and tx sign print the real next command: the file as given, the organisation
+// that still has to sign, or tx submit once every signer the kind needs has signed.
+func TestTxOutNextStep(t *testing.T) {
+	home := t.TempDir()
+	for _, k := range []string{"ORG-A", "ORG-B"} {
+		if code, _, errs := run("key", "create", k, "--home", home); code != 0 {
+			t.Fatal(errs)
+		}
+	}
+	srv := httptest.NewServer(&fakeNode{commit: true})
+	defer srv.Close()
+	dir := filepath.Join(t.TempDir(), "my txs")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "t.tx")
+	quoted := "'" + file + "'"
+	common := []string{"--home", home, "--node", srv.URL, "--sequence", "1", "--out", file}
+
+	// One signer: nothing more to sign.
+	_, out, errs := run(append([]string{"tx", "pay", "--as", "ORG-A", "--to", "ORG-B", "--amount", "5"}, common...)...)
+	if want := "next: ipledger tx submit " + quoted + "\n"; !strings.HasSuffix(out, want) || strings.Contains(out, "--as ORG\n") {
+		t.Fatalf("pay --out: stdout %q, stderr %q; want it to end %q", out, errs, want)
+	}
+	// A transfer signed by the holder: the recipient signs next.
+	_, out, errs = run(append([]string{"tx", "transfer", "--as", "ORG-A", "--to", "ORG-B", "--resource", "193.0.0.0/24"}, common...)...)
+	if want := "next: ipledger tx sign " + quoted + " --as ORG-B\nthen: ipledger tx submit " + quoted + "\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("transfer --out: stdout %q, stderr %q; want it to end %q", out, errs, want)
+	}
+	_, out, errs = run("tx", "sign", file, "--as", "ORG-B", "--home", home)
+	if want := "(2 signatures)\nnext: ipledger tx submit " + quoted + "\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("tx sign: stdout %q, stderr %q; want it to end %q", out, errs, want)
+	}
+	// A file naming a hostile signer (it may come from anyone): the printed command quotes
+	// it for the shell, and controls never reach the terminal.
+	_, out, errs = run(append([]string{"tx", "transfer", "--as", "ORG-A", "--to", "ORG-X'; rm -rf ~; echo '", "--resource", "193.0.0.0/24"}, common...)...)
+	if want := `next: ipledger tx sign ` + quoted + ` --as 'ORG-X'\''; rm -rf ~; echo '\'''` + "\n"; !strings.Contains(out, want) {
+		t.Fatalf("transfer to a hostile handle: stdout %q, stderr %q; want %q", out, errs, want)
+	}
+	_, out, errs = run(append([]string{"tx", "transfer", "--as", "ORG-A", "--to", "ORG-X\x1b]0;pwned\x07", "--resource", "193.0.0.0/24"}, common...)...)
+	if strings.ContainsAny(out+errs, "\x1b\x07") {
+		t.Fatalf("transfer to a handle with controls: stdout %q, stderr %q", out, errs)
+	}
+	_, out, errs = run(append([]string{"tx", "transfer", "--as", "ORG-A", "--cosigner", "ORG-B", "--resource", "193.0.0.0/24"}, common...)...)
+	if want := "next: ipledger tx submit " + quoted + "\n"; !strings.HasSuffix(out, want) {
+		t.Fatalf("transfer --cosigner --out: stdout %q, stderr %q; want it to end %q", out, errs, want)
+	}
+}

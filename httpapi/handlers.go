@@ -393,6 +393,9 @@ func (s *server) describe(ctx context.Context, snap *chain.Snapshot, res ipledge
 	if more {
 		info.ChildrenTruncated, info.ChildrenNext = true, kids[len(kids)-1].Resource.String()
 	}
+	if info.Geo, info.GeoTruncated, err = ledger.GeosOverlapping(snap.State, res, MaxGeo); err != nil {
+		return nil, fmt.Errorf("geolocations of %s: %w", res, err)
+	}
 	return info, nil
 }
 

@@ -48,6 +48,18 @@ func TestMarketAPI(t *testing.T) {
 			t.Fatalf("%s: %+v %v", path, feed, err)
 		}
 	}
+	// The resource answer names the geolocation: the LEASED holding's registration country
+	// stays its own (the lessor's holding had none).
+	for _, q := range []string{"193.0.7.1", "193.0.0.0/16"} {
+		info, err := c.Resource(ctx, q)
+		if err != nil || len(info.Geo) != 1 || info.Geo[0].Resource.String() != "193.0.7.0/24" || info.Geo[0].Country != "KE" ||
+			info.Geo[0].City != "Nairobi" || info.Geo[0].Holder != "ORG-B" || info.GeoTruncated {
+			t.Fatalf("resource %s: geo %+v %v", q, info, err)
+		}
+	}
+	if info, err := c.Resource(ctx, "193.0.8.1"); err != nil || len(info.Geo) != 0 {
+		t.Fatalf("resource 193.0.8.1: geo %+v %v", info, err)
+	}
 	// Periods are two seconds long, so one more may have been paid by now on a slow machine.
 	if l, err := c.Lease(ctx, "1"); err != nil || l.Paid < 1 || l.Paid > 2 {
 		t.Fatalf("lease %+v %v", l, err)

@@ -91,6 +91,8 @@ const (
 	MaxHistory = 1000
 	// MaxOrgList bounds the limit of GET /v1/orgs; 100 is the default.
 	MaxOrgList = 1000
+	// MaxGeo bounds the geolocations listed with a resource (ResourceInfo.GeoTruncated).
+	MaxGeo = 100
 )
 
 type server struct {

@@ -118,6 +118,11 @@ type ResourceInfo struct {
 	Children          []HoldingInfo     `json:"children"`
 	ChildrenTruncated bool              `json:"children_truncated,omitempty"`
 	ChildrenNext      string            `json:"children_next,omitempty"`
+	// Geo lists the geolocations published with set-geo (RFC 8805, as /geofeed.csv serves
+	// them) that overlap Resource, in address order, at most MaxGeo; GeoTruncated says more
+	// exist. A holding's Country is its registration's country, which set-geo leaves alone.
+	Geo          []*ipledger.Geo `json:"geo,omitempty"`
+	GeoTruncated bool            `json:"geo_truncated,omitempty"`
 	// Proof, with ?prove=true, proves the answer at Height: for a resource who holds it
 	// (stateproof.Proof.VerifyResource), for a holding the holding by id
 	// (VerifyHolding). History and Children are not part of what it proves.

@@ -202,25 +202,35 @@ func geoKey(r ipledger.Resource) []byte { return posKey(tagGeo, r, 0) }
 
 // geosOverlapping returns the geolocations overlapping r, in order.
 func (s store) geosOverlapping(r ipledger.Resource) ([]*ipledger.Geo, error) {
+	out, _, err := s.geosOverlappingMax(r, 0)
+	return out, err
+}
+
+// geosOverlappingMax is geosOverlapping stopping after limit geolocations (0: no limit);
+// more reports that another one overlaps r.
+func (s store) geosOverlappingMax(r ipledger.Resource, limit int) (out []*ipledger.Geo, more bool, err error) {
 	start := depthPrefix(tagGeo, r.Family(), 0)
 	// Geolocations never overlap, so only the last one starting before r can reach into it.
 	var before []byte
 	if err := s.kv.Iterate(start, geoKey(r), true, func(k, _ []byte) bool { before = append([]byte{}, k...); return false }); err != nil {
-		return nil, fmt.Errorf("scan geolocations: %w", err)
+		return nil, false, fmt.Errorf("scan geolocations: %w", err)
 	}
 	if before != nil {
 		start = before
 	} else {
 		start = geoKey(r)
 	}
-	var out []*ipledger.Geo
 	var derr error
-	err := s.kv.Iterate(start, lastKeyEnd(tagGeo, r, 0), false, func(_, v []byte) bool {
+	err = s.kv.Iterate(start, lastKeyEnd(tagGeo, r, 0), false, func(_, v []byte) bool {
 		var g ipledger.Geo
 		if derr = json.Unmarshal(v, &g); derr != nil {
 			return false
 		}
 		if g.Resource.Overlaps(r) {
+			if limit > 0 && len(out) == limit {
+				more = true
+				return false
+			}
 			out = append(out, &g)
 		}
 		return true
@@ -229,7 +239,7 @@ func (s store) geosOverlapping(r ipledger.Resource) ([]*ipledger.Geo, error) {
 		err = derr
 	}
 	if err != nil {
-		return nil, fmt.Errorf("scan geolocations: %w", err)
+		return nil, false, fmt.Errorf("scan geolocations: %w", err)
 	}
-	return out, nil
+	return out, more, nil
 }

@@ -192,6 +192,12 @@ func Geos(kv ipledger.KV, fn func(*ipledger.Geo) bool) error {
 	return eachJSON(kv, tagGeo, fn)
 }
 
+// GeosOverlapping returns the published geolocations that overlap r, in address order, at
+// most limit of them (limit > 0); more reports that another one follows.
+func GeosOverlapping(kv ipledger.KV, r ipledger.Resource, limit int) (geos []*ipledger.Geo, more bool, err error) {
+	return store{kv}.geosOverlappingMax(r, limit)
+}
+
 func eachJSON[T any](kv ipledger.KV, tag byte, fn func(*T) bool) error {
 	var derr error
 	err := kv.Iterate([]byte{tag}, []byte{tag + 1}, false, func(_, v []byte) bool {

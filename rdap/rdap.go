@@ -126,7 +126,8 @@ type Options struct {
 	// TermsURL and InaccuracyURL are linked from every answer's notices; empty links this
 	// service's help.
 	TermsURL, InaccuracyURL string
-	// Port43 names the WHOIS server shown on every object; empty shows none.
+	// Port43 names the WHOIS server shown on every object (RFC 9083 §4.7: a host name or
+	// IP address, no port; CheckPort43); empty shows none.
 	Port43 string
 	// Redirects maps a registry handle to its RDAP base URL, for space of registries that
 	// are not authoritative; nil means RIRBaseURLs().
@@ -154,6 +155,9 @@ type handler struct {
 func New(o Options) (http.Handler, error) {
 	if o.Source == nil {
 		return nil, errors.New("rdap: no source")
+	}
+	if err := CheckPort43(o.Port43); err != nil {
+		return nil, fmt.Errorf("rdap: %w", err)
 	}
 	h := &handler{src: o.Source, log: o.Logger, port43: o.Port43, max: o.MaxResults}
 	if h.log == nil {

@@ -92,6 +92,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ipledger/ipledger"
 )
@@ -186,6 +187,11 @@ type Options struct {
 	// MiB, the node's. A store written once and read little, like an audit's replay, does
 	// better with more: fewer flushes and no compactions during a run.
 	MemTableSize uint64
+	// NoWALPreallocate stops Pebble from reserving disk space for its write-ahead log
+	// ahead of writing it (110 % of the memtable per log file, three files kept: 211 MiB
+	// for an empty store with the default memtable). For a dev chain, where disk space
+	// counts more than the cost of each sync updating the log file's size (store/wal.go).
+	NoWALPreallocate bool
 	// Logger receives Pebble's messages (at debug level) and pruning failures; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -283,6 +289,9 @@ func Open(opts Options) (*Store, error) {
 		L0StopWritesThreshold: l0StopWrites,
 		FormatMajorVersion:    pebble.FormatNewest,
 		Logger:                pebbleLogger{lg},
+	}
+	if opts.NoWALPreallocate {
+		popts.FS = noPreallocFS{vfs.Default}
 	}
 	popts.EventListener = &pebble.EventListener{BackgroundError: (&errorBackoff{l: lg}).backgroundError}
 	// Bloom filters spare a disk read for most lookups of absent keys: value records

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -274,3 +275,54 @@ type quietPebble struct{}
 func (quietPebble) Infof(string, ...any)              {}
 func (quietPebble) Errorf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 func (quietPebble) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
+
+// TestAuditDefaults runs the README's invocation, `ipledger audit --node URL --rpc URL`
+// without --dir or --genesis: the directory defaults to the user's cache directory, per
+// chain and node, the genesis is fetched from the node's RPC and pinned there, a rerun
+// continues from them, and a pinned genesis of another chain is refused.
+func TestAuditDefaults(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", "e2e-audit-defaults").CombinedOutput(); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	p := startRPCNode(t, home, freeAddr(t))
+	cache := t.TempDir()
+	audit := func() (int, string) {
+		cmd := exec.Command(binary(t), "audit", "--node", "http://"+p.addr, "--rpc", "http://"+p.rpc)
+		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache, "HOME="+cache)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode(), string(out)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	dir := filepath.Join(cache, "ipledger", "audit", "e2e-audit-defaults", strings.ReplaceAll(p.addr, ":", "_"))
+	code, out := audit()
+	if code != 0 || !strings.Contains(out, "audit OK") || !strings.Contains(out, "pinned the genesis of chain e2e-audit-defaults") ||
+		!strings.Contains(out, filepath.Join(dir, "genesis.json")) {
+		t.Fatalf("first audit: exit %d\n%s", code, out)
+	}
+	for _, f := range []string{"genesis.json", "audit.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Fatalf("audit directory: %v", err)
+		}
+	}
+	if code, out := audit(); code != 0 || !strings.Contains(out, "audit OK") || strings.Contains(out, "pinned") {
+		t.Fatalf("second audit: exit %d\n%s", code, out)
+	}
+	// A genesis of another chain pinned in the directory: refused, exit 2.
+	b, err := os.ReadFile(filepath.Join(dir, "genesis.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := strings.Replace(string(b), `"e2e-audit-defaults"`, `"another-chain"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "genesis.json"), []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := audit(); code != 2 || !strings.Contains(out, "is of chain another-chain") {
+		t.Fatalf("audit with another chain's genesis pinned: exit %d\n%s", code, out)
+	}
+}

@@ -76,7 +76,7 @@ func TestRDAPWithOpenRDAP(t *testing.T) {
 	addr := freeAddr(t)
 	var out lockedBuffer
 	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
-		"--p2p", "127.0.0.1:0", "--rpc", "off", "--import", file)
+		"--p2p", "127.0.0.1:0", "--rpc", "off", "--import", file, "--whois-public-host", "whois.example.net")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -142,22 +142,22 @@ func TestRDAPWithOpenRDAP(t *testing.T) {
 	ip := runJSON("-s", server, "-j", "-t", "ip", "41.1.2.3")
 	if ip["objectClassName"] != "ip network" || ip["startAddress"] != "41.0.0.0" || ip["endAddress"] != "41.31.255.255" ||
 		ip["name"] != "AFRINIC-R0001100" || ip["country"] != "ZA" || registrant(ip) != "AFRINIC-R0001100" ||
-		!strings.HasPrefix(ip["handle"].(string), "IPL-H") {
+		!strings.HasPrefix(ip["handle"].(string), "IPL-H") || ip["port43"] != "whois.example.net" {
 		t.Errorf("ip 41.1.2.3: %v", ip)
 	}
 	text := run("-s", server, "-t", "ip", "41.1.2.3")
-	for _, want := range []string{"IP Network", "Handle: " + ip["handle"].(string), "Name: AFRINIC-R0001100", "Start Address: 41.0.0.0"} {
+	for _, want := range []string{"IP Network", "Handle: " + ip["handle"].(string), "Name: AFRINIC-R0001100", "Start Address: 41.0.0.0", "Port43: whois.example.net"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("openrdap text output lacks %q:\n%s", want, text)
 		}
 	}
 	// AS1228, ZA, line 5.
 	as := runJSON("-s", server, "-j", "-t", "autnum", "AS1228")
-	if as["objectClassName"] != "autnum" || as["startAutnum"] != 1228.0 || as["name"] != "AFRINIC-R0000005" || registrant(as) != "AFRINIC-R0000005" {
+	if as["objectClassName"] != "autnum" || as["startAutnum"] != 1228.0 || as["name"] != "AFRINIC-R0000005" || registrant(as) != "AFRINIC-R0000005" || as["port43"] != "whois.example.net" {
 		t.Errorf("autnum AS1228: %v", as)
 	}
 	ent := runJSON("-s", server, "-j", "-t", "entity", "AFRINIC-R0001100")
-	if ent["objectClassName"] != "entity" || ent["handle"] != "AFRINIC-R0001100" || !strings.Contains(run("-s", server, "-t", "entity", "AFRINIC-R0001100"), "Holder of 41.0.0.0/11") {
+	if ent["objectClassName"] != "entity" || ent["handle"] != "AFRINIC-R0001100" || ent["port43"] != "whois.example.net" || !strings.Contains(run("-s", server, "-t", "entity", "AFRINIC-R0001100"), "Holder of 41.0.0.0/11") {
 		t.Errorf("entity AFRINIC-R0001100: %v", ent)
 	}
 	search := runJSON("-s", server, "-j", "-t", "entity-search", "Holder of 41.0.0.0/11*")

@@ -32,19 +32,29 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	p := startNode(t, home)
 	bin := filepath.Dir(binary(t))
+	work := t.TempDir() // the working directory, where t.tx is written
 	var transcript strings.Builder
+	sh := func(line string) (int, string) {
+		cmd := exec.Command("bash", "-c", "set -e; "+line)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "IPLEDGER_HOME="+home, "IPLEDGER_NODE=http://"+p.addr)
+		out, err := cmd.CombinedOutput()
+		transcript.WriteString("$ " + line + "\n" + string(out))
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		} else if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		return 0, string(out)
+	}
 	ran := 0
 	for _, line := range strings.Split(block[1], "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "export ") {
 			continue
 		}
-		cmd := exec.Command("bash", "-c", "set -e; "+line)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "IPLEDGER_HOME="+home, "IPLEDGER_NODE=http://"+p.addr)
-		out, err := cmd.CombinedOutput()
-		transcript.WriteString("$ " + line + "\n" + string(out))
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", line, err, transcript.String())
+		if code, _ := sh(line); code != 0 {
+			t.Fatalf("%s: exit %d\n%s", line, code, transcript.String())
 		}
 		ran++
 	}
@@ -55,14 +65,50 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"ORG-ALICE  Alice Networks",        // the org query
 		"transfer  ok",                     // the history shows the transfer
 		"is held by ORG-BOB (Bob Hosting), LEASED",
-		`"asn": 64500`,
-		`"balance": 512`,
+		// tx --out and tx sign print the real next command.
+		"next: ipledger tx sign t.tx --as ORG-BOB\nthen: ipledger tx submit t.tx\n",
+		"(2 signatures)\nnext: ipledger tx submit t.tx\n",
+		"ORG-ALICE holds 512 credits at height",
+		"geolocations (set-geo, RFC 8805):\n  193.0.64.0/24  KE  -  Nairobi  by ORG-BOB\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("walk-through output lacks %q:\n%s", want, got)
 		}
 	}
+	for _, want := range []string{
+		// The leased /24's row: no registration country, geolocated in KE by set-geo.
+		`\n2\s+IPL-H\d+\s+193\.0\.64\.0/24\s+ORG-BOB\s+LEASED\s+-\s+KE\s+\d{4}-\d\d-\d\d\n`,
+		// Routes and leases are tables with RFC 3339 times, not JSON with Unix seconds.
+		`\n\d+\s+193\.0\.64\.0/24\s+24\s+AS64500\s+ORG-BOB\s+yes\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+1\s+`,
+		`\n1\s+193\.0\.64\.0/24\s+ORG-ALICE\s+ORG-BOB\s+AS64500\s+512\s+30d\s+1/3\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+`,
+	} {
+		if !regexp.MustCompile(want).MatchString(got) {
+			t.Errorf("walk-through output does not match %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `"asn"`) || strings.Contains(got, `"balance"`) {
+		t.Errorf("a query printed JSON without --json:\n%s", got)
+	}
 	if ran < 10 {
 		t.Fatalf("ran %d commands", ran)
+	}
+
+	// What README.md says of a submission's end, as the CLI does it: the same file again is
+	// refused (stale_sequence), nothing committed, exit 1; an authenticated transaction the
+	// ledger rejects is committed and exits 2.
+	for _, claim := range []string{
+		"`stale_sequence` — a sequence number already used, e.g. the same file submitted twice",
+		"prints the code\n  and message and exits 1",
+		"rejected: CODE: message` and exits 2",
+	} {
+		if !strings.Contains(text, claim) {
+			t.Errorf("README.md no longer says %q", claim)
+		}
+	}
+	if code, out := sh("ipledger tx submit t.tx"); code != 1 || !strings.Contains(out, "stale_sequence") || strings.Contains(out, "committed") {
+		t.Errorf("t.tx submitted again: exit %d\n%s", code, out)
+	}
+	if code, out := sh("ipledger tx pay --as ORG-BOB --key bob --to ORG-ALICE --amount 999999999"); code != 2 || !strings.Contains(out, "rejected: insufficient_funds") {
+		t.Errorf("a payment over the balance: exit %d\n%s", code, out)
 	}
 }
