@@ -139,7 +139,7 @@ func WriteGenesis(path, chainID string, genesisTime time.Time, g *ledger.Genesis
 		return fmt.Errorf("genesis: encode app state: %w", err)
 	}
 	params := types.DefaultConsensusParams()
-	// Import batches are up to 1 MiB per transaction; let a block carry several.
+	// A transaction is at most ipledger.MaxTxBytes (65,510 bytes); a block carries hundreds.
 	params.Block.MaxBytes = 16 << 20
 	doc := types.GenesisDoc{
 		ChainID: chainID, GenesisTime: genesisTime.UTC(), InitialHeight: 1,

@@ -231,8 +231,8 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 	bar.finish()
 	el := time.Since(start)
 	s := plan.Stats
-	fmt.Fprintf(job.out, "import: %d files, %d records, %d holdings, %d organisations, %d registry transfers, %d not holdings (available/reserved/IANA), %d skipped lines (flaws), %d transactions, %d signatures, %.1f s (%.0f records/s, %.0f signatures/s), peak RSS %s\n",
-		nfiles, s.Records, s.Holdings, s.Orgs, s.Transfers, s.NotHoldings, s.Skipped, len(hashes), sigs,
+	fmt.Fprintf(job.out, "import: %d files, %d records, %d holdings, %d organisations, %d registry transfers, %d not holdings (available/reserved/IANA; %d of them stored as pool space AVAILABLE or RESERVED), %d skipped lines (flaws), %d transactions, %d signatures, %.1f s (%.0f records/s, %.0f signatures/s), peak RSS %s\n",
+		nfiles, s.Records, s.Holdings, s.Orgs, s.Transfers, s.NotHoldings, s.PoolPieces, s.Skipped, len(hashes), sigs,
 		el.Seconds(), float64(s.Records)/el.Seconds(), float64(sigs)/el.Seconds(), peakRSS())
 	for _, fl := range flaws {
 		fmt.Fprintln(job.out, termText(fl.String()))

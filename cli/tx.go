@@ -75,7 +75,7 @@ func txCmd(e *env) *cobra.Command {
 	item := func(fs *pflag.FlagSet, f *txFlags, status string) {
 		res(fs, f)
 		fs.StringVar(&f.org, "org", "", "receiving organisation")
-		fs.StringVar(&f.status, "status", status, "status, e.g. \"ALLOCATED PA\", \"ASSIGNED PI\", \"ASSIGNED PA\", \"SUB-ALLOCATED PA\"")
+		fs.StringVar(&f.status, "status", status, "status: ALLOCATED, ASSIGNED, LEGACY or RIPE's finer words (\"ALLOCATED PA\", \"ASSIGNED PI\"; \"ASSIGNED PA\", \"SUB-ALLOCATED PA\" to assign); a registry marks its own free pool space AVAILABLE or RESERVED with --org itself")
 		fs.StringVar(&f.country, "country", "", "ISO 3166 country code")
 		fs.StringVar(&f.registered, "registered", "", "original registration date YYYY-MM-DD (default: the block's)")
 	}

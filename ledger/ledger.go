@@ -177,7 +177,7 @@ func init() {
 }
 
 // maxBodyAhead is the largest body DecodeBodyAhead decodes. Bodies are a few hundred bytes
-// but for an import's batches, of up to 1 MiB: held decoded from submission to commit,
+// but for an import's batches, of up to 57,318 (importer.MaxBodyBytes): held decoded from submission to commit,
 // those would add to the import's peak memory and save nothing worth it.
 const maxBodyAhead = 16 << 10
 
