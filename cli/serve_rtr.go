@@ -160,10 +160,11 @@ type vrpFeed struct {
 	exceptions *vrp.SLURM
 	health     string // the file's condition as last logged: "", "expired" or an error
 
-	served atomic.Pointer[servedSet]
-	quit   chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	served  atomic.Pointer[servedSet]
+	quit    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	started atomic.Bool
 }
 
 // vrpFileInfo is what the last good read of --vrps-file found.
@@ -509,6 +510,7 @@ func (f *vrpFeed) Status() chain.VRPStatus { return f.current().status }
 
 // start polls the inputs until stop or ctx ends.
 func (f *vrpFeed) start(ctx context.Context) {
+	f.started.Store(true)
 	go func() {
 		defer close(f.done)
 		lt := time.NewTicker(ledgerPoll)
@@ -542,9 +544,12 @@ func (f *vrpFeed) start(ctx context.Context) {
 	}()
 }
 
+// stop ends the polling started by start, if it was.
 func (f *vrpFeed) stop() {
 	f.once.Do(func() { close(f.quit) })
-	<-f.done
+	if f.started.Load() {
+		<-f.done
+	}
 }
 
 // ServeHTTP writes the served set in rpki-client's JSON format.
