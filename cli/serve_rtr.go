@@ -158,7 +158,7 @@ type vrpFeed struct {
 	fileSet    *vrp.Set // unexpired entries of --vrps-file
 	fileInfo   vrpFileInfo
 	exceptions *vrp.SLURM
-	health     string // the file's condition as last logged: "", "expired" or an error
+	health     string // the file's condition as last logged: "" or "expired" (read errors: watchedFile)
 
 	served  atomic.Pointer[servedSet]
 	quit    chan struct{}
