@@ -40,7 +40,7 @@ func (f *rtrFlags) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.expire, "rtr-expire", rtr.DefaultExpire, "RTR expire interval told to version 1 and 2 routers (10m to 48h, above refresh and retry)")
 	fs.IntVar(&f.maxConns, "rtr-max-conns", rtr.DefaultMaxConns, "most RTR connections at once")
 	fs.DurationVar(&f.notify, "rtr-notify-interval", rtr.DefaultNotifyInterval, "least time between Serial Notify rounds (RFC 8210 asks for one minute; a shorter interval gets changes such as a lease's start to routers at once)")
-	fs.StringVar(&f.vrpsFile, "vrps-file", "", "rpki-client JSON file of VRPs served with the ledger's route authorisations (RTR and /v1/vrps.json); re-read when it changes")
+	fs.StringVar(&f.vrpsFile, "vrps-file", "", "rpki-client JSON file of VRPs, router keys and ASPAs served with the ledger's route authorisations (RTR and /v1/vrps.json); re-read when it changes, retried with backoff when it cannot be read")
 	fs.StringVar(&f.slurm, "slurm", "", "SLURM file (RFC 8416) of local filters and assertions applied to the VRPs served; re-read when it changes")
 }
 
