@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,13 @@ func FuzzReadJSON(f *testing.F) {
 			if err := v.Validate(); err != nil {
 				t.Fatalf("invalid VRP in the set: %v", err)
 			}
+		}
+		last := int64(-1)
+		for a := range fast.Set.ASPAs() {
+			if err := a.Validate(); err != nil || int64(a.Customer) <= last || !slices.IsSorted(a.Providers) || len(slices.Compact(slices.Clone(a.Providers))) != len(a.Providers) {
+				t.Fatalf("ASPA %v in the set: %v (one per customer, providers sorted and distinct)", a, err)
+			}
+			last = int64(a.Customer)
 		}
 		var buf bytes.Buffer
 		if err := WriteJSON(&buf, fast.Set, fast.BuildTime); err != nil {
