@@ -122,3 +122,23 @@ func TestASPAJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestASPAJSONProviderAuthorizations reads ASPAs as rtrdump writes them, a list per address
+// family: a customer's lists merge into one ASPA.
+func TestASPAJSONProviderAuthorizations(t *testing.T) {
+	doc := `{"roas": [], "provider_authorizations": {
+		"ipv4": [{"customer_asid": 945, "providers": [13213, 150369]}, {"customer_asid": 970, "providers": [54874]}],
+		"ipv6": [{"customer_asid": 945, "providers": [13213, 6939]}]
+	}}`
+	f, err := ReadJSON(strings.NewReader(doc), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"AS945 → AS6939,AS13213,AS150369", "AS970 → AS54874"}
+	if got := aspaStrings(f.Set); f.ASPAs != 3 || !slices.Equal(got, want) {
+		t.Fatalf("%d entries, ASPAs %q; want 3, %q", f.ASPAs, got, want)
+	}
+	if _, err := ReadJSON(strings.NewReader(`{"roas": [], "provider_authorizations": {"ipv4": [{"customer_asid": 1}]}}`), time.Time{}); err == nil || !strings.Contains(err.Error(), "provider_authorizations.ipv4[0]: no providers") {
+		t.Errorf("an entry without providers: %v", err)
+	}
+}

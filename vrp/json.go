@@ -29,7 +29,9 @@ type JSONFile struct {
 // rtrdump, Routinator's json and jsonext formats): metadata.buildtime, roas (prefix,
 // maxLength, asn as a number or "AS64496", ta, expires in Unix seconds), bgpsec_keys
 // (asn, ski in hex, pubkey in base64, ta, expires) and aspas (customer_asid, providers, ta,
-// expires). Other members are skipped. Entries
+// expires), or the ASPAs as StayRTR and rtrdump write them, provider_authorizations with a
+// list per address family (merged: a Set's ASPAs hold for both). Other members are
+// skipped. Entries
 // expired at now (expires at or before it) are dropped; the zero now keeps them all.
 //
 // Input is read as a stream, so memory stays near the size of the result. Malformed input
@@ -71,7 +73,20 @@ func ReadJSON(r io.Reader, now time.Time) (*JSONFile, error) {
 		case "aspas":
 			return sc.array(func(i int, at mark) error {
 				f.ASPAs++
-				return readASPA(sc, &b, f, i, at, now)
+				return readASPA(sc, &b, f, "aspas", i, at, now)
+			})
+		case "provider_authorizations":
+			// StayRTR's and rtrdump's form: a list per address family. ASPAs here hold for
+			// both families, so a customer's lists merge (the union of its providers).
+			if null, err := sc.isNull(); null || err != nil {
+				return err
+			}
+			return sc.object(func(fam []byte, _ mark) error {
+				where := "provider_authorizations." + string(fam)
+				return sc.array(func(i int, at mark) error {
+					f.ASPAs++
+					return readASPA(sc, &b, f, where, i, at, now)
+				})
 			})
 		}
 		return sc.skip()
@@ -598,8 +613,8 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 	return nil
 }
 
-func readASPA(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time) error {
-	where := "aspas[" + strconv.Itoa(i) + "]"
+func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark, now time.Time) error {
+	where := list + "[" + strconv.Itoa(i) + "]"
 	var (
 		a    ASPA
 		exp  uint64

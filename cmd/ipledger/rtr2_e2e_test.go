@@ -58,8 +58,9 @@ func readSnapshot(t *testing.T) *vrp.Set {
 
 // writeBothForms writes every tenth VRP of set, its router keys and its ASPAs, expiring a
 // day from now, as one JSON file both servers read: rpki-client's form (roas, bgpsec_keys,
-// aspas), which ipledger reads, and, for the ASPAs, the provider_authorizations member
-// (one list per address family) that is all StayRTR 0.5.1 reads of them.
+// aspas) and, for the ASPAs again, the provider_authorizations member (one list per address
+// family) that is all StayRTR 0.5.1 reads of them. ipledger reads both and merges them into
+// the same ASPAs (TestVRPFileExpiredStatus serves rpki-client's form alone).
 func writeBothForms(t *testing.T, path string, set *vrp.Set) (vrps int) {
 	t.Helper()
 	now := time.Now()
