@@ -102,7 +102,7 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 			s.stop()
 			return nil, err
 		}
-		h := httpapi.New(httpapi.Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log, Mounts: mounts, Registerer: reg, CommitWait: commitWait})
+		h := httpapi.New(httpapi.Options{Node: s.statusBackend(n), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Logger: log, Mounts: mounts, Registerer: reg, CommitWait: commitWait})
 		s.http = g.httpServer(h, commitWait)
 		go func() {
 			if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

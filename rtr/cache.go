@@ -15,7 +15,7 @@ type state struct {
 	set    *vrp.Set
 	deltas []*delta // oldest first; the last one ends at serial
 
-	full [Version1 + 1]lazy // the whole set as PDUs, per version
+	full [Version2 + 1]lazy // the whole set as PDUs, per version
 
 	mu    sync.Mutex
 	since map[sinceKey]*lazy // encoded changes from an older serial, per version
@@ -40,8 +40,11 @@ type delta struct {
 }
 
 func (d *delta) size() int {
-	return d.announced.Len() + d.announced.KeyLen() + d.withdrawn.Len() + d.withdrawn.KeyLen()
+	return entries(d.announced) + entries(d.withdrawn)
 }
+
+// entries counts what s holds: VRPs, router keys and ASPAs.
+func entries(s *vrp.Set) int { return s.Len() + s.KeyLen() + s.ASPALen() }
 
 // payload returns the PDUs of the whole set in version v, encoded once.
 func (st *state) payload(v Version) []byte {
@@ -77,7 +80,7 @@ func (st *state) changesSince(serial uint32, v Version) (b []byte, ok bool) {
 	st.mu.Unlock()
 	l.once.Do(func() {
 		ann, wd := compose(st.deltas[i:])
-		if ann.Len()+ann.KeyLen()+wd.Len()+wd.KeyLen() > resetThreshold(st.set) {
+		if entries(ann)+entries(wd) > resetThreshold(st.set) {
 			return
 		}
 		b := make([]byte, 0, encodedLen(ann, v)+encodedLen(wd, v))
@@ -89,7 +92,7 @@ func (st *state) changesSince(serial uint32, v Version) (b []byte, ok bool) {
 
 // resetThreshold is the size of a delta above which a Cache Reset replaces it: the size
 // of the set, or 1024 for smaller sets, whose full transfer costs next to nothing anyway.
-func resetThreshold(s *vrp.Set) int { return max(s.Len()+s.KeyLen(), 1024) }
+func resetThreshold(s *vrp.Set) int { return max(entries(s), 1024) }
 
 // compose folds consecutive deltas into one. From A→B (a1, w1) and B→C (a2, w2): an entry
 // announced then withdrawn, or withdrawn then announced again, cancels out, so A→C
@@ -112,11 +115,16 @@ func encodedLen(s *vrp.Set, v Version) int {
 			n += lenRouterKeyMin + len(k.SPKI)
 		}
 	}
+	if v >= Version2 {
+		for a := range s.ASPARecords() {
+			n += 2 * (lenASPAMin + len(a.Providers)) // one PDU per address family
+		}
+	}
 	return n
 }
 
-// appendSet appends s's VRPs (and router keys, from version 1) as announcements or
-// withdrawals.
+// appendSet appends s's VRPs (router keys from version 1, ASPAs from version 2) as
+// announcements or withdrawals.
 func appendSet(b []byte, v Version, s *vrp.Set, announce bool) []byte {
 	flags := byte(0)
 	if announce {
@@ -147,6 +155,19 @@ func appendSet(b []byte, v Version, s *vrp.Set, announce bool) []byte {
 		for k := range s.Keys() {
 			p := RouterKey{Announce: announce, SKI: k.SKI, ASN: k.ASN, SPKI: []byte(k.SPKI)}
 			b, _ = p.appendTo(b, v) // vrp.RouterKey.Validate bounds the key's length
+		}
+	}
+	if v >= Version2 {
+		// rpki-client's ASPAs hold for both address families; the draft-10 PDU names one,
+		// so each goes out twice, the IPv4 ones first (as StayRTR sends them).
+		for _, ipv6 := range []bool{false, true} {
+			for a := range s.ASPARecords() {
+				b = header(b, v, TypeASPA, 0, lenASPAMin+len(a.Providers)) // vrp.MaxProviders bounds it
+				b = append(b, aspaFlags(announce, ipv6)...)
+				b = binary.BigEndian.AppendUint16(b, uint16(len(a.Providers)/4))
+				b = binary.BigEndian.AppendUint32(b, a.Customer)
+				b = append(b, a.Providers...)
+			}
 		}
 	}
 	return b

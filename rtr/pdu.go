@@ -1,5 +1,6 @@
 // Package rtr is an RPKI-to-Router cache server: it serves a vrp.Set to routers over the
-// RPKI-Router protocol, version 1 (RFC 8210) and version 0 (RFC 6810), with incremental
+// RPKI-Router protocol, version 2 (draft-ietf-sidrops-8210bis-10, with ASPA PDUs, as StayRTR
+// 0.5.1 speaks it), version 1 (RFC 8210) and version 0 (RFC 6810), with incremental
 // updates from a ring of recent deltas and Serial Notify when the set changes. It also
 // holds the protocol's PDU codec, used by the server and by clients in tests.
 //
@@ -24,12 +25,13 @@ type Version uint8
 const (
 	Version0 Version = 0 // RFC 6810
 	Version1 Version = 1 // RFC 8210
+	Version2 Version = 2 // draft-ietf-sidrops-8210bis-10: version 1 and the ASPA PDU
 )
 
 // Type is a PDU type (RFC 8210 §5).
 type Type uint8
 
-// PDU types. ASPA (11) belongs to version 2, which this package does not speak.
+// PDU types.
 const (
 	TypeSerialNotify  Type = 0
 	TypeSerialQuery   Type = 1
@@ -41,6 +43,7 @@ const (
 	TypeCacheReset    Type = 8
 	TypeRouterKey     Type = 9 // version 1 only
 	TypeErrorReport   Type = 10
+	TypeASPA          Type = 11 // version 2 only
 )
 
 func (t Type) String() string {
@@ -65,6 +68,8 @@ func (t Type) String() string {
 		return "Router Key"
 	case TypeErrorReport:
 		return "Error Report"
+	case TypeASPA:
+		return "ASPA"
 	}
 	return "type " + strconv.Itoa(int(t))
 }
@@ -110,6 +115,7 @@ const (
 	lenEndOfDataV1    = 24
 	lenRouterKeyMin   = 8 + 20 + 4
 	lenErrorReportMin = 16
+	lenASPAMin        = 16 // and 4 bytes per provider
 )
 
 // MaxPDULen is the longest PDU Decode accepts: long enough for any Router Key or Error
@@ -171,6 +177,19 @@ type RouterKey struct {
 	SPKI     []byte
 }
 
+// ASPA announces or withdraws the providers of a customer AS for one address family
+// (draft-ietf-sidrops-8210bis-10 §5.12; version 2 only). On the wire, after the header
+// (whose 16-bit field is zero): a flags byte (bit 0: announce), an AFI flags byte (bit 0:
+// IPv6, else IPv4), the provider count (16 bits), the customer AS and the providers, 4
+// bytes each — the layout StayRTR 0.5.1 and its rtrdump use. An announcement replaces the
+// router's ASPA of the same customer and family.
+type ASPA struct {
+	Announce  bool
+	IPv6      bool
+	Customer  uint32
+	Providers []uint32
+}
+
 // ErrorReport reports an error (RFC 8210 §5.11): the offending PDU, copied, and a text.
 type ErrorReport struct {
 	Code ErrorCode
@@ -186,6 +205,7 @@ func (*EndOfData) Type() Type     { return TypeEndOfData }
 func (*CacheReset) Type() Type    { return TypeCacheReset }
 func (*RouterKey) Type() Type     { return TypeRouterKey }
 func (*ErrorReport) Type() Type   { return TypeErrorReport }
+func (*ASPA) Type() Type          { return TypeASPA }
 
 // Type is TypeIPv4Prefix or TypeIPv6Prefix by the prefix's family.
 func (p *Prefix) Type() Type {
@@ -283,11 +303,40 @@ func (p *ErrorReport) appendTo(b []byte, v Version) ([]byte, error) {
 	return append(b, p.Text...), nil
 }
 
+func (p *ASPA) appendTo(b []byte, v Version) ([]byte, error) {
+	if v < Version2 {
+		return b, fmt.Errorf("rtr: no ASPA PDU in version %d", v)
+	}
+	n := lenASPAMin + 4*len(p.Providers)
+	if n > MaxPDULen {
+		return b, fmt.Errorf("rtr: ASPA of %d providers", len(p.Providers))
+	}
+	b = header(b, v, TypeASPA, 0, n)
+	b = append(b, aspaFlags(p.Announce, p.IPv6)...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(p.Providers)))
+	b = binary.BigEndian.AppendUint32(b, p.Customer)
+	for _, a := range p.Providers {
+		b = binary.BigEndian.AppendUint32(b, a)
+	}
+	return b, nil
+}
+
+func aspaFlags(announce, ipv6 bool) []byte {
+	f := [2]byte{}
+	if announce {
+		f[0] = 1
+	}
+	if ipv6 {
+		f[1] = 1
+	}
+	return f[:]
+}
+
 // Append appends p encoded in version v to b. It fails for what version v cannot carry
-// (a Router Key in version 0), a Prefix whose max length is out of range, and PDUs longer
-// than MaxPDULen.
+// (a Router Key in version 0, an ASPA below version 2), a Prefix whose max length is out
+// of range, and PDUs longer than MaxPDULen.
 func Append(b []byte, v Version, p PDU) ([]byte, error) {
-	if v > Version1 {
+	if v > Version2 {
 		return b, fmt.Errorf("rtr: cannot encode version %d", v)
 	}
 	return p.appendTo(b, v)
@@ -312,10 +361,10 @@ func protoErr(code ErrorCode, format string, args ...any) error {
 // Decode parses the PDU at the start of b and returns it, its version and its length. If
 // b holds only part of a PDU it returns ErrShort; a PDU that breaks the protocol gives an
 // *Error whose Code is the Error Report code that answers it: Unsupported Protocol Version
-// (a version other than 0 or 1), Unsupported PDU Type (an unknown type, or a Router Key in
-// version 0), Corrupt Data (a wrong length, a prefix longer than its family allows or
-// longer than its max length, inconsistent Error Report lengths). Fields the RFCs call
-// "zero" are not checked.
+// (a version above 2), Unsupported PDU Type (an unknown type, a Router Key in version 0,
+// an ASPA below version 2), Corrupt Data (a wrong length, a prefix longer than its family
+// allows or longer than its max length, inconsistent Error Report lengths, an ASPA whose
+// provider count disagrees with its length). Fields the RFCs call "zero" are not checked.
 func Decode(b []byte) (p PDU, v Version, n int, err error) {
 	if len(b) < headerLen {
 		return nil, 0, 0, ErrShort
@@ -323,7 +372,7 @@ func Decode(b []byte) (p PDU, v Version, n int, err error) {
 	v, t := Version(b[0]), Type(b[1])
 	field := binary.BigEndian.Uint16(b[2:4])
 	length := binary.BigEndian.Uint32(b[4:8])
-	if v > Version1 {
+	if v > Version2 {
 		return nil, v, 0, protoErr(UnsupportedVersion, "version %d", v)
 	}
 	want := 0 // fixed length, or 0 for variable
@@ -351,6 +400,13 @@ func Decode(b []byte) (p PDU, v Version, n int, err error) {
 	case TypeErrorReport:
 		if length < lenErrorReportMin {
 			return nil, v, 0, protoErr(CorruptData, "Error Report of length %d", length)
+		}
+	case TypeASPA:
+		if v < Version2 {
+			return nil, v, 0, protoErr(UnsupportedPDUType, "ASPA in version %d", v)
+		}
+		if length < lenASPAMin || length%4 != 0 {
+			return nil, v, 0, protoErr(CorruptData, "ASPA of length %d", length)
 		}
 	default:
 		return nil, v, 0, protoErr(UnsupportedPDUType, "PDU type %d", t)
@@ -385,7 +441,7 @@ func Decode(b []byte) (p PDU, v Version, n int, err error) {
 		return p, v, n, nil
 	case TypeEndOfData:
 		e := &EndOfData{Session: field, Serial: binary.BigEndian.Uint32(body)}
-		if v == Version1 {
+		if v >= Version1 {
 			e.Refresh = binary.BigEndian.Uint32(body[4:])
 			e.Retry = binary.BigEndian.Uint32(body[8:])
 			e.Expire = binary.BigEndian.Uint32(body[12:])
@@ -395,6 +451,19 @@ func Decode(b []byte) (p PDU, v Version, n int, err error) {
 		k := &RouterKey{Announce: field>>8&1 == 1, ASN: binary.BigEndian.Uint32(body[20:24]), SPKI: clone(body[24:])}
 		copy(k.SKI[:], body[:20])
 		return k, v, n, nil
+	case TypeASPA:
+		count := int(binary.BigEndian.Uint16(body[2:4]))
+		if lenASPAMin+4*count != n {
+			return nil, v, 0, protoErr(CorruptData, "ASPA of length %d with %d providers", n, count)
+		}
+		a := &ASPA{Announce: body[0]&1 == 1, IPv6: body[1]&1 == 1, Customer: binary.BigEndian.Uint32(body[4:8])}
+		if count > 0 {
+			a.Providers = make([]uint32, count)
+			for i := range a.Providers {
+				a.Providers[i] = binary.BigEndian.Uint32(body[8+4*i:])
+			}
+		}
+		return a, v, n, nil
 	}
 	// Error Report: the two inner lengths must add up to the PDU's.
 	el := binary.BigEndian.Uint32(body[:4])

@@ -27,17 +27,19 @@ func samplePDUs() []PDU {
 		&RouterKey{Announce: false, SKI: ski, ASN: 1, SPKI: []byte{1}},
 		&ErrorReport{Code: UnsupportedVersion, PDU: []byte{2, 2, 0, 0, 0, 0, 0, 8}, Text: "too new"},
 		&ErrorReport{Code: NoDataAvailable},
+		&ASPA{Announce: true, Customer: 64496, Providers: []uint32{13213, 150369}},
+		&ASPA{Announce: false, IPv6: true, Customer: 1},
 	}
 }
 
-// TestRoundTrip encodes every PDU type in both versions and decodes it back.
+// TestRoundTrip encodes every PDU type in every version and decodes it back.
 func TestRoundTrip(t *testing.T) {
-	for _, v := range []Version{Version0, Version1} {
+	for _, v := range []Version{Version0, Version1, Version2} {
 		for _, p := range samplePDUs() {
 			b, err := Append(nil, v, p)
-			if p.Type() == TypeRouterKey && v == Version0 {
+			if p.Type() == TypeRouterKey && v == Version0 || p.Type() == TypeASPA && v < Version2 {
 				if err == nil {
-					t.Errorf("v0: encoded a Router Key")
+					t.Errorf("v%d: encoded a %v", v, p.Type())
 				}
 				continue
 			}
@@ -83,6 +85,13 @@ func TestEncoding(t *testing.T) {
 		{1, &EndOfData{Session: 5, Serial: 6, Refresh: 1, Retry: 2, Expire: 3}, "01070005" + "00000018" + "00000006" + "00000001" + "00000002" + "00000003"},
 		{1, &RouterKey{Announce: true, ASN: 2, SPKI: []byte{0xaa}}, "01090100" + "00000021" + strings.Repeat("00", 20) + "00000002" + "aa"},
 		{1, &ErrorReport{Code: InvalidRequest, PDU: []byte{1, 2}, Text: "x"}, "010a0003" + "00000013" + "00000002" + "0102" + "00000001" + "78"},
+		{2, &EndOfData{Session: 5, Serial: 6, Refresh: 1, Retry: 2, Expire: 3}, "02070005" + "00000018" + "00000006" + "00000001" + "00000002" + "00000003"},
+		// As StayRTR 0.5.1 sends them: flags, AFI flags, provider count, customer, providers.
+		{2, &ASPA{Announce: true, Customer: 945, Providers: []uint32{13213, 150369}},
+			"020b0000" + "00000018" + "01000002" + "000003b1" + "0000339d" + "00024b61"},
+		{2, &ASPA{Announce: true, IPv6: true, Customer: 970, Providers: []uint32{54874}},
+			"020b0000" + "00000014" + "01010001" + "000003ca" + "0000d65a"},
+		{2, &ASPA{IPv6: true, Customer: 970}, "020b0000" + "00000010" + "00010000" + "000003ca"},
 	} {
 		b, err := Append(nil, c.v, c.p)
 		if err != nil {
@@ -101,9 +110,14 @@ func TestDecodeErrors(t *testing.T) {
 		b    []byte
 		code ErrorCode
 	}{
-		{"version 2", h("0202000000000008"), UnsupportedVersion},
+		{"version 3", h("0302000000000008"), UnsupportedVersion},
 		{"type 5", h("0105000000000008"), UnsupportedPDUType},
-		{"type 11 (ASPA)", h("010b000000000008"), UnsupportedPDUType},
+		{"type 11 (ASPA) in v1", h("010b0000" + "00000010" + "01000000" + "00000001"), UnsupportedPDUType},
+		{"type 11 (ASPA) in v0", h("000b0000" + "00000010" + "01000000" + "00000001"), UnsupportedPDUType},
+		{"aspa short", h("020b0000" + "0000000c" + "01000000"), CorruptData},
+		{"aspa count too high", h("020b0000" + "00000014" + "01000002" + "00000001" + "00000002"), CorruptData},
+		{"aspa count too low", h("020b0000" + "00000018" + "01000001" + "00000001" + "00000002" + "00000003"), CorruptData},
+		{"aspa odd length", h("020b0000" + "00000011" + "01000000" + "00000001" + "00"), CorruptData},
 		{"type 255", h("01ff000000000008"), UnsupportedPDUType},
 		{"router key v0", h("0009000000000020" + strings.Repeat("00", 24)), UnsupportedPDUType},
 		{"reset query length 12", h("01020000" + "0000000c" + "00000000"), CorruptData},
@@ -138,7 +152,9 @@ func TestAppendErrors(t *testing.T) {
 		p PDU
 	}{
 		{0, &RouterKey{SPKI: []byte{1}}},
-		{2, &ResetQuery{}},
+		{3, &ResetQuery{}},
+		{1, &ASPA{Customer: 1, Providers: []uint32{2}}},
+		{2, &ASPA{Customer: 1, Providers: make([]uint32, MaxPDULen/4)}},
 		{1, &Prefix{Prefix: netip.MustParsePrefix("192.0.2.0/24"), MaxLength: 23}},
 		{1, &Prefix{Prefix: netip.MustParsePrefix("192.0.2.0/24"), MaxLength: 33}},
 		{1, &Prefix{}},
@@ -151,9 +167,10 @@ func TestAppendErrors(t *testing.T) {
 }
 
 // FuzzDecode checks that Decode never panics, never reads past the PDU it reports, and
-// that what it accepts encodes back to something that decodes to the same PDU.
+// that what it accepts encodes back to something that decodes to the same PDU; seeded with
+// every PDU type in every version, the ASPA PDU of version 2 included.
 func FuzzDecode(f *testing.F) {
-	for _, v := range []Version{0, 1} {
+	for _, v := range []Version{0, 1, 2} {
 		for _, p := range samplePDUs() {
 			if b, err := Append(nil, v, p); err == nil {
 				f.Add(b)
@@ -161,6 +178,7 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add([]byte{1, 2, 0, 0, 0, 0, 0, 7})
+	f.Add([]byte{2, 11, 0, 0, 0, 0, 0, 20, 1, 1, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2})
 	f.Add([]byte{1, 10, 0, 0, 0, 0, 0, 16, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, v, n, err := Decode(b)

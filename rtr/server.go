@@ -20,10 +20,12 @@ import (
 // Options configure a Server. The zero value of each field but MaxVersion picks the
 // default given.
 type Options struct {
-	// MaxVersion is the highest protocol version served: 1 (RFC 8210, which also answers
-	// version 0 routers) or 0 (RFC 6810 only). The zero value is 0.
+	// MaxVersion is the highest protocol version served: 2 (draft-ietf-sidrops-8210bis-10,
+	// with ASPAs), 1 (RFC 8210) or 0 (RFC 6810). Routers that open with a lower version are
+	// served in theirs; one that opens with a higher version gets Unsupported Protocol
+	// Version in MaxVersion and may retry in it (RFC 8210 §7). The zero value is 0.
 	MaxVersion Version
-	// Refresh, Retry and Expire are the intervals End of Data tells version 1 routers
+	// Refresh, Retry and Expire are the intervals End of Data tells version 1 and 2 routers
 	// (RFC 8210 §6), in whole seconds. Defaults 1 h, 10 min, 2 h.
 	Refresh, Retry, Expire time.Duration
 	// MaxConns bounds concurrent connections; one more is closed at once. Default 1024.
@@ -80,7 +82,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	m        *metrics
-	sessions [Version1 + 1]uint16 // one Session ID per version (RFC 8210 §5.1)
+	sessions [Version2 + 1]uint16 // one Session ID per version (RFC 8210 §5.1)
 	eod      [3]uint32            // refresh, retry, expire in seconds
 
 	state atomic.Pointer[state]
@@ -101,12 +103,12 @@ type Server struct {
 	lastRejectLog atomic.Int64 // unix nanoseconds
 }
 
-// New returns a server with the options checked: MaxVersion 0 or 1; Refresh from 1 s to
+// New returns a server with the options checked: MaxVersion 0, 1 or 2; Refresh from 1 s to
 // 1 day, Retry from 1 s to 2 h, Expire from 10 min to 2 days and longer than both (RFC 8210
 // §6); metrics that register.
 func New(o Options) (*Server, error) {
-	if o.MaxVersion > Version1 {
-		return nil, fmt.Errorf("rtr: max version %d, want 0 or 1", o.MaxVersion)
+	if o.MaxVersion > Version2 {
+		return nil, fmt.Errorf("rtr: max version %d, want 0, 1 or 2", o.MaxVersion)
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -164,12 +166,14 @@ func New(o Options) (*Server, error) {
 	}
 	// Random Session IDs, distinct per version: a router's serial is only meaningful
 	// within the session and version it came from.
-	var b [4]byte
-	for s.sessions[0] == s.sessions[1] {
+	var b [6]byte
+	for s.sessions[0] == s.sessions[1] || s.sessions[1] == s.sessions[2] || s.sessions[0] == s.sessions[2] {
 		if _, err := rand.Read(b[:]); err != nil {
 			return nil, fmt.Errorf("rtr: session id: %w", err)
 		}
-		s.sessions[0], s.sessions[1] = binary.BigEndian.Uint16(b[:2]), binary.BigEndian.Uint16(b[2:])
+		for v := range s.sessions {
+			s.sessions[v] = binary.BigEndian.Uint16(b[2*v:])
+		}
 	}
 	return s, nil
 }
@@ -216,16 +220,17 @@ func (s *Server) Update(set *vrp.Set) {
 		st = &state{serial: old.serial + 1, set: set, deltas: deltas}
 	}
 	// Encode the version most routers speak before publishing, so none waits for it.
-	st.payload(s.opts.MaxVersion)
+	// Version 2 (few routers yet) is encoded when first asked for.
+	st.payload(min(s.opts.MaxVersion, Version1))
 	s.state.Store(st)
 	s.m.setChanged(st)
 	if old == nil {
-		s.log.Info("rtr data loaded", "serial", st.serial, "vrps", set.Len(), "router_keys", set.KeyLen(),
-			"session_v0", s.sessions[0], "session_v1", s.sessions[1])
+		s.log.Info("rtr data loaded", "serial", st.serial, "vrps", set.Len(), "router_keys", set.KeyLen(), "aspas", set.ASPALen(),
+			"session_v0", s.sessions[0], "session_v1", s.sessions[1], "session_v2", s.sessions[2])
 		return
 	}
-	s.log.Info("rtr set changed", "serial", st.serial, "vrps", set.Len(), "router_keys", set.KeyLen(),
-		"announced", announced.Len()+announced.KeyLen(), "withdrawn", withdrawn.Len()+withdrawn.KeyLen(), "history", len(st.deltas))
+	s.log.Info("rtr set changed", "serial", st.serial, "vrps", set.Len(), "router_keys", set.KeyLen(), "aspas", set.ASPALen(),
+		"announced", entries(announced), "withdrawn", entries(withdrawn), "history", len(st.deltas))
 	s.scheduleNotify()
 }
 

@@ -152,6 +152,7 @@ type response struct {
 	announced []string
 	withdrawn []string
 	keys      int
+	aspas     []string // "+AS1 v4 → AS2,AS3" for an announcement, "-…" for a withdrawal
 	reset     bool
 	err       *ErrorReport
 	notifies  int
@@ -185,6 +186,8 @@ func (c *client) response() response {
 			}
 		case *RouterKey:
 			r.keys++
+		case *ASPA:
+			r.aspas = append(r.aspas, aspaString(p))
 		case *EndOfData:
 			if p.Session != r.session {
 				c.t.Fatalf("End of Data session %d, Cache Response %d", p.Session, r.session)
@@ -674,7 +677,7 @@ func TestCloseDropsConnections(t *testing.T) {
 
 func TestNewChecksOptions(t *testing.T) {
 	for _, o := range []Options{
-		{MaxVersion: 2},
+		{MaxVersion: 3},
 		{MaxVersion: 1, Refresh: 25 * time.Hour},
 		{MaxVersion: 1, Retry: 3 * time.Hour},
 		{MaxVersion: 1, Expire: time.Minute},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ func FuzzReadJSON(f *testing.F) {
 	f.Add([]byte(`{"roas":[{"asn": "AS1", "prefix": "2001:db8::/32", "maxLength": 48},{"asn": 1, "prefix": "1.0.0.0/8", "maxLength": 8, "maxLength": 9}]}`))
 	f.Add([]byte(`{"roas":[{"asn":0,"prefix":"0.0.0.0/0","maxLength":32,"ta":"a\u0000b","expires":99999999999}],"bgpsec_keys":[{"asn":1,"ski":"5D4250E2D81D4448D8A29EFCE91D29FF075EC9E2","pubkey":"AQID"}]}`))
 	f.Add([]byte(`{"roas":[{"asn":01,"prefix":"1.0.0.0/8","maxLength":8}]}`))
+	f.Add([]byte(`{"roas":[],"aspas":[{"customer_asid":945,"expires":1753070425,"providers":[13213,150369]},{"customer_asid":"AS945","providers":[1,"AS2"]}]}`))
+	f.Add([]byte(`{"roas":[],"provider_authorizations":{"ipv4":[{"customer_asid":945,"providers":[13213,150369]}],"ipv6":[{"customer_asid":945,"providers":[1]}]}}`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		now := time.Unix(1_700_000_000, 0)
 		fast, errFast := ReadJSON(bytes.NewReader(doc), now)
@@ -44,6 +47,13 @@ func FuzzReadJSON(f *testing.F) {
 			if err := v.Validate(); err != nil {
 				t.Fatalf("invalid VRP in the set: %v", err)
 			}
+		}
+		last := int64(-1)
+		for a := range fast.Set.ASPAs() {
+			if err := a.Validate(); err != nil || int64(a.Customer) <= last || !slices.IsSorted(a.Providers) || len(slices.Compact(slices.Clone(a.Providers))) != len(a.Providers) {
+				t.Fatalf("ASPA %v in the set: %v (one per customer, providers sorted and distinct)", a, err)
+			}
+			last = int64(a.Customer)
 		}
 		var buf bytes.Buffer
 		if err := WriteJSON(&buf, fast.Set, fast.BuildTime); err != nil {

@@ -18,17 +18,20 @@ type JSONFile struct {
 	// BuildTime is metadata.buildtime (or Routinator's metadata.generatedTime); zero when
 	// the file has neither.
 	BuildTime time.Time
-	// Set holds the unexpired VRPs and router keys, deduplicated.
+	// Set holds the unexpired VRPs, router keys and ASPAs, deduplicated.
 	Set *Set
-	// ROAs and Keys count the entries of roas and bgpsec_keys, expired ones included;
-	// Expired counts those dropped as expired.
-	ROAs, Keys, Expired int
+	// ROAs, Keys and ASPAs count the entries of roas, bgpsec_keys and aspas, expired ones
+	// included; Expired counts those dropped as expired.
+	ROAs, Keys, ASPAs, Expired int
 }
 
 // ReadJSON reads the JSON that rpki-client writes (and tools compatible with it: StayRTR's
 // rtrdump, Routinator's json and jsonext formats): metadata.buildtime, roas (prefix,
-// maxLength, asn as a number or "AS64496", ta, expires in Unix seconds) and bgpsec_keys
-// (asn, ski in hex, pubkey in base64, ta, expires). Other members are skipped. Entries
+// maxLength, asn as a number or "AS64496", ta, expires in Unix seconds), bgpsec_keys
+// (asn, ski in hex, pubkey in base64, ta, expires) and aspas (customer_asid, providers, ta,
+// expires), or the ASPAs as StayRTR and rtrdump write them, provider_authorizations with a
+// list per address family (merged: a Set's ASPAs hold for both). Other members are
+// skipped. Entries
 // expired at now (expires at or before it) are dropped; the zero now keeps them all.
 //
 // Input is read as a stream, so memory stays near the size of the result. Malformed input
@@ -66,6 +69,24 @@ func ReadJSON(r io.Reader, now time.Time) (*JSONFile, error) {
 			return sc.array(func(i int, at mark) error {
 				f.Keys++
 				return readKey(sc, &b, f, i, at, now)
+			})
+		case "aspas":
+			return sc.array(func(i int, at mark) error {
+				f.ASPAs++
+				return readASPA(sc, &b, f, "aspas", i, at, now)
+			})
+		case "provider_authorizations":
+			// StayRTR's and rtrdump's form: a list per address family. ASPAs here hold for
+			// both families, so a customer's lists merge (the union of its providers).
+			if null, err := sc.isNull(); null || err != nil {
+				return err
+			}
+			return sc.object(func(fam []byte, _ mark) error {
+				where := "provider_authorizations." + string(fam)
+				return sc.array(func(i int, at mark) error {
+					f.ASPAs++
+					return readASPA(sc, &b, f, where, i, at, now)
+				})
 			})
 		}
 		return sc.skip()
@@ -150,6 +171,8 @@ const (
 	hasExpires
 	hasSKI
 	hasPubkey
+	hasCustomer
+	hasProviders
 )
 
 func dupCheck(sc *scanner, seen *int, bit int, at mark, where, name string) error {
@@ -590,9 +613,89 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 	return nil
 }
 
+func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark, now time.Time) error {
+	where := list + "[" + strconv.Itoa(i) + "]"
+	var (
+		a    ASPA
+		exp  uint64
+		seen int
+	)
+	err := sc.object(func(key []byte, kat mark) error {
+		switch string(key) {
+		case "customer_asid":
+			if err := dupCheck(sc, &seen, hasCustomer, kat, where, "customer_asid"); err != nil {
+				return err
+			}
+			c, err := readASN(sc, "customer_asid")
+			if err != nil {
+				return inEntry(err, where)
+			}
+			a.Customer = c
+		case "providers":
+			if err := dupCheck(sc, &seen, hasProviders, kat, where, "providers"); err != nil {
+				return err
+			}
+			return sc.array(func(j int, pat mark) error {
+				if len(a.Providers) == MaxProviders {
+					return sc.errAt(pat, nil, "%s: more than %d providers", where, MaxProviders)
+				}
+				p, err := readASN(sc, "providers")
+				if err != nil {
+					return inEntry(err, where)
+				}
+				a.Providers = append(a.Providers, p)
+				return nil
+			})
+		case "ta":
+			if err := dupCheck(sc, &seen, hasTA, kat, where, "ta"); err != nil {
+				return err
+			}
+			s, err := sc.str()
+			if err != nil {
+				return err
+			}
+			a.Source = string(s)
+		case "expires":
+			if err := dupCheck(sc, &seen, hasExpires, kat, where, "expires"); err != nil {
+				return err
+			}
+			n, err := sc.uint("expires", 1<<63-1)
+			if err != nil {
+				return inEntry(err, where)
+			}
+			exp = n
+		default:
+			return sc.skip()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range []struct {
+		bit  int
+		name string
+	}{{hasCustomer, "customer_asid"}, {hasProviders, "providers"}} {
+		if seen&m.bit == 0 {
+			return sc.errAt(at, nil, "%s: no %s", where, m.name)
+		}
+	}
+	if seen&hasExpires != 0 {
+		if !now.IsZero() && int64(exp) <= now.Unix() {
+			f.Expired++
+			return nil
+		}
+		a.Expires = time.Unix(max(1, min(int64(exp), 1<<32-1)), 0)
+	}
+	if err := b.AddASPA(a); err != nil {
+		return sc.errAt(at, err, "%s: %v", where, err)
+	}
+	return nil
+}
+
 // WriteJSON writes s in rpki-client's JSON format: metadata (buildtime, counts), roas
-// (asn, prefix, maxLength, ta, and expires when known) and bgpsec_keys. ReadJSON reads it
-// back to an equal set.
+// (asn, prefix, maxLength, ta, and expires when known), bgpsec_keys and aspas. ReadJSON
+// reads it back to an equal set.
 func WriteJSON(w io.Writer, s *Set, buildTime time.Time) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	b := make([]byte, 0, 512)
@@ -650,6 +753,30 @@ func WriteJSON(w io.Writer, s *Set, buildTime time.Time) error {
 		if !k.Expires.IsZero() {
 			b = append(b, ", \"expires\": "...)
 			b = strconv.AppendInt(b, k.Expires.Unix(), 10)
+		}
+		b = append(b, " }"...)
+	}
+	b = append(b, "\n\t],\n\t\"aspas\": ["...)
+	first = true
+	for a := range s.ASPAs() {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, "\n\t\t{ \"customer_asid\": "...)
+		b = strconv.AppendUint(b, uint64(a.Customer), 10)
+		b = append(b, ", \"providers\": ["...)
+		for i, p := range a.Providers {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = strconv.AppendUint(b, uint64(p), 10)
+		}
+		b = append(b, "], \"ta\": "...)
+		b = appendJSONString(b, a.Source)
+		if !a.Expires.IsZero() {
+			b = append(b, ", \"expires\": "...)
+			b = strconv.AppendInt(b, a.Expires.Unix(), 10)
 		}
 		b = append(b, " }"...)
 	}

@@ -73,8 +73,11 @@ func TestReadJSONSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.ROAs != 723524 || f.Keys != 2 || f.Expired != 0 {
-		t.Errorf("roas %d keys %d expired %d, want 723524, 2, 0", f.ROAs, f.Keys, f.Expired)
+	if f.ROAs != 723524 || f.Keys != 2 || f.ASPAs != 100 || f.Expired != 0 {
+		t.Errorf("roas %d keys %d aspas %d expired %d, want 723524, 2, 100, 0", f.ROAs, f.Keys, f.ASPAs, f.Expired)
+	}
+	if f.Set.ASPALen() != 100 { // metadata.uniquevaps
+		t.Errorf("%d ASPAs, want 100", f.Set.ASPALen())
 	}
 	if got := f.Set.Len(); got != 723524 {
 		t.Errorf("unique VRPs = %d, want 723524 (metadata.uniquevrps)", got)
@@ -105,8 +108,8 @@ func TestReadJSONSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One router key expires in 2026; everything else has expired by August 2025.
-	if later.Set.Len() != 0 || later.Expired != 723524+2-later.Set.KeyLen() {
+	// One router key expires in 2026; everything else (ASPAs too) has expired by August 2025.
+	if later.Set.Len() != 0 || later.Set.ASPALen() != 0 || later.Expired != 723524+2+100-later.Set.KeyLen() {
 		t.Errorf("read at 2025-08-01: %d VRPs, %d keys, %d expired; want 0 VRPs", later.Set.Len(), later.Set.KeyLen(), later.Expired)
 	}
 	// Expire on the set agrees with dropping at read time.

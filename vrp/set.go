@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Set is an immutable set of VRPs and router keys, each identity once, in identity order.
+// Set is an immutable set of VRPs, router keys and ASPAs, each identity once, in identity
+// order.
 // A nil *Set is empty. Sets are safe for concurrent use.
 //
 // A VRP takes 16 bytes (IPv4) or 28 bytes (IPv6) and a router key 40 bytes plus its public
@@ -20,8 +21,9 @@ type Set struct {
 	v4      []rec4
 	v6      []rec6
 	keys    []keyRec
-	sources []string // by index; sources[0] is ""
-	nextExp uint32   // earliest expiry; 0 when nothing expires
+	aspas   []aspaRec // one per customer AS
+	sources []string  // by index; sources[0] is ""
+	nextExp uint32    // earliest expiry; 0 when nothing expires
 }
 
 // rec4 is a stored IPv4 VRP. Expiry is in Unix seconds, 0 for none.
@@ -55,7 +57,7 @@ type keyRec struct {
 
 // record is what the generic set operations need of a stored entry.
 type record[R any] interface {
-	rec4 | rec6 | keyRec
+	rec4 | rec6 | keyRec | aspaRec
 	cmpID(R) int
 	expiry() uint32
 	source() uint16
@@ -165,8 +167,8 @@ func (s *Set) KeyLen() int {
 	return len(s.keys)
 }
 
-// Empty reports whether s holds neither VRPs nor router keys.
-func (s *Set) Empty() bool { return s.Len() == 0 && s.KeyLen() == 0 }
+// Empty reports whether s holds no VRPs, router keys or ASPAs.
+func (s *Set) Empty() bool { return s.Len() == 0 && s.KeyLen() == 0 && s.ASPALen() == 0 }
 
 // All yields the VRPs of s in identity order (IPv4 first).
 func (s *Set) All() iter.Seq[VRP] {
@@ -260,15 +262,16 @@ func (s *Set) NextExpiry() time.Time {
 
 // Equal reports whether s and o hold the same entries, expiry and source included.
 func (s *Set) Equal(o *Set) bool {
-	if s.Len() != o.Len() || s.KeyLen() != o.KeyLen() || s.Len4() != o.Len4() {
+	if s.Len() != o.Len() || s.KeyLen() != o.KeyLen() || s.Len4() != o.Len4() || s.ASPALen() != o.ASPALen() {
 		return false
 	}
-	if s.Len() == 0 && s.KeyLen() == 0 {
+	if s.Empty() {
 		return true
 	}
 	return equalRecs(s.v4, o.v4, s.sources, o.sources) &&
 		equalRecs(s.v6, o.v6, s.sources, o.sources) &&
-		equalRecs(s.keys, o.keys, s.sources, o.sources)
+		equalRecs(s.keys, o.keys, s.sources, o.sources) &&
+		equalRecs(s.aspas, o.aspas, s.sources, o.sources)
 }
 
 func equalRecs[R record[R]](a, b []R, sa, sb []string) bool {
@@ -306,6 +309,9 @@ func (s *Set) Union(o *Set) *Set {
 	u.keys = unionRecs(s.keys, o.keys, remap, func(a, b keyRec) bool {
 		return pick(a.exp, b.exp, sources[a.src], sources[b.src])
 	})
+	u.aspas = mergeCustomers(unionRecs(s.aspas, o.aspas, remap, func(a, b aspaRec) bool {
+		return pick(a.exp, b.exp, sources[a.src], sources[b.src])
+	}))
 	u.nextExp = earliest(u)
 	return u
 }
@@ -369,6 +375,7 @@ func (s *Set) Subtract(o *Set) *Set {
 	d.v4 = subtractRecs(s.v4, o.v4)
 	d.v6 = subtractRecs(s.v6, o.v6)
 	d.keys = subtractRecs(s.keys, o.keys)
+	d.aspas = subtractRecs(s.aspas, o.aspas)
 	d.nextExp = earliest(d)
 	return d
 }
@@ -402,6 +409,7 @@ func Diff(from, to *Set) (announced, withdrawn *Set) {
 	announced.v4, withdrawn.v4 = diffRecs(from.v4, to.v4)
 	announced.v6, withdrawn.v6 = diffRecs(from.v6, to.v6)
 	announced.keys, withdrawn.keys = diffRecs(from.keys, to.keys)
+	announced.aspas, withdrawn.aspas = diffRecs(from.aspas, to.aspas)
 	announced.nextExp, withdrawn.nextExp = earliest(announced), earliest(withdrawn)
 	if announced.Empty() {
 		announced = nil
@@ -434,12 +442,12 @@ func diffRecs[R record[R]](from, to []R) (added, removed []R) {
 
 // Filter returns the VRPs of s for which keep returns true and the router keys for which
 // keepKey returns true, calling each once per entry in order; a nil func keeps everything of
-// its kind.
+// its kind. ASPAs are kept (RFC 8416 has no ASPA filters).
 func (s *Set) Filter(keep func(VRP) bool, keepKey func(RouterKey) bool) *Set {
 	if s.Empty() || keep == nil && keepKey == nil {
 		return s
 	}
-	f := &Set{sources: s.sources, v4: s.v4, v6: s.v6, keys: s.keys}
+	f := &Set{sources: s.sources, v4: s.v4, v6: s.v6, keys: s.keys, aspas: s.aspas}
 	if keep != nil {
 		f.v4 = filterRecs(s.v4, func(r rec4) bool { return keep(r.vrp(s.sources)) })
 		f.v6 = filterRecs(s.v6, func(r rec6) bool { return keep(r.vrp(s.sources)) })
@@ -484,6 +492,7 @@ func (s *Set) Expire(now time.Time) *Set {
 	f.v4 = filterRecs(s.v4, func(r rec4) bool { return live(r.exp) })
 	f.v6 = filterRecs(s.v6, func(r rec6) bool { return live(r.exp) })
 	f.keys = filterRecs(s.keys, func(r keyRec) bool { return live(r.exp) })
+	f.aspas = filterRecs(s.aspas, func(r aspaRec) bool { return live(r.exp) })
 	f.nextExp = earliest(f)
 	return f
 }
@@ -502,6 +511,9 @@ func earliest(s *Set) uint32 {
 		take(r.exp)
 	}
 	for _, r := range s.keys {
+		take(r.exp)
+	}
+	for _, r := range s.aspas {
 		take(r.exp)
 	}
 	return e
@@ -529,6 +541,7 @@ type Builder struct {
 	v4      []rec4
 	v6      []rec6
 	keys    []keyRec
+	aspas   []aspaRec
 	sources []string
 	index   map[string]uint16
 }
@@ -620,6 +633,7 @@ func (b *Builder) Set() *Set {
 	s.v4 = sortDedup(b.v4, func(x, y rec4) bool { return better(x.exp, y.exp, x.src, y.src) })
 	s.v6 = sortDedup(b.v6, func(x, y rec6) bool { return better(x.exp, y.exp, x.src, y.src) })
 	s.keys = sortDedup(b.keys, func(x, y keyRec) bool { return better(x.exp, y.exp, x.src, y.src) })
+	s.aspas = mergeCustomers(sortDedup(b.aspas, func(x, y aspaRec) bool { return better(x.exp, y.exp, x.src, y.src) }))
 	s.nextExp = earliest(s)
 	*b = Builder{}
 	return s

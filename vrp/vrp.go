@@ -1,5 +1,6 @@
 // Package vrp holds route origin authorisations as routers consume them: Validated ROA
-// Payloads (RFC 6811 §2) and BGPsec router keys (RFC 8210 §5.10), in an immutable, sorted,
+// Payloads (RFC 6811 §2), BGPsec router keys (RFC 8210 §5.10) and ASPAs
+// (draft-ietf-sidrops-aspa-profile), in an immutable, sorted,
 // deduplicated Set that is compact enough to hold the global RPKI (700,000+ VRPs in about
 // 14 MB) and cheap to diff. It reads and writes rpki-client's JSON output, and reads and
 // applies SLURM local exceptions (RFC 8416).

@@ -124,14 +124,14 @@ func slurmFixture(t *testing.T) string {
 // rtrNode is `ipledger dev` serving RTR.
 type rtrNode struct {
 	rtr, http, home string
-	logs            *bytes.Buffer
+	logs            *lockedBuffer
 }
 
 // startRTRNode runs `ipledger dev` with an RTR listener and extra flags, and waits until
 // the RTR port accepts connections (the VRP file is read before it listens).
 func startRTRNode(t *testing.T, extra ...string) *rtrNode {
 	t.Helper()
-	n := &rtrNode{rtr: freeAddr(t), http: freeAddr(t), home: filepath.Join(t.TempDir(), "home"), logs: &bytes.Buffer{}}
+	n := &rtrNode{rtr: freeAddr(t), http: freeAddr(t), home: filepath.Join(t.TempDir(), "home"), logs: &lockedBuffer{}}
 	args := append([]string{"dev", "--home", n.home, "--http", n.http,
 		"--whois", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", "--rtr", n.rtr}, extra...)
 	cmd := exec.Command(binary(t), args...)
