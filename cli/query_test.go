@@ -10,7 +10,8 @@ import (
 // queryAnswers are a node's JSON answers, by path, as the API writes them.
 var queryAnswers = map[string]string{
 	"/v1/status": `{"chain_id":"ipledger-dev","height":42,"time":"2026-12-07T20:00:00.5+01:00","app_hash":"AB12","node_id":"n1",
-		"catching_up":false,"validators":[{"address":"VA1","pub_key":"PK1","power":10}],"peers":0,"log_size":99,"mempool_size":0,"halted":false,"disk_free":3221225472}`,
+		"catching_up":false,"validators":[{"address":"VA1","pub_key":"PK1","power":10}],"peers":0,"log_size":99,"mempool_size":0,"halted":false,"disk_free":3221225472,
+		"vrps":{"served":5,"router_keys":1,"aspas":2,"file":"/srv/vrps.json","file_served":3,"dropped_expired":7,"file_read":"2026-12-07T18:59:00Z","error":"open /srv/vrps.json: no such file or directory"}}`,
 	"/v1/blocks/latest": `{"height":42,"time":"2026-12-07T19:00:00Z","app_hash":"q80=","state_root":"q80=","log_root":"q80=","log_size":99,
 		"txs":[{"hash":"0102030405060708091011121314151617181920212223242526272829303132","kind":"pay","code":22,"log":"balance 3, needs 5","index":0}],
 		"events":[{"kind":"lease-paid","ref":"lease/1","touched":["org/ORG-BOB"]}]}`,
@@ -54,6 +55,8 @@ func TestQueryText(t *testing.T) {
 		want []string
 	}{
 		{[]string{"status"}, []string{"chain        ipledger-dev\n", "height       42 at 2026-12-07T19:00:00Z\n", "disk free    3.0 GiB\n",
+			"vrps         5 VRPs, 1 router key, 2 ASPAs served\n", "vrps file    /srv/vrps.json: 3 entries served, 7 dropped as expired, read 2026-12-07T18:59:00Z\n",
+			"vrps error   open /srv/vrps.json: no such file or directory\n",
 			"1 validator:\n", "  VA1      10     PK1\n"}},
 		{[]string{"block"}, []string{"time        2026-12-07T19:00:00Z\n", "app hash    ABCD\n",
 			"  0      0102030405060708091011121314151617181920212223242526272829303132  pay   insufficient_funds: balance 3, needs 5  -\n",

@@ -92,6 +92,17 @@ func printStatus(w io.Writer, v any) {
 	if s.Refusing != "" {
 		kv = append(kv, "refusing", s.Refusing)
 	}
+	if v := s.VRPs; v != nil {
+		kv = append(kv, "vrps", count(v.Served, "VRP", "VRPs")+", "+count(v.RouterKeys, "router key", "router keys")+", "+
+			count(v.ASPAs, "ASPA", "ASPAs")+" served")
+		if v.File != "" {
+			kv = append(kv, "vrps file", fmt.Sprintf("%s: %d entries served, %d dropped as expired, read %s",
+				v.File, v.FileServed, v.DroppedExpired, rfc3339(v.FileRead)))
+		}
+		if v.Error != "" {
+			kv = append(kv, "vrps error", v.Error)
+		}
+	}
 	fields(w, kv...)
 	fmt.Fprintf(w, "\n%s:\n", count(len(s.Validators), "validator", "validators"))
 	tw := table(w)
