@@ -183,6 +183,42 @@ func dupCheck(sc *scanner, seen *int, bit int, at mark, where, name string) erro
 	return nil
 }
 
+// readExpires reads an entry's "expires" member (Unix seconds), once.
+func readExpires(sc *scanner, seen *int, at mark, where string) (uint64, error) {
+	if err := dupCheck(sc, seen, hasExpires, at, where, "expires"); err != nil {
+		return 0, err
+	}
+	n, err := sc.uint("expires", 1<<63-1)
+	if err != nil {
+		return 0, inEntry(err, where)
+	}
+	return n, nil
+}
+
+// requireFields fails unless every one of names (a field bit and its member name, in pairs)
+// was seen in the entry that starts at at.
+func requireFields(sc *scanner, seen int, at mark, where string, bits []int, names []string) error {
+	for i, bit := range bits {
+		if seen&bit == 0 {
+			return sc.errAt(at, nil, "%s: no %s", where, names[i])
+		}
+	}
+	return nil
+}
+
+// expiry is an entry's expiry time: zero without an "expires" member; ok is false when the
+// entry has expired by now (and is counted in f.Expired, to be dropped).
+func expiry(f *JSONFile, seen int, exp uint64, now time.Time) (t time.Time, ok bool) {
+	if seen&hasExpires == 0 {
+		return time.Time{}, true
+	}
+	if !now.IsZero() && int64(exp) <= now.Unix() {
+		f.Expired++
+		return time.Time{}, false
+	}
+	return time.Unix(max(1, min(int64(exp), 1<<32-1)), 0), true
+}
+
 func readROA(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time) error {
 	where := func() string { return "roas[" + strconv.Itoa(i) + "]" }
 	var (
@@ -288,12 +324,9 @@ func readROA(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 	if err := v.Validate(); err != nil {
 		return sc.errAt(prefixM, err, "%s: %v", where(), err)
 	}
-	if seen&hasExpires != 0 {
-		if !now.IsZero() && int64(exp) <= now.Unix() {
-			f.Expired++
-			return nil
-		}
-		v.Expires = time.Unix(max(1, min(int64(exp), 1<<32-1)), 0)
+	var ok bool
+	if v.Expires, ok = expiry(f, seen, exp, now); !ok {
+		return nil
 	}
 	b.add(v, src)
 	return nil
@@ -578,14 +611,9 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 				return sc.errAt(kat, err, "%s: %v", where, err)
 			}
 		case "expires":
-			if err := dupCheck(sc, &seen, hasExpires, kat, where, "expires"); err != nil {
-				return err
-			}
-			n, err := sc.uint("expires", 1<<63-1)
-			if err != nil {
-				return inEntry(err, where)
-			}
+			n, err := readExpires(sc, &seen, kat, where)
 			exp = n
+			return err
 		default:
 			return sc.skip()
 		}
@@ -594,20 +622,12 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 	if err != nil {
 		return err
 	}
-	for _, m := range []struct {
-		bit  int
-		name string
-	}{{hasASN, "asn"}, {hasSKI, "ski"}, {hasPubkey, "pubkey"}} {
-		if seen&m.bit == 0 {
-			return sc.errAt(at, nil, "%s: no %s", where, m.name)
-		}
+	if err := requireFields(sc, seen, at, where, []int{hasASN, hasSKI, hasPubkey}, []string{"asn", "ski", "pubkey"}); err != nil {
+		return err
 	}
-	if seen&hasExpires != 0 {
-		if !now.IsZero() && int64(exp) <= now.Unix() {
-			f.Expired++
-			return nil
-		}
-		k.Expires = time.Unix(max(1, min(int64(exp), 1<<32-1)), 0)
+	var ok bool
+	if k.Expires, ok = expiry(f, seen, exp, now); !ok {
+		return nil
 	}
 	b.keys = append(b.keys, keyRec{asn: k.ASN, exp: unixExpiry(k.Expires), src: src, ski: k.SKI, spki: k.SPKI})
 	return nil
@@ -656,14 +676,9 @@ func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark,
 			}
 			a.Source = string(s)
 		case "expires":
-			if err := dupCheck(sc, &seen, hasExpires, kat, where, "expires"); err != nil {
-				return err
-			}
-			n, err := sc.uint("expires", 1<<63-1)
-			if err != nil {
-				return inEntry(err, where)
-			}
+			n, err := readExpires(sc, &seen, kat, where)
 			exp = n
+			return err
 		default:
 			return sc.skip()
 		}
@@ -672,20 +687,12 @@ func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark,
 	if err != nil {
 		return err
 	}
-	for _, m := range []struct {
-		bit  int
-		name string
-	}{{hasCustomer, "customer_asid"}, {hasProviders, "providers"}} {
-		if seen&m.bit == 0 {
-			return sc.errAt(at, nil, "%s: no %s", where, m.name)
-		}
+	if err := requireFields(sc, seen, at, where, []int{hasCustomer, hasProviders}, []string{"customer_asid", "providers"}); err != nil {
+		return err
 	}
-	if seen&hasExpires != 0 {
-		if !now.IsZero() && int64(exp) <= now.Unix() {
-			f.Expired++
-			return nil
-		}
-		a.Expires = time.Unix(max(1, min(int64(exp), 1<<32-1)), 0)
+	var ok bool
+	if a.Expires, ok = expiry(f, seen, exp, now); !ok {
+		return nil
 	}
 	if err := b.AddASPA(a); err != nil {
 		return sc.errAt(at, err, "%s: %v", where, err)
