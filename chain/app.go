@@ -615,10 +615,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 			hash = txs[i].Hash
 		default:
 			hash, kind = txs[i].Hash, txs[i].Kind.String()
-			res = a.ledger.Apply(kv, block, txs[i])
-			if res.IsInternal() {
+			var err error
+			if res, err = a.ledger.Apply(kv, block, txs[i]); err != nil {
 				w.side.Close()
-				return nil, fmt.Errorf("finalize block %d tx %d: state store failed: %s", req.Height, i, res.Log)
+				return nil, fmt.Errorf("finalize block %d tx %d: %w", req.Height, i, err)
 			}
 		}
 		results[i] = &abci.ExecTxResult{Code: uint32(res.Code), Log: res.Log, Codespace: "ipledger"}

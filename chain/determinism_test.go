@@ -43,7 +43,9 @@ func detBlocks() []ReplayBlock {
 		if err != nil {
 			panic(err)
 		}
-		l.Apply(model, ipledger.Block{Height: height, Time: start}, tx)
+		if _, err := l.Apply(model, ipledger.Block{Height: height, Time: start}, tx); err != nil {
+			panic(err)
+		}
 		if o, err := ledger.Org(model, ss[0].Org); err == nil && o != nil {
 			seq[o.Handle] = o.Sequence
 		}

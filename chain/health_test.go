@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/kvbuffer"
 )
 
 // breakSignState puts a directory where the node's validator keeps its last-sign state:
@@ -101,6 +103,53 @@ func TestHaltOnAppError(t *testing.T) {
 	}
 	if r := h.Reason(); !strings.Contains(r, "commit without a finalized block") {
 		t.Fatalf("reason %q", r)
+	}
+}
+
+// brokenKV is a state store whose every read and write fails with errBroken, as a
+// failing disk's would.
+type brokenKV struct{}
+
+var errBroken = errors.New("read block 7 of the state: input/output error")
+
+func (brokenKV) Get([]byte) ([]byte, error) { return nil, errBroken }
+func (brokenKV) Set(_, _ []byte) error      { return errBroken }
+func (brokenKV) Delete([]byte) error        { return errBroken }
+func (brokenKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
+	return errBroken
+}
+
+// TestHaltOnStoreFailure: a state store that fails while a block's transaction is
+// applied halts the node with the store's error as the reason, not a bare "internal
+// error", and the transaction gets no result.
+func TestHaltOnStoreFailure(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	r, err := NewReplayer(ctx, t.TempDir(), "halt-chain", start, testGenesis())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	tx, err := ipledger.BuildTx("halt-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := r.App()
+	if err := app.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app.buf = kvbuffer.New(brokenKV{})
+	h := newHalter(slog.New(slog.DiscardHandler))
+	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: start.Add(time.Minute), Txs: [][]byte{tx}})
+	if err == nil {
+		t.Fatalf("FinalizeBlock over a failing store succeeded: %+v", res)
+	}
+	if !errors.Is(err, errBroken) {
+		t.Errorf("FinalizeBlock's error %q does not wrap the store's", err)
+	}
+	if reason := h.Reason(); !strings.Contains(reason, errBroken.Error()) || !strings.Contains(reason, "block 2 tx 0") {
+		t.Fatalf("halt reason %q, want the block, the transaction and the store's error", reason)
 	}
 }
 

@@ -72,8 +72,8 @@ func memState(t testing.TB) ipledger.KV {
 			t.Fatal(err)
 		}
 		block.Height++
-		if res := l.Apply(kv, block, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("apply %s: %s %s", tx.Kind, res.Code, res.Log)
+		if res, err := l.Apply(kv, block, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("apply %s: %s %s %v", tx.Kind, res.Code, res.Log, err)
 		}
 	}
 	return kv

@@ -33,8 +33,8 @@ func TestGeofeedHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res := l.Apply(kv, ipledger.Block{Height: int64(10 + i), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("set-geo: %s %s", res.Code, res.Log)
+		if res, err := l.Apply(kv, ipledger.Block{Height: int64(10 + i), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("set-geo: %s %s %v", res.Code, res.Log, err)
 		}
 	}
 	// Geolocations are JSON records: rewrite the cities and a region in place.

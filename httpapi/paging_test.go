@@ -36,8 +36,8 @@ func manyChildren(t testing.TB, n int) ipledger.KV {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res := l.Apply(kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("assign: %s %s", res.Code, res.Log)
+		if res, err := l.Apply(kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("assign: %s %s %v", res.Code, res.Log, err)
 		}
 	}
 	return kv
@@ -296,8 +296,8 @@ func TestOrgListFromCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
-		t.Fatalf("register: %s %s", res.Code, res.Log)
+	if res, err := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
+		t.Fatalf("register: %s %s %v", res.Code, res.Log, err)
 	}
 	ckv := &countKV{KV: kv}
 	h := memServer(t, ckv, nil)

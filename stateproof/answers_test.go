@@ -88,8 +88,8 @@ func testStateWith(t testing.TB, pools []struct{ r, reg string }, forge func(ipl
 			t.Fatal(err)
 		}
 		now = now.Add(time.Second)
-		if res := l.Apply(kv, ipledger.Block{Height: 1, Time: now}, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("%s by %v: %s", kind, orgs, res.Log)
+		if res, err := l.Apply(kv, ipledger.Block{Height: 1, Time: now}, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("%s by %v: %s %v", kind, orgs, res.Log, err)
 		}
 		seq[orgs[0]]++
 	}

@@ -424,8 +424,8 @@ func TestInverseIndexAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	dtx, _ := ipledger.DecodeTx(tx)
-	if r := ledger.New(testChain).Apply(next, ipledger.Block{Height: height + 1, Time: genesisTime.Add(48 * time.Hour)}, dtx); r.Code != ipledger.CodeOK {
-		t.Fatalf("transfer back: %s %s", r.Code, r.Log)
+	if r, err := ledger.New(testChain).Apply(next, ipledger.Block{Height: height + 1, Time: genesisTime.Add(48 * time.Hour)}, dtx); err != nil || r.Code != ipledger.CodeOK {
+		t.Fatalf("transfer back: %s %s %v", r.Code, r.Log, err)
 	}
 	src.snap.Store(&chain.Snapshot{State: next, Height: height + 1})
 	p := parseAnswer(t, ask(s, "-i org -r ORG-C"))

@@ -39,8 +39,8 @@ func manyAssignments(t *testing.T, n int) (ipledger.KV, int64) {
 			t.Fatal(err)
 		}
 		height++
-		if r := l.Apply(kv, ipledger.Block{Height: height, Time: genesisTime.Add(time.Duration(height) * time.Hour)}, tx); r.Code != ipledger.CodeOK {
-			t.Fatalf("assign: %s %s", r.Code, r.Log)
+		if r, err := l.Apply(kv, ipledger.Block{Height: height, Time: genesisTime.Add(time.Duration(height) * time.Hour)}, tx); err != nil || r.Code != ipledger.CodeOK {
+			t.Fatalf("assign: %s %s %v", r.Code, r.Log, err)
 		}
 	}
 	return kv, height

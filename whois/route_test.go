@@ -26,8 +26,8 @@ func TestRouteObjects(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx, _ := ipledger.DecodeTx(b)
-		if r := l.Apply(kv, ipledger.Block{Height: h + 1, Time: genesisTime.Add(time.Duration(i) * time.Hour)}, tx); r.Code != ipledger.CodeOK {
-			t.Fatalf("authorise %s: %s %s", body.Prefix, r.Code, r.Log)
+		if r, err := l.Apply(kv, ipledger.Block{Height: h + 1, Time: genesisTime.Add(time.Duration(i) * time.Hour)}, tx); err != nil || r.Code != ipledger.CodeOK {
+			t.Fatalf("authorise %s: %s %s %v", body.Prefix, r.Code, r.Log, err)
 		}
 	}
 	s := newTestServer(t, Options{Source: newSource(kv, h+1)})

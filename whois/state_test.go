@@ -106,8 +106,8 @@ func testState(t testing.TB) (ipledger.KV, int64) {
 		}
 		block.Height++
 		block.Time = block.Time.Add(time.Hour)
-		if r := l.Apply(kv, block, tx); r.Code != ipledger.CodeOK {
-			t.Fatalf("%s by %v: %s: %s", kind, signers, r.Code, r.Log)
+		if r, err := l.Apply(kv, block, tx); err != nil || r.Code != ipledger.CodeOK {
+			t.Fatalf("%s by %v: %s: %s %v", kind, signers, r.Code, r.Log, err)
 		}
 	}
 	ripe := ipledger.RIPENCC
