@@ -66,7 +66,7 @@ const (
 	StatusAssignedPI     Status = "ASSIGNED PI"      // registry → end user
 	StatusLegacy         Status = "LEGACY"           // issued before the RIRs
 	StatusSubAllocatedPA Status = "SUB-ALLOCATED PA" // LIR → downstream ISP
-	StatusLeased         Status = "LEASED"           // lease from the holder (later issue)
+	StatusLeased         Status = "LEASED"           // held by a lessee for a lease's term (ledger's leases)
 	StatusAllocatedAS    Status = "ALLOCATED"        // AS numbers allocated by a registry
 	StatusAssignedAS     Status = "ASSIGNED"         // AS numbers assigned onward
 )

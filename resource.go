@@ -532,15 +532,6 @@ func (r Resource) Key() [17]byte {
 	return k
 }
 
-// PointKey returns the Key of the single number at the start of r.
-func PointKeyAddr(a netip.Addr) ([17]byte, error) {
-	f, err := addrFamily(a)
-	if err != nil {
-		return [17]byte{}, err
-	}
-	return Resource{fam: f, first: addrToU128(a), last: addrToU128(a)}.Key(), nil
-}
-
 // Point returns the resource holding just the first number of r.
 func (r Resource) Point() Resource { return Resource{fam: r.fam, first: r.first, last: r.first} }
 

@@ -50,13 +50,13 @@ func (l *Ledger) Authenticate(kv ipledger.KV, tx *ipledger.Tx, block ipledger.Bl
 		// Apply would consume a sequence for it (see Apply); the mempool refuses it.
 		return ipledger.Errorf(ipledger.CodeUnknownKind, "unknown transaction kind %d", tx.Kind)
 	}
-	_, err := l.authenticate(store{kv}, tx, block, pending)
+	_, err := l.authenticate(state{kv}, tx, block, pending)
 	return err
 }
 
 // authenticate checks what makes tx its signers' own and current: what a transaction
 // must pass to consume the first signer's sequence. The kind is not among them.
-func (l *Ledger) authenticate(s store, tx *ipledger.Tx, block ipledger.Block, pending uint64) ([]*ipledger.Organisation, error) {
+func (l *Ledger) authenticate(s state, tx *ipledger.Tx, block ipledger.Block, pending uint64) ([]*ipledger.Organisation, error) {
 	if tx.ChainID != l.chainID {
 		return nil, ipledger.Errorf(ipledger.CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, l.chainID)
 	}
@@ -96,7 +96,7 @@ func (l *Ledger) authenticate(s store, tx *ipledger.Tx, block ipledger.Block, pe
 
 // apply is the context of one transaction being applied.
 type apply struct {
-	store
+	state
 	block   ipledger.Block
 	tx      *ipledger.Tx
 	signers []*ipledger.Organisation
@@ -205,7 +205,7 @@ func DecodeBodyAhead(tx *ipledger.Tx) {
 // (or a broken invariant of the state, CodeInternal): kv may then be half written, and the
 // caller must stop following the chain with the error as the cause.
 func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) (Result, error) {
-	signers, err := l.authenticate(store{kv}, tx, block, 0)
+	signers, err := l.authenticate(state{kv}, tx, block, 0)
 	if err != nil {
 		if ipledger.ErrorCode(err) == ipledger.CodeInternal {
 			return Result{}, fmt.Errorf("authenticate %s: %w", tx.Kind, err)
@@ -213,7 +213,7 @@ func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) (R
 		return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err)}, nil
 	}
 	ov := kvbuffer.New(kv)
-	a := &apply{store: store{ov}, block: block, tx: tx, signers: signers}
+	a := &apply{state: state{ov}, block: block, tx: tx, signers: signers}
 	if k, ok := kinds[tx.Kind]; ok {
 		err = k.apply(a)
 	} else {
@@ -238,7 +238,7 @@ func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) (R
 	}
 	// Rejected: the buffered writes go; the sequence is consumed in kv itself, from the
 	// first signer as it was before the kind ran.
-	s := store{kv}
+	s := state{kv}
 	first, serr := s.mustOrg(signers[0].Handle)
 	if serr == nil {
 		first.Sequence = tx.Sequence

@@ -427,7 +427,7 @@ func TestEncumbrance(t *testing.T) {
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.8.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
 	// A lease (later capability) on the assignment: stored directly, as that kind will.
-	s := store{e.kv}
+	s := state{e.kv}
 	if err := s.putEncumbrance(&Encumbrance{Kind: "lease", Ref: "L1", Resource: mustRes("193.0.8.0/24"), Depth: 2}); err != nil {
 		t.Fatal(err)
 	}
