@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/kvbuffer"
 )
 
@@ -37,7 +38,7 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 	dir := t.TempDir()
 	initTestHome(t, dir)
 	reg := prometheus.NewRegistry()
-	var logs lockedBuffer
+	var logs ipledgertest.LockedBuffer
 	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
@@ -53,7 +54,7 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 		t.Fatalf("ipledger_node_halted = %v before the failure", g)
 	}
 	breakSignState(t, dir)
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	if _, err := n.Submit(ctx, tx); err != nil {
 		t.Fatalf("submit before the failure: %v", err)
@@ -125,12 +126,12 @@ func (brokenKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
 func TestHaltOnStoreFailure(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, t.TempDir(), "halt-chain", start, testGenesis())
+	r, err := NewReplayer(ctx, t.TempDir(), "halt-chain", start, ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	tx, err := ipledger.BuildTx("halt-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +189,7 @@ func (f *fakeDisk) usage(string) (uint64, uint64, error) {
 
 func TestDiskWatch(t *testing.T) {
 	fd := &fakeDisk{free: 100 << 30, total: 1 << 40}
-	var logs lockedBuffer
+	var logs ipledgertest.LockedBuffer
 	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.NewTextHandler(&logs, nil)))
 	d.started = true // as run sets it once the node started
 	steps := []struct {
@@ -253,7 +254,7 @@ func TestNodeDiskFull(t *testing.T) {
 	if err := n.WaitHeight(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	reg1, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/witness"
 )
 
@@ -57,7 +58,7 @@ func initTestHome(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteGenesisIfMissing(GenesisPath(dir), "chain-test", time.Now(), testGenesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
+	if err := WriteGenesisIfMissing(GenesisPath(dir), "chain-test", time.Now(), ipledgertest.Genesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(LogKeyPath(dir))
@@ -89,7 +90,7 @@ func startWitnessedNode(t *testing.T, dir string, reg *prometheus.Registry, witn
 // seq on.
 func registerOrgs(t *testing.T, n *Node, seq uint64, count int) {
 	t.Helper()
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	for i := range count {
 		s := seq + uint64(i)
 		tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, s, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-W%d", s), Name: "W"}}}, ripe)
