@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/geofeed"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestGeofeedHostile(t *testing.T) {
 	kv := memState(t)
 	l := ledger.New(testChain)
-	orgA := signer("ORG-A")
+	orgA := ipledgertest.Signer("ORG-A")
 	for i, g := range []ipledger.SetGeoBody{
 		{Resource: ipledger.MustParseResource("193.0.1.0/24"), Country: "KE", Region: "KE-110", City: "CITYONE"},
 		{Resource: ipledger.MustParseResource("193.0.2.0/24"), Country: "KE", Region: "KE-110", City: "CITYTWO"},

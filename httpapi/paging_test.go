@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -21,7 +22,7 @@ import (
 func manyChildren(t testing.TB, n int) ipledger.KV {
 	kv := memState(t)
 	l := ledger.New(testChain)
-	orgA := signer("ORG-A")
+	orgA := ipledgertest.Signer("ORG-A")
 	for i, seq := 0, uint64(1); i < n; seq++ {
 		var items []ipledger.AllocateItem
 		for ; i < n && len(items) < 400; i++ {
@@ -288,7 +289,7 @@ func TestOrgListFromCursor(t *testing.T) {
 	for i := range 600 {
 		orgs = append(orgs, ipledger.NewOrg{Handle: fmt.Sprintf("ORG-X%04d", i), Name: "x"})
 	}
-	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, signer(ipledger.RIPENCC))
+	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, ipledgertest.Signer(ipledger.RIPENCC))
 	if err != nil {
 		t.Fatal(err)
 	}
