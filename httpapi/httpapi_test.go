@@ -39,7 +39,7 @@ func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
 func startNodeHome(t testing.TB, noSync bool) (*chain.Node, string, *prometheus.Registry) {
 	t.Helper()
 	dir := t.TempDir()
-	chaintest.InitHome(t, dir, testChain, ipledgertest.Genesis())
+	chaintest.InitHome(t, dir, testChain, ipledgertest.Genesis(), ipledger.IANA)
 	reg := prometheus.NewRegistry()
 	n := chaintest.StartNode(t, chain.NodeOptions{Home: dir, Registry: reg, NoSync: noSync})
 	return n, dir, reg

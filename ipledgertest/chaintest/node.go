@@ -5,20 +5,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
 )
 
-// InitHome makes dir the home of the single validator of chain id with genesis g
-// (operated by IANA, at genesis time now), unless it is one already.
-func InitHome(tb testing.TB, dir, id string, g *ledger.Genesis) {
+// InitHome makes dir the home of the single validator of chain id with genesis g, at
+// genesis time now, unless it is one already. operator is the registry that operates the
+// validator ("" for none: the ledger then records no validator set).
+func InitHome(tb testing.TB, dir, id string, g *ledger.Genesis, operator string) {
 	tb.Helper()
 	pk, _, err := chain.InitHome(dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := chain.WriteGenesisIfMissing(chain.GenesisPath(dir), id, time.Now(), g, []chain.ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10, Operator: ipledger.IANA}}); err != nil {
+	if err := chain.WriteGenesisIfMissing(chain.GenesisPath(dir), id, time.Now(), g, []chain.ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10, Operator: operator}}); err != nil {
 		tb.Fatal(err)
 	}
 }
