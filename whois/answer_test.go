@@ -12,6 +12,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
@@ -419,7 +420,7 @@ func TestInverseIndexAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx, err := ipledger.BuildTx(testChain, ipledger.KindTransfer, 2, 0, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-A"},
-		ipledger.Signer{Org: "ORG-C", Key: testKey("ORG-C")}, ipledger.Signer{Org: "ORG-A", Key: testKey("ORG-A")})
+		ipledgertest.Signer("ORG-C"), ipledgertest.Signer("ORG-A"))
 	if err != nil {
 		t.Fatal(err)
 	}

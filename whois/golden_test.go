@@ -15,6 +15,7 @@ import (
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -30,22 +31,6 @@ var registryNames = map[string]string{
 	ipledger.RIPENCC: "RIPE Network Coordination Centre",
 }
 
-// dataFile locates a file of the shared real data, skipping the test when it is missing
-// (failing under CI=true).
-func dataFile(t *testing.T, rel string) string {
-	t.Helper()
-	dir, ok := importer.DataDir()
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); !ok || err != nil {
-		msg := "no real data at " + p + " (set IPLEDGER_DATA; the RIRs publish delegated statistics at https://ftp.ripe.net/pub/stats/ and their own FTP sites)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
-
 // importChain imports one delegated statistics file into a fresh chain through the real
 // planner, signed transactions and the application's FinalizeBlock and Commit, one block
 // per step, at fixed times: the same file always gives the same chain.
@@ -55,7 +40,7 @@ func importChain(t *testing.T, path string) *chain.App {
 	const chainID = "whois-golden"
 	g := &ledger.Genesis{Pools: iana.DefaultPools()}
 	for _, h := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: registryNames[h], Keys: []ipledger.PublicKey{testKey(h).Public()}})
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: registryNames[h], Keys: []ipledger.PublicKey{ipledgertest.Key(h).Public()}})
 	}
 	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	r, err := chain.NewReplayer(ctx, t.TempDir(), chainID, start, g)
@@ -90,7 +75,7 @@ func importChain(t *testing.T, path string) *chain.App {
 	for i, st := range plan.Steps {
 		var signers []ipledger.Signer
 		for _, h := range st.Signers {
-			signers = append(signers, ipledger.Signer{Org: h, Key: testKey(h)})
+			signers = append(signers, ipledgertest.Signer(h))
 		}
 		seq[st.Signers[0]]++
 		tx, err := ipledger.BuildTx(chainID, st.Kind, seq[st.Signers[0]], 0, st.Body, signers...)
@@ -149,7 +134,7 @@ func TestGolden(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			app := importChain(t, dataFile(t, c.file))
+			app := importChain(t, ipledgertest.Data(t, c.file))
 			s := newTestServer(t, Options{Source: app})
 			var b strings.Builder
 			for _, q := range c.queries(app) {

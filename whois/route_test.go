@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -21,7 +22,7 @@ func TestRouteObjects(t *testing.T) {
 		{Prefix: netip.MustParsePrefix("193.0.16.0/20"), MaxLength: 20, ASN: 64500},
 		{Prefix: netip.MustParsePrefix("2001:600::/32"), MaxLength: 48, ASN: 3333},
 	} {
-		b, err := ipledger.BuildTx(testChain, ipledger.KindAuthorise, uint64(3+i), 0, body, ipledger.Signer{Org: "ORG-A", Key: testKey("ORG-A")})
+		b, err := ipledger.BuildTx(testChain, ipledger.KindAuthorise, uint64(3+i), 0, body, ipledgertest.Signer("ORG-A"))
 		if err != nil {
 			t.Fatal(err)
 		}
