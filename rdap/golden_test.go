@@ -13,6 +13,8 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -22,13 +24,13 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // IANA's pools, through the real importer's plan: its signed transactions, in order, in
 // block 2 at a fixed time, so the state, heights and times are the same on every run
 // whatever size the importer's batches have.
-func importChain(t *testing.T, path string) *testChain {
+func importChain(t *testing.T, path string) *chaintest.Chain {
 	t.Helper()
 	g := &ledger.Genesis{Pools: iana.DefaultPools()}
 	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: registryNames[r], Keys: []ipledger.PublicKey{testKey(r).Public()}})
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: registryNames[r], Keys: []ipledger.PublicKey{ipledgertest.Key(r).Public()}})
 	}
-	c := newTestChain(t, "rdap-golden", g)
+	c := chaintest.NewChain(t, "rdap-golden", g)
 	f, err := importer.ParseFile(path, false)
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +41,9 @@ func importChain(t *testing.T, path string) *testChain {
 	}
 	var txs [][]byte
 	for _, st := range plan.Steps {
-		txs = append(txs, c.tx(st.Kind, st.Body, st.Signers...))
+		txs = append(txs, c.Tx(st.Kind, st.Body, st.Signers...))
 	}
-	c.block(txs...)
+	c.Block(txs...)
 	t.Logf("imported %s: %d records, %d holdings, %d organisations in %d transactions", filepath.Base(path), plan.Stats.Records, plan.Stats.Holdings, plan.Stats.Orgs, len(txs))
 	return c
 }
@@ -51,14 +53,13 @@ func importChain(t *testing.T, path string) *testChain {
 // registries (ERX), an AS number, an IPv6 allocation, the imported holder, a search and a
 // bootstrap file. Run with -update after a deliberate change of the answers.
 func TestGoldenAFRINIC2014(t *testing.T) {
-	dir := dataDir(t, "delegated/2014-06/delegated-afrinic-latest")
-	c := importChain(t, filepath.Join(dir, "delegated", "2014-06", "delegated-afrinic-latest"))
-	h, err := New(Options{Source: c.app(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
+	c := importChain(t, ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest"))
+	h, err := New(Options{Source: c.App(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The holder of 41.0.0.0/11 (record line 1100), found rather than assumed.
-	chn, err := ledger.Lookup(c.app().Committed().State, ipledger.MustParseResource("41.0.0.0/11"))
+	chn, err := ledger.Lookup(c.App().Committed().State, ipledger.MustParseResource("41.0.0.0/11"))
 	if err != nil || len(chn) != 2 {
 		t.Fatalf("41.0.0.0/11 on the ledger: %v %v", chn, err)
 	}
