@@ -43,8 +43,8 @@ func Genesis() *ledger.Genesis { return GenesisWith(Pools()...) }
 
 // GenesisWith returns a fresh genesis of pools: every registry of ipledger.Registries,
 // named "<handle> registry" and keyed with Key(handle), each pool registered on
-// 1993-09-01, and the settlement agent Agent. Pools that leave part of a number space
-// uncovered make a genesis InitGenesis refuses. It panics on a Range that does not parse.
+// 1993-09-01, and the settlement agent Agent. Space no pool covers is held by no one. It
+// panics on a Range that does not parse.
 func GenesisWith(pools ...Pool) *ledger.Genesis {
 	g := &ledger.Genesis{}
 	for _, r := range ipledger.Registries {
