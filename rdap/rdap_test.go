@@ -39,35 +39,29 @@ var registryNames = map[string]string{
 // 41.0.0.0/8 and AS36864-AS37887, IANA 192.0.2.0/24 as special-purpose space and the rest as
 // its pool.
 func worldGenesis() *ledger.Genesis {
-	g := &ledger.Genesis{}
-	for _, r := range ipledger.Registries {
-		o := ledger.GenesisOrg{Handle: r, Name: registryNames[r], Keys: []ipledger.PublicKey{ipledgertest.Key(r).Public()}}
-		if r == ipledger.RIPENCC {
+	g := ipledgertest.GenesisWith(
+		ipledgertest.Pool{Range: "0.0.0.0-40.255.255.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "41.0.0.0/8", Registry: ipledger.AFRINIC},
+		ipledgertest.Pool{Range: "42.0.0.0-192.0.1.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "192.0.2.0/24", Registry: ipledger.IANA, Status: ipledger.StatusReserved},
+		ipledgertest.Pool{Range: "192.0.3.0-192.255.255.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "193.0.0.0/8", Registry: ipledger.RIPENCC},
+		ipledgertest.Pool{Range: "194.0.0.0-255.255.255.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "2001:600::/23", Registry: ipledger.RIPENCC},
+		ipledgertest.Pool{Range: "2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "AS0-AS3071", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "AS3072-AS4095", Registry: ipledger.RIPENCC},
+		ipledgertest.Pool{Range: "AS4096-AS36863", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "AS36864-AS37887", Registry: ipledger.AFRINIC},
+		ipledgertest.Pool{Range: "AS37888-AS4294967295", Registry: ipledger.IANA},
+	)
+	for i := range g.Registries {
+		o := &g.Registries[i]
+		o.Name = registryNames[o.Handle]
+		if o.Handle == ipledger.RIPENCC {
 			o.Country, o.AbuseMailbox = "NL", "abuse@ripe.example"
 		}
-		g.Registries = append(g.Registries, o)
-	}
-	for _, p := range []struct {
-		r, reg string
-		st     ipledger.Status
-	}{
-		{"0.0.0.0-40.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"41.0.0.0/8", ipledger.AFRINIC, ipledger.StatusRIRPool},
-		{"42.0.0.0-192.0.1.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"192.0.2.0/24", ipledger.IANA, ipledger.StatusReserved},
-		{"192.0.3.0-192.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"193.0.0.0/8", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"194.0.0.0-255.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
-		{"2001:600::/23", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS0-AS3071", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS3072-AS4095", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"AS4096-AS36863", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS36864-AS37887", ipledger.AFRINIC, ipledger.StatusRIRPool},
-		{"AS37888-AS4294967295", ipledger.IANA, ipledger.StatusIANAPool},
-	} {
-		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: p.st, Registered: "1993-09-01"})
 	}
 	return g
 }
