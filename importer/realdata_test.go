@@ -3,7 +3,6 @@ package importer
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,24 +12,14 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
-// delegatedDir returns the folder of real delegated statistics (one subfolder per date). A
-// missing folder fails the test in CI and skips it elsewhere.
+// delegatedDir returns the folder of real delegated statistics (one subfolder per date),
+// or skips the test (fails it under CI=true).
 func delegatedDir(tb testing.TB) string {
 	tb.Helper()
-	dir, ok := DataDir()
-	d := filepath.Join(dir, "delegated")
-	if ok && isDir(d) {
-		return d
-	}
-	msg := fmt.Sprintf("real delegated statistics not found at %q (set IPLEDGER_DATA to the shared data folder); "+
-		"the RIRs publish them at https://ftp.ripe.net/pub/stats/ and on the FTP sites of ARIN, APNIC, LACNIC and AFRINIC (…/pub/stats/)", d)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-	return ""
+	return ipledgertest.Data(tb, "delegated")
 }
 
 // dateDirs lists the date folders of the real data.
