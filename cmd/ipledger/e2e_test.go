@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // buildBinary compiles cmd/ipledger into a temp dir once per test binary.
@@ -47,16 +47,6 @@ func binary(t testing.TB) string {
 	return buildOnce.path
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 type nodeProc struct {
 	cmd  *exec.Cmd
 	addr string
@@ -66,7 +56,7 @@ type nodeProc struct {
 // startNode runs `ipledger node` on home and waits until its API answers.
 func startNode(t *testing.T, home string) *nodeProc {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := ipledgertest.FreeAddr(t)
 	var logs bytes.Buffer
 	cmd := exec.Command(binary(t), "node", "--home", home, "--http", addr, "--p2p", "127.0.0.1:0", "--rpc", "off", "--whois", "off", "--rtr", "off")
 	cmd.Stdout, cmd.Stderr = &logs, &logs

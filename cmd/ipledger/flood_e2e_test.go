@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/rtr"
 )
 
@@ -66,7 +67,7 @@ type floodNode struct {
 	home                       string
 	http, p2p, rpc, whois, rtr string
 	cmd                        *exec.Cmd
-	logs                       *syncBuffer
+	logs                       *ipledgertest.LockedBuffer
 }
 
 // floodLimit is the node's descriptor limit in the flood test: small enough that the flood
@@ -75,8 +76,8 @@ const floodLimit = 1024
 
 func startFloodNode(t *testing.T) *floodNode {
 	t.Helper()
-	n := &floodNode{home: filepath.Join(t.TempDir(), "home"), http: freeAddr(t), p2p: freeAddr(t), rpc: freeAddr(t),
-		whois: freeAddr(t), rtr: freeAddr(t), logs: &syncBuffer{}}
+	n := &floodNode{home: filepath.Join(t.TempDir(), "home"), http: ipledgertest.FreeAddr(t), p2p: ipledgertest.FreeAddr(t), rpc: ipledgertest.FreeAddr(t),
+		whois: ipledgertest.FreeAddr(t), rtr: ipledgertest.FreeAddr(t), logs: &ipledgertest.LockedBuffer{}}
 	if out, err := exec.Command(binary(t), "init", "--home", n.home, "--chain-id", "e2e-flood").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}

@@ -18,13 +18,14 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // haltProc is a node process whose exit the test waits for.
 type haltProc struct {
 	cmd    *exec.Cmd
 	addr   string
-	logs   *syncBuffer
+	logs   *ipledgertest.LockedBuffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 }
@@ -33,8 +34,8 @@ type haltProc struct {
 // answers unless wait is false.
 func startNodeEnv(t *testing.T, home string, env []string, wait bool) *haltProc {
 	t.Helper()
-	addr := freeAddr(t)
-	logs := &syncBuffer{}
+	addr := ipledgertest.FreeAddr(t)
+	logs := &ipledgertest.LockedBuffer{}
 	cmd := exec.Command(binary(t), "node", "--home", home, "--http", addr, "--p2p", "127.0.0.1:0", "--rpc", "off", "--whois", "off", "--rtr", "off")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logs, logs

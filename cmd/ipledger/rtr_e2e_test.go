@@ -23,6 +23,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/cli"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/rtr"
 	"github.com/ipledger/ipledger/vrp"
 )
@@ -131,7 +132,7 @@ type rtrNode struct {
 // the RTR port accepts connections (the VRP file is read before it listens).
 func startRTRNode(t *testing.T, extra ...string) *rtrNode {
 	t.Helper()
-	n := &rtrNode{rtr: freeAddr(t), http: freeAddr(t), home: filepath.Join(t.TempDir(), "home"), logs: &bytes.Buffer{}}
+	n := &rtrNode{rtr: ipledgertest.FreeAddr(t), http: ipledgertest.FreeAddr(t), home: filepath.Join(t.TempDir(), "home"), logs: &bytes.Buffer{}}
 	args := append([]string{"dev", "--home", n.home, "--http", n.http,
 		"--whois", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", "--rtr", n.rtr}, extra...)
 	cmd := exec.Command(binary(t), args...)
