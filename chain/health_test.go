@@ -107,19 +107,6 @@ func TestHaltOnAppError(t *testing.T) {
 	}
 }
 
-// brokenKV is a state store whose every read and write fails with errBroken, as a
-// failing disk's would.
-type brokenKV struct{}
-
-var errBroken = errors.New("read block 7 of the state: input/output error")
-
-func (brokenKV) Get([]byte) ([]byte, error) { return nil, errBroken }
-func (brokenKV) Set(_, _ []byte) error      { return errBroken }
-func (brokenKV) Delete([]byte) error        { return errBroken }
-func (brokenKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
-	return errBroken
-}
-
 // TestHaltOnStoreFailure: a state store that fails while a block's transaction is
 // applied halts the node with the store's error as the reason, not a bare "internal
 // error", and the transaction gets no result.
@@ -140,16 +127,16 @@ func TestHaltOnStoreFailure(t *testing.T) {
 	if err := app.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	app.buf = kvbuffer.New(brokenKV{})
+	app.buf = kvbuffer.New(ipledgertest.FailKV{})
 	h := newHalter(slog.New(slog.DiscardHandler))
 	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: start.Add(time.Minute), Txs: [][]byte{tx}})
 	if err == nil {
 		t.Fatalf("FinalizeBlock over a failing store succeeded: %+v", res)
 	}
-	if !errors.Is(err, errBroken) {
+	if !errors.Is(err, ipledgertest.ErrDisk) {
 		t.Errorf("FinalizeBlock's error %q does not wrap the store's", err)
 	}
-	if reason := h.Reason(); !strings.Contains(reason, errBroken.Error()) || !strings.Contains(reason, "block 2 tx 0") {
+	if reason := h.Reason(); !strings.Contains(reason, ipledgertest.ErrDisk.Error()) || !strings.Contains(reason, "block 2 tx 0") {
 		t.Fatalf("halt reason %q, want the block, the transaction and the store's error", reason)
 	}
 }

@@ -146,22 +146,10 @@ func TestParseResourcePath(t *testing.T) {
 	}
 }
 
-// failKV fails every read, as a broken disk would.
-type failKV struct{}
-
-var errDisk = errors.New("disk on fire at sector 7")
-
-func (failKV) Get([]byte) ([]byte, error) { return nil, errDisk }
-func (failKV) Set(_, _ []byte) error      { return errDisk }
-func (failKV) Delete([]byte) error        { return errDisk }
-func (failKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
-	return errDisk
-}
-
 // TestInternalError: a failing store answers 500 "internal error" and logs the details.
 func TestInternalError(t *testing.T) {
 	var logs bytes.Buffer
-	h := memServer(t, failKV{}, slog.New(slog.NewTextHandler(&logs, nil)))
+	h := memServer(t, ipledgertest.FailKV{}, slog.New(slog.NewTextHandler(&logs, nil)))
 	for _, p := range []string{"/v1/resources/193.0.0.1", "/v1/orgs/ORG-A", "/v1/orgs", "/v1/holdings/1"} {
 		logs.Reset()
 		w := get(h, p)

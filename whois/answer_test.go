@@ -2,7 +2,6 @@ package whois
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -358,22 +357,10 @@ func TestNotReady(t *testing.T) {
 	}
 }
 
-// failKV fails every read, as a broken disk would.
-type failKV struct{}
-
-var errDisk = errors.New("disk on fire at sector 7")
-
-func (failKV) Get([]byte) ([]byte, error) { return nil, errDisk }
-func (failKV) Set(_, _ []byte) error      { return errDisk }
-func (failKV) Delete([]byte) error        { return errDisk }
-func (failKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
-	return errDisk
-}
-
 // TestInternalError: a failing store answers %ERROR:100 without details, and logs them.
 func TestInternalError(t *testing.T) {
 	var logs bytes.Buffer
-	s := newTestServer(t, Options{Source: newSource(failKV{}, 5), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s := newTestServer(t, Options{Source: newSource(ipledgertest.FailKV{}, 5), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for _, q := range []string{"193.0.0.1", "ORG-A", "-i org ORG-A", "-M 193.0.0.0/16", "IPL-H4"} {
 		logs.Reset()
 		text := ask(s, q)
