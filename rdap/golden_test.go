@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ipledger/ipledger"
@@ -109,36 +107,9 @@ func TestGoldenAFRINIC2014(t *testing.T) {
 	}
 }
 
-// golden compares got with the file, or rewrites the file with -update.
+// golden compares got, trimmed and ended by one newline, with the file, or rewrites the
+// file with -update.
 func golden(t *testing.T, file string, got []byte) {
 	t.Helper()
-	got = append(bytes.TrimSpace(got), '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs from line %d:\ngot:  %s\nwant: %s\n(run with -update after a deliberate change)", file, i+1, g, w)
-			}
-		}
-	}
+	ipledgertest.Golden(t, file, append(bytes.TrimSpace(got), '\n'), *update)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -142,39 +141,7 @@ func TestGolden(t *testing.T) {
 				b.WriteString(appHashRE.ReplaceAllString(ask(s, q), "(app hash …)"))
 			}
 			got := b.String()
-			path := filepath.Join("testdata", c.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("answers differ from %s (rerun with -update after a deliberate change):\n%s", path, lineDiff(string(want), got))
-			}
+			ipledgertest.Golden(t, filepath.Join("testdata", c.name+".golden"), []byte(got), *update)
 		})
 	}
-}
-
-// lineDiff shows the first lines where two texts differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var out []string
-	for i := 0; i < max(len(w), len(g)) && len(out) < 20; i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			out = append(out, fmt.Sprintf("line %d:\n  want %q\n  got  %q", i+1, a, b))
-		}
-	}
-	return strings.Join(out, "\n")
 }
