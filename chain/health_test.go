@@ -39,18 +39,10 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 	initTestHome(t, dir)
 	reg := prometheus.NewRegistry()
 	var logs ipledgertest.LockedBuffer
-	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	if g := (gaugeValue(t, reg, "ipledger_node_halted")); g != 0 {
+	if g := (gauge(t, reg, "ipledger_node_halted")); g != 0 {
 		t.Fatalf("ipledger_node_halted = %v before the failure", g)
 	}
 	breakSignState(t, dir)
@@ -76,7 +68,7 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 	if !st.Halted || !strings.Contains(st.HaltReason, "consensus failure") {
 		t.Fatalf("status halted %v reason %q", st.Halted, st.HaltReason)
 	}
-	if g := (gaugeValue(t, reg, "ipledger_node_halted")); g != 1 {
+	if g := (gauge(t, reg, "ipledger_node_halted")); g != 1 {
 		t.Fatalf("ipledger_node_halted = %v", g)
 	}
 	tx2, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 2, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-Y", Name: "Y"}}}, ripe)
@@ -139,21 +131,6 @@ func TestHaltOnStoreFailure(t *testing.T) {
 	if reason := h.Reason(); !strings.Contains(reason, ipledgertest.ErrDisk.Error()) || !strings.Contains(reason, "block 2 tx 0") {
 		t.Fatalf("halt reason %q, want the block, the transaction and the store's error", reason)
 	}
-}
-
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
 
 // fakeDisk is a settable free-space figure.
@@ -231,16 +208,9 @@ func TestNodeDiskFull(t *testing.T) {
 	fd := &fakeDisk{free: 10 << 30, total: 100 << 30}
 	reg := prometheus.NewRegistry()
 	disk := DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage, Interval: 10 * time.Millisecond}
-	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg, Disk: disk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Disk: disk})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	reg1, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	waitFor := func(what string, ok func() bool) {
@@ -254,7 +224,7 @@ func TestNodeDiskFull(t *testing.T) {
 	}
 	fd.set(1 << 30)
 	waitFor("the refusal", func() bool { return n.refusal() != "" })
-	_, err = n.Submit(ctx, reg1)
+	_, err := n.Submit(ctx, reg1)
 	if ipledger.ErrorCode(err) != ipledger.CodeUnavailable || !strings.Contains(err.Error(), "free space 1.0 GiB below 2.0 GiB") {
 		t.Fatalf("submit on a nearly full disk: %v", err)
 	}
@@ -262,10 +232,10 @@ func TestNodeDiskFull(t *testing.T) {
 	if st.Halted || st.Refusing == "" || st.DiskFree != 1<<30 {
 		t.Fatalf("status %+v", st)
 	}
-	if g := (gaugeValue(t, reg, "ipledger_disk_refusing")); g != 1 {
+	if g := (gauge(t, reg, "ipledger_disk_refusing")); g != 1 {
 		t.Fatalf("ipledger_disk_refusing = %v", g)
 	}
-	if g := (gaugeValue(t, reg, "ipledger_disk_free_bytes")); g != 1<<30 {
+	if g := (gauge(t, reg, "ipledger_disk_free_bytes")); g != 1<<30 {
 		t.Fatalf("ipledger_disk_free_bytes = %v", g)
 	}
 	fd.set(3 << 30)

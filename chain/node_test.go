@@ -14,7 +14,27 @@ import (
 func startTestNode(t *testing.T, dir string) *Node {
 	t.Helper()
 	initTestHome(t, dir)
-	return startWitnessedNode(t, dir, nil)
+	return startNode(t, NodeOptions{Home: dir})
+}
+
+// startNode starts the node of o.Home, committing every 20 ms unless o says otherwise,
+// waits for its first block and stops it when the test ends (Stop again is harmless).
+func startNode(t *testing.T, o NodeOptions) *Node {
+	t.Helper()
+	if o.TimeoutCommit == 0 {
+		o.TimeoutCommit = 20 * time.Millisecond
+	}
+	n, err := Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := n.WaitHeight(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func submitWait(t *testing.T, n *Node, tx []byte) TxOutcome {

@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -74,16 +73,7 @@ func startWitnessedNode(t *testing.T, dir string, reg *prometheus.Registry, witn
 	for _, w := range witnesses {
 		specs = append(specs, w.spec())
 	}
-	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Witnesses: specs, Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return startNode(t, NodeOptions{Home: dir, Witnesses: specs, Registry: reg})
 }
 
 // registerOrgs commits count register-org transactions signed by RIPE NCC from sequence
