@@ -24,10 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // whatever size the importer's batches have.
 func importChain(t *testing.T, path string) *chaintest.Chain {
 	t.Helper()
-	g := &ledger.Genesis{Pools: iana.DefaultPools()}
-	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: registryNames[r], Keys: []ipledger.PublicKey{ipledgertest.Key(r).Public()}})
-	}
+	g := ipledgertest.GenesisOf(iana.DefaultPools())
 	c := chaintest.NewChain(t, "rdap-golden", g)
 	f, err := importer.ParseFile(path, false)
 	if err != nil {

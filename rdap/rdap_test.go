@@ -26,15 +26,6 @@ import (
 	"github.com/ipledger/ipledger/netguard"
 )
 
-var registryNames = map[string]string{
-	ipledger.IANA:    "Internet Assigned Numbers Authority",
-	ipledger.AFRINIC: "African Network Information Centre",
-	ipledger.APNIC:   "Asia Pacific Network Information Centre",
-	ipledger.ARIN:    "American Registry for Internet Numbers",
-	ipledger.LACNIC:  "Latin American and Caribbean Internet Addresses Registry",
-	ipledger.RIPENCC: "RIPE Network Coordination Centre",
-}
-
 // worldGenesis gives RIPE NCC 193.0.0.0/8, 2001:600::/23 and AS3072-AS4095, AFRINIC
 // 41.0.0.0/8 and AS36864-AS37887, IANA 192.0.2.0/24 as special-purpose space and the rest as
 // its pool.
@@ -58,7 +49,7 @@ func worldGenesis() *ledger.Genesis {
 	)
 	for i := range g.Registries {
 		o := &g.Registries[i]
-		o.Name = registryNames[o.Handle]
+		o.Name = ipledgertest.RegistryName(o.Handle)
 		if o.Handle == ipledger.RIPENCC {
 			o.Country, o.AbuseMailbox = "NL", "abuse@ripe.example"
 		}

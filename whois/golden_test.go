@@ -20,16 +20,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// registryNames are the genesis registries' names (registry facts).
-var registryNames = map[string]string{
-	ipledger.IANA:    "Internet Assigned Numbers Authority",
-	ipledger.AFRINIC: "African Network Information Centre",
-	ipledger.APNIC:   "Asia Pacific Network Information Centre",
-	ipledger.ARIN:    "American Registry for Internet Numbers",
-	ipledger.LACNIC:  "Latin American and Caribbean Internet Addresses Registry",
-	ipledger.RIPENCC: "RIPE Network Coordination Centre",
-}
-
 // importChain imports one delegated statistics file into a fresh chain through the real
 // planner, signed transactions and the application's FinalizeBlock and Commit, one block
 // per step, at fixed times: the same file always gives the same chain.
@@ -37,10 +27,7 @@ func importChain(t *testing.T, path string) *chain.App {
 	t.Helper()
 	ctx := context.Background()
 	const chainID = "whois-golden"
-	g := &ledger.Genesis{Pools: iana.DefaultPools()}
-	for _, h := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: registryNames[h], Keys: []ipledger.PublicKey{ipledgertest.Key(h).Public()}})
-	}
+	g := ipledgertest.GenesisOf(iana.DefaultPools())
 	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	r, err := chain.NewReplayer(ctx, t.TempDir(), chainID, start, g)
 	if err != nil {
