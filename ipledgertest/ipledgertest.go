@@ -12,6 +12,7 @@ package ipledgertest
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -74,4 +75,24 @@ func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Serve runs serve on a new loopback listener and returns the listener's address. When
+// the test ends it calls stop and fails the test unless serve then returned closed (as
+// errors.Is tells): a server must stop when told, with the error that says so.
+func Serve(tb testing.TB, serve func(net.Listener) error, stop func() error, closed error) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve(ln) }()
+	tb.Cleanup(func() {
+		stop()
+		if err := <-done; !errors.Is(err, closed) {
+			tb.Errorf("Serve returned %v, want %v", err, closed)
+		}
+	})
+	return ln.Addr().String()
 }

@@ -135,19 +135,7 @@ func ask(s *Server, line string) string {
 // listen serves s on a loopback port and returns its address.
 func listen(t testing.TB, s *Server) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-done; err != ErrServerClosed {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	return ln.Addr().String()
+	return ipledgertest.Serve(t, s.Serve, s.Close, ErrServerClosed)
 }
 
 // dial connects to addr with a deadline on everything.
