@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,6 +47,28 @@ func binary(t testing.TB) string {
 		t.Fatal(buildOnce.err)
 	}
 	return buildOnce.path
+}
+
+// metricLines returns the lines of the /metrics page the node at addr serves that start
+// with one of prefixes.
+func metricLines(t testing.TB, addr string, prefixes ...string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
 }
 
 type nodeProc struct {

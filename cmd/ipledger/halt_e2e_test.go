@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -98,16 +97,8 @@ func haltPost(t *testing.T, addr string, tx []byte) (int, string) {
 // haltMetric returns the line of /metrics that starts with name and a space.
 func haltMetric(t *testing.T, addr, name string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, name+" ") {
-			return l
-		}
+	if ls := metricLines(t, addr, name+" "); len(ls) > 0 {
+		return ls[0]
 	}
 	return ""
 }

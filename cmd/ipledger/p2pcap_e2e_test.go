@@ -20,20 +20,8 @@ import (
 func TestP2PLockout(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
 	httpAddr, p2pAddr := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
-	var out ipledgertest.LockedBuffer
-	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", httpAddr, "--whois", "off", "--rtr", "off", "--rpc", "off",
-		"--p2p", p2pAddr, "--p2p-max-conns-per-client", "4")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("node log:\n%s", out.String())
-		}
-	})
+	out := ipledgertest.StartCmd(t, "node", exec.Command(binary(t), "dev", "--home", home, "--http", httpAddr, "--whois", "off", "--rtr", "off", "--rpc", "off",
+		"--p2p", p2pAddr, "--p2p-max-conns-per-client", "4"))
 	waitUp(t, httpAddr, out.String)
 
 	var conns []net.Conn
