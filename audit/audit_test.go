@@ -80,6 +80,22 @@ func (n *testNet) stop() {
 	n.node = nil
 }
 
+// checkpointProxy returns the URL of a proxy to the node's JSON API that answers
+// checkpoint instead of the node's own log checkpoint; it closes when the test ends.
+func (n *testNet) checkpointProxy(checkpoint []byte) string {
+	target, _ := url.Parse(n.srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/log/checkpoint" {
+			w.Write(checkpoint)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	n.t.Cleanup(proxy.Close)
+	return proxy.URL
+}
+
 // commit signs (with the next sequence of the first signer) and submits a transaction and
 // waits for its commit; want is the result code expected.
 func (n *testNet) commit(kind ipledger.Kind, body any, want ipledger.Code, signers ...ipledger.Signer) {
@@ -330,18 +346,8 @@ func TestAuditForgedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, _ := url.Parse(n.srv.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/log/checkpoint" {
-			w.Write(forged)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
 	o := n.options(dir)
-	o.Node = proxy.URL
+	o.Node = n.checkpointProxy(forged)
 	n.auditFails(o, "log checkpoint", "does not verify with log key "+n.logSigner().Name())
 
 	// A fresh audit given the forger's key rejects the node's real checkpoint.
@@ -653,18 +659,8 @@ func TestAuditLaggingCheckpoint(t *testing.T) {
 	old := n.node.App().Checkpoint()
 	n.populate(2)
 	n.waitIdle()
-	target, _ := url.Parse(n.srv.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/log/checkpoint" {
-			w.Write(old)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
 	o := n.options(dir)
-	o.Node = proxy.URL
+	o.Node = n.checkpointProxy(old)
 	rep = n.auditOK(o)
 	if rep.Uncovered == 0 || rep.Replayed != rep.Uncovered-1 || rep.Height != rep.Uncovered || !strings.Contains(rep.String(), "does not reach height") {
 		t.Fatalf("lagging checkpoint: %+v", rep)
