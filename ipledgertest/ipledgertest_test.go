@@ -1,9 +1,11 @@
 package ipledgertest
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +122,32 @@ func TestGolden(t *testing.T) {
 	Golden(t, path, []byte("a\nb\n"), false)
 	if d := lineDiff("a\nb\n", "a\nc\n"); d != "line 2:\n  want \"b\"\n  got  \"c\"" {
 		t.Fatalf("lineDiff: %q", d)
+	}
+}
+
+// recordTB records what Data asks of a test instead of stopping it.
+type recordTB struct {
+	testing.TB
+	fatal, skip string
+}
+
+func (r *recordTB) Helper()           {}
+func (r *recordTB) Fatal(args ...any) { r.fatal = fmt.Sprint(args...) }
+func (r *recordTB) Skip(args ...any)  { r.skip = fmt.Sprint(args...) }
+
+// TestDataCI: under CI=true a missing file fails the test, naming where it is published.
+func TestDataCI(t *testing.T) {
+	t.Setenv("IPLEDGER_DATA", t.TempDir())
+	for _, ci := range []string{"true", ""} {
+		t.Setenv("CI", ci)
+		r := &recordTB{TB: t}
+		Data(r, "delegated/2014-06/delegated-afrinic-latest")
+		msg := r.skip
+		if ci == "true" {
+			msg = r.fatal
+		}
+		if !strings.Contains(msg, "delegated-afrinic-latest") || !strings.Contains(msg, "https://ftp.ripe.net/pub/stats/") {
+			t.Errorf("CI=%q: fatal %q, skip %q", ci, r.fatal, r.skip)
+		}
 	}
 }
