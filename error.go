@@ -8,7 +8,8 @@ import (
 )
 
 // Code classifies a failure for users. The same code is the ABCI result code of a rejected
-// transaction, picks the HTTP status of a JSON API error and, later, the RDAP and WHOIS error.
+// transaction and picks the HTTP status of a JSON API or RDAP error (Code.HTTPStatus);
+// WHOIS keeps the RIPE Database's %ERROR numbers (a store failure is %ERROR:100).
 // Codes are part of the wire contract: never renumber one.
 type Code uint32
 

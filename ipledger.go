@@ -72,7 +72,7 @@ const (
 	StatusAssignedPI     Status = "ASSIGNED PI"      // registry → end user (RIPE)
 	StatusLegacy         Status = "LEGACY"           // issued before the RIRs
 	StatusSubAllocatedPA Status = "SUB-ALLOCATED PA" // LIR → downstream ISP (RIPE)
-	StatusLeased         Status = "LEASED"           // lease from the holder
+	StatusLeased         Status = "LEASED"           // held by a lessee for a lease's term (ledger's leases)
 	StatusAllocatedAS    Status = StatusAllocated    // AS numbers allocated by a registry
 	StatusAssignedAS     Status = StatusAssigned     // AS numbers assigned onward
 )

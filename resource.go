@@ -48,11 +48,39 @@ func (f Family) bitLen() int {
 // for IPv6, 0 for the zero Family.
 func (f Family) Bits() int { return f.bitLen() }
 
-// u128 is an unsigned 128-bit integer, enough for any number in any family.
-type u128 struct{ hi, lo uint64 }
+// Number is one number of a family's number space (an IPv4 or IPv6 address, an AS number)
+// as an unsigned 128-bit integer; IPv4 addresses and AS numbers are below 2^32. It is the
+// arithmetic behind Resource, for code that walks positions (the importer's planner). The
+// zero Number is the first number of every family; Numbers are comparable with ==.
+type Number struct{ hi, lo uint64 }
 
-func (a u128) less(b u128) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
-func (a u128) cmp(b u128) int {
+// NumberFrom returns the Number hi·2^64 + lo.
+func NumberFrom(hi, lo uint64) Number { return Number{hi, lo} }
+
+// Less reports whether a < b.
+func (a Number) Less(b Number) bool { return a.less(b) }
+
+// Compare returns -1, 0 or +1 as a is below, equal to or above b.
+func (a Number) Compare(b Number) int { return a.cmp(b) }
+
+// Next returns a+1; ok is false when a is the largest Number (2^128-1).
+func (a Number) Next() (n Number, ok bool) {
+	if a == (Number{^uint64(0), ^uint64(0)}) {
+		return Number{}, false
+	}
+	return a.addOne(), true
+}
+
+// Prev returns a-1; ok is false when a is zero.
+func (a Number) Prev() (n Number, ok bool) {
+	if a == (Number{}) {
+		return Number{}, false
+	}
+	return a.subOne(), true
+}
+
+func (a Number) less(b Number) bool { return a.hi < b.hi || (a.hi == b.hi && a.lo < b.lo) }
+func (a Number) cmp(b Number) int {
 	switch {
 	case a == b:
 		return 0
@@ -61,26 +89,26 @@ func (a u128) cmp(b u128) int {
 	}
 	return 1
 }
-func (a u128) addOne() u128 {
+func (a Number) addOne() Number {
 	lo, c := bits.Add64(a.lo, 1, 0)
-	return u128{a.hi + c, lo}
+	return Number{a.hi + c, lo}
 }
-func (a u128) subOne() u128 {
+func (a Number) subOne() Number {
 	lo, b := bits.Sub64(a.lo, 1, 0)
-	return u128{a.hi - b, lo}
+	return Number{a.hi - b, lo}
 }
-func (a u128) sub(b u128) u128 {
+func (a Number) sub(b Number) Number {
 	lo, br := bits.Sub64(a.lo, b.lo, 0)
-	return u128{a.hi - b.hi - br, lo}
+	return Number{a.hi - b.hi - br, lo}
 }
-func (a u128) add(b u128) (u128, bool) {
+func (a Number) add(b Number) (Number, bool) {
 	lo, c := bits.Add64(a.lo, b.lo, 0)
 	hi, c2 := bits.Add64(a.hi, b.hi, c)
-	return u128{hi, lo}, c2 != 0
+	return Number{hi, lo}, c2 != 0
 }
 
 // trailingZeros counts trailing zero bits, 128 for zero.
-func (a u128) trailingZeros() int {
+func (a Number) trailingZeros() int {
 	if a.lo != 0 {
 		return bits.TrailingZeros64(a.lo)
 	}
@@ -91,21 +119,21 @@ func (a u128) trailingZeros() int {
 }
 
 // lowMask returns a value with the low n bits set (n ≤ 128).
-func lowMask(n int) u128 {
+func lowMask(n int) Number {
 	switch {
 	case n <= 0:
-		return u128{}
+		return Number{}
 	case n < 64:
-		return u128{0, 1<<uint(n) - 1}
+		return Number{0, 1<<uint(n) - 1}
 	case n == 64:
-		return u128{0, ^uint64(0)}
+		return Number{0, ^uint64(0)}
 	case n < 128:
-		return u128{1<<uint(n-64) - 1, ^uint64(0)}
+		return Number{1<<uint(n-64) - 1, ^uint64(0)}
 	}
-	return u128{^uint64(0), ^uint64(0)}
+	return Number{^uint64(0), ^uint64(0)}
 }
 
-func (a u128) or(b u128) u128 { return u128{a.hi | b.hi, a.lo | b.lo} }
+func (a Number) or(b Number) Number { return Number{a.hi | b.hi, a.lo | b.lo} }
 
 // Resource is a contiguous, non-empty range of IPv4 addresses, IPv6 addresses or AS numbers:
 // the unit a registry records. IPv4 ranges need not be CIDR-aligned (a delegated-statistics
@@ -115,7 +143,7 @@ func (a u128) or(b u128) u128 { return u128{a.hi | b.hi, a.lo | b.lo} }
 // The zero Resource is not valid; IsValid reports false for it.
 type Resource struct {
 	fam         Family
-	first, last u128 // inclusive
+	first, last Number // inclusive
 }
 
 // IsValid reports whether r was built by a constructor or parser.
@@ -124,16 +152,16 @@ func (r Resource) IsValid() bool { return r.fam != 0 }
 // Family returns the number family of r.
 func (r Resource) Family() Family { return r.fam }
 
-func addrToU128(a netip.Addr) u128 {
+func addrToU128(a netip.Addr) Number {
 	if a.Is4() {
 		b := a.As4()
-		return u128{0, uint64(binary.BigEndian.Uint32(b[:]))}
+		return Number{0, uint64(binary.BigEndian.Uint32(b[:]))}
 	}
 	b := a.As16()
-	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+	return Number{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
-func u128ToAddr(f Family, v u128) netip.Addr {
+func u128ToAddr(f Family, v Number) netip.Addr {
 	if f == IPv4 {
 		var b [4]byte
 		binary.BigEndian.PutUint32(b[:], uint32(v.lo))
@@ -192,7 +220,7 @@ func AddrCount(start netip.Addr, count uint64) (Resource, error) {
 		return Resource{}, fmt.Errorf("count of addresses is zero")
 	}
 	a := addrToU128(start)
-	last, overflow := a.add(u128{0, count - 1})
+	last, overflow := a.add(Number{0, count - 1})
 	if overflow || (f == IPv4 && last.lo > 0xFFFFFFFF) {
 		return Resource{}, fmt.Errorf("%s plus %d addresses runs past the end of the address space", start, count)
 	}
@@ -221,7 +249,7 @@ func ASRange(first, last uint32) (Resource, error) {
 	if last < first {
 		return Resource{}, fmt.Errorf("AS range AS%d-AS%d ends before it starts", first, last)
 	}
-	return Resource{fam: ASN, first: u128{0, uint64(first)}, last: u128{0, uint64(last)}}, nil
+	return Resource{fam: ASN, first: Number{0, uint64(first)}, last: Number{0, uint64(last)}}, nil
 }
 
 // FirstAddr returns the first address of an IPv4 or IPv6 range (the zero Addr for ASN).
@@ -321,7 +349,7 @@ func (r Resource) Prefix() (p netip.Prefix, ok bool) {
 // of r, r.Block(r.CommonBits()). A single number gives the family's width, the whole
 // space 0, the zero Resource 0.
 func (r Resource) CommonBits() int {
-	return r.fam.bitLen() - bitsLen(u128{r.first.hi ^ r.last.hi, r.first.lo ^ r.last.lo})
+	return r.fam.bitLen() - bitsLen(Number{r.first.hi ^ r.last.hi, r.first.lo ^ r.last.lo})
 }
 
 // Block returns the CIDR-aligned block of the number space with prefix length bits that
@@ -331,11 +359,11 @@ func (r Resource) CommonBits() int {
 func (r Resource) Block(bits int) Resource {
 	w := r.fam.bitLen()
 	host := lowMask(w - max(0, min(bits, w)))
-	first := u128{r.first.hi &^ host.hi, r.first.lo &^ host.lo}
+	first := Number{r.first.hi &^ host.hi, r.first.lo &^ host.lo}
 	return Resource{fam: r.fam, first: first, last: first.or(host)}
 }
 
-func bitsLen(a u128) int {
+func bitsLen(a Number) int {
 	if a.hi != 0 {
 		return 64 + bits.Len64(a.hi)
 	}
@@ -532,15 +560,6 @@ func (r Resource) Key() [17]byte {
 	return k
 }
 
-// PointKey returns the Key of the single number at the start of r.
-func PointKeyAddr(a netip.Addr) ([17]byte, error) {
-	f, err := addrFamily(a)
-	if err != nil {
-		return [17]byte{}, err
-	}
-	return Resource{fam: f, first: addrToU128(a), last: addrToU128(a)}.Key(), nil
-}
-
 // Point returns the resource holding just the first number of r.
 func (r Resource) Point() Resource { return Resource{fam: r.fam, first: r.first, last: r.first} }
 
@@ -569,10 +588,27 @@ func Whole(f Family) Resource {
 	return Resource{fam: f, last: lowMask(f.bitLen())}
 }
 
+// Bounds returns the first and last number of r.
+func (r Resource) Bounds() (first, last Number) { return r.first, r.last }
+
+// RangeOf returns the resource first..last of family f. It fails when f is not a family,
+// last is below first, or last is beyond f's number space.
+func RangeOf(f Family, first, last Number) (Resource, error) {
+	switch {
+	case f.bitLen() == 0:
+		return Resource{}, fmt.Errorf("range of %s: not a number family", f)
+	case last.less(first):
+		return Resource{}, fmt.Errorf("range of %s: last number below first", f)
+	case lowMask(f.bitLen()).less(last):
+		return Resource{}, fmt.Errorf("range of %s: beyond the number space", f)
+	}
+	return Resource{fam: f, first: first, last: last}, nil
+}
+
 // Before returns the single number just before r's first; ok is false at the start of the
 // number space.
 func (r Resource) Before() (p Resource, ok bool) {
-	if r.first == (u128{}) {
+	if r.first == (Number{}) {
 		return Resource{}, false
 	}
 	v := r.first.subOne()
@@ -612,8 +648,8 @@ func (r *Resource) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("resource: %d bytes, want %d", len(b), resourceBinaryLen)
 	}
 	v := Resource{fam: Family(b[0]),
-		first: u128{binary.BigEndian.Uint64(b[1:]), binary.BigEndian.Uint64(b[9:])},
-		last:  u128{binary.BigEndian.Uint64(b[17:]), binary.BigEndian.Uint64(b[25:])}}
+		first: Number{binary.BigEndian.Uint64(b[1:]), binary.BigEndian.Uint64(b[9:])},
+		last:  Number{binary.BigEndian.Uint64(b[17:]), binary.BigEndian.Uint64(b[25:])}}
 	if v.fam.bitLen() == 0 || v.last.less(v.first) || lowMask(v.fam.bitLen()).less(v.last) {
 		return fmt.Errorf("resource: invalid binary form")
 	}

@@ -71,7 +71,7 @@ func TestAddrCount(t *testing.T) {
 type ref struct{ lo, hi *big.Int }
 
 func toRef(r Resource) ref {
-	conv := func(v u128) *big.Int {
+	conv := func(v Number) *big.Int {
 		b := new(big.Int).SetUint64(v.hi)
 		b.Lsh(b, 64)
 		return b.Or(b, new(big.Int).SetUint64(v.lo))
@@ -255,4 +255,45 @@ func FuzzParseResource(f *testing.F) {
 			t.Fatalf("%q parsed to %v, which re-parses to %v (%v)", s, r, back, err)
 		}
 	})
+}
+
+// TestNumberRangeOf: Bounds and RangeOf are inverses; Next and Prev stop at the ends of
+// the 128-bit space; RangeOf refuses what is not a range of the family.
+func TestNumberRangeOf(t *testing.T) {
+	for _, s := range []string{"0.0.0.0/0", "193.0.0.0-193.0.0.99", "::/0", "2001:db8::/32", "AS0-AS4294967295", "AS3333"} {
+		r := MustParseResource(s)
+		first, last := r.Bounds()
+		if got, err := RangeOf(r.Family(), first, last); err != nil || got != r {
+			t.Errorf("RangeOf(Bounds(%s)) = %v, %v", s, got, err)
+		}
+	}
+	top := NumberFrom(^uint64(0), ^uint64(0))
+	if _, ok := top.Next(); ok {
+		t.Error("Next of 2^128-1")
+	}
+	if _, ok := (Number{}).Prev(); ok {
+		t.Error("Prev of 0")
+	}
+	if n, ok := NumberFrom(0, ^uint64(0)).Next(); !ok || n != NumberFrom(1, 0) {
+		t.Errorf("Next of 2^64-1 = %v", n)
+	}
+	if p, ok := NumberFrom(1, 0).Prev(); !ok || p != NumberFrom(0, ^uint64(0)) {
+		t.Errorf("Prev of 2^64 = %v", p)
+	}
+	if NumberFrom(0, 1).Compare(NumberFrom(1, 0)) != -1 || !NumberFrom(0, 1).Less(NumberFrom(1, 0)) || top.Compare(top) != 0 {
+		t.Error("Compare and Less")
+	}
+	for _, c := range []struct {
+		f           Family
+		first, last Number
+	}{
+		{0, Number{}, Number{}},
+		{IPv4, NumberFrom(0, 2), NumberFrom(0, 1)},
+		{IPv4, Number{}, NumberFrom(0, 1<<32)},
+		{ASN, Number{}, NumberFrom(1, 0)},
+	} {
+		if r, err := RangeOf(c.f, c.first, c.last); err == nil {
+			t.Errorf("RangeOf(%v, %v, %v) = %v", c.f, c.first, c.last, r)
+		}
+	}
 }

@@ -97,16 +97,6 @@ func (k Kind) String() string {
 	return fmt.Sprintf("kind-%d", uint16(k))
 }
 
-// ParseKind is the inverse of Kind.String.
-func ParseKind(s string) (Kind, bool) {
-	for k, n := range kindNames {
-		if n == s {
-			return k, true
-		}
-	}
-	return 0, false
-}
-
 // Payload is the signed part of a transaction.
 type Payload struct {
 	ChainID  string

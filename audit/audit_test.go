@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -32,57 +31,13 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
-	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/store"
 	"github.com/ipledger/ipledger/tlog"
 )
 
 const testChainID = "audit-test"
-
-func testKey(name string) ipledger.PrivateKey {
-	seed := sha256.Sum256([]byte("audit test " + name))
-	k, err := ipledger.KeyFromSeed(seed[:])
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
-
-func signer(org string) ipledger.Signer { return ipledger.Signer{Org: org, Key: testKey(org)} }
-
-// testGenesis gives RIPE NCC 193.0.0.0/8 and AS3072-AS4095; IANA the rest.
-func testGenesis() *ledger.Genesis {
-	g := &ledger.Genesis{}
-	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{testKey(r).Public()}})
-	}
-	for _, p := range []struct{ r, reg string }{
-		{"0.0.0.0-192.255.255.255", ipledger.IANA},
-		{"193.0.0.0/8", ipledger.RIPENCC},
-		{"194.0.0.0-255.255.255.255", ipledger.IANA},
-		{"::/0", ipledger.IANA},
-		{"AS0-AS3071", ipledger.IANA},
-		{"AS3072-AS4095", ipledger.RIPENCC},
-		{"AS4096-AS4294967295", ipledger.IANA},
-	} {
-		st := ipledger.StatusIANAPool
-		if p.reg != ipledger.IANA {
-			st = ipledger.StatusRIRPool
-		}
-		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st, Registered: "1993-09-01"})
-	}
-	return g
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // testNet is a single-validator chain in-process with its JSON API and CometBFT RPC.
 type testNet struct {
@@ -99,34 +54,18 @@ type testNet struct {
 func startNet(t *testing.T) *testNet {
 	t.Helper()
 	home := t.TempDir()
-	pk, _, err := chain.InitHome(home)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chain.WriteGenesis(chain.GenesisPath(home), testChainID, time.Now(), testGenesis(), []chain.ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
-		t.Fatal(err)
-	}
-	n := &testNet{t: t, home: home, rpcAddr: freeAddr(t), seq: map[string]uint64{}}
+	chaintest.InitHome(t, home, testChainID, ipledgertest.Genesis(), "")
+	n := &testNet{t: t, home: home, rpcAddr: ipledgertest.FreeAddr(t), seq: map[string]uint64{}}
 	n.start()
 	t.Cleanup(n.stop)
 	return n
 }
 
 func (n *testNet) start() {
-	t := n.t
-	t.Helper()
+	n.t.Helper()
 	n.reg = prometheus.NewRegistry()
-	node, err := chain.Start(context.Background(), chain.NodeOptions{Home: n.home, RPCAddr: n.rpcAddr, TimeoutCommit: 20 * time.Millisecond, Registry: n.reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.node = node
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := node.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	n.srv = httptest.NewServer(httpapi.New(httpapi.Options{Node: node}))
+	n.node = chaintest.StartNode(n.t, chain.NodeOptions{Home: n.home, RPCAddr: n.rpcAddr, Registry: n.reg})
+	n.srv = httptest.NewServer(httpapi.New(httpapi.Options{Node: n.node}))
 	n.api = &httpapi.Client{Base: n.srv.URL}
 }
 
@@ -139,6 +78,22 @@ func (n *testNet) stop() {
 		n.t.Error(err)
 	}
 	n.node = nil
+}
+
+// checkpointProxy returns the URL of a proxy to the node's JSON API that answers
+// checkpoint instead of the node's own log checkpoint; it closes when the test ends.
+func (n *testNet) checkpointProxy(checkpoint []byte) string {
+	target, _ := url.Parse(n.srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/log/checkpoint" {
+			w.Write(checkpoint)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	n.t.Cleanup(proxy.Close)
+	return proxy.URL
 }
 
 // commit signs (with the next sequence of the first signer) and submits a transaction and
@@ -172,9 +127,9 @@ func (n *testNet) commit(kind ipledger.Kind, body any, want ipledger.Code, signe
 // populate registers organisations and gives them holdings: round r uses handles and
 // space of its own, so it can be called again for more blocks.
 func (n *testNet) populate(r int) {
-	ripe := signer(ipledger.RIPENCC)
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	a, b := fmt.Sprintf("ORG-A%d", r), fmt.Sprintf("ORG-B%d", r)
-	sa, sb := signer(a), signer(b)
+	sa, sb := ipledgertest.Signer(a), ipledgertest.Signer(b)
 	n.commit(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: a, Name: "Alpha " + a, Country: "NL", Keys: []ipledger.PublicKey{sa.Key.Public()}},
 		{Handle: b, Name: "Beta " + b, Country: "DE", Keys: []ipledger.PublicKey{sb.Key.Public()}},
@@ -391,18 +346,8 @@ func TestAuditForgedCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	target, _ := url.Parse(n.srv.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/log/checkpoint" {
-			w.Write(forged)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
 	o := n.options(dir)
-	o.Node = proxy.URL
+	o.Node = n.checkpointProxy(forged)
 	n.auditFails(o, "log checkpoint", "does not verify with log key "+n.logSigner().Name())
 
 	// A fresh audit given the forger's key rejects the node's real checkpoint.
@@ -632,7 +577,7 @@ func TestAuditUnsignedHeaders(t *testing.T) {
 		{"served set", "http://" + n.rpcAddr, ""},
 		{"another set", rpcProxy(t, "http://"+n.rpcAddr, func(method string, _, res map[string]any) {
 			if method == "validators" {
-				pk := testKey("impostor").Public()
+				pk := ipledgertest.Key("impostor").Public()
 				v := res["validators"].([]any)[0].(map[string]any)
 				v["pub_key"] = map[string]any{"type": "tendermint/PubKeyEd25519", "value": base64.StdEncoding.EncodeToString(pk[:])}
 				v["address"] = cmted25519.PubKey(pk[:]).Address().String()
@@ -659,7 +604,7 @@ func TestAuditUnsignedHeaders(t *testing.T) {
 	}
 	var g map[string]any
 	json.Unmarshal(doc, &g)
-	pk := testKey("impostor").Public()
+	pk := ipledgertest.Key("impostor").Public()
 	v := g["validators"].([]any)[0].(map[string]any)
 	v["pub_key"] = map[string]any{"type": "tendermint/PubKeyEd25519", "value": base64.StdEncoding.EncodeToString(pk[:])}
 	delete(v, "address")
@@ -714,18 +659,8 @@ func TestAuditLaggingCheckpoint(t *testing.T) {
 	old := n.node.App().Checkpoint()
 	n.populate(2)
 	n.waitIdle()
-	target, _ := url.Parse(n.srv.URL)
-	rp := httputil.NewSingleHostReverseProxy(target)
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/log/checkpoint" {
-			w.Write(old)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	defer proxy.Close()
 	o := n.options(dir)
-	o.Node = proxy.URL
+	o.Node = n.checkpointProxy(old)
 	rep = n.auditOK(o)
 	if rep.Uncovered == 0 || rep.Replayed != rep.Uncovered-1 || rep.Height != rep.Uncovered || !strings.Contains(rep.String(), "does not reach height") {
 		t.Fatalf("lagging checkpoint: %+v", rep)

@@ -10,7 +10,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,22 +60,6 @@ type BlockRecord struct {
 	LogSize   uint64         `json:"log_size"`
 	Txs       []TxRecord     `json:"txs"`
 	Events    []ledger.Event `json:"events,omitempty"`
-}
-
-// HexBytes is a hash that marshals as upper-case hex, as CometBFT prints hashes.
-type HexBytes []byte
-
-// MarshalText implements encoding.TextMarshaler.
-func (h HexBytes) MarshalText() ([]byte, error) { return []byte(fmt.Sprintf("%X", []byte(h))), nil }
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (h *HexBytes) UnmarshalText(b []byte) error {
-	v, err := hex.DecodeString(string(b))
-	if err != nil {
-		return fmt.Errorf("hex bytes: %w", err)
-	}
-	*h = v
-	return nil
 }
 
 // TxRecord is the outcome of one transaction in a block.
@@ -615,10 +598,10 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 			hash = txs[i].Hash
 		default:
 			hash, kind = txs[i].Hash, txs[i].Kind.String()
-			res = a.ledger.Apply(kv, block, txs[i])
-			if res.IsInternal() {
+			var err error
+			if res, err = a.ledger.Apply(kv, block, txs[i]); err != nil {
 				w.side.Close()
-				return nil, fmt.Errorf("finalize block %d tx %d: state store failed: %s", req.Height, i, res.Log)
+				return nil, fmt.Errorf("finalize block %d tx %d: %w", req.Height, i, err)
 			}
 		}
 		results[i] = &abci.ExecTxResult{Code: uint32(res.Code), Log: res.Log, Codespace: "ipledger"}

@@ -11,6 +11,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
 )
 
@@ -25,18 +26,18 @@ func benchSetupStore(b *testing.B, n int, opts func(dir string) store.Options) (
 	b.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := newReplayer(ctx, opts(b.TempDir()), "bench-chain", start, testGenesis())
+	r, err := newReplayer(ctx, opts(b.TempDir()), "bench-chain", start, ipledgertest.Genesis())
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { r.Close() })
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	var orgs []ipledger.NewOrg
 	var items []ipledger.AllocateItem
 	signers := make([]ipledger.Signer, n)
 	for i := 0; i < n; i++ {
 		h := fmt.Sprintf("ORG-B%d", i)
-		signers[i] = ipledger.Signer{Org: h, Key: testKey(h)}
+		signers[i] = ipledgertest.Signer(h)
 		orgs = append(orgs, ipledger.NewOrg{Handle: h, Name: h, Keys: []ipledger.PublicKey{signers[i].Key.Public()}})
 		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{193, byte(i >> 4), byte(i&15) << 4, 0}), 20)
 		res, _ := ipledger.PrefixResource(p)

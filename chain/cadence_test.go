@@ -7,6 +7,7 @@ import (
 	cfg "github.com/cometbft/cometbft/config"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 func TestCadenceNext(t *testing.T) {
@@ -31,7 +32,7 @@ func TestCadenceNext(t *testing.T) {
 // TestNodeCadence checks the running node's consensus reads the timeout the cadence sets.
 func TestNodeCadence(t *testing.T) {
 	n := startTestNode(t, t.TempDir())
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-C", Name: "C"}}}, ripe)
 	if out := submitWait(t, n, tx); out.Code != 0 {
 		t.Fatalf("register: %s %s", out.Code, out.Log)

@@ -14,10 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	tlogfmt "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // withSigner makes the replayed application sign checkpoints with s, as a node does.
-func withSigner(r *Replayer, s note.Signer, vkey string, logs *lockedBuffer, reg *prometheus.Registry) {
+func withSigner(r *Replayer, s note.Signer, vkey string, logs *ipledgertest.LockedBuffer, reg *prometheus.Registry) {
 	v, err := note.NewVerifier(vkey)
 	if err != nil {
 		panic(err)
@@ -43,11 +45,11 @@ func TestCheckpointRefusal(t *testing.T) {
 	other, _ := note.NewSigner(otherKey)
 
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), testGenesis())
+	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs ipledgertest.LockedBuffer
 	withSigner(r, signer, vkey, &logs, prometheus.NewRegistry())
 	for _, b := range blocks[:20] {
 		if _, _, err := r.Apply(ctx, b); err != nil {
@@ -121,7 +123,7 @@ func TestCheckpointRefusal(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.app.checkpoint.Store(&c.cp)
-			var logs lockedBuffer
+			var logs ipledgertest.LockedBuffer
 			reg := prometheus.NewRegistry()
 			withSigner(r, signer, vkey, &logs, reg)
 			for _, blk := range blocks[20:22] { // the refusal at the first, and it holds

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
@@ -23,14 +24,14 @@ import (
 // between, so successes and rejections both change (or not) the app hash.
 func detBlocks() []ReplayBlock {
 	r := rand.New(rand.NewPCG(42, 42))
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	seq := map[string]uint64{}
 	var blocks []ReplayBlock
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	// A model ledger tells the generator which transactions consume a sequence number.
 	model := store.NewMemKV()
 	l := ledger.New("det-chain")
-	if err := l.InitGenesis(model, testGenesis(), ipledger.Block{Time: start}); err != nil {
+	if err := l.InitGenesis(model, ipledgertest.Genesis(), ipledger.Block{Time: start}); err != nil {
 		panic(err)
 	}
 	height := int64(1)
@@ -43,17 +44,19 @@ func detBlocks() []ReplayBlock {
 		if err != nil {
 			panic(err)
 		}
-		l.Apply(model, ipledger.Block{Height: height, Time: start}, tx)
+		if _, err := l.Apply(model, ipledger.Block{Height: height, Time: start}, tx); err != nil {
+			panic(err)
+		}
 		if o, err := ledger.Org(model, ss[0].Org); err == nil && o != nil {
 			seq[o.Handle] = o.Sequence
 		}
 		return b
 	}
 	orgs := []string{"ORG-D0", "ORG-D1", "ORG-D2", "ORG-D3", "ORG-D4"}
-	signer := func(o string) ipledger.Signer { return ipledger.Signer{Org: o, Key: testKey(o)} }
+	signer := func(o string) ipledger.Signer { return ipledgertest.Signer(o) }
 	var first [][]byte
 	for _, o := range orgs {
-		first = append(first, build(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: o, Name: o, Keys: []ipledger.PublicKey{testKey(o).Public()}}}}, ripe))
+		first = append(first, build(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: o, Name: o, Keys: []ipledger.PublicKey{ipledgertest.Key(o).Public()}}}}, ripe))
 	}
 	blocks = append(blocks, ReplayBlock{Height: 1, Time: start, Txs: first})
 	var prev [][]byte
@@ -117,7 +120,7 @@ func TestReplayChild(t *testing.T) {
 	if err := json.Unmarshal(b, &blocks); err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewReplayer(context.Background(), t.TempDir(), "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), testGenesis())
+	r, err := NewReplayer(context.Background(), t.TempDir(), "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestStateFormatRefused(t *testing.T) {
 	ctx := context.Background()
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), testGenesis())
+	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}

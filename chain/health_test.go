@@ -11,9 +11,12 @@ import (
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/kvbuffer"
 )
 
 // breakSignState puts a directory where the node's validator keeps its last-sign state:
@@ -35,23 +38,15 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 	dir := t.TempDir()
 	initTestHome(t, dir)
 	reg := prometheus.NewRegistry()
-	var logs lockedBuffer
-	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg,
-		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	var logs ipledgertest.LockedBuffer
+	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	if g := (gaugeValue(t, reg, "ipledger_node_halted")); g != 0 {
+	if g := (gauge(t, reg, "ipledger_node_halted")); g != 0 {
 		t.Fatalf("ipledger_node_halted = %v before the failure", g)
 	}
 	breakSignState(t, dir)
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	if _, err := n.Submit(ctx, tx); err != nil {
 		t.Fatalf("submit before the failure: %v", err)
@@ -73,7 +68,7 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 	if !st.Halted || !strings.Contains(st.HaltReason, "consensus failure") {
 		t.Fatalf("status halted %v reason %q", st.Halted, st.HaltReason)
 	}
-	if g := (gaugeValue(t, reg, "ipledger_node_halted")); g != 1 {
+	if g := (gauge(t, reg, "ipledger_node_halted")); g != 1 {
 		t.Fatalf("ipledger_node_halted = %v", g)
 	}
 	tx2, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 2, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-Y", Name: "Y"}}}, ripe)
@@ -104,19 +99,38 @@ func TestHaltOnAppError(t *testing.T) {
 	}
 }
 
-func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
+// TestHaltOnStoreFailure: a state store that fails while a block's transaction is
+// applied halts the node with the store's error as the reason, not a bare "internal
+// error", and the transaction gets no result.
+func TestHaltOnStoreFailure(t *testing.T) {
+	ctx := context.Background()
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	r, err := NewReplayer(ctx, t.TempDir(), "halt-chain", start, ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
+	t.Cleanup(func() { r.Close() })
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
+	tx, err := ipledger.BuildTx("halt-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	app := r.App()
+	if err := app.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	app.buf = kvbuffer.New(ipledgertest.FailKV{})
+	h := newHalter(slog.New(slog.DiscardHandler))
+	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: start.Add(time.Minute), Txs: [][]byte{tx}})
+	if err == nil {
+		t.Fatalf("FinalizeBlock over a failing store succeeded: %+v", res)
+	}
+	if !errors.Is(err, ipledgertest.ErrDisk) {
+		t.Errorf("FinalizeBlock's error %q does not wrap the store's", err)
+	}
+	if reason := h.Reason(); !strings.Contains(reason, ipledgertest.ErrDisk.Error()) || !strings.Contains(reason, "block 2 tx 0") {
+		t.Fatalf("halt reason %q, want the block, the transaction and the store's error", reason)
+	}
 }
 
 // fakeDisk is a settable free-space figure.
@@ -139,7 +153,7 @@ func (f *fakeDisk) usage(string) (uint64, uint64, error) {
 
 func TestDiskWatch(t *testing.T) {
 	fd := &fakeDisk{free: 100 << 30, total: 1 << 40}
-	var logs lockedBuffer
+	var logs ipledgertest.LockedBuffer
 	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.NewTextHandler(&logs, nil)))
 	d.started = true // as run sets it once the node started
 	steps := []struct {
@@ -194,17 +208,10 @@ func TestNodeDiskFull(t *testing.T) {
 	fd := &fakeDisk{free: 10 << 30, total: 100 << 30}
 	reg := prometheus.NewRegistry()
 	disk := DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage, Interval: 10 * time.Millisecond}
-	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg, Disk: disk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Stop()
+	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Disk: disk})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	reg1, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
@@ -217,7 +224,7 @@ func TestNodeDiskFull(t *testing.T) {
 	}
 	fd.set(1 << 30)
 	waitFor("the refusal", func() bool { return n.refusal() != "" })
-	_, err = n.Submit(ctx, reg1)
+	_, err := n.Submit(ctx, reg1)
 	if ipledger.ErrorCode(err) != ipledger.CodeUnavailable || !strings.Contains(err.Error(), "free space 1.0 GiB below 2.0 GiB") {
 		t.Fatalf("submit on a nearly full disk: %v", err)
 	}
@@ -225,10 +232,10 @@ func TestNodeDiskFull(t *testing.T) {
 	if st.Halted || st.Refusing == "" || st.DiskFree != 1<<30 {
 		t.Fatalf("status %+v", st)
 	}
-	if g := (gaugeValue(t, reg, "ipledger_disk_refusing")); g != 1 {
+	if g := (gauge(t, reg, "ipledger_disk_refusing")); g != 1 {
 		t.Fatalf("ipledger_disk_refusing = %v", g)
 	}
-	if g := (gaugeValue(t, reg, "ipledger_disk_free_bytes")); g != 1<<30 {
+	if g := (gauge(t, reg, "ipledger_disk_free_bytes")); g != 1<<30 {
 		t.Fatalf("ipledger_disk_free_bytes = %v", g)
 	}
 	fd.set(3 << 30)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // historyChain commits blocks in which ORG-H updates itself several times, with a
@@ -15,13 +16,13 @@ func historyChain(t *testing.T) *Replayer {
 	t.Helper()
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, t.TempDir(), "history-chain", start, testGenesis())
+	r, err := NewReplayer(ctx, t.TempDir(), "history-chain", start, ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
-	org := ipledger.Signer{Org: "ORG-H", Key: testKey("ORG-H")}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
+	org := ipledgertest.Signer("ORG-H")
 	reg, err := ipledger.BuildTx("history-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-H", Name: "H", Keys: []ipledger.PublicKey{org.Key.Public()}}}}, ripe)
 	if err != nil {
 		t.Fatal(err)

@@ -2,53 +2,34 @@ package chain
 
 import (
 	"context"
-	"crypto/sha256"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
-
-func testKey(name string) ipledger.PrivateKey {
-	seed := sha256.Sum256([]byte("chain test " + name))
-	k, _ := ipledger.KeyFromSeed(seed[:])
-	return k
-}
-
-func testGenesis() *ledger.Genesis {
-	g := &ledger.Genesis{}
-	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r, Keys: []ipledger.PublicKey{testKey(r).Public()}})
-	}
-	for _, p := range []struct{ r, reg string }{
-		{"0.0.0.0-192.255.255.255", ipledger.IANA}, {"193.0.0.0/8", ipledger.RIPENCC}, {"194.0.0.0-255.255.255.255", ipledger.IANA},
-		{"::/0", ipledger.IANA}, {"AS0-AS4294967295", ipledger.IANA},
-	} {
-		st := ipledger.StatusIANAPool
-		if p.reg != ipledger.IANA {
-			st = ipledger.StatusRIRPool
-		}
-		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st})
-	}
-	return g
-}
 
 // startTestNode creates a single-validator home in dir (if new) and starts it.
 func startTestNode(t *testing.T, dir string) *Node {
 	t.Helper()
-	pk, _, err := InitHome(dir)
+	initTestHome(t, dir)
+	return startNode(t, NodeOptions{Home: dir})
+}
+
+// startNode starts the node of o.Home, committing every 20 ms unless o says otherwise,
+// waits for its first block and stops it when the test ends (Stop again is harmless).
+func startNode(t *testing.T, o NodeOptions) *Node {
+	t.Helper()
+	if o.TimeoutCommit == 0 {
+		o.TimeoutCommit = 20 * time.Millisecond
+	}
+	n, err := Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteGenesisIfMissing(GenesisPath(dir), "chain-test", time.Now(), testGenesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
-		t.Fatal(err)
-	}
-	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(func() { n.Stop() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := n.WaitHeight(ctx, 1); err != nil {
 		t.Fatal(err)
@@ -74,8 +55,8 @@ func submitWait(t *testing.T, n *Node, tx []byte) TxOutcome {
 func TestNodeCommitsAndResumes(t *testing.T) {
 	dir := t.TempDir()
 	n := startTestNode(t, dir)
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
-	tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X", Keys: []ipledger.PublicKey{testKey("x").Public()}}}}, ripe)
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
+	tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X", Keys: []ipledger.PublicKey{ipledgertest.Key("x").Public()}}}}, ripe)
 	if out := submitWait(t, n, tx); out.Code != 0 {
 		t.Fatalf("register: %s %s", out.Code, out.Log)
 	}

@@ -17,6 +17,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/netguard"
 )
 
@@ -221,7 +222,7 @@ func TestP2PPerClientCapNode(t *testing.T) {
 	}
 	dir := t.TempDir()
 	initTestHome(t, dir)
-	addr := freeLoopbackPort(t)
+	addr := ipledgertest.FreeAddr(t)
 	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, P2PAddr: addr, P2PMaxPerClient: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -293,14 +294,4 @@ func loopbackAlias(t *testing.T) bool {
 	}
 	c.Close()
 	return true
-}
-
-func freeLoopbackPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

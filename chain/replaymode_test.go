@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestReplayTuned replays the same blocks as a node does and with ReplayOptions (lean and
@@ -16,13 +18,13 @@ func TestReplayTuned(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	blocks := detBlocks()
-	plain, err := NewReplayer(ctx, t.TempDir(), "det-chain", start, testGenesis())
+	plain, err := NewReplayer(ctx, t.TempDir(), "det-chain", start, ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer plain.Close()
 	dir := t.TempDir()
-	tuned, err := NewReplayer(ctx, dir, "det-chain", start, testGenesis())
+	tuned, err := NewReplayer(ctx, dir, "det-chain", start, ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}

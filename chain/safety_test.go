@@ -8,6 +8,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // Through the app: a transaction committed with a rejection consumed its sequence, so the
@@ -16,12 +17,12 @@ import (
 func TestCheckTxAfterRejection(t *testing.T) {
 	ctx := context.Background()
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, t.TempDir(), "det-chain", start, testGenesis())
+	r, err := NewReplayer(ctx, t.TempDir(), "det-chain", start, ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	build := func(seq uint64, exp ipledger.Expiry, res string) []byte {
 		b, err := ipledger.BuildTxExpiring("det-chain", ipledger.KindAllocate, seq, exp, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 			{Resource: ipledger.MustParseResource(res), Org: ipledger.RIPENCC, Status: ipledger.StatusAllocatedPA}}}, ripe)

@@ -19,6 +19,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
 )
 
@@ -98,7 +99,7 @@ func (s *snapApp) held() []*abci.Snapshot {
 // initGenesis runs InitChain with the test genesis.
 func (s *snapApp) initGenesis(t testing.TB) {
 	t.Helper()
-	g, _ := json.Marshal(testGenesis())
+	g, _ := json.Marshal(ipledgertest.Genesis())
 	if _, err := s.app.InitChain(context.Background(), &abci.InitChainRequest{ChainId: "det-chain",
 		Time: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), AppStateBytes: g, InitialHeight: 1}); err != nil {
 		t.Fatal(err)

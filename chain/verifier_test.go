@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestVerifierBatches submits good and badly signed transactions from many goroutines at
@@ -18,7 +19,7 @@ func TestVerifierBatches(t *testing.T) {
 	for i := range txs {
 		h := fmt.Sprintf("ORG-V%d", i%7)
 		raw, err := ipledger.BuildTx("verify-chain", ipledger.KindUpdateOrg, uint64(i+1), 0,
-			ipledger.UpdateOrgBody{Name: fmt.Sprint("name ", i)}, ipledger.Signer{Org: h, Key: testKey(h)})
+			ipledger.UpdateOrgBody{Name: fmt.Sprint("name ", i)}, ipledgertest.Signer(h))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,26 +19,9 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
 )
-
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestStartupCheck replays the determinism blocks into a store, edits the closed database
 // the way an insider could — a value record, the last log leaves, a log leaf's bytes — and
@@ -49,7 +31,7 @@ func TestStartupCheck(t *testing.T) {
 	ctx := context.Background()
 	blocks := detBlocks()
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), testGenesis())
+	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +118,7 @@ func TestStartupCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			var logs lockedBuffer
+			var logs ipledgertest.LockedBuffer
 			reg := prometheus.NewRegistry()
 			app, err := NewApp(st, Config{ChainID: "det-chain", LogSigner: signer, LogVerifierKey: vkey,
 				Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: NewMetrics(reg)})

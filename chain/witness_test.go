@@ -1,7 +1,6 @@
 package chain
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/witness"
 )
 
@@ -57,7 +57,7 @@ func initTestHome(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteGenesisIfMissing(GenesisPath(dir), "chain-test", time.Now(), testGenesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
+	if err := WriteGenesisIfMissing(GenesisPath(dir), "chain-test", time.Now(), ipledgertest.Genesis(), []ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10}}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(LogKeyPath(dir))
@@ -73,23 +73,14 @@ func startWitnessedNode(t *testing.T, dir string, reg *prometheus.Registry, witn
 	for _, w := range witnesses {
 		specs = append(specs, w.spec())
 	}
-	n, err := Start(context.Background(), NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Witnesses: specs, Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return startNode(t, NodeOptions{Home: dir, Witnesses: specs, Registry: reg})
 }
 
 // registerOrgs commits count register-org transactions signed by RIPE NCC from sequence
 // seq on.
 func registerOrgs(t *testing.T, n *Node, seq uint64, count int) {
 	t.Helper()
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: testKey(ipledger.RIPENCC)}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	for i := range count {
 		s := seq + uint64(i)
 		tx, _ := ipledger.BuildTx("chain-test", ipledger.KindRegisterOrg, s, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-W%d", s), Name: "W"}}}, ripe)

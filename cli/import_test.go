@@ -21,6 +21,7 @@ import (
 	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -111,15 +112,8 @@ func newReplaySubmitter(t *testing.T, keys map[string]ipledger.PrivateKey) *repl
 // ledger through signed transactions, and checks that every transaction succeeds and every
 // planned holding is on the ledger with its holder, status and date.
 func TestImportEveryDateFolder(t *testing.T) {
-	dir, ok := importer.DataDir()
-	if !ok {
-		msg := "no real data in " + dir + " (set IPLEDGER_DATA; the RIRs publish delegated statistics at https://ftp.ripe.net/pub/stats/ and their own FTP sites)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	folders, err := filepath.Glob(filepath.Join(dir, "delegated", "*"))
+	dir := ipledgertest.Data(t, "delegated")
+	folders, err := filepath.Glob(filepath.Join(dir, "*"))
 	if err != nil || len(folders) == 0 {
 		t.Fatalf("no date folders under %s: %v", dir, err)
 	}

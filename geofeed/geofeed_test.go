@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 func TestReadRealFeeds(t *testing.T) {
@@ -17,8 +16,7 @@ func TestReadRealFeeds(t *testing.T) {
 		dir  string
 		want int
 	}{{"APNIC-net", 1}, {"Eastlink-intcore", -1}} {
-		dir, _ := importer.DataDir()
-		path := filepath.Join(dir, "geofeed", c.dir, "geofeed.csv")
+		path := ipledgertest.DataPath("geofeed/" + c.dir + "/geofeed.csv")
 		b, err := os.ReadFile(path)
 		if err != nil {
 			if os.Getenv("CI") == "true" {

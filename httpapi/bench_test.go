@@ -23,6 +23,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/stateproof"
 )
 
@@ -43,7 +44,7 @@ func benchLog(b *testing.B, leaves int) (*chain.App, []ipledger.Hash) {
 	b.Helper()
 	const perBlock = 1000
 	ctx := context.Background()
-	rp, err := chain.NewReplayer(ctx, b.TempDir(), testChain, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), testGenesis())
+	rp, err := chain.NewReplayer(ctx, b.TempDir(), testChain, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func benchState(b *testing.B, n int) (*Client, *stateproof.Trust, int64) {
 	_, _, c, trust := startProofNode(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	ripe := signer(ipledger.RIPENCC)
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	seq := uint64(0)
 	submit := func(kind ipledger.Kind, body any) int64 {
 		seq++

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
@@ -48,12 +49,12 @@ func memState(t testing.TB) ipledger.KV {
 	kv := store.NewMemKV()
 	l := ledger.New(testChain)
 	block := ipledger.Block{Height: 0, Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	if err := l.InitGenesis(kv, testGenesis(), block); err != nil {
+	if err := l.InitGenesis(kv, ipledgertest.Genesis(), block); err != nil {
 		t.Fatal(err)
 	}
-	ripe := signer(ipledger.RIPENCC)
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	for i, body := range []any{
-		ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "Alpha", Keys: []ipledger.PublicKey{testKey("ORG-A").Public()}}}},
+		ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "Alpha", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}}}},
 		ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 			{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-A", Status: ipledger.StatusAllocatedPA},
 			{Resource: ipledger.MustParseResource("AS3333"), Org: "ORG-A", Status: ipledger.StatusAllocatedAS},
@@ -72,8 +73,8 @@ func memState(t testing.TB) ipledger.KV {
 			t.Fatal(err)
 		}
 		block.Height++
-		if res := l.Apply(kv, block, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("apply %s: %s %s", tx.Kind, res.Code, res.Log)
+		if res, err := l.Apply(kv, block, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("apply %s: %s %s %v", tx.Kind, res.Code, res.Log, err)
 		}
 	}
 	return kv
@@ -145,22 +146,10 @@ func TestParseResourcePath(t *testing.T) {
 	}
 }
 
-// failKV fails every read, as a broken disk would.
-type failKV struct{}
-
-var errDisk = errors.New("disk on fire at sector 7")
-
-func (failKV) Get([]byte) ([]byte, error) { return nil, errDisk }
-func (failKV) Set(_, _ []byte) error      { return errDisk }
-func (failKV) Delete([]byte) error        { return errDisk }
-func (failKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
-	return errDisk
-}
-
 // TestInternalError: a failing store answers 500 "internal error" and logs the details.
 func TestInternalError(t *testing.T) {
 	var logs bytes.Buffer
-	h := memServer(t, failKV{}, slog.New(slog.NewTextHandler(&logs, nil)))
+	h := memServer(t, ipledgertest.FailKV{}, slog.New(slog.NewTextHandler(&logs, nil)))
 	for _, p := range []string{"/v1/resources/193.0.0.1", "/v1/orgs/ORG-A", "/v1/orgs", "/v1/holdings/1"} {
 		logs.Reset()
 		w := get(h, p)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/geofeed"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestGeofeedHostile(t *testing.T) {
 	kv := memState(t)
 	l := ledger.New(testChain)
-	orgA := signer("ORG-A")
+	orgA := ipledgertest.Signer("ORG-A")
 	for i, g := range []ipledger.SetGeoBody{
 		{Resource: ipledger.MustParseResource("193.0.1.0/24"), Country: "KE", Region: "KE-110", City: "CITYONE"},
 		{Resource: ipledger.MustParseResource("193.0.2.0/24"), Country: "KE", Region: "KE-110", City: "CITYTWO"},
@@ -33,8 +34,8 @@ func TestGeofeedHostile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res := l.Apply(kv, ipledger.Block{Height: int64(10 + i), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("set-geo: %s %s", res.Code, res.Log)
+		if res, err := l.Apply(kv, ipledger.Block{Height: int64(10 + i), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("set-geo: %s %s %v", res.Code, res.Log, err)
 		}
 	}
 	// Geolocations are JSON records: rewrite the cities and a region in place.

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,49 +18,11 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 )
 
 const testChain = "httpapi-test"
-
-// testKey returns a deterministic key per name.
-func testKey(name string) ipledger.PrivateKey {
-	seed := sha256.Sum256([]byte("httpapi test " + name))
-	k, err := ipledger.KeyFromSeed(seed[:])
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
-
-func signer(org string) ipledger.Signer { return ipledger.Signer{Org: org, Key: testKey(org)} }
-
-// testGenesis gives RIPE NCC 193.0.0.0/8, 2001:600::/23 and AS3072-AS4095; IANA the rest.
-func testGenesis() *ledger.Genesis {
-	g := &ledger.Genesis{}
-	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{testKey(r).Public()}})
-	}
-	for _, p := range []struct{ r, reg string }{
-		{"0.0.0.0-192.255.255.255", ipledger.IANA},
-		{"193.0.0.0/8", ipledger.RIPENCC},
-		{"194.0.0.0-255.255.255.255", ipledger.IANA},
-		{"::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA},
-		{"2001:600::/23", ipledger.RIPENCC},
-		{"2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA},
-		{"AS0-AS3071", ipledger.IANA},
-		{"AS3072-AS4095", ipledger.RIPENCC},
-		{"AS4096-AS4294967295", ipledger.IANA},
-	} {
-		st := ipledger.StatusIANAPool
-		if p.reg != ipledger.IANA {
-			st = ipledger.StatusRIRPool
-		}
-		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: st, Registered: "1993-09-01"})
-	}
-	g.SettlementAgents = []ledger.GenesisOrg{{Handle: "AGENT", Name: "Settlement agent", Keys: []ipledger.PublicKey{testKey("AGENT").Public()}}}
-	return g
-}
 
 // startNode starts a single-validator node in a temp dir and serves the API over it.
 func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
@@ -78,28 +39,9 @@ func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
 func startNodeHome(t testing.TB, noSync bool) (*chain.Node, string, *prometheus.Registry) {
 	t.Helper()
 	dir := t.TempDir()
-	pk, _, err := chain.InitHome(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := chain.WriteGenesis(chain.GenesisPath(dir), testChain, time.Now(), testGenesis(), []chain.ValidatorSpec{{Name: "v0", PubKey: pk, Power: 10, Operator: ipledger.IANA}}); err != nil {
-		t.Fatal(err)
-	}
+	chaintest.InitHome(t, dir, testChain, ipledgertest.Genesis(), ipledger.IANA)
 	reg := prometheus.NewRegistry()
-	n, err := chain.Start(context.Background(), chain.NodeOptions{Home: dir, TimeoutCommit: 20 * time.Millisecond, Registry: reg, NoSync: noSync})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := n.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := n.WaitHeight(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	n := chaintest.StartNode(t, chain.NodeOptions{Home: dir, Registry: reg, NoSync: noSync})
 	return n, dir, reg
 }
 
@@ -191,7 +133,7 @@ func TestAPI(t *testing.T) {
 		t.Fatalf("status: %+v", st)
 	}
 
-	ripe, orgA, orgB := signer(ipledger.RIPENCC), signer("ORG-A"), signer("ORG-B")
+	ripe, orgA, orgB := ipledgertest.Signer(ipledger.RIPENCC), ipledgertest.Signer("ORG-A"), ipledgertest.Signer("ORG-B")
 	commit(t, c, "register", mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", Keys: []ipledger.PublicKey{orgA.Key.Public()}},
 		{Handle: "ORG-B", Name: "Beta Hosting", Country: "DE", Keys: []ipledger.PublicKey{orgB.Key.Public()}},
@@ -443,7 +385,7 @@ func TestAPI(t *testing.T) {
 		if status != 400 || eb.Code != "invalid" {
 			t.Fatalf("bad wait: %d %+v", status, eb)
 		}
-		bad := mustTx(t, ipledger.KindUpdateOrg, 1, ipledger.UpdateOrgBody{Org: "ORG-B", Name: "Beta"}, ipledger.Signer{Org: "ORG-B", Key: testKey("intruder")})
+		bad := mustTx(t, ipledger.KindUpdateOrg, 1, ipledger.UpdateOrgBody{Org: "ORG-B", Name: "Beta"}, ipledger.Signer{Org: "ORG-B", Key: ipledgertest.Key("intruder")})
 		_, err = c.Submit(ctx, bad, false)
 		wantAPIError(t, "unknown key", err, ipledger.CodeUnknownKey)
 	})

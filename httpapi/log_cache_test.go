@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -52,7 +53,7 @@ func TestAppendInclusionJSON(t *testing.T) {
 // each against the log root, and that the by-hash and by-index answers agree.
 func TestInclusionByHashManyPerBlock(t *testing.T) {
 	ctx := context.Background()
-	rp, err := chain.NewReplayer(ctx, t.TempDir(), testChain, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), testGenesis())
+	rp, err := chain.NewReplayer(ctx, t.TempDir(), testChain, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
 	if err != nil {
 		t.Fatal(err)
 	}

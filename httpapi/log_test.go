@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -52,7 +53,7 @@ func checkpoint(t *testing.T, base string) tlogfmt.Checkpoint {
 // hashes the checkpoint commits to.
 func TestLogAPI(t *testing.T) {
 	_, srv, c := startNode(t)
-	ripe := signer(ipledger.RIPENCC)
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	tx1 := mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "A"}}}, ripe)
 	commit(t, c, "register", tx1)
 	cp1 := checkpoint(t, srv.URL)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/geofeed"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestMarketAPI runs a short lease on a real node: the listings show the offer, the lease,
@@ -20,7 +21,7 @@ import (
 func TestMarketAPI(t *testing.T) {
 	_, srv, c := startNode(t)
 	ctx := context.Background()
-	ripe, orgA, orgB, agent := signer(ipledger.RIPENCC), signer("ORG-A"), signer("ORG-B"), signer("AGENT")
+	ripe, orgA, orgB, agent := ipledgertest.Signer(ipledger.RIPENCC), ipledgertest.Signer("ORG-A"), ipledgertest.Signer("ORG-B"), ipledgertest.Signer("AGENT")
 	commit(t, c, "register", mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: "ORG-A", Name: "Alpha Networks", Keys: []ipledger.PublicKey{orgA.Key.Public()}},
 		{Handle: "ORG-B", Name: "Beta Hosting", Keys: []ipledger.PublicKey{orgB.Key.Public()}},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -21,7 +22,7 @@ import (
 func manyChildren(t testing.TB, n int) ipledger.KV {
 	kv := memState(t)
 	l := ledger.New(testChain)
-	orgA := signer("ORG-A")
+	orgA := ipledgertest.Signer("ORG-A")
 	for i, seq := 0, uint64(1); i < n; seq++ {
 		var items []ipledger.AllocateItem
 		for ; i < n && len(items) < 400; i++ {
@@ -36,8 +37,8 @@ func manyChildren(t testing.TB, n int) ipledger.KV {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res := l.Apply(kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("assign: %s %s", res.Code, res.Log)
+		if res, err := l.Apply(kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("assign: %s %s %v", res.Code, res.Log, err)
 		}
 	}
 	return kv
@@ -288,7 +289,7 @@ func TestOrgListFromCursor(t *testing.T) {
 	for i := range 600 {
 		orgs = append(orgs, ipledger.NewOrg{Handle: fmt.Sprintf("ORG-X%04d", i), Name: "x"})
 	}
-	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, signer(ipledger.RIPENCC))
+	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, ipledgertest.Signer(ipledger.RIPENCC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,8 +297,8 @@ func TestOrgListFromCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); res.Code != ipledger.CodeOK {
-		t.Fatalf("register: %s %s", res.Code, res.Log)
+	if res, err := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
+		t.Fatalf("register: %s %s %v", res.Code, res.Log, err)
 	}
 	ckv := &countKV{KV: kv}
 	h := memServer(t, ckv, nil)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/stateproof"
 )
@@ -58,7 +59,7 @@ func provable(t *testing.T, h int64, get func(height int64) (*stateproof.Proof, 
 // and returns the heights of the registration, the allocation and the assignment.
 func proofWorld(t *testing.T, c *Client) (registered, allocated, assigned int64) {
 	t.Helper()
-	ripe, orgA, orgB := signer(ipledger.RIPENCC), signer("ORG-A"), signer("ORG-B")
+	ripe, orgA, orgB := ipledgertest.Signer(ipledger.RIPENCC), ipledgertest.Signer("ORG-A"), ipledgertest.Signer("ORG-B")
 	registered = commit(t, c, "register", mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", Keys: []ipledger.PublicKey{orgA.Key.Public()}},
 		{Handle: "ORG-B", Name: "Beta Hosting", Country: "DE", Keys: []ipledger.PublicKey{orgB.Key.Public()}},

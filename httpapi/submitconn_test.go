@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestSubmitConn posts over one connection what Client.Submit posts and expects the same
@@ -21,7 +22,7 @@ func TestSubmitConn(t *testing.T) {
 	defer sc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ripe := signer(ipledger.RIPENCC)
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	reg := mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-SC", Name: "Submit conn"}}}, ripe)
 	res, err := sc.Submit(ctx, reg, true)
 	if err != nil || !res.Committed() || res.Code != ipledger.CodeOK || res.Hash != ipledger.HashTx(reg) {

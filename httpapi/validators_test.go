@@ -8,6 +8,7 @@ import (
 	"github.com/cometbft/cometbft/crypto/ed25519"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -17,11 +18,11 @@ import (
 func TestValidatorChange(t *testing.T) {
 	n, _, c := startNode(t)
 	ctx := context.Background()
-	iana := signer(ipledger.IANA)
+	iana := ipledgertest.Signer(ipledger.IANA)
 	var k ledger.HexKey
 	copy(k[:], ed25519.GenPrivKey().PubKey().Bytes())
 	// A registry that runs no validator cannot change the set.
-	res, err := c.Submit(ctx, mustTx(t, ipledger.KindSetValidator, 1, ledger.SetValidatorBody{PubKey: k, Power: 1, Operator: ipledger.ARIN}, signer(ipledger.RIPENCC)), true)
+	res, err := c.Submit(ctx, mustTx(t, ipledger.KindSetValidator, 1, ledger.SetValidatorBody{PubKey: k, Power: 1, Operator: ipledger.ARIN}, ipledgertest.Signer(ipledger.RIPENCC)), true)
 	if err != nil || res.Code != ipledger.CodeUnauthorized {
 		t.Fatalf("set-validator by a non-operator: %+v %v", res, err)
 	}
@@ -43,5 +44,5 @@ func TestValidatorChange(t *testing.T) {
 	}
 	// 10 of 11 is still more than two thirds: the single original validator goes on.
 	// RIPE-NCC used sequence 1 on the rejected set-validator above.
-	commit(t, c, "after", mustTx(t, ipledger.KindRegisterOrg, 2, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-AFTER", Name: "after"}}}, signer(ipledger.RIPENCC)))
+	commit(t, c, "after", mustTx(t, ipledger.KindRegisterOrg, 2, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-AFTER", Name: "after"}}}, ipledgertest.Signer(ipledger.RIPENCC)))
 }

@@ -10,17 +10,12 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // seedDirs are where fuzz seeds come from: the real files when present, and the fixture.
 func seedDirs() []string {
-	dirs := []string{filepath.Join("testdata", "mini")}
-	if d := os.Getenv("IPLEDGER_DATA"); d != "" {
-		dirs = append(dirs, filepath.Join(d, "iana"))
-	} else if root, err := repoRoot(); err == nil {
-		dirs = append(dirs, filepath.Join(root, "..", "shared", "data", "iana"))
-	}
-	return dirs
+	return []string{filepath.Join("testdata", "mini"), ipledgertest.DataPath("iana")}
 }
 
 // fuzzParser seeds f with file from each seed directory and with literals, and checks that

@@ -3,7 +3,6 @@ package iana
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -11,46 +10,14 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
-// dataDir returns the directory with IANA's registry files: $IPLEDGER_DATA/iana, else
-// ../shared/data/iana beside the repository root. Without it the test is skipped, or fails
-// when CI=true.
+// dataDir returns the directory with IANA's registry files, the shared data's iana/
+// folder (see ipledgertest.Data).
 func dataDir(tb testing.TB) string {
 	tb.Helper()
-	dir := ""
-	if d := os.Getenv("IPLEDGER_DATA"); d != "" {
-		dir = filepath.Join(d, "iana")
-	} else if root, err := repoRoot(); err == nil {
-		dir = filepath.Join(root, "..", "shared", "data", "iana")
-	}
-	if dir == "" {
-		dir = "(no data directory)"
-	} else if _, err := os.Stat(filepath.Join(dir, IPv4File)); err == nil {
-		return dir
-	}
-	msg := "IANA registry files not found in " + dir + " (set IPLEDGER_DATA to a directory with an iana/ folder; IANA publishes them at https://www.iana.org/assignments/)"
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-	return ""
-}
-
-func repoRoot() (string, error) {
-	d, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", os.ErrNotExist
-		}
-		d = filepath.Dir(d)
-	}
+	return filepath.Dir(ipledgertest.Data(tb, "iana/"+IPv4File))
 }
 
 // checkPools reports every problem poolProblems finds.

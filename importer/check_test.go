@@ -163,7 +163,7 @@ type model struct {
 }
 
 type mpool struct {
-	lo, hi num
+	lo, hi ipledger.Number
 	reg    string
 	status ipledger.Status
 	moved  bool // moved by the batch being applied
@@ -172,30 +172,30 @@ type mpool struct {
 func newModel(pools []Pool) *model {
 	m := &model{pools: map[ipledger.Family][]mpool{}}
 	for _, p := range pools {
-		lo, hi := bounds(p.Resource)
+		lo, hi := p.Resource.Bounds()
 		f := p.Resource.Family()
 		m.pools[f] = append(m.pools[f], mpool{lo: lo, hi: hi, reg: p.Registry, status: p.Status})
 	}
 	for f := range m.pools {
-		slices.SortFunc(m.pools[f], func(a, b mpool) int { return a.lo.cmp(b.lo) })
+		slices.SortFunc(m.pools[f], func(a, b mpool) int { return a.lo.Compare(b.lo) })
 	}
 	return m
 }
 
 // at returns the index of the pool containing all of r, or -1.
 func (m *model) at(r ipledger.Resource) int {
-	lo, hi := bounds(r)
+	lo, hi := r.Bounds()
 	ps := m.pools[r.Family()]
-	i, _ := slices.BinarySearchFunc(ps, lo, func(p mpool, x num) int {
+	i, _ := slices.BinarySearchFunc(ps, lo, func(p mpool, x ipledger.Number) int {
 		switch {
-		case p.hi.less(x):
+		case p.hi.Less(x):
 			return -1
-		case x.less(p.lo):
+		case x.Less(p.lo):
 			return 1
 		}
 		return 0
 	})
-	if i < len(ps) && !lo.less(ps[i].lo) && !ps[i].hi.less(hi) {
+	if i < len(ps) && !lo.Less(ps[i].lo) && !ps[i].hi.Less(hi) {
 		return i
 	}
 	return -1
@@ -237,16 +237,17 @@ func (m *model) transfer(items []ipledger.RegistryTransferItem, from, to string)
 		for _, p := range m.pools[f] {
 			cur, open := p.lo, true
 			for open && j < len(rs) {
-				lo, hi := bounds(rs[j])
-				if p.hi.less(lo) {
+				lo, hi := rs[j].Bounds()
+				if p.hi.Less(lo) {
 					break
 				}
-				if cur.less(lo) {
-					pieces = append(pieces, mpool{lo: cur, hi: lo.prev(), reg: p.reg, status: p.status})
+				if cur.Less(lo) {
+					before, _ := lo.Prev()
+					pieces = append(pieces, mpool{lo: cur, hi: before, reg: p.reg, status: p.status})
 				}
 				pieces = append(pieces, mpool{lo: lo, hi: hi, reg: to, status: ipledger.StatusRIRPool, moved: true})
-				cur, open = hi.next()
-				if !open || p.hi.less(cur) {
+				cur, open = hi.Next()
+				if !open || p.hi.Less(cur) {
 					open = false
 				}
 				j++

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // seedLines are lines of every form, for fuzzing when the real files are not there.
@@ -37,11 +38,7 @@ var seedLines = []string{
 
 // realLines returns up to n lines of each real file (every tenth one after the first 40).
 func realLines(tb testing.TB, n int) []string {
-	dir, ok := DataDir()
-	if !ok {
-		return nil
-	}
-	paths, _ := filepath.Glob(filepath.Join(dir, "delegated", "*", "*"))
+	paths, _ := filepath.Glob(filepath.Join(ipledgertest.DataPath("delegated"), "*", "*"))
 	var out []string
 	for _, p := range paths {
 		if strings.HasSuffix(p, ".md5") {

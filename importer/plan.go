@@ -302,7 +302,7 @@ type planner struct {
 // piece is a part of a record's space that must move from one registry's pool to another's.
 type piece struct {
 	fam      ipledger.Family
-	lo, hi   num
+	lo, hi   ipledger.Number
 	from, to string
 	lvl      int // batch level: after every transfer that moved any of this space before
 	src      int // the segment's pool id: adjacent pieces of one pool may move as one item
@@ -320,21 +320,21 @@ func (p *planner) setPools(pools []Pool) error {
 		if !slices.Contains(ipledger.Registries, pl.Registry) {
 			return fmt.Errorf("plan import: pool %s: unknown registry %q", pl.Resource, pl.Registry)
 		}
-		lo, hi := bounds(pl.Resource)
+		lo, hi := pl.Resource.Bounds()
 		m := &p.pools[fam]
 		if n := len(m.segs); n == 0 {
-			if lo != (num{}) {
+			if lo != (ipledger.Number{}) {
 				return fmt.Errorf("plan import: pools of %s do not start at the beginning of the space (%s)", pl.Resource.Family(), pl.Resource)
 			}
-		} else if next, ok := m.segs[n-1].hi.next(); !ok || next != lo {
-			prev, _ := span(pl.Resource.Family(), m.segs[n-1].lo, m.segs[n-1].hi)
+		} else if next, ok := m.segs[n-1].hi.Next(); !ok || next != lo {
+			prev, _ := ipledger.RangeOf(pl.Resource.Family(), m.segs[n-1].lo, m.segs[n-1].hi)
 			return fmt.Errorf("plan import: pools %s and %s are not adjacent", prev, pl.Resource)
 		}
 		m.segs = append(m.segs, seg{lo: lo, hi: hi, reg: pl.Registry, status: pl.Status, pool: i + 1})
 	}
 	for _, f := range []ipledger.Family{ipledger.IPv4, ipledger.IPv6, ipledger.ASN} {
 		m := p.pools[famIndex(f)]
-		_, whole := bounds(ipledger.Whole(f))
+		_, whole := ipledger.Whole(f).Bounds()
 		if len(m.segs) == 0 || m.segs[len(m.segs)-1].hi != whole {
 			return fmt.Errorf("plan import: pools do not cover the whole %s space", f)
 		}
@@ -366,7 +366,7 @@ func (p *planner) ianaRecord(rec *Record, fs *FileStats) {
 		p.reject(rec, fs, "record has no resource")
 		return
 	}
-	lo, hi := bounds(rec.Resource)
+	lo, hi := rec.Resource.Bounds()
 	if c, ok := p.ianaClaim[fam].overlap(lo, hi); ok {
 		p.reject(rec, fs, "%s overlaps %s", rec.Resource, p.where(c))
 		return
@@ -396,7 +396,7 @@ func (p *planner) native(rec *Record) bool {
 	if fam == 0 {
 		return false
 	}
-	lo, hi := bounds(rec.Resource)
+	lo, hi := rec.Resource.Bounds()
 	segs := p.pools[fam].overlapping(lo, hi)
 	return len(segs) == 1 && segs[0].reg == rec.Registry && !segs[0].special()
 }
@@ -453,7 +453,7 @@ func (p *planner) take(rec *Record, fs *FileStats) bool {
 		p.reject(rec, fs, "country %q is not two letters A-Z", rec.Country)
 		return false
 	}
-	lo, hi := bounds(rec.Resource)
+	lo, hi := rec.Resource.Bounds()
 	segs := p.pools[fam].overlapping(lo, hi)
 	for _, s := range segs {
 		if s.special() {
@@ -503,26 +503,26 @@ func finalStatus(s seg, reg string) (ipledger.Status, bool) {
 }
 
 func (p *planner) segResource(fam int, s seg) ipledger.Resource {
-	r, _ := span(ipledger.Family(fam), s.lo, s.hi)
+	r, _ := ipledger.RangeOf(ipledger.Family(fam), s.lo, s.hi)
 	return r
 }
 
-func maxNum(a, b num) num {
-	if a.less(b) {
+func maxNum(a, b ipledger.Number) ipledger.Number {
+	if a.Less(b) {
 		return b
 	}
 	return a
 }
 
-func minNum(a, b num) num {
-	if a.less(b) {
+func minNum(a, b ipledger.Number) ipledger.Number {
+	if a.Less(b) {
 		return a
 	}
 	return b
 }
 
 // transfer queues moving lo..hi, part of segment s, to registry to.
-func (p *planner) transfer(f ipledger.Family, lo, hi num, s seg, to string, fs *FileStats) {
+func (p *planner) transfer(f ipledger.Family, lo, hi ipledger.Number, s seg, to string, fs *FileStats) {
 	p.pieces = append(p.pieces, piece{fam: f, lo: lo, hi: hi, from: s.reg, to: to, lvl: s.lvl + 1, src: s.pool})
 	fs.Transfers++
 }
@@ -625,7 +625,7 @@ func (p *planner) plan() (*Plan, error) {
 	ps := p.pieces
 	slices.SortFunc(ps, func(a, b piece) int {
 		return cmp.Or(cmp.Compare(a.lvl, b.lvl), strings.Compare(a.from, b.from), strings.Compare(a.to, b.to),
-			cmp.Compare(a.fam, b.fam), a.lo.cmp(b.lo))
+			cmp.Compare(a.fam, b.fam), a.lo.Compare(b.lo))
 	})
 	for i := 0; i < len(ps); {
 		j := i
@@ -694,13 +694,13 @@ func transferItems(ps []piece) ([]ipledger.RegistryTransferItem, error) {
 		run := ps[i]
 		j := i + 1
 		for ; j < len(ps); j++ {
-			next, ok := run.hi.next()
+			next, ok := run.hi.Next()
 			if !ok || ps[j].fam != run.fam || ps[j].src != run.src || ps[j].lo != next {
 				break
 			}
 			run.hi = ps[j].hi
 		}
-		r, err := span(run.fam, run.lo, run.hi)
+		r, err := ipledger.RangeOf(run.fam, run.lo, run.hi)
 		if err != nil {
 			return nil, fmt.Errorf("plan import: transfer of %s space: %w", run.fam, err)
 		}

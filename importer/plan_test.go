@@ -4,7 +4,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -370,18 +369,19 @@ func TestSpanSet(t *testing.T) {
 	var s spanSet
 	var naive []claim
 	for i := 0; i < 20000; i++ {
-		lo := num{0, uint64(rng.IntN(1 << 20))}
-		hi := num{0, lo.lo + uint64(rng.IntN(64))}
+		l := uint64(rng.IntN(1 << 20))
+		h := l + uint64(rng.IntN(64))
+		lo, hi := ipledger.NumberFrom(0, l), ipledger.NumberFrom(0, h)
 		var want *claim
 		for k := range naive {
-			if !naive[k].hi.less(lo) && !hi.less(naive[k].lo) {
+			if !naive[k].hi.Less(lo) && !hi.Less(naive[k].lo) {
 				want = &naive[k]
 				break
 			}
 		}
 		got, ok := s.overlap(lo, hi)
 		if ok != (want != nil) {
-			t.Fatalf("overlap(%d, %d) = %v, %v; want %v", lo.lo, hi.lo, got, ok, want)
+			t.Fatalf("overlap(%d, %d) = %v, %v; want %v", l, h, got, ok, want)
 		}
 		if !ok {
 			c := claim{lo: lo, hi: hi, ref: i}
@@ -398,32 +398,36 @@ func TestSpanSet(t *testing.T) {
 		t.Fatalf("%d ranges kept, want %d", len(all), len(naive))
 	}
 	for i := 1; i < len(all); i++ {
-		if !all[i-1].hi.less(all[i].lo) {
+		if !all[i-1].hi.Less(all[i].lo) {
 			t.Fatalf("ranges %v and %v out of order", all[i-1], all[i])
 		}
 	}
 }
 
 func TestPoolMapAssign(t *testing.T) {
-	m := poolMap{segs: []seg{{lo: num{0, 0}, hi: num{0, 99}, reg: "A"}, {lo: num{0, 100}, hi: num{0, 199}, reg: "B"}}}
-	m.assign(num{0, 10}, num{0, 19}, seg{reg: "C", lvl: 1})
-	m.assign(num{0, 90}, num{0, 109}, seg{reg: "D", lvl: 2})
-	m.assign(num{0, 0}, num{0, 9}, seg{reg: "E"})
-	m.assign(num{0, 190}, num{0, 199}, seg{reg: "F"})
+	n := func(x uint64) ipledger.Number { return ipledger.NumberFrom(0, x) }
+	m := poolMap{segs: []seg{{lo: n(0), hi: n(99), reg: "A"}, {lo: n(100), hi: n(199), reg: "B"}}}
+	m.assign(n(10), n(19), seg{reg: "C", lvl: 1})
+	m.assign(n(90), n(109), seg{reg: "D", lvl: 2})
+	m.assign(n(0), n(9), seg{reg: "E"})
+	m.assign(n(190), n(199), seg{reg: "F"})
 	var got []string
 	for _, s := range m.segs {
-		got = append(got, s.reg+":"+itoa64(s.lo.lo)+"-"+itoa64(s.hi.lo))
+		r, err := ipledger.RangeOf(ipledger.ASN, s.lo, s.hi)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s.reg+":"+r.String())
 	}
-	want := "E:0-9 C:10-19 A:20-89 D:90-109 B:110-189 F:190-199"
+	want := "E:AS0-AS9 C:AS10-AS19 A:AS20-AS89 D:AS90-AS109 B:AS110-AS189 F:AS190-AS199"
 	if strings.Join(got, " ") != want {
 		t.Errorf("segments %s, want %s", strings.Join(got, " "), want)
 	}
-	if ov := m.overlapping(num{0, 15}, num{0, 95}); len(ov) != 3 || ov[0].reg != "C" || ov[2].reg != "D" {
+	if ov := m.overlapping(n(15), n(95)); len(ov) != 3 || ov[0].reg != "C" || ov[2].reg != "D" {
 		t.Errorf("overlapping: %+v", ov)
 	}
 }
 
-func itoa64(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // TestPlanPoolSpace: an RIR's available and reserved records become items that mark its
 // pool (the registry itself as the org, AVAILABLE or RESERVED), after every holding and

@@ -3,7 +3,6 @@ package importer
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,24 +12,14 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
-// delegatedDir returns the folder of real delegated statistics (one subfolder per date). A
-// missing folder fails the test in CI and skips it elsewhere.
+// delegatedDir returns the folder of real delegated statistics (one subfolder per date),
+// or skips the test (fails it under CI=true).
 func delegatedDir(tb testing.TB) string {
 	tb.Helper()
-	dir, ok := DataDir()
-	d := filepath.Join(dir, "delegated")
-	if ok && isDir(d) {
-		return d
-	}
-	msg := fmt.Sprintf("real delegated statistics not found at %q (set IPLEDGER_DATA to the shared data folder); "+
-		"the RIRs publish them at https://ftp.ripe.net/pub/stats/ and on the FTP sites of ARIN, APNIC, LACNIC and AFRINIC (…/pub/stats/)", d)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-	return ""
+	return ipledgertest.Data(tb, "delegated")
 }
 
 // dateDirs lists the date folders of the real data.
@@ -248,27 +237,28 @@ func fillPools(tb testing.TB, pools []Pool) []Pool {
 	tb.Helper()
 	slices.SortFunc(pools, func(a, b Pool) int { return a.Resource.Compare(b.Resource) })
 	var out []Pool
-	gap := func(f ipledger.Family, lo, hi num) {
-		r, err := span(f, lo, hi)
+	gap := func(f ipledger.Family, lo, hi ipledger.Number) {
+		r, err := ipledger.RangeOf(f, lo, hi)
 		if err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, Pool{Resource: r, Registry: ipledger.IANA, Status: ipledger.StatusIANAPool})
 	}
 	for _, f := range []ipledger.Family{ipledger.IPv4, ipledger.IPv6, ipledger.ASN} {
-		next, open := num{}, true
+		next, open := ipledger.Number{}, true
 		for _, p := range pools {
 			if p.Resource.Family() != f {
 				continue
 			}
-			lo, hi := bounds(p.Resource)
-			if next.less(lo) {
-				gap(f, next, lo.prev())
+			lo, hi := p.Resource.Bounds()
+			if next.Less(lo) {
+				before, _ := lo.Prev()
+				gap(f, next, before)
 			}
 			out = append(out, p)
-			next, open = hi.next()
+			next, open = hi.Next()
 		}
-		if _, whole := bounds(ipledger.Whole(f)); open && !whole.less(next) {
+		if _, whole := ipledger.Whole(f).Bounds(); open && !whole.Less(next) {
 			gap(f, next, whole)
 		}
 	}

@@ -71,7 +71,7 @@ func BenchmarkApply(b *testing.B) {
 		}
 		blk := ipledger.Block{Height: int64(10 + i/n), Time: time.Date(2026, 2, 1, 0, 0, i/n, 0, time.UTC)}
 		for _, tx := range txs[i:end] {
-			if r := e.l.Apply(e.kv, blk, tx); r.Code != ipledger.CodeOK {
+			if r, err := e.l.Apply(e.kv, blk, tx); err != nil || r.Code != ipledger.CodeOK {
 				failed++
 			}
 		}

@@ -25,7 +25,7 @@ func encumbranceKey(e *Encumbrance) []byte {
 	return append(k, e.Ref...)
 }
 
-func (s store) putEncumbrance(e *Encumbrance) error {
+func (s state) putEncumbrance(e *Encumbrance) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode encumbrance: %w", err)
@@ -33,14 +33,14 @@ func (s store) putEncumbrance(e *Encumbrance) error {
 	return s.kv.Set(encumbranceKey(e), b)
 }
 
-func (s store) deleteEncumbrance(e *Encumbrance) error {
+func (s state) deleteEncumbrance(e *Encumbrance) error {
 	return s.kv.Delete(encumbranceKey(e))
 }
 
 // encumbered returns an encumbrance on r within holding h, on any holding above h, or on any
 // holding below h inside r; nil if r is free. chain holds h's ancestors and h itself (pool
 // first).
-func (s store) encumbered(chain []*ipledger.Holding, r ipledger.Resource) (*Encumbrance, error) {
+func (s state) encumbered(chain []*ipledger.Holding, r ipledger.Resource) (*Encumbrance, error) {
 	h := chain[len(chain)-1]
 	// Most space is unencumbered: one seek tells whether this family has any encumbrance.
 	any := false
@@ -85,7 +85,7 @@ func (s store) encumbered(chain []*ipledger.Holding, r ipledger.Resource) (*Encu
 }
 
 // checkFree returns CodeEncumbered if anything encumbers r within chain's last holding.
-func (s store) checkFree(chain []*ipledger.Holding, r ipledger.Resource, action string) error {
+func (s state) checkFree(chain []*ipledger.Holding, r ipledger.Resource, action string) error {
 	e, err := s.encumbered(chain, r)
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ var stateFormatKey = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 // CheckStateFormat returns an error unless the state in kv records StateFormat. State
 // from before formats were recorded reads as format 1.
 func CheckStateFormat(kv ipledger.KV) error {
-	f, err := store{kv}.getU64(stateFormatKey)
+	f, err := state{kv}.getU64(stateFormatKey)
 	if err != nil {
 		return fmt.Errorf("read state format: %w", err)
 	}
@@ -97,7 +97,7 @@ func CheckStateFormat(kv ipledger.KV) error {
 // InitGenesis writes g into an empty state as of block (height 0, genesis time), with the
 // state format. It fails on overlapping pools, unknown registries or bad fields.
 func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) error {
-	a := &apply{store: store{kv}, block: block}
+	a := &apply{state: state{kv}, block: block}
 	if err := ipledger.CheckText(g); err != nil {
 		return fmt.Errorf("genesis: %w", err)
 	}
@@ -189,7 +189,7 @@ type Event struct {
 // blocks) is applied again in the same block while the bound allows. Errors are faults of
 // kv, never of the events.
 func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]Event, error) {
-	s := store{kv}
+	s := state{kv}
 	now := block.Time.Unix()
 	end := dueKey(now+1, 0, 0) // every key due at or before now sorts below it
 	var events []Event
@@ -219,7 +219,7 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]Event, error)
 		if err := kv.Delete(key); err != nil {
 			return nil, err
 		}
-		a := &apply{store: s, block: block}
+		a := &apply{state: s, block: block}
 		ev := Event{}
 		switch kind {
 		case dueLease:

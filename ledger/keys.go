@@ -37,5 +37,5 @@ func DecodeOrg(b []byte) (*ipledger.Organisation, error) { return decodeOrg(b) }
 // HoldingStartingBy returns the holding at depth whose first number is the greatest not
 // after p's first number, or nil if there is none. It need not contain p.
 func HoldingStartingBy(kv ipledger.KV, p ipledger.Resource, depth int) (*ipledger.Holding, error) {
-	return store{kv}.lastStartingBy(p.Point(), depth)
+	return state{kv}.lastStartingBy(p.Point(), depth)
 }

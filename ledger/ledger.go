@@ -8,6 +8,7 @@
 package ledger
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -49,13 +50,13 @@ func (l *Ledger) Authenticate(kv ipledger.KV, tx *ipledger.Tx, block ipledger.Bl
 		// Apply would consume a sequence for it (see Apply); the mempool refuses it.
 		return ipledger.Errorf(ipledger.CodeUnknownKind, "unknown transaction kind %d", tx.Kind)
 	}
-	_, err := l.authenticate(store{kv}, tx, block, pending)
+	_, err := l.authenticate(state{kv}, tx, block, pending)
 	return err
 }
 
 // authenticate checks what makes tx its signers' own and current: what a transaction
 // must pass to consume the first signer's sequence. The kind is not among them.
-func (l *Ledger) authenticate(s store, tx *ipledger.Tx, block ipledger.Block, pending uint64) ([]*ipledger.Organisation, error) {
+func (l *Ledger) authenticate(s state, tx *ipledger.Tx, block ipledger.Block, pending uint64) ([]*ipledger.Organisation, error) {
 	if tx.ChainID != l.chainID {
 		return nil, ipledger.Errorf(ipledger.CodeWrongChain, "transaction is for chain %q, this is %q", tx.ChainID, l.chainID)
 	}
@@ -95,7 +96,7 @@ func (l *Ledger) authenticate(s store, tx *ipledger.Tx, block ipledger.Block, pe
 
 // apply is the context of one transaction being applied.
 type apply struct {
-	store
+	state
 	block   ipledger.Block
 	tx      *ipledger.Tx
 	signers []*ipledger.Organisation
@@ -200,15 +201,19 @@ func DecodeBodyAhead(tx *ipledger.Tx) {
 // happens next: if its kind rejects it (or the kind is unknown, so that a later version
 // knowing the kind cannot apply it then), the kind's writes are dropped and only the
 // sequence is stored, and the Result carries the rejection's code with Touched naming the
-// first signer. Only an error of kv itself comes back as a Result with CodeInternal, and
-// the caller must treat it as fatal.
-func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Result {
-	signers, err := l.authenticate(store{kv}, tx, block, 0)
+// first signer. A rejection is a Result, never an error. The error is a fault of kv itself
+// (or a broken invariant of the state, CodeInternal): kv may then be half written, and the
+// caller must stop following the chain with the error as the cause.
+func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) (Result, error) {
+	signers, err := l.authenticate(state{kv}, tx, block, 0)
 	if err != nil {
-		return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err)}
+		if ipledger.ErrorCode(err) == ipledger.CodeInternal {
+			return Result{}, fmt.Errorf("authenticate %s: %w", tx.Kind, err)
+		}
+		return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err)}, nil
 	}
 	ov := kvbuffer.New(kv)
-	a := &apply{store: store{ov}, block: block, tx: tx, signers: signers}
+	a := &apply{state: state{ov}, block: block, tx: tx, signers: signers}
 	if k, ok := kinds[tx.Kind]; ok {
 		err = k.apply(a)
 	} else {
@@ -222,36 +227,28 @@ func (l *Ledger) Apply(kv ipledger.KV, block ipledger.Block, tx *ipledger.Tx) Re
 			a.touch("org", first.Handle) // its sequence moved: part of its history
 			if err = a.putOrg(first); err == nil {
 				if err = ov.FlushTo(kv); err != nil {
-					return internal(err)
+					return Result{}, fmt.Errorf("apply %s: write the state: %w", tx.Kind, err)
 				}
-				return Result{Code: ipledger.CodeOK, Touched: a.touched, Validators: a.updates}
+				return Result{Code: ipledger.CodeOK, Touched: a.touched, Validators: a.updates}, nil
 			}
 		}
 	}
 	if ipledger.ErrorCode(err) == ipledger.CodeInternal {
-		return internal(err)
+		return Result{}, fmt.Errorf("apply %s: %w", tx.Kind, err)
 	}
 	// Rejected: the buffered writes go; the sequence is consumed in kv itself, from the
 	// first signer as it was before the kind ran.
-	s := store{kv}
+	s := state{kv}
 	first, serr := s.mustOrg(signers[0].Handle)
 	if serr == nil {
 		first.Sequence = tx.Sequence
 		serr = s.putOrg(first)
 	}
 	if serr != nil {
-		return internal(serr)
+		return Result{}, fmt.Errorf("apply %s: consume the sequence of %s: %w", tx.Kind, signers[0].Handle, serr)
 	}
-	return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err), Touched: []string{"org/" + first.Handle}}
+	return Result{Code: ipledger.ErrorCode(err), Log: ipledger.ErrorMessage(err), Touched: []string{"org/" + first.Handle}}, nil
 }
-
-// internal is the Result of a fault of the state store.
-func internal(err error) Result {
-	return Result{Code: ipledger.CodeInternal, Log: ipledger.ErrorMessage(err)}
-}
-
-// IsInternal reports whether r records a fault of the state store rather than a rejection.
-func (r Result) IsInternal() bool { return r.Code == ipledger.CodeInternal }
 
 // dateOf formats a block time as a registration date.
 func dateOf(t time.Time) string { return t.UTC().Format("2006-01-02") }

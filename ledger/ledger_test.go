@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -123,7 +124,10 @@ func (e *tenv) applyTx(tx *ipledger.Tx) Result {
 		// every test of the state machine runs both ways.
 		DecodeBodyAhead(tx)
 	}
-	r := e.l.Apply(e.kv, ipledger.Block{Height: e.height, Time: e.time}, tx)
+	r, err := e.l.Apply(e.kv, ipledger.Block{Height: e.height, Time: e.time}, tx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	// The next sequence as the state has it (a transaction that passed authentication
 	// consumed its sequence, whatever its result).
 	if o, err := Org(e.kv, tx.Signatures[0].Org); err != nil {
@@ -423,7 +427,7 @@ func TestEncumbrance(t *testing.T) {
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.8.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
 	// A lease (later capability) on the assignment: stored directly, as that kind will.
-	s := store{e.kv}
+	s := state{e.kv}
 	if err := s.putEncumbrance(&Encumbrance{Kind: "lease", Ref: "L1", Resource: mustRes("193.0.8.0/24"), Depth: 2}); err != nil {
 		t.Fatal(err)
 	}
@@ -496,7 +500,10 @@ func TestDecodeBodyAhead(t *testing.T) {
 			// its body again would refuse them as malformed.
 			tx.KeepBody(def.body())
 			tx.Body = []byte("not JSON")
-			r := e.l.Apply(e.kv, ipledger.Block{Height: 2, Time: e.time}, tx)
+			r, err := e.l.Apply(e.kv, ipledger.Block{Height: 2, Time: e.time}, tx)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if r.Code == ipledger.CodeMalformed && strings.HasPrefix(r.Log, "body:") {
 				t.Fatalf("the body kept was not used: %s", r.Log)
 			}
@@ -507,8 +514,59 @@ func TestDecodeBodyAhead(t *testing.T) {
 	tx := e.build(ipledger.KindAssign, 1, struct{}{}, ipledger.RIPENCC)
 	tx.Body = []byte("not JSON")
 	DecodeBodyAhead(tx)
-	if r := e.l.Apply(e.kv, ipledger.Block{Height: 2, Time: e.time}, tx); r.Code != ipledger.CodeMalformed {
-		t.Fatalf("malformed body: %s %s", r.Code, r.Log)
+	if r, err := e.l.Apply(e.kv, ipledger.Block{Height: 2, Time: e.time}, tx); err != nil || r.Code != ipledger.CodeMalformed {
+		t.Fatalf("malformed body: %s %s %v", r.Code, r.Log, err)
+	}
+}
+
+// failingKV is a KV whose reads and writes fail with err once it is set.
+type failingKV struct {
+	ipledger.KV
+	err error
+}
+
+func (f *failingKV) Get(k []byte) ([]byte, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.KV.Get(k)
+}
+
+func (f *failingKV) Set(k, v []byte) error {
+	if f.err != nil {
+		return f.err
+	}
+	return f.KV.Set(k, v)
+}
+
+func (f *failingKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) bool) error {
+	if f.err != nil {
+		return f.err
+	}
+	return f.KV.Iterate(start, end, reverse, fn)
+}
+
+// TestApplyStoreError: a failing store is Apply's error, wrapping the store's own, and
+// never a Result; a rejection is a Result and no error.
+func TestApplyStoreError(t *testing.T) {
+	e := newEnv(t)
+	fkv := &failingKV{KV: e.kv}
+	e.kv = fkv
+	tx := e.build(ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "A"}}}, ipledger.RIPENCC)
+	if r, err := e.l.Apply(e.kv, ipledger.Block{Height: 2, Time: e.time}, tx); err != nil || r.Code != ipledger.CodeOK {
+		t.Fatalf("register: %s %s %v", r.Code, r.Log, err)
+	}
+	if r, err := e.l.Apply(e.kv, ipledger.Block{Height: 3, Time: e.time}, tx); err != nil || r.Code != ipledger.CodeStaleSequence {
+		t.Fatalf("replayed: %s %s %v, want a rejection", r.Code, r.Log, err)
+	}
+	fkv.err = errors.New("read block 7: input/output error")
+	tx = e.build(ipledger.KindUpdateOrg, 2, ipledger.UpdateOrgBody{Org: "ORG-A", Name: "A2"}, ipledger.RIPENCC)
+	r, err := e.l.Apply(e.kv, ipledger.Block{Height: 4, Time: e.time}, tx)
+	if !errors.Is(err, fkv.err) {
+		t.Fatalf("Apply over a failing store: %v, want the store's error", err)
+	}
+	if r.Code != ipledger.CodeOK || r.Log != "" || r.Touched != nil {
+		t.Fatalf("Apply over a failing store gave a result too: %+v", r)
 	}
 }
 

@@ -61,7 +61,7 @@ func authPosKey(a *ipledger.RouteAuth) []byte {
 
 func balanceKey(org string) []byte { return append([]byte{tagBalance}, org...) }
 
-func (s store) getU64(k []byte) (uint64, error) {
+func (s state) getU64(k []byte) (uint64, error) {
 	b, err := s.kv.Get(k)
 	if err != nil {
 		return 0, fmt.Errorf("get %q: %w", k[:1], err)
@@ -72,7 +72,7 @@ func (s store) getU64(k []byte) (uint64, error) {
 	return binary.BigEndian.Uint64(b), nil
 }
 
-func (s store) setU64(k []byte, v uint64) error {
+func (s state) setU64(k []byte, v uint64) error {
 	if v == 0 {
 		return s.kv.Delete(k)
 	}
@@ -80,7 +80,7 @@ func (s store) setU64(k []byte, v uint64) error {
 }
 
 // next allocates the next id of a counter; ids start at 1.
-func (s store) next(counter byte) (uint64, error) {
+func (s state) next(counter byte) (uint64, error) {
 	k := []byte{tagCounter, counter}
 	n, err := s.getU64(k)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s store) next(counter byte) (uint64, error) {
 	return n, s.setU64(k, n+1)
 }
 
-func getJSON[T any](s store, k []byte, what string) (*T, error) {
+func getJSON[T any](s state, k []byte, what string) (*T, error) {
 	b, err := s.kv.Get(k)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", what, err)
@@ -107,7 +107,7 @@ func getJSON[T any](s store, k []byte, what string) (*T, error) {
 	return &v, nil
 }
 
-func (s store) putJSON(k []byte, v any, what string) error {
+func (s state) putJSON(k []byte, v any, what string) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", what, err)
@@ -115,7 +115,7 @@ func (s store) putJSON(k []byte, v any, what string) error {
 	return s.kv.Set(k, b)
 }
 
-func (s store) params() (Params, error) {
+func (s state) params() (Params, error) {
 	p, err := getJSON[Params](s, []byte{tagMeta, 'p', 'a', 'r', 'a', 'm', 's'}, "params")
 	if err != nil || p == nil {
 		return DefaultParams(), err
@@ -123,36 +123,36 @@ func (s store) params() (Params, error) {
 	return p.withDefaults(), nil
 }
 
-func (s store) putParams(p Params) error {
+func (s state) putParams(p Params) error {
 	return s.putJSON([]byte{tagMeta, 'p', 'a', 'r', 'a', 'm', 's'}, p, "params")
 }
 
-func (s store) balance(org string) (uint64, error) { return s.getU64(balanceKey(org)) }
+func (s state) balance(org string) (uint64, error) { return s.getU64(balanceKey(org)) }
 
-func (s store) lease(id uint64) (*ipledger.Lease, error) {
+func (s state) lease(id uint64) (*ipledger.Lease, error) {
 	return getJSON[ipledger.Lease](s, u64Key(tagLease, id), "lease")
 }
 
-func (s store) putLease(l *ipledger.Lease) error {
+func (s state) putLease(l *ipledger.Lease) error {
 	return s.putJSON(u64Key(tagLease, l.ID), l, "lease")
 }
 
-func (s store) offer(id uint64) (*ipledger.Offer, error) {
+func (s state) offer(id uint64) (*ipledger.Offer, error) {
 	return getJSON[ipledger.Offer](s, u64Key(tagOffer, id), "offer")
 }
 
-func (s store) auth(id uint64) (*ipledger.RouteAuth, error) {
+func (s state) auth(id uint64) (*ipledger.RouteAuth, error) {
 	return getJSON[ipledger.RouteAuth](s, u64Key(tagAuth, id), "route authorisation")
 }
 
-func (s store) putAuth(a *ipledger.RouteAuth) error {
+func (s state) putAuth(a *ipledger.RouteAuth) error {
 	if err := s.putJSON(u64Key(tagAuth, a.ID), a, "route authorisation"); err != nil {
 		return err
 	}
 	return s.kv.Set(authPosKey(a), []byte{})
 }
 
-func (s store) deleteAuth(a *ipledger.RouteAuth) error {
+func (s state) deleteAuth(a *ipledger.RouteAuth) error {
 	if err := s.kv.Delete(u64Key(tagAuth, a.ID)); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func authQueued(a *ipledger.RouteAuth) bool {
 }
 
 // authsWithin returns the authorisations whose prefix lies inside r, in position order.
-func (s store) authsWithin(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
+func (s state) authsWithin(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
 	lo, hi := r.Key(), r.LastPoint().Key()
 	start := append([]byte{tagAuthPos}, lo[:]...)
 	end := append(append([]byte{tagAuthPos}, hi[:]...), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF)
@@ -201,14 +201,14 @@ func (s store) authsWithin(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
 func geoKey(r ipledger.Resource) []byte { return posKey(tagGeo, r, 0) }
 
 // geosOverlapping returns the geolocations overlapping r, in order.
-func (s store) geosOverlapping(r ipledger.Resource) ([]*ipledger.Geo, error) {
+func (s state) geosOverlapping(r ipledger.Resource) ([]*ipledger.Geo, error) {
 	out, _, err := s.geosOverlappingMax(r, 0)
 	return out, err
 }
 
 // geosOverlappingMax is geosOverlapping stopping after limit geolocations (0: no limit);
 // more reports that another one overlaps r.
-func (s store) geosOverlappingMax(r ipledger.Resource, limit int) (out []*ipledger.Geo, more bool, err error) {
+func (s state) geosOverlappingMax(r ipledger.Resource, limit int) (out []*ipledger.Geo, more bool, err error) {
 	start := depthPrefix(tagGeo, r.Family(), 0)
 	// Geolocations never overlap, so only the last one starting before r can reach into it.
 	var before []byte

@@ -184,7 +184,7 @@ func checkInvariants(t *testing.T, e *tenv, where string) {
 			if d == 0 {
 				continue
 			}
-			p, err := store{e.kv}.at(h.Resource, d-1)
+			p, err := state{e.kv}.at(h.Resource, d-1)
 			if err != nil || p == nil {
 				t.Fatalf("%s: depth %d holding %s has no parent (%v)", where, d, h.Resource, err)
 			}

@@ -16,23 +16,23 @@ import (
 
 // Org returns the organisation with handle, or nil if there is none.
 func Org(kv ipledger.KV, handle string) (*ipledger.Organisation, error) {
-	return store{kv}.org(handle)
+	return state{kv}.org(handle)
 }
 
 // Lookup returns the holdings that contain all of r, from the registry pool down to the
 // most specific; empty if r is not covered (which genesis never allows).
 func Lookup(kv ipledger.KV, r ipledger.Resource) ([]*ipledger.Holding, error) {
-	return store{kv}.chain(r)
+	return state{kv}.chain(r)
 }
 
 // HoldingByID returns the holding with id, or nil.
 func HoldingByID(kv ipledger.KV, id uint64) (*ipledger.Holding, error) {
-	return store{kv}.holdingByID(id)
+	return state{kv}.holdingByID(id)
 }
 
 // Children returns the holdings directly below h.
 func Children(kv ipledger.KV, h *ipledger.Holding) ([]*ipledger.Holding, error) {
-	return store{kv}.children(h, h.Resource)
+	return state{kv}.children(h, h.Resource)
 }
 
 // ChildrenPage returns at most limit of the holdings directly below h, in address order,
@@ -62,7 +62,7 @@ func ChildrenPage(ctx context.Context, kv ipledger.KV, h *ipledger.Holding, afte
 	} else {
 		// The one starting by r's start and reaching into it comes first, unless the
 		// cursor is at or past its start (it was listed).
-		first, err := store{kv}.lastStartingBy(r.Point(), depth)
+		first, err := state{kv}.lastStartingBy(r.Point(), depth)
 		if err != nil {
 			return nil, false, fmt.Errorf("list children of holding %d: %w", h.ID, err)
 		}
@@ -142,11 +142,11 @@ func OrgsFrom(kv ipledger.KV, from string, fn func(*ipledger.Organisation) bool)
 }
 
 // Balance returns org's settlement credits.
-func Balance(kv ipledger.KV, org string) (uint64, error) { return store{kv}.balance(org) }
+func Balance(kv ipledger.KV, org string) (uint64, error) { return state{kv}.balance(org) }
 
 // Supply returns the settlement credits in circulation: the sum of all balances.
 func Supply(kv ipledger.KV) (uint64, error) {
-	return store{kv}.getU64([]byte{tagCounter, counterSupply})
+	return state{kv}.getU64([]byte{tagCounter, counterSupply})
 }
 
 // Balances calls fn for every non-zero balance in handle order until fn returns false.
@@ -160,16 +160,16 @@ func Balances(kv ipledger.KV, fn func(org string, amount uint64) bool) error {
 }
 
 // ChainParams returns the chain's parameters.
-func ChainParams(kv ipledger.KV) (Params, error) { return store{kv}.params() }
+func ChainParams(kv ipledger.KV) (Params, error) { return state{kv}.params() }
 
 // LeaseByID returns lease id (running or ended), or nil.
-func LeaseByID(kv ipledger.KV, id uint64) (*ipledger.Lease, error) { return store{kv}.lease(id) }
+func LeaseByID(kv ipledger.KV, id uint64) (*ipledger.Lease, error) { return state{kv}.lease(id) }
 
 // OfferByID returns open offer id, or nil.
-func OfferByID(kv ipledger.KV, id uint64) (*ipledger.Offer, error) { return store{kv}.offer(id) }
+func OfferByID(kv ipledger.KV, id uint64) (*ipledger.Offer, error) { return state{kv}.offer(id) }
 
 // RouteAuthByID returns route authorisation id, or nil.
-func RouteAuthByID(kv ipledger.KV, id uint64) (*ipledger.RouteAuth, error) { return store{kv}.auth(id) }
+func RouteAuthByID(kv ipledger.KV, id uint64) (*ipledger.RouteAuth, error) { return state{kv}.auth(id) }
 
 // Leases calls fn for every lease, running or ended, in id order until fn returns false.
 func Leases(kv ipledger.KV, fn func(*ipledger.Lease) bool) error {
@@ -195,7 +195,7 @@ func Geos(kv ipledger.KV, fn func(*ipledger.Geo) bool) error {
 // GeosOverlapping returns the published geolocations that overlap r, in address order, at
 // most limit of them (limit > 0); more reports that another one follows.
 func GeosOverlapping(kv ipledger.KV, r ipledger.Resource, limit int) (geos []*ipledger.Geo, more bool, err error) {
-	return store{kv}.geosOverlappingMax(r, limit)
+	return state{kv}.geosOverlappingMax(r, limit)
 }
 
 func eachJSON[T any](kv ipledger.KV, tag byte, fn func(*T) bool) error {

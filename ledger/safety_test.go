@@ -72,7 +72,10 @@ func TestExpiryTime(t *testing.T) {
 	}
 	at := func(tx *ipledger.Tx, when time.Time) Result {
 		e.height++
-		r := e.l.Apply(e.kv, ipledger.Block{Height: e.height, Time: when}, tx)
+		r, err := e.l.Apply(e.kv, ipledger.Block{Height: e.height, Time: when}, tx)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if consumes(r.Code) {
 			e.seq["ORG-A"] = tx.Sequence
 		}

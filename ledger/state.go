@@ -95,11 +95,12 @@ func idKey(id uint64) []byte {
 	return k
 }
 
-// store wraps a KV with typed access. Errors from the KV are internal faults and come back
+// state wraps the state's KV with typed access (named so, not store, so that it does not
+// read as the sibling package). Errors from the KV are internal faults and come back
 // wrapped; domain failures are *ipledger.Error.
-type store struct{ kv ipledger.KV }
+type state struct{ kv ipledger.KV }
 
-func (s store) org(handle string) (*ipledger.Organisation, error) {
+func (s state) org(handle string) (*ipledger.Organisation, error) {
 	b, err := s.kv.Get(orgKey(handle))
 	if err != nil {
 		return nil, fmt.Errorf("get organisation %s: %w", handle, err)
@@ -114,7 +115,7 @@ func (s store) org(handle string) (*ipledger.Organisation, error) {
 	return o, nil
 }
 
-func (s store) mustOrg(handle string) (*ipledger.Organisation, error) {
+func (s state) mustOrg(handle string) (*ipledger.Organisation, error) {
 	o, err := s.org(handle)
 	if err == nil && o == nil {
 		err = ipledger.Errorf(ipledger.CodeNotFound, "no organisation %s", handle)
@@ -122,7 +123,7 @@ func (s store) mustOrg(handle string) (*ipledger.Organisation, error) {
 	return o, err
 }
 
-func (s store) putOrg(o *ipledger.Organisation) error {
+func (s state) putOrg(o *ipledger.Organisation) error {
 	return s.kv.Set(orgKey(o.Handle), encodeOrg(o))
 }
 
@@ -130,7 +131,7 @@ func (s store) putOrg(o *ipledger.Organisation) error {
 // changed and removed through putHolding and deleteHolding (genesis pools and imports
 // too), which keeps the three in step; a holding's key, and so its cover key, never
 // changes in place: a holding that changes its range is deleted and stored anew.
-func (s store) putHolding(h *ipledger.Holding) error {
+func (s state) putHolding(h *ipledger.Holding) error {
 	k := posKey(tagHolding, h.Resource, h.Depth)
 	if err := s.kv.Set(k, encodeHolding(h)); err != nil {
 		return fmt.Errorf("put holding: %w", err)
@@ -144,7 +145,7 @@ func (s store) putHolding(h *ipledger.Holding) error {
 	return nil
 }
 
-func (s store) deleteHolding(h *ipledger.Holding) error {
+func (s state) deleteHolding(h *ipledger.Holding) error {
 	if err := s.kv.Delete(posKey(tagHolding, h.Resource, h.Depth)); err != nil {
 		return fmt.Errorf("delete holding: %w", err)
 	}
@@ -157,7 +158,7 @@ func (s store) deleteHolding(h *ipledger.Holding) error {
 	return nil
 }
 
-func (s store) holdingByID(id uint64) (*ipledger.Holding, error) {
+func (s state) holdingByID(id uint64) (*ipledger.Holding, error) {
 	k, err := s.kv.Get(idKey(id))
 	if err != nil || k == nil {
 		return nil, err
@@ -170,10 +171,10 @@ func (s store) holdingByID(id uint64) (*ipledger.Holding, error) {
 }
 
 // nextID allocates a holding id.
-func (s store) nextID() (uint64, error) { return s.next(counterHolding) }
+func (s state) nextID() (uint64, error) { return s.next(counterHolding) }
 
 // at returns the holding at depth whose range contains all of r, or nil.
-func (s store) at(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
+func (s state) at(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
 	h, err := s.lastStartingBy(r.Point(), depth)
 	if err != nil || h == nil || !h.Resource.Contains(r) {
 		return nil, err
@@ -183,7 +184,7 @@ func (s store) at(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
 
 // lastStartingBy returns the holding at depth with the greatest first number not after the
 // first number of p.
-func (s store) lastStartingBy(p ipledger.Resource, depth int) (*ipledger.Holding, error) {
+func (s state) lastStartingBy(p ipledger.Resource, depth int) (*ipledger.Holding, error) {
 	_, found, err := ipledger.Floor(s.kv, depthPrefix(tagHolding, p.Family(), depth), lastKeyEnd(tagHolding, p, depth))
 	if err != nil {
 		return nil, fmt.Errorf("seek holding: %w", err)
@@ -196,7 +197,7 @@ func (s store) lastStartingBy(p ipledger.Resource, depth int) (*ipledger.Holding
 
 // overlapping returns a holding at depth that overlaps r, or nil. Holdings at one depth are
 // disjoint and sorted, so the one starting last at or before r's end is the only candidate.
-func (s store) overlapping(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
+func (s state) overlapping(r ipledger.Resource, depth int) (*ipledger.Holding, error) {
 	h, err := s.lastStartingBy(r.LastPoint(), depth)
 	if err != nil || h == nil || !h.Resource.Overlaps(r) {
 		return nil, err
@@ -205,7 +206,7 @@ func (s store) overlapping(r ipledger.Resource, depth int) (*ipledger.Holding, e
 }
 
 // chain returns the holdings that contain r entirely, from the pool (depth 0) down.
-func (s store) chain(r ipledger.Resource) ([]*ipledger.Holding, error) {
+func (s state) chain(r ipledger.Resource) ([]*ipledger.Holding, error) {
 	var out []*ipledger.Holding
 	for d := 0; d <= MaxDepth; d++ {
 		h, err := s.at(r, d)
@@ -222,7 +223,7 @@ func (s store) chain(r ipledger.Resource) ([]*ipledger.Holding, error) {
 
 // children returns the holdings one level below h that overlap r (all of them when r is h's
 // own range), in order: ChildrenPage over r at h's depth, unbounded.
-func (s store) children(h *ipledger.Holding, r ipledger.Resource) ([]*ipledger.Holding, error) {
+func (s state) children(h *ipledger.Holding, r ipledger.Resource) ([]*ipledger.Holding, error) {
 	out, _, err := ChildrenPage(context.Background(), s.kv, &ipledger.Holding{ID: h.ID, Depth: h.Depth, Resource: r}, ipledger.Resource{}, math.MaxInt)
 	return out, err
 }

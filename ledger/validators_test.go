@@ -13,7 +13,7 @@ func TestSetValidator(t *testing.T) {
 	for i, op := range []string{ipledger.IANA, ipledger.RIPENCC, ipledger.ARIN, ipledger.APNIC} {
 		set = append(set, Validator{PubKey: HexKey{byte(i + 1)}, Power: 10, Operator: op})
 	}
-	a := &apply{store: store{e.kv}}
+	a := &apply{state: state{e.kv}}
 	if err := a.initValidators(set); err != nil {
 		t.Fatal(err)
 	}

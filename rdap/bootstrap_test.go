@@ -10,32 +10,15 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/iana"
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
-
-// dataDir returns the shared folder of real registry data, or skips (fails under CI=true).
-func dataDir(t *testing.T, need string) string {
-	t.Helper()
-	dir, ok := importer.DataDir()
-	if ok {
-		if _, err := os.Stat(filepath.Join(dir, need)); err == nil {
-			return dir
-		}
-	}
-	msg := "no " + need + " under " + dir + " (set IPLEDGER_DATA; IANA publishes the RDAP bootstrap files at https://data.iana.org/rdap/ and the RIRs their delegated statistics at https://ftp.ripe.net/pub/stats/)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // TestRIRBaseURLs checks the redirect table against IANA's real bootstrap files: for every
 // service in them, the registry that IANA's registries give most of its entries to is an
 // RIR whose table URL is among the service's URLs, and every RIR has such a service in each
 // file.
 func TestRIRBaseURLs(t *testing.T) {
-	dir := dataDir(t, "rdap/bootstrap")
+	dir := ipledgertest.Data(t, "rdap/bootstrap")
 	pools := iana.DefaultPools()
 	registryOf := func(r ipledger.Resource) string {
 		for _, p := range pools {
@@ -50,7 +33,7 @@ func TestRIRBaseURLs(t *testing.T) {
 		t.Fatalf("table has %d registries, want the %d RIRs", len(table), len(ipledger.RIRs))
 	}
 	for _, file := range []string{"v4_bootstrap.json", "v6_bootstrap.json", "as_bootstrap.json"} {
-		b, err := os.ReadFile(filepath.Join(dir, "rdap", "bootstrap", file))
+		b, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil {
 			t.Fatal(err)
 		}

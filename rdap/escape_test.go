@@ -63,7 +63,7 @@ func lengthPrefixed(s string) []byte {
 func TestHostileText(t *testing.T) {
 	w := newWorld(t, Options{})
 	const bad = "\r\nsource: FAKE\r\ninetnum: 6.6.6.0 - 6.6.6.255\x00\x7f\x1b[2J\u0085\u202e\xff\u2028\U000e0041"
-	src := &patchSource{App: w.c.app()}
+	src := &patchSource{App: w.c.App()}
 	for _, pair := range [][2]string{{"Alpha Networks", bad}, {"abuse@alpha.example", bad + "@x"}, {"ALLOCATED PA", "PA" + bad}} {
 		src.from = append(src.from, lengthPrefixed(pair[0]))
 		src.to = append(src.to, lengthPrefixed(pair[1]))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -22,13 +23,10 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // IANA's pools, through the real importer's plan: its signed transactions, in order, in
 // block 2 at a fixed time, so the state, heights and times are the same on every run
 // whatever size the importer's batches have.
-func importChain(t *testing.T, path string) *testChain {
+func importChain(t *testing.T, path string) *chaintest.Chain {
 	t.Helper()
-	g := &ledger.Genesis{Pools: iana.DefaultPools()}
-	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: registryNames[r], Keys: []ipledger.PublicKey{testKey(r).Public()}})
-	}
-	c := newTestChain(t, "rdap-golden", g)
+	g := ipledgertest.GenesisOf(iana.DefaultPools())
+	c := chaintest.NewChain(t, "rdap-golden", g)
 	f, err := importer.ParseFile(path, false)
 	if err != nil {
 		t.Fatal(err)
@@ -39,9 +37,9 @@ func importChain(t *testing.T, path string) *testChain {
 	}
 	var txs [][]byte
 	for _, st := range plan.Steps {
-		txs = append(txs, c.tx(st.Kind, st.Body, st.Signers...))
+		txs = append(txs, c.Tx(st.Kind, st.Body, st.Signers...))
 	}
-	c.block(txs...)
+	c.Block(txs...)
 	t.Logf("imported %s: %d records, %d holdings, %d organisations in %d transactions", filepath.Base(path), plan.Stats.Records, plan.Stats.Holdings, plan.Stats.Orgs, len(txs))
 	return c
 }
@@ -51,14 +49,13 @@ func importChain(t *testing.T, path string) *testChain {
 // registries (ERX), an AS number, an IPv6 allocation, the imported holder, a search and a
 // bootstrap file. Run with -update after a deliberate change of the answers.
 func TestGoldenAFRINIC2014(t *testing.T) {
-	dir := dataDir(t, "delegated/2014-06/delegated-afrinic-latest")
-	c := importChain(t, filepath.Join(dir, "delegated", "2014-06", "delegated-afrinic-latest"))
-	h, err := New(Options{Source: c.app(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
+	c := importChain(t, ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest"))
+	h, err := New(Options{Source: c.App(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The holder of 41.0.0.0/11 (record line 1100), found rather than assumed.
-	chn, err := ledger.Lookup(c.app().Committed().State, ipledger.MustParseResource("41.0.0.0/11"))
+	chn, err := ledger.Lookup(c.App().Committed().State, ipledger.MustParseResource("41.0.0.0/11"))
 	if err != nil || len(chn) != 2 {
 		t.Fatalf("41.0.0.0/11 on the ledger: %v %v", chn, err)
 	}
@@ -108,38 +105,11 @@ func TestGoldenAFRINIC2014(t *testing.T) {
 	}
 }
 
-// golden compares got with the file, or rewrites the file with -update.
+// golden compares got, trimmed and ended by one newline, with the file, or rewrites the
+// file with -update.
 func golden(t *testing.T, file string, got []byte) {
 	t.Helper()
-	got = append(bytes.TrimSpace(got), '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) || i < len(wl); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs from line %d:\ngot:  %s\nwant: %s\n(run with -update after a deliberate change)", file, i+1, g, w)
-			}
-		}
-	}
+	ipledgertest.Golden(t, file, append(bytes.TrimSpace(got), '\n'), *update)
 }
 
 // TestRealPoolSpace imports AFRINIC's sample of 2019-09 (extended, with available and
@@ -147,15 +117,14 @@ func golden(t *testing.T, file string, got []byte) {
 // status "reserved", an available AS number as its AVAILABLE pool with "inactive", not as
 // an ALLOCATED pool.
 func TestRealPoolSpace(t *testing.T) {
-	dir := dataDir(t, "delegated/samples-2019-09-truncated/afrinic")
-	c := importChain(t, filepath.Join(dir, "delegated", "samples-2019-09-truncated", "afrinic"))
-	h, err := New(Options{Source: c.app(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
+	c := importChain(t, ipledgertest.Data(t, "delegated/samples-2019-09-truncated/afrinic"))
+	h, err := New(Options{Source: c.App(), BaseURL: "https://rdap.example.net/rdap/", RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The ledger's own lookup: the registry's pool, at depth 0, nothing below it.
 	for key, st := range map[string]ipledger.Status{"2001:4201::/32": ipledger.StatusReserved, "AS5536": ipledger.StatusAvailable} {
-		chn, err := ledger.Lookup(c.app().Committed().State, ipledger.MustParseResource(key))
+		chn, err := ledger.Lookup(c.App().Committed().State, ipledger.MustParseResource(key))
 		if err != nil || len(chn) != 1 || chn[0].Holder != ipledger.AFRINIC || chn[0].Status != st || chn[0].SpecialPurpose() {
 			t.Errorf("ledger lookup of %s: %+v %v", key, chn, err)
 		}

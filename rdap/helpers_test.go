@@ -2,89 +2,12 @@ package rdap
 
 import (
 	"bytes"
-	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/ledger"
 )
-
-// genesisTime is the fixed genesis time of the test chains; block h is h minutes later.
-var genesisTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// testKey returns a deterministic key per organisation.
-func testKey(name string) ipledger.PrivateKey {
-	seed := sha256.Sum256([]byte("rdap test " + name))
-	k, err := ipledger.KeyFromSeed(seed[:])
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
-
-func signer(org string) ipledger.Signer { return ipledger.Signer{Org: org, Key: testKey(org)} }
-
-// testChain is a chain driven through the real application without consensus.
-type testChain struct {
-	t      testing.TB
-	id     string
-	r      *chain.Replayer
-	height int64
-	seq    map[string]uint64
-}
-
-// newTestChain starts a chain from g and commits block 1 (genesis), as a node does.
-func newTestChain(t testing.TB, id string, g *ledger.Genesis) *testChain {
-	t.Helper()
-	r, err := chain.NewReplayer(context.Background(), t.TempDir(), id, genesisTime, g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	c := &testChain{t: t, id: id, r: r, seq: map[string]uint64{}}
-	c.block()
-	return c
-}
-
-// tx builds a transaction signed by signers, the first one's next sequence.
-func (c *testChain) tx(kind ipledger.Kind, body any, signers ...string) []byte {
-	c.t.Helper()
-	var ss []ipledger.Signer
-	for _, s := range signers {
-		ss = append(ss, signer(s))
-	}
-	c.seq[signers[0]]++
-	b, err := ipledger.BuildTx(c.id, kind, c.seq[signers[0]], 0, body, ss...)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	return b
-}
-
-// block commits the next block with txs and wants every one applied.
-func (c *testChain) block(txs ...[]byte) {
-	c.t.Helper()
-	c.height++
-	_, codes, err := c.r.Apply(context.Background(), chain.ReplayBlock{Height: c.height, Time: genesisTime.Add(time.Duration(c.height) * time.Minute), Txs: txs})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	for i, code := range codes {
-		if code != 0 {
-			out, _, _ := c.r.App().Outcome(ipledger.HashTx(txs[i]))
-			c.t.Fatalf("block %d tx %d: %s: %s", c.height, i, ipledger.Code(code), out.Log)
-		}
-	}
-}
-
-func (c *testChain) app() *chain.App { return c.r.App() }
 
 // call makes one request to h and returns the response recorder and its decoded JSON body
 // (nil when there is none).

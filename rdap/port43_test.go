@@ -48,7 +48,7 @@ func TestCheckPort43(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	if _, err := New(Options{Source: newWorld(t, Options{}).c.app(), Port43: "whois.example.net:43"}); err == nil {
+	if _, err := New(Options{Source: newWorld(t, Options{}).c.App(), Port43: "whois.example.net:43"}); err == nil {
 		t.Error("New took a port43 with a port")
 	}
 }

@@ -20,52 +20,39 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/netguard"
 )
-
-var registryNames = map[string]string{
-	ipledger.IANA:    "Internet Assigned Numbers Authority",
-	ipledger.AFRINIC: "African Network Information Centre",
-	ipledger.APNIC:   "Asia Pacific Network Information Centre",
-	ipledger.ARIN:    "American Registry for Internet Numbers",
-	ipledger.LACNIC:  "Latin American and Caribbean Internet Addresses Registry",
-	ipledger.RIPENCC: "RIPE Network Coordination Centre",
-}
 
 // worldGenesis gives RIPE NCC 193.0.0.0/8, 2001:600::/23 and AS3072-AS4095, AFRINIC
 // 41.0.0.0/8 and AS36864-AS37887, IANA 192.0.2.0/24 as special-purpose space and the rest as
 // its pool.
 func worldGenesis() *ledger.Genesis {
-	g := &ledger.Genesis{}
-	for _, r := range ipledger.Registries {
-		o := ledger.GenesisOrg{Handle: r, Name: registryNames[r], Keys: []ipledger.PublicKey{testKey(r).Public()}}
-		if r == ipledger.RIPENCC {
+	g := ipledgertest.GenesisWith(
+		ipledgertest.Pool{Range: "0.0.0.0-40.255.255.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "41.0.0.0/8", Registry: ipledger.AFRINIC},
+		ipledgertest.Pool{Range: "42.0.0.0-192.0.1.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "192.0.2.0/24", Registry: ipledger.IANA, Status: ipledger.StatusReserved},
+		ipledgertest.Pool{Range: "192.0.3.0-192.255.255.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "193.0.0.0/8", Registry: ipledger.RIPENCC},
+		ipledgertest.Pool{Range: "194.0.0.0-255.255.255.255", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "2001:600::/23", Registry: ipledger.RIPENCC},
+		ipledgertest.Pool{Range: "2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "AS0-AS3071", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "AS3072-AS4095", Registry: ipledger.RIPENCC},
+		ipledgertest.Pool{Range: "AS4096-AS36863", Registry: ipledger.IANA},
+		ipledgertest.Pool{Range: "AS36864-AS37887", Registry: ipledger.AFRINIC},
+		ipledgertest.Pool{Range: "AS37888-AS4294967295", Registry: ipledger.IANA},
+	)
+	for i := range g.Registries {
+		o := &g.Registries[i]
+		o.Name = ipledgertest.RegistryName(o.Handle)
+		if o.Handle == ipledger.RIPENCC {
 			o.Country, o.AbuseMailbox = "NL", "abuse@ripe.example"
 		}
-		g.Registries = append(g.Registries, o)
-	}
-	for _, p := range []struct {
-		r, reg string
-		st     ipledger.Status
-	}{
-		{"0.0.0.0-40.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"41.0.0.0/8", ipledger.AFRINIC, ipledger.StatusRIRPool},
-		{"42.0.0.0-192.0.1.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"192.0.2.0/24", ipledger.IANA, ipledger.StatusReserved},
-		{"192.0.3.0-192.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"193.0.0.0/8", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"194.0.0.0-255.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
-		{"2001:600::/23", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS0-AS3071", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS3072-AS4095", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"AS4096-AS36863", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS36864-AS37887", ipledger.AFRINIC, ipledger.StatusRIRPool},
-		{"AS37888-AS4294967295", ipledger.IANA, ipledger.StatusIANAPool},
-	} {
-		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: p.st, Registered: "1993-09-01"})
 	}
 	return g
 }
@@ -74,7 +61,7 @@ func worldGenesis() *ledger.Genesis {
 // imported with an opaque id), one assigns onward, and part of an allocation is transferred.
 // AFRINIC allocates nothing, so it is not authoritative.
 type world struct {
-	c *testChain
+	c *chaintest.Chain
 	h http.Handler
 }
 
@@ -84,27 +71,27 @@ func item(res, org string, st ipledger.Status, country, date string) ipledger.Al
 
 func newWorld(t testing.TB, o Options) *world {
 	t.Helper()
-	c := newTestChain(t, "rdap-test", worldGenesis())
+	c := chaintest.NewChain(t, "rdap-test", worldGenesis())
 	ripe := ipledger.RIPENCC
-	c.block(c.tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
-		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", AbuseMailbox: "abuse@alpha.example", Keys: []ipledger.PublicKey{testKey("ORG-A").Public()}},
-		{Handle: "ORG-B", Name: "Beta Hosting", Country: "DE", Keys: []ipledger.PublicKey{testKey("ORG-B").Public()}},
+	c.Block(c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", AbuseMailbox: "abuse@alpha.example", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}},
+		{Handle: "ORG-B", Name: "Beta Hosting", Country: "DE", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-B").Public()}},
 		{Handle: "ORG-C", Name: "Gamma Telecom", Country: "FR", OpaqueID: "ripe-gamma-1"},
 	}}, ripe))
-	c.block(c.tx(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+	c.Block(c.Tx(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2001-05-04"),
 		item("193.1.0.0-193.1.2.255", "ORG-C", ipledger.StatusAssignedPI, "FR", "1999-12-01"),
 		item("2001:600::/32", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2002-03-04"),
 		item("AS3333", "ORG-A", ipledger.StatusAllocatedAS, "NL", "1995-01-02"),
 		item("AS3400-AS3409", "ORG-C", ipledger.StatusAllocatedAS, "FR", ""),
 	}}, ripe))
-	c.block(c.tx(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+	c.Block(c.Tx(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
 		item("193.0.1.0/24", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 		item("193.0.2.0/24", "ORG-C", ipledger.StatusAssignedPA, "", ""),
 	}}, "ORG-A"))
-	c.block(c.tx(ipledger.KindTransfer, ipledger.TransferBody{Resource: ipledger.MustParseResource("193.0.128.0/17"), To: "ORG-B"}, "ORG-A", "ORG-B"))
+	c.Block(c.Tx(ipledger.KindTransfer, ipledger.TransferBody{Resource: ipledger.MustParseResource("193.0.128.0/17"), To: "ORG-B"}, "ORG-A", "ORG-B"))
 	if o.Source == nil {
-		o.Source = c.app()
+		o.Source = c.App()
 	}
 	if o.BaseURL == "" {
 		o.BaseURL = "https://rdap.test/rdap/"
@@ -123,7 +110,7 @@ func newWorld(t testing.TB, o Options) *world {
 func (w *world) handle(t testing.TB, res string) string {
 	t.Helper()
 	r := ipledger.MustParseResource(res)
-	chn, err := ledger.Lookup(w.c.app().Committed().State, r)
+	chn, err := ledger.Lookup(w.c.App().Committed().State, r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +224,7 @@ func roles(obj any) map[string]string {
 }
 
 func blockTime(h int64) string {
-	return genesisTime.Add(time.Duration(h) * time.Minute).Format(time.RFC3339)
+	return chaintest.GenesisTime.Add(time.Duration(h) * time.Minute).Format(time.RFC3339)
 }
 
 func TestLookups(t *testing.T) {
@@ -453,8 +440,8 @@ func TestRedirects(t *testing.T) {
 		})
 	}
 	// Once AFRINIC allocates, it is authoritative: its space answers here.
-	w.c.block(w.c.tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-Z", Name: "Zeta"}}}, ipledger.AFRINIC))
-	w.c.block(w.c.tx(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{item("41.1.0.0/16", "ORG-Z", ipledger.StatusAllocatedPA, "ZA", "")}}, ipledger.AFRINIC))
+	w.c.Block(w.c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-Z", Name: "Zeta"}}}, ipledger.AFRINIC))
+	w.c.Block(w.c.Tx(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{item("41.1.0.0/16", "ORG-Z", ipledger.StatusAllocatedPA, "ZA", "")}}, ipledger.AFRINIC))
 	rec, body := w.get(t, "/rdap/ip/41.1.2.3")
 	wantRDAP(t, "after AFRINIC's first allocation", rec, http.StatusOK)
 	if str(body, "name") != "ORG-Z" {
@@ -738,8 +725,8 @@ func TestBootstrapFiles(t *testing.T) {
 		}
 	}
 	// Without a configured base URL, links and bootstrap files name the request's host.
-	w2 := newWorld(t, Options{BaseURL: "", Source: w.c.app()})
-	w2.h, _ = New(Options{Source: w.c.app(), RateLimit: -1})
+	w2 := newWorld(t, Options{BaseURL: "", Source: w.c.App()})
+	w2.h, _ = New(Options{Source: w.c.App(), RateLimit: -1})
 	_, body := call(t, w2.h, http.MethodGet, "http://192.0.2.9:8080/rdap/bootstrap/asn.json", "")
 	if got := join(toStrings(list(body, "services", 0, 1))); got != "http://192.0.2.9:8080/rdap/" {
 		t.Errorf("derived base URL %s", got)
@@ -863,8 +850,8 @@ func (f *fakeSource) Block(h int64) (*chain.BlockRecord, error) { return f.app.B
 
 func TestNotReadyAndFaults(t *testing.T) {
 	w := newWorld(t, Options{})
-	for _, snap := range []*chain.Snapshot{nil, {}, {Height: 0, State: w.c.app().Committed().State}} {
-		h, err := New(Options{Source: &fakeSource{snap: snap, app: w.c.app()}, RateLimit: -1})
+	for _, snap := range []*chain.Snapshot{nil, {}, {Height: 0, State: w.c.App().Committed().State}} {
+		h, err := New(Options{Source: &fakeSource{snap: snap, app: w.c.App()}, RateLimit: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -876,7 +863,7 @@ func TestNotReadyAndFaults(t *testing.T) {
 		rec, _ := call(t, h, http.MethodGet, "http://node.test/rdap/help", "")
 		wantRDAP(t, "help before the first block", rec, http.StatusOK)
 	}
-	h, _ := New(Options{Source: &fakeSource{snap: w.c.app().Committed(), app: w.c.app(), histErr: errors.New("disk on fire")}, RateLimit: -1})
+	h, _ := New(Options{Source: &fakeSource{snap: w.c.App().Committed(), app: w.c.App(), histErr: errors.New("disk on fire")}, RateLimit: -1})
 	rec, body := call(t, h, http.MethodGet, "http://node.test/rdap/ip/193.0.1.1", "")
 	wantError(t, "failing history", rec, body, http.StatusInternalServerError)
 	if d := str(body, "description", 0); d != "internal error" {
@@ -931,12 +918,12 @@ func TestIndexReuse(t *testing.T) {
 	if n := metricValue(t, m.indexBuilds); n != 1 {
 		t.Fatalf("%v index builds for one state, want 1", n)
 	}
-	w.c.block() // empty: same state root
+	w.c.Block() // empty: same state root
 	w.get(t, "/rdap/ips?name=ORG-A")
 	if n := metricValue(t, m.indexBuilds); n != 1 {
 		t.Fatalf("%v index builds after an empty block, want 1", n)
 	}
-	w.c.block(w.c.tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-D", Name: "Delta"}}}, ipledger.RIPENCC))
+	w.c.Block(w.c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-D", Name: "Delta"}}}, ipledger.RIPENCC))
 	_, body := w.get(t, "/rdap/entities?fn=delta")
 	if n := metricValue(t, m.indexBuilds); n != 2 || str(body, "entitySearchResults", 0, "handle") != "ORG-D" {
 		t.Fatalf("after a change: %v builds, results %v", n, at(body, "entitySearchResults"))
@@ -986,7 +973,7 @@ func TestConcurrentSearches(t *testing.T) {
 		})
 	}
 	for i := range blocks {
-		w.c.block(w.c.tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-N%d", i), Name: "New"}}}, ipledger.RIPENCC))
+		w.c.Block(w.c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-N%d", i), Name: "New"}}}, ipledger.RIPENCC))
 		time.Sleep(20 * time.Millisecond)
 	}
 	close(done)

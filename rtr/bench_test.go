@@ -4,13 +4,12 @@ import (
 	"compress/bzip2"
 	"net"
 	"os"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/vrp"
 )
 
@@ -31,8 +30,8 @@ var benchData struct {
 // there, else as many synthetic VRPs.
 func benchSet(b *testing.B) *vrp.Set {
 	benchData.once.Do(func() {
-		dir, _ := importer.DataDir()
-		f, err := os.Open(filepath.Join(dir, "rpki", "rpkiclient_summary_20250720T100145Z.json.bz2"))
+		p := ipledgertest.DataPath("rpki/rpkiclient_summary_20250720T100145Z.json.bz2")
+		f, err := os.Open(p)
 		if err == nil {
 			defer f.Close()
 			if j, err := vrp.ReadJSON(bzip2.NewReader(f), time.Time{}); err == nil {
@@ -40,7 +39,7 @@ func benchSet(b *testing.B) *vrp.Set {
 				return
 			}
 		}
-		b.Logf("real RPKI snapshot not found under %s; using synthetic VRPs", dir)
+		b.Logf("real RPKI snapshot not found at %s; using synthetic VRPs", p)
 		benchData.set = bigSet(b, 723524)
 	})
 	return benchData.set

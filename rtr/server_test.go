@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/netguard"
 	"github.com/ipledger/ipledger/vrp"
 )
@@ -41,19 +42,7 @@ func startServer(t testing.TB, o Options) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-done; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	return s, ln.Addr().String()
+	return s, ipledgertest.Serve(t, s.Serve, s.Close, ErrServerClosed)
 }
 
 // metricValue reads a counter or gauge.

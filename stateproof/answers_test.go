@@ -2,7 +2,6 @@ package stateproof
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
@@ -13,20 +12,12 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
 
 const testChain = "stateproof-test"
-
-func testKey(name string) ipledger.PrivateKey {
-	seed := sha256.Sum256([]byte("stateproof test " + name))
-	k, err := ipledger.KeyFromSeed(seed[:])
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
 
 // testState commits a small registry to a store and returns the view of that version:
 // RIPE NCC's pools 193.0.0.0/8, 2001:600::/23 and AS1000-AS1999 (IANA has the rest), with
@@ -38,34 +29,24 @@ func testKey(name string) ipledger.PrivateKey {
 func testState(t testing.TB) *store.View { return testStateWith(t, defaultPools, nil) }
 
 // defaultPools are testState's registry pools: every number space covered.
-var defaultPools = []struct{ r, reg string }{
-	{"0.0.0.0-192.255.255.255", ipledger.IANA}, {"193.0.0.0/8", ipledger.RIPENCC}, {"194.0.0.0-255.255.255.255", ipledger.IANA},
-	{"::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA}, {"2001:600::/23", ipledger.RIPENCC},
-	{"2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA},
-	{"AS0-AS999", ipledger.IANA}, {"AS1000-AS1999", ipledger.RIPENCC}, {"AS2000-AS4294967295", ipledger.IANA},
+var defaultPools = []ipledgertest.Pool{
+	{Range: "0.0.0.0-192.255.255.255", Registry: ipledger.IANA}, {Range: "193.0.0.0/8", Registry: ipledger.RIPENCC}, {Range: "194.0.0.0-255.255.255.255", Registry: ipledger.IANA},
+	{Range: "::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", Registry: ipledger.IANA}, {Range: "2001:600::/23", Registry: ipledger.RIPENCC},
+	{Range: "2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", Registry: ipledger.IANA},
+	{Range: "AS0-AS999", Registry: ipledger.IANA}, {Range: "AS1000-AS1999", Registry: ipledger.RIPENCC}, {Range: "AS2000-AS4294967295", Registry: ipledger.IANA},
 }
 
 // testStateWith is testState with other genesis pools (RIPE NCC's must be among them),
 // and forge, if not nil, writing into the state behind the ledger's back before the
 // commit: a state the validators should never have signed.
-func testStateWith(t testing.TB, pools []struct{ r, reg string }, forge func(ipledger.KV)) *store.View {
+func testStateWith(t testing.TB, pools []ipledgertest.Pool, forge func(ipledger.KV)) *store.View {
 	t.Helper()
 	st, err := store.Open(store.Options{Dir: filepath.Join(t.TempDir(), "db"), NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	g := &ledger.Genesis{}
-	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{testKey(r).Public()}})
-	}
-	for _, p := range pools {
-		status := ipledger.StatusIANAPool
-		if p.reg != ipledger.IANA {
-			status = ipledger.StatusRIRPool
-		}
-		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: status, Registered: "1993-09-01"})
-	}
+	g := ipledgertest.GenesisWith(pools...)
 	l := ledger.New(testChain)
 	kv := st.Working()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -77,7 +58,7 @@ func testStateWith(t testing.TB, pools []struct{ r, reg string }, forge func(ipl
 		t.Helper()
 		var ss []ipledger.Signer
 		for _, o := range orgs {
-			ss = append(ss, ipledger.Signer{Org: o, Key: testKey(o)})
+			ss = append(ss, ipledgertest.Signer(o))
 		}
 		b, err := ipledger.BuildTx(testChain, kind, seq[orgs[0]]+1, 0, body, ss...)
 		if err != nil {
@@ -88,14 +69,14 @@ func testStateWith(t testing.TB, pools []struct{ r, reg string }, forge func(ipl
 			t.Fatal(err)
 		}
 		now = now.Add(time.Second)
-		if res := l.Apply(kv, ipledger.Block{Height: 1, Time: now}, tx); res.Code != ipledger.CodeOK {
-			t.Fatalf("%s by %v: %s", kind, orgs, res.Log)
+		if res, err := l.Apply(kv, ipledger.Block{Height: 1, Time: now}, tx); err != nil || res.Code != ipledger.CodeOK {
+			t.Fatalf("%s by %v: %s %v", kind, orgs, res.Log, err)
 		}
 		seq[orgs[0]]++
 	}
 	var orgs []ipledger.NewOrg
 	for _, h := range []string{"ORG-A", "ORG-B", "ORG-C"} {
-		orgs = append(orgs, ipledger.NewOrg{Handle: h, Name: h + " Ltd", Keys: []ipledger.PublicKey{testKey(h).Public()}})
+		orgs = append(orgs, ipledger.NewOrg{Handle: h, Name: h + " Ltd", Keys: []ipledger.PublicKey{ipledgertest.Key(h).Public()}})
 	}
 	apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgs}, ipledger.RIPENCC)
 	item := func(r, org, status string) ipledger.AllocateItem {
@@ -258,9 +239,9 @@ func checkAnswer(t *testing.T, v *store.View, r ipledger.Resource, ans *Resource
 // MaxResourceEntries. With pools that leave space unheld, the answer for that space is
 // that nothing holds it, proven by cover entries at the pools' depth.
 func TestResourceAnswersEverywhere(t *testing.T) {
-	holes := []struct{ r, reg string }{
-		{"193.0.0.0/8", ipledger.RIPENCC}, {"2001:600::/23", ipledger.RIPENCC}, {"AS1000-AS1999", ipledger.RIPENCC},
-		{"10.0.0.0-10.0.0.99", ipledger.IANA}, {"2001:400::/23", ipledger.IANA}, {"AS3000-AS3999", ipledger.IANA},
+	holes := []ipledgertest.Pool{
+		{Range: "193.0.0.0/8", Registry: ipledger.RIPENCC}, {Range: "2001:600::/23", Registry: ipledger.RIPENCC}, {Range: "AS1000-AS1999", Registry: ipledger.RIPENCC},
+		{Range: "10.0.0.0-10.0.0.99", Registry: ipledger.IANA}, {Range: "2001:400::/23", Registry: ipledger.IANA}, {Range: "AS3000-AS3999", Registry: ipledger.IANA},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for name, v := range map[string]*store.View{"covered": testState(t), "holes": testStateWith(t, holes, nil)} {

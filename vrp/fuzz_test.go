@@ -3,13 +3,12 @@ package vrp
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // FuzzReadJSON checks ReadJSON against itself: the fast path for plain roa objects must
@@ -17,8 +16,7 @@ import (
 // must survive WriteJSON and ReadJSON unchanged.
 func FuzzReadJSON(f *testing.F) {
 	for _, name := range []string{"roa_test.rpkiclient2021_json", "roa_test.rpkiclient2023_json", "roa_test.routinator_jsonext"} {
-		dir, _ := importer.DataDir()
-		if b, err := os.ReadFile(filepath.Join(dir, "rpki", "samples", name)); err == nil {
+		if b, err := os.ReadFile(ipledgertest.DataPath("rpki/samples/" + name)); err == nil {
 			f.Add(b)
 		}
 	}

@@ -16,27 +16,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 const snapshotName = "rpkiclient_summary_20250720T100145Z.json.bz2"
 
-// rpkiFile returns the path of a file under the shared data's rpki/ folder. A missing file
-// fails the test under CI=true and skips it elsewhere.
+// rpkiFile returns the path of a file under the shared data's rpki/ folder, or skips the
+// test (fails it under CI=true). The snapshot is jeffsw/rpkilog's test_data/snapshotName,
+// an rpki-client run of 2025-07-20 (see PROVENANCE.md).
 func rpkiFile(tb testing.TB, name string) string {
 	tb.Helper()
-	dir, _ := importer.DataDir()
-	p := filepath.Join(dir, "rpki", name)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("RPKI data %q not found (set IPLEDGER_DATA to the shared data folder); "+
-		"the snapshot is jeffsw/rpkilog's test_data/%s, an rpki-client run of 2025-07-20 (see PROVENANCE.md)", p, snapshotName)
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
-	return ""
+	return ipledgertest.Data(tb, "rpki/"+name)
 }
 
 var snapshot struct {

@@ -2,7 +2,6 @@ package whois
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
@@ -366,22 +366,10 @@ func TestNotReady(t *testing.T) {
 	}
 }
 
-// failKV fails every read, as a broken disk would.
-type failKV struct{}
-
-var errDisk = errors.New("disk on fire at sector 7")
-
-func (failKV) Get([]byte) ([]byte, error) { return nil, errDisk }
-func (failKV) Set(_, _ []byte) error      { return errDisk }
-func (failKV) Delete([]byte) error        { return errDisk }
-func (failKV) Iterate(_, _ []byte, _ bool, _ func(k, v []byte) bool) error {
-	return errDisk
-}
-
 // TestInternalError: a failing store answers %ERROR:100 without details, and logs them.
 func TestInternalError(t *testing.T) {
 	var logs bytes.Buffer
-	s := newTestServer(t, Options{Source: newSource(failKV{}, 5), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s := newTestServer(t, Options{Source: newSource(ipledgertest.FailKV{}, 5), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for _, q := range []string{"193.0.0.1", "ORG-A", "-i org ORG-A", "-M 193.0.0.0/16", "IPL-H4"} {
 		logs.Reset()
 		text := ask(s, q)
@@ -428,13 +416,13 @@ func TestInverseIndexAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	tx, err := ipledger.BuildTx(testChain, ipledger.KindTransfer, 2, 0, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-A"},
-		ipledger.Signer{Org: "ORG-C", Key: testKey("ORG-C")}, ipledger.Signer{Org: "ORG-A", Key: testKey("ORG-A")})
+		ipledgertest.Signer("ORG-C"), ipledgertest.Signer("ORG-A"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dtx, _ := ipledger.DecodeTx(tx)
-	if r := ledger.New(testChain).Apply(next, ipledger.Block{Height: height + 1, Time: genesisTime.Add(48 * time.Hour)}, dtx); r.Code != ipledger.CodeOK {
-		t.Fatalf("transfer back: %s %s", r.Code, r.Log)
+	if r, err := ledger.New(testChain).Apply(next, ipledger.Block{Height: height + 1, Time: genesisTime.Add(48 * time.Hour)}, dtx); err != nil || r.Code != ipledger.CodeOK {
+		t.Fatalf("transfer back: %s %s %v", r.Code, r.Log, err)
 	}
 	src.snap.Store(&chain.Snapshot{State: next, Height: height + 1})
 	p := parseAnswer(t, ask(s, "-i org -r ORG-C"))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -30,7 +31,7 @@ func manyAssignments(t *testing.T, n int) (ipledger.KV, int64) {
 		for ; i < n && len(items) < 400; i++ {
 			items = append(items, item(fmt.Sprintf("193.2.%d.%d/28", i/16, i%16*16), "ORG-A", ipledger.StatusAssignedPA, "NL", ""))
 		}
-		b, err := ipledger.BuildTx(testChain, ipledger.KindAssign, seq, 0, ipledger.AssignBody{Items: items}, ipledger.Signer{Org: "ORG-A", Key: testKey("ORG-A")})
+		b, err := ipledger.BuildTx(testChain, ipledger.KindAssign, seq, 0, ipledger.AssignBody{Items: items}, ipledgertest.Signer("ORG-A"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,8 +40,8 @@ func manyAssignments(t *testing.T, n int) (ipledger.KV, int64) {
 			t.Fatal(err)
 		}
 		height++
-		if r := l.Apply(kv, ipledger.Block{Height: height, Time: genesisTime.Add(time.Duration(height) * time.Hour)}, tx); r.Code != ipledger.CodeOK {
-			t.Fatalf("assign: %s %s", r.Code, r.Log)
+		if r, err := l.Apply(kv, ipledger.Block{Height: height, Time: genesisTime.Add(time.Duration(height) * time.Hour)}, tx); err != nil || r.Code != ipledger.CodeOK {
+			t.Fatalf("assign: %s %s %v", r.Code, r.Log, err)
 		}
 	}
 	return kv, height

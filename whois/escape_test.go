@@ -3,7 +3,6 @@ package whois
 import (
 	"bytes"
 	"encoding/binary"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // forged is what an organisation tried to print as its own lines: another object's
@@ -201,19 +201,7 @@ func TestHostileGolden(t *testing.T) {
 	pkv := newPatchKV(kv, "Alpha Networks", hostile["all"], "abuse@alpha.example", hostile["escape"]+"@x", "NL", "N\u202eL")
 	s := newTestServer(t, Options{Source: newSource(pkv, height)})
 	got := ask(s, "-B -x 193.0.0.0/16")
-	path := filepath.Join("testdata", "hostile.golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestHostileGolden -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("answer differs from %s (rerun with -update after a deliberate change):\n%s", path, lineDiff(string(want), got))
-	}
+	ipledgertest.Golden(t, filepath.Join("testdata", "hostile.golden"), []byte(got), *update)
 }
 
 func TestAppendValue(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,36 +14,11 @@ import (
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// registryNames are the genesis registries' names (registry facts).
-var registryNames = map[string]string{
-	ipledger.IANA:    "Internet Assigned Numbers Authority",
-	ipledger.AFRINIC: "African Network Information Centre",
-	ipledger.APNIC:   "Asia Pacific Network Information Centre",
-	ipledger.ARIN:    "American Registry for Internet Numbers",
-	ipledger.LACNIC:  "Latin American and Caribbean Internet Addresses Registry",
-	ipledger.RIPENCC: "RIPE Network Coordination Centre",
-}
-
-// dataFile locates a file of the shared real data, skipping the test when it is missing
-// (failing under CI=true).
-func dataFile(t *testing.T, rel string) string {
-	t.Helper()
-	dir, ok := importer.DataDir()
-	p := filepath.Join(dir, rel)
-	if _, err := os.Stat(p); !ok || err != nil {
-		msg := "no real data at " + p + " (set IPLEDGER_DATA; the RIRs publish delegated statistics at https://ftp.ripe.net/pub/stats/ and their own FTP sites)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return p
-}
 
 // importChain imports one delegated statistics file into a fresh chain through the real
 // planner, signed transactions and the application's FinalizeBlock and Commit, one block
@@ -53,10 +27,7 @@ func importChain(t *testing.T, path string) *chain.App {
 	t.Helper()
 	ctx := context.Background()
 	const chainID = "whois-golden"
-	g := &ledger.Genesis{Pools: iana.DefaultPools()}
-	for _, h := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: registryNames[h], Keys: []ipledger.PublicKey{testKey(h).Public()}})
-	}
+	g := ipledgertest.GenesisOf(iana.DefaultPools())
 	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	r, err := chain.NewReplayer(ctx, t.TempDir(), chainID, start, g)
 	if err != nil {
@@ -90,7 +61,7 @@ func importChain(t *testing.T, path string) *chain.App {
 	for i, st := range plan.Steps {
 		var signers []ipledger.Signer
 		for _, h := range st.Signers {
-			signers = append(signers, ipledger.Signer{Org: h, Key: testKey(h)})
+			signers = append(signers, ipledgertest.Signer(h))
 		}
 		seq[st.Signers[0]]++
 		tx, err := ipledger.BuildTx(chainID, st.Kind, seq[st.Signers[0]], 0, st.Body, signers...)
@@ -159,7 +130,7 @@ func TestGolden(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			app := importChain(t, dataFile(t, c.file))
+			app := importChain(t, ipledgertest.Data(t, c.file))
 			s := newTestServer(t, Options{Source: app})
 			var b strings.Builder
 			for _, q := range c.queries(app) {
@@ -167,39 +138,7 @@ func TestGolden(t *testing.T) {
 				b.WriteString(appHashRE.ReplaceAllString(ask(s, q), "(app hash …)"))
 			}
 			got := b.String()
-			path := filepath.Join("testdata", c.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestGolden -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("answers differ from %s (rerun with -update after a deliberate change):\n%s", path, lineDiff(string(want), got))
-			}
+			ipledgertest.Golden(t, filepath.Join("testdata", c.name+".golden"), []byte(got), *update)
 		})
 	}
-}
-
-// lineDiff shows the first lines where two texts differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var out []string
-	for i := 0; i < max(len(w), len(g)) && len(out) < 20; i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			out = append(out, fmt.Sprintf("line %d:\n  want %q\n  got  %q", i+1, a, b))
-		}
-	}
-	return strings.Join(out, "\n")
 }

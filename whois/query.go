@@ -83,9 +83,8 @@ const (
 	errConnections  = 306
 )
 
-// Object types. Resource types come from holdings; organisation and role from organisations.
-// route and route6 are known (so -T accepts them) but not served until route authorisations
-// exist (see routeObjects).
+// Object types. Resource types come from holdings; organisation and role from organisations;
+// route and route6 from the ledger's route authorisations in force (see routeObjects).
 const (
 	typeInetnum  = "inetnum"
 	typeInet6num = "inet6num"

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -21,13 +22,13 @@ func TestRouteObjects(t *testing.T) {
 		{Prefix: netip.MustParsePrefix("193.0.16.0/20"), MaxLength: 20, ASN: 64500},
 		{Prefix: netip.MustParsePrefix("2001:600::/32"), MaxLength: 48, ASN: 3333},
 	} {
-		b, err := ipledger.BuildTx(testChain, ipledger.KindAuthorise, uint64(3+i), 0, body, ipledger.Signer{Org: "ORG-A", Key: testKey("ORG-A")})
+		b, err := ipledger.BuildTx(testChain, ipledger.KindAuthorise, uint64(3+i), 0, body, ipledgertest.Signer("ORG-A"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		tx, _ := ipledger.DecodeTx(b)
-		if r := l.Apply(kv, ipledger.Block{Height: h + 1, Time: genesisTime.Add(time.Duration(i) * time.Hour)}, tx); r.Code != ipledger.CodeOK {
-			t.Fatalf("authorise %s: %s %s", body.Prefix, r.Code, r.Log)
+		if r, err := l.Apply(kv, ipledger.Block{Height: h + 1, Time: genesisTime.Add(time.Duration(i) * time.Hour)}, tx); err != nil || r.Code != ipledger.CodeOK {
+			t.Fatalf("authorise %s: %s %s %v", body.Prefix, r.Code, r.Log, err)
 		}
 	}
 	s := newTestServer(t, Options{Source: newSource(kv, h+1)})

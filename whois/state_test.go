@@ -2,7 +2,6 @@ package whois
 
 import (
 	"bufio"
-	"crypto/sha256"
 	"io"
 	"net"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
@@ -20,47 +20,6 @@ const testChain = "whois-test"
 
 // *chain.App is what a node serves.
 var _ Source = (*chain.App)(nil)
-
-// testKey returns a deterministic key per name.
-func testKey(name string) ipledger.PrivateKey {
-	seed := sha256.Sum256([]byte("whois test " + name))
-	k, err := ipledger.KeyFromSeed(seed[:])
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
-
-// testGenesis: RIPE NCC holds 193.0.0.0/8, 2001:600::/23 and AS3072-AS4095; ARIN, which
-// never allocates in these tests (so its space is referred to its own service),
-// 194.0.0.0/8 and AS4096-AS5119; IANA the rest, 10.0.0.0/8 as special-purpose space.
-func testGenesis() *ledger.Genesis {
-	g := &ledger.Genesis{}
-	for _, r := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: r, Name: r + " registry", Keys: []ipledger.PublicKey{testKey(r).Public()}})
-	}
-	for _, p := range []struct {
-		r, reg string
-		st     ipledger.Status
-	}{
-		{"0.0.0.0-9.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"10.0.0.0/8", ipledger.IANA, ipledger.StatusReserved},
-		{"11.0.0.0-192.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"193.0.0.0/8", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"194.0.0.0/8", ipledger.ARIN, ipledger.StatusRIRPool},
-		{"195.0.0.0-255.255.255.255", ipledger.IANA, ipledger.StatusIANAPool},
-		{"::-2001:5ff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
-		{"2001:600::/23", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"2001:800::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS0-AS3071", ipledger.IANA, ipledger.StatusIANAPool},
-		{"AS3072-AS4095", ipledger.RIPENCC, ipledger.StatusRIRPool},
-		{"AS4096-AS5119", ipledger.ARIN, ipledger.StatusRIRPool},
-		{"AS5120-AS4294967295", ipledger.IANA, ipledger.StatusIANAPool},
-	} {
-		g.Pools = append(g.Pools, ipledger.Pool{Resource: ipledger.MustParseResource(p.r), Registry: p.reg, Status: p.st, Registered: "1993-09-01"})
-	}
-	return g
-}
 
 var genesisTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -84,7 +43,7 @@ func testState(t testing.TB) (ipledger.KV, int64) {
 	t.Helper()
 	kv := store.NewMemKV()
 	l := ledger.New(testChain)
-	if err := l.InitGenesis(kv, testGenesis(), ipledger.Block{Time: genesisTime}); err != nil {
+	if err := l.InitGenesis(kv, ipledgertest.Genesis(), ipledger.Block{Time: genesisTime}); err != nil {
 		t.Fatal(err)
 	}
 	seq := map[string]uint64{}
@@ -93,7 +52,7 @@ func testState(t testing.TB) (ipledger.KV, int64) {
 		t.Helper()
 		var ss []ipledger.Signer
 		for _, s := range signers {
-			ss = append(ss, ipledger.Signer{Org: s, Key: testKey(s)})
+			ss = append(ss, ipledgertest.Signer(s))
 		}
 		seq[signers[0]]++
 		b, err := ipledger.BuildTx(testChain, kind, seq[signers[0]], 0, body, ss...)
@@ -106,15 +65,15 @@ func testState(t testing.TB) (ipledger.KV, int64) {
 		}
 		block.Height++
 		block.Time = block.Time.Add(time.Hour)
-		if r := l.Apply(kv, block, tx); r.Code != ipledger.CodeOK {
-			t.Fatalf("%s by %v: %s: %s", kind, signers, r.Code, r.Log)
+		if r, err := l.Apply(kv, block, tx); err != nil || r.Code != ipledger.CodeOK {
+			t.Fatalf("%s by %v: %s: %s %v", kind, signers, r.Code, r.Log, err)
 		}
 	}
 	ripe := ipledger.RIPENCC
 	apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
-		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", AbuseMailbox: "abuse@alpha.example", Keys: []ipledger.PublicKey{testKey("ORG-A").Public()}},
+		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", AbuseMailbox: "abuse@alpha.example", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}},
 		{Handle: "ORG-B", Name: "Holder of record B-1 (imported)", Country: "DE", OpaqueID: "B-1"},
-		{Handle: "ORG-C", Name: "Charlie Hosting", Country: "FR", Keys: []ipledger.PublicKey{testKey("ORG-C").Public()}},
+		{Handle: "ORG-C", Name: "Charlie Hosting", Country: "FR", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-C").Public()}},
 	}}, ripe)
 	apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2001-02-03"),
@@ -176,19 +135,7 @@ func ask(s *Server, line string) string {
 // listen serves s on a loopback port and returns its address.
 func listen(t testing.TB, s *Server) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-done; err != ErrServerClosed {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	return ln.Addr().String()
+	return ipledgertest.Serve(t, s.Serve, s.Close, ErrServerClosed)
 }
 
 // dial connects to addr with a deadline on everything.

@@ -221,15 +221,24 @@ func TestAddCheckpoint(t *testing.T) {
 	}
 }
 
-func TestAddCheckpointRejections(t *testing.T) {
+// cosignedLog serves a witness of a test log of size entries over HTTP until the test
+// ends, the witness having cosigned that size; it returns the log, the witness and the
+// server.
+func cosignedLog(t *testing.T, size uint64) (*testLog, *Witness, *httptest.Server) {
+	t.Helper()
 	l := newTestLog(t, origin, "main")
 	w := openWitness(t, t.TempDir(), l)
 	srv := httptest.NewServer(w.Handler())
-	defer srv.Close()
-	l.grow(10)
+	t.Cleanup(srv.Close)
+	l.grow(size)
 	if st, _, body := post(t, srv, l.request(0)); st != 200 {
 		t.Fatalf("setup: %d %s", st, body)
 	}
+	return l, w, srv
+}
+
+func TestAddCheckpointRejections(t *testing.T) {
+	l, w, srv := cosignedLog(t, 10)
 	cosigned := l.checkpoint()
 	l.grow(20)
 	good := l.request(10)
@@ -289,14 +298,7 @@ func TestAddCheckpointRejections(t *testing.T) {
 // a different tree of the cosigned size, a smaller tree, and a larger tree that does not
 // extend the cosigned one. None is cosigned, whatever the proof.
 func TestSplitView(t *testing.T) {
-	l := newTestLog(t, origin, "main")
-	w := openWitness(t, t.TempDir(), l)
-	srv := httptest.NewServer(w.Handler())
-	defer srv.Close()
-	l.grow(16)
-	if st, _, body := post(t, srv, l.request(0)); st != 200 {
-		t.Fatalf("setup: %d %s", st, body)
-	}
+	l, w, srv := cosignedLog(t, 16)
 	cases := []struct {
 		name      string
 		size, old uint64

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
@@ -28,14 +29,14 @@ type auditNode struct {
 	cmd  *exec.Cmd
 	addr string // HTTP API
 	rpc  string
-	out  *lockedBuffer
+	out  *ipledgertest.LockedBuffer
 }
 
 // startRPCNode runs `ipledger node` on home with its CometBFT RPC on rpcAddr, and waits
 // until its API answers.
 func startRPCNode(t *testing.T, home, rpcAddr string) *auditNode {
 	t.Helper()
-	p := &auditNode{addr: freeAddr(t), rpc: rpcAddr, out: &lockedBuffer{}}
+	p := &auditNode{addr: ipledgertest.FreeAddr(t), rpc: rpcAddr, out: &ipledgertest.LockedBuffer{}}
 	p.cmd = exec.Command(binary(t), "node", "--home", home, "--http", p.addr, "--p2p", "127.0.0.1:0", "--rpc", rpcAddr,
 		"--whois", "off", "--rtr", "off")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -134,7 +135,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", "e2e-audit").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
-	rpcAddr := freeAddr(t)
+	rpcAddr := ipledgertest.FreeAddr(t)
 	p := startRPCNode(t, home, rpcAddr)
 	cl := &httpapi.Client{Base: "http://" + p.addr}
 	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
@@ -285,7 +286,7 @@ func TestAuditDefaults(t *testing.T) {
 	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", "e2e-audit-defaults").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
-	p := startRPCNode(t, home, freeAddr(t))
+	p := startRPCNode(t, home, ipledgertest.FreeAddr(t))
 	cache := t.TempDir()
 	audit := func() (int, string) {
 		cmd := exec.Command(binary(t), "audit", "--node", "http://"+p.addr, "--rpc", "http://"+p.rpc)

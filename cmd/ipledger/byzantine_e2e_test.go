@@ -3,16 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/cli"
-	"github.com/ipledger/ipledger/httpapi"
 )
 
 // TestByzantineProposer runs four validators, one of them a binary built with the
@@ -24,38 +20,8 @@ func TestByzantineProposer(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-tags", "byzantine", "-o", byz, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build the byzantine binary: %v\n%s", err, out)
 	}
-	dir := t.TempDir()
-	if out, err := exec.Command(binary(t), "testnet", "--validators", "4", "--dir", dir, "--chain-id", "e2e-byzantine").CombinedOutput(); err != nil {
-		t.Fatalf("testnet: %v\n%s", err, out)
-	}
-	var tn cli.Testnet
-	b, _ := os.ReadFile(filepath.Join(dir, cli.TestnetFile))
-	if err := json.Unmarshal(b, &tn); err != nil {
-		t.Fatal(err)
-	}
-	procs := make([]*testnetProc, 4)
-	for i, nd := range tn.Nodes {
-		procs[i] = &testnetProc{t: t, node: nd, cl: &httpapi.Client{Base: "http://" + nd.HTTP}}
-		procs[i].start()
-		if i == 0 { // the byzantine operator runs the other binary on the same home
-			procs[i].kill()
-			procs[i].cmd = exec.Command(byz, "node", "--home", nd.Home)
-			procs[i].cmd.Stdout, procs[i].cmd.Stderr = procs[i].logs, procs[i].logs
-			if err := procs[i].cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			if p.cmd != nil {
-				p.kill()
-			}
-		}
-	})
-	for _, p := range procs {
-		p.waitHeight(1, 60*time.Second)
-	}
+	tn := writeTestnet(t, t.TempDir(), "e2e-byzantine", 4)
+	procs := startTestnetProcs(t, tn, byz) // the byzantine operator runs the other binary
 	ld := startRegistryLoad(t, tn, procs, 1, tn.Nodes[1].Registries[:1])
 	time.Sleep(8 * time.Second)
 	committed := ld.stop()

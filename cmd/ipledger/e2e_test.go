@@ -6,7 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // buildBinary compiles cmd/ipledger into a temp dir once per test binary.
@@ -47,14 +49,26 @@ func binary(t testing.TB) string {
 	return buildOnce.path
 }
 
-func freeAddr(t testing.TB) string {
+// metricLines returns the lines of the /metrics page the node at addr serves that start
+// with one of prefixes.
+func metricLines(t testing.TB, addr string, prefixes ...string) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
 }
 
 type nodeProc struct {
@@ -66,7 +80,7 @@ type nodeProc struct {
 // startNode runs `ipledger node` on home and waits until its API answers.
 func startNode(t *testing.T, home string) *nodeProc {
 	t.Helper()
-	addr := freeAddr(t)
+	addr := ipledgertest.FreeAddr(t)
 	var logs bytes.Buffer
 	cmd := exec.Command(binary(t), "node", "--home", home, "--http", addr, "--p2p", "127.0.0.1:0", "--rpc", "off", "--whois", "off", "--rtr", "off")
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/rtr"
 )
 
@@ -66,7 +66,7 @@ type floodNode struct {
 	home                       string
 	http, p2p, rpc, whois, rtr string
 	cmd                        *exec.Cmd
-	logs                       *syncBuffer
+	logs                       *ipledgertest.LockedBuffer
 }
 
 // floodLimit is the node's descriptor limit in the flood test: small enough that the flood
@@ -75,25 +75,15 @@ const floodLimit = 1024
 
 func startFloodNode(t *testing.T) *floodNode {
 	t.Helper()
-	n := &floodNode{home: filepath.Join(t.TempDir(), "home"), http: freeAddr(t), p2p: freeAddr(t), rpc: freeAddr(t),
-		whois: freeAddr(t), rtr: freeAddr(t), logs: &syncBuffer{}}
+	n := &floodNode{home: filepath.Join(t.TempDir(), "home"), http: ipledgertest.FreeAddr(t), p2p: ipledgertest.FreeAddr(t), rpc: ipledgertest.FreeAddr(t),
+		whois: ipledgertest.FreeAddr(t), rtr: ipledgertest.FreeAddr(t)}
 	if out, err := exec.Command(binary(t), "init", "--home", n.home, "--chain-id", "e2e-flood").CombinedOutput(); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	// The shell's ulimit sets the soft and the hard limit, so the node cannot raise it.
 	n.cmd = exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, floodLimit), binary(t), "node", "--home", n.home,
 		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1")
-	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		n.cmd.Process.Kill()
-		n.cmd.Wait()
-		if t.Failed() {
-			t.Logf("node log:\n%s", n.logs.String())
-		}
-	})
+	n.logs = ipledgertest.StartCmd(t, "node", n.cmd)
 	waitUp(t, n.http, n.logs.String)
 	return n
 }
@@ -158,19 +148,7 @@ func (f *flooder) hold(ctx context.Context, c net.Conn) {
 // listenerMetrics returns the node's ipledger_listener_… lines of /metrics.
 func listenerMetrics(t *testing.T, addr string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "ipledger_listener_") || strings.HasPrefix(l, "process_open_fds") || strings.HasPrefix(l, "ipledger_rtr_connections ") {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
+	return strings.Join(metricLines(t, addr, "ipledger_listener_", "process_open_fds", "ipledger_rtr_connections "), "\n")
 }
 
 // TestFloodKeepsCommitting is issue 13's end-to-end test of item 1: a node with a lowered

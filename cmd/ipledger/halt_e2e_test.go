@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,13 +17,14 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // haltProc is a node process whose exit the test waits for.
 type haltProc struct {
 	cmd    *exec.Cmd
 	addr   string
-	logs   *syncBuffer
+	logs   *ipledgertest.LockedBuffer
 	exited chan struct{}
 	err    error // of Wait, once exited is closed
 }
@@ -33,8 +33,8 @@ type haltProc struct {
 // answers unless wait is false.
 func startNodeEnv(t *testing.T, home string, env []string, wait bool) *haltProc {
 	t.Helper()
-	addr := freeAddr(t)
-	logs := &syncBuffer{}
+	addr := ipledgertest.FreeAddr(t)
+	logs := &ipledgertest.LockedBuffer{}
 	cmd := exec.Command(binary(t), "node", "--home", home, "--http", addr, "--p2p", "127.0.0.1:0", "--rpc", "off", "--whois", "off", "--rtr", "off")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -97,16 +97,8 @@ func haltPost(t *testing.T, addr string, tx []byte) (int, string) {
 // haltMetric returns the line of /metrics that starts with name and a space.
 func haltMetric(t *testing.T, addr, name string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, name+" ") {
-			return l
-		}
+	if ls := metricLines(t, addr, name+" "); len(ls) > 0 {
+		return ls[0]
 	}
 	return ""
 }

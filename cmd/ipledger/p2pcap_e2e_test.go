@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestP2PLockout: silent connections to CometBFT's P2P port from one host past
@@ -17,21 +19,9 @@ import (
 // host's connection is served (issue 13, item 1: one host could take every inbound slot).
 func TestP2PLockout(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
-	httpAddr, p2pAddr := freeAddr(t), freeAddr(t)
-	var out syncBuffer
-	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", httpAddr, "--whois", "off", "--rtr", "off", "--rpc", "off",
-		"--p2p", p2pAddr, "--p2p-max-conns-per-client", "4")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("node log:\n%s", out.String())
-		}
-	})
+	httpAddr, p2pAddr := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
+	out := ipledgertest.StartCmd(t, "node", exec.Command(binary(t), "dev", "--home", home, "--http", httpAddr, "--whois", "off", "--rtr", "off", "--rpc", "off",
+		"--p2p", p2pAddr, "--p2p-max-conns-per-client", "4"))
 	waitUp(t, httpAddr, out.String)
 
 	var conns []net.Conn

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -9,30 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
-
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // rdapClient finds the openrdap client (scripts/test.sh installs it into GOPATH/bin), or
 // skips (fails under CI=true).
@@ -63,18 +43,10 @@ func rdapClient(t *testing.T) string {
 // ledger.
 func TestRDAPWithOpenRDAP(t *testing.T) {
 	client := rdapClient(t)
-	dir, ok := importer.DataDir()
-	file := filepath.Join(dir, "delegated", "2014-06", "delegated-afrinic-latest")
-	if _, err := os.Stat(file); !ok || err != nil {
-		msg := "no " + file + " (set IPLEDGER_DATA; the RIRs publish delegated statistics at https://ftp.ripe.net/pub/stats/)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	file := ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest")
 	home := filepath.Join(t.TempDir(), "home")
-	addr := freeAddr(t)
-	var out lockedBuffer
+	addr := ipledgertest.FreeAddr(t)
+	var out ipledgertest.LockedBuffer
 	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
 		"--p2p", "127.0.0.1:0", "--rpc", "off", "--import", file, "--whois-public-host", "whois.example.net")
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -19,7 +19,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // floodRecords is how many /24s the synthetic import puts under 194.0.0.0/8: four times
@@ -109,8 +109,7 @@ func TestExpensiveReadFlood(t *testing.T) {
 	// transfers; 88.0.0.0/8 lies in a RIPE NCC pool of tens of thousands of holdings.
 	target := "194.0.0.0/8"
 	if os.Getenv("IPLEDGER_FLOOD_REAL") == "1" {
-		dir, _ := importer.DataDir()
-		imp, memLimit, target = filepath.Join(dir, "delegated", "2014-06"), "750MiB", "88.0.0.0/8"
+		imp, memLimit, target = ipledgertest.DataPath("delegated/2014-06"), "750MiB", "88.0.0.0/8"
 		importWait, settle = 5*time.Minute, 20*time.Second
 	}
 	switch v := os.Getenv("IPLEDGER_FLOOD_MEMLIMIT"); v {
@@ -125,8 +124,8 @@ func TestExpensiveReadFlood(t *testing.T) {
 		paths = strings.Split(v, ",")
 	}
 	home := filepath.Join(t.TempDir(), "home")
-	addr := freeAddr(t)
-	var out lockedBuffer
+	addr := ipledgertest.FreeAddr(t)
+	var out ipledgertest.LockedBuffer
 	var cmd *exec.Cmd
 	exited := make(chan error, 1)
 	start := func(args ...string) {

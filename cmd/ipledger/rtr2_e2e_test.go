@@ -21,6 +21,7 @@ import (
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/vrp"
 )
 
@@ -173,9 +174,9 @@ func rtrdump(t *testing.T, addr string, v int) dump {
 func startStayRTR(t *testing.T, file string) string {
 	t.Helper()
 	prog := needProgram(t, "stayrtr", "stayrtr")
-	addr := freeAddr(t)
-	var logs lockedBuffer
-	cmd := exec.Command(prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", freeAddr(t))
+	addr := ipledgertest.FreeAddr(t)
+	var logs ipledgertest.LockedBuffer
+	cmd := exec.Command(prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", ipledgertest.FreeAddr(t))
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

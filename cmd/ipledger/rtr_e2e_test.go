@@ -23,6 +23,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/cli"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/rtr"
 	"github.com/ipledger/ipledger/vrp"
 )
@@ -124,28 +125,17 @@ func slurmFixture(t *testing.T) string {
 // rtrNode is `ipledger dev` serving RTR.
 type rtrNode struct {
 	rtr, http, home string
-	logs            *lockedBuffer
+	logs            *ipledgertest.LockedBuffer
 }
 
 // startRTRNode runs `ipledger dev` with an RTR listener and extra flags, and waits until
 // the RTR port accepts connections (the VRP file is read before it listens).
 func startRTRNode(t *testing.T, extra ...string) *rtrNode {
 	t.Helper()
-	n := &rtrNode{rtr: freeAddr(t), http: freeAddr(t), home: filepath.Join(t.TempDir(), "home"), logs: &lockedBuffer{}}
+	n := &rtrNode{rtr: ipledgertest.FreeAddr(t), http: ipledgertest.FreeAddr(t), home: filepath.Join(t.TempDir(), "home")}
 	args := append([]string{"dev", "--home", n.home, "--http", n.http,
 		"--whois", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", "--rtr", n.rtr}, extra...)
-	cmd := exec.Command(binary(t), args...)
-	cmd.Stdout, cmd.Stderr = n.logs, n.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("node log:\n%s", n.logs.String())
-		}
-	})
+	n.logs = ipledgertest.StartCmd(t, "node", exec.Command(binary(t), args...))
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", n.rtr, time.Second)
@@ -425,19 +415,7 @@ protocol rpki cache {
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var birdLog bytes.Buffer
-	cmd := exec.Command(bird, "-f", "-c", conf, "-s", sock, "-P", filepath.Join(dir, "bird.pid"))
-	cmd.Stdout, cmd.Stderr = &birdLog, &birdLog
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("bird log:\n%s", birdLog.String())
-		}
-	})
+	ipledgertest.StartCmd(t, "bird", exec.Command(bird, "-f", "-c", conf, "-s", sock, "-P", filepath.Join(dir, "bird.pid")))
 
 	return &birdd{t: t, birdc: birdc, sock: sock}
 }

@@ -23,7 +23,7 @@ import (
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/cli"
 	"github.com/ipledger/ipledger/httpapi"
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // startJoiner creates a full node home dir/name that joins the testnet in dir by state
@@ -38,7 +38,7 @@ func startJoiner(t testing.TB, dir, name string) (*testnetProc, string) {
 	if !strings.Contains(string(out), "state-sync snapshot") {
 		t.Fatalf("init --join --state-sync did not set up state sync:\n%s", out)
 	}
-	jaddr, jrpc := freeAddr(t), freeAddr(t)
+	jaddr, jrpc := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
 	j := &testnetProc{t: t, node: cli.TestnetNode{Name: name, Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
 	j.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", jrpc)
 	j.cmd.Stdout, j.cmd.Stderr = &lockedWriter{w: j.logs}, &lockedWriter{w: j.logs}
@@ -254,19 +254,11 @@ func snapshotHeights(home string) []int64 {
 // The data come from $IPLEDGER_DATA or ../shared/data (the RIRs publish delegated
 // statistics at https://ftp.ripe.net/pub/stats/ and their own FTP sites).
 func BenchmarkStateSyncJoin2014(b *testing.B) {
-	dataDir, ok := importer.DataDir()
-	folder := filepath.Join(dataDir, "delegated", "2014-06")
-	if _, err := os.Stat(folder); !ok || err != nil {
-		msg := "no delegated statistics of 2014-06 in " + dataDir + " (set IPLEDGER_DATA; the RIRs publish them at https://ftp.ripe.net/pub/stats/ and their own FTP sites)"
-		if os.Getenv("CI") == "true" {
-			b.Fatal(msg)
-		}
-		b.Skip(msg)
-	}
+	folder := ipledgertest.Data(b, "delegated/2014-06")
 	b.StopTimer()
 	dir := b.TempDir()
 	home := filepath.Join(dir, "dev")
-	addr, p2p, rpc := freeAddr(b), freeAddr(b), freeAddr(b)
+	addr, p2p, rpc := ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b)
 	dev := &testnetProc{t: b, node: cli.TestnetNode{Name: "dev", Home: home}, cl: &httpapi.Client{Base: "http://" + addr}, logs: &bytes.Buffer{}}
 	dev.cmd = exec.Command(binary(b), "dev", "--home", home, "--http", addr, "--p2p", p2p, "--rpc", rpc, "--whois", "off", "--rtr", "off",
 		"--snapshot-interval", "10", "--import", folder)
@@ -332,7 +324,7 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		head := dev.height()
 		jhome := filepath.Join(dir, fmt.Sprint("joiner", i))
-		jaddr := freeAddr(b)
+		jaddr := ipledgertest.FreeAddr(b)
 		b.StartTimer()
 		start := time.Now()
 		out, err := exec.Command(binary(b), "init", "--home", jhome, "--join", chain.GenesisPath(home), "--peers", st.NodeID+"@"+p2p,

@@ -17,12 +17,14 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/cli"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // testnetProc is one validator process of a testnet.
 type testnetProc struct {
 	t    testing.TB
 	node cli.TestnetNode
+	bin  string // the binary it runs; "" for this package's
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
 	cl   *httpapi.Client
@@ -31,7 +33,11 @@ type testnetProc struct {
 func (p *testnetProc) start() {
 	p.t.Helper()
 	p.logs = &bytes.Buffer{}
-	p.cmd = exec.Command(binary(p.t), "node", "--home", p.node.Home)
+	bin := p.bin
+	if bin == "" {
+		bin = binary(p.t)
+	}
+	p.cmd = exec.Command(bin, "node", "--home", p.node.Home)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)
@@ -144,7 +150,7 @@ func TestTestnetFaults(t *testing.T) {
 	if out, err := exec.Command(binary(t), "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile)).CombinedOutput(); err != nil {
 		t.Fatalf("init --join: %v\n%s", err, out)
 	}
-	jaddr := freeAddr(t)
+	jaddr := ipledgertest.FreeAddr(t)
 	joiner := &testnetProc{t: t, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
 	joiner.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off")
 	joiner.cmd.Stdout, joiner.cmd.Stderr = joiner.logs, joiner.logs
@@ -250,12 +256,16 @@ func writeTestnet(t testing.TB, dir, chainID string, n int) cli.Testnet {
 }
 
 // startTestnetProcs starts every validator of tn, stops them when the test ends, and
-// waits until each has committed a block.
-func startTestnetProcs(t testing.TB, tn cli.Testnet) []*testnetProc {
+// waits until each has committed a block. Validator i runs bins[i] when that is given and
+// not "", this package's binary otherwise.
+func startTestnetProcs(t testing.TB, tn cli.Testnet, bins ...string) []*testnetProc {
 	t.Helper()
 	procs := make([]*testnetProc, len(tn.Nodes))
 	for i, nd := range tn.Nodes {
 		procs[i] = &testnetProc{t: t, node: nd, cl: &httpapi.Client{Base: "http://" + nd.HTTP}}
+		if i < len(bins) {
+			procs[i].bin = bins[i]
+		}
 		procs[i].start()
 	}
 	t.Cleanup(func() {

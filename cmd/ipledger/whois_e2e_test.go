@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -10,31 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/ipledger/ipledger/importer"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
-
-// syncBuffer collects a process's log output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // rpslAttrs reads the attributes of the objects in a WHOIS answer: type → attribute → values
 // (objects of one type merged), skipping comments.
@@ -78,11 +58,7 @@ func TestWHOISEndToEnd(t *testing.T) {
 	if err != nil {
 		skip("no whois client (Debian package whois): ", err)
 	}
-	dir, _ := importer.DataDir()
-	data := filepath.Join(dir, "delegated", "2014-06", "delegated-afrinic-latest")
-	if _, err := os.Stat(data); err != nil {
-		skip("no real data at " + data + " (set IPLEDGER_DATA; AFRINIC publishes delegated statistics at https://ftp.afrinic.net/pub/stats/afrinic/)")
-	}
+	data := ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest")
 
 	waddr, whois := devWHOIS(t, client, data)
 
@@ -190,10 +166,10 @@ func TestWHOISEndToEnd(t *testing.T) {
 func devWHOIS(t *testing.T, client, data string) (string, func(args ...string) string) {
 	t.Helper()
 	home := filepath.Join(t.TempDir(), "home")
-	waddr := freeAddr(t)
-	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", freeAddr(t), "--whois", waddr,
+	waddr := ipledgertest.FreeAddr(t)
+	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", ipledgertest.FreeAddr(t), "--whois", waddr,
 		"--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off", "--import", data)
-	var logs syncBuffer
+	var logs ipledgertest.LockedBuffer
 	cmd.Stderr = &logs
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -265,11 +241,7 @@ func TestWHOISPoolSpaceEndToEnd(t *testing.T) {
 	if err != nil {
 		skip("no whois client (Debian package whois): ", err)
 	}
-	dir, _ := importer.DataDir()
-	data := filepath.Join(dir, "delegated", "2026-08", "delegated-afrinic-extended-latest")
-	if _, err := os.Stat(data); err != nil {
-		skip("no real data at " + data + " (set IPLEDGER_DATA; AFRINIC publishes delegated statistics at https://ftp.afrinic.net/pub/stats/afrinic/)")
-	}
+	data := ipledgertest.Data(t, "delegated/2026-08/delegated-afrinic-extended-latest")
 	_, whois := devWHOIS(t, client, data)
 	for _, c := range []struct {
 		args  []string

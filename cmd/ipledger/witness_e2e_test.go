@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestWitnessEndToEnd runs `ipledger witness` and `ipledger dev --witness` as separate
@@ -46,8 +47,8 @@ func TestWitnessEndToEnd(t *testing.T) {
 	// The node starts first, pointing at the witness's address: it retries until the
 	// witness is up, which needs the node's log key.
 	home := filepath.Join(t.TempDir(), "home")
-	addr, waddr := freeAddr(t), freeAddr(t)
-	var nodeOut lockedBuffer
+	addr, waddr := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
+	var nodeOut ipledgertest.LockedBuffer
 	dev := exec.Command(bin, "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
 		"--p2p", "127.0.0.1:0", "--rpc", "off", "--witness", "http://"+waddr+"="+wkey)
 	dev.Stdout, dev.Stderr = &nodeOut, &nodeOut
@@ -70,7 +71,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 	}
 	origin := "ipledger/ipledger-dev"
 
-	var witnessOut lockedBuffer
+	var witnessOut ipledgertest.LockedBuffer
 	startWitness := func() *exec.Cmd {
 		cmd := exec.Command(bin, "witness", "--listen", waddr, "--dir", wdir, "--log", origin+"="+logKey)
 		cmd.Stdout, cmd.Stderr = &witnessOut, &witnessOut
@@ -186,7 +187,7 @@ func witnessGet(t *testing.T, url string) (int, []byte) {
 }
 
 // witnessWaitFor polls ok until it holds, or fails the test after d showing the process output.
-func witnessWaitFor(t *testing.T, d time.Duration, what string, out *lockedBuffer, ok func() bool) {
+func witnessWaitFor(t *testing.T, d time.Duration, what string, out *ipledgertest.LockedBuffer, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !ok() {
