@@ -428,7 +428,6 @@ func TestPoolMapAssign(t *testing.T) {
 	}
 }
 
-
 // TestPlanPoolSpace: an RIR's available and reserved records become items that mark its
 // pool (the registry itself as the org, AVAILABLE or RESERVED), after every holding and
 // with the transfers their space needs; IANA's own are left alone; one that overlaps a
