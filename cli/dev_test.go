@@ -1,34 +1,16 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ipledger/ipledger/ipledgertest"
 )
-
-// devOutput collects a running command's output while the test reads it.
-type devOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *devOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *devOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
 
 // runDev runs `ipledger dev` with args until the API line is printed, calls check, then
 // stops it as a signal would and returns its output.
@@ -36,7 +18,7 @@ func runDev(t *testing.T, check func(out string), args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errs devOutput
+	var out, errs ipledgertest.LockedBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, append([]string{"dev", "--http", "127.0.0.1:0", "--rpc", "off", "--p2p", "127.0.0.1:0", "--whois", "off", "--rtr", "off"}, args...), &out, &errs)

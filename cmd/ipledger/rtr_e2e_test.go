@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -238,37 +237,6 @@ func rtrclientVRPs(t *testing.T, addr string) []string {
 	return vrps
 }
 
-// rtrdumpVRPs fetches the set with StayRTR's rtrdump in version v.
-func rtrdumpVRPs(t *testing.T, addr string, v int) (vrps []string, keys int) {
-	t.Helper()
-	prog := needProgram(t, "rtrdump", "stayrtr")
-	out := filepath.Join(t.TempDir(), "rtrdump.json")
-	cmd := exec.Command(prog, "-connect", addr, "-rtr.version", strconv.Itoa(v), "-file", out)
-	if b, err := runTimeout(cmd, 30*time.Second); err != nil {
-		t.Fatalf("rtrdump: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d struct {
-		ROAs []struct {
-			Prefix    string `json:"prefix"`
-			MaxLength int    `json:"maxLength"`
-			ASN       uint32 `json:"asn"`
-		} `json:"roas"`
-		Keys []json.RawMessage `json:"bgpsec_keys"`
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("rtrdump output: %v\n%s", err, b)
-	}
-	for _, r := range d.ROAs {
-		vrps = append(vrps, fmt.Sprintf("%s-%d AS%d", r.Prefix, r.MaxLength, r.ASN))
-	}
-	slices.Sort(vrps)
-	return vrps, len(d.Keys)
-}
-
 func runTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -312,9 +280,9 @@ func TestRTRClients(t *testing.T) {
 		t.Errorf("rtrclient: %q", got)
 	}
 	for _, v := range []int{1, 0} {
-		got, keys := rtrdumpVRPs(t, n.rtr, v)
-		if !slices.Equal(got, fixtureServed) || keys != v {
-			t.Errorf("rtrdump -rtr.version %d: %q, %d keys", v, got, keys)
+		d := rtrdump(t, n.rtr, v)
+		if !slices.Equal(d.VRPs, fixtureServed) || len(d.Keys) != v {
+			t.Errorf("rtrdump -rtr.version %d: %q, %d keys", v, d.VRPs, len(d.Keys))
 		}
 	}
 
@@ -359,7 +327,7 @@ func TestRTRPinnedVersion0(t *testing.T) {
 	if got := rtrclientVRPs(t, n.rtr); !slices.Equal(got, want) {
 		t.Errorf("rtrclient against a v0 cache: %q", got)
 	}
-	if got, _ := rtrdumpVRPs(t, n.rtr, 0); !slices.Equal(got, want) {
+	if got := rtrdump(t, n.rtr, 0).VRPs; !slices.Equal(got, want) {
 		t.Errorf("rtrdump -rtr.version 0: %q", got)
 	}
 }
@@ -613,7 +581,7 @@ func TestLeaseBird(t *testing.T) {
 		}
 	}
 	slices.Sort(inForce)
-	dump, _ := rtrdumpVRPs(t, n.rtr, 1)
+	dump := rtrdump(t, n.rtr, 1).VRPs
 	if got := rtrclientVRPs(t, n.rtr); !slices.Equal(got, inForce) || !slices.Equal(dump, inForce) {
 		t.Fatalf("the ledger has %q in force; rtrclient fetched %q, rtrdump %q", inForce, got, dump)
 	}

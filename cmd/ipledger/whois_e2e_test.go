@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -50,14 +49,7 @@ func rpslAttrs(text string) map[string]map[string][]string {
 // refuses; then -k stop-and-wait over a raw TCP connection (the client has no persistent
 // mode).
 func TestWHOISEndToEnd(t *testing.T) {
-	skip := t.Skip
-	if os.Getenv("CI") == "true" {
-		skip = t.Fatal
-	}
-	client, err := exec.LookPath("whois")
-	if err != nil {
-		skip("no whois client (Debian package whois): ", err)
-	}
+	client := needProgram(t, "whois", "whois")
 	data := ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest")
 
 	waddr, whois := devWHOIS(t, client, data)
@@ -233,14 +225,7 @@ func devWHOIS(t *testing.T, client, data string) (string, func(args ...string) s
 // and an available AS number (an as-block) as AVAILABLE, not as ALLOCATED; an allocation
 // between two reserved blocks stays the holder's.
 func TestWHOISPoolSpaceEndToEnd(t *testing.T) {
-	skip := t.Skip
-	if os.Getenv("CI") == "true" {
-		skip = t.Fatal
-	}
-	client, err := exec.LookPath("whois")
-	if err != nil {
-		skip("no whois client (Debian package whois): ", err)
-	}
+	client := needProgram(t, "whois", "whois")
 	data := ipledgertest.Data(t, "delegated/2026-08/delegated-afrinic-extended-latest")
 	_, whois := devWHOIS(t, client, data)
 	for _, c := range []struct {
