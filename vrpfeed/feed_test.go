@@ -1,11 +1,15 @@
-package cli
+package vrpfeed
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +17,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/vrp"
 )
 
 // metricValue reads a counter or gauge.
@@ -84,16 +91,16 @@ func writeVRPs(t *testing.T, path string, live, expired int, exp time.Time) {
 }
 
 // testFeed starts a feed of path with fast polling and retries.
-func testFeed(t *testing.T, path string) (*vrpFeed, *logLines) {
+func testFeed(t *testing.T, path string) (*Feed, *logLines) {
 	t.Helper()
 	logs := &logLines{}
-	f, err := newVRPFeed(nil, path, "", slog.New(slog.NewTextHandler(logs, nil)), prometheus.NewRegistry())
+	f, err := New(Options{VRPsFile: path, Logger: slog.New(slog.NewTextHandler(logs, nil)), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.poll, f.retryMin, f.retryMax = 10*time.Millisecond, 10*time.Millisecond, 80*time.Millisecond
 	t.Cleanup(func() {
-		f.stop()
+		f.Stop()
 		if t.Failed() {
 			t.Logf("log:\n%s", logs)
 		}
@@ -125,7 +132,7 @@ func TestVRPFileAllExpired(t *testing.T) {
 	if st := f.Status(); st.Served != 0 || st.DroppedExpired != 4 || st.FileServed != 0 || st.File != path || st.Error != "" {
 		t.Fatalf("status %+v, want 0 served, 4 dropped", st)
 	}
-	f.start(t.Context())
+	f.Start(t.Context(), nil)
 
 	writeVRPs(t, path, 0, 5, time.Time{}) // still all expired: no new line
 	waitFor(t, "the second file", func() bool { return f.Status().DroppedExpired == 6 })
@@ -163,7 +170,7 @@ func TestVRPFileMissingBackoff(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "vrps.json")
 	writeVRPs(t, path, 1, 0, time.Now().Add(time.Hour))
 	f, logs := testFeed(t, path)
-	f.start(t.Context())
+	f.Start(t.Context(), nil)
 
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
@@ -208,5 +215,117 @@ func TestVRPFileMissingBackoff(t *testing.T) {
 	waitFor(t, "the fixed file", func() bool { return f.Status().Served == 3 })
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("the fixed file was taken after %v", d)
+	}
+}
+
+// fakeLedger is a Ledger whose height and authorisations a test sets; fail makes the
+// authorisations fail to read after the first.
+type fakeLedger struct {
+	mu     sync.Mutex
+	height int64
+	auths  []ipledger.RouteAuth
+	fail   error
+	reads  int
+}
+
+func (l *fakeLedger) set(height int64, fail error, auths ...ipledger.RouteAuth) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.height, l.fail, l.auths = height, fail, auths
+}
+
+func (l *fakeLedger) ledger() (int64, iter.Seq2[ipledger.RouteAuth, error]) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	height, auths, fail := l.height, l.auths, l.fail
+	return height, func(yield func(ipledger.RouteAuth, error) bool) {
+		l.mu.Lock()
+		l.reads++
+		l.mu.Unlock()
+		for i, ra := range auths {
+			if i == 1 && fail != nil {
+				yield(ipledger.RouteAuth{}, fail)
+				return
+			}
+			if !yield(ra, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (l *fakeLedger) readCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reads
+}
+
+// TestLedger: the ledger's authorisations are served with the file's, as VRPs of source
+// "ledger"; they are read once per new height, not at every poll; the set handed on
+// changes only when they do; an authorisation that cannot be read keeps the previous
+// ones, with one ERROR line.
+func TestLedger(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vrps.json")
+	writeVRPs(t, path, 1, 0, time.Now().Add(time.Hour))
+	ra := func(id uint64, prefix string, asn uint32) ipledger.RouteAuth {
+		p := netip.MustParsePrefix(prefix)
+		return ipledger.RouteAuth{ID: id, Prefix: p, MaxLength: p.Bits(), ASN: asn}
+	}
+	l := &fakeLedger{}
+	l.set(0, nil, ra(1, "192.0.2.0/24", 64500)) // nothing committed yet: not read
+	logs := &logLines{}
+	f, err := New(Options{Ledger: l.ledger, VRPsFile: path, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Stop()
+	if st := f.Status(); st.Served != 1 || l.readCount() != 0 {
+		t.Fatalf("before the first block: %d served, %d reads; want the file's 1, no read", st.Served, l.readCount())
+	}
+	var mu sync.Mutex
+	var updates []*vrp.Set
+	f.Start(t.Context(), func(s *vrp.Set) {
+		mu.Lock()
+		defer mu.Unlock()
+		updates = append(updates, s)
+	})
+	updateCount := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(updates)
+	}
+
+	l.set(5, nil, ra(1, "192.0.2.0/24", 64500), ra(2, "2001:db8::/32", 64501))
+	waitFor(t, "the ledger's authorisations", func() bool { return f.Status().Served == 3 })
+	want := vrp.VRP{Prefix: netip.MustParsePrefix("2001:db8::/32"), MaxLength: 32, ASN: 64501, Source: "ledger"}
+	if !f.Set().Contains(want) {
+		t.Errorf("served set lacks %v", want)
+	}
+	time.Sleep(4 * ledgerPoll)
+	if n := l.readCount(); n != 1 {
+		t.Errorf("%d reads at one height, want 1", n)
+	}
+
+	l.set(6, nil, ra(2, "2001:db8::/32", 64501), ra(1, "192.0.2.0/24", 64500)) // a new height, the same authorisations
+	waitFor(t, "height 6 read", func() bool { return l.readCount() == 2 })
+	time.Sleep(2 * ledgerPoll)
+	if n := updateCount(); n != 2 {
+		t.Errorf("%d sets handed on, want 2 (at Start, at height 5)", n)
+	}
+
+	l.set(7, errors.New("disk on fire"), ra(3, "198.51.100.0/24", 64502), ra(4, "203.0.113.0/24", 64503))
+	waitFor(t, "height 7 read", func() bool { return l.readCount() == 3 })
+	time.Sleep(2 * ledgerPoll)
+	if st := f.Status(); st.Served != 3 || !f.Set().Contains(want) || updateCount() != 2 {
+		t.Errorf("after a failed read: %d served, %d sets handed on; want the 3 served before, 2", st.Served, updateCount())
+	}
+	if n := logs.count("ERROR", "disk on fire"); n != 1 {
+		t.Errorf("%d ERROR lines for the failed read, want 1:\n%s", n, logs)
+	}
+
+	l.set(8, nil, ra(3, "198.51.100.0/24", 64502))
+	waitFor(t, "height 8", func() bool { return f.Status().Served == 2 })
+	if f.Set().Contains(want) || updateCount() != 3 {
+		t.Errorf("height 8: %v served, %d sets handed on; want 2 VRPs, 3 sets", slices.Collect(f.Set().All()), updateCount())
 	}
 }
