@@ -188,15 +188,7 @@ func TestImportEveryDateFolder(t *testing.T) {
 // without the shared data.
 func samplesDir(t *testing.T) string {
 	t.Helper()
-	dir, ok := importer.DataDir()
-	if !ok {
-		msg := "no real data in " + dir + " (set IPLEDGER_DATA)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return filepath.Join(dir, "delegated", "samples-2019-09-truncated")
+	return ipledgertest.Data(t, "delegated/samples-2019-09-truncated")
 }
 
 func gzipFile(t *testing.T, src, dst string) string {

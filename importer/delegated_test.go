@@ -357,23 +357,6 @@ func TestParseDir(t *testing.T) {
 	}
 }
 
-func TestDataDir(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("IPLEDGER_DATA", dir)
-	if got, ok := DataDir(); got != dir || !ok {
-		t.Errorf("DataDir() = %q, %v with IPLEDGER_DATA=%s", got, ok, dir)
-	}
-	t.Setenv("IPLEDGER_DATA", filepath.Join(dir, "missing"))
-	if _, ok := DataDir(); ok {
-		t.Error("a missing folder is reported as there")
-	}
-	t.Setenv("IPLEDGER_DATA", "")
-	got, _ := DataDir()
-	if filepath.Base(got) != "data" || filepath.Base(filepath.Dir(got)) != "shared" {
-		t.Errorf("DataDir() = %q, want …/shared/data beside the module root", got)
-	}
-}
-
 // TestHeaderDate reads the date of the real files' headers: the later of the end date and
 // the serial as a date, in the header's UTC offset.
 func TestHeaderDate(t *testing.T) {
