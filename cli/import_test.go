@@ -93,7 +93,7 @@ func newReplaySubmitter(t *testing.T, keys map[string]ipledger.PrivateKey) *repl
 	t.Helper()
 	g := &ledger.Genesis{}
 	for _, h := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: registryInfo[h].name, Keys: []ipledger.PublicKey{keys[h].Public()}})
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: ipledgertest.RegistryName(h), Keys: []ipledger.PublicKey{keys[h].Public()}})
 	}
 	g.Pools = iana.DefaultPools()
 	r, err := chain.NewReplayer(context.Background(), t.TempDir(), "import-test", time.Unix(1700000000, 0).UTC(), g)
