@@ -357,6 +357,20 @@ func TestParseDir(t *testing.T) {
 	}
 }
 
+// TestRegistryWords: the format's registry words name exactly the root's registries, each
+// both ways.
+func TestRegistryWords(t *testing.T) {
+	if len(registryWords) != len(ipledger.Registries) {
+		t.Errorf("%d registry words for %d registries", len(registryWords), len(ipledger.Registries))
+	}
+	for _, h := range ipledger.Registries {
+		w := RegistryWord(h)
+		if got, ok := RegistryHandle(w); w == "" || !ok || got != h {
+			t.Errorf("%s: word %q, its handle %q %v", h, w, got, ok)
+		}
+	}
+}
+
 // TestHeaderDate reads the date of the real files' headers: the later of the end date and
 // the serial as a date, in the header's UTC offset.
 func TestHeaderDate(t *testing.T) {
