@@ -1,7 +1,6 @@
 package vrpfeed
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"iter"
@@ -19,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/vrp"
 )
 
@@ -35,34 +35,17 @@ func metricValue(c prometheus.Metric) float64 {
 }
 
 // logLines is a log sink tests count lines of.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logLines struct{ ipledgertest.LockedBuffer }
 
 // count returns the lines at level (INFO, WARN, ERROR) that contain msg.
 func (l *logLines) count(level, msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	n := 0
-	for line := range strings.Lines(l.buf.String()) {
+	for line := range strings.Lines(l.String()) {
 		if strings.Contains(line, "level="+level) && strings.Contains(line, msg) {
 			n++
 		}
 	}
 	return n
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // writeVRPs writes an rpki-client file atomically: live and expired VRPs (10.i.0.0/16
