@@ -21,16 +21,6 @@ import (
 	"github.com/ipledger/ipledger/ledger"
 )
 
-// registryInfo is what genesis says of IANA and the RIRs (registry facts).
-var registryInfo = map[string]struct{ name, country string }{
-	ipledger.IANA:    {"Internet Assigned Numbers Authority", "US"},
-	ipledger.AFRINIC: {"African Network Information Centre", "MU"},
-	ipledger.APNIC:   {"Asia Pacific Network Information Centre", "AU"},
-	ipledger.ARIN:    {"American Registry for Internet Numbers", "US"},
-	ipledger.LACNIC:  {"Latin American and Caribbean Internet Addresses Registry", "UY"},
-	ipledger.RIPENCC: {"RIPE Network Coordination Centre", "NL"},
-}
-
 // SettlementAgent is the handle of the settlement agent a new home's genesis names: the one
 // organisation that mints and burns settlement credits.
 const SettlementAgent = "IPL-SETTLEMENT"
@@ -71,9 +61,7 @@ func createHome(home string, o homeOptions, cfg *Config) error {
 	}
 	g := &ledger.Genesis{}
 	for _, h := range ipledger.Registries {
-		info := registryInfo[h]
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: info.name, Country: info.country,
-			Keys: []ipledger.PublicKey{regs[h].Public()}})
+		g.Registries = append(g.Registries, genesisRegistry(h, regs[h].Public()))
 	}
 	g.Pools = iana.GenesisPools(reg)
 	// A dev or single-operator chain has one settlement agent, its key kept beside the
@@ -95,6 +83,13 @@ func createHome(home string, o homeOptions, cfg *Config) error {
 	}
 	cfg.ChainID = o.chainID
 	return saveConfig(home, cfg)
+}
+
+// genesisRegistry is the registry handle as a new chain's genesis records it: its name and
+// country (ipledger.RegistryOf) and its key.
+func genesisRegistry(handle string, key ipledger.PublicKey) ledger.GenesisOrg {
+	r, _ := ipledger.RegistryOf(handle)
+	return ledger.GenesisOrg{Handle: handle, Name: r.Name, Country: r.Country, Keys: []ipledger.PublicKey{key}}
 }
 
 // registryKeys loads the registry keys kept in home, creating missing ones when create is

@@ -93,7 +93,7 @@ func newReplaySubmitter(t *testing.T, keys map[string]ipledger.PrivateKey) *repl
 	t.Helper()
 	g := &ledger.Genesis{}
 	for _, h := range ipledger.Registries {
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: registryInfo[h].name, Keys: []ipledger.PublicKey{keys[h].Public()}})
+		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: ipledgertest.RegistryName(h), Keys: []ipledger.PublicKey{keys[h].Public()}})
 	}
 	g.Pools = iana.DefaultPools()
 	r, err := chain.NewReplayer(context.Background(), t.TempDir(), "import-test", time.Unix(1700000000, 0).UTC(), g)
@@ -188,15 +188,7 @@ func TestImportEveryDateFolder(t *testing.T) {
 // without the shared data.
 func samplesDir(t *testing.T) string {
 	t.Helper()
-	dir, ok := importer.DataDir()
-	if !ok {
-		msg := "no real data in " + dir + " (set IPLEDGER_DATA)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return filepath.Join(dir, "delegated", "samples-2019-09-truncated")
+	return ipledgertest.Data(t, "delegated/samples-2019-09-truncated")
 }
 
 func gzipFile(t *testing.T, src, dst string) string {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/vrpfeed"
 )
 
 // server is a running node with its listeners.
@@ -30,7 +31,7 @@ type server struct {
 	// closers stop the other listeners (WHOIS, RTR) before the node, last started first.
 	closers []func() error
 	// vrps is the served route authorisation set (RTR and /v1/vrps.json), nil when off.
-	vrps *vrpFeed
+	vrps *vrpfeed.Feed
 	// guard caps the listeners (cli/guard.go).
 	guard *guard
 }

@@ -1,212 +1,59 @@
 package cli
 
 import (
-	"bytes"
-	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync"
+	"net/netip"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 )
 
-// metricValue reads a counter or gauge.
-func metricValue(c prometheus.Metric) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		panic(err)
+// TestLedgerAuths: the VRP feed's view of the ledger is the committed height and the
+// route authorisations in force at the committed block's time: one that expired by then is
+// left out; a reader that stops early is not called again.
+func TestLedgerAuths(t *testing.T) {
+	c := chaintest.NewChain(t, "rtr-test", nil)
+	c.Block(c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+		{Handle: "ORG-A", Name: "Alpha", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}}}}, ipledger.RIPENCC))
+	c.Block(c.Tx(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+		{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-A", Status: ipledger.StatusAllocatedPA}}}, ipledger.RIPENCC))
+	// Blocks are a minute apart: the second authorisation has expired at the next block.
+	soon := chaintest.GenesisTime.Add(time.Duration(c.Height()+1)*time.Minute + 30*time.Second).Unix()
+	c.Block(
+		c.Tx(ipledger.KindAuthorise, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.0.0/16"), MaxLength: 24, ASN: 64496}, "ORG-A"),
+		c.Tx(ipledger.KindAuthorise, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.8.0/22"), MaxLength: 24, ASN: 64497, Expires: soon}, "ORG-A"),
+	)
+	l := ledgerAuths(c.App().Committed)
+	read := func() (int64, []ipledger.RouteAuth) {
+		t.Helper()
+		h, auths := l()
+		var out []ipledger.RouteAuth
+		for ra, err := range auths {
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, ra)
+		}
+		return h, out
 	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
+	if h, got := read(); h != c.Height() || len(got) != 2 {
+		t.Fatalf("height %d, %d authorisations; want %d, 2", h, len(got), c.Height())
 	}
-	return m.Gauge.GetValue()
-}
-
-// logLines is a log sink tests count lines of.
-type logLines struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// count returns the lines at level (INFO, WARN, ERROR) that contain msg.
-func (l *logLines) count(level, msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	c.Block()
+	h, got := read()
+	if h != c.Height() || len(got) != 1 || got[0].Prefix != netip.MustParsePrefix("193.0.0.0/16") || got[0].ASN != 64496 || got[0].Holder != "ORG-A" {
+		t.Fatalf("height %d, authorisations %+v; want %d and only AS64496's", h, got, c.Height())
+	}
+	c.Block(c.Tx(ipledger.KindAuthorise, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.4.0/24"), MaxLength: 24, ASN: 64498}, "ORG-A"))
+	_, auths := l()
 	n := 0
-	for line := range strings.Lines(l.buf.String()) {
-		if strings.Contains(line, "level="+level) && strings.Contains(line, msg) {
-			n++
-		}
+	for range auths {
+		n++
+		break // the reader must not be called again
 	}
-	return n
-}
-
-func (l *logLines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// writeVRPs writes an rpki-client file atomically: live and expired VRPs (10.i.0.0/16
-// and 11.i.0.0/16) and one expired ASPA when expired > 0; live ones expire at exp.
-func writeVRPs(t *testing.T, path string, live, expired int, exp time.Time) {
-	t.Helper()
-	var roas []string
-	for i := range live {
-		roas = append(roas, fmt.Sprintf(`{"asn": 64496, "prefix": "10.%d.0.0/16", "maxLength": 16, "ta": "test", "expires": %d}`, i, exp.Unix()))
-	}
-	past := time.Now().Add(-time.Hour).Unix()
-	for i := range expired {
-		roas = append(roas, fmt.Sprintf(`{"asn": 64497, "prefix": "11.%d.0.0/16", "maxLength": 16, "ta": "test", "expires": %d}`, i, past))
-	}
-	aspas := ""
-	if expired > 0 {
-		aspas = fmt.Sprintf(`{"customer_asid": 64496, "providers": [64497], "expires": %d}`, past)
-	}
-	doc := fmt.Sprintf(`{"metadata": {"buildtime": "2025-07-20T10:01:43Z"}, "roas": [%s], "aspas": [%s]}`, strings.Join(roas, ",\n"), aspas)
-	if err := os.WriteFile(path+".tmp", []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// testFeed starts a feed of path with fast polling and retries.
-func testFeed(t *testing.T, path string) (*vrpFeed, *logLines) {
-	t.Helper()
-	logs := &logLines{}
-	f, err := newVRPFeed(nil, path, "", slog.New(slog.NewTextHandler(logs, nil)), prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.poll, f.retryMin, f.retryMax = 10*time.Millisecond, 10*time.Millisecond, 80*time.Millisecond
-	t.Cleanup(func() {
-		f.stop()
-		if t.Failed() {
-			t.Logf("log:\n%s", logs)
-		}
-	})
-	return f, logs
-}
-
-func waitFor(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
-// TestVRPFileAllExpired: a file whose every entry has expired is one WARN with the counts
-// when that first appears, none while it stays so, an INFO line when entries are served
-// again, and a WARN again when they expire while served; /v1/status's counts and the
-// metric follow.
-func TestVRPFileAllExpired(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vrps.json")
-	writeVRPs(t, path, 0, 3, time.Time{})
-	f, logs := testFeed(t, path)
-	const warn = "every entry has expired"
-	if n := logs.count("WARN", warn); n != 1 || !strings.Contains(logs.String(), "dropped_expired=4") {
-		t.Fatalf("%d WARN lines %q with dropped_expired=4, want 1", n, warn)
-	}
-	if st := f.Status(); st.Served != 0 || st.DroppedExpired != 4 || st.FileServed != 0 || st.File != path || st.Error != "" {
-		t.Fatalf("status %+v, want 0 served, 4 dropped", st)
-	}
-	f.start(t.Context())
-
-	writeVRPs(t, path, 0, 5, time.Time{}) // still all expired: no new line
-	waitFor(t, "the second file", func() bool { return f.Status().DroppedExpired == 6 })
-	if n := logs.count("WARN", warn); n != 1 {
-		t.Errorf("%d WARN lines after a second expired file, want 1", n)
-	}
-
-	writeVRPs(t, path, 2, 1, time.Now().Add(2*time.Second)) // live for 2 s
-	waitFor(t, "the live file", func() bool { return f.Status().Served == 2 })
-	if st := f.Status(); st.DroppedExpired != 2 || st.FileServed != 2 {
-		t.Errorf("status %+v, want 2 served, 2 dropped", st)
-	}
-	if n := logs.count("INFO", "unexpired entries served again"); n != 1 {
-		t.Errorf("%d INFO lines on recovery, want 1", n)
-	}
-	if v := metricValue(f.m.fileExpired); v != 2 {
-		t.Errorf("ipledger_vrp_file_dropped_expired %v, want 2", v)
-	}
-
-	waitFor(t, "the entries to expire", func() bool { return f.Status().Served == 0 })
-	if st := f.Status(); st.DroppedExpired != 4 || logs.count("WARN", warn) != 2 {
-		t.Errorf("after expiry: status %+v, %d WARN lines; want 4 dropped, 2 lines", st, logs.count("WARN", warn))
-	}
-	if v := metricValue(f.m.served.WithLabelValues("vrps")); v != 0 {
-		t.Errorf("ipledger_vrp_served{kind=vrps} %v, want 0", v)
-	}
-}
-
-// TestVRPFileMissingBackoff: a file that goes missing is one ERROR line for the episode,
-// retried after 10, 20, 40, 80, 80… ms (here; 1 s to 1 min by default) rather than at every
-// 10 ms poll, its error in the status while the VRPs read before are still served; its
-// return is one INFO line. An invalid file is one ERROR line too, and is looked at again
-// at every poll (its fix is taken at once).
-func TestVRPFileMissingBackoff(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "vrps.json")
-	writeVRPs(t, path, 1, 0, time.Now().Add(time.Hour))
-	f, logs := testFeed(t, path)
-	f.start(t.Context())
-
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the error", func() bool { return f.Status().Error != "" })
-	time.Sleep(time.Second)
-	attempts := metricValue(f.m.fileErrors.WithLabelValues("vrps"))
-	// Without backoff: about 100 attempts in a second of 10 ms polls.
-	if attempts < 5 || attempts > 30 {
-		t.Errorf("%v attempts in a second, want about 15 (10 ms doubling to 80 ms)", attempts)
-	}
-	if d := metricValue(f.m.retryDelay.WithLabelValues("vrps")); d != 0.08 {
-		t.Errorf("retry delay %v s, want 0.08", d)
-	}
-	if n := logs.count("ERROR", "vrps file unreadable"); n != 1 {
-		t.Errorf("%d ERROR lines in the episode, want 1", n)
-	}
-	if st := f.Status(); !strings.Contains(st.Error, "no such file") || st.Served != 1 || metricValue(f.m.fileUp) != 0 {
-		t.Errorf("status %+v, up %v; want the error, 1 VRP still served, up 0", st, metricValue(f.m.fileUp))
-	}
-
-	writeVRPs(t, path, 2, 0, time.Now().Add(time.Hour))
-	waitFor(t, "the file back", func() bool { return f.Status().Served == 2 })
-	if st := f.Status(); st.Error != "" || logs.count("INFO", "vrps file readable again") != 1 || metricValue(f.m.fileUp) != 1 {
-		t.Errorf("status %+v, %d INFO lines; want no error, 1 line", st, logs.count("INFO", "vrps file readable again"))
-	}
-
-	if err := os.WriteFile(path, []byte(`{"roas": [`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the invalid file", func() bool { return f.Status().Error != "" })
-	before := metricValue(f.m.fileErrors.WithLabelValues("vrps"))
-	time.Sleep(200 * time.Millisecond)
-	if n, after := logs.count("ERROR", "vrps file unreadable"), metricValue(f.m.fileErrors.WithLabelValues("vrps")); n != 2 || after != before {
-		t.Errorf("invalid file: %d ERROR lines (want 2), errors counted %v → %v (want no change while it stays)", n, before, after)
-	}
-	if st := f.Status(); st.Served != 2 {
-		t.Errorf("status %+v, want the 2 VRPs read before", st)
-	}
-	writeVRPs(t, path, 3, 0, time.Now().Add(time.Hour))
-	start := time.Now()
-	waitFor(t, "the fixed file", func() bool { return f.Status().Served == 3 })
-	if d := time.Since(start); d > 500*time.Millisecond {
-		t.Errorf("the fixed file was taken after %v", d)
+	if n != 1 {
+		t.Errorf("%d authorisations before the break, want 1", n)
 	}
 }

@@ -162,8 +162,7 @@ func createTestnet(dir, chainID string, n int) (*Testnet, error) {
 		}
 	}
 	for _, h := range ipledger.Registries {
-		info := registryInfo[h]
-		g.Registries = append(g.Registries, ledger.GenesisOrg{Handle: h, Name: info.name, Country: info.country, Keys: []ipledger.PublicKey{keys[h].Public()}})
+		g.Registries = append(g.Registries, genesisRegistry(h, keys[h].Public()))
 	}
 	g.SettlementAgents = []ledger.GenesisOrg{{Handle: SettlementAgent, Name: "Settlement agent of this registry", Keys: []ipledger.PublicKey{keys[SettlementAgent].Public()}}}
 	genesisTime := time.Now()

@@ -405,17 +405,11 @@ func registryOf(name, whois string) (string, error) {
 		byName = ipledger.RIPENCC
 	}
 	byWhois := ""
-	switch strings.ToLower(strings.TrimSpace(whois)) {
-	case "whois.afrinic.net":
-		byWhois = ipledger.AFRINIC
-	case "whois.apnic.net":
-		byWhois = ipledger.APNIC
-	case "whois.arin.net":
-		byWhois = ipledger.ARIN
-	case "whois.lacnic.net":
-		byWhois = ipledger.LACNIC
-	case "whois.ripe.net":
-		byWhois = ipledger.RIPENCC
+	host := strings.ToLower(strings.TrimSpace(whois))
+	for _, h := range ipledger.RIRs {
+		if r, _ := ipledger.RegistryOf(h); r.WHOIS == host {
+			byWhois = h
+		}
 	}
 	switch {
 	case byName != "" && byWhois != "" && byName != byWhois:

@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 func gzipBytes(tb testing.TB, b []byte) []byte {
@@ -43,21 +45,6 @@ func bzip2Bytes(tb testing.TB, b []byte) []byte {
 		tb.Fatalf("bzip2: %v", err)
 	}
 	return out
-}
-
-// realFile returns the path of a real delegated file, skipping (failing under CI) without
-// the shared data.
-func realFile(tb testing.TB, rel string) string {
-	tb.Helper()
-	dir, ok := DataDir()
-	if !ok {
-		msg := "no real data in " + dir + " (set IPLEDGER_DATA)"
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
-	return filepath.Join(dir, "delegated", rel)
 }
 
 func write(tb testing.TB, path string, b []byte) string {
@@ -96,7 +83,7 @@ func sameParse(t *testing.T, got, want *File) {
 // TestParseCompressed reads a real file gzipped and bzip2'd here, under its own name and
 // under names that lie, and checks it parses as the plain file does.
 func TestParseCompressed(t *testing.T) {
-	src := realFile(t, "2019-09/delegated-lacnic-latest") // 35,932 records and two known flaws
+	src := ipledgertest.Data(t, "delegated/2019-09/delegated-lacnic-latest") // 35,932 records and two known flaws
 	plain, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)

@@ -357,20 +357,17 @@ func TestParseDir(t *testing.T) {
 	}
 }
 
-func TestDataDir(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("IPLEDGER_DATA", dir)
-	if got, ok := DataDir(); got != dir || !ok {
-		t.Errorf("DataDir() = %q, %v with IPLEDGER_DATA=%s", got, ok, dir)
+// TestRegistryWords: the format's registry words name exactly the root's registries, each
+// both ways.
+func TestRegistryWords(t *testing.T) {
+	if len(registryWords) != len(ipledger.Registries) {
+		t.Errorf("%d registry words for %d registries", len(registryWords), len(ipledger.Registries))
 	}
-	t.Setenv("IPLEDGER_DATA", filepath.Join(dir, "missing"))
-	if _, ok := DataDir(); ok {
-		t.Error("a missing folder is reported as there")
-	}
-	t.Setenv("IPLEDGER_DATA", "")
-	got, _ := DataDir()
-	if filepath.Base(got) != "data" || filepath.Base(filepath.Dir(got)) != "shared" {
-		t.Errorf("DataDir() = %q, want …/shared/data beside the module root", got)
+	for _, h := range ipledger.Registries {
+		w := RegistryWord(h)
+		if got, ok := RegistryHandle(w); w == "" || !ok || got != h {
+			t.Errorf("%s: word %q, its handle %q %v", h, w, got, ok)
+		}
 	}
 }
 

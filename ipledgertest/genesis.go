@@ -64,19 +64,12 @@ func GenesisWith(pools ...Pool) *ledger.Genesis {
 	return g
 }
 
-// registryNames are the registries' full names, as their own records give them.
-var registryNames = map[string]string{
-	ipledger.IANA:    "Internet Assigned Numbers Authority",
-	ipledger.AFRINIC: "African Network Information Centre",
-	ipledger.APNIC:   "Asia Pacific Network Information Centre",
-	ipledger.ARIN:    "American Registry for Internet Numbers",
-	ipledger.LACNIC:  "Latin American and Caribbean Internet Addresses Registry",
-	ipledger.RIPENCC: "RIPE Network Coordination Centre",
-}
-
 // RegistryName returns the full name of the registry handle ("RIPE Network Coordination
-// Centre"), or "" for another handle.
-func RegistryName(handle string) string { return registryNames[handle] }
+// Centre": ipledger.RegistryOf's Name), or "" for another handle.
+func RegistryName(handle string) string {
+	r, _ := ipledger.RegistryOf(handle)
+	return r.Name
+}
 
 // GenesisOf returns a genesis of pools as given (IANA's real ones, for an import of real
 // data): every registry of ipledger.Registries under its full name (RegistryName) and

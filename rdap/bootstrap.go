@@ -1,25 +1,23 @@
 package rdap
 
 import (
-	"maps"
 	"strconv"
 
 	"github.com/ipledger/ipledger"
 )
 
-// rirBaseURLs are the RIRs' own RDAP services: the https URLs IANA's bootstrap registry
-// (RFC 9224) lists for each RIR's space. A test checks them against the real bootstrap files.
-var rirBaseURLs = map[string]string{
-	ipledger.AFRINIC: "https://rdap.afrinic.net/rdap/",
-	ipledger.APNIC:   "https://rdap.apnic.net/",
-	ipledger.ARIN:    "https://rdap.arin.net/registry/",
-	ipledger.LACNIC:  "https://rdap.lacnic.net/rdap/",
-	ipledger.RIPENCC: "https://rdap.db.ripe.net/",
+// RIRBaseURLs returns the RDAP base URL of each RIR (ipledger.Registry's RDAP: the https
+// URL IANA's bootstrap registry, RFC 9224, lists for its space), by registry handle: where
+// lookups of space whose registry is not authoritative on the ledger are redirected. A test
+// checks them against the real bootstrap files.
+func RIRBaseURLs() map[string]string {
+	m := map[string]string{}
+	for _, h := range ipledger.RIRs {
+		r, _ := ipledger.RegistryOf(h)
+		m[h] = r.RDAP
+	}
+	return m
 }
-
-// RIRBaseURLs returns the RDAP base URL of each RIR, by registry handle: where lookups of
-// space whose registry is not authoritative on the ledger are redirected.
-func RIRBaseURLs() map[string]string { return maps.Clone(rirBaseURLs) }
 
 // bootstrapFile is an RFC 9224 bootstrap registry file.
 type bootstrapFile struct {

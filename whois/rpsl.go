@@ -250,15 +250,16 @@ func orgMaintainers(o *ipledger.Organisation) []string {
 	return out
 }
 
-// whoisHosts are the RIRs' own WHOIS services, where space they do not yet manage on the
-// ledger is registered.
-var whoisHosts = map[string]string{
-	ipledger.AFRINIC: "whois.afrinic.net",
-	ipledger.APNIC:   "whois.apnic.net",
-	ipledger.ARIN:    "whois.arin.net",
-	ipledger.LACNIC:  "whois.lacnic.net",
-	ipledger.RIPENCC: "whois.ripe.net",
-}
+// whoisHosts are the RIRs' own WHOIS services (ipledger.Registry's WHOIS), where space
+// they do not yet manage on the ledger is registered, by handle.
+var whoisHosts = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range ipledger.RIRs {
+		r, _ := ipledger.RegistryOf(h)
+		m[h] = r.WHOIS
+	}
+	return m
+}()
 
 // holdingObject renders a holding. holder is its organisation (nil if missing, which the
 // ledger does not allow).

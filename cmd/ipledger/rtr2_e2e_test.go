@@ -20,7 +20,6 @@ import (
 
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
-	"github.com/ipledger/ipledger/importer"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/vrp"
 )
@@ -30,16 +29,7 @@ import (
 // elsewhere.
 func snapshotFile(t *testing.T) string {
 	t.Helper()
-	dir, ok := importer.DataDir()
-	file := filepath.Join(dir, "rpki", "rpkiclient_summary_20250720T100145Z.json.bz2")
-	if _, err := os.Stat(file); !ok || err != nil {
-		msg := "no " + file + " (set IPLEDGER_DATA)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return file
+	return ipledgertest.Data(t, "rpki/rpkiclient_summary_20250720T100145Z.json.bz2")
 }
 
 // readSnapshot reads the real snapshot, expired entries kept.
