@@ -9,6 +9,7 @@ import (
 	tlogfmt "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -56,7 +57,7 @@ func (a *App) ConsistencyProof(size1, size2 uint64) ([][]byte, error) {
 }
 
 // LeafIndex returns the log index of a committed transaction's leaf.
-func (a *App) LeafIndex(o TxOutcome) (uint64, error) {
+func (a *App) LeafIndex(o ipledger.TxOutcome) (uint64, error) {
 	rec, err := a.Block(o.Height)
 	if err != nil {
 		return 0, err

@@ -24,7 +24,7 @@ type logReader interface {
 	LogSize() (uint64, []byte)
 	Tile(t tlog.Tile) ([]byte, error)
 	LogNode(level uint, index uint64) ([]byte, error)
-	LeafIndex(o chain.TxOutcome) (uint64, error)
+	LeafIndex(o ipledger.TxOutcome) (uint64, error)
 }
 
 // InclusionInfo answers GET /v1/log/proof/inclusion: leaf Index is in the tree of Size

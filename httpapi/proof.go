@@ -262,7 +262,7 @@ func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *sto
 
 // provedSnapshot returns the anchor of the height ?height= asks (or the latest provable)
 // and that height's state as a snapshot the plain handlers describe.
-func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *chain.Snapshot, *store.View, error) {
+func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *ipledger.Snapshot, *store.View, error) {
 	if s.proofs == nil {
 		return nil, nil, nil, notFound("this node serves no state proofs")
 	}
@@ -278,7 +278,7 @@ func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *chain.Sna
 	if err != nil || rec == nil {
 		return nil, nil, nil, fmt.Errorf("state proof at %d: block record: %w", a.Height, err)
 	}
-	return a, &chain.Snapshot{State: v, Block: *rec, Height: a.Height}, v, nil
+	return a, &ipledger.Snapshot{State: v, Block: *rec, Height: a.Height}, v, nil
 }
 
 // dropLaterHistory removes history entries above height: the history index is not
@@ -326,7 +326,7 @@ func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res iple
 
 // writeProved answers with the resource res described by its holding chain chn as of the
 // proof's height, and the proof of entries.
-func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) {
+func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) {
 	info, err := s.describe(r.Context(), snap, res, chn, pg)
 	if err != nil {
 		s.fail(w, r, err)
@@ -372,7 +372,7 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
-func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after chain.HistoryPos) {
+func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) {
 	a, _, v, err := s.provedSnapshot(r)
 	if err != nil {
 		s.fail(w, r, err)

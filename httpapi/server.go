@@ -34,7 +34,7 @@ type Backend interface {
 	// Submit passes a transaction to the mempool; a nil error means CheckTx admitted it.
 	Submit(ctx context.Context, tx []byte) (ipledger.Hash, error)
 	// Status describes the node for /v1/status.
-	Status(ctx context.Context) (chain.Status, error)
+	Status(ctx context.Context) (ipledger.NodeStatus, error)
 	// App returns the application, for reads of committed state, blocks and history.
 	App() *chain.App
 }
@@ -42,19 +42,19 @@ type Backend interface {
 // reader is the part of *chain.App the handlers read through: an interface so tests can
 // serve a plain state map or a failing one.
 type reader interface {
-	Committed() *chain.Snapshot
-	Outcome(hash ipledger.Hash) (chain.TxOutcome, bool, error)
-	WaitCommit(ctx context.Context, hash ipledger.Hash) (chain.TxOutcome, error)
-	Block(height int64) (*chain.BlockRecord, error)
-	HistoryPage(ctx context.Context, object string, after chain.HistoryPos, limit int) ([]chain.HistoryEntry, bool, error)
-	HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, bool, error)
+	Committed() *ipledger.Snapshot
+	Outcome(hash ipledger.Hash) (ipledger.TxOutcome, bool, error)
+	WaitCommit(ctx context.Context, hash ipledger.Hash) (ipledger.TxOutcome, error)
+	Block(height int64) (*ipledger.BlockRecord, error)
+	HistoryPage(ctx context.Context, object string, after ipledger.HistoryPos, limit int) ([]ipledger.HistoryEntry, bool, error)
+	HistoryDetailOf(e ipledger.HistoryEntry) (ipledger.HistoryDetail, bool, error)
 	Leaf(i uint64) ([]byte, error)
 }
 
 // submitter is the part of Backend besides App.
 type submitter interface {
 	Submit(ctx context.Context, tx []byte) (ipledger.Hash, error)
-	Status(ctx context.Context) (chain.Status, error)
+	Status(ctx context.Context) (ipledger.NodeStatus, error)
 }
 
 // Options configure the handler New returns.

@@ -29,7 +29,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/netguard"
 )
 
@@ -37,7 +37,7 @@ import (
 // may return nil, or a snapshot below height 1, while the node starts: queries then find
 // nothing.
 type Source interface {
-	Committed() *chain.Snapshot
+	Committed() *ipledger.Snapshot
 }
 
 // Options configure a Server. Zero limits take the defaults in brackets.
@@ -411,7 +411,7 @@ func (s *Server) respond(q *Query, perr error, first bool) string {
 }
 
 // footer says which committed block the answer comes from.
-func footer(snap *chain.Snapshot) string {
+func footer(snap *ipledger.Snapshot) string {
 	if snap == nil || snap.Height < 1 {
 		return "% This query was served by the ipledger WHOIS service " + Version + " before the first block.\n"
 	}

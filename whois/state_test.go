@@ -100,15 +100,15 @@ func testState(t testing.TB) (ipledger.KV, int64) {
 
 // fakeSource serves a state map as the committed snapshot.
 type fakeSource struct {
-	snap atomic.Pointer[chain.Snapshot]
+	snap atomic.Pointer[ipledger.Snapshot]
 }
 
-func (f *fakeSource) Committed() *chain.Snapshot { return f.snap.Load() }
+func (f *fakeSource) Committed() *ipledger.Snapshot { return f.snap.Load() }
 
 func newSource(kv ipledger.KV, height int64) *fakeSource {
 	f := &fakeSource{}
-	f.snap.Store(&chain.Snapshot{State: kv, Height: height,
-		Block: chain.BlockRecord{Height: height, Time: genesisTime, AppHash: []byte{0xAB, 0xCD}}})
+	f.snap.Store(&ipledger.Snapshot{State: kv, Height: height,
+		Block: ipledger.BlockRecord{Height: height, Time: genesisTime, AppHash: []byte{0xAB, 0xCD}}})
 	return f
 }
 

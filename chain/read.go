@@ -1,0 +1,53 @@
+package chain
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/store"
+)
+
+// App is the read side's ipledger.Reader: the front ends read the committed chain through
+// that interface and never import this package.
+var _ ipledger.Reader = (*App)(nil)
+
+// Snapshot, Status and VRPStatus are the root's read types under their former names here,
+// kept while cli's VRP feed (cli/serve_rtr.go) still spells them so.
+type (
+	Snapshot  = ipledger.Snapshot
+	Status    = ipledger.NodeStatus
+	VRPStatus = ipledger.VRPStatus
+)
+
+// SnapshotAt returns the snapshot of a committed height (0: the last committed one, as
+// Committed). A height above the last committed one, or one whose state the store no
+// longer retains, gives an error matching ipledger.ErrNotRetained (and, when the store
+// pruned it, store.ErrVersionNotFound).
+func (a *App) SnapshotAt(height int64) (*ipledger.Snapshot, error) {
+	last := a.Committed()
+	if last == nil {
+		return nil, fmt.Errorf("state at height %d: nothing committed: %w", height, ipledger.ErrNotRetained)
+	}
+	if height == 0 || height == last.Height {
+		return last, nil
+	}
+	if height < 0 || height > last.Height {
+		return nil, fmt.Errorf("state at height %d (last committed %d): %w", height, last.Height, ipledger.ErrNotRetained)
+	}
+	v, err := a.st.ReadAt(height)
+	if errors.Is(err, store.ErrVersionNotFound) {
+		return nil, fmt.Errorf("state at height %d: %w (%w)", height, ipledger.ErrNotRetained, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state at height %d: %w", height, err)
+	}
+	rec, err := a.Block(height)
+	if err != nil {
+		return nil, fmt.Errorf("state at height %d: %w", height, err)
+	}
+	if rec == nil {
+		return nil, fmt.Errorf("state at height %d: no block record: %w", height, ipledger.ErrNotRetained)
+	}
+	return &ipledger.Snapshot{State: v, Block: *rec, Height: height}, nil
+}
