@@ -33,16 +33,12 @@ import (
 	"github.com/ipledger/ipledger/netguard"
 )
 
-// Source is the committed ledger state the server reads; *chain.App satisfies it. Committed
-// may return nil, or a snapshot below height 1, while the node starts: queries then find
-// nothing.
-type Source interface {
-	Committed() *ipledger.Snapshot
-}
-
 // Options configure a Server. Zero limits take the defaults in brackets.
 type Options struct {
-	Source     Source                // required
+	// Source is the ledger served (package chain's App); required. The server reads only
+	// its committed snapshot, which is nil, or below height 1, while the node starts:
+	// queries then find nothing.
+	Source     ipledger.Reader
 	Logger     *slog.Logger          // start, stop and limit hits; nil discards
 	Registerer prometheus.Registerer // ipledger_whois_… metrics; nil registers none
 
