@@ -37,7 +37,17 @@ type Reader interface {
 	HistoryDetailOf(e HistoryEntry) (d HistoryDetail, ok bool, err error)
 	// Outcome returns where and how a committed transaction ended, or ok false.
 	Outcome(hash Hash) (TxOutcome, bool, error)
+	// WaitCommit blocks until the transaction with hash is committed, and returns its
+	// outcome, or ctx's error once ctx ends.
+	WaitCommit(ctx context.Context, hash Hash) (TxOutcome, error)
+	// Leaf returns the transparency log's leaf i as the node encoded it (package tlog
+	// decodes it), or nil if the log has no such leaf.
+	Leaf(i uint64) ([]byte, error)
 }
+
+// ErrNoHeader means the node has no signed header at the height asked: the block is not
+// committed yet, or it was pruned. Check with errors.Is.
+var ErrNoHeader = errors.New("no signed header at that height")
 
 // ErrNotRetained means the state of the height asked is not available: not committed yet,
 // or pruned. Check with errors.Is.

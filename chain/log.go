@@ -70,7 +70,7 @@ func (a *App) LeafIndex(o ipledger.TxOutcome) (uint64, error) {
 }
 
 // Tile returns the contents of a hash tile or entry bundle of the committed log, or
-// ErrTileNotFound if the log does not have it (yet): a partial tile is served only while
+// tlog.ErrTileNotFound if the log does not have it (yet): a partial tile is served only while
 // it is the right edge of the log at exactly its width.
 func (a *App) Tile(t tlog.Tile) ([]byte, error) {
 	size, _ := a.LogSize()
@@ -79,16 +79,16 @@ func (a *App) Tile(t tlog.Tile) ([]byte, error) {
 		level = uint(t.Level) * tlog.TileHeight
 	}
 	if level >= 64 {
-		return nil, ErrTileNotFound
+		return nil, tlog.ErrTileNotFound
 	}
 	width := size >> level // complete nodes at this level
 	first := t.Index * tlog.TileWidth
 	if t.Index > (1<<64-1)/tlog.TileWidth || first >= width {
-		return nil, ErrTileNotFound
+		return nil, tlog.ErrTileNotFound
 	}
 	// A full tile once the log has all of it; a partial one at any width the log covers.
 	if avail := min(width-first, tlog.TileWidth); uint64(t.Width) > avail {
-		return nil, ErrTileNotFound
+		return nil, tlog.ErrTileNotFound
 	}
 	var out []byte
 	for i := uint64(0); i < uint64(t.Width); i++ {
@@ -111,9 +111,6 @@ func (a *App) Tile(t tlog.Tile) ([]byte, error) {
 	}
 	return out, nil
 }
-
-// ErrTileNotFound means the log has no such tile. Check with errors.Is.
-var ErrTileNotFound = errors.New("no such tile")
 
 // LogOrigin is the origin line of the chain's checkpoints.
 func LogOrigin(chainID string) string { return "ipledger/" + chainID }

@@ -529,10 +529,6 @@ func (n *Node) Status(ctx context.Context) (ipledger.NodeStatus, error) {
 	return s, nil
 }
 
-// ErrNoHeader means CometBFT's block store has no signed header at the height asked: the
-// block is not committed yet, or it was pruned. Check with errors.Is.
-var ErrNoHeader = errors.New("no signed header at that height")
-
 // LastHeaderHeight returns the height of the last block in CometBFT's block store: the
 // highest height with a header and a commit signing it.
 func (n *Node) LastHeaderHeight() int64 { return n.node.BlockStore().Height() }
@@ -543,7 +539,7 @@ func (n *Node) LastHeaderHeight() int64 { return n.node.BlockStore().Height() }
 func (n *Node) LightBlock(ctx context.Context, h int64) (*types.LightBlock, error) {
 	bs := n.node.BlockStore()
 	if h < 1 || h > bs.Height() || h < bs.Base() {
-		return nil, fmt.Errorf("light block %d (block store holds %d to %d): %w", h, bs.Base(), bs.Height(), ErrNoHeader)
+		return nil, fmt.Errorf("light block %d (block store holds %d to %d): %w", h, bs.Base(), bs.Height(), ipledger.ErrNoHeader)
 	}
 	meta := bs.LoadBlockMeta(h)
 	var commit *types.Commit
@@ -553,7 +549,7 @@ func (n *Node) LightBlock(ctx context.Context, h int64) (*types.LightBlock, erro
 		commit = bs.LoadBlockCommit(h)
 	}
 	if meta == nil || commit == nil {
-		return nil, fmt.Errorf("light block %d: %w", h, ErrNoHeader)
+		return nil, fmt.Errorf("light block %d: %w", h, ipledger.ErrNoHeader)
 	}
 	var vals []*types.Validator
 	per := 100

@@ -1,8 +1,11 @@
 package chain
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/store"
@@ -50,4 +53,26 @@ func (a *App) SnapshotAt(height int64) (*ipledger.Snapshot, error) {
 		return nil, fmt.Errorf("state at height %d: no block record: %w", height, ipledger.ErrNotRetained)
 	}
 	return &ipledger.Snapshot{State: v, Block: *rec, Height: height}, nil
+}
+
+// Reader returns the node's application as the read side sees it.
+func (n *Node) Reader() ipledger.Reader { return n.app }
+
+// SignedHeader returns, in CometBFT's JSON, the signed header of height h (as its RPC's
+// /commit serves signed_header) and the validator set that signed it (as /validators
+// lists them): LightBlock encoded, for the JSON API's state proofs, which take it as bytes
+// (stateproof.NewAnchorJSON) so that no front end handles CometBFT's types. A height
+// without a header in the block store gives an error matching ipledger.ErrNoHeader.
+func (n *Node) SignedHeader(ctx context.Context, h int64) (header, validators []byte, err error) {
+	lb, err := n.LightBlock(ctx, h)
+	if err != nil {
+		return nil, nil, err
+	}
+	if header, err = cmtjson.Marshal(lb.SignedHeader); err != nil {
+		return nil, nil, fmt.Errorf("signed header %d: %w", h, err)
+	}
+	if validators, err = cmtjson.Marshal(lb.ValidatorSet.Validators); err != nil {
+		return nil, nil, fmt.Errorf("validators of %d: %w", h, err)
+	}
+	return header, validators, nil
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -145,7 +144,7 @@ func (s *server) mountLog(lr logReader) {
 			return
 		}
 		b, err := lr.Tile(t)
-		if errors.Is(err, chain.ErrTileNotFound) {
+		if errors.Is(err, tlog.ErrTileNotFound) {
 			s.fail(w, r, notFound("the log has no tile %s", t.Path()))
 			return
 		}

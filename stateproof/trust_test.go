@@ -11,6 +11,7 @@ import (
 	cmtversion "github.com/cometbft/cometbft/api/cometbft/version/v1"
 	cmtcrypto "github.com/cometbft/cometbft/crypto"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 	"github.com/cometbft/cometbft/version"
 
@@ -166,5 +167,53 @@ func TestAppendJSON(t *testing.T) {
 		if err != nil || !bytes.Equal(again, want) {
 			t.Fatalf("decoded and encoded again: %v\n%s", err, again)
 		}
+	}
+}
+
+// TestNewAnchorJSON: an anchor built from the JSON of the next height's signed header and
+// validators, as the node hands it to the API, is the anchor NewAnchor builds from the light
+// block, verifies, and proves the same; another height or other roots are refused.
+func TestNewAnchorJSON(t *testing.T) {
+	v := testState(t)
+	logRoot := tlog.New().Root()
+	vals := newValidators(4, "genesis")
+	trust := &Trust{ChainID: "json", Validators: setOf(vals)}
+	lb := signedHeader(t, "json", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
+	want, err := NewAnchor(v.Version(), v.Hash(), logRoot, lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := cmtjson.Marshal(lb.SignedHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := cmtjson.Marshal(lb.ValidatorSet.Validators)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewAnchorJSON(v.Version(), v.Hash(), logRoot, sh, vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := got.Verify(trust); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := HoldingEntries(v, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := New(want, entries).MarshalJSON()
+	b, _ := New(got, entries).MarshalJSON()
+	if !bytes.Equal(a, b) {
+		t.Fatalf("proofs differ:\n%s\n%s", a, b)
+	}
+	if _, err := NewAnchorJSON(v.Version()+1, v.Hash(), logRoot, sh, vs); err == nil {
+		t.Error("anchor of another height")
+	}
+	if _, err := NewAnchorJSON(v.Version(), logRoot, v.Hash(), sh, vs); err == nil {
+		t.Error("anchor of other roots")
+	}
+	if _, err := NewAnchorJSON(v.Version(), v.Hash(), logRoot, sh[:len(sh)/2], vs); err == nil {
+		t.Error("anchor of a cut header")
 	}
 }
