@@ -217,3 +217,46 @@ func TestNewAnchorJSON(t *testing.T) {
 		t.Error("anchor of a cut header")
 	}
 }
+
+// FuzzNewAnchorJSON feeds arbitrary bytes as the signed header and validators of the next
+// height. It never panics; what it accepts is a header of height+1 carrying the roots' app
+// hash, and an anchor whose JSON decodes to the same header and validators.
+func FuzzNewAnchorJSON(f *testing.F) {
+	v := testState(f)
+	logRoot := tlog.New().Root()
+	vals := newValidators(4, "genesis")
+	lb := signedHeader(f, "fuzz", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
+	sh, err := cmtjson.Marshal(lb.SignedHeader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	vs, err := cmtjson.Marshal(lb.ValidatorSet.Validators)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sh, vs)
+	f.Add(sh[:len(sh)/2], vs)
+	f.Add([]byte(`{}`), []byte(`[]`))
+	f.Add([]byte(`null`), []byte(`[null]`))
+	height, stateRoot := v.Version(), v.Hash()
+	f.Fuzz(func(t *testing.T, header, validators []byte) {
+		a, err := NewAnchorJSON(height, stateRoot, logRoot, header, validators)
+		if err != nil {
+			return
+		}
+		if a.Header().Height != height+1 || !bytes.Equal(a.Header().AppHash, tlog.AppHash(stateRoot, logRoot)) {
+			t.Fatalf("accepted header %d with app hash %X", a.Header().Height, []byte(a.Header().AppHash))
+		}
+		b, err := New(a, nil).MarshalJSON()
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		var p Proof
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatalf("decode what an accepted anchor encodes: %v\n%s", err, b)
+		}
+		if p.Height != height || !bytes.Equal(p.SignedHeader, a.SignedHeader) || !bytes.Equal(p.Validators, a.Validators) {
+			t.Fatalf("round trip changed the anchor")
+		}
+	})
+}
