@@ -227,16 +227,16 @@ func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *ipl
 	if !ok {
 		return nil, nil, nil, fmt.Errorf("state proof at %d: the state of %T proves no keys", height, snap.State)
 	}
-	// The record names the roots the anchor commits to; the state must be the one they
-	// name (a store that hashes itself says so).
-	if h, ok := snap.State.(interface{ Hash() []byte }); ok && !bytes.Equal(snap.Block.StateRoot, h.Hash()) {
-		return nil, nil, nil, fmt.Errorf("state proof at %d: the block record has state root %X, the store %X", height, snap.Block.StateRoot, h.Hash())
-	}
 	p.mu.Lock()
 	a := p.anchors[height]
 	p.mu.Unlock()
 	if a != nil {
 		return a, snap, cachedView{v, height, p}, nil
+	}
+	// The record names the roots the anchor commits to; the state must be the one they
+	// name (a store that hashes itself says so).
+	if h, ok := snap.State.(interface{ Hash() []byte }); ok && !bytes.Equal(snap.Block.StateRoot, h.Hash()) {
+		return nil, nil, nil, fmt.Errorf("state proof at %d: the block record has state root %X, the store %X", height, snap.Block.StateRoot, h.Hash())
 	}
 	header, vals, err := p.hs.SignedHeader(ctx, height+1)
 	if errors.Is(err, ipledger.ErrNoHeader) {
