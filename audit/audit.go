@@ -370,7 +370,7 @@ func (r *run) openReplay(ctx context.Context) error {
 // height, so the store is never behind it.
 var replayOptions = chain.ReplayOptions{Lean: true, Pipelined: true}
 
-func recordCodes(rec *chain.BlockRecord) []uint32 {
+func recordCodes(rec *ipledger.BlockRecord) []uint32 {
 	out := make([]uint32, len(rec.Txs))
 	for i, t := range rec.Txs {
 		out[i] = uint32(t.Code)

@@ -50,29 +50,6 @@ const (
 
 func u64key(tag byte, n uint64) []byte { return binary.BigEndian.AppendUint64([]byte{tag}, n) }
 
-// BlockRecord is what the node keeps about each committed block.
-type BlockRecord struct {
-	Height    int64          `json:"height"`
-	Time      time.Time      `json:"time"`
-	AppHash   []byte         `json:"app_hash"`
-	StateRoot []byte         `json:"state_root"`
-	LogRoot   []byte         `json:"log_root"`
-	LogSize   uint64         `json:"log_size"`
-	Txs       []TxRecord     `json:"txs"`
-	Events    []ledger.Event `json:"events,omitempty"`
-}
-
-// TxRecord is the outcome of one transaction in a block.
-type TxRecord struct {
-	Hash  ipledger.Hash `json:"hash"`
-	Kind  string        `json:"kind,omitempty"`
-	Code  ipledger.Code `json:"code"`
-	Log   string        `json:"log,omitempty"`
-	Index uint32        `json:"index"`
-	// Touched names the objects the transaction changed ("holding/42", "lease/7").
-	Touched []string `json:"touched,omitempty"`
-}
-
 // Config tunes the application.
 type Config struct {
 	ChainID string
@@ -122,7 +99,7 @@ type App struct {
 	ready        chan struct{} // closed when mirror is loaded (loadErr set on failure)
 	loadErr      error
 
-	committed atomic.Pointer[Snapshot]
+	committed atomic.Pointer[ipledger.Snapshot]
 
 	checkpoint  atomic.Pointer[[]byte] // the last signed checkpoint note
 	logVerifier note.Verifier          // verifies LogSigner's notes
@@ -138,7 +115,7 @@ type App struct {
 	sigs     *verifier  // batches the signature checks of concurrent submissions
 
 	waitMu  sync.Mutex
-	waiters map[ipledger.Hash][]chan TxOutcome
+	waiters map[ipledger.Hash][]chan ipledger.TxOutcome
 
 	snap snapshots // state-sync snapshots taken, served and restored (snapshot.go)
 
@@ -151,28 +128,12 @@ type App struct {
 	finalizeStart time.Time
 }
 
-// Snapshot is a consistent view of the last committed block.
-type Snapshot struct {
-	State  ipledger.KV // read-only
-	Block  BlockRecord
-	Height int64
-}
-
-// TxOutcome is where and how a transaction was committed.
-type TxOutcome struct {
-	Height  int64         `json:"height"`
-	Index   uint32        `json:"index"`
-	Code    ipledger.Code `json:"code"`
-	Log     string        `json:"log,omitempty"`
-	Touched []string      `json:"touched,omitempty"` // objects it changed, e.g. the new "lease/7"
-}
-
 type blockWork struct {
-	record  BlockRecord
+	record  ipledger.BlockRecord
 	side    *store.SideBatch
 	txs     [][]byte // the block's transactions as proposed
 	hashes  []ipledger.Hash
-	results []TxOutcome
+	results []ipledger.TxOutcome
 }
 
 // NewApp opens the application over an open store. It restores the log tree of the last
@@ -189,7 +150,7 @@ func NewApp(st *store.Store, cfg Config) (*App, error) {
 	}
 	a := &App{
 		cfg: cfg, ledger: ledger.New(cfg.ChainID), st: st, log: cfg.Logger, m: cfg.Metrics,
-		mempoolSeq: map[string]uint64{}, waiters: map[ipledger.Hash][]chan TxOutcome{},
+		mempoolSeq: map[string]uint64{}, waiters: map[ipledger.Hash][]chan ipledger.TxOutcome{},
 	}
 	a.verified.init(200_000)
 	a.decoded.init(200_000)
@@ -217,7 +178,7 @@ func NewApp(st *store.Store, cfg Config) (*App, error) {
 func (a *App) restore() error {
 	v := a.st.Version()
 	a.tree = tlog.New()
-	rec := BlockRecord{}
+	rec := ipledger.BlockRecord{}
 	if v > 0 {
 		b, err := a.st.SideGet(u64key(sideTree, uint64(v)))
 		if err != nil {
@@ -301,18 +262,18 @@ func (a *App) waitReady() error {
 }
 
 // publish makes the committed version visible to readers.
-func (a *App) publish(rec BlockRecord) error {
+func (a *App) publish(rec ipledger.BlockRecord) error {
 	view, err := a.st.ReadAt(a.st.Version())
 	if err != nil {
 		return fmt.Errorf("read committed state: %w", err)
 	}
-	a.committed.Store(&Snapshot{State: view, Block: rec, Height: a.st.Version()})
+	a.committed.Store(&ipledger.Snapshot{State: view, Block: rec, Height: a.st.Version()})
 	a.m.height.Set(float64(rec.Height))
 	return nil
 }
 
 // Committed returns the last committed snapshot. It is safe for concurrent use.
-func (a *App) Committed() *Snapshot { return a.committed.Load() }
+func (a *App) Committed() *ipledger.Snapshot { return a.committed.Load() }
 
 // Store returns the application's store, for side-table reads (history, blocks, log).
 func (a *App) Store() *store.Store { return a.st }
@@ -582,7 +543,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	}
 	sigOK := a.verifyAll(txs)
 	w := &blockWork{side: a.st.NewSideBatch(), txs: req.Txs}
-	w.record = BlockRecord{Height: req.Height, Time: block.Time}
+	w.record = ipledger.BlockRecord{Height: req.Height, Time: block.Time}
 	results := make([]*abci.ExecTxResult, len(req.Txs))
 	var valUpdates []abci.ValidatorUpdate
 	for i, b := range req.Txs {
@@ -612,9 +573,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		if err := a.appendLeaf(w, tlog.TxLeaf{Height: req.Height, Time: block.Time, Index: uint32(i), Code: uint32(res.Code), Tx: b}.Encode()); err != nil {
 			return nil, err
 		}
-		w.record.Txs = append(w.record.Txs, TxRecord{Hash: hash, Kind: kind, Code: res.Code, Log: res.Log, Index: uint32(i), Touched: res.Touched})
+		w.record.Txs = append(w.record.Txs, ipledger.TxRecord{Hash: hash, Kind: kind, Code: res.Code, Log: res.Log, Index: uint32(i), Touched: res.Touched})
 		w.hashes = append(w.hashes, hash)
-		w.results = append(w.results, TxOutcome{Height: req.Height, Index: uint32(i), Code: res.Code, Log: res.Log, Touched: res.Touched})
+		w.results = append(w.results, ipledger.TxOutcome{Height: req.Height, Index: uint32(i), Code: res.Code, Log: res.Log, Touched: res.Touched})
 		if a.rm.lean {
 			continue
 		}
@@ -638,9 +599,9 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 	// empty blocks every 30 s the chain idles instead of producing blocks back to back.
 	if len(req.Txs) > 0 || len(events) > 0 {
 		// The leaf records what happened; the objects touched are the replay's to find.
-		logged := make([]ledger.Event, len(events))
+		logged := make([]ipledger.Event, len(events))
 		for i, ev := range events {
-			logged[i] = ledger.Event{Kind: ev.Kind, Ref: ev.Ref}
+			logged[i] = ipledger.Event{Kind: ev.Kind, Ref: ev.Ref}
 		}
 		evJSON, _ := json.Marshal(logged)
 		leaf := tlog.EndBlockLeaf{Height: req.Height, Time: block.Time, TxCount: uint32(len(req.Txs)), Events: evJSON}.Encode()
@@ -800,24 +761,24 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 }
 
 // Outcome returns where and how a committed transaction ended, or ok false.
-func (a *App) Outcome(hash ipledger.Hash) (TxOutcome, bool, error) {
+func (a *App) Outcome(hash ipledger.Hash) (ipledger.TxOutcome, bool, error) {
 	height, idx, ok, err := a.TxPosition(hash)
 	if err != nil || !ok {
-		return TxOutcome{}, false, err
+		return ipledger.TxOutcome{}, false, err
 	}
 	rec, err := a.Block(height)
 	if err != nil || rec == nil || int(idx) >= len(rec.Txs) {
-		return TxOutcome{}, false, err
+		return ipledger.TxOutcome{}, false, err
 	}
 	t := rec.Txs[idx]
-	return TxOutcome{Height: height, Index: idx, Code: t.Code, Log: t.Log, Touched: t.Touched}, true, nil
+	return ipledger.TxOutcome{Height: height, Index: idx, Code: t.Code, Log: t.Log, Touched: t.Touched}, true, nil
 }
 
 // WaitCommit blocks until the transaction with hash is committed or ctx ends.
-func (a *App) WaitCommit(ctx context.Context, hash ipledger.Hash) (TxOutcome, error) {
+func (a *App) WaitCommit(ctx context.Context, hash ipledger.Hash) (ipledger.TxOutcome, error) {
 	// Register first, then look: a commit between the two still reaches the channel, and
 	// the lookup (a database read) happens outside the lock every waiter shares.
-	ch := make(chan TxOutcome, 1)
+	ch := make(chan ipledger.TxOutcome, 1)
 	a.waitMu.Lock()
 	a.waiters[hash] = append(a.waiters[hash], ch)
 	a.waitMu.Unlock()
@@ -835,12 +796,12 @@ func (a *App) WaitCommit(ctx context.Context, hash ipledger.Hash) (TxOutcome, er
 		return out, nil
 	case <-ctx.Done():
 		a.unwait(hash, ch)
-		return TxOutcome{}, fmt.Errorf("wait for commit: %w", ctx.Err())
+		return ipledger.TxOutcome{}, fmt.Errorf("wait for commit: %w", ctx.Err())
 	}
 }
 
 // unwait removes a waiter that no longer listens.
-func (a *App) unwait(hash ipledger.Hash, ch chan TxOutcome) {
+func (a *App) unwait(hash ipledger.Hash, ch chan ipledger.TxOutcome) {
 	a.waitMu.Lock()
 	defer a.waitMu.Unlock()
 	list := a.waiters[hash]
@@ -857,7 +818,7 @@ func (a *App) unwait(hash ipledger.Hash, ch chan TxOutcome) {
 
 // Block returns the record of a committed block, or nil. The record may be shared with
 // other callers: it must not be modified.
-func (a *App) Block(height int64) (*BlockRecord, error) {
+func (a *App) Block(height int64) (*ipledger.BlockRecord, error) {
 	if height < 1 || height > a.Committed().Height {
 		return nil, nil
 	}
@@ -868,7 +829,7 @@ func (a *App) Block(height int64) (*BlockRecord, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
-	var rec BlockRecord
+	var rec ipledger.BlockRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("decode block %d: %w", height, err)
 	}
@@ -882,10 +843,10 @@ func (a *App) Block(height int64) (*BlockRecord, error) {
 // would otherwise each decode it again.
 type blockCache struct {
 	mu   sync.Mutex
-	recs [16]*BlockRecord // by height mod 16
+	recs [16]*ipledger.BlockRecord // by height mod 16
 }
 
-func (c *blockCache) get(h int64) *BlockRecord {
+func (c *blockCache) get(h int64) *ipledger.BlockRecord {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if r := c.recs[h%int64(len(c.recs))]; r != nil && r.Height == h {
@@ -894,23 +855,16 @@ func (c *blockCache) get(h int64) *BlockRecord {
 	return nil
 }
 
-func (c *blockCache) put(h int64, r *BlockRecord) {
+func (c *blockCache) put(h int64, r *ipledger.BlockRecord) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.recs[h%int64(len(c.recs))] = r
 }
 
-// HistoryEntry is one transaction that touched an object.
-type HistoryEntry struct {
-	Height int64         `json:"height"`
-	Index  uint32        `json:"index"`
-	Hash   ipledger.Hash `json:"hash"`
-}
-
 // History lists the committed transactions that touched object ("org/HANDLE",
 // "holding/ID"), oldest first, at most limit: HistoryPage's first page.
-func (a *App) History(object string, limit int) ([]HistoryEntry, error) {
-	out, _, err := a.HistoryPage(context.Background(), object, HistoryPos{}, limit)
+func (a *App) History(object string, limit int) ([]ipledger.HistoryEntry, error) {
+	out, _, err := a.HistoryPage(context.Background(), object, ipledger.HistoryPos{}, limit)
 	return out, err
 }
 

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ipledger/ipledger"
@@ -17,49 +15,22 @@ import (
 // details of one entry from its log leaf rather than from its block's record (an import
 // block's record lists tens of thousands of transactions and decodes to megabytes).
 
-// HistoryPos is a position in the chain: a block height and a transaction index in it (the
-// number of transactions for the block's time-driven events). The zero HistoryPos is
-// before every entry.
-type HistoryPos struct {
-	Height int64
-	Index  uint32
-}
-
-// String formats p as "height.index", the form ParseHistoryPos reads.
-func (p HistoryPos) String() string {
-	return strconv.FormatInt(p.Height, 10) + "." + strconv.FormatUint(uint64(p.Index), 10)
-}
-
-// ParseHistoryPos reads "height.index" as String writes it.
-func ParseHistoryPos(s string) (HistoryPos, error) {
-	hs, is, ok := strings.Cut(s, ".")
-	h, err1 := strconv.ParseInt(hs, 10, 64)
-	i, err2 := strconv.ParseUint(is, 10, 32)
-	if !ok || err1 != nil || err2 != nil || h < 0 {
-		return HistoryPos{}, fmt.Errorf("history position %.30q: want height.index, e.g. 1234.0", s)
-	}
-	return HistoryPos{Height: h, Index: uint32(i)}, nil
-}
-
-// Pos returns e's position.
-func (e HistoryEntry) Pos() HistoryPos { return HistoryPos{Height: e.Height, Index: e.Index} }
-
 // HistoryPage lists at most limit committed transactions that touched object, oldest
 // first, from just after position after, and whether more follow. It reads at most
 // limit+1 index entries and stops with ctx's error once ctx is done.
-func (a *App) HistoryPage(ctx context.Context, object string, after HistoryPos, limit int) ([]HistoryEntry, bool, error) {
+func (a *App) HistoryPage(ctx context.Context, object string, after ipledger.HistoryPos, limit int) ([]ipledger.HistoryEntry, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
 	prefix := append(append([]byte{sideHistory}, object...), 0)
 	end := append(append([]byte{sideHistory}, object...), 1)
 	start := prefix
-	if after != (HistoryPos{}) {
+	if after != (ipledger.HistoryPos{}) {
 		// Keys are prefix ‖ height(8) ‖ index(4): one more byte sorts just past after's key.
 		start = append(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(slices.Clip(prefix), uint64(after.Height)), after.Index), 0)
 	}
 	top := a.Committed().Height
-	var out []HistoryEntry
+	var out []ipledger.HistoryEntry
 	more := false
 	var cerr error
 	err := a.st.SideIterate(start, end, false, func(k, v []byte) bool {
@@ -67,7 +38,7 @@ func (a *App) HistoryPage(ctx context.Context, object string, after HistoryPos, 
 		if len(p) != 12 || len(v) != 32 {
 			return true
 		}
-		e := HistoryEntry{Height: int64(binary.BigEndian.Uint64(p)), Index: binary.BigEndian.Uint32(p[8:])}
+		e := ipledger.HistoryEntry{Height: int64(binary.BigEndian.Uint64(p)), Index: binary.BigEndian.Uint32(p[8:])}
 		if e.Height > top {
 			return false
 		}
@@ -93,23 +64,11 @@ func (a *App) HistoryPage(ctx context.Context, object string, after HistoryPos, 
 	return out, more, nil
 }
 
-// HistoryDetail is what the log says of one history entry.
-type HistoryDetail struct {
-	Time time.Time
-	// Kind is the transaction's kind; empty for a transaction that did not decode or whose
-	// signatures did not verify (as in its block record).
-	Kind string
-	Code ipledger.Code
-	// EndBlock means the entry is the block's time-driven events, whose kinds the caller
-	// reads from the block record (the leaf does not say which events touched what).
-	EndBlock bool
-}
-
 // HistoryDetailOf returns the time, kind and result code of the transaction at e from its
 // log leaf: two small reads (the log size before e's block, the leaf) instead of decoding
 // the block's record. ok is false when the log cannot say (a node restored from a snapshot
 // without the older log): the caller falls back to Block.
-func (a *App) HistoryDetailOf(e HistoryEntry) (d HistoryDetail, ok bool, err error) {
+func (a *App) HistoryDetailOf(e ipledger.HistoryEntry) (d ipledger.HistoryDetail, ok bool, err error) {
 	if e.Height < 1 || e.Height > a.Committed().Height {
 		return d, false, nil
 	}
@@ -142,7 +101,7 @@ func (a *App) HistoryDetailOf(e HistoryEntry) (d HistoryDetail, ok bool, err err
 			if ipledger.HashTx(tx) != e.Hash {
 				return false
 			}
-			d = HistoryDetail{Time: at, Code: ipledger.Code(binary.BigEndian.Uint32(leaf[21:]))}
+			d = ipledger.HistoryDetail{Time: at, Code: ipledger.Code(binary.BigEndian.Uint32(leaf[21:]))}
 			// FinalizeBlock records a kind only for a transaction that decoded and was signed.
 			if t, err := ipledger.DecodeTx(tx); err == nil && d.Code != ipledger.CodeBadSignature {
 				d.Kind = t.Kind.String()
@@ -150,13 +109,13 @@ func (a *App) HistoryDetailOf(e HistoryEntry) (d HistoryDetail, ok bool, err err
 			ok = true
 		case tlog.LeafEndBlock:
 			if binary.BigEndian.Uint32(leaf[17:]) == e.Index {
-				d, ok = HistoryDetail{Time: at, Code: ipledger.CodeOK, EndBlock: true}, true
+				d, ok = ipledger.HistoryDetail{Time: at, Code: ipledger.CodeOK, EndBlock: true}, true
 			}
 		}
 		return false
 	})
 	if err != nil {
-		return HistoryDetail{}, false, fmt.Errorf("leaf %d: %w", first+uint64(e.Index), err)
+		return ipledger.HistoryDetail{}, false, fmt.Errorf("leaf %d: %w", first+uint64(e.Index), err)
 	}
 	return d, ok, nil
 }

@@ -9,6 +9,7 @@ import (
 	tlogfmt "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -56,7 +57,7 @@ func (a *App) ConsistencyProof(size1, size2 uint64) ([][]byte, error) {
 }
 
 // LeafIndex returns the log index of a committed transaction's leaf.
-func (a *App) LeafIndex(o TxOutcome) (uint64, error) {
+func (a *App) LeafIndex(o ipledger.TxOutcome) (uint64, error) {
 	rec, err := a.Block(o.Height)
 	if err != nil {
 		return 0, err
@@ -69,7 +70,7 @@ func (a *App) LeafIndex(o TxOutcome) (uint64, error) {
 }
 
 // Tile returns the contents of a hash tile or entry bundle of the committed log, or
-// ErrTileNotFound if the log does not have it (yet): a partial tile is served only while
+// tlog.ErrTileNotFound if the log does not have it (yet): a partial tile is served only while
 // it is the right edge of the log at exactly its width.
 func (a *App) Tile(t tlog.Tile) ([]byte, error) {
 	size, _ := a.LogSize()
@@ -78,16 +79,16 @@ func (a *App) Tile(t tlog.Tile) ([]byte, error) {
 		level = uint(t.Level) * tlog.TileHeight
 	}
 	if level >= 64 {
-		return nil, ErrTileNotFound
+		return nil, tlog.ErrTileNotFound
 	}
 	width := size >> level // complete nodes at this level
 	first := t.Index * tlog.TileWidth
 	if t.Index > (1<<64-1)/tlog.TileWidth || first >= width {
-		return nil, ErrTileNotFound
+		return nil, tlog.ErrTileNotFound
 	}
 	// A full tile once the log has all of it; a partial one at any width the log covers.
 	if avail := min(width-first, tlog.TileWidth); uint64(t.Width) > avail {
-		return nil, ErrTileNotFound
+		return nil, tlog.ErrTileNotFound
 	}
 	var out []byte
 	for i := uint64(0); i < uint64(t.Width); i++ {
@@ -110,9 +111,6 @@ func (a *App) Tile(t tlog.Tile) ([]byte, error) {
 	}
 	return out, nil
 }
-
-// ErrTileNotFound means the log has no such tile. Check with errors.Is.
-var ErrTileNotFound = errors.New("no such tile")
 
 // LogOrigin is the origin line of the chain's checkpoints.
 func LogOrigin(chainID string) string { return "ipledger/" + chainID }

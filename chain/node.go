@@ -503,62 +503,10 @@ func (n *Node) WaitHeight(ctx context.Context, h int64) error {
 	return nil
 }
 
-// Status describes the node for /v1/status.
-type Status struct {
-	ChainID     string      `json:"chain_id"`
-	Height      int64       `json:"height"`
-	Time        time.Time   `json:"time"`
-	AppHash     string      `json:"app_hash"`
-	NodeID      string      `json:"node_id"`
-	CatchingUp  bool        `json:"catching_up"`
-	Validators  []Validator `json:"validators"`
-	Peers       int         `json:"peers"`
-	LogSize     uint64      `json:"log_size"`
-	MempoolSize int         `json:"mempool_size"`
-	// Halted means the node follows the chain no more (HaltReason says why) and is about
-	// to exit; /v1/status answers 503 with this body.
-	Halted     bool   `json:"halted"`
-	HaltReason string `json:"halt_reason,omitempty"`
-	// Refusing says why new transactions are refused ("free space 1.2 GiB below 2.0 GiB
-	// on /home"); empty when they are taken.
-	Refusing string `json:"refusing,omitempty"`
-	// DiskFree is the free space of the node's home in bytes, as last seen.
-	DiskFree uint64 `json:"disk_free"`
-	// VRPs describes the route authorisations served over RTR and /v1/vrps.json; nil when
-	// the node serves none. The node does not fill it in: the server that serves them does.
-	VRPs *VRPStatus `json:"vrps,omitempty"`
-}
-
-// VRPStatus counts what the node serves to routers and says how its --vrps-file fares.
-type VRPStatus struct {
-	Served     int `json:"served"` // VRPs
-	RouterKeys int `json:"router_keys"`
-	ASPAs      int `json:"aspas"`
-	// File is the --vrps-file path; empty without one, and then the fields below are zero.
-	File string `json:"file,omitempty"`
-	// FileServed counts the file's unexpired entries (VRPs, router keys, ASPAs);
-	// DroppedExpired those dropped as expired, at the last read or since.
-	FileServed     int `json:"file_served"`
-	DroppedExpired int `json:"dropped_expired"`
-	// FileRead is when the file was last read, FileBuildTime its metadata.buildtime.
-	FileRead      time.Time `json:"file_read,omitzero"`
-	FileBuildTime time.Time `json:"file_buildtime,omitzero"`
-	// Error says why the file could not be read at the last attempt; what it held before
-	// is still served.
-	Error string `json:"error,omitempty"`
-}
-
-// Validator is one member of the current validator set.
-type Validator struct {
-	Address string `json:"address"`
-	PubKey  string `json:"pub_key"`
-	Power   int64  `json:"power"`
-}
-
 // Status returns the node's current status.
-func (n *Node) Status(ctx context.Context) (Status, error) {
+func (n *Node) Status(ctx context.Context) (ipledger.NodeStatus, error) {
 	snap := n.app.Committed()
-	s := Status{
+	s := ipledger.NodeStatus{
 		ChainID: n.app.ChainID(), Height: snap.Height, Time: snap.Block.Time,
 		AppHash: fmt.Sprintf("%X", snap.Block.AppHash), NodeID: string(n.node.NodeInfo().ID()),
 		Peers: n.node.Switch().Peers().Size(), LogSize: snap.Block.LogSize, MempoolSize: n.node.Mempool().Size(),
@@ -575,15 +523,11 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	page, per := 1, 100
 	if vals, err := n.local.Validators(ctx, &h, &page, &per); err == nil {
 		for _, v := range vals.Validators {
-			s.Validators = append(s.Validators, Validator{Address: v.Address.String(), PubKey: fmt.Sprintf("%X", v.PubKey.Bytes()), Power: v.VotingPower})
+			s.Validators = append(s.Validators, ipledger.Validator{Address: v.Address.String(), PubKey: fmt.Sprintf("%X", v.PubKey.Bytes()), Power: v.VotingPower})
 		}
 	}
 	return s, nil
 }
-
-// ErrNoHeader means CometBFT's block store has no signed header at the height asked: the
-// block is not committed yet, or it was pruned. Check with errors.Is.
-var ErrNoHeader = errors.New("no signed header at that height")
 
 // LastHeaderHeight returns the height of the last block in CometBFT's block store: the
 // highest height with a header and a commit signing it.
@@ -595,7 +539,7 @@ func (n *Node) LastHeaderHeight() int64 { return n.node.BlockStore().Height() }
 func (n *Node) LightBlock(ctx context.Context, h int64) (*types.LightBlock, error) {
 	bs := n.node.BlockStore()
 	if h < 1 || h > bs.Height() || h < bs.Base() {
-		return nil, fmt.Errorf("light block %d (block store holds %d to %d): %w", h, bs.Base(), bs.Height(), ErrNoHeader)
+		return nil, fmt.Errorf("light block %d (block store holds %d to %d): %w", h, bs.Base(), bs.Height(), ipledger.ErrNoHeader)
 	}
 	meta := bs.LoadBlockMeta(h)
 	var commit *types.Commit
@@ -605,7 +549,7 @@ func (n *Node) LightBlock(ctx context.Context, h int64) (*types.LightBlock, erro
 		commit = bs.LoadBlockCommit(h)
 	}
 	if meta == nil || commit == nil {
-		return nil, fmt.Errorf("light block %d: %w", h, ErrNoHeader)
+		return nil, fmt.Errorf("light block %d: %w", h, ipledger.ErrNoHeader)
 	}
 	var vals []*types.Validator
 	per := 100

@@ -37,7 +37,7 @@ func startNode(t *testing.T, o NodeOptions) *Node {
 	return n
 }
 
-func submitWait(t *testing.T, n *Node, tx []byte) TxOutcome {
+func submitWait(t *testing.T, n *Node, tx []byte) ipledger.TxOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

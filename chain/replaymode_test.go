@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -97,7 +98,7 @@ func TestReplayTuned(t *testing.T) {
 		}
 	}
 	// What only a node's queries read is not kept.
-	var tx *TxRecord
+	var tx *ipledger.TxRecord
 	for h := int64(1); h <= last && tx == nil; h++ {
 		rec, _ := plain.App().Block(h)
 		for j := range rec.Txs {

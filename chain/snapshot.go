@@ -19,6 +19,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/kvbuffer"
 	"github.com/ipledger/ipledger/store"
 	"github.com/ipledger/ipledger/tlog"
@@ -125,7 +126,7 @@ func (a *App) closeSnapshots() {
 // snapshotAfterCommit takes a snapshot of the block just committed when its height is a
 // multiple of the interval. It runs on the consensus goroutine at the end of Commit, so the
 // side tables hold exactly the committed blocks.
-func (a *App) snapshotAfterCommit(rec BlockRecord) {
+func (a *App) snapshotAfterCommit(rec ipledger.BlockRecord) {
 	if s := a.snap.store; s != nil && s.interval > 0 && rec.Height%s.interval == 0 {
 		s.take(a.st, rec)
 	}
@@ -208,7 +209,7 @@ func (s *snapshotStore) load() error {
 
 // take freezes the store and writes a snapshot of rec's block in the background, unless
 // one is being written already.
-func (s *snapshotStore) take(st *store.Store, rec BlockRecord) {
+func (s *snapshotStore) take(st *store.Store, rec ipledger.BlockRecord) {
 	s.mu.Lock()
 	if s.busy || s.closed {
 		busy := s.busy
@@ -269,7 +270,7 @@ type snapshotStats struct {
 }
 
 // write writes the snapshot of rec's block from the frozen image f.
-func (s *snapshotStore) write(f *store.Frozen, rec BlockRecord) (*snapshotInfo, snapshotStats, error) {
+func (s *snapshotStore) write(f *store.Frozen, rec ipledger.BlockRecord) (*snapshotInfo, snapshotStats, error) {
 	h := rec.Height
 	var stats snapshotStats
 	// The image must hold the block's side data: Commit writes it before the state.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -268,7 +269,7 @@ type restorer struct {
 	// Block records seen, by height from first.
 	first  int64
 	blocks []blockLog
-	top    *BlockRecord // the record of height h
+	top    *ipledger.BlockRecord // the record of height h
 
 	// The log rebuilt from the leaves; states[next] is the first block whose tree state
 	// is not written yet.
@@ -295,7 +296,7 @@ func (r *restorer) feed(p []byte) error {
 
 // finish checks that the stream ended where it should and returns the record of the
 // snapshot's block and the rebuilt log.
-func (r *restorer) finish() (*BlockRecord, *tlog.Tree, error) {
+func (r *restorer) finish() (*ipledger.BlockRecord, *tlog.Tree, error) {
 	if !r.ended {
 		return nil, nil, malformed("the stream ends without its end record (%d bytes of a record pending)", r.dec.pending())
 	}
@@ -404,7 +405,7 @@ func (r *restorer) block(k, v []byte) error {
 		return malformed("block key %x", k)
 	}
 	h := int64(binary.BigEndian.Uint64(k[1:]))
-	var rec BlockRecord
+	var rec ipledger.BlockRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return malformed("block record %d: %v", h, err)
 	}

@@ -19,6 +19,7 @@ import (
 	abci "github.com/cometbft/cometbft/abci/types"
 	"golang.org/x/mod/sumdb/note"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
 )
@@ -196,7 +197,7 @@ func dump(t testing.TB, st *store.Store, version int64) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var br BlockRecord
+	var br ipledger.BlockRecord
 	if err := json.Unmarshal(rec, &br); err != nil {
 		t.Fatal(err)
 	}

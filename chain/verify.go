@@ -52,14 +52,14 @@ const maxMismatches = 10
 // startupCheck is the integrity check running beside loadMirror.
 type startupCheck struct {
 	a      *App
-	snap   *Snapshot
+	snap   *ipledger.Snapshot
 	hasher *store.RootHasher
 	log    chan error
 }
 
 // startCheck starts the log check and returns the check whose add must see every pair the
 // state load reads.
-func (a *App) startCheck(snap *Snapshot) *startupCheck {
+func (a *App) startCheck(snap *ipledger.Snapshot) *startupCheck {
 	c := &startupCheck{a: a, snap: snap, hasher: store.NewRootHasher(), log: make(chan error, 1)}
 	go func() { c.log <- a.checkLog(snap) }()
 	return c
@@ -168,7 +168,7 @@ func (e *logError) Error() string { return e.msg }
 
 // checkLog checks the log's tree state against the block record and rebuilds the log root
 // from the stored leaves.
-func (a *App) checkLog(snap *Snapshot) error {
+func (a *App) checkLog(snap *ipledger.Snapshot) error {
 	rec := snap.Block
 	if snap.Height == 0 {
 		return nil

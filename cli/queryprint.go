@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
 )
 
@@ -74,7 +73,7 @@ func fields(w io.Writer, kv ...string) {
 }
 
 func printStatus(w io.Writer, v any) {
-	s := v.(*chain.Status)
+	s := v.(*ipledger.NodeStatus)
 	kv := []string{
 		"chain", s.ChainID,
 		"height", fmt.Sprintf("%d at %s", s.Height, rfc3339(s.Time)),
@@ -125,7 +124,7 @@ func byteSize(n uint64) string {
 }
 
 func printBlock(w io.Writer, v any) {
-	b := v.(*chain.BlockRecord)
+	b := v.(*ipledger.BlockRecord)
 	fields(w,
 		"height", strconv.FormatInt(b.Height, 10),
 		"time", rfc3339(b.Time),

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 )
 
 // maxResponse bounds the body the client reads.
@@ -29,8 +28,8 @@ type Client struct {
 }
 
 // Status returns GET /v1/status.
-func (c *Client) Status(ctx context.Context) (chain.Status, error) {
-	var st chain.Status
+func (c *Client) Status(ctx context.Context) (ipledger.NodeStatus, error) {
+	var st ipledger.NodeStatus
 	err := c.get(ctx, "/v1/status", nil, &st)
 	return st, err
 }
@@ -143,12 +142,12 @@ func (c *Client) HoldingPage(ctx context.Context, id string, p Page) (*ResourceI
 }
 
 // Block returns GET /v1/blocks/{height}; height 0 means the latest block.
-func (c *Client) Block(ctx context.Context, height int64) (*chain.BlockRecord, error) {
+func (c *Client) Block(ctx context.Context, height int64) (*ipledger.BlockRecord, error) {
 	p := "/v1/blocks/latest"
 	if height != 0 {
 		p = "/v1/blocks/" + strconv.FormatInt(height, 10)
 	}
-	var rec chain.BlockRecord
+	var rec ipledger.BlockRecord
 	if err := c.get(ctx, p, nil, &rec); err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
@@ -21,28 +20,30 @@ import (
 
 // stateApp serves a plain state map as the committed snapshot, with no blocks, history or
 // log: enough for the read handlers, without a node.
-type stateApp struct{ snap *chain.Snapshot }
+type stateApp struct{ snap *ipledger.Snapshot }
 
-func (a stateApp) Committed() *chain.Snapshot { return a.snap }
-func (a stateApp) Outcome(ipledger.Hash) (chain.TxOutcome, bool, error) {
-	return chain.TxOutcome{}, false, nil
+func (a stateApp) Committed() *ipledger.Snapshot { return a.snap }
+func (a stateApp) Outcome(ipledger.Hash) (ipledger.TxOutcome, bool, error) {
+	return ipledger.TxOutcome{}, false, nil
 }
-func (a stateApp) WaitCommit(ctx context.Context, _ ipledger.Hash) (chain.TxOutcome, error) {
+func (a stateApp) WaitCommit(ctx context.Context, _ ipledger.Hash) (ipledger.TxOutcome, error) {
 	<-ctx.Done()
-	return chain.TxOutcome{}, ctx.Err()
+	return ipledger.TxOutcome{}, ctx.Err()
 }
-func (a stateApp) Block(int64) (*chain.BlockRecord, error) { return nil, nil }
-func (a stateApp) HistoryPage(context.Context, string, chain.HistoryPos, int) ([]chain.HistoryEntry, bool, error) {
+func (a stateApp) Block(int64) (*ipledger.BlockRecord, error) { return nil, nil }
+func (a stateApp) HistoryPage(context.Context, string, ipledger.HistoryPos, int) ([]ipledger.HistoryEntry, bool, error) {
 	return nil, false, nil
 }
-func (a stateApp) HistoryDetailOf(chain.HistoryEntry) (chain.HistoryDetail, bool, error) {
-	return chain.HistoryDetail{}, false, nil
+func (a stateApp) HistoryDetailOf(ipledger.HistoryEntry) (ipledger.HistoryDetail, bool, error) {
+	return ipledger.HistoryDetail{}, false, nil
 }
 func (a stateApp) Leaf(uint64) ([]byte, error) { return nil, nil }
 func (a stateApp) Submit(context.Context, []byte) (ipledger.Hash, error) {
 	return ipledger.Hash{}, errors.New("read only")
 }
-func (a stateApp) Status(context.Context) (chain.Status, error) { return chain.Status{}, nil }
+func (a stateApp) Status(context.Context) (ipledger.NodeStatus, error) {
+	return ipledger.NodeStatus{}, nil
+}
 
 // memState returns the test genesis plus an organisation holding 193.0.0.0/16 and AS3333.
 func memState(t testing.TB) ipledger.KV {
@@ -81,7 +82,7 @@ func memState(t testing.TB) ipledger.KV {
 }
 
 func memServer(t testing.TB, kv ipledger.KV, logger *slog.Logger) http.Handler {
-	app := stateApp{snap: &chain.Snapshot{State: kv, Height: 2}}
+	app := stateApp{snap: &ipledger.Snapshot{State: kv, Height: 2}}
 	return newServer(app, app, Options{Logger: logger})
 }
 

@@ -9,15 +9,14 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 )
 
 // haltedNode is a node that halted: its status says so and it refuses transactions as
 // chain.Node does.
 type haltedNode struct{ stateApp }
 
-func (haltedNode) Status(context.Context) (chain.Status, error) {
-	return chain.Status{ChainID: testChain, Height: 7, Halted: true, HaltReason: "consensus failure: test"}, nil
+func (haltedNode) Status(context.Context) (ipledger.NodeStatus, error) {
+	return ipledger.NodeStatus{ChainID: testChain, Height: 7, Halted: true, HaltReason: "consensus failure: test"}, nil
 }
 
 func (haltedNode) Submit(_ context.Context, tx []byte) (ipledger.Hash, error) {
@@ -27,13 +26,13 @@ func (haltedNode) Submit(_ context.Context, tx []byte) (ipledger.Hash, error) {
 // TestStatusHalted: a halted node answers its status with 503 and the status body, so a
 // health check sees it down and an operator sees why; a submission gets 503 "unavailable".
 func TestStatusHalted(t *testing.T) {
-	app := stateApp{snap: &chain.Snapshot{State: memState(t), Height: 7}}
+	app := stateApp{snap: &ipledger.Snapshot{State: memState(t), Height: 7}}
 	h := newServer(haltedNode{app}, app, Options{})
 	w := get(h, "/v1/status")
 	if w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status of a halted node: %d, want 503", w.Code)
 	}
-	var st chain.Status
+	var st ipledger.NodeStatus
 	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || !st.Halted || st.HaltReason != "consensus failure: test" || st.Height != 7 {
 		t.Fatalf("body %s: %v", w.Body, err)
 	}

@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/tlog"
 )
@@ -132,7 +131,7 @@ func tooLarge(n int64) error {
 	return ipledger.Errorf(ipledger.CodeTooLarge, "request body is %d bytes; a transaction is at most %d bytes", n, ipledger.MaxTxBytes)
 }
 
-func outcomeOf(o chain.TxOutcome) Outcome {
+func outcomeOf(o ipledger.TxOutcome) Outcome {
 	return Outcome{Height: o.Height, Index: o.Index, Code: o.Code, CodeName: o.Code.String(), Log: o.Log, Touched: o.Touched}
 }
 
@@ -318,7 +317,7 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 // (the children_next and history_next of the previous answer).
 type page struct {
 	childrenAfter ipledger.Resource
-	historyAfter  chain.HistoryPos
+	historyAfter  ipledger.HistoryPos
 }
 
 // parsePage reads ?children_after= and ?history_after=. Errors are CodeInvalid.
@@ -340,14 +339,14 @@ func parsePage(r *http.Request) (page, error) {
 }
 
 // historyAfter reads ?history_after=HEIGHT.INDEX. Errors are CodeInvalid.
-func historyAfter(r *http.Request) (chain.HistoryPos, error) {
+func historyAfter(r *http.Request) (ipledger.HistoryPos, error) {
 	v := r.URL.Query().Get("history_after")
 	if v == "" {
-		return chain.HistoryPos{}, nil
+		return ipledger.HistoryPos{}, nil
 	}
-	p, err := chain.ParseHistoryPos(v)
+	p, err := ipledger.ParseHistoryPos(v)
 	if err != nil {
-		return chain.HistoryPos{}, invalid("history_after: %v", err)
+		return ipledger.HistoryPos{}, invalid("history_after: %v", err)
 	}
 	return p, nil
 }
@@ -355,7 +354,7 @@ func historyAfter(r *http.Request) (chain.HistoryPos, error) {
 // describe builds the answer for res whose lookup chain is chn (not empty), with a page of
 // at most MaxHistory history entries and MaxChildren children from where pg says. It reads
 // at most one entry and one child more than it answers, and stops with ctx's error.
-func (s *server) describe(ctx context.Context, snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, pg page) (*ResourceInfo, error) {
+func (s *server) describe(ctx context.Context, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, pg page) (*ResourceInfo, error) {
 	names := nameCache{kv: snap.State, m: map[string]string{}}
 	info := &ResourceInfo{Resource: res, Height: snap.Height, Chain: make([]HoldingInfo, 0, len(chn)), Children: []HoldingInfo{}}
 	for _, h := range chn {
@@ -429,10 +428,10 @@ func (c nameCache) holding(h *ipledger.Holding) (HoldingInfo, error) {
 // after position after, at most MaxHistory, with kind, code and time from their log
 // leaves. next is the position to ask from for the rest ("" when there is none). It reads
 // at most MaxHistory+1 index entries per object and stops with ctx's error.
-func (s *server) history(ctx context.Context, after chain.HistoryPos, objects ...string) (out []HistoryItem, next string, err error) {
+func (s *server) history(ctx context.Context, after ipledger.HistoryPos, objects ...string) (out []HistoryItem, next string, err error) {
 	out = []HistoryItem{}
 	truncated := false
-	seen := map[chain.HistoryPos]bool{}
+	seen := map[ipledger.HistoryPos]bool{}
 	for _, obj := range objects {
 		es, more, err := s.app.HistoryPage(ctx, obj, after, MaxHistory)
 		if err != nil {
@@ -456,13 +455,13 @@ func (s *server) history(ctx context.Context, after chain.HistoryPos, objects ..
 	}
 	// A block's record is read only for its time-driven events, or where the log cannot
 	// say (an older part of the log a snapshot did not bring), and once per request.
-	blocks := map[int64]*chain.BlockRecord{}
+	blocks := map[int64]*ipledger.BlockRecord{}
 	for i := range out {
 		if i%64 == 63 && ctx.Err() != nil {
 			return nil, "", ctx.Err()
 		}
 		e := &out[i]
-		d, ok, err := s.app.HistoryDetailOf(chain.HistoryEntry{Height: e.Height, Index: e.Index, Hash: e.Hash})
+		d, ok, err := s.app.HistoryDetailOf(ipledger.HistoryEntry{Height: e.Height, Index: e.Index, Hash: e.Hash})
 		if err != nil {
 			return nil, "", fmt.Errorf("history: %w", err)
 		}
@@ -496,7 +495,7 @@ func (s *server) history(ctx context.Context, after chain.HistoryPos, objects ..
 	}
 	if truncated && len(out) > 0 {
 		last := out[len(out)-1]
-		next = chain.HistoryPos{Height: last.Height, Index: last.Index}.String()
+		next = ipledger.HistoryPos{Height: last.Height, Index: last.Index}.String()
 	}
 	return out, next, nil
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -24,7 +23,7 @@ type logReader interface {
 	LogSize() (uint64, []byte)
 	Tile(t tlog.Tile) ([]byte, error)
 	LogNode(level uint, index uint64) ([]byte, error)
-	LeafIndex(o chain.TxOutcome) (uint64, error)
+	LeafIndex(o ipledger.TxOutcome) (uint64, error)
 }
 
 // InclusionInfo answers GET /v1/log/proof/inclusion: leaf Index is in the tree of Size
@@ -145,7 +144,7 @@ func (s *server) mountLog(lr logReader) {
 			return
 		}
 		b, err := lr.Tile(t)
-		if errors.Is(err, chain.ErrTileNotFound) {
+		if errors.Is(err, tlog.ErrTileNotFound) {
 			s.fail(w, r, notFound("the log has no tile %s", t.Path()))
 			return
 		}

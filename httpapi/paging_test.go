@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
@@ -148,7 +147,7 @@ type blockingApp struct {
 	release chan struct{}
 }
 
-func (a blockingApp) Committed() *chain.Snapshot {
+func (a blockingApp) Committed() *ipledger.Snapshot {
 	a.entered <- struct{}{}
 	<-a.release
 	return a.stateApp.Committed()
@@ -157,7 +156,7 @@ func (a blockingApp) Committed() *chain.Snapshot {
 // TestQueryGate: beyond MaxQueries expensive queries at once, the next waits QueryWait and
 // is answered 503 busy with Retry-After; status stays answered meanwhile.
 func TestQueryGate(t *testing.T) {
-	app := blockingApp{stateApp: stateApp{snap: &chain.Snapshot{State: memState(t), Height: 2}},
+	app := blockingApp{stateApp: stateApp{snap: &ipledger.Snapshot{State: memState(t), Height: 2}},
 		entered: make(chan struct{}, 8), release: make(chan struct{})}
 	h := newServer(app, app, Options{MaxQueries: 2, QueryWait: 100 * time.Millisecond})
 	var wg sync.WaitGroup
@@ -221,10 +220,10 @@ type historyApp struct {
 	reads *int
 }
 
-func (a historyApp) HistoryPage(ctx context.Context, obj string, after chain.HistoryPos, limit int) ([]chain.HistoryEntry, bool, error) {
-	var out []chain.HistoryEntry
+func (a historyApp) HistoryPage(ctx context.Context, obj string, after ipledger.HistoryPos, limit int) ([]ipledger.HistoryEntry, bool, error) {
+	var out []ipledger.HistoryEntry
 	for i := range a.n {
-		e := chain.HistoryEntry{Height: 1 + int64(i/3), Index: uint32(i % 3)}
+		e := ipledger.HistoryEntry{Height: 1 + int64(i/3), Index: uint32(i % 3)}
 		if e.Height < after.Height || e.Height == after.Height && e.Index <= after.Index {
 			continue
 		}
@@ -237,8 +236,8 @@ func (a historyApp) HistoryPage(ctx context.Context, obj string, after chain.His
 	return out, false, nil
 }
 
-func (a historyApp) HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, bool, error) {
-	return chain.HistoryDetail{Time: time.Unix(e.Height, 0), Kind: "update-org"}, true, nil
+func (a historyApp) HistoryDetailOf(e ipledger.HistoryEntry) (ipledger.HistoryDetail, bool, error) {
+	return ipledger.HistoryDetail{Time: time.Unix(e.Height, 0), Kind: "update-org"}, true, nil
 }
 
 // TestHistoryPaging: an organisation's history longer than an answer holds is answered a
@@ -246,9 +245,9 @@ func (a historyApp) HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, 
 func TestHistoryPaging(t *testing.T) {
 	const n = MaxHistory*2 + 17
 	reads := 0
-	app := historyApp{stateApp: stateApp{snap: &chain.Snapshot{State: memState(t), Height: 2}}, n: n, reads: &reads}
+	app := historyApp{stateApp: stateApp{snap: &ipledger.Snapshot{State: memState(t), Height: 2}}, n: n, reads: &reads}
 	h := newServer(app, app, Options{})
-	var got []chain.HistoryPos
+	var got []ipledger.HistoryPos
 	path := "/v1/orgs/ORG-A"
 	for pages := 1; ; pages++ {
 		r := httptest.NewRequest("GET", path, nil)
@@ -259,7 +258,7 @@ func TestHistoryPaging(t *testing.T) {
 			t.Fatalf("%s: %d %s", path, w.Code, w.Body)
 		}
 		for _, e := range info.History {
-			p := chain.HistoryPos{Height: e.Height, Index: e.Index}
+			p := ipledger.HistoryPos{Height: e.Height, Index: e.Index}
 			if len(got) > 0 && (p.Height < got[len(got)-1].Height || p == got[len(got)-1]) {
 				t.Fatalf("page %d: %v after %v", pages, p, got[len(got)-1])
 			}
@@ -362,7 +361,7 @@ func (s *stuckWriter) Write(p []byte) (int, error) {
 
 // TestQueryGateSlowReader: a client that does not read its answer does not keep a slot.
 func TestQueryGateSlowReader(t *testing.T) {
-	app := stateApp{snap: &chain.Snapshot{State: memState(t), Height: 2}}
+	app := stateApp{snap: &ipledger.Snapshot{State: memState(t), Height: 2}}
 	h := newServer(app, app, Options{MaxQueries: 1, QueryWait: 100 * time.Millisecond})
 	sw := &stuckWriter{ResponseRecorder: httptest.NewRecorder(), writing: make(chan struct{}), release: make(chan struct{})}
 	done := make(chan struct{})

@@ -11,13 +11,9 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/cometbft/cometbft/types"
-
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/stateproof"
-	"github.com/ipledger/ipledger/store"
 )
 
 // State proofs (package stateproof) under /v1/proof/:
@@ -34,17 +30,21 @@ import (
 // /v1/holdings/… and /v1/orgs/… take ?prove=true (and ?height=) to answer at a provable
 // height with the proof of that answer attached.
 
-// headerSource is what proofs need of the node: *chain.Node.
+// headerSource is what proofs need of the node (package chain's Node): the signed headers,
+// as bytes that only package stateproof decodes.
 type headerSource interface {
-	// LastHeaderHeight is the height of CometBFT's last block.
+	// LastHeaderHeight is the height of the last block with a signed header.
 	LastHeaderHeight() int64
-	// LightBlock is the signed header, commit and validator set of a height.
-	LightBlock(ctx context.Context, h int64) (*types.LightBlock, error)
+	// SignedHeader is the signed header of height h and the validator set that signed
+	// it, in CometBFT's JSON (stateproof.NewAnchorJSON); ipledger.ErrNoHeader when the
+	// node has none.
+	SignedHeader(ctx context.Context, h int64) (header, validators []byte, err error)
 }
 
-// storeSource is what proofs need of the application: *chain.App.
-type storeSource interface {
-	Store() *store.Store
+// stateSource is what proofs need of the Reader: the state of past heights, whose State
+// proves its keys (stateproof.Prover).
+type stateSource interface {
+	SnapshotAt(height int64) (*ipledger.Snapshot, error)
 }
 
 // maxAnchors bounds the anchors kept in memory (one per height asked).
@@ -57,25 +57,26 @@ const maxProvenKeys = 16384
 // provenKey is a key's value and proof at a height.
 type provenKey struct {
 	value []byte
-	proof *store.Proof
+	proof *stateproof.KeyProof
 }
 
-// cachedView is a view whose proofs of keys go through the prover's cache.
+// cachedView is the state of a height whose proofs of keys go through the prover's cache.
 type cachedView struct {
-	*store.View
-	p *prover
+	stateproof.Prover
+	height int64
+	p      *prover
 }
 
-// Prove is store.View.Prove, remembered per height and key.
-func (v cachedView) Prove(key []byte) ([]byte, *store.Proof, error) {
-	ck := strconv.FormatInt(v.Version(), 10) + "/" + string(key)
+// Prove is the state's Prove, remembered per height and key.
+func (v cachedView) Prove(key []byte) ([]byte, *stateproof.KeyProof, error) {
+	ck := strconv.FormatInt(v.height, 10) + "/" + string(key)
 	v.p.mu.Lock()
 	pk, ok := v.p.proven[ck]
 	v.p.mu.Unlock()
 	if ok {
 		return pk.value, pk.proof, nil
 	}
-	val, proof, err := v.View.Prove(key)
+	val, proof, err := v.Prover.Prove(key)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,7 +92,7 @@ func (v cachedView) Prove(key []byte) ([]byte, *store.Proof, error) {
 // prover serves state proofs: it builds one anchor per height, once.
 type prover struct {
 	hs  headerSource
-	st  *store.Store
+	st  stateSource
 	app reader
 
 	mu      sync.Mutex
@@ -100,7 +101,7 @@ type prover struct {
 	proven  map[string]provenKey
 }
 
-func (s *server) mountProofs(hs headerSource, st *store.Store) {
+func (s *server) mountProofs(hs headerSource, st stateSource) {
 	s.proofs = &prover{hs: hs, st: st, app: s.app, anchors: map[int64]*stateproof.Anchor{}, proven: map[string]provenKey{}}
 	s.mux.HandleFunc("GET /v1/proof/resources/{resource...}", func(w http.ResponseWriter, r *http.Request) {
 		res, err := parseResourcePath(r.PathValue("resource"))
@@ -143,12 +144,12 @@ func (s *server) serveProof(w http.ResponseWriter, r *http.Request, build func(s
 		s.fail(w, r, err)
 		return
 	}
-	a, v, err := s.proofs.at(r.Context(), height)
+	a, _, v, err := s.proofs.at(r.Context(), height)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	entries, err := build(cachedView{v, s.proofs})
+	entries, err := build(v)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
@@ -202,50 +203,50 @@ func (p *prover) latest() int64 {
 	return min(p.app.Committed().Height, p.hs.LastHeaderHeight()-1)
 }
 
-// at returns the anchor and the state view of height (0: the latest provable).
-func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *store.View, error) {
+// at returns the anchor and the state of height (0: the latest provable), whose State
+// proves its keys.
+func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *ipledger.Snapshot, stateproof.Prover, error) {
 	latest := p.latest()
 	if height == 0 {
 		height = latest
 	}
 	if height < 1 {
-		return nil, nil, notFound("no state is provable yet: the app hash of height 1 is signed in the header of height 2")
+		return nil, nil, nil, notFound("no state is provable yet: the app hash of height 1 is signed in the header of height 2")
 	}
 	if height > latest {
-		return nil, nil, notFound("height %d is not provable yet: its app hash is signed in the header of height %d, which is not committed (the latest provable height is %d)", height, height+1, latest)
+		return nil, nil, nil, notFound("height %d is not provable yet: its app hash is signed in the header of height %d, which is not committed (the latest provable height is %d)", height, height+1, latest)
 	}
-	v, err := p.st.ReadAt(height)
-	if errors.Is(err, store.ErrVersionNotFound) {
-		return nil, nil, notFound("the state of height %d is not retained", height)
+	snap, err := p.st.SnapshotAt(height)
+	if errors.Is(err, ipledger.ErrNotRetained) {
+		return nil, nil, nil, notFound("the state of height %d is not retained", height)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
+		return nil, nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
+	}
+	v, ok := snap.State.(stateproof.Prover)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("state proof at %d: the state of %T proves no keys", height, snap.State)
 	}
 	p.mu.Lock()
 	a := p.anchors[height]
 	p.mu.Unlock()
 	if a != nil {
-		return a, v, nil
+		return a, snap, cachedView{v, height, p}, nil
 	}
-	rec, err := p.app.Block(height)
-	if err != nil {
-		return nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
+	// The record names the roots the anchor commits to; the state must be the one they
+	// name (a store that hashes itself says so).
+	if h, ok := snap.State.(interface{ Hash() []byte }); ok && !bytes.Equal(snap.Block.StateRoot, h.Hash()) {
+		return nil, nil, nil, fmt.Errorf("state proof at %d: the block record has state root %X, the store %X", height, snap.Block.StateRoot, h.Hash())
 	}
-	if rec == nil {
-		return nil, nil, fmt.Errorf("state proof at %d: no block record", height)
-	}
-	if !bytes.Equal(rec.StateRoot, v.Hash()) {
-		return nil, nil, fmt.Errorf("state proof at %d: the block record has state root %X, the store %X", height, rec.StateRoot, v.Hash())
-	}
-	lb, err := p.hs.LightBlock(ctx, height+1)
-	if errors.Is(err, chain.ErrNoHeader) {
-		return nil, nil, notFound("the header of height %d is not in this node's block store", height+1)
+	header, vals, err := p.hs.SignedHeader(ctx, height+1)
+	if errors.Is(err, ipledger.ErrNoHeader) {
+		return nil, nil, nil, notFound("the header of height %d is not in this node's block store", height+1)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
+		return nil, nil, nil, fmt.Errorf("state proof at %d: %w", height, err)
 	}
-	if a, err = stateproof.NewAnchor(height, rec.StateRoot, rec.LogRoot, lb); err != nil {
-		return nil, nil, fmt.Errorf("state proof: %w", err)
+	if a, err = stateproof.NewAnchorJSON(height, snap.Block.StateRoot, snap.Block.LogRoot, header, vals); err != nil {
+		return nil, nil, nil, fmt.Errorf("state proof: %w", err)
 	}
 	p.mu.Lock()
 	if _, ok := p.anchors[height]; !ok {
@@ -257,12 +258,13 @@ func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *sto
 		}
 	}
 	p.mu.Unlock()
-	return a, v, nil
+	return a, snap, cachedView{v, height, p}, nil
 }
 
-// provedSnapshot returns the anchor of the height ?height= asks (or the latest provable)
-// and that height's state as a snapshot the plain handlers describe.
-func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *chain.Snapshot, *store.View, error) {
+// provedSnapshot returns the anchor of the height ?height= asks (or the latest provable),
+// that height's state as a snapshot the plain handlers describe, and the state proving its
+// keys through the prover's cache.
+func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *ipledger.Snapshot, stateproof.Prover, error) {
 	if s.proofs == nil {
 		return nil, nil, nil, notFound("this node serves no state proofs")
 	}
@@ -270,15 +272,7 @@ func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *chain.Sna
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	a, v, err := s.proofs.at(r.Context(), height)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	rec, err := s.app.Block(a.Height)
-	if err != nil || rec == nil {
-		return nil, nil, nil, fmt.Errorf("state proof at %d: block record: %w", a.Height, err)
-	}
-	return a, &chain.Snapshot{State: v, Block: *rec, Height: a.Height}, v, nil
+	return s.proofs.at(r.Context(), height)
 }
 
 // dropLaterHistory removes history entries above height: the history index is not
@@ -305,12 +299,12 @@ func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res iple
 		s.fail(w, r, err)
 		return
 	}
-	chn, err := ledger.Lookup(v, res)
+	chn, err := ledger.Lookup(snap.State, res)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("lookup %s at %d: %w", res, a.Height, err))
 		return
 	}
-	entries, err := stateproof.ResourceEntries(cachedView{v, s.proofs}, res)
+	entries, err := stateproof.ResourceEntries(v, res)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
@@ -326,7 +320,7 @@ func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res iple
 
 // writeProved answers with the resource res described by its holding chain chn as of the
 // proof's height, and the proof of entries.
-func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *chain.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) {
+func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) {
 	info, err := s.describe(r.Context(), snap, res, chn, pg)
 	if err != nil {
 		s.fail(w, r, err)
@@ -345,7 +339,7 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, err)
 		return
 	}
-	h, err := ledger.HoldingByID(v, id)
+	h, err := ledger.HoldingByID(snap.State, id)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("holding %d at %d: %w", id, a.Height, err))
 		return
@@ -354,7 +348,7 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id))
 		return
 	}
-	chn, err := ledger.Lookup(v, h.Resource)
+	chn, err := ledger.Lookup(snap.State, h.Resource)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("lookup %s: %w", h.Resource, err))
 		return
@@ -363,7 +357,7 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
 		return
 	}
-	entries, err := stateproof.HoldingEntries(cachedView{v, s.proofs}, id)
+	entries, err := stateproof.HoldingEntries(v, id)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
@@ -372,13 +366,13 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
-func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after chain.HistoryPos) {
-	a, _, v, err := s.provedSnapshot(r)
+func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) {
+	a, snap, v, err := s.provedSnapshot(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	o, err := ledger.Org(v, handle)
+	o, err := ledger.Org(snap.State, handle)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("org %s at %d: %w", handle, a.Height, err))
 		return
@@ -387,7 +381,7 @@ func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string
 		s.fail(w, r, notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, a.Height, handle))
 		return
 	}
-	entries, err := stateproof.OrgEntries(cachedView{v, s.proofs}, handle)
+	entries, err := stateproof.OrgEntries(v, handle)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return

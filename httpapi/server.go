@@ -26,35 +26,37 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 )
 
-// Backend is what the API needs of a node; *chain.Node satisfies it.
+// Backend is what the API needs of a node; package chain's Node satisfies it. A Backend
+// that also offers LastHeaderHeight and SignedHeader serves state proofs (proof.go), and
+// one whose Reader also offers the log's tiles, nodes and checkpoints serves the log
+// (log.go).
 type Backend interface {
 	// Submit passes a transaction to the mempool; a nil error means CheckTx admitted it.
 	Submit(ctx context.Context, tx []byte) (ipledger.Hash, error)
 	// Status describes the node for /v1/status.
-	Status(ctx context.Context) (chain.Status, error)
-	// App returns the application, for reads of committed state, blocks and history.
-	App() *chain.App
+	Status(ctx context.Context) (ipledger.NodeStatus, error)
+	// Reader returns the committed chain: state, blocks, history and outcomes.
+	Reader() ipledger.Reader
 }
 
-// reader is the part of *chain.App the handlers read through: an interface so tests can
-// serve a plain state map or a failing one.
+// reader is the part of ipledger.Reader the handlers read through: an interface so tests
+// can serve a plain state map or a failing one.
 type reader interface {
-	Committed() *chain.Snapshot
-	Outcome(hash ipledger.Hash) (chain.TxOutcome, bool, error)
-	WaitCommit(ctx context.Context, hash ipledger.Hash) (chain.TxOutcome, error)
-	Block(height int64) (*chain.BlockRecord, error)
-	HistoryPage(ctx context.Context, object string, after chain.HistoryPos, limit int) ([]chain.HistoryEntry, bool, error)
-	HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, bool, error)
+	Committed() *ipledger.Snapshot
+	Outcome(hash ipledger.Hash) (ipledger.TxOutcome, bool, error)
+	WaitCommit(ctx context.Context, hash ipledger.Hash) (ipledger.TxOutcome, error)
+	Block(height int64) (*ipledger.BlockRecord, error)
+	HistoryPage(ctx context.Context, object string, after ipledger.HistoryPos, limit int) ([]ipledger.HistoryEntry, bool, error)
+	HistoryDetailOf(e ipledger.HistoryEntry) (ipledger.HistoryDetail, bool, error)
 	Leaf(i uint64) ([]byte, error)
 }
 
-// submitter is the part of Backend besides App.
+// submitter is the part of Backend besides Reader.
 type submitter interface {
 	Submit(ctx context.Context, tx []byte) (ipledger.Hash, error)
-	Status(ctx context.Context) (chain.Status, error)
+	Status(ctx context.Context) (ipledger.NodeStatus, error)
 }
 
 // Options configure the handler New returns.
@@ -109,7 +111,7 @@ type server struct {
 // New returns the handler of the JSON API and /metrics. Mount it at the root of the
 // node's HTTP listener.
 func New(o Options) http.Handler {
-	return newServer(o.Node, o.Node.App(), o)
+	return newServer(o.Node, o.Node.Reader(), o)
 }
 
 func newServer(node submitter, app reader, o Options) *server {
@@ -150,8 +152,8 @@ func newServer(node submitter, app reader, o Options) *server {
 		s.mountLog(lr)
 	}
 	if hs, ok := node.(headerSource); ok {
-		if ss, ok := app.(storeSource); ok {
-			s.mountProofs(hs, ss.Store())
+		if ss, ok := app.(stateSource); ok {
+			s.mountProofs(hs, ss)
 		}
 	}
 	if o.Metrics != nil {

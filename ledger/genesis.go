@@ -174,25 +174,16 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 	return nil
 }
 
-// Event is something the state machine did on its own at the end of a block because block
-// time passed a boundary (lease periods, expiries). The log records a block's events in its
-// end-of-block leaf.
-type Event struct {
-	Kind    string   `json:"kind"` // lease-paid, lease-grace, lease-ended, route-expired
-	Ref     string   `json:"ref"`  // "lease/ID", "route/ID"
-	Touched []string `json:"touched,omitempty"`
-}
-
 // EndBlock applies the time-driven events due at or before block.Time, in (due time, kind,
 // id) order, at most Params.MaxSettlements of them; the rest carry over to the next block.
 // An event that falls due again before the block time (a lease after a long gap between
 // blocks) is applied again in the same block while the bound allows. Errors are faults of
 // kv, never of the events.
-func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]Event, error) {
+func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]ipledger.Event, error) {
 	s := state{kv}
 	now := block.Time.Unix()
 	end := dueKey(now+1, 0, 0) // every key due at or before now sorts below it
-	var events []Event
+	var events []ipledger.Event
 	var p *Params
 	for {
 		var key []byte
@@ -220,7 +211,7 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]Event, error)
 			return nil, err
 		}
 		a := &apply{state: s, block: block}
-		ev := Event{}
+		ev := ipledger.Event{}
 		switch kind {
 		case dueLease:
 			ls, err := s.lease(id)

@@ -12,7 +12,7 @@ import (
 const day = 24 * 3600
 
 // advance moves block time on by d and runs EndBlock in a block of its own.
-func (e *tenv) advance(d time.Duration) []Event {
+func (e *tenv) advance(d time.Duration) []ipledger.Event {
 	e.t.Helper()
 	e.height++
 	e.time = e.time.Add(d)

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -22,14 +21,14 @@ type request struct {
 	rel    string // the request below Prefix, escaped, with its query string
 	base   string // RDAP base URL, ending in "/"
 	api    string // JSON API root URL, ending in "/"
-	snap   *chain.Snapshot
+	snap   *ipledger.Snapshot
 	orgs   map[string]*ipledger.Organisation
-	blocks map[int64]*chain.BlockRecord
+	blocks map[int64]*ipledger.BlockRecord
 }
 
 func (h *handler) newRequest(r *http.Request, rest string) *request {
 	rc := &request{h: h, r: r, base: h.base, api: h.api,
-		orgs: map[string]*ipledger.Organisation{}, blocks: map[int64]*chain.BlockRecord{}}
+		orgs: map[string]*ipledger.Organisation{}, blocks: map[int64]*ipledger.BlockRecord{}}
 	if rc.base == "" {
 		scheme := "http"
 		if r.TLS != nil {
@@ -103,7 +102,7 @@ func (rc *request) top(extra ...notice) top {
 
 // notices are the terms of service, how to report an inaccuracy and, for answers read
 // from the ledger, which committed state they were read from.
-func (rc *request) notices(snap *chain.Snapshot) []notice {
+func (rc *request) notices(snap *ipledger.Snapshot) []notice {
 	help := rc.base + "help"
 	terms, termsType := rc.h.terms, "text/html"
 	if terms == "" {
@@ -338,20 +337,19 @@ func (rc *request) transfers(h *ipledger.Holding) ([]event, error) {
 	if h.Origin != 0 {
 		objects = append(objects, "holding/"+strconv.FormatUint(h.Origin, 10))
 	}
-	var all []chain.HistoryEntry
+	var all []ipledger.HistoryEntry
 	for _, obj := range objects {
-		es, err := rc.h.src.History(obj, maxHistory)
+		es, _, err := rc.h.src.HistoryPage(rc.r.Context(), obj, ipledger.HistoryPos{}, maxHistory)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", obj, err)
 		}
 		all = append(all, es...)
 	}
-	slices.SortFunc(all, func(a, b chain.HistoryEntry) int {
+	slices.SortFunc(all, func(a, b ipledger.HistoryEntry) int {
 		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
 	})
-	all = slices.CompactFunc(all, func(a, b chain.HistoryEntry) bool { return a.Height == b.Height && a.Index == b.Index })
+	all = slices.CompactFunc(all, func(a, b ipledger.HistoryEntry) bool { return a.Height == b.Height && a.Index == b.Index })
 	var out []event
-	detailer, _ := rc.h.src.(historyDetailer)
 	for i, e := range all {
 		if e.Height > rc.snap.Height {
 			continue // committed after the snapshot this answer reads
@@ -361,20 +359,21 @@ func (rc *request) transfers(h *ipledger.Holding) ([]event, error) {
 				return nil, err // the client is gone
 			}
 		}
-		if detailer != nil {
-			d, ok, err := detailer.HistoryDetailOf(e)
-			if err != nil {
-				return nil, fmt.Errorf("history of holding %d: %w", h.ID, err)
+		// The log leaf says what the entry was without decoding its block's whole record
+		// (an import block's runs to megabytes); a node whose log starts later (state
+		// sync) cannot say, and the record is read instead.
+		d, ok, err := rc.h.src.HistoryDetailOf(e)
+		if err != nil {
+			return nil, fmt.Errorf("history of holding %d: %w", h.ID, err)
+		}
+		if ok && d.EndBlock {
+			continue // a block's time-driven events: never a transfer
+		}
+		if ok {
+			if d.Code == ipledger.CodeOK && (d.Kind == ipledger.KindTransfer.String() || d.Kind == ipledger.KindRegistryTransfer.String()) {
+				out = append(out, event{Action: "transfer", Date: rfc3339(d.Time)})
 			}
-			if ok && d.EndBlock {
-				continue // a block's time-driven events: never a transfer
-			}
-			if ok {
-				if d.Code == ipledger.CodeOK && (d.Kind == ipledger.KindTransfer.String() || d.Kind == ipledger.KindRegistryTransfer.String()) {
-					out = append(out, event{Action: "transfer", Date: rfc3339(d.Time)})
-				}
-				continue
-			}
+			continue
 		}
 		rec, err := rc.block(e.Height)
 		if err != nil {
@@ -394,14 +393,7 @@ func (rc *request) transfers(h *ipledger.Holding) ([]event, error) {
 	return out, nil
 }
 
-// historyDetailer is what *chain.App offers beyond Source: a history entry's time, kind
-// and code from its log leaf, so that an answer need not decode the entry's whole block
-// record (an import block's runs to megabytes). A Source without it is read by Block.
-type historyDetailer interface {
-	HistoryDetailOf(e chain.HistoryEntry) (chain.HistoryDetail, bool, error)
-}
-
-func (rc *request) block(height int64) (*chain.BlockRecord, error) {
+func (rc *request) block(height int64) (*ipledger.BlockRecord, error) {
 	if rec, ok := rc.blocks[height]; ok {
 		return rec, nil
 	}

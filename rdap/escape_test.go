@@ -29,7 +29,7 @@ func (p *patchSource) patch(v []byte) []byte {
 	return v
 }
 
-func (p *patchSource) Committed() *chain.Snapshot {
+func (p *patchSource) Committed() *ipledger.Snapshot {
 	s := *p.App.Committed()
 	s.State = &patchKV{s.State, p}
 	return &s

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -52,7 +51,7 @@ type orgEntry struct {
 
 type index struct {
 	key  string
-	snap *chain.Snapshot
+	snap *ipledger.Snapshot
 	// hold is every holding in the ledger's key order (family, depth, first number);
 	// levels[family][depth] is the [start, end) of one depth of one family in hold.
 	hold   []entry
@@ -67,7 +66,7 @@ type index struct {
 
 // indexKey names a state: its root hash when the block record carries one (equal roots,
 // equal states), else its height.
-func indexKey(s *chain.Snapshot) string {
+func indexKey(s *ipledger.Snapshot) string {
 	if len(s.Block.StateRoot) > 0 {
 		return "root:" + string(s.Block.StateRoot)
 	}
@@ -76,7 +75,7 @@ func indexKey(s *chain.Snapshot) string {
 
 // snapFor returns the snapshot answers built on x should read: s when it has x's state,
 // else the one x was built from.
-func (x *index) snapFor(s *chain.Snapshot) *chain.Snapshot {
+func (x *index) snapFor(s *ipledger.Snapshot) *ipledger.Snapshot {
 	if indexKey(s) == x.key {
 		return s
 	}
@@ -94,7 +93,7 @@ type indexer struct {
 // get returns an index of snap's state, building it if needed. While another request builds
 // one, it waits for that build and takes its result even if the chain moved on meanwhile, so
 // a busy chain costs one build at a time, not one per request.
-func (ix *indexer) get(ctx context.Context, snap *chain.Snapshot, h *handler) (*index, error) {
+func (ix *indexer) get(ctx context.Context, snap *ipledger.Snapshot, h *handler) (*index, error) {
 	key := indexKey(snap)
 	ix.mu.Lock()
 	if ix.cur != nil && ix.cur.key == key {
@@ -144,7 +143,7 @@ func (ix *indexer) get(ctx context.Context, snap *chain.Snapshot, h *handler) (*
 
 // buildIndex reads every organisation and holding of snap: the two tables at once, as they
 // are independent until the holdings' registries are looked up.
-func buildIndex(snap *chain.Snapshot, key string) (*index, error) {
+func buildIndex(snap *ipledger.Snapshot, key string) (*index, error) {
 	x := &index{key: key, snap: snap}
 	served := map[string]bool{ipledger.IANA: true}
 	var orgErr error

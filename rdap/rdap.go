@@ -4,7 +4,8 @@
 // NRO RDAP profile, and RFC 9224 bootstrap files listing the space this server is
 // authoritative for.
 //
-// Every answer comes from the last committed snapshot of the ledger (chain.Snapshot), and
+// Every answer comes from the last committed snapshot of the ledger (ipledger.Snapshot, read
+// through ipledger.Reader: this package imports no node, store or CometBFT), and
 // every object links to its history in the JSON API, so a client can check where an answer
 // came from, and to a state proof of its record (GET /v1/proof/holdings/{id} or
 // /v1/proof/orgs/{handle}; package stateproof), which a client checks against the
@@ -62,25 +63,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/netguard"
 )
 
 // Prefix is the path the handler serves under: mount it at "/rdap/" of the node's HTTP
 // listener (DESIGN.md).
 const Prefix = "/rdap/"
-
-// Source is what the service reads: the last committed snapshot and the per-object history
-// with its block records. *chain.App satisfies it.
-type Source interface {
-	// Committed returns the last committed snapshot; nil or height 0 means not ready.
-	Committed() *chain.Snapshot
-	// History lists the committed transactions that touched object ("holding/ID",
-	// "org/HANDLE"), oldest first, at most limit.
-	History(object string, limit int) ([]chain.HistoryEntry, error)
-	// Block returns the record of a committed block, or nil.
-	Block(height int64) (*chain.BlockRecord, error)
-}
 
 // Defaults of Options.
 const (
@@ -95,8 +83,9 @@ const (
 
 // Options configure the handler New returns. Only Source is required.
 type Options struct {
-	// Source is the ledger served; *chain.App satisfies it.
-	Source Source
+	// Source is the ledger served: the last committed snapshot, the per-object history and
+	// block records (package chain's App).
+	Source ipledger.Reader
 	// Logger receives internal errors at error level and index builds at debug level; nil
 	// discards. Requests are not logged.
 	Logger *slog.Logger
@@ -135,7 +124,7 @@ type Options struct {
 }
 
 type handler struct {
-	src        Source
+	src        ipledger.Reader
 	log        *slog.Logger
 	m          *metrics
 	base       string // "" derives from the request

@@ -19,7 +19,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/ledger"
@@ -325,6 +324,18 @@ func TestLookupDetails(t *testing.T) {
 	_, body = w.get(t, "/rdap/ip/193.0.0.0/17")
 	if ev := events(body); join(ev["transfer"]) != blockTime(5) || join(ev["registration"]) != "2001-05-04T00:00:00Z" {
 		t.Errorf("split holding events %v", ev)
+	}
+	// The same events from block records, as a node restored by state sync, whose log
+	// cannot detail its history entries, answers them.
+	synced, err := New(Options{Source: &fakeSource{Reader: w.c.App(), snap: w.c.App().Committed()}, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"193.0.128.0/17", "193.0.0.0/17"} {
+		_, body := call(t, synced, http.MethodGet, "http://node.test/rdap/ip/"+p, "")
+		if ev := events(body); join(ev["transfer"]) != blockTime(5) || join(ev["registration"]) != "2001-05-04T00:00:00Z" {
+			t.Errorf("%s from block records: events %v", p, ev)
+		}
 	}
 	// An assignment never transferred has no transfer event; its registration defaults to
 	// its block's date.
@@ -832,26 +843,30 @@ func TestRateLimitTrusted(t *testing.T) {
 	}
 }
 
-// fakeSource serves a given snapshot and can fail its history.
+// fakeSource serves a given snapshot, can fail its history, and reads the rest from the
+// app; like a node restored by state sync, its log cannot detail history entries, so the
+// answers read block records instead.
 type fakeSource struct {
-	snap    *chain.Snapshot
+	ipledger.Reader
+	snap    *ipledger.Snapshot
 	histErr error
-	app     *chain.App
 }
 
-func (f *fakeSource) Committed() *chain.Snapshot { return f.snap }
-func (f *fakeSource) History(obj string, limit int) ([]chain.HistoryEntry, error) {
+func (f *fakeSource) Committed() *ipledger.Snapshot { return f.snap }
+func (f *fakeSource) HistoryPage(ctx context.Context, obj string, after ipledger.HistoryPos, limit int) ([]ipledger.HistoryEntry, bool, error) {
 	if f.histErr != nil {
-		return nil, f.histErr
+		return nil, false, f.histErr
 	}
-	return f.app.History(obj, limit)
+	return f.Reader.HistoryPage(ctx, obj, after, limit)
 }
-func (f *fakeSource) Block(h int64) (*chain.BlockRecord, error) { return f.app.Block(h) }
+func (f *fakeSource) HistoryDetailOf(ipledger.HistoryEntry) (ipledger.HistoryDetail, bool, error) {
+	return ipledger.HistoryDetail{}, false, nil
+}
 
 func TestNotReadyAndFaults(t *testing.T) {
 	w := newWorld(t, Options{})
-	for _, snap := range []*chain.Snapshot{nil, {}, {Height: 0, State: w.c.App().Committed().State}} {
-		h, err := New(Options{Source: &fakeSource{snap: snap, app: w.c.App()}, RateLimit: -1})
+	for _, snap := range []*ipledger.Snapshot{nil, {}, {Height: 0, State: w.c.App().Committed().State}} {
+		h, err := New(Options{Source: &fakeSource{Reader: w.c.App(), snap: snap}, RateLimit: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -863,7 +878,7 @@ func TestNotReadyAndFaults(t *testing.T) {
 		rec, _ := call(t, h, http.MethodGet, "http://node.test/rdap/help", "")
 		wantRDAP(t, "help before the first block", rec, http.StatusOK)
 	}
-	h, _ := New(Options{Source: &fakeSource{snap: w.c.App().Committed(), app: w.c.App(), histErr: errors.New("disk on fire")}, RateLimit: -1})
+	h, _ := New(Options{Source: &fakeSource{Reader: w.c.App(), snap: w.c.App().Committed(), histErr: errors.New("disk on fire")}, RateLimit: -1})
 	rec, body := call(t, h, http.MethodGet, "http://node.test/rdap/ip/193.0.1.1", "")
 	wantError(t, "failing history", rec, body, http.StatusInternalServerError)
 	if d := str(body, "description", 0); d != "internal error" {

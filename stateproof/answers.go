@@ -9,13 +9,18 @@ import (
 	"github.com/ipledger/ipledger/store"
 )
 
-// Prover is a committed version of the state that proves its keys: *store.View.
+// Prover is a committed version of the state that proves its keys: *store.View, the
+// State of a snapshot from the node's ipledger.Reader.
 type Prover interface {
 	ipledger.KV
 	// Prove returns key's value with a membership proof, or nil with a non-membership
 	// proof, against the version's root.
-	Prove(key []byte) ([]byte, *store.Proof, error)
+	Prove(key []byte) ([]byte, *KeyProof, error)
 }
+
+// KeyProof is the proof of one key's value or absence in the state map: package store's
+// Proof, named here so that a server caching proofs needs no import of the store.
+type KeyProof = store.Proof
 
 // MaxResourceEntries bounds the entries of an answer to "who holds X" that
 // VerifyResource accepts: the chain (at most ledger.MaxDepth+1 holdings), the holder, one

@@ -123,10 +123,36 @@ func NewAnchor(height int64, stateRoot, logRoot []byte, next *types.LightBlock) 
 	}
 	a := &Anchor{Height: height, StateRoot: stateRoot, LogRoot: logRoot, AppHash: app,
 		SignedHeader: sh, Validators: vals, sh: next.SignedHeader, vals: next.ValidatorSet}
+	return a.withHead()
+}
+
+// NewAnchorJSON builds the anchor of height from the state and log roots of that height
+// and, in CometBFT's JSON, the signed header of height+1 (as its RPC's /commit serves
+// signed_header) and the validator set that signed it (as /validators lists them): what
+// the node hands the JSON API across the read seam, so that only this package decodes
+// CometBFT's types. It checks what NewAnchor checks.
+func NewAnchorJSON(height int64, stateRoot, logRoot, signedHeader, validators []byte) (*Anchor, error) {
+	a := &Anchor{Height: height, StateRoot: stateRoot, LogRoot: logRoot, AppHash: tlog.AppHash(stateRoot, logRoot),
+		SignedHeader: signedHeader, Validators: validators}
+	if err := a.decode(); err != nil {
+		return nil, fmt.Errorf("anchor of %d: %w", height, err)
+	}
+	if a.sh.Height != height+1 {
+		return nil, fmt.Errorf("anchor of %d: signed header of height %d", height, a.sh.Height)
+	}
+	if !bytes.Equal(a.AppHash, a.sh.AppHash) {
+		return nil, fmt.Errorf("anchor of %d: the roots give app hash %X, header %d carries %X", height, a.AppHash, a.sh.Height, []byte(a.sh.AppHash))
+	}
+	return a.withHead()
+}
+
+// withHead sets a.head, the JSON of a's fields without the closing brace, which
+// Proof.AppendJSON continues.
+func (a *Anchor) withHead() (*Anchor, error) {
 	type plain Anchor
 	head, err := json.Marshal((*plain)(a))
 	if err != nil {
-		return nil, fmt.Errorf("anchor of %d: %w", height, err)
+		return nil, fmt.Errorf("anchor of %d: %w", a.Height, err)
 	}
 	a.head = head[:len(head)-1]
 	return a, nil

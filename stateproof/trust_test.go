@@ -11,6 +11,7 @@ import (
 	cmtversion "github.com/cometbft/cometbft/api/cometbft/version/v1"
 	cmtcrypto "github.com/cometbft/cometbft/crypto"
 	cmted25519 "github.com/cometbft/cometbft/crypto/ed25519"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/types"
 	"github.com/cometbft/cometbft/version"
 
@@ -167,4 +168,95 @@ func TestAppendJSON(t *testing.T) {
 			t.Fatalf("decoded and encoded again: %v\n%s", err, again)
 		}
 	}
+}
+
+// TestNewAnchorJSON: an anchor built from the JSON of the next height's signed header and
+// validators, as the node hands it to the API, is the anchor NewAnchor builds from the light
+// block, verifies, and proves the same; another height or other roots are refused.
+func TestNewAnchorJSON(t *testing.T) {
+	v := testState(t)
+	logRoot := tlog.New().Root()
+	vals := newValidators(4, "genesis")
+	trust := &Trust{ChainID: "json", Validators: setOf(vals)}
+	lb := signedHeader(t, "json", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
+	want, err := NewAnchor(v.Version(), v.Hash(), logRoot, lb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := cmtjson.Marshal(lb.SignedHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := cmtjson.Marshal(lb.ValidatorSet.Validators)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := NewAnchorJSON(v.Version(), v.Hash(), logRoot, sh, vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := got.Verify(trust); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := HoldingEntries(v, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := New(want, entries).MarshalJSON()
+	b, _ := New(got, entries).MarshalJSON()
+	if !bytes.Equal(a, b) {
+		t.Fatalf("proofs differ:\n%s\n%s", a, b)
+	}
+	if _, err := NewAnchorJSON(v.Version()+1, v.Hash(), logRoot, sh, vs); err == nil {
+		t.Error("anchor of another height")
+	}
+	if _, err := NewAnchorJSON(v.Version(), logRoot, v.Hash(), sh, vs); err == nil {
+		t.Error("anchor of other roots")
+	}
+	if _, err := NewAnchorJSON(v.Version(), v.Hash(), logRoot, sh[:len(sh)/2], vs); err == nil {
+		t.Error("anchor of a cut header")
+	}
+}
+
+// FuzzNewAnchorJSON feeds arbitrary bytes as the signed header and validators of the next
+// height. It never panics; what it accepts is a header of height+1 carrying the roots' app
+// hash, and an anchor whose JSON decodes to the same header and validators.
+func FuzzNewAnchorJSON(f *testing.F) {
+	v := testState(f)
+	logRoot := tlog.New().Root()
+	vals := newValidators(4, "genesis")
+	lb := signedHeader(f, "fuzz", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
+	sh, err := cmtjson.Marshal(lb.SignedHeader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	vs, err := cmtjson.Marshal(lb.ValidatorSet.Validators)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(sh, vs)
+	f.Add(sh[:len(sh)/2], vs)
+	f.Add([]byte(`{}`), []byte(`[]`))
+	f.Add([]byte(`null`), []byte(`[null]`))
+	height, stateRoot := v.Version(), v.Hash()
+	f.Fuzz(func(t *testing.T, header, validators []byte) {
+		a, err := NewAnchorJSON(height, stateRoot, logRoot, header, validators)
+		if err != nil {
+			return
+		}
+		if a.Header().Height != height+1 || !bytes.Equal(a.Header().AppHash, tlog.AppHash(stateRoot, logRoot)) {
+			t.Fatalf("accepted header %d with app hash %X", a.Header().Height, []byte(a.Header().AppHash))
+		}
+		b, err := New(a, nil).MarshalJSON()
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		var p Proof
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatalf("decode what an accepted anchor encodes: %v\n%s", err, b)
+		}
+		if p.Height != height || !bytes.Equal(p.SignedHeader, a.SignedHeader) || !bytes.Equal(p.Validators, a.Validators) {
+			t.Fatalf("round trip changed the anchor")
+		}
+	})
 }

@@ -2,10 +2,14 @@ package tlog
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 )
+
+// ErrTileNotFound means the log has no such tile (yet). Check with errors.Is.
+var ErrTileNotFound = errors.New("no such tile")
 
 // The log is also served as static tiles in the C2SP tlog-tiles layout: hash tiles of
 // height 8 at "tile/<L>/<N>[.p/<W>]" and entry bundles at "tile/entries/<N>[.p/<W>]",

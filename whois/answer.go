@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -31,7 +30,7 @@ type run struct {
 	ctx  context.Context // ends at the answer's deadline: walks stop there
 	s    *Server
 	q    *Query
-	snap *chain.Snapshot
+	snap *ipledger.Snapshot
 	kv   ipledger.KV
 	orgs map[string]*ipledger.Organisation // cache, nil for a missing handle
 
@@ -47,7 +46,7 @@ var errLimit = errors.New("object limit reached")
 
 // answer writes the body of the answer to q: objects and comments, or an %ERROR block. It
 // never panics on any query; a failing store comes back as %ERROR:100 and is logged.
-func (s *Server) answer(q *Query, snap *chain.Snapshot) (body string, outcome string) {
+func (s *Server) answer(q *Query, snap *ipledger.Snapshot) (body string, outcome string) {
 	// An answer that cannot be written within the write timeout is not worth finishing:
 	// the connection's deadline would cut it anyway.
 	ctx, cancel := context.WithTimeout(context.Background(), s.opt.WriteTimeout)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
@@ -424,7 +423,7 @@ func TestInverseIndexAge(t *testing.T) {
 	if r, err := ledger.New(testChain).Apply(next, ipledger.Block{Height: height + 1, Time: genesisTime.Add(48 * time.Hour)}, dtx); err != nil || r.Code != ipledger.CodeOK {
 		t.Fatalf("transfer back: %s %s %v", r.Code, r.Log, err)
 	}
-	src.snap.Store(&chain.Snapshot{State: next, Height: height + 1})
+	src.snap.Store(&ipledger.Snapshot{State: next, Height: height + 1})
 	p := parseAnswer(t, ask(s, "-i org -r ORG-C"))
 	if slices.Contains(p.ids(), high17) || len(p.objects) != 4 || !p.hasComment(fmt.Sprintf("index of block %d", height)) {
 		t.Errorf("stale index: %v %v", p.ids(), p.comments)

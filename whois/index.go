@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -40,7 +39,7 @@ type indexer struct {
 
 // get returns an index for snap, building one if there is none, or if the one there is
 // older than snap and minAge.
-func (x *indexer) get(snap *chain.Snapshot) (*holderIndex, error) {
+func (x *indexer) get(snap *ipledger.Snapshot) (*holderIndex, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	now := x.now()
@@ -59,7 +58,7 @@ func (x *indexer) get(snap *chain.Snapshot) (*holderIndex, error) {
 	return idx, nil
 }
 
-func (x *indexer) build(snap *chain.Snapshot) (*holderIndex, error) {
+func (x *indexer) build(snap *ipledger.Snapshot) (*holderIndex, error) {
 	idx := &holderIndex{height: snap.Height, byHolder: map[string][]uint64{}, byRegistry: map[string][]string{}, complete: true}
 	n := 0
 	err := ledger.Holdings(snap.State, func(h *ipledger.Holding) bool {

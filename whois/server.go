@@ -29,20 +29,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/netguard"
 )
 
-// Source is the committed ledger state the server reads; *chain.App satisfies it. Committed
-// may return nil, or a snapshot below height 1, while the node starts: queries then find
-// nothing.
-type Source interface {
-	Committed() *chain.Snapshot
-}
-
 // Options configure a Server. Zero limits take the defaults in brackets.
 type Options struct {
-	Source     Source                // required
+	// Source is the ledger served (package chain's App); required. The server reads only
+	// its committed snapshot, which is nil, or below height 1, while the node starts:
+	// queries then find nothing.
+	Source     ipledger.Reader
 	Logger     *slog.Logger          // start, stop and limit hits; nil discards
 	Registerer prometheus.Registerer // ipledger_whois_… metrics; nil registers none
 
@@ -411,7 +407,7 @@ func (s *Server) respond(q *Query, perr error, first bool) string {
 }
 
 // footer says which committed block the answer comes from.
-func footer(snap *chain.Snapshot) string {
+func footer(snap *ipledger.Snapshot) string {
 	if snap == nil || snap.Height < 1 {
 		return "% This query was served by the ipledger WHOIS service " + Version + " before the first block.\n"
 	}

@@ -10,16 +10,12 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
 
 const testChain = "whois-test"
-
-// *chain.App is what a node serves.
-var _ Source = (*chain.App)(nil)
 
 var genesisTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -100,15 +96,16 @@ func testState(t testing.TB) (ipledger.KV, int64) {
 
 // fakeSource serves a state map as the committed snapshot.
 type fakeSource struct {
-	snap atomic.Pointer[chain.Snapshot]
+	ipledger.Reader // nil: the server reads only Committed
+	snap            atomic.Pointer[ipledger.Snapshot]
 }
 
-func (f *fakeSource) Committed() *chain.Snapshot { return f.snap.Load() }
+func (f *fakeSource) Committed() *ipledger.Snapshot { return f.snap.Load() }
 
 func newSource(kv ipledger.KV, height int64) *fakeSource {
 	f := &fakeSource{}
-	f.snap.Store(&chain.Snapshot{State: kv, Height: height,
-		Block: chain.BlockRecord{Height: height, Time: genesisTime, AppHash: []byte{0xAB, 0xCD}}})
+	f.snap.Store(&ipledger.Snapshot{State: kv, Height: height,
+		Block: ipledger.BlockRecord{Height: height, Time: genesisTime, AppHash: []byte{0xAB, 0xCD}}})
 	return f
 }
 

@@ -69,14 +69,14 @@ func (p *haltProc) waitExit(t *testing.T, within time.Duration) int {
 }
 
 // haltStatus returns the HTTP status and body of GET /v1/status.
-func haltStatus(t *testing.T, addr string) (int, chain.Status) {
+func haltStatus(t *testing.T, addr string) (int, ipledger.NodeStatus) {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/v1/status")
 	if err != nil {
-		return 0, chain.Status{}
+		return 0, ipledger.NodeStatus{}
 	}
 	defer resp.Body.Close()
-	var st chain.Status
+	var st ipledger.NodeStatus
 	json.NewDecoder(resp.Body).Decode(&st)
 	return resp.StatusCode, st
 }
@@ -139,7 +139,7 @@ func TestConsensusFailureExits(t *testing.T) {
 		t.Fatalf("submit before the failure: %d %s", code, ecode)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	var st chain.Status
+	var st ipledger.NodeStatus
 	for {
 		var code int
 		if code, st = haltStatus(t, p.addr); code == http.StatusServiceUnavailable {
@@ -190,7 +190,7 @@ func TestDiskFullE2E(t *testing.T) {
 	setFree(100 << 30)
 	env := []string{chain.FreeSpaceFileEnv + "=" + hook}
 	p := startNodeEnv(t, home, env, true)
-	waitStatus := func(what string, ok func(int, chain.Status) bool) chain.Status {
+	waitStatus := func(what string, ok func(int, ipledger.NodeStatus) bool) ipledger.NodeStatus {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
 		for {
@@ -208,7 +208,7 @@ func TestDiskFullE2E(t *testing.T) {
 	tx, _ := ipledger.BuildTx("e2e-disk", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-D1", Name: "Disk"}}}, ripe)
 
 	setFree(1 << 30)
-	st := waitStatus("the refusal", func(code int, st chain.Status) bool { return code == 200 && st.Refusing != "" })
+	st := waitStatus("the refusal", func(code int, st ipledger.NodeStatus) bool { return code == 200 && st.Refusing != "" })
 	if want := "free space 1.0 GiB below 2.0 GiB on " + home; st.Refusing != want || st.DiskFree != 1<<30 {
 		t.Fatalf("refusing %q (want %q), disk_free %d", st.Refusing, want, st.DiskFree)
 	}
@@ -223,7 +223,7 @@ func TestDiskFullE2E(t *testing.T) {
 	}
 
 	setFree(3 << 30)
-	waitStatus("the recovery", func(code int, st chain.Status) bool { return code == 200 && st.Refusing == "" })
+	waitStatus("the recovery", func(code int, st ipledger.NodeStatus) bool { return code == 200 && st.Refusing == "" })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cl := &httpapi.Client{Base: "http://" + p.addr}
