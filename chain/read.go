@@ -15,14 +15,6 @@ import (
 // that interface and never import this package.
 var _ ipledger.Reader = (*App)(nil)
 
-// Snapshot, Status and VRPStatus are the root's read types under their former names here,
-// kept while cli's VRP feed (cli/serve_rtr.go) still spells them so.
-type (
-	Snapshot  = ipledger.Snapshot
-	Status    = ipledger.NodeStatus
-	VRPStatus = ipledger.VRPStatus
-)
-
 // SnapshotAt returns the snapshot of a committed height (0: the last committed one, as
 // Committed). A height above the last committed one, or one whose state the store no
 // longer retains, gives an error matching ipledger.ErrNotRetained (and, when the store

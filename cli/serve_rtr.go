@@ -111,7 +111,7 @@ func (s *server) mountRTR(m map[string]http.Handler, sf serveFlags, reg promethe
 // ledgerAuths is the VRP feed's view of the node's ledger: the committed height and the
 // route authorisations in force at its block time (ledger.InForce: not expired, not
 // suppressed by a lease), as root types.
-func ledgerAuths(committed func() *chain.Snapshot) vrpfeed.Ledger {
+func ledgerAuths(committed func() *ipledger.Snapshot) vrpfeed.Ledger {
 	return func() (int64, iter.Seq2[ipledger.RouteAuth, error]) {
 		snap := committed()
 		if snap == nil {
@@ -138,10 +138,10 @@ type vrpStatusNode struct {
 }
 
 // Status adds the VRP feed's status to the node's.
-func (n vrpStatusNode) Status(ctx context.Context) (chain.Status, error) {
+func (n vrpStatusNode) Status(ctx context.Context) (ipledger.NodeStatus, error) {
 	st, err := n.Node.Status(ctx)
 	if err == nil {
-		vs := chain.VRPStatus(n.feed.Status())
+		vs := ipledger.VRPStatus(n.feed.Status())
 		st.VRPs = &vs
 	}
 	return st, err

@@ -9,7 +9,7 @@ import (
 )
 
 // The response bodies of the JSON API. Server and Client share these definitions; the
-// status and block endpoints answer with chain.Status and chain.BlockRecord as they are.
+// status and block endpoints answer with ipledger.NodeStatus and ipledger.BlockRecord as they are.
 
 // ErrorBody is the body of every error response: code is ipledger.Code.String() (e.g.
 // "not_found"), and the HTTP status is the code's HTTPStatus.

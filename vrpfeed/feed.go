@@ -99,7 +99,7 @@ type servedSet struct {
 }
 
 // Status counts what a Feed serves and says how its VRP file fares: what /v1/status shows
-// as "vrps" (chain.VRPStatus has the same fields).
+// as "vrps" (ipledger.VRPStatus has the same fields).
 type Status struct {
 	Served     int // VRPs
 	RouterKeys int
