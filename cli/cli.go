@@ -93,6 +93,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.home, "home", "", "node home directory (env IPLEDGER_HOME; default ~/.ipledger)")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error (env IPLEDGER_LOG_LEVEL)")
+	lvl := root.PersistentFlags().Lookup("log-level")
+	lvl.Value = checkedValue{Value: lvl.Value, check: func() error { return checkLogLevel(e.logLevel) }}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return applyEnv(cmd.Flags())
 	}

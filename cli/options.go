@@ -228,6 +228,15 @@ func (v checkedValue) Set(s string) error {
 	return v.check()
 }
 
+// checkLogLevel refuses a --log-level env.logger does not know.
+func checkLogLevel(v string) error {
+	switch strings.ToLower(v) {
+	case "debug", "info", "warn", "error":
+		return nil
+	}
+	return errors.New("want debug, info, warn or error")
+}
+
 // applyEnv fills every flag of fs not given on the command line from its environment
 // variable (envVar). A value the flag refuses is an error naming the variable: a typo in
 // a service's environment must not leave the node running on the default.

@@ -521,3 +521,19 @@ func rtrRefresh(t *testing.T, addr string) uint32 {
 		}
 	}
 }
+
+// TestLogLevelRefused: a log level the logger does not know is refused, from the command
+// line and from IPLEDGER_LOG_LEVEL, where it used to log at info.
+func TestLogLevelRefused(t *testing.T) {
+	if code, _, errs := run("key", "list", "--home", t.TempDir(), "--log-level", "verbose"); code == 0 || !strings.Contains(errs, `invalid argument "verbose" for "--log-level" flag: want debug, info, warn or error`) {
+		t.Errorf("--log-level verbose: exit %d, stderr %q", code, errs)
+	}
+	t.Setenv("IPLEDGER_LOG_LEVEL", "warning")
+	if code, _, errs := run("key", "list", "--home", t.TempDir()); code == 0 || !strings.Contains(errs, `IPLEDGER_LOG_LEVEL="warning": want debug, info, warn or error`) {
+		t.Errorf("IPLEDGER_LOG_LEVEL=warning: exit %d, stderr %q", code, errs)
+	}
+	t.Setenv("IPLEDGER_LOG_LEVEL", "WARN")
+	if code, _, errs := run("key", "list", "--home", t.TempDir()); code != 0 {
+		t.Errorf("IPLEDGER_LOG_LEVEL=WARN: exit %d, stderr %q", code, errs)
+	}
+}
