@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -535,5 +536,30 @@ func TestLogLevelRefused(t *testing.T) {
 	t.Setenv("IPLEDGER_LOG_LEVEL", "WARN")
 	if code, _, errs := run("key", "list", "--home", t.TempDir()); code != 0 {
 		t.Errorf("IPLEDGER_LOG_LEVEL=WARN: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestREADMEConfigExample: the config file README.md shows is one node takes.
+func TestREADMEConfigExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)`(\\{\"timeout_commit\".*?\\})`").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md shows no config file starting with timeout_commit")
+	}
+	var cfg Config
+	if err := json.Unmarshal(m[1], &cfg); err != nil {
+		t.Fatalf("%s: %v", m[1], err)
+	}
+	var sf serveFlags
+	fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
+	sf.register(fs)
+	if err := sf.resolve(fs, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if sf.timeoutCommit != 200*time.Millisecond || sf.memLimit != "1GiB" || sf.rtrOpts.refresh != 30*time.Minute || sf.rdapOpts.maxResults != 50 || len(sf.witnesses) != 1 {
+		t.Fatalf("README's config file read as %+v", sf)
 	}
 }
