@@ -300,7 +300,9 @@ func saveConfig(home string, c *Config) error {
 	return nil
 }
 
-// serveFlags are the listeners of dev and node, and the process's memory target.
+// serveFlags are the serving options of init, node and dev: the listeners, the services
+// behind them, the log, consensus, disk and memory. serveOptions says which flag,
+// environment variable and config key sets each field.
 type serveFlags struct {
 	http, p2p, rpc, peers string
 	whois, rtr            string

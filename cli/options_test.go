@@ -563,3 +563,41 @@ func TestREADMEConfigExample(t *testing.T) {
 		t.Fatalf("README's config file read as %+v", sf)
 	}
 }
+
+// FuzzConfig: whatever config file reads, written and read again, resolves to the same
+// options (or is refused again), and nothing panics.
+func FuzzConfig(f *testing.F) {
+	f.Add([]byte(`{"chain_id": "x", "http": "127.0.0.1:1", "witnesses": ["u=k"], "checkpoints": false, "snapshot_interval": 0, "snapshot_keep": 5}`))
+	f.Add([]byte(`{"timeout_commit": "200ms", "mem_limit": "1GiB", "rtr_refresh": "30m", "rdap_max_results": 50, "api_rate_limit": 2.5, "rtr_max_version": "1"}`))
+	f.Add([]byte(`{"state_sync": {"rpc_servers": ["127.0.0.1:26657"], "trust_height": 5, "trust_hash": "AB", "trust_period": "168h"}, "checkpoints": "True"}`))
+	f.Add([]byte(`{"bogus": 1, "witnesses": null, "peers": ""}`))
+	resolved := func(c *Config) (serveFlags, error) {
+		var sf serveFlags
+		fs := pflag.NewFlagSet("node", pflag.ContinueOnError)
+		sf.register(fs)
+		err := sf.resolve(fs, c)
+		return sf, err
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var c1 Config
+		if json.Unmarshal(b, &c1) != nil {
+			return
+		}
+		out, err := json.Marshal(c1)
+		if err != nil {
+			t.Fatalf("%s: written: %v", b, err)
+		}
+		var c2 Config
+		if err := json.Unmarshal(out, &c2); err != nil {
+			t.Fatalf("%s written as %s, which reads as %v", b, out, err)
+		}
+		if c1.ChainID != c2.ChainID || !reflect.DeepEqual(c1.StateSync, c2.StateSync) {
+			t.Fatalf("%s written as %s: chain id or state sync changed", b, out)
+		}
+		s1, err1 := resolved(&c1)
+		s2, err2 := resolved(&c2)
+		if (err1 == nil) != (err2 == nil) || err1 == nil && !reflect.DeepEqual(s1, s2) {
+			t.Fatalf("%s written as %s: resolved %+v (%v), then %+v (%v)", b, out, s1, err1, s2, err2)
+		}
+	})
+}
