@@ -182,7 +182,9 @@ func optionByKey(key string) *option {
 	return nil
 }
 
-// register adds the flag of every serving option to fs, bound to s.
+// register adds the flag of every serving option to fs, bound to s. It panics on a
+// mistake in the table (a default of another type than the field), which every test that
+// registers the flags shows; nothing a user gives reaches the panics.
 func (s *serveFlags) register(fs *pflag.FlagSet) {
 	for i := range serveOptions {
 		o := &serveOptions[i]
@@ -215,7 +217,8 @@ func (s *serveFlags) register(fs *pflag.FlagSet) {
 	}
 }
 
-// checkedValue is a flag's value that refuses what check refuses once it is set.
+// checkedValue is a flag's value that refuses what check refuses once it is set. The
+// refused value stays in the field: the command stops on the error.
 type checkedValue struct {
 	pflag.Value
 	check func() error
