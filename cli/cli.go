@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/ipledger/ipledger"
 )
@@ -94,28 +93,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.PersistentFlags().StringVar(&e.home, "home", "", "node home directory (env IPLEDGER_HOME; default ~/.ipledger)")
 	root.PersistentFlags().StringVar(&e.logLevel, "log-level", "info", "log level: debug, info, warn, error (env IPLEDGER_LOG_LEVEL)")
+	lvl := root.PersistentFlags().Lookup("log-level")
+	lvl.Value = checkedValue{Value: lvl.Value, check: func() error { return checkLogLevel(e.logLevel) }}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
-		applyEnv(cmd.Flags())
-		return nil
+		return applyEnv(cmd.Flags())
 	}
 	root.AddCommand(devCmd(e), initCmd(e), nodeCmd(e), testnetCmd(e), keyCmd(e), txCmd(e), queryCmd(e), importCmd(e), replayCmd(e), benchCmd(e), witnessCmd(e), auditCmd(e))
 	return root
-}
-
-// applyEnv fills every flag not given on the command line from IPLEDGER_<FLAG> (upper
-// case, dashes as underscores).
-func applyEnv(fs *pflag.FlagSet) {
-	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Changed {
-			return
-		}
-		name := "IPLEDGER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(name); ok {
-			if err := fs.Set(f.Name, v); err == nil {
-				f.Changed = true
-			}
-		}
-	})
 }
 
 // homeDir returns the home flag, or ~/.ipledger.

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -18,31 +23,224 @@ import (
 // under config/).
 const ConfigFile = "ipledger.json"
 
-// Config is the home's config file: defaults for the serving flags, and the chain id.
+// Config is the home's config file, a JSON object: the chain id, how a joining node
+// catches up (state_sync), and a value for any serving option (serveOptions) under its
+// config key, which node and dev take where neither the command line nor the environment
+// gives one. A key outside these is an error, as is a value the option's flag refuses.
 type Config struct {
-	ChainID string `json:"chain_id"`
-	HTTP    string `json:"http,omitempty"`
-	P2P     string `json:"p2p,omitempty"`
-	RPC     string `json:"rpc,omitempty"`
-	Peers   string `json:"peers,omitempty"`
-	WHOIS   string `json:"whois,omitempty"`
-	RTR     string `json:"rtr,omitempty"`
-	// TrustedClients is --trusted-clients: prefixes exempt from per-client caps and limits.
-	TrustedClients string `json:"trusted_clients,omitempty"`
-	// Witnesses are URL=VKEY of the witnesses asked to cosign checkpoints.
-	Witnesses []string `json:"witnesses,omitempty"`
-	// Checkpoints, if set to false, turns checkpoint signing off; absent signs.
-	Checkpoints *bool `json:"checkpoints,omitempty"`
-	// SnapshotInterval is the number of blocks between state-sync snapshots (0: none);
-	// absent means the flag's default. SnapshotKeep is how many are kept.
-	SnapshotInterval *int64 `json:"snapshot_interval,omitempty"`
-	SnapshotKeep     int    `json:"snapshot_keep,omitempty"`
+	// ChainID is the chain the home's node runs ("chain_id").
+	ChainID string
 	// StateSync, written by init --join --state-sync, makes the new node catch up from a
-	// snapshot; once the node has state it is ignored.
-	StateSync *StateSyncConfig `json:"state_sync,omitempty"`
-	// DiskRefuseBelow and DiskStopBelow are the free-space thresholds (chain.ParseThreshold).
-	DiskRefuseBelow string `json:"disk_refuse_below,omitempty"`
-	DiskStopBelow   string `json:"disk_stop_below,omitempty"`
+	// snapshot; once the node has state it is ignored ("state_sync").
+	StateSync *StateSyncConfig
+	// values are the serving options set, by config key, each as the text its flag takes:
+	// one element, or any number for a repeatable flag.
+	values map[string][]string
+	// path is the file the config was read from, for errors.
+	path string
+}
+
+// Set sets the serving option under key to the text its flag would take (several values
+// only for a repeatable flag such as "witnesses"). It fails on a key no option has.
+func (c *Config) Set(key string, v ...string) error {
+	o := optionByKey(key)
+	if o == nil {
+		return fmt.Errorf("config: unknown key %q", key)
+	}
+	if len(v) != 1 && o.kind() != "stringArray" {
+		return fmt.Errorf("config: %s takes one value, not %d", key, len(v))
+	}
+	c.set(o, v)
+	return nil
+}
+
+func (c *Config) set(o *option, v []string) {
+	if c.values == nil {
+		c.values = map[string][]string{}
+	}
+	c.values[o.configKey()] = v
+}
+
+// Get returns the value of the serving option under key as its flag's text, "" when the
+// file does not set it (a repeatable flag's values are joined with commas).
+func (c *Config) Get(key string) string {
+	return strings.Join(c.values[key], ",")
+}
+
+// where names the file c was read from.
+func (c *Config) where() string {
+	if c.path != "" {
+		return c.path
+	}
+	return ConfigFile
+}
+
+// MarshalJSON writes chain_id, the options set in the order of serveOptions, then
+// state_sync. A number or boolean option is a JSON number or boolean (as it was before
+// the options had a table), a repeatable one an array, any other a string.
+func (c Config) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	field := func(key string, v any) error {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		} else {
+			b.WriteByte('{')
+		}
+		k, _ := json.Marshal(key)
+		b.Write(k)
+		b.WriteByte(':')
+		raw, ok := v.(json.RawMessage)
+		if !ok {
+			var err error
+			if raw, err = json.Marshal(v); err != nil {
+				return fmt.Errorf("config %s: %w", key, err)
+			}
+		}
+		b.Write(raw)
+		return nil
+	}
+	if err := field("chain_id", c.ChainID); err != nil {
+		return nil, err
+	}
+	for i := range serveOptions {
+		o := &serveOptions[i]
+		v, ok := c.values[o.configKey()]
+		if !ok {
+			continue
+		}
+		if err := field(o.configKey(), o.jsonValue(v)); err != nil {
+			return nil, err
+		}
+	}
+	if c.StateSync != nil {
+		if err := field("state_sync", c.StateSync); err != nil {
+			return nil, err
+		}
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads a config file. It refuses a key it does not know, and a value of
+// the wrong JSON type; whether the flag takes the value is resolve's to check.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*c = Config{path: c.path}
+	var unknown []string
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		raw := m[key]
+		switch key {
+		case "chain_id":
+			if err := json.Unmarshal(raw, &c.ChainID); err != nil {
+				return fmt.Errorf("chain_id: %w", err)
+			}
+			continue
+		case "state_sync":
+			if string(raw) == "null" {
+				continue
+			}
+			d := json.NewDecoder(bytes.NewReader(raw))
+			d.DisallowUnknownFields()
+			c.StateSync = new(StateSyncConfig)
+			if err := d.Decode(c.StateSync); err != nil {
+				return fmt.Errorf("state_sync: %w", err)
+			}
+			continue
+		}
+		o := optionByKey(key)
+		if o == nil {
+			unknown = append(unknown, strconv.Quote(key))
+			continue
+		}
+		v, err := o.textOf(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		if v != nil {
+			c.set(o, v)
+		}
+	}
+	if len(unknown) == 1 {
+		return fmt.Errorf("unknown key %s (ipledger node --help lists the options; a key is the flag's name with underscores)", unknown[0])
+	}
+	if len(unknown) > 1 {
+		return fmt.Errorf("unknown keys %s (ipledger node --help lists the options; a key is the flag's name with underscores)", strings.Join(unknown, ", "))
+	}
+	return nil
+}
+
+// kind is the type name of o's flag: string, int, int64, float64, duration, bool or
+// stringArray.
+func (o *option) kind() string {
+	switch p := o.at(&serveFlags{}).(type) {
+	case *string:
+		return "string"
+	case *int:
+		return "int"
+	case *int64:
+		return "int64"
+	case *float64:
+		return "float64"
+	case *time.Duration:
+		return "duration"
+	case *[]string:
+		return "stringArray"
+	case pflag.Value:
+		return p.Type()
+	}
+	return ""
+}
+
+// jsonValue is v, o's flag text, as the config file holds it.
+func (o *option) jsonValue(v []string) any {
+	switch o.kind() {
+	case "stringArray":
+		if v == nil {
+			return []string{}
+		}
+		return v
+	case "bool":
+		if b, err := strconv.ParseBool(v[0]); err == nil {
+			return b
+		}
+	case "int", "int64", "float64":
+		if f, err := strconv.ParseFloat(v[0], 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) && json.Valid([]byte(v[0])) {
+			return json.RawMessage(v[0])
+		}
+	}
+	return v[0]
+}
+
+// textOf returns the flag text of raw, o's value in a config file: a JSON string, number
+// or boolean for a single value, an array of strings for a repeatable flag; nil for null.
+func (o *option) textOf(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "null" {
+		return nil, nil
+	}
+	if o.kind() == "stringArray" {
+		v := []string{}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, errors.New("want an array of strings")
+		}
+		return v, nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		return []string{s}, nil
+	case 't', 'f':
+		return []string{string(raw)}, nil
+	case '[', '{':
+		return nil, errors.New("want a string, a number or a boolean")
+	}
+	return []string{string(raw)}, nil // a number, as written
 }
 
 // StateSyncConfig is how a joining node finds and verifies a snapshot: the network's
@@ -84,7 +282,7 @@ func loadConfig(home string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	var c Config
+	c := Config{path: filepath.Join(home, ConfigFile)}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return nil, fmt.Errorf("read config %s: %w", filepath.Join(home, ConfigFile), err)
 	}
@@ -102,7 +300,9 @@ func saveConfig(home string, c *Config) error {
 	return nil
 }
 
-// serveFlags are the listeners of dev and node, and the process's memory target.
+// serveFlags are the serving options of init, node and dev: the listeners, the services
+// behind them, the log, consensus, disk and memory. serveOptions says which flag,
+// environment variable and config key sets each field.
 type serveFlags struct {
 	http, p2p, rpc, peers string
 	whois, rtr            string
@@ -138,28 +338,6 @@ const (
 	defaultSnapshotInterval = 1000
 )
 
-func (s *serveFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&s.http, "http", defaultHTTP, "HTTP listen address (JSON API, /metrics); off to disable")
-	fs.StringVar(&s.p2p, "p2p", defaultP2P, "CometBFT P2P listen address")
-	fs.StringVar(&s.rpc, "rpc", defaultRPC, "CometBFT RPC listen address; off to disable")
-	fs.StringVar(&s.peers, "peers", "", "comma-separated persistent peers id@host:port")
-	fs.StringVar(&s.whois, "whois", defaultWHOIS, "WHOIS listen address (RFC 3912); off to disable")
-	fs.StringVar(&s.rtr, "rtr", defaultRTR, "RPKI-to-Router cache listen address (RFC 8210); off to disable")
-	s.rtrOpts.register(fs)
-	s.rdapOpts.register(fs)
-	s.guard.register(fs)
-	fs.VarPF(offSwitch{&s.noCheckpoints}, "checkpoints", "", "sign a C2SP checkpoint of the log after each block; false signs none (to measure what signing costs: the log, tiles and proofs are still served, under the last checkpoint signed)").NoOptDefVal = "true"
-	fs.StringArrayVar(&s.witnesses, "witness", nil, "a witness to ask for cosignatures of the log's checkpoints, as URL=VKEY (its add-checkpoint prefix and cosignature/v1 key); repeatable")
-	fs.Int64Var(&s.snapshotInterval, "snapshot-interval", defaultSnapshotInterval, "take a state-sync snapshot every N blocks, for new nodes to join from; 0 takes none")
-	fs.IntVar(&s.snapshotKeep, "snapshot-keep", chain.DefaultSnapshotKeep, "state-sync snapshots to keep")
-	fs.DurationVar(&s.timeoutCommit, "timeout-commit", 100*time.Millisecond, "CometBFT's pause between blocks, counted from the end of the last block's commit (at most twice this after its decision); DESIGN.md asks for 100–200 ms")
-	fs.StringVar(&s.diskRefuseBelow, "disk-refuse-below", chain.DefaultRefuseBelow.String(), "refuse new transactions (HTTP 503 \"unavailable\") while the free space of the home's filesystem is below this: a size, a percentage of the filesystem, or both (the smaller applies); off for never")
-	fs.StringVar(&s.diskStopBelow, "disk-stop-below", chain.DefaultStopBelow.String(), "stop the node cleanly and exit non-zero when free space falls below this, and refuse to start below it (same syntax)")
-	fs.StringVar(&s.memLimit, "mem-limit", "750MiB", "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 800MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins. The default keeps the largest import (2014-06) under 1 GiB resident")
-}
-
-// resolve applies the config file to every flag neither given nor set from the
-// environment: flag, then environment, then config file, then the default.
 // disk returns the free-space options of the flags.
 func (s *serveFlags) disk() (chain.DiskOptions, error) {
 	refuse, err := chain.ParseThreshold(s.diskRefuseBelow)
@@ -172,87 +350,3 @@ func (s *serveFlags) disk() (chain.DiskOptions, error) {
 	}
 	return chain.DiskOptions{RefuseBelow: refuse, StopBelow: stop}, nil
 }
-
-func (s *serveFlags) resolve(fs *pflag.FlagSet, c *Config) {
-	pick := func(name string, dst *string, fromFile string) {
-		if f := fs.Lookup(name); f != nil && !f.Changed && fromFile != "" {
-			*dst = fromFile
-		}
-	}
-	pick("http", &s.http, c.HTTP)
-	pick("p2p", &s.p2p, c.P2P)
-	pick("rpc", &s.rpc, c.RPC)
-	pick("peers", &s.peers, c.Peers)
-	pick("whois", &s.whois, c.WHOIS)
-	pick("rtr", &s.rtr, c.RTR)
-	pick("trusted-clients", &s.guard.trusted, c.TrustedClients)
-	if f := fs.Lookup("witness"); f != nil && !f.Changed && len(c.Witnesses) > 0 {
-		s.witnesses = c.Witnesses
-	}
-	if f := fs.Lookup("checkpoints"); f != nil && !f.Changed && c.Checkpoints != nil {
-		s.noCheckpoints = !*c.Checkpoints
-	}
-	if f := fs.Lookup("snapshot-interval"); f != nil && !f.Changed && c.SnapshotInterval != nil {
-		s.snapshotInterval = *c.SnapshotInterval
-	}
-	if f := fs.Lookup("snapshot-keep"); f != nil && !f.Changed && c.SnapshotKeep > 0 {
-		s.snapshotKeep = c.SnapshotKeep
-	}
-	pick("disk-refuse-below", &s.diskRefuseBelow, c.DiskRefuseBelow)
-	pick("disk-stop-below", &s.diskStopBelow, c.DiskStopBelow)
-	s.stateSync = c.StateSync
-}
-
-// store records in c the flags given on the command line or in the environment, so the
-// node started later uses them by default.
-func (s *serveFlags) store(fs *pflag.FlagSet, c *Config) {
-	keep := func(name, v string, dst *string) {
-		if f := fs.Lookup(name); f != nil && f.Changed {
-			*dst = v
-		}
-	}
-	keep("http", s.http, &c.HTTP)
-	keep("p2p", s.p2p, &c.P2P)
-	keep("rpc", s.rpc, &c.RPC)
-	keep("peers", s.peers, &c.Peers)
-	keep("whois", s.whois, &c.WHOIS)
-	keep("rtr", s.rtr, &c.RTR)
-	keep("trusted-clients", s.guard.trusted, &c.TrustedClients)
-	keep("disk-refuse-below", s.diskRefuseBelow, &c.DiskRefuseBelow)
-	keep("disk-stop-below", s.diskStopBelow, &c.DiskStopBelow)
-	if f := fs.Lookup("witness"); f != nil && f.Changed {
-		c.Witnesses = s.witnesses
-	}
-	if f := fs.Lookup("checkpoints"); f != nil && f.Changed {
-		on := !s.noCheckpoints
-		c.Checkpoints = &on
-	}
-	if f := fs.Lookup("snapshot-interval"); f != nil && f.Changed {
-		c.SnapshotInterval = &s.snapshotInterval
-	}
-	if f := fs.Lookup("snapshot-keep"); f != nil && f.Changed {
-		c.SnapshotKeep = s.snapshotKeep
-	}
-}
-
-// offSwitch is a boolean flag, true by default, kept inverted so that the zero serveFlags
-// has the feature on.
-type offSwitch struct{ off *bool }
-
-func (o offSwitch) String() string {
-	if o.off == nil {
-		return "true"
-	}
-	return strconv.FormatBool(!*o.off)
-}
-
-func (o offSwitch) Set(v string) error {
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return err
-	}
-	*o.off = !b
-	return nil
-}
-
-func (o offSwitch) Type() string { return "bool" }

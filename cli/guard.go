@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/pflag"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/httpapi"
@@ -45,17 +44,6 @@ const (
 	// with at most 7 peers from there, and reconnects after a restart come on top.
 	defaultP2PPerClient = 16
 )
-
-func (f *guardFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.trusted, "trusted-clients", "", "comma-separated prefixes or addresses (e.g. 127.0.0.1,10.0.0.0/8) exempt from per-client connection caps and rate limits: a load generator, monitoring, a reverse proxy (whose X-Forwarded-For then names the client)")
-	fs.IntVar(&f.perClient, "max-conns-per-client", defaultPerClient, "connections one client (IPv4 address or IPv6 /64) may hold open on the HTTP, WHOIS and CometBFT RPC listeners")
-	fs.IntVar(&f.rtrPerClient, "rtr-max-conns-per-client", 8, "RTR connections one client may hold open")
-	fs.IntVar(&f.p2pPerClient, "p2p-max-conns-per-client", defaultP2PPerClient, "CometBFT P2P connections one client may hold open, peers and handshakes together; 0 for no per-client cap")
-	fs.Float64Var(&f.apiRate, "api-rate-limit", defaultAPIRate, "JSON API and /metrics requests per second per client; 0 turns the limit off")
-	fs.IntVar(&f.apiBurst, "api-rate-burst", defaultAPIBurst, "JSON API requests a client may make at once")
-	fs.DurationVar(&f.bodyTimeout, "http-body-timeout", defaultBodyTimeout, "time a request body may take to arrive, plus one second per 64 KiB it declares")
-	fs.DurationVar(&f.headerTimeout, "http-header-timeout", defaultHeaderTimeout, "time a connection may take to send its request headers, and an idle kept-alive one the next request's")
-}
 
 // Listener names, in the descriptor budget, metrics and logs.
 const (

@@ -149,12 +149,14 @@ func joinHome(ctx context.Context, home, from string, cfg *Config, j *joinFlags)
 		if genesis, err = os.ReadFile(chain.GenesisPath(tn.Nodes[0].Home)); err != nil {
 			return fmt.Errorf("join: genesis of %s: %w", tn.Nodes[0].Name, err)
 		}
-		if cfg.Peers == "" {
+		if cfg.Get("peers") == "" {
 			var peers []string
 			for _, nd := range tn.Nodes {
 				peers = append(peers, nd.NodeID+"@"+nd.P2P)
 			}
-			cfg.Peers = strings.Join(peers, ",")
+			if err := cfg.Set("peers", strings.Join(peers, ",")); err != nil {
+				return err
+			}
 		}
 		if len(j.rpcServers) == 0 {
 			for _, nd := range tn.Nodes {
@@ -168,7 +170,7 @@ func joinHome(ctx context.Context, home, from string, cfg *Config, j *joinFlags)
 	if err != nil {
 		return fmt.Errorf("join: %s is neither a genesis nor a testnet file: %w", from, err)
 	}
-	if cfg.Peers == "" {
+	if cfg.Get("peers") == "" {
 		return fmt.Errorf("join: give the network's nodes with --peers id@host:port,…")
 	}
 	if j.stateSync {

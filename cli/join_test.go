@@ -34,7 +34,10 @@ func TestJoinStateSyncOptions(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			home := filepath.Join(t.TempDir(), "joiner")
-			cfg := &Config{Peers: "0123456789abcdef0123456789abcdef01234567@127.0.0.1:26656"}
+			cfg := &Config{}
+			if err := cfg.Set("peers", "0123456789abcdef0123456789abcdef01234567@127.0.0.1:26656"); err != nil {
+				t.Fatal(err)
+			}
 			err := joinHome(context.Background(), home, genesis, cfg, &c.j)
 			if c.want != "" {
 				if err == nil || !strings.Contains(err.Error(), c.want) {

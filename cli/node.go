@@ -30,7 +30,7 @@ func initCmd(e *env) *cobra.Command {
 				if err := joinHome(cmd.Context(), home, join, cfg, &jf); err != nil {
 					return err
 				}
-				fmt.Fprintf(e.stdout, "created full node home %s for chain %s with peers %s\n", home, cfg.ChainID, cfg.Peers)
+				fmt.Fprintf(e.stdout, "created full node home %s for chain %s with peers %s\n", home, cfg.ChainID, cfg.Get("peers"))
 				if ss := cfg.StateSync; ss != nil {
 					fmt.Fprintf(e.stdout, "it will catch up from a state-sync snapshot, verified by a light client against RPC servers %s from the header it trusts: height %d, hash %s (as %s said; check it with another operator)\n",
 						strings.Join(ss.RPCServers, ","), ss.TrustHeight, ss.TrustHash, ss.RPCServers[0])
@@ -71,7 +71,9 @@ func nodeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sf.resolve(cmd.Flags(), cfg)
+			if err := sf.resolve(cmd.Flags(), cfg); err != nil {
+				return err
+			}
 			log := e.logger()
 			s, err := startServer(cmd.Context(), home, sf, log)
 			if err != nil {
@@ -125,7 +127,9 @@ func devCmd(e *env) *cobra.Command {
 				}
 				log.Info("created dev chain", "home", home, "chain", cfg.ChainID)
 			}
-			sf.resolve(cmd.Flags(), cfg)
+			if err := sf.resolve(cmd.Flags(), cfg); err != nil {
+				return err
+			}
 			s, err := startServer(cmd.Context(), home, sf, log)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -44,15 +45,6 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	}
 	if ceiling > 0 {
 		go governMemory(ctx, ceiling, memHeadroom)
-	}
-	if sf.timeoutCommit < 0 {
-		return nil, fmt.Errorf("--timeout-commit %v: want a duration such as 100ms (0 for the default)", sf.timeoutCommit)
-	}
-	if err := sf.rdapOpts.check(); err != nil {
-		return nil, err
-	}
-	if sf.guard.p2pPerClient < 0 {
-		return nil, fmt.Errorf("--p2p-max-conns-per-client %d: want 0 (no cap) or more", sf.guard.p2pPerClient)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -199,7 +191,23 @@ func tuneGC(v string) (int64, error) {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	if v == "" || v == "off" || os.Getenv("GOMEMLIMIT") != "" {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return 0, nil
+	}
+	limit, err := parseMemLimit(v)
+	if err != nil {
+		return 0, fmt.Errorf("--mem-limit: %w", err)
+	}
+	if limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
+	return limit, nil
+}
+
+// parseMemLimit returns the bytes of --mem-limit's value v (GOMEMLIMIT's syntax: a whole
+// number of B, KiB, MiB or GiB), 0 for "off" or "".
+func parseMemLimit(v string) (int64, error) {
+	if v == "" || v == "off" {
 		return 0, nil
 	}
 	units := []struct {
@@ -209,14 +217,13 @@ func tuneGC(v string) (int64, error) {
 	for _, u := range units {
 		if n, ok := strings.CutSuffix(v, u.suffix); ok {
 			x, err := strconv.ParseInt(n, 10, 64)
-			if err != nil || x <= 0 {
+			if err != nil || x <= 0 || x > math.MaxInt64/u.mult {
 				break
 			}
-			debug.SetMemoryLimit(x * u.mult)
 			return x * u.mult, nil
 		}
 	}
-	return 0, fmt.Errorf("--mem-limit %q: want a size like 800MiB or 4GiB, or off", v)
+	return 0, errors.New("want a size like 800MiB or 4GiB, or off")
 }
 
 // memHeadroom is the garbage the collector may leave above the live heap before it

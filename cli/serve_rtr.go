@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/spf13/pflag"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -28,17 +27,6 @@ type rtrFlags struct {
 	notify                 time.Duration
 	vrpsFile               string
 	slurm                  string
-}
-
-func (f *rtrFlags) register(fs *pflag.FlagSet) {
-	fs.IntVar(&f.maxVersion, "rtr-max-version", 2, "highest RTR protocol version: 2 (draft-ietf-sidrops-8210bis-10 with ASPAs, as StayRTR 0.5.1; routers that open in 1 or 0 are served in theirs), 1 (RFC 8210) or 0 (RFC 6810 only)")
-	fs.DurationVar(&f.refresh, "rtr-refresh", rtr.DefaultRefresh, "RTR refresh interval told to version 1 and 2 routers (1s to 24h)")
-	fs.DurationVar(&f.retry, "rtr-retry", rtr.DefaultRetry, "RTR retry interval told to version 1 and 2 routers (1s to 2h)")
-	fs.DurationVar(&f.expire, "rtr-expire", rtr.DefaultExpire, "RTR expire interval told to version 1 and 2 routers (10m to 48h, above refresh and retry)")
-	fs.IntVar(&f.maxConns, "rtr-max-conns", rtr.DefaultMaxConns, "most RTR connections at once")
-	fs.DurationVar(&f.notify, "rtr-notify-interval", rtr.DefaultNotifyInterval, "least time between Serial Notify rounds (RFC 8210 asks for one minute; a shorter interval gets changes such as a lease's start to routers at once)")
-	fs.StringVar(&f.vrpsFile, "vrps-file", "", "rpki-client JSON file of VRPs, router keys and ASPAs served with the ledger's route authorisations (RTR and /v1/vrps.json); re-read when it changes, retried with backoff when it cannot be read")
-	fs.StringVar(&f.slurm, "slurm", "", "SLURM file (RFC 8416) of local filters and assertions applied to the VRPs served; re-read when it changes")
 }
 
 // startRTR builds the served VRP set — the ledger's route authorisations and --vrps-file,

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -12,16 +13,19 @@ import (
 	"github.com/ipledger/ipledger/chain"
 )
 
-// TestServeFlagsRefused checks a bad serving flag stops the command with a clear message.
+// TestServeFlagsRefused checks a bad serving flag stops the command with a clear message,
+// naming the flag and the value, before anything starts.
 func TestServeFlagsRefused(t *testing.T) {
 	for _, tc := range []struct{ flag, want string }{
-		{"--timeout-commit=-5ms", "--timeout-commit -5ms: want a duration"},
-		{"--mem-limit=lots", `--mem-limit "lots"`},
-		{"--disk-refuse-below=2GB", `--disk-refuse-below: free-space threshold "2GB"`},
-		{"--disk-stop-below=100%", `--disk-stop-below: free-space threshold "100%"`},
-		{"--p2p-max-conns-per-client=-1", "--p2p-max-conns-per-client -1: want 0 (no cap) or more"},
-		{"--whois-public-host=whois.example.net:43", `--whois-public-host: port43 "whois.example.net:43"`},
-		{"--whois-public-host=whois://whois.example.net", `--whois-public-host: port43 "whois://whois.example.net"`},
+		{"--timeout-commit=-5ms", `invalid argument "-5ms" for "--timeout-commit" flag: want a duration`},
+		{"--mem-limit=lots", `invalid argument "lots" for "--mem-limit" flag: want a size`},
+		{"--disk-refuse-below=2GB", `invalid argument "2GB" for "--disk-refuse-below" flag: free-space threshold "2GB"`},
+		{"--disk-stop-below=100%", `invalid argument "100%" for "--disk-stop-below" flag: free-space threshold "100%"`},
+		{"--p2p-max-conns-per-client=-1", `invalid argument "-1" for "--p2p-max-conns-per-client" flag: want 0 (no cap) or more`},
+		{"--whois-public-host=whois.example.net:43", `invalid argument "whois.example.net:43" for "--whois-public-host" flag: port43 "whois.example.net:43"`},
+		{"--whois-public-host=whois://whois.example.net", `invalid argument "whois://whois.example.net" for "--whois-public-host" flag: port43 "whois://whois.example.net"`},
+		{"--rtr-max-version=3", `invalid argument "3" for "--rtr-max-version" flag: want 0, 1 or 2`},
+		{"--trusted-clients=10.0.0.0/33", `invalid argument "10.0.0.0/33" for "--trusted-clients" flag: trusted clients: "10.0.0.0/33"`},
 	} {
 		var out, errOut bytes.Buffer
 		code := Run(context.Background(), []string{"dev", "--home", t.TempDir(), "--http", "off", "--whois", "off", "--rtr", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", tc.flag}, &out, &errOut)
@@ -40,7 +44,13 @@ func TestDiskFlagsResolve(t *testing.T) {
 	if err := fs.Parse([]string{"--disk-refuse-below=10GiB"}); err != nil {
 		t.Fatal(err)
 	}
-	sf.resolve(fs, &Config{DiskRefuseBelow: "1GiB", DiskStopBelow: "512MiB"})
+	cfg := &Config{}
+	if err := errors.Join(cfg.Set("disk_refuse_below", "1GiB"), cfg.Set("disk_stop_below", "512MiB")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sf.resolve(fs, cfg); err != nil {
+		t.Fatal(err)
+	}
 	o, err := sf.disk()
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +60,7 @@ func TestDiskFlagsResolve(t *testing.T) {
 	}
 	var c Config
 	sf.store(fs, &c)
-	if c.DiskRefuseBelow != "10GiB" || c.DiskStopBelow != "" {
+	if c.Get("disk_refuse_below") != "10GiB" || c.Get("disk_stop_below") != "" {
 		t.Fatalf("stored %+v", c)
 	}
 	var def serveFlags

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -176,7 +177,12 @@ func createTestnet(dir, chainID string, n int) (*Testnet, error) {
 				peers = append(peers, o.NodeID+"@"+o.P2P)
 			}
 		}
-		cfg := &Config{ChainID: chainID, HTTP: nd.HTTP, WHOIS: nd.WHOIS, RTR: nd.RTR, P2P: nd.P2P, RPC: nd.RPC, Peers: strings.Join(peers, ",")}
+		cfg := &Config{ChainID: chainID}
+		err := errors.Join(cfg.Set("http", nd.HTTP), cfg.Set("whois", nd.WHOIS), cfg.Set("rtr", nd.RTR), cfg.Set("p2p", nd.P2P),
+			cfg.Set("rpc", nd.RPC), cfg.Set("peers", strings.Join(peers, ",")))
+		if err != nil {
+			return nil, err
+		}
 		if err := saveConfig(nd.Home, cfg); err != nil {
 			return nil, err
 		}

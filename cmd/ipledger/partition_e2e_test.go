@@ -105,7 +105,9 @@ func TestPartition(t *testing.T) {
 			}
 			peers = append(peers, o.NodeID+"@"+addr)
 		}
-		cfg.Peers = strings.Join(peers, ",")
+		if err := cfg.Set("peers", strings.Join(peers, ",")); err != nil {
+			t.Fatal(err)
+		}
 		b, _ = json.MarshalIndent(cfg, "", "  ")
 		if err := os.WriteFile(path, b, 0o600); err != nil {
 			t.Fatal(err)
