@@ -1,7 +1,10 @@
 package ipledger
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -107,4 +110,124 @@ func importPath(g map[string][]string, root, dep string) []string {
 		}
 	}
 	return []string{dep}
+}
+
+// modulePath is this module's import path.
+const modulePath = "github.com/ipledger/ipledger"
+
+// TestPackageImports checks docs/ARCHITECTURE.md's table "What each package imports"
+// against go list, both ways: every package of the module has a row, and its row names
+// exactly the module's packages and the outside modules its non-test files import.
+func TestPackageImports(t *testing.T) {
+	want, err := importsTable("docs/ARCHITECTURE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	got := map[string]packageImports{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		got[shortName(f[0])] = classifyImports(f[1:])
+	}
+	for pkg, g := range got {
+		w, ok := want[pkg]
+		if !ok {
+			t.Errorf("package %s has no row in the imports table of docs/ARCHITECTURE.md; it imports %s | %s", pkg, g.module, g.outside)
+			continue
+		}
+		if g.module != w.module {
+			t.Errorf("%s imports %s of this module; the table says %s", pkg, g.module, w.module)
+		}
+		if g.outside != w.outside {
+			t.Errorf("%s imports %s from outside; the table says %s", pkg, g.outside, w.outside)
+		}
+	}
+	for pkg := range want {
+		if _, ok := got[pkg]; !ok {
+			t.Errorf("the imports table names %s, which is not a package of the module", pkg)
+		}
+	}
+}
+
+// packageImports is one row of the table: comma-separated, sorted, "—" for none.
+type packageImports struct{ module, outside string }
+
+// shortName is a package's name in the table: its path in the module, "root" for the root.
+func shortName(importPath string) string {
+	if importPath == modulePath {
+		return "root"
+	}
+	return strings.TrimPrefix(importPath, modulePath+"/")
+}
+
+// classifyImports splits imports into the module's packages and outside modules (their
+// first three path elements, e.g. github.com/spf13/cobra); the standard library is left out.
+func classifyImports(imports []string) packageImports {
+	mod, ext := map[string]bool{}, map[string]bool{}
+	for _, p := range imports {
+		switch {
+		case p == modulePath || strings.HasPrefix(p, modulePath+"/"):
+			mod[shortName(p)] = true
+		case strings.Contains(strings.SplitN(p, "/", 2)[0], "."):
+			e := strings.Split(p, "/")
+			ext[strings.Join(e[:min(3, len(e))], "/")] = true
+		}
+	}
+	return packageImports{module: joinSorted(mod), outside: joinSorted(ext)}
+}
+
+func joinSorted(set map[string]bool) string {
+	if len(set) == 0 {
+		return "—"
+	}
+	l := make([]string, 0, len(set))
+	for s := range set {
+		l = append(l, s)
+	}
+	slices.Sort(l)
+	return strings.Join(l, ", ")
+}
+
+// importsTable reads the rows between the table's markers in the document at path.
+func importsTable(path string) (map[string]packageImports, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	const start, end = "<!-- imports table:", "<!-- end of imports table -->"
+	s := string(b)
+	i, j := strings.Index(s, start), strings.Index(s, end)
+	if i < 0 || j < i {
+		return nil, fmt.Errorf("%s: no imports table between %q and %q", path, start, end)
+	}
+	rows := map[string]packageImports{}
+	for _, line := range strings.Split(s[i:j], "\n")[1:] {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		if len(cells) != 3 || strings.TrimSpace(cells[0]) == "package" || strings.HasPrefix(strings.TrimSpace(cells[0]), "---") {
+			continue
+		}
+		pkg := strings.TrimSpace(cells[0])
+		if _, dup := rows[pkg]; dup {
+			return nil, fmt.Errorf("%s: package %s has two rows in the imports table", path, pkg)
+		}
+		rows[pkg] = packageImports{module: normalise(cells[1]), outside: normalise(cells[2])}
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: the imports table has no rows", path)
+	}
+	return rows, nil
+}
+
+// normalise sorts a cell's comma-separated list, so the table's order is free.
+func normalise(cell string) string {
+	set := map[string]bool{}
+	for _, s := range strings.Split(cell, ",") {
+		if s = strings.TrimSpace(s); s != "" && s != "—" {
+			set[s] = true
+		}
+	}
+	return joinSorted(set)
 }
