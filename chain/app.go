@@ -244,8 +244,8 @@ func (a *App) publish(rec ipledger.BlockRecord) error {
 // Store returns the application's store, for side-table reads (history, blocks, log).
 func (a *App) Store() *store.Store { return a.st }
 
-// ChainID returns the chain this application serves.
-func (a *App) ChainID() string { return a.cfg.ChainID }
+// chainID returns the chain this application serves.
+func (a *App) chainID() string { return a.cfg.ChainID }
 
 // Info reports the last committed height and app hash: CometBFT replays nothing the store
 // already holds.

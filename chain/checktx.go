@@ -64,17 +64,11 @@ func (a *App) checkTx(b []byte, recheck bool) (err error) {
 	return nil
 }
 
-// PreVerify checks the signatures of an encoded transaction ahead of CheckTx, on the
+// preVerify checks the signatures of an encoded transaction ahead of CheckTx, on the
 // caller's goroutine, so that CheckTx, which the mempool runs one at a time, skips them.
-// It returns the decoding or signature error, if any.
-func (a *App) PreVerify(b []byte) error {
-	_, err := a.preVerify(b)
-	return err
-}
-
-// preVerify is PreVerify returning the decoded transaction, body included, which it keeps
-// for CheckTx, the proposal and FinalizeBlock (see decode); the caller must forget it if
-// the mempool refuses it before CheckTx.
+// It returns the decoded transaction, body included, which it keeps for CheckTx, the
+// proposal and FinalizeBlock (see decode), or the decoding or signature error; the caller
+// must forget it if the mempool refuses it before CheckTx.
 func (a *App) preVerify(b []byte) (*ipledger.Tx, error) {
 	tx := a.decoded.get(b)
 	if tx == nil {

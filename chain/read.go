@@ -128,9 +128,9 @@ func (a *App) unwait(hash ipledger.Hash, ch chan ipledger.TxOutcome) {
 	}
 }
 
-// History lists the committed transactions that touched object ("org/HANDLE",
+// history lists the committed transactions that touched object ("org/HANDLE",
 // "holding/ID"), oldest first, at most limit: HistoryPage's first page.
-func (a *App) History(object string, limit int) ([]ipledger.HistoryEntry, error) {
+func (a *App) history(object string, limit int) ([]ipledger.HistoryEntry, error) {
 	out, _, err := a.HistoryPage(context.Background(), object, ipledger.HistoryPos{}, limit)
 	return out, err
 }
