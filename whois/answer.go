@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/ipledger/ipledger"
@@ -123,27 +121,6 @@ func (r *run) execute() error {
 		r.comment("%WARNING:902: useless IP flag passed\n%\n% An IP flag (-x, -l, -L, -m, -M or -b) was given with a key that is not an IP address or AS number.")
 	}
 	return r.handle(q.Key)
-}
-
-// parseKey reads an address, prefix, range or AS number in the forms people and the RIPE
-// Database write them: "192.0.2.1", "192.0.2.0/24" (host bits are dropped),
-// "192.0.2.0 - 192.0.2.255", "AS64496", "AS64496 - AS64511".
-func parseKey(k string) (ipledger.Resource, bool) {
-	k = strings.ReplaceAll(k, " ", "")
-	if k == "" {
-		return ipledger.Resource{}, false
-	}
-	if strings.Contains(k, "/") {
-		// A prefix with host bits set means the network it is written in.
-		p, err := netip.ParsePrefix(k)
-		if err != nil {
-			return ipledger.Resource{}, false
-		}
-		res, err := ipledger.PrefixResource(p.Masked())
-		return res, err == nil
-	}
-	res, err := ipledger.ParseResource(k)
-	return res, err == nil
 }
 
 // comment adds a comment block (lines starting with %) and a blank line.
@@ -408,16 +385,6 @@ func (r *run) referenced(o *ipledger.Organisation) error {
 	return nil
 }
 
-// holdingID reads a holding handle, "IPL-H42" in any case.
-func holdingID(key string) (uint64, bool) {
-	n, ok := strings.CutPrefix(key, "IPL-H")
-	if !ok || n == "" || n[0] == '0' {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(n, 10, 64)
-	return id, err == nil
-}
-
 // sortHoldings orders holdings as a tree: by address, a larger range before the ranges it
 // contains, and an equal range by depth.
 func sortHoldings(list []*ipledger.Holding) {
@@ -427,13 +394,4 @@ func sortHoldings(list []*ipledger.Holding) {
 		}
 		return a.Depth - b.Depth
 	})
-}
-
-// keyText writes a resource as a key to type into another WHOIS client: a single address
-// without its /32 or /128.
-func keyText(res ipledger.Resource) string {
-	if n, ok := res.Size(); ok && n == 1 && res.Family() != ipledger.ASN {
-		return res.FirstAddr().String()
-	}
-	return res.String()
 }
