@@ -56,14 +56,14 @@ func historyChain(t *testing.T) *Replayer {
 }
 
 // TestHistoryPage pages through an object's history with a small limit: every entry of
-// History comes exactly once and in order, and each entry's details from the log match its
+// history comes exactly once and in order, and each entry's details from the log match its
 // block record.
 func TestHistoryPage(t *testing.T) {
 	a := historyChain(t).App()
 	ctx := context.Background()
-	all, err := a.History("org/ORG-H", 1<<20)
+	all, err := a.history("org/ORG-H", 1<<20)
 	if err != nil || len(all) < 50 {
-		t.Fatalf("History: %d entries, %v", len(all), err)
+		t.Fatalf("history: %d entries, %v", len(all), err)
 	}
 	var got []ipledger.HistoryEntry
 	var after ipledger.HistoryPos
@@ -88,11 +88,11 @@ func TestHistoryPage(t *testing.T) {
 		}
 	}
 	if len(got) != len(all) {
-		t.Fatalf("paged %d entries, History has %d", len(got), len(all))
+		t.Fatalf("paged %d entries, history has %d", len(got), len(all))
 	}
 	for i := range all {
 		if got[i] != all[i] {
-			t.Fatalf("entry %d: paged %+v, History %+v", i, got[i], all[i])
+			t.Fatalf("entry %d: paged %+v, history %+v", i, got[i], all[i])
 		}
 		d, ok, err := a.HistoryDetailOf(all[i])
 		if err != nil || !ok {

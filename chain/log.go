@@ -36,20 +36,8 @@ func (a *App) LogSize() (uint64, []byte) {
 	return rec.LogSize, rec.LogRoot
 }
 
-// InclusionProof proves leaf index in the committed log of the given size (0 means the
-// committed size).
-func (a *App) InclusionProof(index, size uint64) ([][]byte, error) {
-	if committed, _ := a.LogSize(); size == 0 || size > committed {
-		if size > committed {
-			return nil, fmt.Errorf("tree size %d is beyond the committed %d", size, committed)
-		}
-		size = committed
-	}
-	return tlog.InclusionProof(index, size, a.LogNode)
-}
-
-// ConsistencyProof proves that the log of size1 is a prefix of the log of size2.
-func (a *App) ConsistencyProof(size1, size2 uint64) ([][]byte, error) {
+// consistencyProof proves that the log of size1 is a prefix of the log of size2.
+func (a *App) consistencyProof(size1, size2 uint64) ([][]byte, error) {
 	if committed, _ := a.LogSize(); size2 > committed {
 		return nil, fmt.Errorf("tree size %d is beyond the committed %d", size2, committed)
 	}
@@ -166,7 +154,7 @@ func (a *App) signCheckpoint() error {
 		if old.Size > size {
 			return a.refuseLog(fmt.Errorf("log of size %d is smaller than the %d already signed", size, old.Size))
 		}
-		p, err := a.ConsistencyProof(old.Size, size)
+		p, err := a.consistencyProof(old.Size, size)
 		if err != nil {
 			return a.refuseLog(fmt.Errorf("log of size %d cannot prove it extends the signed checkpoint of size %d: %w", size, old.Size, err))
 		}

@@ -507,7 +507,7 @@ func (n *Node) WaitHeight(ctx context.Context, h int64) error {
 func (n *Node) Status(ctx context.Context) (ipledger.NodeStatus, error) {
 	snap := n.app.Committed()
 	s := ipledger.NodeStatus{
-		ChainID: n.app.ChainID(), Height: snap.Height, Time: snap.Block.Time,
+		ChainID: n.app.chainID(), Height: snap.Height, Time: snap.Block.Time,
 		AppHash: fmt.Sprintf("%X", snap.Block.AppHash), NodeID: string(n.node.NodeInfo().ID()),
 		Peers: n.node.Switch().Peers().Size(), LogSize: snap.Block.LogSize, MempoolSize: n.node.Mempool().Size(),
 		HaltReason: n.halt.Reason(), Refusing: n.refusal(), DiskFree: n.disk.free.Load(),

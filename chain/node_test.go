@@ -83,7 +83,7 @@ func TestNodeCommitsAndResumes(t *testing.T) {
 	if err != nil || len(chain) != 2 || chain[1].Holder != "ORG-X" {
 		t.Fatalf("lookup: %v %+v", err, chain)
 	}
-	hist, err := n.App().History("org/ORG-X", 10)
+	hist, err := n.App().history("org/ORG-X", 10)
 	if err != nil || len(hist) != 2 {
 		t.Fatalf("history: %v %+v", err, hist)
 	}

@@ -114,13 +114,13 @@ func TestReplayTuned(t *testing.T) {
 	if _, _, ok, err := plain.App().TxPosition(tx.Hash); err != nil || !ok {
 		t.Fatalf("the node's replay does not index %s: %v", tx.Hash, err)
 	}
-	if h, err := plain.App().History(tx.Touched[0], 10); err != nil || len(h) == 0 {
+	if h, err := plain.App().history(tx.Touched[0], 10); err != nil || len(h) == 0 {
 		t.Fatalf("the node's replay has no history of %s: %v", tx.Touched[0], err)
 	}
 	if _, _, ok, err := tuned.App().TxPosition(tx.Hash); err != nil || ok {
 		t.Fatalf("the lean replay indexes %s: %v", tx.Hash, err)
 	}
-	if h, err := tuned.App().History(tx.Touched[0], 10); err != nil || len(h) != 0 {
+	if h, err := tuned.App().history(tx.Touched[0], 10); err != nil || len(h) != 0 {
 		t.Fatalf("the lean replay keeps the history of %s: %v %v", tx.Touched[0], h, err)
 	}
 	if n, err := tuned.App().LogNode(0, 0); err != nil || n != nil {

@@ -320,7 +320,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				}
 			}
 			sameLines(t, "store after the rest of the chain", dump(t, dst.st, 40), dump(t, src.st, 40))
-			hist, err := dst.app.History("org/ORG-D0", 100)
+			hist, err := dst.app.history("org/ORG-D0", 100)
 			if err != nil || len(hist) == 0 {
 				t.Fatalf("history after restore: %v %v", hist, err)
 			}

@@ -270,7 +270,7 @@ func (w *witnessWorker) submit(ctx context.Context) error {
 	}
 	var proof [][]byte
 	if old > 0 && old < cp.size {
-		if proof, err = w.pool.app.ConsistencyProof(old, cp.size); err != nil {
+		if proof, err = w.pool.app.consistencyProof(old, cp.size); err != nil {
 			return fmt.Errorf("proof from %d to %d: %w", old, cp.size, err)
 		}
 	}
