@@ -92,11 +92,13 @@ type indexer struct {
 
 // get returns an index of snap's state, building it if needed. While another request builds
 // one, it waits for that build and takes its result even if the chain moved on meanwhile, so
-// a busy chain costs one build at a time, not one per request.
+// a busy chain costs one build at a time, not one per request. A request that took its
+// snapshot before a newer state was indexed is answered from the newer index too (as
+// snapFor reads): rebuilding the older state would flap between the two under load.
 func (ix *indexer) get(ctx context.Context, snap *ipledger.Snapshot, h *handler) (*index, error) {
 	key := indexKey(snap)
 	ix.mu.Lock()
-	if ix.cur != nil && ix.cur.key == key {
+	if ix.cur != nil && (ix.cur.key == key || snap.Height < ix.cur.snap.Height) {
 		x := ix.cur
 		ix.mu.Unlock()
 		return x, nil

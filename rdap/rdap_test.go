@@ -1020,3 +1020,31 @@ func TestClientGone(t *testing.T) {
 		t.Fatalf("gone client: %d %s; log %s", rec.Code, rec.Body, logs.String())
 	}
 }
+
+// TestIndexNotRebuiltForOlderState: a request holding a snapshot older than the indexed
+// state is answered from the newer index, not by building the older one again (under
+// load, requests that took their snapshot before a commit made the index flap between two
+// states, one build each time).
+func TestIndexNotRebuiltForOlderState(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	w := newWorld(t, Options{Registerer: reg})
+	h := w.h.(*handler)
+	old := w.c.App().Committed()
+	w.c.Block(w.c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-NEW", Name: "New"}}}, ipledger.RIPENCC))
+	cur := w.c.App().Committed()
+	ctx := context.Background()
+	x, err := h.idx.get(ctx, cur, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := h.idx.get(ctx, old, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := metricValue(t, h.m.indexBuilds); n != 1 || y != x {
+		t.Errorf("%v index builds; the older snapshot got index of height %d, want the newer one's (%d)", n, y.snap.Height, x.snap.Height)
+	}
+	if got := y.snapFor(old); got != cur {
+		t.Errorf("answers on the newer index read height %d, want %d", got.Height, cur.Height)
+	}
+}
