@@ -577,12 +577,7 @@ func (s *server) orgs(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(h, prefix) {
 			return false // handles come in order: no later one has the prefix
 		}
-		if len(list.Handles) == limit {
-			list.Truncated = true
-			return false
-		}
-		list.Handles = append(list.Handles, h)
-		return true
+		return appendCapped(&list.Handles, h, limit, &list.Truncated)
 	})
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("list orgs: %w", err))
