@@ -265,6 +265,27 @@ func parseHoldingID(s string) (uint64, error) {
 	return id, nil
 }
 
+// holdingChain returns holding id of kv and the lookup chain of its range down to it (deeper
+// holdings may cover the same range, a whole allocation assigned on); h is nil when kv has no
+// such holding.
+func holdingChain(kv ipledger.KV, id uint64) (h *ipledger.Holding, chn []*ipledger.Holding, err error) {
+	h, err = ledger.HoldingByID(kv, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("holding %d: %w", id, err)
+	}
+	if h == nil {
+		return nil, nil, nil
+	}
+	chn, err = ledger.Lookup(kv, h.Resource)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lookup %s: %w", h.Resource, err)
+	}
+	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
+		return nil, nil, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource)
+	}
+	return h, chn[:h.Depth+1], nil
+}
+
 func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 	id, err := parseHoldingID(r.PathValue("id"))
 	if err != nil {
@@ -285,26 +306,16 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := s.app.Committed()
-	h, err := ledger.HoldingByID(snap.State, id)
+	h, chn, err := holdingChain(snap.State, id)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("holding %d: %w", id, err))
+		s.fail(w, r, err)
 		return
 	}
 	if h == nil {
 		s.fail(w, r, notFound("no holding %s", ipledger.HoldingHandle(id)))
 		return
 	}
-	chn, err := ledger.Lookup(snap.State, h.Resource)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("lookup %s: %w", h.Resource, err))
-		return
-	}
-	// Deeper holdings may cover the same range (a whole allocation assigned on); stop at h.
-	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
-		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
-		return
-	}
-	info, err := s.describe(r.Context(), snap, h.Resource, chn[:h.Depth+1], pg)
+	info, err := s.describe(r.Context(), snap, h.Resource, chn, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -339,22 +339,13 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, err)
 		return
 	}
-	h, err := ledger.HoldingByID(snap.State, id)
+	h, chn, err := holdingChain(snap.State, id)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("holding %d at %d: %w", id, a.Height, err))
+		s.fail(w, r, fmt.Errorf("at %d: %w", a.Height, err))
 		return
 	}
 	if h == nil {
 		s.fail(w, r, notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id))
-		return
-	}
-	chn, err := ledger.Lookup(snap.State, h.Resource)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("lookup %s: %w", h.Resource, err))
-		return
-	}
-	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
-		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
 		return
 	}
 	entries, err := stateproof.HoldingEntries(v, id)
@@ -362,7 +353,7 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
 	}
-	s.writeProved(w, r, a, snap, h.Resource, chn[:h.Depth+1], entries, pg)
+	s.writeProved(w, r, a, snap, h.Resource, chn, entries, pg)
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
