@@ -226,12 +226,7 @@ func (s *server) resource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if prove, err := wantProof(r); err != nil || prove {
-		if err != nil {
-			s.fail(w, r, err)
-		} else {
-			s.provedResource(w, r, res, pg)
-		}
+	if s.servedProved(w, r, func() { s.provedResource(w, r, res, pg) }) {
 		return
 	}
 	snap := s.app.Committed()
@@ -297,12 +292,7 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if prove, err := wantProof(r); err != nil || prove {
-		if err != nil {
-			s.fail(w, r, err)
-		} else {
-			s.provedHolding(w, r, id, pg)
-		}
+	if s.servedProved(w, r, func() { s.provedHolding(w, r, id, pg) }) {
 		return
 	}
 	snap := s.app.Committed()
@@ -531,12 +521,7 @@ func (s *server) org(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if prove, err := wantProof(r); err != nil || prove {
-		if err != nil {
-			s.fail(w, r, err)
-		} else {
-			s.provedOrg(w, r, handle, after)
-		}
+	if s.servedProved(w, r, func() { s.provedOrg(w, r, handle, after) }) {
 		return
 	}
 	snap := s.app.Committed()

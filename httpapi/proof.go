@@ -197,6 +197,20 @@ func wantProof(r *http.Request) (bool, error) {
 	}
 }
 
+// servedProved answers r with proved when its ?prove= asks for a proof, or with the error of
+// a bad ?prove=, and reports whether it answered; a plain query is left to the caller.
+func (s *server) servedProved(w http.ResponseWriter, r *http.Request, proved func()) bool {
+	prove, err := wantProof(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return true
+	}
+	if prove {
+		proved()
+	}
+	return prove
+}
+
 // latest returns the latest provable height: the state of the last committed height
 // whose app hash is in a header CometBFT has committed.
 func (p *prover) latest() int64 {
