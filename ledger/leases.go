@@ -43,11 +43,8 @@ func (a *apply) offerLease() error {
 		return err
 	}
 	r := body.Resource
-	if err := checkResource(r); err != nil {
+	if err := checkAddressSpace(r, "AS numbers are not leased; offer address space"); err != nil {
 		return err
-	}
-	if r.Family() == ipledger.ASN {
-		return ipledger.Errorf(ipledger.CodeInvalid, "AS numbers are not leased; offer address space")
 	}
 	if body.Period <= 0 || body.Period > ipledger.MaxPeriodSeconds {
 		return ipledger.Errorf(ipledger.CodeInvalid, "period %d s outside 1..%d", body.Period, ipledger.MaxPeriodSeconds)
@@ -408,11 +405,8 @@ func (a *apply) setGeo() error {
 		return err
 	}
 	r := body.Resource
-	if err := checkResource(r); err != nil {
+	if err := checkAddressSpace(r, "geolocation is for address space, not AS numbers"); err != nil {
 		return err
-	}
-	if r.Family() == ipledger.ASN {
-		return ipledger.Errorf(ipledger.CodeInvalid, "geolocation is for address space, not AS numbers")
 	}
 	chain, err := a.chain(r)
 	if err != nil {
