@@ -28,17 +28,7 @@ func manyChildren(t testing.TB, n int) ipledger.KV {
 			res := ipledger.MustParseResource(fmt.Sprintf("193.0.%d.%d/28", i/16, i%16*16))
 			items = append(items, ipledger.AllocateItem{Resource: res, Org: "ORG-A", Status: ipledger.StatusAssignedPA})
 		}
-		b, err := ipledger.BuildTx(testChain, ipledger.KindAssign, seq, 0, ipledger.AssignBody{Items: items}, orgA)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := ipledger.DecodeTx(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res, err := l.Apply(kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
-			t.Fatalf("assign: %s %s %v", res.Code, res.Log, err)
-		}
+		ipledgertest.Apply(t, l, kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, ipledger.KindAssign, seq, ipledger.AssignBody{Items: items}, orgA)
 	}
 	return kv
 }
@@ -288,17 +278,7 @@ func TestOrgListFromCursor(t *testing.T) {
 	for i := range 600 {
 		orgs = append(orgs, ipledger.NewOrg{Handle: fmt.Sprintf("ORG-X%04d", i), Name: "x"})
 	}
-	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, ipledgertest.Signer(ipledger.RIPENCC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := ipledger.DecodeTx(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
-		t.Fatalf("register: %s %s %v", res.Code, res.Log, err)
-	}
+	ipledgertest.Apply(t, ledger.New(testChain), kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, ipledger.KindRegisterOrg, 3, ipledger.RegisterOrgBody{Orgs: orgs}, ipledgertest.Signer(ipledger.RIPENCC))
 	ckv := &countKV{KV: kv}
 	h := memServer(t, ckv, nil)
 	r := httptest.NewRequest("GET", "/v1/orgs?after=ORG-X0500&limit=10", nil)
