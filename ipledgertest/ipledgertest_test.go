@@ -26,15 +26,20 @@ func TestKey(t *testing.T) {
 	}
 }
 
-// TestGenesis: the test genesis is one InitGenesis accepts, and a transaction signed with
-// Key applies on it.
-func TestGenesis(t *testing.T) {
-	kv := store.NewMemKV()
-	l := ledger.New("ipledgertest")
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// genesisState is a ledger and an in-memory state with the test genesis at time now.
+func genesisState(t *testing.T) (l *ledger.Ledger, kv ipledger.KV, now time.Time) {
+	kv, l = store.NewMemKV(), ledger.New("ipledgertest")
+	now = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	if err := l.InitGenesis(kv, Genesis(), ipledger.Block{Time: now}); err != nil {
 		t.Fatal(err)
 	}
+	return l, kv, now
+}
+
+// TestGenesis: the test genesis is one InitGenesis accepts, and a transaction signed with
+// Key applies on it.
+func TestGenesis(t *testing.T) {
+	l, kv, now := genesisState(t)
 	Apply(t, l, kv, ipledger.Block{Height: 2, Time: now}, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "A"}}}, Signer(ipledger.RIPENCC))
 	if o, err := ledger.Org(kv, Agent); err != nil || o == nil {
 		t.Fatalf("the settlement agent: %v %v", o, err)
@@ -56,12 +61,7 @@ func (f *fatalTB) Fatalf(format string, args ...any) {
 
 // TestApplyRejected: Apply fails the test on a rejected transaction, naming its code.
 func TestApplyRejected(t *testing.T) {
-	kv := store.NewMemKV()
-	l := ledger.New("ipledgertest")
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := l.InitGenesis(kv, Genesis(), ipledger.Block{Time: now}); err != nil {
-		t.Fatal(err)
-	}
+	l, kv, now := genesisState(t)
 	tb := &fatalTB{TB: t}
 	done := make(chan struct{})
 	go func() {
