@@ -102,17 +102,26 @@ func (a *apply) dropOffer(o *ipledger.Offer) error {
 	return a.deleteEncumbrance(&Encumbrance{Kind: encOffer, Ref: offerRef(o.ID), Resource: o.Resource, Depth: o.Depth})
 }
 
+// openOffer loads offer id; no such offer is CodeNotFound.
+func (a *apply) openOffer(id uint64) (*ipledger.Offer, error) {
+	o, err := a.offer(id)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", id)
+	}
+	return o, nil
+}
+
 func (a *apply) withdrawOffer() error {
 	var body ipledger.WithdrawOfferBody
 	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
-	o, err := a.offer(body.Offer)
+	o, err := a.openOffer(body.Offer)
 	if err != nil {
 		return err
-	}
-	if o == nil {
-		return ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", body.Offer)
 	}
 	if o.Lessor != a.signers[0].Handle {
 		return ipledger.Errorf(ipledger.CodeUnauthorized, "offer %d is %s's", o.ID, o.Lessor)
@@ -126,12 +135,9 @@ func (a *apply) takeLease() error {
 	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
-	o, err := a.offer(body.Offer)
+	o, err := a.openOffer(body.Offer)
 	if err != nil {
 		return err
-	}
-	if o == nil {
-		return ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", body.Offer)
 	}
 	lessee := a.signers[0].Handle
 	if lessee == o.Lessor {
