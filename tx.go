@@ -457,14 +457,21 @@ func (k *PublicKey) UnmarshalText(b []byte) error {
 
 // ParsePublicKey parses 64 hex digits.
 func ParsePublicKey(s string) (PublicKey, error) {
-	var k PublicKey
+	k, err := parseHex32("public key", s)
+	return PublicKey(k), err
+}
+
+// parseHex32 parses 64 hex digits of either case into 32 bytes; what names the value in
+// errors.
+func parseHex32(what, s string) ([32]byte, error) {
+	var b [32]byte
 	if len(s) != 64 {
-		return k, fmt.Errorf("public key %.16q: want 64 hex digits", s)
+		return b, fmt.Errorf("%s %.16q: want 64 hex digits", what, s)
 	}
-	if _, err := hex.Decode(k[:], []byte(s)); err != nil {
-		return k, fmt.Errorf("public key: %w", err)
+	if _, err := hex.Decode(b[:], []byte(s)); err != nil {
+		return b, fmt.Errorf("%s: %w", what, err)
 	}
-	return k, nil
+	return b, nil
 }
 
 // PrivateKey is an ed25519 signing key.
@@ -586,12 +593,6 @@ func (h *Hash) UnmarshalText(b []byte) error {
 
 // ParseHash parses 64 hex digits of either case.
 func ParseHash(s string) (Hash, error) {
-	var h Hash
-	if len(s) != 64 {
-		return h, fmt.Errorf("hash %.16q: want 64 hex digits", s)
-	}
-	if _, err := hex.Decode(h[:], []byte(s)); err != nil { // either case
-		return h, fmt.Errorf("hash: %w", err)
-	}
-	return h, nil
+	h, err := parseHex32("hash", s)
+	return Hash(h), err
 }

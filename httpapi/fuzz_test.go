@@ -65,18 +65,8 @@ func memState(t testing.TB) ipledger.KV {
 		if i == 1 {
 			kind = ipledger.KindAllocate
 		}
-		b, err := ipledger.BuildTx(testChain, kind, uint64(i+1), 0, body, ripe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := ipledger.DecodeTx(b)
-		if err != nil {
-			t.Fatal(err)
-		}
 		block.Height++
-		if res, err := l.Apply(kv, block, tx); err != nil || res.Code != ipledger.CodeOK {
-			t.Fatalf("apply %s: %s %s %v", tx.Kind, res.Code, res.Log, err)
-		}
+		ipledgertest.Apply(t, l, kv, block, kind, uint64(i+1), body, ripe)
 	}
 	return kv
 }

@@ -26,17 +26,7 @@ func TestGeofeedHostile(t *testing.T) {
 		{Resource: ipledger.MustParseResource("193.0.2.0/24"), Country: "KE", Region: "KE-110", City: "CITYTWO"},
 		{Resource: ipledger.MustParseResource("193.0.3.0/24"), Country: "KE", Region: "KE-110", City: "Nairobi"},
 	} {
-		b, err := ipledger.BuildTx(testChain, ipledger.KindSetGeo, uint64(i+1), 0, g, orgA)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := ipledger.DecodeTx(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res, err := l.Apply(kv, ipledger.Block{Height: int64(10 + i), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
-			t.Fatalf("set-geo: %s %s %v", res.Code, res.Log, err)
-		}
+		ipledgertest.Apply(t, l, kv, ipledger.Block{Height: int64(10 + i), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, ipledger.KindSetGeo, uint64(i+1), g, orgA)
 	}
 	// Geolocations are JSON records: rewrite the cities and a region in place.
 	patches := map[string]string{

@@ -226,12 +226,7 @@ func (s *server) resource(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if prove, err := wantProof(r); err != nil || prove {
-		if err != nil {
-			s.fail(w, r, err)
-		} else {
-			s.provedResource(w, r, res, pg)
-		}
+	if s.servedProved(w, r, func() { s.provedResource(w, r, res, pg) }) {
 		return
 	}
 	snap := s.app.Committed()
@@ -265,6 +260,27 @@ func parseHoldingID(s string) (uint64, error) {
 	return id, nil
 }
 
+// holdingChain returns holding id of kv and the lookup chain of its range down to it (deeper
+// holdings may cover the same range, a whole allocation assigned on); h is nil when kv has no
+// such holding.
+func holdingChain(kv ipledger.KV, id uint64) (h *ipledger.Holding, chn []*ipledger.Holding, err error) {
+	h, err = ledger.HoldingByID(kv, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("holding %d: %w", id, err)
+	}
+	if h == nil {
+		return nil, nil, nil
+	}
+	chn, err = ledger.Lookup(kv, h.Resource)
+	if err != nil {
+		return nil, nil, fmt.Errorf("lookup %s: %w", h.Resource, err)
+	}
+	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
+		return nil, nil, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource)
+	}
+	return h, chn[:h.Depth+1], nil
+}
+
 func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 	id, err := parseHoldingID(r.PathValue("id"))
 	if err != nil {
@@ -276,35 +292,20 @@ func (s *server) holding(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if prove, err := wantProof(r); err != nil || prove {
-		if err != nil {
-			s.fail(w, r, err)
-		} else {
-			s.provedHolding(w, r, id, pg)
-		}
+	if s.servedProved(w, r, func() { s.provedHolding(w, r, id, pg) }) {
 		return
 	}
 	snap := s.app.Committed()
-	h, err := ledger.HoldingByID(snap.State, id)
+	h, chn, err := holdingChain(snap.State, id)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("holding %d: %w", id, err))
+		s.fail(w, r, err)
 		return
 	}
 	if h == nil {
 		s.fail(w, r, notFound("no holding %s", ipledger.HoldingHandle(id)))
 		return
 	}
-	chn, err := ledger.Lookup(snap.State, h.Resource)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("lookup %s: %w", h.Resource, err))
-		return
-	}
-	// Deeper holdings may cover the same range (a whole allocation assigned on); stop at h.
-	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
-		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
-		return
-	}
-	info, err := s.describe(r.Context(), snap, h.Resource, chn[:h.Depth+1], pg)
+	info, err := s.describe(r.Context(), snap, h.Resource, chn, pg)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -520,12 +521,7 @@ func (s *server) org(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if prove, err := wantProof(r); err != nil || prove {
-		if err != nil {
-			s.fail(w, r, err)
-		} else {
-			s.provedOrg(w, r, handle, after)
-		}
+	if s.servedProved(w, r, func() { s.provedOrg(w, r, handle, after) }) {
 		return
 	}
 	snap := s.app.Committed()
@@ -577,12 +573,7 @@ func (s *server) orgs(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(h, prefix) {
 			return false // handles come in order: no later one has the prefix
 		}
-		if len(list.Handles) == limit {
-			list.Truncated = true
-			return false
-		}
-		list.Handles = append(list.Handles, h)
-		return true
+		return appendCapped(&list.Handles, h, limit, &list.Truncated)
 	})
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("list orgs: %w", err))

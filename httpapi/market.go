@@ -118,6 +118,17 @@ func (s *server) lease(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, info)
 }
 
+// appendCapped appends v to *list for a listing's walk, unless *list already holds limit
+// entries: then it sets *truncated and returns false to stop the walk.
+func appendCapped[T any](list *[]T, v T, limit int, truncated *bool) bool {
+	if len(*list) == limit {
+		*truncated = true
+		return false
+	}
+	*list = append(*list, v)
+	return true
+}
+
 // orgFilter reads the optional ?org= of a listing.
 func orgFilter(r *http.Request) (string, error) {
 	if v := r.URL.Query().Get("org"); v != "" {
@@ -138,11 +149,7 @@ func (s *server) leases(w http.ResponseWriter, r *http.Request) {
 	out := &LeaseList{Height: snap.Height, Leases: []*ipledger.Lease{}}
 	err = ledger.Leases(snap.State, func(l *ipledger.Lease) bool {
 		if (org == "" || l.Lessor == org || l.Lessee == org) && (all || l.State != ipledger.LeaseEnded) {
-			if len(out.Leases) == MaxMarketList {
-				out.Truncated = true
-				return false
-			}
-			out.Leases = append(out.Leases, l)
+			return appendCapped(&out.Leases, l, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
@@ -163,11 +170,7 @@ func (s *server) offers(w http.ResponseWriter, r *http.Request) {
 	out := &LeaseList{Height: snap.Height, Offers: []*ipledger.Offer{}}
 	err = ledger.Offers(snap.State, func(o *ipledger.Offer) bool {
 		if org == "" || o.Lessor == org {
-			if len(out.Offers) == MaxMarketList {
-				out.Truncated = true
-				return false
-			}
-			out.Offers = append(out.Offers, o)
+			return appendCapped(&out.Offers, o, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
@@ -196,11 +199,7 @@ func (s *server) routes(w http.ResponseWriter, r *http.Request) {
 	out := &RouteList{Height: snap.Height, Routes: []RouteInfo{}}
 	err = ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
 		if org == "" || ra.Holder == org {
-			if len(out.Routes) == MaxMarketList {
-				out.Truncated = true
-				return false
-			}
-			out.Routes = append(out.Routes, RouteInfo{RouteAuth: *ra, InForce: inForce[ra.ID]})
+			return appendCapped(&out.Routes, RouteInfo{RouteAuth: *ra, InForce: inForce[ra.ID]}, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})

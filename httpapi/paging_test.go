@@ -28,31 +28,22 @@ func manyChildren(t testing.TB, n int) ipledger.KV {
 			res := ipledger.MustParseResource(fmt.Sprintf("193.0.%d.%d/28", i/16, i%16*16))
 			items = append(items, ipledger.AllocateItem{Resource: res, Org: "ORG-A", Status: ipledger.StatusAssignedPA})
 		}
-		b, err := ipledger.BuildTx(testChain, ipledger.KindAssign, seq, 0, ipledger.AssignBody{Items: items}, orgA)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := ipledger.DecodeTx(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res, err := l.Apply(kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
-			t.Fatalf("assign: %s %s %v", res.Code, res.Log, err)
-		}
+		ipledgertest.Apply(t, l, kv, ipledger.Block{Height: 10 + int64(seq), Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, ipledger.KindAssign, seq, ipledger.AssignBody{Items: items}, orgA)
 	}
 	return kv
 }
 
-func getInfo(t *testing.T, h http.Handler, path string) ResourceInfo {
+// getOK serves a GET of path and decodes its answer, which must be 200 OK, into a T.
+func getOK[T any](t *testing.T, h http.Handler, path string) T {
 	t.Helper()
 	r := httptest.NewRequest("GET", path, nil)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	var info ResourceInfo
-	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &info) != nil {
+	var v T
+	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &v) != nil {
 		t.Fatalf("%s: %d %s", path, w.Code, w.Body)
 	}
-	return info
+	return v
 }
 
 // TestChildrenPaging: a holding with more children than an answer holds is answered a
@@ -65,7 +56,7 @@ func TestChildrenPaging(t *testing.T) {
 	path := "/v1/resources/193.0.0.0/16"
 	pages := 0
 	for {
-		info := getInfo(t, h, path)
+		info := getOK[ResourceInfo](t, h, path)
 		pages++
 		if len(info.Children) > MaxChildren || info.ChildrenTruncated != (info.ChildrenNext != "") {
 			t.Fatalf("page %d: %d children, truncated %v, next %q", pages, len(info.Children), info.ChildrenTruncated, info.ChildrenNext)
@@ -121,7 +112,7 @@ func (c *countKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) 
 func TestChildrenBounded(t *testing.T) {
 	kv := &countKV{KV: manyChildren(t, 4000)}
 	h := memServer(t, kv, nil)
-	info := getInfo(t, h, "/v1/resources/193.0.0.0/16")
+	info := getOK[ResourceInfo](t, h, "/v1/resources/193.0.0.0/16")
 	if len(info.Children) != MaxChildren || !info.ChildrenTruncated {
 		t.Fatalf("%d children", len(info.Children))
 	}
@@ -250,13 +241,7 @@ func TestHistoryPaging(t *testing.T) {
 	var got []ipledger.HistoryPos
 	path := "/v1/orgs/ORG-A"
 	for pages := 1; ; pages++ {
-		r := httptest.NewRequest("GET", path, nil)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		var info OrgInfo
-		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &info) != nil {
-			t.Fatalf("%s: %d %s", path, w.Code, w.Body)
-		}
+		info := getOK[OrgInfo](t, h, path)
 		for _, e := range info.History {
 			p := ipledger.HistoryPos{Height: e.Height, Index: e.Index}
 			if len(got) > 0 && (p.Height < got[len(got)-1].Height || p == got[len(got)-1]) {
@@ -288,26 +273,13 @@ func TestOrgListFromCursor(t *testing.T) {
 	for i := range 600 {
 		orgs = append(orgs, ipledger.NewOrg{Handle: fmt.Sprintf("ORG-X%04d", i), Name: "x"})
 	}
-	b, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, 3, 0, ipledger.RegisterOrgBody{Orgs: orgs}, ipledgertest.Signer(ipledger.RIPENCC))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := ipledger.DecodeTx(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res, err := ledger.New(testChain).Apply(kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, tx); err != nil || res.Code != ipledger.CodeOK {
-		t.Fatalf("register: %s %s %v", res.Code, res.Log, err)
-	}
+	ipledgertest.Apply(t, ledger.New(testChain), kv, ipledger.Block{Height: 5, Time: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)}, ipledger.KindRegisterOrg, 3, ipledger.RegisterOrgBody{Orgs: orgs}, ipledgertest.Signer(ipledger.RIPENCC))
 	ckv := &countKV{KV: kv}
 	h := memServer(t, ckv, nil)
-	r := httptest.NewRequest("GET", "/v1/orgs?after=ORG-X0500&limit=10", nil)
-	w := httptest.NewRecorder()
 	ckv.n = 0
-	h.ServeHTTP(w, r)
-	var list OrgList
-	if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &list) != nil || len(list.Handles) != 10 || list.Handles[0] != "ORG-X0501" || !list.Truncated {
-		t.Fatalf("%d %s", w.Code, w.Body)
+	list := getOK[OrgList](t, h, "/v1/orgs?after=ORG-X0500&limit=10")
+	if len(list.Handles) != 10 || list.Handles[0] != "ORG-X0501" || !list.Truncated {
+		t.Fatalf("%+v", list)
 	}
 	if ckv.n > 12 {
 		t.Fatalf("read %d organisations for a page of 10", ckv.n)

@@ -103,38 +103,33 @@ type prover struct {
 
 func (s *server) mountProofs(hs headerSource, st stateSource) {
 	s.proofs = &prover{hs: hs, st: st, app: s.app, anchors: map[int64]*stateproof.Anchor{}, proven: map[string]provenKey{}}
-	s.mux.HandleFunc("GET /v1/proof/resources/{resource...}", func(w http.ResponseWriter, r *http.Request) {
-		res, err := parseResourcePath(r.PathValue("resource"))
+	s.mux.HandleFunc("GET /v1/proof/resources/{resource...}", proofRoute(s, "resource", parseResourcePath, stateproof.ResourceEntries))
+	s.mux.HandleFunc("GET /v1/proof/holdings/{id}", proofRoute(s, "id", parseHoldingID, stateproof.HoldingEntries))
+	s.mux.HandleFunc("GET /v1/proof/orgs/{handle}", proofRoute(s, "handle", orgHandle, stateproof.OrgEntries))
+	s.mux.HandleFunc("GET /v1/proof/state/{key}", proofRoute(s, "key", parseStateKey, stateproof.KeyEntries))
+}
+
+// proofRoute is the handler of a GET /v1/proof/ path: parse reads its path value name (an
+// error answers the request), entries gives what to prove of it.
+func proofRoute[T any](s *server, name string, parse func(string) (T, error), entries func(stateproof.Prover, T) ([]stateproof.Entry, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		x, err := parse(r.PathValue(name))
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.ResourceEntries(v, res) })
-	})
-	s.mux.HandleFunc("GET /v1/proof/holdings/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id, err := parseHoldingID(r.PathValue("id"))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.HoldingEntries(v, id) })
-	})
-	s.mux.HandleFunc("GET /v1/proof/orgs/{handle}", func(w http.ResponseWriter, r *http.Request) {
-		handle, err := orgHandle(r.PathValue("handle"))
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.OrgEntries(v, handle) })
-	})
-	s.mux.HandleFunc("GET /v1/proof/state/{key}", func(w http.ResponseWriter, r *http.Request) {
-		key, err := hex.DecodeString(r.PathValue("key"))
-		if err != nil || len(key) == 0 || len(key) > 1024 {
-			s.fail(w, r, invalid("state key %.40q: want 1 to 1024 bytes in hex", r.PathValue("key")))
-			return
-		}
-		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return stateproof.KeyEntries(v, key) })
-	})
+		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return entries(v, x) })
+	}
+}
+
+// parseStateKey reads the {key} of /v1/proof/state/: 1 to 1024 bytes in hex. Errors are
+// CodeInvalid.
+func parseStateKey(s string) ([]byte, error) {
+	key, err := hex.DecodeString(s)
+	if err != nil || len(key) == 0 || len(key) > 1024 {
+		return nil, invalid("state key %.40q: want 1 to 1024 bytes in hex", s)
+	}
+	return key, nil
 }
 
 // serveProof answers with the proof of the entries build gives at the height asked.
@@ -195,6 +190,20 @@ func wantProof(r *http.Request) (bool, error) {
 	default:
 		return false, invalid("prove=%.20q: want true", v)
 	}
+}
+
+// servedProved answers r with proved when its ?prove= asks for a proof, or with the error of
+// a bad ?prove=, and reports whether it answered; a plain query is left to the caller.
+func (s *server) servedProved(w http.ResponseWriter, r *http.Request, proved func()) bool {
+	prove, err := wantProof(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return true
+	}
+	if prove {
+		proved()
+	}
+	return prove
 }
 
 // latest returns the latest provable height: the state of the last committed height
@@ -339,22 +348,13 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, err)
 		return
 	}
-	h, err := ledger.HoldingByID(snap.State, id)
+	h, chn, err := holdingChain(snap.State, id)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("holding %d at %d: %w", id, a.Height, err))
+		s.fail(w, r, fmt.Errorf("at %d: %w", a.Height, err))
 		return
 	}
 	if h == nil {
 		s.fail(w, r, notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id))
-		return
-	}
-	chn, err := ledger.Lookup(snap.State, h.Resource)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("lookup %s: %w", h.Resource, err))
-		return
-	}
-	if len(chn) <= h.Depth || chn[h.Depth].ID != h.ID {
-		s.fail(w, r, fmt.Errorf("holding %d at depth %d is not in the lookup chain of %s", h.ID, h.Depth, h.Resource))
 		return
 	}
 	entries, err := stateproof.HoldingEntries(v, id)
@@ -362,7 +362,7 @@ func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
 	}
-	s.writeProved(w, r, a, snap, h.Resource, chn[:h.Depth+1], entries, pg)
+	s.writeProved(w, r, a, snap, h.Resource, chn, entries, pg)
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.

@@ -3,7 +3,6 @@ package importer
 import (
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -229,19 +229,7 @@ func TestParseFlawed(t *testing.T) {
 	for _, fl := range f.Flaws {
 		b.WriteString(fl.String() + "\n")
 	}
-	golden := filepath.Join("testdata", "flawed.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("flaws:\n%s\nwant (%s; -update rewrites it):\n%s", b.String(), golden, want)
-	}
+	ipledgertest.Golden(t, filepath.Join("testdata", "flawed.golden"), []byte(b.String()), *update)
 	if len(f.Records) != 2 || f.Extended {
 		t.Errorf("%d records (want the two good ones), extended %v", len(f.Records), f.Extended)
 	}
@@ -284,13 +272,7 @@ func TestParseStructure(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, fl := range f.Flaws {
-				got = append(got, fl.String())
-			}
-			if !reflect.DeepEqual(got, c.flaws) {
-				t.Errorf("flaws %q, want %q", got, c.flaws)
-			}
+			checkFlaws(t, f.Flaws, c.flaws...)
 			if f.Extended != c.extended {
 				t.Errorf("extended %v, want %v", f.Extended, c.extended)
 			}

@@ -23,6 +23,18 @@ func parseText(tb testing.TB, name, text string) *File {
 	return f
 }
 
+// checkFlaws wants flaws to read want, in order.
+func checkFlaws(t *testing.T, flaws []Flaw, want ...string) {
+	t.Helper()
+	var got []string
+	for _, fl := range flaws {
+		got = append(got, fl.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("flaws:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func testPools(tb testing.TB, extra ...Pool) []Pool {
 	ps := []Pool{
 		{Resource: res("10.0.0.0/8"), Registry: ipledger.IANA, Status: ipledger.StatusReserved},
@@ -124,19 +136,12 @@ func TestPlanSteps(t *testing.T) {
 	if got := steps(t, plan); got != want {
 		t.Errorf("steps:\n%s\nwant:\n%s", got, want)
 	}
-	var flaws []string
-	for _, fl := range plan.Flaws {
-		flaws = append(flaws, fl.String())
-	}
-	wantFlaws := []string{
+	checkFlaws(t, plan.Flaws,
 		"iana:4: 194.128.0.0/16 overlaps 194.0.0.0/8 of iana:3",
 		"ripe:4: 192.1.0.0/16 overlaps 192.1.0.0/16 of arin:2",
 		"ripe:5: 10.1.0.0/24 touches special-purpose space 10.0.0.0/8",
 		"ripe:8: 193.0.0.128-193.0.0.137 overlaps 193.0.0.0/24 of ripe:2",
-	}
-	if strings.Join(flaws, "\n") != strings.Join(wantFlaws, "\n") {
-		t.Errorf("flaws:\n%s\nwant:\n%s", strings.Join(flaws, "\n"), strings.Join(wantFlaws, "\n"))
-	}
+	)
 	s := plan.Stats
 	if s.Records != 19 || s.Holdings != 12 || s.NotHoldings != 3 || s.Rejected != 4 || s.Skipped != 4 || s.Orgs != 11 || s.Transfers != 6 {
 		t.Errorf("stats %+v", s)
@@ -308,19 +313,12 @@ ripencc|NL|ipv4|195.255.255.0|512|19930901|allocated
 		t.Fatal(err)
 	}
 	checkPlan(t, pools, plan, Options{})
-	var got []string
-	for _, fl := range plan.Flaws {
-		got = append(got, fl.String())
-	}
-	want := []string{
+	checkFlaws(t, plan.Flaws,
 		"ripe:2: 193.127.255.0-193.128.0.255 needs 193.0.0.0/9 (ALLOCATED) and 193.128.0.0/9 (ALLOCATED) in one pool of RIPE-NCC; the ledger keeps them apart",
 		"ripe:3: 196.255.255.0-197.0.0.255 needs 196.0.0.0/8 (LEGACY) and 197.0.0.0/8 (ALLOCATED) in one pool of RIPE-NCC; the ledger keeps them apart",
 		// The part that moves (from IANA's 194.0.0.0/7) cannot join LEGACY space.
 		"ripe:5: 195.255.255.0-196.0.0.255 needs 194.0.0.0/7 (ALLOCATED) and 196.0.0.0/8 (LEGACY) in one pool of RIPE-NCC; the ledger keeps them apart",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("flaws:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	)
 	// 193.255.255.0-194.0.0.255 spans RIPE's pool and IANA's: the moved /24 joins the pool.
 	if plan.Stats.Holdings != 1 || plan.Stats.Transfers != 1 {
 		t.Errorf("stats %+v", plan.Stats)
@@ -479,18 +477,11 @@ iana|ZZ|ipv4|196.0.0.0|16777216|19830101|available
 	if got != want {
 		t.Errorf("steps:\n%s\nwant:\n%s", got, want)
 	}
-	var flaws []string
-	for _, fl := range plan.Flaws {
-		flaws = append(flaws, fl.String())
-	}
-	wantFlaws := []string{
+	checkFlaws(t, plan.Flaws,
 		"ripe:5: 193.0.0.128/25 overlaps 193.0.0.0/24 of ripe:2",
 		"ripe:6: 10.2.0.0/24 touches special-purpose space 10.0.0.0/8",
 		"ripe:8: 192.5.0.0/24 overlaps 192.5.0.0/24 of arin:2",
-	}
-	if strings.Join(flaws, "\n") != strings.Join(wantFlaws, "\n") {
-		t.Errorf("flaws:\n%s\nwant:\n%s", strings.Join(flaws, "\n"), strings.Join(wantFlaws, "\n"))
-	}
+	)
 	s := plan.Stats
 	if s.Records != 11 || s.Holdings != 2 || s.PoolPieces != 5 || s.NotHoldings != 6 || s.Rejected != 3 {
 		t.Errorf("stats %+v", s)

@@ -42,43 +42,51 @@ func dateDirs(tb testing.TB) []string {
 	return out
 }
 
-func TestRealDataParses(t *testing.T) {
+// forEachDataDir runs fn in a subtest for each date folder of the real data, with the
+// folder's files parsed.
+func forEachDataDir(t *testing.T, fn func(t *testing.T, files []*File)) {
 	for _, dir := range dateDirs(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			files, err := ParseDir(dir, false)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(files) == 0 {
-				t.Fatal("no files")
-			}
-			for _, f := range files {
-				t.Logf("%s: %s, %d records, %d available/reserved, extended=%v, md5=%q, %d flaws",
-					filepath.Base(f.Path), f.Registry, len(f.Records), f.NotHoldings, f.Extended, f.MD5, len(f.Flaws))
-				for i, fl := range f.Flaws {
-					if i == 20 {
-						t.Logf("  … %d more", len(f.Flaws)-i)
-						break
-					}
-					t.Logf("  %s", fl)
-				}
-				if len(f.Records) == 0 {
-					t.Errorf("%s: no records", f.Path)
-				}
-				// Strict parsing fails exactly when lenient parsing finds flaws, on the first.
-				_, err := ParseFile(f.Path, true)
-				switch {
-				case len(f.Flaws) == 0 && err != nil:
-					t.Errorf("strict: %v, lenient found no flaw", err)
-				case len(f.Flaws) > 0:
-					var fl Flaw
-					if !errors.As(err, &fl) {
-						t.Errorf("strict: got %v, want the flaw %s", err, f.Flaws[0])
-					}
-				}
-			}
+			fn(t, files)
 		})
 	}
+}
+
+func TestRealDataParses(t *testing.T) {
+	forEachDataDir(t, func(t *testing.T, files []*File) {
+		if len(files) == 0 {
+			t.Fatal("no files")
+		}
+		for _, f := range files {
+			t.Logf("%s: %s, %d records, %d available/reserved, extended=%v, md5=%q, %d flaws",
+				filepath.Base(f.Path), f.Registry, len(f.Records), f.NotHoldings, f.Extended, f.MD5, len(f.Flaws))
+			for i, fl := range f.Flaws {
+				if i == 20 {
+					t.Logf("  … %d more", len(f.Flaws)-i)
+					break
+				}
+				t.Logf("  %s", fl)
+			}
+			if len(f.Records) == 0 {
+				t.Errorf("%s: no records", f.Path)
+			}
+			// Strict parsing fails exactly when lenient parsing finds flaws, on the first.
+			_, err := ParseFile(f.Path, true)
+			switch {
+			case len(f.Flaws) == 0 && err != nil:
+				t.Errorf("strict: %v, lenient found no flaw", err)
+			case len(f.Flaws) > 0:
+				var fl Flaw
+				if !errors.As(err, &fl) {
+					t.Errorf("strict: got %v, want the flaw %s", err, f.Flaws[0])
+				}
+			}
+		}
+	})
 }
 
 // TestRealDataKnownFlaws checks the flaws DESIGN.md and PROVENANCE.md name are reported
@@ -266,36 +274,30 @@ func fillPools(tb testing.TB, pools []Pool) []Pool {
 }
 
 func TestRealDataPlans(t *testing.T) {
-	for _, dir := range dateDirs(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			files, err := ParseDir(dir, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, pools := range []struct {
-				name  string
-				pools []Pool
-			}{{"whole-iana", wholeIANA()}, {"realistic", realisticPools(t)}} {
-				t.Run(pools.name, func(t *testing.T) {
-					plan, err := PlanImport(files, pools.pools, Options{})
-					if err != nil {
-						t.Fatal(err)
+	forEachDataDir(t, func(t *testing.T, files []*File) {
+		for _, pools := range []struct {
+			name  string
+			pools []Pool
+		}{{"whole-iana", wholeIANA()}, {"realistic", realisticPools(t)}} {
+			t.Run(pools.name, func(t *testing.T) {
+				plan, err := PlanImport(files, pools.pools, Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				s := plan.Stats
+				t.Logf("%d steps: %d records, %d holdings, %d not holdings, %d rejected, %d orgs, %d transfers, %d flaws",
+					len(plan.Steps), s.Records, s.Holdings, s.NotHoldings, s.Rejected, s.Orgs, s.Transfers, s.Skipped)
+				for i, fl := range plan.Flaws {
+					if i == 20 {
+						t.Logf("  … %d more", len(plan.Flaws)-i)
+						break
 					}
-					s := plan.Stats
-					t.Logf("%d steps: %d records, %d holdings, %d not holdings, %d rejected, %d orgs, %d transfers, %d flaws",
-						len(plan.Steps), s.Records, s.Holdings, s.NotHoldings, s.Rejected, s.Orgs, s.Transfers, s.Skipped)
-					for i, fl := range plan.Flaws {
-						if i == 20 {
-							t.Logf("  … %d more", len(plan.Flaws)-i)
-							break
-						}
-						t.Logf("  %s", fl)
-					}
-					checkPlan(t, pools.pools, plan, Options{})
-				})
-			}
-		})
-	}
+					t.Logf("  %s", fl)
+				}
+				checkPlan(t, pools.pools, plan, Options{})
+			})
+		}
+	})
 }
 
 // TestRealDataStatuses plans every date folder of real data and checks the words: every
@@ -303,59 +305,53 @@ func TestRealDataPlans(t *testing.T) {
 // legacy space), every RIR available and reserved record becomes a mark of its registry's
 // pool with AVAILABLE or RESERVED, and none of them is a flaw.
 func TestRealDataStatuses(t *testing.T) {
-	for _, dir := range dateDirs(t) {
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			files, err := ParseDir(dir, false)
-			if err != nil {
-				t.Fatal(err)
+	forEachDataDir(t, func(t *testing.T, files []*File) {
+		spare := map[string]string{} // registry NUL resource → status word
+		words := map[string]int{}
+		for _, f := range files {
+			for _, r := range f.Records {
+				if r.Registry != ipledger.IANA {
+					words[r.Status]++
+				}
 			}
-			spare := map[string]string{} // registry NUL resource → status word
-			words := map[string]int{}
-			for _, f := range files {
-				for _, r := range f.Records {
-					if r.Registry != ipledger.IANA {
-						words[r.Status]++
+			for _, r := range f.Spare {
+				if r.Registry != ipledger.IANA {
+					spare[r.Registry+"\x00"+r.Resource.String()] = r.Status
+				}
+			}
+		}
+		for w := range words {
+			if w != StatusAllocated && w != StatusAssigned {
+				t.Errorf("an RIR record has the status word %q", w)
+			}
+		}
+		plan, err := PlanImport(files, wholeIANA(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		marks := 0
+		for _, st := range plan.Steps {
+			b, ok := st.Body.(*ipledger.AllocateBody)
+			if !ok {
+				continue
+			}
+			for _, it := range b.Items {
+				if it.Org != st.Signers[0] {
+					if it.Status != ipledger.StatusAllocated && it.Status != ipledger.StatusAssigned {
+						t.Fatalf("%s planned as %q", it.Resource, it.Status)
 					}
-				}
-				for _, r := range f.Spare {
-					if r.Registry != ipledger.IANA {
-						spare[r.Registry+"\x00"+r.Resource.String()] = r.Status
-					}
-				}
-			}
-			for w := range words {
-				if w != StatusAllocated && w != StatusAssigned {
-					t.Errorf("an RIR record has the status word %q", w)
-				}
-			}
-			plan, err := PlanImport(files, wholeIANA(), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			marks := 0
-			for _, st := range plan.Steps {
-				b, ok := st.Body.(*ipledger.AllocateBody)
-				if !ok {
 					continue
 				}
-				for _, it := range b.Items {
-					if it.Org != st.Signers[0] {
-						if it.Status != ipledger.StatusAllocated && it.Status != ipledger.StatusAssigned {
-							t.Fatalf("%s planned as %q", it.Resource, it.Status)
-						}
-						continue
-					}
-					marks++
-					want := map[string]ipledger.Status{StatusAvailable: ipledger.StatusAvailable, StatusReserved: ipledger.StatusReserved}[spare[it.Org+"\x00"+it.Resource.String()]]
-					if want == "" || it.Status != want {
-						t.Fatalf("%s of %s marked %q; its record says %q", it.Resource, it.Org, it.Status, spare[it.Org+"\x00"+it.Resource.String()])
-					}
+				marks++
+				want := map[string]ipledger.Status{StatusAvailable: ipledger.StatusAvailable, StatusReserved: ipledger.StatusReserved}[spare[it.Org+"\x00"+it.Resource.String()]]
+				if want == "" || it.Status != want {
+					t.Fatalf("%s of %s marked %q; its record says %q", it.Resource, it.Org, it.Status, spare[it.Org+"\x00"+it.Resource.String()])
 				}
 			}
-			if marks != len(spare) || plan.Stats.PoolPieces != marks {
-				t.Errorf("%d available and reserved records of RIRs, %d marks, %d pool pieces counted", len(spare), marks, plan.Stats.PoolPieces)
-			}
-			t.Logf("%d holdings, %d marks", plan.Stats.Holdings, marks)
-		})
-	}
+		}
+		if marks != len(spare) || plan.Stats.PoolPieces != marks {
+			t.Errorf("%d available and reserved records of RIRs, %d marks, %d pool pieces counted", len(spare), marks, plan.Stats.PoolPieces)
+		}
+		t.Logf("%d holdings, %d marks", plan.Stats.Holdings, marks)
+	})
 }

@@ -32,6 +32,18 @@ func checkResource(r ipledger.Resource) error {
 	return nil
 }
 
+// checkAddressSpace is checkResource for what only address space may be: an AS range is
+// CodeInvalid with the message asMsg.
+func checkAddressSpace(r ipledger.Resource, asMsg string) error {
+	if err := checkResource(r); err != nil {
+		return err
+	}
+	if r.Family() == ipledger.ASN {
+		return ipledger.Errorf(ipledger.CodeInvalid, "%s", asMsg)
+	}
+	return nil
+}
+
 // pieces splits what is left of whole once part is taken out into holdable resources:
 // ranges for IPv4 and AS numbers, prefixes for IPv6.
 func pieces(whole, part ipledger.Resource) []ipledger.Resource {

@@ -43,11 +43,8 @@ func (a *apply) offerLease() error {
 		return err
 	}
 	r := body.Resource
-	if err := checkResource(r); err != nil {
+	if err := checkAddressSpace(r, "AS numbers are not leased; offer address space"); err != nil {
 		return err
-	}
-	if r.Family() == ipledger.ASN {
-		return ipledger.Errorf(ipledger.CodeInvalid, "AS numbers are not leased; offer address space")
 	}
 	if body.Period <= 0 || body.Period > ipledger.MaxPeriodSeconds {
 		return ipledger.Errorf(ipledger.CodeInvalid, "period %d s outside 1..%d", body.Period, ipledger.MaxPeriodSeconds)
@@ -105,17 +102,26 @@ func (a *apply) dropOffer(o *ipledger.Offer) error {
 	return a.deleteEncumbrance(&Encumbrance{Kind: encOffer, Ref: offerRef(o.ID), Resource: o.Resource, Depth: o.Depth})
 }
 
+// openOffer loads offer id; no such offer is CodeNotFound.
+func (a *apply) openOffer(id uint64) (*ipledger.Offer, error) {
+	o, err := a.offer(id)
+	if err != nil {
+		return nil, err
+	}
+	if o == nil {
+		return nil, ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", id)
+	}
+	return o, nil
+}
+
 func (a *apply) withdrawOffer() error {
 	var body ipledger.WithdrawOfferBody
 	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
-	o, err := a.offer(body.Offer)
+	o, err := a.openOffer(body.Offer)
 	if err != nil {
 		return err
-	}
-	if o == nil {
-		return ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", body.Offer)
 	}
 	if o.Lessor != a.signers[0].Handle {
 		return ipledger.Errorf(ipledger.CodeUnauthorized, "offer %d is %s's", o.ID, o.Lessor)
@@ -129,12 +135,9 @@ func (a *apply) takeLease() error {
 	if err := a.tx.DecodeBodyInto(&body); err != nil {
 		return err
 	}
-	o, err := a.offer(body.Offer)
+	o, err := a.openOffer(body.Offer)
 	if err != nil {
 		return err
-	}
-	if o == nil {
-		return ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", body.Offer)
 	}
 	lessee := a.signers[0].Handle
 	if lessee == o.Lessor {
@@ -408,11 +411,8 @@ func (a *apply) setGeo() error {
 		return err
 	}
 	r := body.Resource
-	if err := checkResource(r); err != nil {
+	if err := checkAddressSpace(r, "geolocation is for address space, not AS numbers"); err != nil {
 		return err
-	}
-	if r.Family() == ipledger.ASN {
-		return ipledger.Errorf(ipledger.CodeInvalid, "geolocation is for address space, not AS numbers")
 	}
 	chain, err := a.chain(r)
 	if err != nil {

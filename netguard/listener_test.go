@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // serveEcho accepts on l and echoes each connection until it closes.
@@ -89,7 +90,7 @@ func TestListenerPerClient(t *testing.T) {
 	if !alive(dialFrom(t, "127.0.0.3", addr)) {
 		t.Fatal("another client refused")
 	}
-	if n := metricValue(m.refused.WithLabelValues("test", ReasonClient)); n != 5 {
+	if n := ipledgertest.MetricValue(t, m.refused.WithLabelValues("test", ReasonClient)); n != 5 {
 		t.Errorf("refused{reason=client} %v, want 5", n)
 	}
 	if n := strings.Count(logs.String(), "connection cap reached"); n != 1 {
@@ -110,7 +111,7 @@ func TestListenerPerClient(t *testing.T) {
 	if !alive(dialFrom(t, "127.0.0.2", addr)) {
 		t.Fatal("refused after a place was freed")
 	}
-	if g := metricValue(m.open.WithLabelValues("test")); g != 4 {
+	if g := ipledgertest.MetricValue(t, m.open.WithLabelValues("test")); g != 4 {
 		t.Errorf("open connections gauge %v, want 4", g)
 	}
 }
@@ -143,12 +144,3 @@ func TestListenerTotalAndTrusted(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-func metricValue(m prometheus.Metric) float64 {
-	var d dto.Metric
-	m.Write(&d)
-	if d.Counter != nil {
-		return d.Counter.GetValue()
-	}
-	return d.Gauge.GetValue()
-}

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/netguard"
@@ -43,18 +42,6 @@ func startServer(t testing.TB, o Options) (*Server, string) {
 		t.Fatal(err)
 	}
 	return s, ipledgertest.Serve(t, s.Serve, s.Close, ErrServerClosed)
-}
-
-// metricValue reads a counter or gauge.
-func metricValue(c prometheus.Metric) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		panic(err)
-	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
-	}
-	return m.Gauge.GetValue()
 }
 
 // client is a minimal router side for tests.
@@ -495,13 +482,13 @@ func TestConnectionLimit(t *testing.T) {
 	}
 	c := dial(t, addr)
 	c.expectEOF()
-	if n := metricValue(s.m.rejected); n != 1 {
+	if n := ipledgertest.MetricValue(t, s.m.rejected); n != 1 {
 		t.Errorf("rejected %v, want 1", n)
 	}
 	// A slot frees when a router leaves.
 	a.nc.Close()
 	deadline := time.Now().Add(5 * time.Second)
-	for metricValue(s.m.conns) != 1 {
+	for ipledgertest.MetricValue(t, s.m.conns) != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("connection count did not drop")
 		}
@@ -556,13 +543,13 @@ func TestSlowReaderDropped(t *testing.T) {
 		t.Errorf("fast router got %T, want Serial Notify", p)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for metricValue(s.m.slowDropped) != 1 {
+	for ipledgertest.MetricValue(t, s.m.slowDropped) != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("slow router not dropped")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := metricValue(s.m.conns); n != 1 {
+	if n := ipledgertest.MetricValue(t, s.m.conns); n != 1 {
 		t.Errorf("%v connections open, want the fast router's only", n)
 	}
 }
@@ -754,7 +741,7 @@ func TestFirstQueryDeadline(t *testing.T) {
 	if r := router.response(); r.eod == nil {
 		t.Fatalf("router idle after its first query: %+v", r)
 	}
-	if n := metricValue(s.m.timeouts.WithLabelValues("first_query")); n != 1 {
+	if n := ipledgertest.MetricValue(t, s.m.timeouts.WithLabelValues("first_query")); n != 1 {
 		t.Errorf("first_query timeouts %v, want 1", n)
 	}
 }
@@ -778,7 +765,7 @@ func TestPDUDeadline(t *testing.T) {
 			t.Errorf("half a header (after %d bytes) closed after %v", len(before), d)
 		}
 	}
-	if n := metricValue(s.m.timeouts.WithLabelValues("pdu")); n != 2 {
+	if n := ipledgertest.MetricValue(t, s.m.timeouts.WithLabelValues("pdu")); n != 2 {
 		t.Errorf("pdu timeouts %v, want 2", n)
 	}
 }
@@ -814,7 +801,7 @@ func TestPerClientLimit(t *testing.T) {
 			t.Fatalf("from %s: %+v", from, r)
 		}
 	}
-	if n := metricValue(s.m.rejected); n != 5 {
+	if n := ipledgertest.MetricValue(t, s.m.rejected); n != 5 {
 		t.Errorf("rejected %v, want 5", n)
 	}
 }

@@ -60,18 +60,8 @@ func testStateWith(t testing.TB, pools []ipledgertest.Pool, forge func(ipledger.
 		for _, o := range orgs {
 			ss = append(ss, ipledgertest.Signer(o))
 		}
-		b, err := ipledger.BuildTx(testChain, kind, seq[orgs[0]]+1, 0, body, ss...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := ipledger.DecodeTx(b)
-		if err != nil {
-			t.Fatal(err)
-		}
 		now = now.Add(time.Second)
-		if res, err := l.Apply(kv, ipledger.Block{Height: 1, Time: now}, tx); err != nil || res.Code != ipledger.CodeOK {
-			t.Fatalf("%s by %v: %s %v", kind, orgs, res.Log, err)
-		}
+		ipledgertest.Apply(t, l, kv, ipledger.Block{Height: 1, Time: now}, kind, seq[orgs[0]]+1, body, ss...)
 		seq[orgs[0]]++
 	}
 	var orgs []ipledger.NewOrg

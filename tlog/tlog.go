@@ -47,9 +47,7 @@ type EndBlockLeaf struct {
 // Encode returns the leaf bytes: 0x00 ‖ height(8) ‖ unix nanos(8) ‖ index(4) ‖ code(4) ‖ tx.
 func (l TxLeaf) Encode() []byte {
 	b := make([]byte, 0, 25+len(l.Tx))
-	b = append(b, LeafTx)
-	b = binary.BigEndian.AppendUint64(b, uint64(l.Height))
-	b = binary.BigEndian.AppendUint64(b, uint64(l.Time.UnixNano()))
+	b = appendLeafHead(b, LeafTx, l.Height, l.Time)
 	b = binary.BigEndian.AppendUint32(b, l.Index)
 	b = binary.BigEndian.AppendUint32(b, l.Code)
 	return append(b, l.Tx...)
@@ -58,11 +56,21 @@ func (l TxLeaf) Encode() []byte {
 // Encode returns the leaf bytes: 0x01 ‖ height(8) ‖ unix nanos(8) ‖ tx count(4) ‖ events.
 func (l EndBlockLeaf) Encode() []byte {
 	b := make([]byte, 0, 21+len(l.Events))
-	b = append(b, LeafEndBlock)
-	b = binary.BigEndian.AppendUint64(b, uint64(l.Height))
-	b = binary.BigEndian.AppendUint64(b, uint64(l.Time.UnixNano()))
+	b = appendLeafHead(b, LeafEndBlock, l.Height, l.Time)
 	b = binary.BigEndian.AppendUint32(b, l.TxCount)
 	return append(b, l.Events...)
+}
+
+// appendLeafHead appends what every leaf starts with: its type ‖ height(8) ‖ unix nanos(8).
+func appendLeafHead(b []byte, typ byte, height int64, t time.Time) []byte {
+	b = append(b, typ)
+	b = binary.BigEndian.AppendUint64(b, uint64(height))
+	return binary.BigEndian.AppendUint64(b, uint64(t.UnixNano()))
+}
+
+// leafHead reads the height and time of a leaf of at least 17 bytes.
+func leafHead(b []byte) (height int64, t time.Time) {
+	return int64(binary.BigEndian.Uint64(b[1:])), time.Unix(0, int64(binary.BigEndian.Uint64(b[9:]))).UTC()
 }
 
 // DecodeLeaf parses leaf bytes into a TxLeaf or an EndBlockLeaf.
@@ -75,9 +83,10 @@ func DecodeLeaf(b []byte) (any, error) {
 		if len(b) < 25 {
 			return nil, fmt.Errorf("transaction leaf of %d bytes is too short", len(b))
 		}
+		height, t := leafHead(b)
 		return TxLeaf{
-			Height: int64(binary.BigEndian.Uint64(b[1:])),
-			Time:   time.Unix(0, int64(binary.BigEndian.Uint64(b[9:]))).UTC(),
+			Height: height,
+			Time:   t,
 			Index:  binary.BigEndian.Uint32(b[17:]),
 			Code:   binary.BigEndian.Uint32(b[21:]),
 			Tx:     bytes.Clone(b[25:]),
@@ -86,9 +95,10 @@ func DecodeLeaf(b []byte) (any, error) {
 		if len(b) < 21 {
 			return nil, fmt.Errorf("end-of-block leaf of %d bytes is too short", len(b))
 		}
+		height, t := leafHead(b)
 		return EndBlockLeaf{
-			Height:  int64(binary.BigEndian.Uint64(b[1:])),
-			Time:    time.Unix(0, int64(binary.BigEndian.Uint64(b[9:]))).UTC(),
+			Height:  height,
+			Time:    t,
 			TxCount: binary.BigEndian.Uint32(b[17:]),
 			Events:  bytes.Clone(b[21:]),
 		}, nil

@@ -195,6 +195,29 @@ func readExpires(sc *scanner, seen *int, at mark, where string) (uint64, error) 
 	return n, nil
 }
 
+// readOnceASN reads an entry's AS number member name, once (its bit in *seen).
+func readOnceASN(sc *scanner, seen *int, bit int, at mark, where, name string) (uint32, error) {
+	if err := dupCheck(sc, seen, bit, at, where, name); err != nil {
+		return 0, err
+	}
+	a, err := readASN(sc, name)
+	if err != nil {
+		return 0, inEntry(err, where)
+	}
+	return a, nil
+}
+
+// readOnceStr reads an entry's string member name, once (its bit in *seen), and where its
+// value starts.
+func readOnceStr(sc *scanner, seen *int, bit int, at mark, where, name string) ([]byte, mark, error) {
+	if err := dupCheck(sc, seen, bit, at, where, name); err != nil {
+		return nil, mark{}, err
+	}
+	vm := sc.mark()
+	s, err := sc.str()
+	return s, vm, err
+}
+
 // requireFields fails unless every one of names (a field bit and its member name, in pairs)
 // was seen in the entry that starts at at.
 func requireFields(sc *scanner, seen int, at mark, where string, bits []int, names []string) error {
@@ -562,20 +585,13 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 	err := sc.object(func(key []byte, kat mark) error {
 		switch string(key) {
 		case "asn":
-			if err := dupCheck(sc, &seen, hasASN, kat, where, "asn"); err != nil {
-				return err
-			}
-			a, err := readASN(sc, "asn")
+			a, err := readOnceASN(sc, &seen, hasASN, kat, where, "asn")
 			if err != nil {
-				return inEntry(err, where)
+				return err
 			}
 			k.ASN = a
 		case "ski":
-			if err := dupCheck(sc, &seen, hasSKI, kat, where, "ski"); err != nil {
-				return err
-			}
-			vm := sc.mark()
-			s, err := sc.str()
+			s, vm, err := readOnceStr(sc, &seen, hasSKI, kat, where, "ski")
 			if err != nil {
 				return err
 			}
@@ -586,11 +602,7 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 				return sc.errAt(vm, err, "%s: ski: want 40 hex digits, found %q", where, truncate(s))
 			}
 		case "pubkey":
-			if err := dupCheck(sc, &seen, hasPubkey, kat, where, "pubkey"); err != nil {
-				return err
-			}
-			vm := sc.mark()
-			s, err := sc.str()
+			s, vm, err := readOnceStr(sc, &seen, hasPubkey, kat, where, "pubkey")
 			if err != nil {
 				return err
 			}
@@ -600,10 +612,7 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 			}
 			k.SPKI = string(der)
 		case "ta":
-			if err := dupCheck(sc, &seen, hasTA, kat, where, "ta"); err != nil {
-				return err
-			}
-			s, err := sc.str()
+			s, _, err := readOnceStr(sc, &seen, hasTA, kat, where, "ta")
 			if err != nil {
 				return err
 			}
@@ -643,12 +652,9 @@ func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark,
 	err := sc.object(func(key []byte, kat mark) error {
 		switch string(key) {
 		case "customer_asid":
-			if err := dupCheck(sc, &seen, hasCustomer, kat, where, "customer_asid"); err != nil {
-				return err
-			}
-			c, err := readASN(sc, "customer_asid")
+			c, err := readOnceASN(sc, &seen, hasCustomer, kat, where, "customer_asid")
 			if err != nil {
-				return inEntry(err, where)
+				return err
 			}
 			a.Customer = c
 		case "providers":
@@ -667,10 +673,7 @@ func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark,
 				return nil
 			})
 		case "ta":
-			if err := dupCheck(sc, &seen, hasTA, kat, where, "ta"); err != nil {
-				return err
-			}
-			s, err := sc.str()
+			s, _, err := readOnceStr(sc, &seen, hasTA, kat, where, "ta")
 			if err != nil {
 				return err
 			}

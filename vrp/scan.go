@@ -142,6 +142,16 @@ func (s *scanner) peek() (byte, error) {
 }
 
 func (s *scanner) peekSlow() (byte, error) {
+	c, ok := s.skipSpace()
+	if !ok {
+		return 0, s.unexpectedEnd()
+	}
+	return c, nil
+}
+
+// skipSpace skips JSON whitespace, counting lines, and returns the next byte without
+// consuming it, or ok false at the end of input.
+func (s *scanner) skipSpace() (c byte, ok bool) {
 	for {
 		for s.pos < s.end {
 			switch c := s.buf[s.pos]; c {
@@ -152,11 +162,11 @@ func (s *scanner) peekSlow() (byte, error) {
 				s.line++
 				s.lineStart = s.offset()
 			default:
-				return c, nil
+				return c, true
 			}
 		}
 		if !s.more() {
-			return 0, s.unexpectedEnd()
+			return 0, false
 		}
 	}
 }
@@ -183,26 +193,13 @@ func quoteByte(c byte) string {
 
 // finish checks that only whitespace follows.
 func (s *scanner) finish() error {
-	for {
-		for s.pos < s.end {
-			switch c := s.buf[s.pos]; c {
-			case ' ', '\t', '\r':
-				s.pos++
-			case '\n':
-				s.pos++
-				s.line++
-				s.lineStart = s.offset()
-			default:
-				return s.errHere(nil, "unexpected %s after the document", quoteByte(c))
-			}
-		}
-		if !s.more() {
-			if s.rerr != nil {
-				return s.unexpectedEnd()
-			}
-			return nil
-		}
+	if c, ok := s.skipSpace(); ok {
+		return s.errHere(nil, "unexpected %s after the document", quoteByte(c))
 	}
+	if s.rerr != nil {
+		return s.unexpectedEnd()
+	}
+	return nil
 }
 
 // beginObject consumes the '{' that starts an object; nextMember then walks its members.

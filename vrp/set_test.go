@@ -2,6 +2,7 @@ package vrp
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -127,18 +128,6 @@ func setIDs(s *Set) map[string]bool {
 	return ids
 }
 
-func sameIDs(a, b map[string]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
-}
-
 func checkSorted(t *testing.T, s *Set) {
 	t.Helper()
 	vs := slices.Collect(s.All())
@@ -173,7 +162,7 @@ func TestSetAlgebra(t *testing.T) {
 		for k := range ib {
 			want[k] = true
 		}
-		if !sameIDs(setIDs(u), want) {
+		if !maps.Equal(setIDs(u), want) {
 			t.Fatalf("case %d: union wrong", i)
 		}
 		d := a.Subtract(b)
@@ -184,7 +173,7 @@ func TestSetAlgebra(t *testing.T) {
 				want[k] = true
 			}
 		}
-		if !sameIDs(setIDs(d), want) {
+		if !maps.Equal(setIDs(d), want) {
 			t.Fatalf("case %d: subtract wrong", i)
 		}
 		ann, wd := Diff(a, b)
@@ -201,11 +190,11 @@ func TestSetAlgebra(t *testing.T) {
 				wantWd[k] = true
 			}
 		}
-		if !sameIDs(setIDs(ann), wantAnn) || !sameIDs(setIDs(wd), wantWd) {
+		if !maps.Equal(setIDs(ann), wantAnn) || !maps.Equal(setIDs(wd), wantWd) {
 			t.Fatalf("case %d: diff wrong", i)
 		}
 		// Applying the diff to a gives b.
-		if got := a.Subtract(wd).Union(ann); !sameIDs(setIDs(got), ib) {
+		if got := a.Subtract(wd).Union(ann); !maps.Equal(setIDs(got), ib) {
 			t.Fatalf("case %d: a - withdrawn + announced != b", i)
 		}
 		if !a.Equal(a.Union(nil)) || !a.Union(a).Equal(a) {

@@ -15,24 +15,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/vrp"
 )
-
-// metricValue reads a counter or gauge.
-func metricValue(c prometheus.Metric) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		panic(err)
-	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
-	}
-	return m.Gauge.GetValue()
-}
 
 // logLines is a log sink tests count lines of.
 type logLines struct{ ipledgertest.LockedBuffer }
@@ -131,7 +118,7 @@ func TestVRPFileAllExpired(t *testing.T) {
 	if n := logs.count("INFO", "unexpired entries served again"); n != 1 {
 		t.Errorf("%d INFO lines on recovery, want 1", n)
 	}
-	if v := metricValue(f.m.fileExpired); v != 2 {
+	if v := ipledgertest.MetricValue(t, f.m.fileExpired); v != 2 {
 		t.Errorf("ipledger_vrp_file_dropped_expired %v, want 2", v)
 	}
 
@@ -139,7 +126,7 @@ func TestVRPFileAllExpired(t *testing.T) {
 	if st := f.Status(); st.DroppedExpired != 4 || logs.count("WARN", warn) != 2 {
 		t.Errorf("after expiry: status %+v, %d WARN lines; want 4 dropped, 2 lines", st, logs.count("WARN", warn))
 	}
-	if v := metricValue(f.m.served.WithLabelValues("vrps")); v != 0 {
+	if v := ipledgertest.MetricValue(t, f.m.served.WithLabelValues("vrps")); v != 0 {
 		t.Errorf("ipledger_vrp_served{kind=vrps} %v, want 0", v)
 	}
 }
@@ -160,24 +147,24 @@ func TestVRPFileMissingBackoff(t *testing.T) {
 	}
 	waitFor(t, "the error", func() bool { return f.Status().Error != "" })
 	time.Sleep(time.Second)
-	attempts := metricValue(f.m.fileErrors.WithLabelValues("vrps"))
+	attempts := ipledgertest.MetricValue(t, f.m.fileErrors.WithLabelValues("vrps"))
 	// Without backoff: about 100 attempts in a second of 10 ms polls.
 	if attempts < 5 || attempts > 30 {
 		t.Errorf("%v attempts in a second, want about 15 (10 ms doubling to 80 ms)", attempts)
 	}
-	if d := metricValue(f.m.retryDelay.WithLabelValues("vrps")); d != 0.08 {
+	if d := ipledgertest.MetricValue(t, f.m.retryDelay.WithLabelValues("vrps")); d != 0.08 {
 		t.Errorf("retry delay %v s, want 0.08", d)
 	}
 	if n := logs.count("ERROR", "vrps file unreadable"); n != 1 {
 		t.Errorf("%d ERROR lines in the episode, want 1", n)
 	}
-	if st := f.Status(); !strings.Contains(st.Error, "no such file") || st.Served != 1 || metricValue(f.m.fileUp) != 0 {
-		t.Errorf("status %+v, up %v; want the error, 1 VRP still served, up 0", st, metricValue(f.m.fileUp))
+	if st := f.Status(); !strings.Contains(st.Error, "no such file") || st.Served != 1 || ipledgertest.MetricValue(t, f.m.fileUp) != 0 {
+		t.Errorf("status %+v, up %v; want the error, 1 VRP still served, up 0", st, ipledgertest.MetricValue(t, f.m.fileUp))
 	}
 
 	writeVRPs(t, path, 2, 0, time.Now().Add(time.Hour))
 	waitFor(t, "the file back", func() bool { return f.Status().Served == 2 })
-	if st := f.Status(); st.Error != "" || logs.count("INFO", "vrps file readable again") != 1 || metricValue(f.m.fileUp) != 1 {
+	if st := f.Status(); st.Error != "" || logs.count("INFO", "vrps file readable again") != 1 || ipledgertest.MetricValue(t, f.m.fileUp) != 1 {
 		t.Errorf("status %+v, %d INFO lines; want no error, 1 line", st, logs.count("INFO", "vrps file readable again"))
 	}
 
@@ -185,9 +172,9 @@ func TestVRPFileMissingBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the invalid file", func() bool { return f.Status().Error != "" })
-	before := metricValue(f.m.fileErrors.WithLabelValues("vrps"))
+	before := ipledgertest.MetricValue(t, f.m.fileErrors.WithLabelValues("vrps"))
 	time.Sleep(200 * time.Millisecond)
-	if n, after := logs.count("ERROR", "vrps file unreadable"), metricValue(f.m.fileErrors.WithLabelValues("vrps")); n != 2 || after != before {
+	if n, after := logs.count("ERROR", "vrps file unreadable"), ipledgertest.MetricValue(t, f.m.fileErrors.WithLabelValues("vrps")); n != 2 || after != before {
 		t.Errorf("invalid file: %d ERROR lines (want 2), errors counted %v → %v (want no change while it stays)", n, before, after)
 	}
 	if st := f.Status(); st.Served != 2 {

@@ -60,39 +60,40 @@ func LoadOrCreateKey(dir, name string) (*Signer, error) {
 // contents: a synced temporary file renamed over it, then the directory synced so the
 // rename itself is durable.
 func writeFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := writeTemp(path, b)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(b) // CreateTemp made it 0600
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(dir)
+	return syncDir(filepath.Dir(path))
 }
 
 // createFile writes path with b, durably, unless path exists already (then it leaves it
 // as it is and returns nil).
 func createFile(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := writeTemp(path, b)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	defer os.Remove(tmp)
+	// A hard link, unlike a rename, never replaces an existing file.
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// writeTemp writes b to a new temporary file (mode 0600) beside path and syncs it; it
+// returns the file's name, or an error with nothing left behind.
+func writeTemp(path string, b []byte) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
 	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
@@ -101,13 +102,10 @@ func createFile(path string, b []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		os.Remove(tmp)
+		return "", err
 	}
-	// A hard link, unlike a rename, never replaces an existing file.
-	if err := os.Link(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
-		return err
-	}
-	return syncDir(dir)
+	return tmp, nil
 }
 
 func syncDir(dir string) error {

@@ -176,18 +176,7 @@ func resetQuery(t *testing.T, addr string, v rtr.Version) rtrAnswer {
 	br := bufio.NewReader(nc)
 	var a rtrAnswer
 	for {
-		hdr, err := br.Peek(8)
-		if err != nil {
-			t.Fatalf("reading the answer: %v", err)
-		}
-		pdu := make([]byte, int(hdr[4])<<24|int(hdr[5])<<16|int(hdr[6])<<8|int(hdr[7]))
-		if _, err := io.ReadFull(br, pdu); err != nil {
-			t.Fatal(err)
-		}
-		p, pv, _, err := rtr.Decode(pdu)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, pv := readPDU(t, br)
 		a.version = pv
 		switch p := p.(type) {
 		case *rtr.Prefix:
@@ -205,6 +194,25 @@ func resetQuery(t *testing.T, addr string, v rtr.Version) rtrAnswer {
 			return a
 		}
 	}
+}
+
+// readPDU reads one PDU (its length from the header, RFC 8210 §5.1) and decodes it with
+// the rtr package's decoder.
+func readPDU(t *testing.T, br *bufio.Reader) (rtr.PDU, rtr.Version) {
+	t.Helper()
+	hdr, err := br.Peek(8)
+	if err != nil {
+		t.Fatalf("read a PDU: %v", err)
+	}
+	pdu := make([]byte, int(hdr[4])<<24|int(hdr[5])<<16|int(hdr[6])<<8|int(hdr[7]))
+	if _, err := io.ReadFull(br, pdu); err != nil {
+		t.Fatal(err)
+	}
+	p, v, _, err := rtr.Decode(pdu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, v
 }
 
 // rtrclientVRPs fetches the set with rtrlib's rtrclient.
@@ -461,18 +469,7 @@ func TestRTRExpiry(t *testing.T) {
 	}
 	read := func(d time.Duration) rtr.PDU {
 		nc.SetReadDeadline(time.Now().Add(d))
-		hdr, err := br.Peek(8)
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		pdu := make([]byte, int(hdr[4])<<24|int(hdr[5])<<16|int(hdr[6])<<8|int(hdr[7]))
-		if _, err := io.ReadFull(br, pdu); err != nil {
-			t.Fatal(err)
-		}
-		p, _, _, err := rtr.Decode(pdu)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, _ := readPDU(t, br)
 		return p
 	}
 	send(&rtr.ResetQuery{})
