@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -363,4 +365,79 @@ func (r *run) recheck(ctx context.Context, upto uint64) error {
 		r.rep.Rechecked += uint64(width)
 	}
 	return nil
+}
+
+func mustVerifier(key string) note.Verifier {
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		panic(err) // ParseState and pinKey checked it
+	}
+	return v
+}
+
+// checkpoint fetches the node's signed checkpoint, verifies it with the log key and
+// checks it against the last one this audit saw.
+func (r *run) checkpoint(ctx context.Context) error {
+	raw, status, err := r.a.get(ctx, "/v1/log/checkpoint")
+	if err != nil {
+		return fmt.Errorf("audit: fetch checkpoint: %w", err)
+	}
+	if status == http.StatusNotFound && r.st.Checkpoint == "" {
+		// No transaction yet, so no checkpoint: an empty log, which covers no block
+		// with transactions.
+		r.cp = &tlogfmt.Checkpoint{Origin: r.origin, Hash: tlog.New().Root()}
+		return nil
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("audit: fetch checkpoint: HTTP %d: %s", status, errorMessage(raw))
+	}
+	v := mustVerifier(r.st.LogKey)
+	cp, err := openCheckpoint(raw, r.origin, v)
+	if err != nil {
+		return &Divergence{Leaf: -1, Object: "log checkpoint", Detail: err.Error()}
+	}
+	r.cp, r.cpRaw = cp, raw
+	if r.st.Checkpoint == "" {
+		return nil
+	}
+	seen, err := openCheckpoint([]byte(r.st.Checkpoint), r.origin, v)
+	if err != nil {
+		return fmt.Errorf("audit: the checkpoint kept in %s: %w", StateFile, err)
+	}
+	need, err := checkAgainstSeen(seen, cp)
+	if err != nil || !need {
+		return err
+	}
+	return r.a.verifyConsistency(ctx, seen, cp)
+}
+
+// get fetches path from the node's API and returns the body and status.
+func (a *Auditor) get(ctx context.Context, path string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.o.Node+path, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	// An entry bundle is at most 256 entries of 64 KiB.
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 17<<20))
+	if err != nil {
+		return nil, 0, fmt.Errorf("GET %s: %w", path, err)
+	}
+	return b, resp.StatusCode, nil
+}
+
+// getOK is get that wants status 200.
+func (a *Auditor) getOK(ctx context.Context, path string) ([]byte, error) {
+	b, st, err := a.get(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if st != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d: %s", path, st, errorMessage(b))
+	}
+	return b, nil
 }
