@@ -24,7 +24,7 @@ import (
 	tlogfmt "github.com/transparency-dev/formats/log"
 
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 )
 
 // DefaultSample is the number of holdings compared with the node when Options.Sample is 0.
@@ -71,8 +71,7 @@ type Progress struct {
 type Auditor struct {
 	o      Options
 	log    *slog.Logger
-	http   *http.Client
-	client *httpapi.Client
+	client *client.Client
 }
 
 // New checks the options and returns an Auditor.
@@ -83,16 +82,17 @@ func New(o Options) (*Auditor, error) {
 	if o.Sample == 0 {
 		o.Sample = DefaultSample
 	}
-	a := &Auditor{o: o, log: o.Logger, http: o.HTTP}
+	a := &Auditor{o: o, log: o.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	if a.http == nil {
-		a.http = &http.Client{Timeout: requestTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	hc := o.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: requestTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	}
 	o.Node = strings.TrimSuffix(o.Node, "/")
 	a.o.Node = o.Node
-	a.client = &httpapi.Client{Base: o.Node, HTTP: a.http}
+	a.client = &client.Client{Base: o.Node, HTTP: hc}
 	return a, nil
 }
 

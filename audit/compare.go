@@ -13,7 +13,7 @@ import (
 	"sync"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
@@ -183,7 +183,7 @@ func (r *run) compareState(ctx context.Context) error {
 // has an entry after height, or may have one on a later page (the first page is the
 // oldest, and the entries after height would be the last). A node behind the replay is
 // never compared.
-func changedAfter(nodeHeight, height int64, history []httpapi.HistoryItem, truncated bool) bool {
+func changedAfter(nodeHeight, height int64, history []apitypes.HistoryItem, truncated bool) bool {
 	if nodeHeight < height || truncated {
 		return true
 	}
@@ -211,7 +211,7 @@ func (r *run) compareHolding(ctx context.Context, h *ipledger.Holding, height, n
 	if info.Height != height && changedAfter(info.Height, height, info.History, info.HistoryTruncated) {
 		return nil, true, nil
 	}
-	mine := httpapi.HoldingInfo{Handle: h.Handle(), ID: h.ID, Resource: h.Resource, Depth: h.Depth, Holder: h.Holder, Status: h.Status,
+	mine := apitypes.HoldingInfo{Handle: h.Handle(), ID: h.ID, Resource: h.Resource, Depth: h.Depth, Holder: h.Holder, Status: h.Status,
 		Country: h.Country, Registered: h.Registered, Changed: h.Changed, Origin: h.Origin}
 	node := info.Holding
 	node.HolderName = ""
@@ -248,7 +248,7 @@ func (r *run) compareOrgList(ctx context.Context, want []string, height int64) e
 	after := ""
 	i := 0
 	for range maxOrgPages {
-		list, err := r.a.client.Orgs(ctx, "", after, httpapi.MaxOrgList)
+		list, err := r.a.client.Orgs(ctx, "", after, apitypes.MaxOrgList)
 		if err != nil {
 			return fmt.Errorf("audit: node organisation list: %w", err)
 		}

@@ -4,21 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	tlogfmt "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -65,13 +61,8 @@ func checkAgainstSeen(seen, cp *tlogfmt.Checkpoint) (needProof bool, err error) 
 
 // verifyConsistency fetches the node's proof that seen is a prefix of cp and checks it.
 func (a *Auditor) verifyConsistency(ctx context.Context, seen, cp *tlogfmt.Checkpoint) error {
-	q := url.Values{"old": {strconv.FormatUint(seen.Size, 10)}, "new": {strconv.FormatUint(cp.Size, 10)}}
-	b, err := a.getOK(ctx, "/v1/log/proof/consistency?"+q.Encode())
+	ci, err := a.client.ConsistencyProof(ctx, seen.Size, cp.Size)
 	if err != nil {
-		return fmt.Errorf("consistency proof %d→%d: %w", seen.Size, cp.Size, err)
-	}
-	var ci httpapi.ConsistencyInfo
-	if err := json.Unmarshal(b, &ci); err != nil {
 		return fmt.Errorf("consistency proof %d→%d: %w", seen.Size, cp.Size, err)
 	}
 	if err := tlog.VerifyConsistency(seen.Size, cp.Size, ci.Proof, seen.Hash, cp.Hash); err != nil {
@@ -294,19 +285,7 @@ func (a *Auditor) missingLeaf(ctx context.Context, k uint64, width, status int, 
 	}
 	leaf := k*tlog.TileWidth + uint64(hi) - 1
 	return &Divergence{Leaf: int64(leaf), Object: "log", Detail: fmt.Sprintf(
-		"the node cannot serve this leaf, though its signed checkpoint includes it (HTTP %d: %s)", status, errorMessage(body))}
-}
-
-// errorMessage returns the message of a JSON API error body, or the body's start.
-func errorMessage(b []byte) string {
-	var eb httpapi.ErrorBody
-	if json.Unmarshal(b, &eb) == nil && eb.Message != "" {
-		return eb.Code + ": " + eb.Message
-	}
-	if len(b) > 200 {
-		b = b[:200]
-	}
-	return string(bytes.TrimSpace(b))
+		"the node cannot serve this leaf, though its signed checkpoint includes it (HTTP %d: %s)", status, client.ErrorMessage(body))}
 }
 
 // leafHeight returns the height a leaf records, or -1 if it is too short to say.
@@ -389,7 +368,7 @@ func (r *run) checkpoint(ctx context.Context) error {
 		return nil
 	}
 	if status != http.StatusOK {
-		return fmt.Errorf("audit: fetch checkpoint: HTTP %d: %s", status, errorMessage(raw))
+		return fmt.Errorf("audit: fetch checkpoint: HTTP %d: %s", status, client.ErrorMessage(raw))
 	}
 	v := mustVerifier(r.st.LogKey)
 	cp, err := openCheckpoint(raw, r.origin, v)
@@ -413,21 +392,7 @@ func (r *run) checkpoint(ctx context.Context) error {
 
 // get fetches path from the node's API and returns the body and status.
 func (a *Auditor) get(ctx context.Context, path string) ([]byte, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.o.Node+path, nil)
-	if err != nil {
-		return nil, 0, err
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer resp.Body.Close()
-	// An entry bundle is at most 256 entries of 64 KiB.
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 17<<20))
-	if err != nil {
-		return nil, 0, fmt.Errorf("GET %s: %w", path, err)
-	}
-	return b, resp.StatusCode, nil
+	return a.client.Fetch(ctx, path, nil)
 }
 
 // getOK is get that wants status 200.
@@ -437,7 +402,7 @@ func (a *Auditor) getOK(ctx context.Context, path string) ([]byte, error) {
 		return nil, err
 	}
 	if st != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: HTTP %d: %s", path, st, errorMessage(b))
+		return nil, fmt.Errorf("GET %s: HTTP %d: %s", path, st, client.ErrorMessage(b))
 	}
 	return b, nil
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
@@ -137,7 +137,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	}
 	rpcAddr := ipledgertest.FreeAddr(t)
 	p := startRPCNode(t, home, rpcAddr)
-	cl := &httpapi.Client{Base: "http://" + p.addr}
+	cl := &client.Client{Base: "http://" + p.addr}
 	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -221,7 +221,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	}
 
 	p = startRPCNode(t, home, rpcAddr)
-	cl = &httpapi.Client{Base: "http://" + p.addr}
+	cl = &client.Client{Base: "http://" + p.addr}
 	// The node serves what it holds, forged holder included ...
 	now, err := cl.Holding(ctx, fmt.Sprint(id))
 	if err != nil || now.Holding.Holder != "ORG-X" {
