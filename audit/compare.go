@@ -15,7 +15,6 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ledger"
-	"github.com/ipledger/ipledger/store"
 )
 
 // compareWorkers is how many node answers are fetched at once.
@@ -54,13 +53,13 @@ func (r *run) compareState(ctx context.Context) error {
 		// hold one more). Its answers are compared with the replayed state at its height,
 		// which the replay store retains unless the node is far behind (then every answer
 		// is skipped).
-		view, err := r.replay.App().Store().ReadAt(st.Height)
+		past, err := r.replay.App().SnapshotAt(st.Height)
 		switch {
-		case errors.Is(err, store.ErrVersionNotFound):
+		case errors.Is(err, ipledger.ErrNotRetained):
 		case err != nil:
 			return fmt.Errorf("audit: replayed state at the node's height %d: %w", st.Height, err)
 		default:
-			state, height = view, st.Height
+			state, height = past.State, past.Height
 		}
 	}
 	// The holdings to compare, in ID order.
