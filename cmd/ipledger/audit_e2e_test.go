@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,12 +58,7 @@ func (p *auditNode) stop(t *testing.T) {
 // get returns the body of a GET of path on the node's HTTP listener.
 func (p *auditNode) get(t *testing.T, path string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, _, err := (&client.Client{Base: "http://" + p.addr}).Fetch(context.Background(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
