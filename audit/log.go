@@ -390,9 +390,13 @@ func (r *run) checkpoint(ctx context.Context) error {
 	return r.a.verifyConsistency(ctx, seen, cp)
 }
 
+// maxLogFile bounds a log file the audit fetches: an entry bundle is at most 256 entries
+// of 64 KiB.
+const maxLogFile = 17 << 20
+
 // get fetches path from the node's API and returns the body and status.
 func (a *Auditor) get(ctx context.Context, path string) ([]byte, int, error) {
-	return a.client.Fetch(ctx, path, nil)
+	return a.client.Fetch(ctx, path, nil, maxLogFile)
 }
 
 // getOK is get that wants status 200.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -179,7 +180,7 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) er
 
 // do sends one request and decodes a 2xx answer into out; any other answer is an error.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctype string, body []byte, out any) error {
-	b, status, err := c.roundTrip(ctx, method, path, q, ctype, body)
+	b, status, err := c.roundTrip(ctx, method, path, q, ctype, body, MaxResponse)
 	if err != nil {
 		return err
 	}
@@ -195,15 +196,18 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 // Fetch GETs path (with the query q, if any) and returns the answer's body and HTTP status
 // whatever the status: for the transparency log's files (the key, checkpoints, tiles and
 // entry bundles), which are not JSON and whose absence the caller tells apart. Only
-// transport failures and an answer over MaxResponse are errors. ErrorMessage reads the
-// message of an error body.
-func (c *Client) Fetch(ctx context.Context, path string, q url.Values) ([]byte, int, error) {
-	return c.roundTrip(ctx, http.MethodGet, path, q, "", nil)
+// transport failures and an answer longer than limit bytes (0: MaxResponse) are errors.
+// ErrorMessage reads the message of an error body.
+func (c *Client) Fetch(ctx context.Context, path string, q url.Values, limit int64) ([]byte, int, error) {
+	if limit <= 0 || limit > MaxResponse {
+		limit = MaxResponse
+	}
+	return c.roundTrip(ctx, http.MethodGet, path, q, "", nil, limit)
 }
 
 // roundTrip sends one request and reads the answer. path is unescaped; whatever it holds
 // (a resource's "/" and ":", a stray "%" or "?") reaches the server as path.
-func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Values, ctype string, body []byte) ([]byte, int, error) {
+func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Values, ctype string, body []byte, limit int64) ([]byte, int, error) {
 	u := strings.TrimSuffix(c.Base, "/") + (&url.URL{Path: path}).EscapedPath()
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -232,7 +236,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Value
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		b, err := readBody(resp.Body)
+		b, err := readBody(resp.Body, limit)
 		resp.Body.Close()
 		if err != nil {
 			return nil, 0, fmt.Errorf("%s %s: read response: %w", method, path, err)
@@ -253,17 +257,17 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, q url.Value
 	}
 }
 
-// errTooLarge is an answer longer than MaxResponse.
-var errTooLarge = fmt.Errorf("answer longer than %d bytes", MaxResponse)
+// errTooLarge is an answer longer than the limit.
+var errTooLarge = errors.New("answer too long")
 
-// readBody reads an answer of at most MaxResponse bytes.
-func readBody(r io.Reader) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxResponse+1))
+// readBody reads an answer of at most limit bytes.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > MaxResponse {
-		return nil, errTooLarge
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: over %d bytes", errTooLarge, limit)
 	}
 	return b, nil
 }

@@ -87,7 +87,7 @@ func TestClientRetriesBusy(t *testing.T) {
 	}
 	// Fetch retries the same way and then hands back the last answer as it is.
 	calls = 0
-	b, status, err := cl.Fetch(context.Background(), "/v1/log/checkpoint", nil)
+	b, status, err := cl.Fetch(context.Background(), "/v1/log/checkpoint", nil, 0)
 	if err != nil || status != http.StatusTooManyRequests || calls != readRetries+1 || ErrorMessage(b) != "rate_limited: slow down" {
 		t.Fatalf("fetch while busy: %d calls, %d %q %v", calls, status, b, err)
 	}
@@ -112,8 +112,16 @@ func TestResponseCap(t *testing.T) {
 	if _, err := cl.Orgs(context.Background(), "", "", 0); !errors.Is(err, errTooLarge) {
 		t.Fatalf("an answer over MaxResponse: %v", err)
 	}
-	if b, _, err := cl.Fetch(context.Background(), "/v1/log/checkpoint", nil); !errors.Is(err, errTooLarge) || b != nil {
+	if b, _, err := cl.Fetch(context.Background(), "/v1/log/checkpoint", nil, 0); !errors.Is(err, errTooLarge) || b != nil {
 		t.Fatalf("fetch over MaxResponse: %d bytes, %v", len(b), err)
+	}
+	// A smaller limit of the caller's holds exactly.
+	size = 1000 - pad
+	if b, _, err := cl.Fetch(context.Background(), "/v1/log/checkpoint", nil, 1000); err != nil || len(b) != 1000 {
+		t.Fatalf("fetch of the limit: %d bytes, %v", len(b), err)
+	}
+	if b, _, err := cl.Fetch(context.Background(), "/v1/log/checkpoint", nil, 999); !errors.Is(err, errTooLarge) || b != nil {
+		t.Fatalf("fetch over the limit: %d bytes, %v", len(b), err)
 	}
 }
 
@@ -130,11 +138,11 @@ func TestFetch(t *testing.T) {
 	}))
 	defer srv.Close()
 	cl := &Client{Base: srv.URL + "/"}
-	b, status, err := cl.Fetch(context.Background(), "/v1/log/tile/0/000", nil)
+	b, status, err := cl.Fetch(context.Background(), "/v1/log/tile/0/000", nil, 0)
 	if err != nil || status != http.StatusNotFound || ErrorMessage(b) != "not_found: no such tile" {
 		t.Fatalf("missing tile: %d %q %v", status, b, err)
 	}
-	b, status, err = cl.Fetch(context.Background(), "/v1/log/proof/consistency", map[string][]string{"old": {"1"}, "new": {"2"}})
+	b, status, err = cl.Fetch(context.Background(), "/v1/log/proof/consistency", map[string][]string{"old": {"1"}, "new": {"2"}}, 0)
 	if err != nil || status != http.StatusOK || string(b) != "/v1/log/proof/consistency?new=2&old=1" {
 		t.Fatalf("query: %d %q %v", status, b, err)
 	}

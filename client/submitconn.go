@@ -83,7 +83,7 @@ func (s *SubmitConn) submit(ctx context.Context, tx []byte, wait bool) (apitypes
 	if err != nil {
 		return res, fmt.Errorf("POST /v1/tx: %w", contextFirst(ctx, err))
 	}
-	b, err := readBody(resp.Body)
+	b, err := readBody(resp.Body, MaxResponse)
 	resp.Body.Close()
 	if err != nil {
 		return res, fmt.Errorf("POST /v1/tx: read response: %w", contextFirst(ctx, err))

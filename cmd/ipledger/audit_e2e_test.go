@@ -58,7 +58,7 @@ func (p *auditNode) stop(t *testing.T) {
 // get returns the body of a GET of path on the node's HTTP listener.
 func (p *auditNode) get(t *testing.T, path string) string {
 	t.Helper()
-	b, _, err := (&client.Client{Base: "http://" + p.addr}).Fetch(context.Background(), path, nil)
+	b, _, err := (&client.Client{Base: "http://" + p.addr}).Fetch(context.Background(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
