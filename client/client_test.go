@@ -31,25 +31,16 @@ func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
 	return n, srv, &Client{Base: srv.URL + "/"}
 }
 
-// mustTx builds a transaction of the test chain.
-func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...ipledger.Signer) []byte {
+// registerOrg is the register-org transaction of handle with the test chain's RIPE NCC
+// sequence seq.
+func registerOrg(t *testing.T, seq uint64, handle string) []byte {
 	t.Helper()
-	tx, err := ipledger.BuildTx(testChain, kind, seq, 0, body, signers...)
+	body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: handle, Name: "Submit conn " + handle}}}
+	tx, err := ipledger.BuildTx(testChain, ipledger.KindRegisterOrg, seq, 0, body, ipledgertest.Signer(ipledger.RIPENCC))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tx
-}
-
-// wantAPIError fails unless err is an API error with code.
-func wantAPIError(t *testing.T, what string, err error, code ipledger.Code) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("%s: no error, want %s", what, code)
-	}
-	if got := ipledger.ErrorCode(err); got != code {
-		t.Fatalf("%s: error %v (code %s), want %s", what, err, got, code)
-	}
 }
 
 // TestClientRetriesBusy: the client asks again after a busy or rate-limited answer's
