@@ -29,16 +29,18 @@ import (
 // entries of 64 KiB) or a page of a thousand children.
 const MaxResponse = 64 << 20
 
-// DefaultTimeout bounds one request (with its retries) of a Client whose HTTP is nil.
+// DefaultTimeout bounds each attempt of a request (sending it and reading the answer) of a
+// Client whose HTTP is nil.
 const DefaultTimeout = 2 * time.Minute
 
 // defaultHTTP is the http.Client of a Client whose HTTP is nil.
 var defaultHTTP = &http.Client{Timeout: DefaultTimeout}
 
 // Client calls a node's JSON API. Base is the node's HTTP base URL, e.g.
-// "http://127.0.0.1:8080"; HTTP nil means a client with DefaultTimeout. Errors the API answers come
-// back as *ipledger.Error with the server's code (test with ipledger.ErrorCode); transport
-// failures come back wrapped as they are.
+// "http://127.0.0.1:8080"; HTTP nil means an http.Client with DefaultTimeout. Errors the
+// API answers come back as *ipledger.Error with the server's code (test with
+// ipledger.ErrorCode); transport failures come back wrapped as they are. A Client is safe
+// for concurrent use.
 type Client struct {
 	Base string
 	HTTP *http.Client
@@ -291,6 +293,9 @@ const readRetries = 3
 // retryable reports whether an error answer is the query gate's 503 busy or a 429 over
 // the client's rate limit: both go away by waiting.
 func retryable(status int, body []byte) bool {
+	if status != http.StatusServiceUnavailable && status != http.StatusTooManyRequests {
+		return false // not decoding every answer, which may be megabytes
+	}
 	var eb apitypes.ErrorBody
 	if json.Unmarshal(body, &eb) != nil {
 		return false
