@@ -30,6 +30,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/chaintest"
@@ -47,7 +48,7 @@ type testNet struct {
 	node    *chain.Node
 	reg     *prometheus.Registry
 	srv     *httptest.Server
-	api     *httpapi.Client
+	api     *client.Client
 	seq     map[string]uint64
 }
 
@@ -66,7 +67,7 @@ func (n *testNet) start() {
 	n.reg = prometheus.NewRegistry()
 	n.node = chaintest.StartNode(n.t, chain.NodeOptions{Home: n.home, RPCAddr: n.rpcAddr, Registry: n.reg})
 	n.srv = httptest.NewServer(httpapi.New(httpapi.Options{Node: n.node}))
-	n.api = &httpapi.Client{Base: n.srv.URL}
+	n.api = &client.Client{Base: n.srv.URL}
 }
 
 func (n *testNet) stop() {

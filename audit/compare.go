@@ -13,9 +13,8 @@ import (
 	"sync"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ledger"
-	"github.com/ipledger/ipledger/store"
 )
 
 // compareWorkers is how many node answers are fetched at once.
@@ -54,13 +53,13 @@ func (r *run) compareState(ctx context.Context) error {
 		// hold one more). Its answers are compared with the replayed state at its height,
 		// which the replay store retains unless the node is far behind (then every answer
 		// is skipped).
-		view, err := r.replay.App().Store().ReadAt(st.Height)
+		past, err := r.replay.App().SnapshotAt(st.Height)
 		switch {
-		case errors.Is(err, store.ErrVersionNotFound):
+		case errors.Is(err, ipledger.ErrNotRetained):
 		case err != nil:
 			return fmt.Errorf("audit: replayed state at the node's height %d: %w", st.Height, err)
 		default:
-			state, height = view, st.Height
+			state, height = past.State, past.Height
 		}
 	}
 	// The holdings to compare, in ID order.
@@ -183,7 +182,7 @@ func (r *run) compareState(ctx context.Context) error {
 // has an entry after height, or may have one on a later page (the first page is the
 // oldest, and the entries after height would be the last). A node behind the replay is
 // never compared.
-func changedAfter(nodeHeight, height int64, history []httpapi.HistoryItem, truncated bool) bool {
+func changedAfter(nodeHeight, height int64, history []apitypes.HistoryItem, truncated bool) bool {
 	if nodeHeight < height || truncated {
 		return true
 	}
@@ -211,7 +210,7 @@ func (r *run) compareHolding(ctx context.Context, h *ipledger.Holding, height, n
 	if info.Height != height && changedAfter(info.Height, height, info.History, info.HistoryTruncated) {
 		return nil, true, nil
 	}
-	mine := httpapi.HoldingInfo{Handle: h.Handle(), ID: h.ID, Resource: h.Resource, Depth: h.Depth, Holder: h.Holder, Status: h.Status,
+	mine := apitypes.HoldingInfo{Handle: h.Handle(), ID: h.ID, Resource: h.Resource, Depth: h.Depth, Holder: h.Holder, Status: h.Status,
 		Country: h.Country, Registered: h.Registered, Changed: h.Changed, Origin: h.Origin}
 	node := info.Holding
 	node.HolderName = ""
@@ -248,7 +247,7 @@ func (r *run) compareOrgList(ctx context.Context, want []string, height int64) e
 	after := ""
 	i := 0
 	for range maxOrgPages {
-		list, err := r.a.client.Orgs(ctx, "", after, httpapi.MaxOrgList)
+		list, err := r.a.client.Orgs(ctx, "", after, apitypes.MaxOrgList)
 		if err != nil {
 			return fmt.Errorf("audit: node organisation list: %w", err)
 		}

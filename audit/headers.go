@@ -194,3 +194,12 @@ func linkHeader(prev *types.SignedHeader, genesisVals []byte, sh *types.SignedHe
 	}
 	return nil
 }
+
+// genesisValidators returns the genesis validator set as CometBFT builds it.
+func genesisValidators(doc *types.GenesisDoc) []*types.Validator {
+	out := make([]*types.Validator, len(doc.Validators))
+	for i, v := range doc.Validators {
+		out[i] = types.NewValidator(v.PubKey, v.Power)
+	}
+	return out
+}

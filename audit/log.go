@@ -4,19 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
+	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	tlogfmt "github.com/transparency-dev/formats/log"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -63,13 +61,8 @@ func checkAgainstSeen(seen, cp *tlogfmt.Checkpoint) (needProof bool, err error) 
 
 // verifyConsistency fetches the node's proof that seen is a prefix of cp and checks it.
 func (a *Auditor) verifyConsistency(ctx context.Context, seen, cp *tlogfmt.Checkpoint) error {
-	q := url.Values{"old": {strconv.FormatUint(seen.Size, 10)}, "new": {strconv.FormatUint(cp.Size, 10)}}
-	b, err := a.getOK(ctx, "/v1/log/proof/consistency?"+q.Encode())
+	ci, err := a.client.ConsistencyProof(ctx, seen.Size, cp.Size)
 	if err != nil {
-		return fmt.Errorf("consistency proof %d→%d: %w", seen.Size, cp.Size, err)
-	}
-	var ci httpapi.ConsistencyInfo
-	if err := json.Unmarshal(b, &ci); err != nil {
 		return fmt.Errorf("consistency proof %d→%d: %w", seen.Size, cp.Size, err)
 	}
 	if err := tlog.VerifyConsistency(seen.Size, cp.Size, ci.Proof, seen.Hash, cp.Hash); err != nil {
@@ -292,19 +285,7 @@ func (a *Auditor) missingLeaf(ctx context.Context, k uint64, width, status int, 
 	}
 	leaf := k*tlog.TileWidth + uint64(hi) - 1
 	return &Divergence{Leaf: int64(leaf), Object: "log", Detail: fmt.Sprintf(
-		"the node cannot serve this leaf, though its signed checkpoint includes it (HTTP %d: %s)", status, errorMessage(body))}
-}
-
-// errorMessage returns the message of a JSON API error body, or the body's start.
-func errorMessage(b []byte) string {
-	var eb httpapi.ErrorBody
-	if json.Unmarshal(b, &eb) == nil && eb.Message != "" {
-		return eb.Code + ": " + eb.Message
-	}
-	if len(b) > 200 {
-		b = b[:200]
-	}
-	return string(bytes.TrimSpace(b))
+		"the node cannot serve this leaf, though its signed checkpoint includes it (HTTP %d: %s)", status, client.ErrorMessage(body))}
 }
 
 // leafHeight returns the height a leaf records, or -1 if it is too short to say.
@@ -363,4 +344,69 @@ func (r *run) recheck(ctx context.Context, upto uint64) error {
 		r.rep.Rechecked += uint64(width)
 	}
 	return nil
+}
+
+func mustVerifier(key string) note.Verifier {
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		panic(err) // ParseState and pinKey checked it
+	}
+	return v
+}
+
+// checkpoint fetches the node's signed checkpoint, verifies it with the log key and
+// checks it against the last one this audit saw.
+func (r *run) checkpoint(ctx context.Context) error {
+	raw, status, err := r.a.get(ctx, "/v1/log/checkpoint")
+	if err != nil {
+		return fmt.Errorf("audit: fetch checkpoint: %w", err)
+	}
+	if status == http.StatusNotFound && r.st.Checkpoint == "" {
+		// No transaction yet, so no checkpoint: an empty log, which covers no block
+		// with transactions.
+		r.cp = &tlogfmt.Checkpoint{Origin: r.origin, Hash: tlog.New().Root()}
+		return nil
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("audit: fetch checkpoint: HTTP %d: %s", status, client.ErrorMessage(raw))
+	}
+	v := mustVerifier(r.st.LogKey)
+	cp, err := openCheckpoint(raw, r.origin, v)
+	if err != nil {
+		return &Divergence{Leaf: -1, Object: "log checkpoint", Detail: err.Error()}
+	}
+	r.cp, r.cpRaw = cp, raw
+	if r.st.Checkpoint == "" {
+		return nil
+	}
+	seen, err := openCheckpoint([]byte(r.st.Checkpoint), r.origin, v)
+	if err != nil {
+		return fmt.Errorf("audit: the checkpoint kept in %s: %w", StateFile, err)
+	}
+	need, err := checkAgainstSeen(seen, cp)
+	if err != nil || !need {
+		return err
+	}
+	return r.a.verifyConsistency(ctx, seen, cp)
+}
+
+// maxLogFile bounds a log file the audit fetches: an entry bundle is at most 256 entries
+// of 64 KiB.
+const maxLogFile = 17 << 20
+
+// get fetches path from the node's API and returns the body and status.
+func (a *Auditor) get(ctx context.Context, path string) ([]byte, int, error) {
+	return a.client.Fetch(ctx, path, nil, maxLogFile)
+}
+
+// getOK is get that wants status 200.
+func (a *Auditor) getOK(ctx context.Context, path string) ([]byte, error) {
+	b, st, err := a.get(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if st != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: HTTP %d: %s", path, st, client.ErrorMessage(b))
+	}
+	return b, nil
 }

@@ -171,3 +171,30 @@ func (s *State) save(dir string, sync bool) error {
 	}
 	return nil
 }
+
+// saveInterval is how often a run records its progress. Each save first syncs the replay
+// store, which holds up the replay for a tenth of a second or so.
+const saveInterval = 10 * time.Second
+
+// save writes the state: how far the replay got, the last verified header and the leaves
+// compared so far, at most every saveInterval unless final.
+func (r *run) save(final bool) error {
+	if !final && time.Since(r.saved) < saveInterval {
+		return nil
+	}
+	r.saved = time.Now()
+	// audit.json must not claim a height the replay store could lose in a crash of the
+	// machine: the store is written without fsync, so it is synced first.
+	if err := r.replay.Sync(); err != nil {
+		return fmt.Errorf("audit: replay store: %w", err)
+	}
+	// The replay store may be ahead of the headers verified in this run (it replayed
+	// blocks in a run that stopped before recording them): the state never claims a
+	// height beyond the trusted header, and the next run checks the rest again.
+	r.st.Height = r.replay.App().Committed().Height
+	if r.st.trusted != nil {
+		r.st.Height = min(r.st.Height, r.st.trusted.Height)
+	}
+	r.st.Updated = time.Now().UTC()
+	return r.st.save(r.a.o.Dir, final)
+}

@@ -20,7 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipledger/ipledger/audit"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 )
 
 // auditCmd runs an independent audit of a network: headers and commits from genesis, the
@@ -133,7 +133,7 @@ func auditDefaults(ctx context.Context, e *env, o *audit.Options) error {
 	}
 	var nodeChain string
 	if o.Genesis == "" || o.Dir == "" {
-		st, err := (&httpapi.Client{Base: o.Node}).Status(ctx)
+		st, err := (&client.Client{Base: o.Node}).Status(ctx)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", o.Node, userError(err))
 		}

@@ -16,7 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
+	"github.com/ipledger/ipledger/client"
 )
 
 func benchCmd(e *env) *cobra.Command {
@@ -24,7 +25,7 @@ func benchCmd(e *env) *cobra.Command {
 	var node string
 	var orgs int
 	var dur time.Duration
-	var workload, baseAddr, client string
+	var workload, baseAddr, clientKind string
 	load := &cobra.Command{
 		Use:   "load",
 		Short: "Post signed assignments and two-signer transfers to /v1/tx?wait=commit for a while; report committed tx/s and POST-to-commit latency",
@@ -50,14 +51,14 @@ transaction of the lease life cycle is counted.`,
 			if err != nil {
 				return err
 			}
-			var cls []*httpapi.Client
+			var cls []*client.Client
 			for _, u := range strings.Split(node, ",") {
-				cls = append(cls, &httpapi.Client{Base: strings.TrimSpace(u), HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}})
+				cls = append(cls, &client.Client{Base: strings.TrimSpace(u), HTTP: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: orgs + 10}}})
 			}
-			if client != "conn" && client != "net/http" {
-				return fmt.Errorf("--client %q: want conn or net/http", client)
+			if clientKind != "conn" && clientKind != "net/http" {
+				return fmt.Errorf("--client %q: want conn or net/http", clientKind)
 			}
-			lo := loadOptions{baseAddr: baseAddr, orgs: orgs, dur: dur, conns: client == "conn"}
+			lo := loadOptions{baseAddr: baseAddr, orgs: orgs, dur: dur, conns: clientKind == "conn"}
 			switch workload {
 			case "registry":
 				return runLoad(cmd.Context(), e, cls, ripeKey, lo, nil)
@@ -76,7 +77,7 @@ transaction of the lease life cycle is counted.`,
 	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 2800)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
 	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers) or lease (offers, leases, geolocation, route authorisations)")
-	load.Flags().StringVar(&client, "client", "conn", "how clients post: conn (a kept-alive connection each, requests written and read on the client's goroutine: the least CPU taken from a node on the same machine) or net/http (Go's HTTP client)")
+	load.Flags().StringVar(&clientKind, "client", "conn", "how clients post: conn (a kept-alive connection each, requests written and read on the client's goroutine: the least CPU taken from a node on the same machine) or net/http (Go's HTTP client)")
 	c.AddCommand(load)
 	restart := &cobra.Command{
 		Use:   "restart",
@@ -93,7 +94,7 @@ transaction of the lease life cycle is counted.`,
 				return err
 			}
 			defer s.stop()
-			cl := &httpapi.Client{Base: "http://" + s.addr}
+			cl := &client.Client{Base: "http://" + s.addr}
 			for {
 				_, err := cl.Resource(cmd.Context(), "193.0.0.1")
 				if err == nil {
@@ -118,7 +119,7 @@ transaction of the lease life cycle is counted.`,
 }
 
 // loadOptions are bench load's settings: orgs organisations with /18s from baseAddr on,
-// posting for dur, each over a connection of its own (httpapi.SubmitConn) if conns.
+// posting for dur, each over a connection of its own (client.SubmitConn) if conns.
 type loadOptions struct {
 	baseAddr string
 	orgs     int
@@ -129,7 +130,7 @@ type loadOptions struct {
 // runLoad sets up the organisations and runs the registry workload, or the lease workload
 // when agentKey (the settlement agent's) is given. Client i posts to cls[i mod len(cls)];
 // the set-up goes to cls[0].
-func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledger.PrivateKey, lo loadOptions, agentKey *ipledger.PrivateKey) error {
+func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger.PrivateKey, lo loadOptions, agentKey *ipledger.PrivateKey) error {
 	baseAddr, n, dur := lo.baseAddr, lo.orgs, lo.dur
 	if n < 2 || n > 2800 {
 		return fmt.Errorf("--orgs must be 2 to 2800")
@@ -250,19 +251,19 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 	}
 	fmt.Fprintf(e.stdout, "set up %d organisations with a /18 each; posting for %s to %d node(s)\n", n, dur, len(cls))
 
-	submit := make([]func(context.Context, []byte) (httpapi.SubmitResult, error), n)
+	submit := make([]func(context.Context, []byte) (apitypes.SubmitResult, error), n)
 	for i := range submit {
 		c := cls[i%len(cls)]
 		if !lo.conns {
-			submit[i] = func(ctx context.Context, tx []byte) (httpapi.SubmitResult, error) { return c.Submit(ctx, tx, true) }
+			submit[i] = func(ctx context.Context, tx []byte) (apitypes.SubmitResult, error) { return c.Submit(ctx, tx, true) }
 			continue
 		}
-		sc, err := httpapi.NewSubmitConn(c.Base)
+		sc, err := client.NewSubmitConn(c.Base)
 		if err != nil {
 			return err
 		}
 		defer sc.Close()
-		submit[i] = func(ctx context.Context, tx []byte) (httpapi.SubmitResult, error) { return sc.Submit(ctx, tx, true) }
+		submit[i] = func(ctx context.Context, tx []byte) (apitypes.SubmitResult, error) { return sc.Submit(ctx, tx, true) }
 	}
 	var ok, rejected, failed atomic.Int64
 	// firstErr is the first client error, reported with the totals: a node that does not
@@ -274,7 +275,7 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 	start := time.Now()
 	var wg sync.WaitGroup
 	// post submits tx and waits for its commit; nil stops the client.
-	post := func(i int, tx []byte) *httpapi.SubmitResult {
+	post := func(i int, tx []byte) *apitypes.SubmitResult {
 		t0 := time.Now()
 		res, err := submit[i](ctx, tx)
 		if err == nil && !res.Committed() {
@@ -298,7 +299,7 @@ func runLoad(ctx context.Context, e *env, cls []*httpapi.Client, ripeKey ipledge
 	}
 	// created finds the id of the object of kind a transaction created among those it
 	// touched (0 if none).
-	created := func(res *httpapi.SubmitResult, kind string) uint64 {
+	created := func(res *apitypes.SubmitResult, kind string) uint64 {
 		for _, obj := range res.Outcome.Touched {
 			if id, ok := strings.CutPrefix(obj, kind+"/"); ok {
 				n, _ := strconv.ParseUint(id, 10, 64)

@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/netguard"
 )
 
@@ -205,7 +205,7 @@ func (g *guard) rateLimit(h http.Handler) http.Handler {
 		}
 		wait := int(math.Ceil(d.Wait.Seconds()))
 		var b bytes.Buffer
-		json.NewEncoder(&b).Encode(httpapi.ErrorBody{Code: ipledger.CodeRateLimited.String(),
+		json.NewEncoder(&b).Encode(apitypes.ErrorBody{Code: ipledger.CodeRateLimited.String(),
 			Message: fmt.Sprintf("rate limit of %g requests per second reached; retry after %d s", g.f.apiRate, wait)})
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Retry-After", strconv.Itoa(wait))

@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/netguard"
 )
 
@@ -51,7 +51,7 @@ func TestAPIRateLimit(t *testing.T) {
 		}
 	}
 	rec := get("/metrics", "198.51.100.1:2", "")
-	var eb httpapi.ErrorBody
+	var eb apitypes.ErrorBody
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || json.Unmarshal(rec.Body.Bytes(), &eb) != nil || eb.Code != "rate_limited" {
 		t.Fatalf("over the limit: %d %q %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
 	"github.com/ipledger/ipledger/ledger"
@@ -75,7 +75,7 @@ func (l localSubmitter) Pools(ctx context.Context) ([]importer.Pool, error) {
 }
 
 // remoteSubmitter talks to a node's HTTP API.
-type remoteSubmitter struct{ c *httpapi.Client }
+type remoteSubmitter struct{ c *client.Client }
 
 func (r remoteSubmitter) Submit(ctx context.Context, tx []byte) (ipledger.Hash, error) {
 	res, err := r.c.Submit(ctx, tx, false)
@@ -401,7 +401,7 @@ func importCmd(e *env) *cobra.Command {
 			if len(keys) == 0 {
 				return errors.New("no registry keys (IANA.key, RIPE-NCC.key, …) in " + home + "/keys")
 			}
-			cl := &httpapi.Client{Base: node}
+			cl := &client.Client{Base: node}
 			st, err := cl.Status(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("node %s: %w", node, userError(err))

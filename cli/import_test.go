@@ -18,7 +18,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -324,7 +324,7 @@ func TestImportCommand(t *testing.T) {
 		}
 	})
 	url := "http://" + addr
-	cl := &httpapi.Client{Base: url}
+	cl := &client.Client{Base: url}
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {
 		if st, err := cl.Status(ctx); err == nil && st.Height >= 1 {
 			break

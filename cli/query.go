@@ -16,8 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/stateproof"
 )
 
@@ -27,14 +28,14 @@ func queryCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "query", Short: "Ask a node about resources, organisations, blocks and transactions"}
 	c.PersistentFlags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
 	c.PersistentFlags().BoolVar(&asJSON, "json", false, "print the API's JSON, for scripts (the default is text: tables, times in RFC 3339 UTC)")
-	client := func() *httpapi.Client { return &httpapi.Client{Base: node} }
-	run := func(get func(ctx context.Context, cl *httpapi.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error {
+	newClient := func() *client.Client { return &client.Client{Base: node} }
+	run := func(get func(ctx context.Context, cl *client.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			arg := ""
 			if len(args) > 0 {
 				arg = args[0]
 			}
-			v, err := get(cmd.Context(), client(), arg)
+			v, err := get(cmd.Context(), newClient(), arg)
 			if err != nil {
 				return userError(err)
 			}
@@ -50,13 +51,13 @@ func queryCmd(e *env) *cobra.Command {
 	}
 	c.AddCommand(&cobra.Command{
 		Use: "status", Short: "Chain id, height, app hash, validators", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) {
+		RunE: run(func(ctx context.Context, cl *client.Client, _ string) (any, error) {
 			st, err := cl.Status(ctx)
 			return &st, err
 		}, printStatus),
 	}, &cobra.Command{
 		Use: "block [HEIGHT]", Short: "A committed block (the latest without HEIGHT)", Args: cobra.MaximumNArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
+		RunE: run(func(ctx context.Context, cl *client.Client, a string) (any, error) {
 			var h int64
 			if a != "" {
 				var err error
@@ -68,18 +69,18 @@ func queryCmd(e *env) *cobra.Command {
 		}, printBlock),
 	}, &cobra.Command{
 		Use: "tx HASH", Short: "A transaction: where it was committed, its result and its content", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Tx(ctx, a) }, printTx),
+		RunE: run(func(ctx context.Context, cl *client.Client, a string) (any, error) { return cl.Tx(ctx, a) }, printTx),
 	}, &cobra.Command{
 		Use: "balance ORG", Short: "An organisation's settlement credits", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Balance(ctx, a) }, printBalance),
+		RunE: run(func(ctx context.Context, cl *client.Client, a string) (any, error) { return cl.Balance(ctx, a) }, printBalance),
 	}, &cobra.Command{
 		Use: "lease ID", Short: "A lease: parties, block, price, term, state and history", Args: cobra.ExactArgs(1),
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) { return cl.Lease(ctx, a) }, printLease),
+		RunE: run(func(ctx context.Context, cl *client.Client, a string) (any, error) { return cl.Lease(ctx, a) }, printLease),
 	})
 	// Resources, holdings and organisations, plain or (--prove) with a state proof the
 	// client verifies.
 	pf := &proveFlags{e: e}
-	proving := func(plain, withProof func(ctx context.Context, cl *httpapi.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error {
+	proving := func(plain, withProof func(ctx context.Context, cl *client.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error {
 		return func(cmd *cobra.Command, args []string) error {
 			if pf.prove {
 				return run(withProof, text)(cmd, args)
@@ -92,10 +93,10 @@ func queryCmd(e *env) *cobra.Command {
 	}
 	// An answer lists at most 1,000 children and 1,000 history entries; --children-after
 	// and --history-after page on from the cursor a truncated answer prints.
-	var page httpapi.Page
+	var page client.Page
 	resource := &cobra.Command{
 		Use: "resource ADDRESS|PREFIX|RANGE|ASN", Short: "Who holds it: the chain of holdings from the registry pool down, and the transactions that made it", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
+		RunE: proving(func(ctx context.Context, cl *client.Client, a string) (any, error) {
 			return cl.ResourcePage(ctx, a, page)
 		},
 			pf.resource,
@@ -103,7 +104,7 @@ func queryCmd(e *env) *cobra.Command {
 	}
 	holding := &cobra.Command{
 		Use: "holding ID|HANDLE", Short: "A holding by id or handle (IPL-H42)", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
+		RunE: proving(func(ctx context.Context, cl *client.Client, a string) (any, error) {
 			return cl.HoldingPage(ctx, a, page)
 		},
 			pf.holding,
@@ -111,7 +112,7 @@ func queryCmd(e *env) *cobra.Command {
 	}
 	orgCmd := &cobra.Command{
 		Use: "org HANDLE", Short: "An organisation, its keys and history", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *httpapi.Client, a string) (any, error) {
+		RunE: proving(func(ctx context.Context, cl *client.Client, a string) (any, error) {
 			return cl.OrgPage(ctx, a, page.HistoryAfter)
 		},
 			pf.org,
@@ -134,16 +135,16 @@ func queryCmd(e *env) *cobra.Command {
 	var all bool
 	leases := &cobra.Command{
 		Use: "leases", Short: "Running leases (--all: ended ones too), of --org as lessor or lessee", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Leases(ctx, org, all) }, printLeases),
+		RunE: run(func(ctx context.Context, cl *client.Client, _ string) (any, error) { return cl.Leases(ctx, org, all) }, printLeases),
 	}
 	leases.Flags().BoolVar(&all, "all", false, "include ended leases")
 	offers := &cobra.Command{
 		Use: "offers", Short: "Open lease offers, of --org", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Offers(ctx, org) }, printOffers),
+		RunE: run(func(ctx context.Context, cl *client.Client, _ string) (any, error) { return cl.Offers(ctx, org) }, printOffers),
 	}
 	routes := &cobra.Command{
 		Use: "routes", Short: "Route authorisations, of --org, and whether each is in force", Args: cobra.NoArgs,
-		RunE: run(func(ctx context.Context, cl *httpapi.Client, _ string) (any, error) { return cl.Routes(ctx, org) }, printRoutes),
+		RunE: run(func(ctx context.Context, cl *client.Client, _ string) (any, error) { return cl.Routes(ctx, org) }, printRoutes),
 	}
 	for _, sub := range []*cobra.Command{leases, offers, routes} {
 		sub.Flags().StringVar(&org, "org", "", "only this organisation's")
@@ -157,7 +158,7 @@ func printResource(w io.Writer, v any) {
 		printProved(w, pr)
 		return
 	}
-	r := v.(*httpapi.ResourceInfo)
+	r := v.(*apitypes.ResourceInfo)
 	fmt.Fprintf(w, "%s at height %d is held by %s (%s), %s\n\n", r.Resource, r.Height, r.Holding.Holder, r.Holding.HolderName, r.Holding.Status)
 	// COUNTRY is the registration's (allocate/assign --country, the delegated files' cc);
 	// GEO the geolocation published with set-geo that covers the whole holding, if any.
@@ -213,7 +214,7 @@ func printOrg(w io.Writer, v any) {
 		printProved(w, pr)
 		return
 	}
-	o := v.(*httpapi.OrgInfo)
+	o := v.(*apitypes.OrgInfo)
 	fmt.Fprintf(w, "%s  %s\n", o.Handle, o.Name)
 	if o.IsRegistry {
 		fmt.Fprintln(w, "  registry")
@@ -311,7 +312,19 @@ func verified(p *stateproof.Proof, t *stateproof.Trust, from string) verificatio
 		TrustedMatch: string(t.Validators.Hash()) == string(sh.ValidatorsHash)}
 }
 
-func (pf *proveFlags) resource(ctx context.Context, cl *httpapi.Client, arg string) (any, error) {
+// decodeProof decodes a state proof the client fetched; stateproof checks it.
+func decodeProof(raw json.RawMessage, err error) (*stateproof.Proof, error) {
+	if err != nil {
+		return nil, err
+	}
+	var p stateproof.Proof
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("decode the node's state proof: %w", err)
+	}
+	return &p, nil
+}
+
+func (pf *proveFlags) resource(ctx context.Context, cl *client.Client, arg string) (any, error) {
 	res, err := ipledger.ParseResource(arg)
 	if err != nil {
 		return nil, err
@@ -320,7 +333,7 @@ func (pf *proveFlags) resource(ctx context.Context, cl *httpapi.Client, arg stri
 	if err != nil {
 		return nil, err
 	}
-	p, err := cl.ProveResource(ctx, res.String(), pf.height)
+	p, err := decodeProof(cl.ProveResource(ctx, res.String(), pf.height))
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +347,7 @@ func (pf *proveFlags) resource(ctx context.Context, cl *httpapi.Client, arg stri
 	return &proved{Answer: ans, Organisation: ans.Holder, Verified: verified(p, t, from)}, nil
 }
 
-func (pf *proveFlags) holding(ctx context.Context, cl *httpapi.Client, arg string) (any, error) {
+func (pf *proveFlags) holding(ctx context.Context, cl *client.Client, arg string) (any, error) {
 	n := arg
 	if len(n) > 5 && strings.EqualFold(n[:5], "IPL-H") {
 		n = n[5:]
@@ -347,7 +360,7 @@ func (pf *proveFlags) holding(ctx context.Context, cl *httpapi.Client, arg strin
 	if err != nil {
 		return nil, err
 	}
-	p, err := cl.ProveHolding(ctx, strconv.FormatUint(id, 10), pf.height)
+	p, err := decodeProof(cl.ProveHolding(ctx, strconv.FormatUint(id, 10), pf.height))
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +374,7 @@ func (pf *proveFlags) holding(ctx context.Context, cl *httpapi.Client, arg strin
 	return &proved{Answer: ans, Organisation: ans.Holder, Verified: verified(p, t, from)}, nil
 }
 
-func (pf *proveFlags) org(ctx context.Context, cl *httpapi.Client, arg string) (any, error) {
+func (pf *proveFlags) org(ctx context.Context, cl *client.Client, arg string) (any, error) {
 	handle := strings.ToUpper(arg)
 	if !ipledger.ValidHandle(handle) {
 		return nil, fmt.Errorf("%q is not an organisation handle", arg)
@@ -370,7 +383,7 @@ func (pf *proveFlags) org(ctx context.Context, cl *httpapi.Client, arg string) (
 	if err != nil {
 		return nil, err
 	}
-	p, err := cl.ProveOrg(ctx, handle, pf.height)
+	p, err := decodeProof(cl.ProveOrg(ctx, handle, pf.height))
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
 )
 
 // The human output of `ipledger query`: every answer as labelled lines or a table, times
@@ -165,7 +165,7 @@ func result(c ipledger.Code, log string) string {
 }
 
 func printTx(w io.Writer, v any) {
-	t := v.(*httpapi.TxInfo)
+	t := v.(*apitypes.TxInfo)
 	var signers []string
 	for _, s := range t.Signers {
 		signers = append(signers, s.Org+" "+s.Key.String())
@@ -200,12 +200,12 @@ func printTx(w io.Writer, v any) {
 }
 
 func printBalance(w io.Writer, v any) {
-	b := v.(*httpapi.BalanceInfo)
+	b := v.(*apitypes.BalanceInfo)
 	fmt.Fprintf(w, "%s holds %d credits at height %d\n", b.Org, b.Balance, b.Height)
 }
 
 func printLease(w io.Writer, v any) {
-	l := v.(*httpapi.LeaseInfo)
+	l := v.(*apitypes.LeaseInfo)
 	state := string(l.State)
 	switch {
 	case l.State == ipledger.LeaseGrace:
@@ -243,7 +243,7 @@ func printLease(w io.Writer, v any) {
 
 // printHistory prints the transactions that touched an object, with the cursor of the
 // rest when the list is truncated.
-func printHistory(w io.Writer, hist []httpapi.HistoryItem, next string) {
+func printHistory(w io.Writer, hist []apitypes.HistoryItem, next string) {
 	if len(hist) == 0 {
 		return
 	}
@@ -259,7 +259,7 @@ func printHistory(w io.Writer, hist []httpapi.HistoryItem, next string) {
 }
 
 func printLeases(w io.Writer, v any) {
-	l := v.(*httpapi.LeaseList)
+	l := v.(*apitypes.LeaseList)
 	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Leases), "lease", "leases"), l.Height, truncated(l.Truncated))
 	if len(l.Leases) == 0 {
 		return
@@ -275,7 +275,7 @@ func printLeases(w io.Writer, v any) {
 }
 
 func printOffers(w io.Writer, v any) {
-	l := v.(*httpapi.LeaseList)
+	l := v.(*apitypes.LeaseList)
 	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Offers), "offer", "offers"), l.Height, truncated(l.Truncated))
 	if len(l.Offers) == 0 {
 		return
@@ -291,7 +291,7 @@ func printOffers(w io.Writer, v any) {
 }
 
 func printRoutes(w io.Writer, v any) {
-	l := v.(*httpapi.RouteList)
+	l := v.(*apitypes.RouteList)
 	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Routes), "route authorisation", "route authorisations"), l.Height, truncated(l.Truncated))
 	if len(l.Routes) == 0 {
 		return
@@ -313,7 +313,7 @@ func printRoutes(w io.Writer, v any) {
 // truncated is the note of a list that stops at the API's cap.
 func truncated(t bool) string {
 	if t {
-		return fmt.Sprintf(" (the first %d; narrow it with --org)", httpapi.MaxMarketList)
+		return fmt.Sprintf(" (the first %d; narrow it with --org)", apitypes.MaxMarketList)
 	}
 	return ""
 }

@@ -12,7 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
 )
 
 // hostileName is what a node (or a record from before the ledger refused it) may answer as
@@ -26,19 +26,19 @@ const hostileName = "Evil\r\nORG-B  Forged Corp\x1b[2J\x00\x7f\u009b31m\u202eCor
 func TestQueryEscapes(t *testing.T) {
 	answer := func(name string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			h := httpapi.HoldingInfo{Handle: "IPL-H7", ID: 7, Resource: ipledger.MustParseResource("193.0.0.0/16"), Depth: 1,
+			h := apitypes.HoldingInfo{Handle: "IPL-H7", ID: 7, Resource: ipledger.MustParseResource("193.0.0.0/16"), Depth: 1,
 				Holder: "ORG-A" + name, HolderName: name, Status: ipledger.Status("ALLOCATED PA" + name), Country: name, Registered: name}
 			var v any
 			switch {
 			case strings.HasPrefix(r.URL.Path, "/v1/orgs/"):
-				v = httpapi.OrgInfo{Organisation: ipledger.Organisation{Handle: "ORG-A" + name, Name: name, Country: name, AbuseMailbox: name, Registry: name},
-					Height: 9, History: []httpapi.HistoryItem{{Height: 2, Kind: name, CodeName: name, Time: time.Unix(0, 0)}}}
+				v = apitypes.OrgInfo{Organisation: ipledger.Organisation{Handle: "ORG-A" + name, Name: name, Country: name, AbuseMailbox: name, Registry: name},
+					Height: 9, History: []apitypes.HistoryItem{{Height: 2, Kind: name, CodeName: name, Time: time.Unix(0, 0)}}}
 			case strings.HasPrefix(r.URL.Path, "/v1/resources/"):
-				v = httpapi.ResourceInfo{Resource: h.Resource, Height: 9, Holding: h, Chain: []httpapi.HoldingInfo{h, h}, Children: []httpapi.HoldingInfo{h},
-					History: []httpapi.HistoryItem{{Height: 2, Kind: name, CodeName: name, Time: time.Unix(0, 0)}}}
+				v = apitypes.ResourceInfo{Resource: h.Resource, Height: 9, Holding: h, Chain: []apitypes.HoldingInfo{h, h}, Children: []apitypes.HoldingInfo{h},
+					History: []apitypes.HistoryItem{{Height: 2, Kind: name, CodeName: name, Time: time.Unix(0, 0)}}}
 			default:
 				w.WriteHeader(http.StatusNotFound)
-				json.NewEncoder(w).Encode(httpapi.ErrorBody{Code: "not_found", Message: "no " + name})
+				json.NewEncoder(w).Encode(apitypes.ErrorBody{Code: "not_found", Message: "no " + name})
 				return
 			}
 			json.NewEncoder(w).Encode(v)
@@ -64,7 +64,7 @@ func TestQueryEscapes(t *testing.T) {
 				}
 				if args[len(args)-1] == "--json" {
 					// The same JSON value, the name included, whatever the escapes.
-					var o httpapi.OrgInfo
+					var o apitypes.OrgInfo
 					if err := json.Unmarshal(out.Bytes(), &o); err != nil || (i == 1 && o.Name != hostileName) {
 						t.Fatalf("--json: %v, name %q:\n%s", err, o.Name, text)
 					}

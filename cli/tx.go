@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -363,7 +363,7 @@ func buildAndSend(ctx context.Context, e *env, f *txFlags, kind ipledger.Kind, b
 		}
 		signers = append(signers, ipledger.Signer{Org: s[0], Key: k})
 	}
-	cl := &httpapi.Client{Base: f.node}
+	cl := &client.Client{Base: f.node}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", f.node, userError(err))
@@ -438,7 +438,7 @@ const exitNotCommitted = 3
 // send submits tx and, with wait, reports its commit. It never reports success for a
 // transaction it waited for and did not see committed: that exits with code 3 (a
 // rejection committed exits with 2).
-func send(ctx context.Context, e *env, cl *httpapi.Client, tx []byte, wait bool) error {
+func send(ctx context.Context, e *env, cl *client.Client, tx []byte, wait bool) error {
 	hash := ipledger.HashTx(tx)
 	res, err := cl.Submit(ctx, tx, wait)
 	if err != nil {
@@ -469,7 +469,7 @@ func send(ctx context.Context, e *env, cl *httpapi.Client, tx []byte, wait bool)
 
 // notCommitted says that the transaction hash is not known to have committed, and how to
 // find out.
-func notCommitted(e *env, cl *httpapi.Client, hash ipledger.Hash) {
+func notCommitted(e *env, cl *client.Client, hash ipledger.Hash) {
 	fmt.Fprintf(e.stderr, "ipledger: transaction %s is not known to have committed: the node accepted it, or may have, "+
 		"but the wait for its commit ended first. It may still commit, until it expires, or never. "+
 		"Check with: ipledger query tx %s --node %s\n", hash, hash, cl.Base)
@@ -529,7 +529,7 @@ func txSubmitCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return send(cmd.Context(), e, &httpapi.Client{Base: node}, b, !noWait)
+			return send(cmd.Context(), e, &client.Client{Base: node}, b, !noWait)
 		},
 	}
 	c.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")

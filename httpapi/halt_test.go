@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/client"
 )
 
 // haltedNode is a node that halted: its status says so and it refuses transactions as
@@ -47,7 +48,7 @@ func TestStatusHalted(t *testing.T) {
 	// The client says why, in full.
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	if _, err := (&Client{Base: srv.URL}).Status(context.Background()); ipledger.ErrorCode(err) != ipledger.CodeUnavailable || !strings.Contains(err.Error(), "node halted: consensus failure: test") {
+	if _, err := (&client.Client{Base: srv.URL}).Status(context.Background()); ipledger.ErrorCode(err) != ipledger.CodeUnavailable || !strings.Contains(err.Error(), "node halted: consensus failure: test") {
 		t.Fatalf("client status of a halted node: %v", err)
 	}
 	// A running node answers 200.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 )
@@ -25,12 +26,12 @@ import (
 const testChain = "httpapi-test"
 
 // startNode starts a single-validator node in a temp dir and serves the API over it.
-func startNode(t *testing.T) (*chain.Node, *httptest.Server, *Client) {
+func startNode(t *testing.T) (*chain.Node, *httptest.Server, *client.Client) {
 	t.Helper()
 	n, _, reg := startNodeHome(t, false)
 	srv := httptest.NewServer(New(Options{Node: n, Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}))
 	t.Cleanup(srv.Close)
-	return n, srv, &Client{Base: srv.URL + "/"}
+	return n, srv, &client.Client{Base: srv.URL + "/"}
 }
 
 // startNodeHome starts a single-validator node of testGenesis in a temp home, stops it
@@ -55,7 +56,7 @@ func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...i
 }
 
 // commit submits tx with ?wait=commit and wants it applied.
-func commit(t *testing.T, c *Client, what string, tx []byte) SubmitResult {
+func commit(t *testing.T, c *client.Client, what string, tx []byte) SubmitResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

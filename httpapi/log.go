@@ -26,24 +26,6 @@ type logReader interface {
 	LeafIndex(o ipledger.TxOutcome) (uint64, error)
 }
 
-// InclusionInfo answers GET /v1/log/proof/inclusion: leaf Index is in the tree of Size
-// with Root; Proof is the RFC 9162 audit path, leaf to root.
-type InclusionInfo struct {
-	Index    uint64   `json:"index"`
-	Size     uint64   `json:"size"`
-	Root     []byte   `json:"root"`
-	LeafHash []byte   `json:"leaf_hash"`
-	Proof    [][]byte `json:"proof"`
-}
-
-// ConsistencyInfo answers GET /v1/log/proof/consistency: the tree of Old is a prefix of
-// the tree of New.
-type ConsistencyInfo struct {
-	Old   uint64   `json:"old"`
-	New   uint64   `json:"new"`
-	Proof [][]byte `json:"proof"`
-}
-
 // txPositioner finds a committed transaction's block and index without reading the block
 // record: *chain.App.
 type txPositioner interface {

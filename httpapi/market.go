@@ -13,49 +13,6 @@ import (
 
 // The leasing market in the JSON API: balances, route authorisations, offers and leases.
 
-// MaxMarketList bounds the items of a market listing (Truncated says when more exist).
-const MaxMarketList = 1000
-
-// BalanceInfo answers GET /v1/balances/{org}.
-type BalanceInfo struct {
-	Org     string `json:"org"`
-	Balance uint64 `json:"balance"`
-	Height  int64  `json:"height"`
-}
-
-// LeaseInfo answers GET /v1/leases/{id}: the lease and the history of its object.
-type LeaseInfo struct {
-	ipledger.Lease
-	End              int64         `json:"end"` // Start + Periods·Period
-	Height           int64         `json:"height"`
-	History          []HistoryItem `json:"history"`
-	HistoryTruncated bool          `json:"history_truncated,omitempty"`
-	// HistoryNext, when HistoryTruncated, is the ?history_after= that asks for the rest.
-	HistoryNext string `json:"history_next,omitempty"`
-}
-
-// LeaseList answers GET /v1/leases and GET /v1/offers.
-type LeaseList struct {
-	Height    int64             `json:"height"`
-	Leases    []*ipledger.Lease `json:"leases,omitempty"`
-	Offers    []*ipledger.Offer `json:"offers,omitempty"`
-	Truncated bool              `json:"truncated,omitempty"`
-}
-
-// RouteList answers GET /v1/routes: route authorisations, each marked whether it is in
-// force at the committed block's time (not expired, not suppressed by a lease).
-type RouteList struct {
-	Height    int64       `json:"height"`
-	Routes    []RouteInfo `json:"routes"`
-	Truncated bool        `json:"truncated,omitempty"`
-}
-
-// RouteInfo is one route authorisation in a RouteList.
-type RouteInfo struct {
-	ipledger.RouteAuth
-	InForce bool `json:"in_force"`
-}
-
 func (s *server) mountMarket() {
 	s.mux.HandleFunc("GET /v1/balances/{org}", s.balance)
 	s.mux.HandleFunc("GET /v1/leases", s.leases)

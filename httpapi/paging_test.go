@@ -198,9 +198,6 @@ func TestQueryGate(t *testing.T) {
 	if w := get(h, "/v1/resources/193.0.0.0/16"); w.Code != 200 {
 		t.Fatalf("after release: %d %s", w.Code, w.Body)
 	}
-	if got := apiError(http.StatusServiceUnavailable, []byte(`{"code":"busy","message":"m"}`)); ipledger.ErrorMessage(got) == "" {
-		t.Fatal("client error of a busy answer")
-	}
 }
 
 // historyApp is a stateApp whose objects each have a long history: entry i of an object
@@ -283,38 +280,6 @@ func TestOrgListFromCursor(t *testing.T) {
 	}
 	if ckv.n > 12 {
 		t.Fatalf("read %d organisations for a page of 10", ckv.n)
-	}
-}
-
-// TestClientRetriesBusy: the client asks again after a busy or rate-limited answer's
-// Retry-After, and gives up after a few.
-func TestClientRetriesBusy(t *testing.T) {
-	var calls int
-	busyFor := 2
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls++
-		if calls <= busyFor {
-			w.Header().Set("Retry-After", "0")
-			if calls%2 == 0 {
-				w.WriteHeader(http.StatusTooManyRequests)
-				w.Write([]byte(`{"code":"rate_limited","message":"slow down"}`))
-				return
-			}
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte(`{"code":"busy","message":"too many"}`))
-			return
-		}
-		w.Write([]byte(`{"height":7,"handles":[]}`))
-	}))
-	defer srv.Close()
-	cl := &Client{Base: srv.URL}
-	list, err := cl.Orgs(context.Background(), "", "", 0)
-	if err != nil || list.Height != 7 || calls != 3 {
-		t.Fatalf("after %d calls: %v %v", calls, list, err)
-	}
-	calls, busyFor = 0, 100
-	if _, err := cl.Orgs(context.Background(), "", "", 0); err == nil || calls != readRetries+1 {
-		t.Fatalf("always busy: %d calls, err %v", calls, err)
 	}
 }
 

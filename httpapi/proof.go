@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 
@@ -320,11 +320,21 @@ func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res iple
 	}
 	if len(chn) == 0 {
 		// Still proven: the proof shows that no single holding contains all of res.
+		pj, err := proofJSON(a, entries)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		s.writeJSON(w, http.StatusOK, &ResourceInfo{Resource: res, Height: a.Height, Chain: []HoldingInfo{},
-			History: []HistoryItem{}, Children: []HoldingInfo{}, Proof: stateproof.New(a, entries)})
+			History: []HistoryItem{}, Children: []HoldingInfo{}, Proof: pj})
 		return
 	}
 	s.writeProved(w, r, a, snap, res, chn, entries, pg)
+}
+
+// proofJSON is the proof of entries against a as the wire types carry it.
+func proofJSON(a *stateproof.Anchor, entries []stateproof.Entry) (json.RawMessage, error) {
+	return stateproof.New(a, entries).AppendJSON(nil)
 }
 
 // writeProved answers with the resource res described by its holding chain chn as of the
@@ -337,7 +347,10 @@ func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *statepro
 	}
 	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
 	info.HistoryTruncated = info.HistoryNext != ""
-	info.Proof = stateproof.New(a, entries)
+	if info.Proof, err = proofJSON(a, entries); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.writeJSON(w, http.StatusOK, info)
 }
 
@@ -393,52 +406,9 @@ func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string
 	}
 	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
 	info.HistoryTruncated = info.HistoryNext != ""
-	info.Proof = stateproof.New(a, entries)
+	if info.Proof, err = proofJSON(a, entries); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.writeJSON(w, http.StatusOK, info)
-}
-
-// proofQuery is ?height= for a height, none for 0.
-func proofQuery(height int64) url.Values {
-	if height == 0 {
-		return nil
-	}
-	return url.Values{"height": {strconv.FormatInt(height, 10)}}
-}
-
-// ProveResource returns GET /v1/proof/resources/{res}: the proof of who holds res at
-// height (0: the latest provable height). Check it with Proof.VerifyResource.
-func (c *Client) ProveResource(ctx context.Context, res string, height int64) (*stateproof.Proof, error) {
-	var p stateproof.Proof
-	if err := c.get(ctx, "/v1/proof/resources/"+res, proofQuery(height), &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
-// ProveHolding returns GET /v1/proof/holdings/{id}: id is a number or a handle like
-// "IPL-H42". Check it with Proof.VerifyHolding.
-func (c *Client) ProveHolding(ctx context.Context, id string, height int64) (*stateproof.Proof, error) {
-	var p stateproof.Proof
-	if err := c.get(ctx, "/v1/proof/holdings/"+id, proofQuery(height), &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
-// ProveOrg returns GET /v1/proof/orgs/{handle}. Check it with Proof.VerifyOrg.
-func (c *Client) ProveOrg(ctx context.Context, handle string, height int64) (*stateproof.Proof, error) {
-	var p stateproof.Proof
-	if err := c.get(ctx, "/v1/proof/orgs/"+handle, proofQuery(height), &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
-}
-
-// ProveKey returns GET /v1/proof/state/{hex key}. Check it with Proof.VerifyKey.
-func (c *Client) ProveKey(ctx context.Context, key []byte, height int64) (*stateproof.Proof, error) {
-	var p stateproof.Proof
-	if err := c.get(ctx, "/v1/proof/state/"+hex.EncodeToString(key), proofQuery(height), &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
 }

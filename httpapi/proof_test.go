@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/stateproof"
@@ -26,7 +27,7 @@ import (
 
 // startProofNode is startNode that also returns the trust a client derives from the
 // node's genesis file.
-func startProofNode(t testing.TB) (*chain.Node, *httptest.Server, *Client, *stateproof.Trust) {
+func startProofNode(t testing.TB) (*chain.Node, *httptest.Server, *client.Client, *stateproof.Trust) {
 	t.Helper()
 	n, dir, _ := startNodeHome(t, true)
 	srv := httptest.NewServer(New(Options{Node: n}))
@@ -35,7 +36,19 @@ func startProofNode(t testing.TB) (*chain.Node, *httptest.Server, *Client, *stat
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n, srv, &Client{Base: srv.URL}, trust
+	return n, srv, &client.Client{Base: srv.URL}, trust
+}
+
+// proof decodes a proof the client fetched.
+func proof(raw json.RawMessage, err error) (*stateproof.Proof, error) {
+	if err != nil {
+		return nil, err
+	}
+	var p stateproof.Proof
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // provable waits until height h is provable (block h+1 committed) and returns the proof
@@ -57,7 +70,7 @@ func provable(t *testing.T, h int64, get func(height int64) (*stateproof.Proof, 
 
 // proofWorld registers ORG-A and ORG-B, allocates to ORG-A and assigns a /24 to ORG-B,
 // and returns the heights of the registration, the allocation and the assignment.
-func proofWorld(t *testing.T, c *Client) (registered, allocated, assigned int64) {
+func proofWorld(t *testing.T, c *client.Client) (registered, allocated, assigned int64) {
 	t.Helper()
 	ripe, orgA, orgB := ipledgertest.Signer(ipledger.RIPENCC), ipledgertest.Signer("ORG-A"), ipledgertest.Signer("ORG-B")
 	registered = commit(t, c, "register", mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
@@ -87,7 +100,7 @@ func TestStateProofs(t *testing.T) {
 
 	resource := func(res string, height int64) (*stateproof.Proof, *stateproof.ResourceAnswer) {
 		t.Helper()
-		p := provable(t, height, func(height int64) (*stateproof.Proof, error) { return c.ProveResource(ctx, res, height) })
+		p := provable(t, height, func(height int64) (*stateproof.Proof, error) { return proof(c.ProveResource(ctx, res, height)) })
 		if p.Height != height {
 			t.Fatalf("proof of %s at %d answers height %d", res, height, p.Height)
 		}
@@ -181,7 +194,9 @@ func TestStateProofs(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := info.Holding.ID
-		p := provable(t, h, func(height int64) (*stateproof.Proof, error) { return c.ProveHolding(ctx, info.Holding.Handle, height) })
+		p := provable(t, h, func(height int64) (*stateproof.Proof, error) {
+			return proof(c.ProveHolding(ctx, info.Holding.Handle, height))
+		})
 		ans, err := p.VerifyHolding(id, trust)
 		if err != nil {
 			t.Fatal(err)
@@ -189,22 +204,22 @@ func TestStateProofs(t *testing.T) {
 		if ans.Holding == nil || ans.Holding.ID != id || ans.Holding.Holder != "ORG-B" || ans.Holder == nil || ans.Holder.Handle != "ORG-B" {
 			t.Fatalf("%+v", ans)
 		}
-		p = provable(t, h, func(height int64) (*stateproof.Proof, error) { return c.ProveHolding(ctx, "999999", height) })
+		p = provable(t, h, func(height int64) (*stateproof.Proof, error) { return proof(c.ProveHolding(ctx, "999999", height)) })
 		if ans, err := p.VerifyHolding(999999, trust); err != nil || ans.Holding != nil {
 			t.Fatalf("unknown holding: %+v %v", ans, err)
 		}
 	})
 	t.Run("orgs", func(t *testing.T) {
-		p := provable(t, h, func(height int64) (*stateproof.Proof, error) { return c.ProveOrg(ctx, "org-a", height) })
+		p := provable(t, h, func(height int64) (*stateproof.Proof, error) { return proof(c.ProveOrg(ctx, "org-a", height)) })
 		if o, err := p.VerifyOrg("ORG-A", trust); err != nil || o == nil || o.Name != "Alpha Networks" {
 			t.Fatalf("ORG-A: %+v %v", o, err)
 		}
-		p = provable(t, h, func(height int64) (*stateproof.Proof, error) { return c.ProveOrg(ctx, "ORG-NOBODY", height) })
+		p = provable(t, h, func(height int64) (*stateproof.Proof, error) { return proof(c.ProveOrg(ctx, "ORG-NOBODY", height)) })
 		if o, err := p.VerifyOrg("ORG-NOBODY", trust); err != nil || o != nil {
 			t.Fatalf("ORG-NOBODY: %+v %v", o, err)
 		}
 		// Before it was registered, ORG-A did not exist.
-		p = provable(t, registered-1, func(height int64) (*stateproof.Proof, error) { return c.ProveOrg(ctx, "ORG-A", height) })
+		p = provable(t, registered-1, func(height int64) (*stateproof.Proof, error) { return proof(c.ProveOrg(ctx, "ORG-A", height)) })
 		if o, err := p.VerifyOrg("ORG-A", trust); err != nil || o != nil {
 			t.Fatalf("ORG-A at %d: %+v %v", registered-1, o, err)
 		}
@@ -215,7 +230,7 @@ func TestStateProofs(t *testing.T) {
 	})
 	t.Run("state key", func(t *testing.T) {
 		key := ledger.OrgKey("ORG-B")
-		p := provable(t, h, func(height int64) (*stateproof.Proof, error) { return c.ProveKey(ctx, key, height) })
+		p := provable(t, h, func(height int64) (*stateproof.Proof, error) { return proof(c.ProveKey(ctx, key, height)) })
 		v, err := p.VerifyKey(key, trust)
 		if err != nil || v == nil {
 			t.Fatalf("%x: %v", v, err)
@@ -228,7 +243,7 @@ func TestStateProofs(t *testing.T) {
 		var info ResourceInfo
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			err := c.get(ctx, "/v1/resources/193.0.1.5", map[string][]string{"prove": {"true"}, "height": {strconv.FormatInt(h, 10)}}, &info)
+			err := c.Get(ctx, "/v1/resources/193.0.1.5", map[string][]string{"prove": {"true"}, "height": {strconv.FormatInt(h, 10)}}, &info)
 			if err == nil {
 				break
 			}
@@ -237,10 +252,11 @@ func TestStateProofs(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if info.Proof == nil || info.Height != h || info.Proof.Height != h {
-			t.Fatalf("height %d, proof %+v", info.Height, info.Proof)
+		ip, err := proof(info.Proof, nil)
+		if err != nil || info.Height != h || ip.Height != h {
+			t.Fatalf("height %d, proof %s: %v", info.Height, info.Proof, err)
 		}
-		ans, err := info.Proof.VerifyResource(info.Resource, trust)
+		ans, err := ip.VerifyResource(info.Resource, trust)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,10 +264,14 @@ func TestStateProofs(t *testing.T) {
 			t.Fatalf("proof chain %d holdings ending %d; answer %d ending %d", len(ans.Chain), ans.Holding().ID, len(info.Chain), info.Holding.ID)
 		}
 		var oi OrgInfo
-		if err := c.get(ctx, "/v1/orgs/ORG-B", map[string][]string{"prove": {"1"}}, &oi); err != nil {
+		if err := c.Get(ctx, "/v1/orgs/ORG-B", map[string][]string{"prove": {"1"}}, &oi); err != nil {
 			t.Fatal(err)
 		}
-		if o, err := oi.Proof.VerifyOrg("ORG-B", trust); err != nil || o.Name != oi.Name || oi.Height != oi.Proof.Height {
+		op, err := proof(oi.Proof, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, err := op.VerifyOrg("ORG-B", trust); err != nil || o.Name != oi.Name || oi.Height != op.Height {
 			t.Fatalf("org proof: %+v %v", o, err)
 		}
 	})
@@ -321,12 +341,16 @@ func TestStateProofTampering(t *testing.T) {
 	ctx := context.Background()
 	_, allocated, h := proofWorld(t, c)
 	res := ipledger.MustParseResource("193.0.1.0/24")
-	p := provable(t, h, func(height int64) (*stateproof.Proof, error) { return c.ProveResource(ctx, res.String(), height) })
+	p := provable(t, h, func(height int64) (*stateproof.Proof, error) {
+		return proof(c.ProveResource(ctx, res.String(), height))
+	})
 	if _, err := p.VerifyResource(res, trust); err != nil {
 		t.Fatal(err)
 	}
 	// A proof of an earlier height, for swapping headers.
-	earlier := provable(t, allocated, func(height int64) (*stateproof.Proof, error) { return c.ProveResource(ctx, res.String(), height) })
+	earlier := provable(t, allocated, func(height int64) (*stateproof.Proof, error) {
+		return proof(c.ProveResource(ctx, res.String(), height))
+	})
 
 	entry := func(m map[string]any, i int) map[string]any { return m["entries"].([]any)[i].(map[string]any) }
 	header := func(m map[string]any) map[string]any {

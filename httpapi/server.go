@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 )
 
 // Backend is what the API needs of a node; package chain's Node satisfies it. A Backend
@@ -83,18 +84,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Limits of the API.
+// Limits of the API: apitypes declares them, since clients page by them.
 const (
-	// MaxChildren bounds the children listed for a holding per answer
-	// (ResourceInfo.ChildrenTruncated, ChildrenNext).
-	MaxChildren = 1000
-	// MaxHistory bounds the history entries listed per answer (HistoryTruncated,
-	// HistoryNext).
-	MaxHistory = 1000
-	// MaxOrgList bounds the limit of GET /v1/orgs; 100 is the default.
-	MaxOrgList = 1000
-	// MaxGeo bounds the geolocations listed with a resource (ResourceInfo.GeoTruncated).
-	MaxGeo = 100
+	MaxChildren   = apitypes.MaxChildren
+	MaxHistory    = apitypes.MaxHistory
+	MaxOrgList    = apitypes.MaxOrgList
+	MaxGeo        = apitypes.MaxGeo
+	MaxMarketList = apitypes.MaxMarketList
 )
 
 type server struct {

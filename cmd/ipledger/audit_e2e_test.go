@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +16,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
@@ -60,12 +58,7 @@ func (p *auditNode) stop(t *testing.T) {
 // get returns the body of a GET of path on the node's HTTP listener.
 func (p *auditNode) get(t *testing.T, path string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + p.addr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, _, err := (&client.Client{Base: "http://" + p.addr}).Fetch(context.Background(), path, nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +130,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	}
 	rpcAddr := ipledgertest.FreeAddr(t)
 	p := startRPCNode(t, home, rpcAddr)
-	cl := &httpapi.Client{Base: "http://" + p.addr}
+	cl := &client.Client{Base: "http://" + p.addr}
 	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -221,7 +214,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	}
 
 	p = startRPCNode(t, home, rpcAddr)
-	cl = &httpapi.Client{Base: "http://" + p.addr}
+	cl = &client.Client{Base: "http://" + p.addr}
 	// The node serves what it holds, forged holder included ...
 	now, err := cl.Holding(ctx, fmt.Sprint(id))
 	if err != nil || now.Holding.Holder != "ORG-X" {

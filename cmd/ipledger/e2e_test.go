@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/apitypes"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -97,7 +98,7 @@ func startNode(t *testing.T, home string) *nodeProc {
 // timeout it fails the test with the node's output.
 func waitUp(t testing.TB, addr string, output func() string) {
 	t.Helper()
-	cl := &httpapi.Client{Base: "http://" + addr}
+	cl := &client.Client{Base: "http://" + addr}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -143,7 +144,7 @@ func TestKillDuringCommits(t *testing.T) {
 		t.Fatalf("init: %v\n%s", err, out)
 	}
 	p := startNode(t, home)
-	cl := &httpapi.Client{Base: "http://" + p.addr}
+	cl := &client.Client{Base: "http://" + p.addr}
 	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -185,7 +186,7 @@ func TestKillDuringCommits(t *testing.T) {
 	mu.Lock()
 	submitted := append([]ipledger.Hash{}, hashes...)
 	mu.Unlock()
-	committed := map[ipledger.Hash]*httpapi.TxInfo{}
+	committed := map[ipledger.Hash]*apitypes.TxInfo{}
 	for _, h := range submitted {
 		info, err := cl.Tx(context.Background(), h.String())
 		if err == nil && info.Height > 0 {
@@ -225,7 +226,7 @@ func TestKillDuringCommits(t *testing.T) {
 	start := time.Now()
 	p2 := startNode(t, home)
 	t.Logf("restarted in %v; %d committed transactions (%d rejected) up to height %d", time.Since(start), len(committed), failures, st.Height)
-	cl2 := &httpapi.Client{Base: "http://" + p2.addr}
+	cl2 := &client.Client{Base: "http://" + p2.addr}
 	for h, before := range committed {
 		after, err := cl2.Tx(context.Background(), h.String())
 		if err != nil {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/rtr"
 )
@@ -158,7 +158,7 @@ func listenerMetrics(t *testing.T, addr string) string {
 // and after the flood, and never logs a consensus failure.
 func TestFloodKeepsCommitting(t *testing.T) {
 	n := startFloodNode(t)
-	cl := &httpapi.Client{Base: "http://" + n.http}
+	cl := &client.Client{Base: "http://" + n.http}
 	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, n.home, ipledger.RIPENCC)}
 	seq := uint64(1)
 	// commit submits a transaction from the trusted address and waits for its commit.

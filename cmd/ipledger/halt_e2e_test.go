@@ -15,8 +15,9 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -89,7 +90,7 @@ func haltPost(t *testing.T, addr string, tx []byte) (int, string) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var eb httpapi.ErrorBody
+	var eb apitypes.ErrorBody
 	json.NewDecoder(resp.Body).Decode(&eb)
 	return resp.StatusCode, eb.Code
 }
@@ -226,7 +227,7 @@ func TestDiskFullE2E(t *testing.T) {
 	waitStatus("the recovery", func(code int, st ipledger.NodeStatus) bool { return code == 200 && st.Refusing == "" })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl := &httpapi.Client{Base: "http://" + p.addr}
+	cl := &client.Client{Base: "http://" + p.addr}
 	if res, err := cl.Submit(ctx, tx, true); err != nil || res.Outcome == nil || res.Outcome.Code != 0 {
 		t.Fatalf("submit after the recovery: %+v %v", res, err)
 	}

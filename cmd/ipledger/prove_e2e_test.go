@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/stateproof"
 )
 
@@ -35,7 +35,7 @@ func TestQueryProve(t *testing.T) {
 	}
 	p := startNode(t, home)
 	node := "http://" + p.addr
-	cl := &httpapi.Client{Base: node}
+	cl := &client.Client{Base: node}
 	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -191,7 +191,7 @@ func TestExpensiveReadFlood(t *testing.T) {
 		restart()
 	}
 	base := "http://" + addr
-	cl := &httpapi.Client{Base: base}
+	cl := &client.Client{Base: base}
 	ctx := context.Background()
 	info, err := cl.Resource(ctx, target)
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/vrp"
 )
@@ -247,7 +247,7 @@ func TestVRPFileExpiredStatus(t *testing.T) {
 	}
 	f.Close()
 	n := startRTRNode(t, "--vrps-file", file)
-	c := &httpapi.Client{Base: "http://" + n.http, HTTP: http.DefaultClient}
+	c := &client.Client{Base: "http://" + n.http, HTTP: http.DefaultClient}
 	var st ipledger.NodeStatus
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if st, err = c.Status(t.Context()); err == nil {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/cli"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/rtr"
 	"github.com/ipledger/ipledger/vrp"
@@ -525,7 +525,7 @@ func TestLeaseBird(t *testing.T) {
 	n := startRTRNode(t, "--rtr-notify-interval", "100ms")
 	_, port, _ := net.SplitHostPort(n.rtr)
 	b := startBird(t, bird, birdc, t.TempDir(), port)
-	cl := &httpapi.Client{Base: "http://" + n.http}
+	cl := &client.Client{Base: "http://" + n.http}
 	ctx := context.Background()
 	st, err := cl.Status(ctx)
 	for err != nil || st.Height < 1 {

@@ -22,7 +22,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/cli"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -39,7 +39,7 @@ func startJoiner(t testing.TB, dir, name string) (*testnetProc, string) {
 		t.Fatalf("init --join --state-sync did not set up state sync:\n%s", out)
 	}
 	jaddr, jrpc := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
-	j := &testnetProc{t: t, node: cli.TestnetNode{Name: name, Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
+	j := &testnetProc{t: t, node: cli.TestnetNode{Name: name, Home: jhome}, cl: &client.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
 	j.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", jrpc)
 	j.cmd.Stdout, j.cmd.Stderr = &lockedWriter{w: j.logs}, &lockedWriter{w: j.logs}
 	if err := j.cmd.Start(); err != nil {
@@ -259,7 +259,7 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	dir := b.TempDir()
 	home := filepath.Join(dir, "dev")
 	addr, p2p, rpc := ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b)
-	dev := &testnetProc{t: b, node: cli.TestnetNode{Name: "dev", Home: home}, cl: &httpapi.Client{Base: "http://" + addr}, logs: &bytes.Buffer{}}
+	dev := &testnetProc{t: b, node: cli.TestnetNode{Name: "dev", Home: home}, cl: &client.Client{Base: "http://" + addr}, logs: &bytes.Buffer{}}
 	dev.cmd = exec.Command(binary(b), "dev", "--home", home, "--http", addr, "--p2p", p2p, "--rpc", rpc, "--whois", "off", "--rtr", "off",
 		"--snapshot-interval", "10", "--import", folder)
 	dev.cmd.Stdout, dev.cmd.Stderr = &lockedWriter{w: dev.logs}, &lockedWriter{w: dev.logs}
@@ -332,7 +332,7 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 		if err != nil {
 			b.Fatalf("init --join: %v\n%s", err, out)
 		}
-		j := &testnetProc{t: b, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
+		j := &testnetProc{t: b, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &client.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
 		j.cmd = exec.Command(binary(b), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off")
 		j.cmd.Stdout, j.cmd.Stderr = &lockedWriter{w: j.logs}, &lockedWriter{w: j.logs}
 		if err := j.cmd.Start(); err != nil {

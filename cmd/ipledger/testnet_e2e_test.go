@@ -15,8 +15,9 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/cli"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -27,7 +28,7 @@ type testnetProc struct {
 	bin  string // the binary it runs; "" for this package's
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
-	cl   *httpapi.Client
+	cl   *client.Client
 }
 
 func (p *testnetProc) start() {
@@ -151,7 +152,7 @@ func TestTestnetFaults(t *testing.T) {
 		t.Fatalf("init --join: %v\n%s", err, out)
 	}
 	jaddr := ipledgertest.FreeAddr(t)
-	joiner := &testnetProc{t: t, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &httpapi.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
+	joiner := &testnetProc{t: t, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &client.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
 	joiner.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off")
 	joiner.cmd.Stdout, joiner.cmd.Stderr = joiner.logs, joiner.logs
 	if err := joiner.cmd.Start(); err != nil {
@@ -186,14 +187,14 @@ type registryLoad struct {
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	mu        sync.Mutex
-	committed map[ipledger.Hash]httpapi.Outcome
+	committed map[ipledger.Hash]apitypes.Outcome
 }
 
 // startRegistryLoad starts the load of the registries regs of node i of tn through procs[i];
 // it stops at the latest when the test ends.
 func startRegistryLoad(t *testing.T, tn cli.Testnet, procs []*testnetProc, i int, regs []string) *registryLoad {
 	ctx, cancel := context.WithCancel(context.Background())
-	l := &registryLoad{cancel: cancel, committed: map[ipledger.Hash]httpapi.Outcome{}}
+	l := &registryLoad{cancel: cancel, committed: map[ipledger.Hash]apitypes.Outcome{}}
 	for _, reg := range regs {
 		l.wg.Add(1)
 		go l.run(ctx, procs[i].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[i].Home, reg)})
@@ -210,7 +211,7 @@ func (l *registryLoad) count() int {
 }
 
 // stop ends the load and returns every committed transaction's outcome.
-func (l *registryLoad) stop() map[ipledger.Hash]httpapi.Outcome {
+func (l *registryLoad) stop() map[ipledger.Hash]apitypes.Outcome {
 	l.cancel()
 	l.wg.Wait()
 	return l.committed
@@ -218,7 +219,7 @@ func (l *registryLoad) stop() map[ipledger.Hash]httpapi.Outcome {
 
 // run registers organisations as reg until ctx ends, one transaction at a time, recording
 // each committed one.
-func (l *registryLoad) run(ctx context.Context, cl *httpapi.Client, chainID string, reg ipledger.Signer) {
+func (l *registryLoad) run(ctx context.Context, cl *client.Client, chainID string, reg ipledger.Signer) {
 	defer l.wg.Done()
 	for seq := uint64(1); ctx.Err() == nil; {
 		body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-%s-%d", reg.Org, seq), Name: "Fault test"}}}
@@ -262,7 +263,7 @@ func startTestnetProcs(t testing.TB, tn cli.Testnet, bins ...string) []*testnetP
 	t.Helper()
 	procs := make([]*testnetProc, len(tn.Nodes))
 	for i, nd := range tn.Nodes {
-		procs[i] = &testnetProc{t: t, node: nd, cl: &httpapi.Client{Base: "http://" + nd.HTTP}}
+		procs[i] = &testnetProc{t: t, node: nd, cl: &client.Client{Base: "http://" + nd.HTTP}}
 		if i < len(bins) {
 			procs[i].bin = bins[i]
 		}

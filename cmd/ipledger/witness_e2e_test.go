@@ -18,7 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/httpapi"
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -56,7 +56,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dev.Process.Kill(); dev.Wait() })
-	cl := &httpapi.Client{Base: "http://" + addr}
+	cl := &client.Client{Base: "http://" + addr}
 	witnessWaitFor(t, 60*time.Second, "the dev node", &nodeOut, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

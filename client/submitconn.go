@@ -1,4 +1,4 @@
-package httpapi
+package client
 
 import (
 	"bufio"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 )
 
 // SubmitConn posts transactions to POST /v1/tx over one kept-alive HTTP/1.1 connection,
@@ -41,7 +41,7 @@ func NewSubmitConn(base string) (*SubmitConn, error) {
 }
 
 // Submit posts tx as [Client.Submit] does. ctx bounds the whole exchange.
-func (s *SubmitConn) Submit(ctx context.Context, tx []byte, wait bool) (SubmitResult, error) {
+func (s *SubmitConn) Submit(ctx context.Context, tx []byte, wait bool) (apitypes.SubmitResult, error) {
 	res, err := s.submit(ctx, tx, wait)
 	if err != nil && s.c != nil && !isAPIError(err) {
 		s.c.Close() // the connection's state is unknown: start afresh
@@ -50,8 +50,8 @@ func (s *SubmitConn) Submit(ctx context.Context, tx []byte, wait bool) (SubmitRe
 	return res, err
 }
 
-func (s *SubmitConn) submit(ctx context.Context, tx []byte, wait bool) (SubmitResult, error) {
-	var res SubmitResult
+func (s *SubmitConn) submit(ctx context.Context, tx []byte, wait bool) (apitypes.SubmitResult, error) {
+	var res apitypes.SubmitResult
 	if s.c == nil {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "tcp", s.host)
@@ -83,7 +83,7 @@ func (s *SubmitConn) submit(ctx context.Context, tx []byte, wait bool) (SubmitRe
 	if err != nil {
 		return res, fmt.Errorf("POST /v1/tx: %w", contextFirst(ctx, err))
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	b, err := readBody(resp.Body, MaxResponse)
 	resp.Body.Close()
 	if err != nil {
 		return res, fmt.Errorf("POST /v1/tx: read response: %w", contextFirst(ctx, err))

@@ -1,4 +1,4 @@
-package httpapi
+package client
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestSubmitConn posts over one connection what Client.Submit posts and expects the same
@@ -22,8 +21,7 @@ func TestSubmitConn(t *testing.T) {
 	defer sc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ripe := ipledgertest.Signer(ipledger.RIPENCC)
-	reg := mustTx(t, ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-SC", Name: "Submit conn"}}}, ripe)
+	reg := registerOrg(t, 1, "ORG-SC")
 	res, err := sc.Submit(ctx, reg, true)
 	if err != nil || !res.Committed() || res.Code != ipledger.CodeOK || res.Hash != ipledger.HashTx(reg) {
 		t.Fatalf("register: %+v %v", res, err)
@@ -33,11 +31,15 @@ func TestSubmitConn(t *testing.T) {
 	}
 	// Refusals: a replay and garbage, each an API error on the same connection.
 	_, err = sc.Submit(ctx, reg, true)
-	wantAPIError(t, "replay", err, ipledger.CodeStaleSequence)
+	if ipledger.ErrorCode(err) != ipledger.CodeStaleSequence {
+		t.Fatalf("replay: %v, want %s", err, ipledger.CodeStaleSequence)
+	}
 	_, err = sc.Submit(ctx, []byte("not a transaction"), false)
-	wantAPIError(t, "garbage", err, ipledger.CodeMalformed)
+	if ipledger.ErrorCode(err) != ipledger.CodeMalformed {
+		t.Fatalf("garbage: %v, want %s", err, ipledger.CodeMalformed)
+	}
 	// Without wait: admitted, then committed.
-	upd := mustTx(t, ipledger.KindRegisterOrg, 2, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-SC2", Name: "Submit conn 2"}}}, ripe)
+	upd := registerOrg(t, 2, "ORG-SC2")
 	res, err = sc.Submit(ctx, upd, false)
 	if err != nil || res.Committed() || res.Hash != ipledger.HashTx(upd) {
 		t.Fatalf("without wait: %+v %v", res, err)
@@ -46,7 +48,7 @@ func TestSubmitConn(t *testing.T) {
 	// dials again.
 	short, cancelShort := context.WithTimeout(ctx, time.Millisecond)
 	defer cancelShort()
-	next := mustTx(t, ipledger.KindRegisterOrg, 3, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-SC3", Name: "Submit conn 3"}}}, ripe)
+	next := registerOrg(t, 3, "ORG-SC3")
 	time.Sleep(2 * time.Millisecond)
 	if _, err := sc.Submit(short, next, true); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("expired context: %v", err)
