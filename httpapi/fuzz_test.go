@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
@@ -102,7 +103,7 @@ func FuzzResourcePath(f *testing.F) {
 		w := get(h, "/v1/resources/"+s)
 		switch w.Code {
 		case http.StatusOK:
-			var info ResourceInfo
+			var info apitypes.ResourceInfo
 			if err := json.Unmarshal(w.Body.Bytes(), &info); err != nil {
 				t.Fatalf("%q: %v", s, err)
 			}
@@ -113,7 +114,7 @@ func FuzzResourcePath(f *testing.F) {
 		case http.StatusMovedPermanently, http.StatusPermanentRedirect, http.StatusTemporaryRedirect:
 			// ServeMux cleaning the path ("..", "//")
 		case http.StatusBadRequest, http.StatusNotFound:
-			var eb ErrorBody
+			var eb apitypes.ErrorBody
 			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || eb.Message == "" {
 				t.Fatalf("%q: %d with body %q", s, w.Code, w.Body)
 			}
@@ -144,7 +145,7 @@ func TestInternalError(t *testing.T) {
 	for _, p := range []string{"/v1/resources/193.0.0.1", "/v1/orgs/ORG-A", "/v1/orgs", "/v1/holdings/1"} {
 		logs.Reset()
 		w := get(h, p)
-		var eb ErrorBody
+		var eb apitypes.ErrorBody
 		if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || w.Code != 500 || eb.Code != "internal" || eb.Message != "internal error" {
 			t.Errorf("%s: %d %s", p, w.Code, w.Body)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 )
 
 // The expensive reads (lists, history, blocks, proofs, RDAP) each hold decoded records
@@ -116,7 +117,7 @@ func busy(w http.ResponseWriter, rdap bool) {
 		w.Write([]byte(`{"rdapConformance":["rdap_level_0"],"errorCode":503,"title":"Service Unavailable","description":["` + msg + `"]}` + "\n"))
 		return
 	}
-	b, _ := json.Marshal(ErrorBody{Code: ipledger.CodeBusy.String(), Message: msg})
+	b, _ := json.Marshal(apitypes.ErrorBody{Code: ipledger.CodeBusy.String(), Message: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	w.Write(append(b, '\n'))

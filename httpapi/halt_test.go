@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/client"
 )
 
@@ -41,7 +42,7 @@ func TestStatusHalted(t *testing.T) {
 	r.Header.Set("Content-Type", "application/octet-stream")
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	var eb ErrorBody
+	var eb apitypes.ErrorBody
 	if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || w.Code != http.StatusServiceUnavailable || eb.Code != "unavailable" {
 		t.Fatalf("submit to a halted node: %d %s", w.Code, w.Body)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/tlog"
 )
@@ -60,7 +61,7 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !wait {
-		s.writeJSON(w, http.StatusAccepted, SubmitResult{Hash: hash})
+		s.writeJSON(w, http.StatusAccepted, apitypes.SubmitResult{Hash: hash})
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.commitWait)
@@ -69,11 +70,11 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		o := outcomeOf(out)
-		s.writeJSON(w, http.StatusOK, SubmitResult{Hash: hash, Outcome: &o})
+		s.writeJSON(w, http.StatusOK, apitypes.SubmitResult{Hash: hash, Outcome: &o})
 	case r.Context().Err() != nil:
 		// the client is gone
 	case isContextErr(err):
-		s.writeJSON(w, http.StatusAccepted, SubmitResult{Hash: hash})
+		s.writeJSON(w, http.StatusAccepted, apitypes.SubmitResult{Hash: hash})
 	default:
 		s.fail(w, r, err)
 	}
@@ -93,7 +94,7 @@ func readTx(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, limit)
 	var b []byte
 	if mt == "application/json" {
-		var req SubmitRequest
+		var req apitypes.SubmitRequest
 		d := json.NewDecoder(body)
 		d.DisallowUnknownFields()
 		if err := d.Decode(&req); err != nil {
@@ -131,8 +132,8 @@ func tooLarge(n int64) error {
 	return ipledger.Errorf(ipledger.CodeTooLarge, "request body is %d bytes; a transaction is at most %d bytes", n, ipledger.MaxTxBytes)
 }
 
-func outcomeOf(o ipledger.TxOutcome) Outcome {
-	return Outcome{Height: o.Height, Index: o.Index, Code: o.Code, CodeName: o.Code.String(), Log: o.Log, Touched: o.Touched}
+func outcomeOf(o ipledger.TxOutcome) apitypes.Outcome {
+	return apitypes.Outcome{Height: o.Height, Index: o.Index, Code: o.Code, CodeName: o.Code.String(), Log: o.Log, Touched: o.Touched}
 }
 
 // tx answers where and how a transaction was committed, with its decoded content from the
@@ -151,7 +152,7 @@ func (s *server) tx(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, info)
 }
 
-func (s *server) txInfo(hash ipledger.Hash) (*TxInfo, error) {
+func (s *server) txInfo(hash ipledger.Hash) (*apitypes.TxInfo, error) {
 	out, ok, err := s.app.Outcome(hash)
 	if err != nil {
 		return nil, fmt.Errorf("outcome of %s: %w", hash, err)
@@ -166,7 +167,7 @@ func (s *server) txInfo(hash ipledger.Hash) (*TxInfo, error) {
 	if rec == nil || int(out.Index) >= len(rec.Txs) {
 		return nil, fmt.Errorf("tx %s: block %d has no record of it", hash, out.Height)
 	}
-	info := &TxInfo{Hash: hash, Outcome: outcomeOf(out), Time: rec.Time, Kind: rec.Txs[out.Index].Kind}
+	info := &apitypes.TxInfo{Hash: hash, Outcome: outcomeOf(out), Time: rec.Time, Kind: rec.Txs[out.Index].Kind}
 	// A block appends one leaf per transaction, then its end-of-block leaf.
 	n := uint64(len(rec.Txs)) + 1
 	if rec.LogSize < n {
@@ -192,7 +193,7 @@ func (s *server) txInfo(hash ipledger.Hash) (*TxInfo, error) {
 	}
 	info.Kind, info.ChainID, info.Sequence, info.Expiry = tx.Kind.String(), tx.ChainID, tx.Sequence, tx.Expiry
 	for _, sig := range tx.Signatures {
-		info.Signers = append(info.Signers, TxSigner{Org: sig.Org, Key: sig.Key})
+		info.Signers = append(info.Signers, apitypes.TxSigner{Org: sig.Org, Key: sig.Key})
 	}
 	if json.Valid(tx.Body) {
 		info.Body = json.RawMessage(tx.Body)
@@ -355,9 +356,9 @@ func historyAfter(r *http.Request) (ipledger.HistoryPos, error) {
 // describe builds the answer for res whose lookup chain is chn (not empty), with a page of
 // at most MaxHistory history entries and MaxChildren children from where pg says. It reads
 // at most one entry and one child more than it answers, and stops with ctx's error.
-func (s *server) describe(ctx context.Context, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, pg page) (*ResourceInfo, error) {
+func (s *server) describe(ctx context.Context, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, pg page) (*apitypes.ResourceInfo, error) {
 	names := nameCache{kv: snap.State, m: map[string]string{}}
-	info := &ResourceInfo{Resource: res, Height: snap.Height, Chain: make([]HoldingInfo, 0, len(chn)), Children: []HoldingInfo{}}
+	info := &apitypes.ResourceInfo{Resource: res, Height: snap.Height, Chain: make([]apitypes.HoldingInfo, 0, len(chn)), Children: []apitypes.HoldingInfo{}}
 	for _, h := range chn {
 		hi, err := names.holding(h)
 		if err != nil {
@@ -407,19 +408,19 @@ type nameCache struct {
 	m  map[string]string
 }
 
-func (c nameCache) holding(h *ipledger.Holding) (HoldingInfo, error) {
+func (c nameCache) holding(h *ipledger.Holding) (apitypes.HoldingInfo, error) {
 	name, ok := c.m[h.Holder]
 	if !ok {
 		o, err := ledger.Org(c.kv, h.Holder)
 		if err != nil {
-			return HoldingInfo{}, fmt.Errorf("holder of holding %d: %w", h.ID, err)
+			return apitypes.HoldingInfo{}, fmt.Errorf("holder of holding %d: %w", h.ID, err)
 		}
 		if o != nil {
 			name = o.Name
 		}
 		c.m[h.Holder] = name
 	}
-	return HoldingInfo{
+	return apitypes.HoldingInfo{
 		Handle: h.Handle(), ID: h.ID, Resource: h.Resource, Depth: h.Depth, Holder: h.Holder, HolderName: name,
 		Status: h.Status, Country: h.Country, Registered: h.Registered, Changed: h.Changed, Origin: h.Origin,
 	}, nil
@@ -429,8 +430,8 @@ func (c nameCache) holding(h *ipledger.Holding) (HoldingInfo, error) {
 // after position after, at most MaxHistory, with kind, code and time from their log
 // leaves. next is the position to ask from for the rest ("" when there is none). It reads
 // at most MaxHistory+1 index entries per object and stops with ctx's error.
-func (s *server) history(ctx context.Context, after ipledger.HistoryPos, objects ...string) (out []HistoryItem, next string, err error) {
-	out = []HistoryItem{}
+func (s *server) history(ctx context.Context, after ipledger.HistoryPos, objects ...string) (out []apitypes.HistoryItem, next string, err error) {
+	out = []apitypes.HistoryItem{}
 	truncated := false
 	seen := map[ipledger.HistoryPos]bool{}
 	for _, obj := range objects {
@@ -442,13 +443,13 @@ func (s *server) history(ctx context.Context, after ipledger.HistoryPos, objects
 		for _, e := range es {
 			if !seen[e.Pos()] {
 				seen[e.Pos()] = true
-				out = append(out, HistoryItem{Height: e.Height, Index: e.Index, Hash: e.Hash, Object: obj})
+				out = append(out, apitypes.HistoryItem{Height: e.Height, Index: e.Index, Hash: e.Hash, Object: obj})
 			}
 		}
 	}
 	// Each object's page holds its first MaxHistory entries after the cursor, so the first
 	// MaxHistory of the merge are the first MaxHistory of all, with none skipped.
-	slices.SortFunc(out, func(a, b HistoryItem) int {
+	slices.SortFunc(out, func(a, b apitypes.HistoryItem) int {
 		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
 	})
 	if len(out) > MaxHistory {
@@ -534,7 +535,7 @@ func (s *server) org(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, notFound("no organisation %s", handle))
 		return
 	}
-	info := &OrgInfo{Organisation: *o, Height: snap.Height}
+	info := &apitypes.OrgInfo{Organisation: *o, Height: snap.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
 		s.fail(w, r, err)
 		return
@@ -562,7 +563,7 @@ func (s *server) orgs(w http.ResponseWriter, r *http.Request) {
 		limit = n
 	}
 	snap := s.app.Committed()
-	list := &OrgList{Height: snap.Height, Handles: []string{}}
+	list := &apitypes.OrgList{Height: snap.Height, Handles: []string{}}
 	// Start at the cursor or the prefix, whichever is later: handles come in order.
 	from := max(prefix, after)
 	err := ledger.OrgsFrom(snap.State, from, func(o *ipledger.Organisation) bool {

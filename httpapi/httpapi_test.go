@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -56,7 +57,7 @@ func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...i
 }
 
 // commit submits tx with ?wait=commit and wants it applied.
-func commit(t *testing.T, c *client.Client, what string, tx []byte) SubmitResult {
+func commit(t *testing.T, c *client.Client, what string, tx []byte) apitypes.SubmitResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -82,7 +83,7 @@ func wantAPIError(t *testing.T, what string, err error, code ipledger.Code) {
 }
 
 // rawCall makes one request and returns status, content type and the error body if any.
-func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string, ErrorBody) {
+func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string, apitypes.ErrorBody) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -97,7 +98,7 @@ func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string,
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var eb ErrorBody
+	var eb apitypes.ErrorBody
 	if resp.StatusCode >= 400 {
 		if err := json.Unmarshal(b, &eb); err != nil || eb.Code == "" || eb.Message == "" {
 			t.Fatalf("%s %s: status %d body %q is not a JSON error", method, url, resp.StatusCode, b)
@@ -106,7 +107,7 @@ func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string,
 	return resp.StatusCode, resp.Header.Get("Content-Type"), eb
 }
 
-func kinds(h []HistoryItem) []string {
+func kinds(h []apitypes.HistoryItem) []string {
 	var out []string
 	for _, e := range h {
 		out = append(out, e.Kind)
@@ -114,7 +115,7 @@ func kinds(h []HistoryItem) []string {
 	return out
 }
 
-func holders(chn []HoldingInfo) []string {
+func holders(chn []apitypes.HoldingInfo) []string {
 	var out []string
 	for _, h := range chn {
 		out = append(out, h.Holder+" "+h.Resource.String())
@@ -324,7 +325,7 @@ func TestAPI(t *testing.T) {
 			info.Sequence != 2 || info.Size != len(transferTx) || info.Time.IsZero() {
 			t.Fatalf("tx %+v", info)
 		}
-		want := []TxSigner{{Org: "ORG-A", Key: orgA.Key.Public()}, {Org: "ORG-B", Key: orgB.Key.Public()}}
+		want := []apitypes.TxSigner{{Org: "ORG-A", Key: orgA.Key.Public()}, {Org: "ORG-B", Key: orgB.Key.Public()}}
 		if !slices.Equal(info.Signers, want) {
 			t.Fatalf("signers %+v", info.Signers)
 		}
@@ -393,13 +394,13 @@ func TestAPI(t *testing.T) {
 
 	t.Run("submit JSON", func(t *testing.T) {
 		tx := mustTx(t, ipledger.KindUpdateOrg, 1, ipledger.UpdateOrgBody{Org: "ORG-B", Name: "Beta Hosting GmbH"}, orgB)
-		js, _ := json.Marshal(SubmitRequest{Tx: tx})
+		js, _ := json.Marshal(apitypes.SubmitRequest{Tx: tx})
 		resp, err := http.Post(srv.URL+"/v1/tx?wait=commit", "application/json; charset=utf-8", bytes.NewReader(js))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var res SubmitResult
+		var res apitypes.SubmitResult
 		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != 200 || !res.Committed() || res.Code != 0 {
 			t.Fatalf("JSON submit: %d %v %+v", resp.StatusCode, err, res)
 		}

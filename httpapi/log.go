@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -200,7 +201,7 @@ func (s *server) mountLog(lr logReader) {
 			return
 		}
 		bp := jsonBufs.Get().(*[]byte)
-		b := appendInclusionJSON((*bp)[:0], &InclusionInfo{Index: index, Size: size, Root: root, LeafHash: leaf, Proof: p})
+		b := appendInclusionJSON((*bp)[:0], &apitypes.InclusionInfo{Index: index, Size: size, Root: root, LeafHash: leaf, Proof: p})
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
@@ -220,7 +221,7 @@ func (s *server) mountLog(lr logReader) {
 			s.fail(w, r, err)
 			return
 		}
-		s.writeJSON(w, http.StatusOK, ConsistencyInfo{Old: old, New: nw, Proof: p})
+		s.writeJSON(w, http.StatusOK, apitypes.ConsistencyInfo{Old: old, New: nw, Proof: p})
 	})
 }
 
@@ -229,7 +230,7 @@ var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b
 
 // appendInclusionJSON appends the JSON of in, exactly as encoding/json writes it (with a
 // newline, as writeJSON does), without reflection: the proof endpoint is the hottest one.
-func appendInclusionJSON(b []byte, in *InclusionInfo) []byte {
+func appendInclusionJSON(b []byte, in *apitypes.InclusionInfo) []byte {
 	b64 := func(b, h []byte) []byte {
 		if h == nil {
 			return append(b, "null"...)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/tlog"
@@ -26,7 +27,7 @@ func TestAppendInclusionJSON(t *testing.T) {
 		return b
 	}
 	for i := range 50 {
-		in := InclusionInfo{Index: rng.Uint64(), Size: rng.Uint64(), LeafHash: hash()}
+		in := apitypes.InclusionInfo{Index: rng.Uint64(), Size: rng.Uint64(), LeafHash: hash()}
 		if i%3 != 0 {
 			in.Root = hash()
 		}
@@ -75,7 +76,7 @@ func TestInclusionByHashManyPerBlock(t *testing.T) {
 	defer srv.Close()
 	size, root := app.LogSize()
 	for _, h := range hashes {
-		var byHash, byIndex InclusionInfo
+		var byHash, byIndex apitypes.InclusionInfo
 		if st, b := fetch(t, srv.URL+"/v1/log/proof/inclusion?hash="+h.String()); st != 200 || json.Unmarshal(b, &byHash) != nil {
 			t.Fatalf("%s: %d %s", h, st, b)
 		}

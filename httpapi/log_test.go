@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/tlog"
@@ -66,7 +67,7 @@ func TestLogAPI(t *testing.T) {
 	}
 
 	// Inclusion of tx1 by its hash, against the latest checkpoint.
-	var inc InclusionInfo
+	var inc apitypes.InclusionInfo
 	st, b := fetch(t, srv.URL+"/v1/log/proof/inclusion?hash="+ipledger.HashTx(tx1).String())
 	if st != 200 || json.Unmarshal(b, &inc) != nil {
 		t.Fatalf("inclusion: %d %s", st, b)
@@ -110,7 +111,7 @@ func TestLogAPI(t *testing.T) {
 	if err := tlog.VerifyInclusion(0, cp1.Size, tlog.HashLeaf(entries[0]), inc.Proof, cp1.Hash); err != nil {
 		t.Fatal(err)
 	}
-	var cons ConsistencyInfo
+	var cons apitypes.ConsistencyInfo
 	st, b = fetch(t, srv.URL+"/v1/log/proof/consistency?old="+itoa(cp1.Size)+"&new="+itoa(cp2.Size))
 	if st != 200 || json.Unmarshal(b, &cons) != nil {
 		t.Fatalf("consistency: %d %s", st, b)

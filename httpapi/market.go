@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/geofeed"
 	"github.com/ipledger/ipledger/ledger"
 )
@@ -43,7 +44,7 @@ func (s *server) balance(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, BalanceInfo{Org: org, Balance: b, Height: snap.Height})
+	s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Height: snap.Height})
 }
 
 func (s *server) lease(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +67,7 @@ func (s *server) lease(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	info := &LeaseInfo{Lease: *l, End: l.End(), Height: snap.Height}
+	info := &apitypes.LeaseInfo{Lease: *l, End: l.End(), Height: snap.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "lease/"+strconv.FormatUint(id, 10)); err != nil {
 		s.fail(w, r, err)
 		return
@@ -103,7 +104,7 @@ func (s *server) leases(w http.ResponseWriter, r *http.Request) {
 	}
 	all := r.URL.Query().Get("all") == "true"
 	snap := s.app.Committed()
-	out := &LeaseList{Height: snap.Height, Leases: []*ipledger.Lease{}}
+	out := &apitypes.LeaseList{Height: snap.Height, Leases: []*ipledger.Lease{}}
 	err = ledger.Leases(snap.State, func(l *ipledger.Lease) bool {
 		if (org == "" || l.Lessor == org || l.Lessee == org) && (all || l.State != ipledger.LeaseEnded) {
 			return appendCapped(&out.Leases, l, MaxMarketList, &out.Truncated)
@@ -124,7 +125,7 @@ func (s *server) offers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := s.app.Committed()
-	out := &LeaseList{Height: snap.Height, Offers: []*ipledger.Offer{}}
+	out := &apitypes.LeaseList{Height: snap.Height, Offers: []*ipledger.Offer{}}
 	err = ledger.Offers(snap.State, func(o *ipledger.Offer) bool {
 		if org == "" || o.Lessor == org {
 			return appendCapped(&out.Offers, o, MaxMarketList, &out.Truncated)
@@ -153,10 +154,10 @@ func (s *server) routes(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, fmt.Errorf("list routes: %w", err))
 		return
 	}
-	out := &RouteList{Height: snap.Height, Routes: []RouteInfo{}}
+	out := &apitypes.RouteList{Height: snap.Height, Routes: []apitypes.RouteInfo{}}
 	err = ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
 		if org == "" || ra.Holder == org {
-			return appendCapped(&out.Routes, RouteInfo{RouteAuth: *ra, InForce: inForce[ra.ID]}, MaxMarketList, &out.Truncated)
+			return appendCapped(&out.Routes, apitypes.RouteInfo{RouteAuth: *ra, InForce: inForce[ra.ID]}, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/geofeed"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
@@ -84,7 +85,7 @@ func TestMarketAPI(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	commit(t, c, "pay", mustTx(t, ipledger.KindPay, 3, ipledger.PayBody{To: "ORG-A", Amount: 1}, orgB))
 	deadline := time.Now().Add(10 * time.Second)
-	var l *LeaseInfo
+	var l *apitypes.LeaseInfo
 	for {
 		if l, err = c.Lease(ctx, "1"); err != nil {
 			t.Fatal(err)

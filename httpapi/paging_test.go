@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
@@ -56,7 +57,7 @@ func TestChildrenPaging(t *testing.T) {
 	path := "/v1/resources/193.0.0.0/16"
 	pages := 0
 	for {
-		info := getOK[ResourceInfo](t, h, path)
+		info := getOK[apitypes.ResourceInfo](t, h, path)
 		pages++
 		if len(info.Children) > MaxChildren || info.ChildrenTruncated != (info.ChildrenNext != "") {
 			t.Fatalf("page %d: %d children, truncated %v, next %q", pages, len(info.Children), info.ChildrenTruncated, info.ChildrenNext)
@@ -112,7 +113,7 @@ func (c *countKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) 
 func TestChildrenBounded(t *testing.T) {
 	kv := &countKV{KV: manyChildren(t, 4000)}
 	h := memServer(t, kv, nil)
-	info := getOK[ResourceInfo](t, h, "/v1/resources/193.0.0.0/16")
+	info := getOK[apitypes.ResourceInfo](t, h, "/v1/resources/193.0.0.0/16")
 	if len(info.Children) != MaxChildren || !info.ChildrenTruncated {
 		t.Fatalf("%d children", len(info.Children))
 	}
@@ -174,7 +175,7 @@ func TestQueryGate(t *testing.T) {
 	if d := time.Since(start); d < 100*time.Millisecond || d > 2*time.Second {
 		t.Errorf("refused after %v", d)
 	}
-	var eb ErrorBody
+	var eb apitypes.ErrorBody
 	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || json.Unmarshal(w.Body.Bytes(), &eb) != nil || eb.Code != ipledger.CodeBusy.String() {
 		t.Fatalf("third query: %d %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
 	}
@@ -238,7 +239,7 @@ func TestHistoryPaging(t *testing.T) {
 	var got []ipledger.HistoryPos
 	path := "/v1/orgs/ORG-A"
 	for pages := 1; ; pages++ {
-		info := getOK[OrgInfo](t, h, path)
+		info := getOK[apitypes.OrgInfo](t, h, path)
 		for _, e := range info.History {
 			p := ipledger.HistoryPos{Height: e.Height, Index: e.Index}
 			if len(got) > 0 && (p.Height < got[len(got)-1].Height || p == got[len(got)-1]) {
@@ -274,7 +275,7 @@ func TestOrgListFromCursor(t *testing.T) {
 	ckv := &countKV{KV: kv}
 	h := memServer(t, ckv, nil)
 	ckv.n = 0
-	list := getOK[OrgList](t, h, "/v1/orgs?after=ORG-X0500&limit=10")
+	list := getOK[apitypes.OrgList](t, h, "/v1/orgs?after=ORG-X0500&limit=10")
 	if len(list.Handles) != 10 || list.Handles[0] != "ORG-X0501" || !list.Truncated {
 		t.Fatalf("%+v", list)
 	}

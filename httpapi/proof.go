@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/stateproof"
 )
@@ -287,7 +288,7 @@ func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *ipledger.
 // dropLaterHistory removes history entries above height: the history index is not
 // versioned, the answer is as of height. When it drops any, no later page holds an entry
 // at or below height, so the cursor next is cleared.
-func dropLaterHistory(items []HistoryItem, next *string, height int64) []HistoryItem {
+func dropLaterHistory(items []apitypes.HistoryItem, next *string, height int64) []apitypes.HistoryItem {
 	out := items[:0]
 	for _, it := range items {
 		if it.Height <= height {
@@ -325,8 +326,8 @@ func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res iple
 			s.fail(w, r, err)
 			return
 		}
-		s.writeJSON(w, http.StatusOK, &ResourceInfo{Resource: res, Height: a.Height, Chain: []HoldingInfo{},
-			History: []HistoryItem{}, Children: []HoldingInfo{}, Proof: pj})
+		s.writeJSON(w, http.StatusOK, &apitypes.ResourceInfo{Resource: res, Height: a.Height, Chain: []apitypes.HoldingInfo{},
+			History: []apitypes.HistoryItem{}, Children: []apitypes.HoldingInfo{}, Proof: pj})
 		return
 	}
 	s.writeProved(w, r, a, snap, res, chn, entries, pg)
@@ -399,7 +400,7 @@ func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string
 		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
 		return
 	}
-	info := &OrgInfo{Organisation: *o, Height: a.Height}
+	info := &apitypes.OrgInfo{Organisation: *o, Height: a.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
 		s.fail(w, r, err)
 		return

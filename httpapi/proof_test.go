@@ -18,6 +18,7 @@ import (
 	"github.com/cometbft/cometbft/types"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -240,7 +241,7 @@ func TestStateProofs(t *testing.T) {
 		}
 	})
 	t.Run("prove=true", func(t *testing.T) {
-		var info ResourceInfo
+		var info apitypes.ResourceInfo
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			err := c.Get(ctx, "/v1/resources/193.0.1.5", map[string][]string{"prove": {"true"}, "height": {strconv.FormatInt(h, 10)}}, &info)
@@ -263,7 +264,7 @@ func TestStateProofs(t *testing.T) {
 		if len(ans.Chain) != len(info.Chain) || ans.Holding().ID != info.Holding.ID {
 			t.Fatalf("proof chain %d holdings ending %d; answer %d ending %d", len(ans.Chain), ans.Holding().ID, len(info.Chain), info.Holding.ID)
 		}
-		var oi OrgInfo
+		var oi apitypes.OrgInfo
 		if err := c.Get(ctx, "/v1/orgs/ORG-B", map[string][]string{"prove": {"1"}}, &oi); err != nil {
 			t.Fatal(err)
 		}

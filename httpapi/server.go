@@ -242,7 +242,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeJSONError(w http.ResponseWriter, status int, code ipledger.Code, msg string) {
 	var b bytes.Buffer
-	json.NewEncoder(&b).Encode(ErrorBody{Code: code.String(), Message: msg})
+	json.NewEncoder(&b).Encode(apitypes.ErrorBody{Code: code.String(), Message: msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Del("Content-Length")
 	w.WriteHeader(status)
