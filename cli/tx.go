@@ -481,11 +481,7 @@ func txSignCmd(e *env) *cobra.Command {
 		Use:   "sign FILE",
 		Short: "Add a signature to a transaction file written with --out",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, args []string, home string) error {
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
@@ -509,7 +505,7 @@ func txSignCmd(e *env) *cobra.Command {
 			tx.Signatures = sigs
 			nextStep(e, args[0], tx)
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVar(&as, "as", "", "signing organisation")
 	c.Flags().StringVar(&key, "key", "", "key file name (default: the --as handle)")
