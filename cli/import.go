@@ -64,8 +64,13 @@ func (l localSubmitter) Pools(ctx context.Context) ([]importer.Pool, error) {
 	if err := l.n.WaitHeight(ctx, 1); err != nil {
 		return nil, err
 	}
+	return statePools(l.n.App().Committed().State)
+}
+
+// statePools returns the registries' pools in state: its depth-0 holdings.
+func statePools(state ipledger.KV) ([]importer.Pool, error) {
 	var out []importer.Pool
-	err := ledger.Holdings(l.n.App().Committed().State, func(h *ipledger.Holding) bool {
+	err := ledger.Holdings(state, func(h *ipledger.Holding) bool {
 		if h.Depth == 0 {
 			out = append(out, importer.Pool{Resource: h.Resource, Registry: h.Holder, Status: h.Status})
 		}
