@@ -48,6 +48,16 @@ func parseString(parse func(io.Reader) ([]Entry, error), s string) ([]Entry, err
 	return parse(strings.NewReader(s))
 }
 
+// loadMini loads testdata/mini: a few rows of each of the six registry files.
+func loadMini(tb testing.TB) *Registries {
+	tb.Helper()
+	r, err := Load(filepath.Join("testdata", "mini"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
 func TestParseIPv4AddressSpace(t *testing.T) {
 	const head = `<?xml version='1.0' encoding='UTF-8'?><registry xmlns="http://www.iana.org/assignments" id="ipv4-address-space">`
 	rec := func(prefix, designation, date, whois, status string) string {
@@ -169,10 +179,7 @@ func TestParseIPv6UnicastAssignments(t *testing.T) {
 }
 
 func TestParseASNumbers(t *testing.T) {
-	got, err := Load(filepath.Join("testdata", "mini"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := loadMini(t)
 	want := []Entry{
 		{res(t, "AS0"), ipledger.IANA, Reserved, "", "Reserved"},
 		{res(t, "AS1-AS1876"), ipledger.ARIN, Allocated, "", "Assigned by ARIN"},
@@ -189,10 +196,7 @@ func TestParseASNumbers(t *testing.T) {
 }
 
 func TestParseSpecial(t *testing.T) {
-	r, err := Load(filepath.Join("testdata", "mini"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := loadMini(t)
 	byRes := map[string]Entry{}
 	for _, e := range r.Special {
 		if e.Registry != ipledger.IANA || e.Status != Reserved {
