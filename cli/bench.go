@@ -42,11 +42,7 @@ agent minted at set-up, with the agent key from --home) and publishes the block'
 geolocation; the lessor also authorises a route for another /28 of its block. Every
 transaction of the lease life cycle is counted.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, _ []string, home string) error {
 			ripeKey, err := loadKey(home, ipledger.RIPENCC)
 			if err != nil {
 				return err
@@ -70,7 +66,7 @@ transaction of the lease life cycle is counted.`,
 				return runLoad(cmd.Context(), e, cls, ripeKey, lo, &agentKey)
 			}
 			return fmt.Errorf("--workload %q: want registry or lease", workload)
-		},
+		}),
 	}
 	load.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL; several, comma-separated, spread the clients over a network's nodes (set-up goes to the first)")
 	load.Flags().StringVar(&baseAddr, "base", "193.0.0.0", "first address of the free RIPE NCC pool space the organisations' /18s are allocated from (another run on the same chain needs another, e.g. 194.0.0.0)")
@@ -83,11 +79,7 @@ transaction of the lease life cycle is counted.`,
 		Use:   "restart",
 		Short: "Start the (stopped) node in --home and report the seconds until it answers a resource query, and until its state machine is ready",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, _ []string, home string) error {
 			start := time.Now()
 			s, err := startServer(cmd.Context(), home, serveFlags{http: "127.0.0.1:0", p2p: "127.0.0.1:0", rpc: "off"}, e.logger())
 			if err != nil {
@@ -112,7 +104,7 @@ transaction of the lease life cycle is counted.`,
 			fmt.Fprintf(e.stdout, "restart: answered queries after %.2f s; state machine ready after %.2f s (height %d)\n",
 				answered.Seconds(), time.Since(start).Seconds(), s.node.App().Committed().Height)
 			return nil
-		},
+		}),
 	}
 	c.AddCommand(restart)
 	return c

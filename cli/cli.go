@@ -114,6 +114,18 @@ func (e *env) homeDir() (string, error) {
 	return h + "/.ipledger", nil
 }
 
+// inHome returns a subcommand's RunE that finds the node home (homeDir) and then calls run
+// with it.
+func (e *env) inHome(run func(cmd *cobra.Command, args []string, home string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		home, err := e.homeDir()
+		if err != nil {
+			return err
+		}
+		return run(cmd, args, home)
+	}
+}
+
 // userError formats an API or ledger error for the terminal.
 func userError(err error) error {
 	var le *ipledger.Error

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -203,7 +202,7 @@ func stateSyncConfig(ctx context.Context, chainID string, j *joinFlags) (*StateS
 	}
 	ss := &StateSyncConfig{RPCServers: j.rpcServers, TrustHeight: j.trustHeight, TrustHash: strings.ToUpper(j.trustHash), TrustPeriod: j.trustPeriod.String()}
 	if ss.TrustHash != "" {
-		if b, err := hex.DecodeString(ss.TrustHash); err != nil || len(b) != 32 {
+		if _, err := ipledger.ParseHash(ss.TrustHash); err != nil {
 			return nil, fmt.Errorf("--trust-hash %q: want the 64 hex digits of a header hash", j.trustHash)
 		}
 		if ss.TrustHeight < 1 {

@@ -64,8 +64,13 @@ func (l localSubmitter) Pools(ctx context.Context) ([]importer.Pool, error) {
 	if err := l.n.WaitHeight(ctx, 1); err != nil {
 		return nil, err
 	}
+	return statePools(l.n.App().Committed().State)
+}
+
+// statePools returns the registries' pools in state: its depth-0 holdings.
+func statePools(state ipledger.KV) ([]importer.Pool, error) {
 	var out []importer.Pool
-	err := ledger.Holdings(l.n.App().Committed().State, func(h *ipledger.Holding) bool {
+	err := ledger.Holdings(state, func(h *ipledger.Holding) bool {
 		if h.Depth == 0 {
 			out = append(out, importer.Pool{Resource: h.Resource, Registry: h.Holder, Status: h.Status})
 		}
@@ -389,11 +394,7 @@ func importCmd(e *env) *cobra.Command {
 		Use:   "delegated FILE|DIR...",
 		Short: "Import one date of NRO delegated(-extended) statistics, signed with the registry keys in --home, into a fresh chain",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, args []string, home string) error {
 			keys, err := registryKeys(home, false)
 			if err != nil {
 				return err
@@ -407,7 +408,7 @@ func importCmd(e *env) *cobra.Command {
 				return fmt.Errorf("node %s: %w", node, userError(err))
 			}
 			return runImport(cmd.Context(), remoteSubmitter{cl}, importJob{keys: keys, chainID: st.ChainID, paths: args, strict: strict, mixedDates: mixed, out: e.stdout, progress: e.stderr})
-		},
+		}),
 	}
 	d.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL")
 	d.Flags().BoolVar(&strict, "strict", false, "fail on the first flaw in the data")

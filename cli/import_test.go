@@ -79,14 +79,7 @@ func (s *replaySubmitter) Sequence(ctx context.Context, org string) (uint64, err
 }
 
 func (s *replaySubmitter) Pools(context.Context) ([]importer.Pool, error) {
-	var out []importer.Pool
-	err := ledger.Holdings(s.r.App().Committed().State, func(h *ipledger.Holding) bool {
-		if h.Depth == 0 {
-			out = append(out, importer.Pool{Resource: h.Resource, Registry: h.Holder, Status: h.Status})
-		}
-		return true
-	})
-	return out, err
+	return statePools(s.r.App().Committed().State)
 }
 
 func newReplaySubmitter(t *testing.T, keys map[string]ipledger.PrivateKey) *replaySubmitter {

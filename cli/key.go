@@ -101,39 +101,27 @@ func keyCmd(e *env) *cobra.Command {
 	c := &cobra.Command{Use: "key", Short: "Create, show and list signing keys (HOME/keys, files 0600)"}
 	c.AddCommand(&cobra.Command{
 		Use: "create NAME", Short: "Create a new ed25519 signing key", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, args []string, home string) error {
 			k, err := createKey(home, args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "%s %s\n", args[0], k.Public())
 			return nil
-		},
+		}),
 	}, &cobra.Command{
 		Use: "show NAME", Short: "Print a key's public half", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, args []string, home string) error {
 			k, err := loadKey(home, args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(e.stdout, k.Public())
 			return nil
-		},
+		}),
 	}, &cobra.Command{
 		Use: "list", Short: "List the keys in the home", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, args []string, home string) error {
 			names, err := listKeys(home)
 			if err != nil {
 				return err
@@ -146,7 +134,7 @@ func keyCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "%-24s %s\n", n, k.Public())
 			}
 			return nil
-		},
+		}),
 	})
 	return c
 }

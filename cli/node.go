@@ -19,11 +19,7 @@ func initCmd(e *env) *cobra.Command {
 		Use:   "init",
 		Short: "Create a node home: registry keys, validator key, genesis with IANA and the five RIRs",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, _ []string, home string) error {
 			cfg := &Config{}
 			sf.store(cmd.Flags(), cfg)
 			if join != "" {
@@ -43,7 +39,7 @@ func initCmd(e *env) *cobra.Command {
 			}
 			fmt.Fprintf(e.stdout, "created node home %s (chain %s)\nrun it with: %s node --home %s\n", home, o.chainID, self(), shellWord(home))
 			return nil
-		},
+		}),
 	}
 	jf.register(c.Flags())
 	c.Flags().StringVar(&join, "join", "", "join an existing network as a non-validating full node: a genesis.json (give --peers) or a testnet.json (its nodes become the peers)")
@@ -59,11 +55,7 @@ func nodeCmd(e *env) *cobra.Command {
 		Use:   "node",
 		Short: "Run the node in --home with its listeners",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, _ []string, home string) error {
 			if !homeExists(home) {
 				return fmt.Errorf("%s holds no node; create one with: ipledger init --home %s", home, home)
 			}
@@ -80,7 +72,7 @@ func nodeCmd(e *env) *cobra.Command {
 				return err
 			}
 			return s.wait(cmd.Context())
-		},
+		}),
 	}
 	sf.register(c.Flags())
 	return c

@@ -80,8 +80,9 @@ func queryCmd(e *env) *cobra.Command {
 	// Resources, holdings and organisations, plain or (--prove) with a state proof the
 	// client verifies.
 	pf := &proveFlags{e: e}
-	proving := func(plain, withProof func(ctx context.Context, cl *client.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
+	provable := func(use, short string, plain, withProof func(ctx context.Context, cl *client.Client, arg string) (any, error), text func(io.Writer, any)) *cobra.Command {
+		sub := &cobra.Command{Use: use, Short: short, Args: cobra.ExactArgs(1)}
+		sub.RunE = func(cmd *cobra.Command, args []string) error {
 			if pf.prove {
 				return run(withProof, text)(cmd, args)
 			}
@@ -90,34 +91,26 @@ func queryCmd(e *env) *cobra.Command {
 			}
 			return run(plain, text)(cmd, args)
 		}
+		return sub
 	}
 	// An answer lists at most 1,000 children and 1,000 history entries; --children-after
 	// and --history-after page on from the cursor a truncated answer prints.
 	var page client.Page
-	resource := &cobra.Command{
-		Use: "resource ADDRESS|PREFIX|RANGE|ASN", Short: "Who holds it: the chain of holdings from the registry pool down, and the transactions that made it", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *client.Client, a string) (any, error) {
+	resource := provable("resource ADDRESS|PREFIX|RANGE|ASN", "Who holds it: the chain of holdings from the registry pool down, and the transactions that made it",
+		func(ctx context.Context, cl *client.Client, a string) (any, error) {
 			return cl.ResourcePage(ctx, a, page)
 		},
-			pf.resource,
-			printResource),
-	}
-	holding := &cobra.Command{
-		Use: "holding ID|HANDLE", Short: "A holding by id or handle (IPL-H42)", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *client.Client, a string) (any, error) {
+		pf.resource, printResource)
+	holding := provable("holding ID|HANDLE", "A holding by id or handle (IPL-H42)",
+		func(ctx context.Context, cl *client.Client, a string) (any, error) {
 			return cl.HoldingPage(ctx, a, page)
 		},
-			pf.holding,
-			printResource),
-	}
-	orgCmd := &cobra.Command{
-		Use: "org HANDLE", Short: "An organisation, its keys and history", Args: cobra.ExactArgs(1),
-		RunE: proving(func(ctx context.Context, cl *client.Client, a string) (any, error) {
+		pf.holding, printResource)
+	orgCmd := provable("org HANDLE", "An organisation, its keys and history",
+		func(ctx context.Context, cl *client.Client, a string) (any, error) {
 			return cl.OrgPage(ctx, a, page.HistoryAfter)
 		},
-			pf.org,
-			printOrg),
-	}
+		pf.org, printOrg)
 	for _, sub := range []*cobra.Command{resource, holding} {
 		sub.Flags().StringVar(&page.ChildrenAfter, "children-after", "", "list the sub-holdings after this one (the cursor a truncated answer prints)")
 	}
@@ -324,27 +317,42 @@ func decodeProof(raw json.RawMessage, err error) (*stateproof.Proof, error) {
 	return &p, nil
 }
 
+// proveOne fetches the node's proof of key at --height (fetch asks the node for it), after
+// loading the genesis to trust, refuses one of another height, and verifies it with verify.
+// It returns the verified answer and what it was verified against.
+func proveOne[K, A any](pf *proveFlags, key K, fetch func(height int64) (json.RawMessage, error),
+	verify func(*stateproof.Proof, K, *stateproof.Trust) (A, error)) (A, verification, error) {
+	var zero A
+	t, from, err := pf.trust()
+	if err != nil {
+		return zero, verification{}, err
+	}
+	p, err := decodeProof(fetch(pf.height))
+	if err != nil {
+		return zero, verification{}, err
+	}
+	if err := pf.checkHeight(p); err != nil {
+		return zero, verification{}, err
+	}
+	ans, err := verify(p, key, t)
+	if err != nil {
+		return zero, verification{}, fmt.Errorf("the node's answer does not verify: %w", err)
+	}
+	return ans, verified(p, t, from), nil
+}
+
 func (pf *proveFlags) resource(ctx context.Context, cl *client.Client, arg string) (any, error) {
 	res, err := ipledger.ParseResource(arg)
 	if err != nil {
 		return nil, err
 	}
-	t, from, err := pf.trust()
+	ans, v, err := proveOne(pf, res, func(height int64) (json.RawMessage, error) {
+		return cl.ProveResource(ctx, res.String(), height)
+	}, (*stateproof.Proof).VerifyResource)
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodeProof(cl.ProveResource(ctx, res.String(), pf.height))
-	if err != nil {
-		return nil, err
-	}
-	if err := pf.checkHeight(p); err != nil {
-		return nil, err
-	}
-	ans, err := p.VerifyResource(res, t)
-	if err != nil {
-		return nil, fmt.Errorf("the node's answer does not verify: %w", err)
-	}
-	return &proved{Answer: ans, Organisation: ans.Holder, Verified: verified(p, t, from)}, nil
+	return &proved{Answer: ans, Organisation: ans.Holder, Verified: v}, nil
 }
 
 func (pf *proveFlags) holding(ctx context.Context, cl *client.Client, arg string) (any, error) {
@@ -356,22 +364,13 @@ func (pf *proveFlags) holding(ctx context.Context, cl *client.Client, arg string
 	if err != nil || id == 0 {
 		return nil, fmt.Errorf("holding %q: want a number or a handle like IPL-H42", arg)
 	}
-	t, from, err := pf.trust()
+	ans, v, err := proveOne(pf, id, func(height int64) (json.RawMessage, error) {
+		return cl.ProveHolding(ctx, strconv.FormatUint(id, 10), height)
+	}, (*stateproof.Proof).VerifyHolding)
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodeProof(cl.ProveHolding(ctx, strconv.FormatUint(id, 10), pf.height))
-	if err != nil {
-		return nil, err
-	}
-	if err := pf.checkHeight(p); err != nil {
-		return nil, err
-	}
-	ans, err := p.VerifyHolding(id, t)
-	if err != nil {
-		return nil, fmt.Errorf("the node's answer does not verify: %w", err)
-	}
-	return &proved{Answer: ans, Organisation: ans.Holder, Verified: verified(p, t, from)}, nil
+	return &proved{Answer: ans, Organisation: ans.Holder, Verified: v}, nil
 }
 
 func (pf *proveFlags) org(ctx context.Context, cl *client.Client, arg string) (any, error) {
@@ -379,22 +378,13 @@ func (pf *proveFlags) org(ctx context.Context, cl *client.Client, arg string) (a
 	if !ipledger.ValidHandle(handle) {
 		return nil, fmt.Errorf("%q is not an organisation handle", arg)
 	}
-	t, from, err := pf.trust()
+	o, v, err := proveOne(pf, handle, func(height int64) (json.RawMessage, error) {
+		return cl.ProveOrg(ctx, handle, height)
+	}, (*stateproof.Proof).VerifyOrg)
 	if err != nil {
 		return nil, err
 	}
-	p, err := decodeProof(cl.ProveOrg(ctx, handle, pf.height))
-	if err != nil {
-		return nil, err
-	}
-	if err := pf.checkHeight(p); err != nil {
-		return nil, err
-	}
-	o, err := p.VerifyOrg(handle, t)
-	if err != nil {
-		return nil, fmt.Errorf("the node's answer does not verify: %w", err)
-	}
-	return &proved{Answer: map[string]any{"handle": handle, "exists": o != nil}, Organisation: o, Verified: verified(p, t, from)}, nil
+	return &proved{Answer: map[string]any{"handle": handle, "exists": o != nil}, Organisation: o, Verified: v}, nil
 }
 
 // printProved prints a verified answer: what the proof shows, then what it was checked

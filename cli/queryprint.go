@@ -63,6 +63,27 @@ func yesNo(b bool) string {
 // table returns a tabwriter for w with the queries' column spacing.
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
+// printTable prints header and then one line per item, formatted by line, aligned in columns.
+func printTable[T any](w io.Writer, header string, items []T, line func(T) string) {
+	tw := table(w)
+	fmt.Fprintln(tw, header)
+	for _, x := range items {
+		fmt.Fprintln(tw, line(x))
+	}
+	tw.Flush()
+}
+
+// listHeading prints the first line of a market list, n items at height, and reports whether
+// a table of them follows.
+func listHeading(w io.Writer, n int, one, many string, height int64, trunc bool) bool {
+	fmt.Fprintf(w, "%s at height %d%s\n", count(n, one, many), height, truncated(trunc))
+	if n == 0 {
+		return false
+	}
+	fmt.Fprintln(w)
+	return true
+}
+
 // fields prints label/value lines aligned on the values.
 func fields(w io.Writer, kv ...string) {
 	tw := table(w)
@@ -104,12 +125,9 @@ func printStatus(w io.Writer, v any) {
 	}
 	fields(w, kv...)
 	fmt.Fprintf(w, "\n%s:\n", count(len(s.Validators), "validator", "validators"))
-	tw := table(w)
-	fmt.Fprintln(tw, "  ADDRESS\tPOWER\tPUBLIC KEY")
-	for _, val := range s.Validators {
-		fmt.Fprintf(tw, "  %s\t%d\t%s\n", val.Address, val.Power, val.PubKey)
-	}
-	tw.Flush()
+	printTable(w, "  ADDRESS\tPOWER\tPUBLIC KEY", s.Validators, func(val ipledger.Validator) string {
+		return fmt.Sprintf("  %s\t%d\t%s", val.Address, val.Power, val.PubKey)
+	})
 }
 
 // byteSize formats n bytes in binary units, as the node's flags take them.
@@ -136,23 +154,17 @@ func printBlock(w io.Writer, v any) {
 	fmt.Fprintf(w, "\n%s", count(len(b.Txs), "transaction", "transactions"))
 	if len(b.Txs) > 0 {
 		fmt.Fprintln(w, ":")
-		tw := table(w)
-		fmt.Fprintln(tw, "  INDEX\tHASH\tKIND\tRESULT\tTOUCHED")
-		for _, x := range b.Txs {
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\n", x.Index, x.Hash, dash(x.Kind), result(x.Code, x.Log), dash(strings.Join(x.Touched, " ")))
-		}
-		tw.Flush()
+		printTable(w, "  INDEX\tHASH\tKIND\tRESULT\tTOUCHED", b.Txs, func(x ipledger.TxRecord) string {
+			return fmt.Sprintf("  %d\t%s\t%s\t%s\t%s", x.Index, x.Hash, dash(x.Kind), result(x.Code, x.Log), dash(strings.Join(x.Touched, " ")))
+		})
 	} else {
 		fmt.Fprintln(w)
 	}
 	if len(b.Events) > 0 {
 		fmt.Fprintf(w, "\n%s:\n", count(len(b.Events), "event", "events"))
-		tw := table(w)
-		fmt.Fprintln(tw, "  KIND\tOBJECT\tTOUCHED")
-		for _, ev := range b.Events {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", ev.Kind, ev.Ref, dash(strings.Join(ev.Touched, " ")))
-		}
-		tw.Flush()
+		printTable(w, "  KIND\tOBJECT\tTOUCHED", b.Events, func(ev ipledger.Event) string {
+			return fmt.Sprintf("  %s\t%s\t%s", ev.Kind, ev.Ref, dash(strings.Join(ev.Touched, " ")))
+		})
 	}
 }
 
@@ -260,54 +272,39 @@ func printHistory(w io.Writer, hist []apitypes.HistoryItem, next string) {
 
 func printLeases(w io.Writer, v any) {
 	l := v.(*apitypes.LeaseList)
-	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Leases), "lease", "leases"), l.Height, truncated(l.Truncated))
-	if len(l.Leases) == 0 {
+	if !listHeading(w, len(l.Leases), "lease", "leases", l.Height, l.Truncated) {
 		return
 	}
-	fmt.Fprintln(w)
-	tw := table(w)
-	fmt.Fprintln(tw, "ID\tRESOURCE\tLESSOR\tLESSEE\tASN\tPRICE\tPERIOD\tPAID\tSTART\tEND\tSTATE")
-	for _, x := range l.Leases {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\tAS%d\t%d\t%s\t%d/%d\t%s\t%s\t%s\n", x.ID, x.Resource, x.Lessor, x.Lessee, x.ASN,
+	printTable(w, "ID\tRESOURCE\tLESSOR\tLESSEE\tASN\tPRICE\tPERIOD\tPAID\tSTART\tEND\tSTATE", l.Leases, func(x *ipledger.Lease) string {
+		return fmt.Sprintf("%d\t%s\t%s\t%s\tAS%d\t%d\t%s\t%d/%d\t%s\t%s\t%s", x.ID, x.Resource, x.Lessor, x.Lessee, x.ASN,
 			x.PricePerPeriod, period(x.Period), x.Paid, x.Periods, unixTime(x.Start, "-"), unixTime(x.End(), "-"), x.State)
-	}
-	tw.Flush()
+	})
 }
 
 func printOffers(w io.Writer, v any) {
 	l := v.(*apitypes.LeaseList)
-	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Offers), "offer", "offers"), l.Height, truncated(l.Truncated))
-	if len(l.Offers) == 0 {
+	if !listHeading(w, len(l.Offers), "offer", "offers", l.Height, l.Truncated) {
 		return
 	}
-	fmt.Fprintln(w)
-	tw := table(w)
-	fmt.Fprintln(tw, "ID\tRESOURCE\tLESSOR\tPRICE\tPERIOD\tPERIODS\tRENEWABLE\tCREATED")
-	for _, x := range l.Offers {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d-%d\t%s\t%s\n", x.ID, x.Resource, x.Lessor, x.Price, period(x.Period),
+	printTable(w, "ID\tRESOURCE\tLESSOR\tPRICE\tPERIOD\tPERIODS\tRENEWABLE\tCREATED", l.Offers, func(x *ipledger.Offer) string {
+		return fmt.Sprintf("%d\t%s\t%s\t%d\t%s\t%d-%d\t%s\t%s", x.ID, x.Resource, x.Lessor, x.Price, period(x.Period),
 			x.MinPeriods, x.MaxPeriods, yesNo(x.Renewable), rfc3339(x.Created))
-	}
-	tw.Flush()
+	})
 }
 
 func printRoutes(w io.Writer, v any) {
 	l := v.(*apitypes.RouteList)
-	fmt.Fprintf(w, "%s at height %d%s\n", count(len(l.Routes), "route authorisation", "route authorisations"), l.Height, truncated(l.Truncated))
-	if len(l.Routes) == 0 {
+	if !listHeading(w, len(l.Routes), "route authorisation", "route authorisations", l.Height, l.Truncated) {
 		return
 	}
-	fmt.Fprintln(w)
-	tw := table(w)
-	fmt.Fprintln(tw, "ID\tPREFIX\tMAX LENGTH\tASN\tHOLDER\tIN FORCE\tEXPIRES\tLEASE\tCREATED")
-	for _, r := range l.Routes {
+	printTable(w, "ID\tPREFIX\tMAX LENGTH\tASN\tHOLDER\tIN FORCE\tEXPIRES\tLEASE\tCREATED", l.Routes, func(r apitypes.RouteInfo) string {
 		lease := "-"
 		if r.Lease != 0 {
 			lease = strconv.FormatUint(r.Lease, 10)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\tAS%d\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Prefix, r.MaxLength, r.ASN, r.Holder,
+		return fmt.Sprintf("%d\t%s\t%d\tAS%d\t%s\t%s\t%s\t%s\t%s", r.ID, r.Prefix, r.MaxLength, r.ASN, r.Holder,
 			yesNo(r.InForce), unixTime(r.Expires, "never"), lease, rfc3339(r.Created))
-	}
-	tw.Flush()
+	})
 }
 
 // truncated is the note of a list that stops at the API's cap.

@@ -85,6 +85,13 @@ func txCmd(e *env) *cobra.Command {
 	amount := func(fs *pflag.FlagSet, f *txFlags) {
 		fs.Uint64Var(&f.amount, "amount", 0, "settlement credits")
 	}
+	// contact is an organisation's contact data; what is "" when registering it, "new " when
+	// updating it.
+	contact := func(fs *pflag.FlagSet, f *txFlags, what string) {
+		fs.StringVar(&f.name, "name", "", what+"organisation name")
+		fs.StringVar(&f.country, "country", "", what+"ISO 3166 country code")
+		fs.StringVar(&f.abuse, "abuse-mailbox", "", what+"abuse contact e-mail")
+	}
 	id := func(fs *pflag.FlagSet, f *txFlags, what string) {
 		fs.Uint64Var(&f.id, "id", 0, what)
 	}
@@ -116,9 +123,7 @@ func txCmd(e *env) *cobra.Command {
 		{ipledger.KindRegisterOrg, "Register an organisation (signed by a registry)",
 			func(fs *pflag.FlagSet, f *txFlags) {
 				fs.StringVar(&f.handle, "handle", "", "organisation handle, e.g. ORG-EXAMPLE1")
-				fs.StringVar(&f.name, "name", "", "organisation name")
-				fs.StringVar(&f.country, "country", "", "ISO 3166 country code")
-				fs.StringVar(&f.abuse, "abuse-mailbox", "", "abuse contact e-mail")
+				contact(fs, f, "")
 				fs.StringSliceVar(&f.pubkeys, "pubkey", nil, "public key(s) of the organisation (hex; see ipledger key show)")
 			},
 			func(f *txFlags) (any, error) {
@@ -156,9 +161,7 @@ func txCmd(e *env) *cobra.Command {
 		{ipledger.KindUpdateOrg, "Update an organisation's contact data (by itself or its registry)",
 			func(fs *pflag.FlagSet, f *txFlags) {
 				fs.StringVar(&f.org, "org", "", "organisation (default: --as)")
-				fs.StringVar(&f.name, "name", "", "new name")
-				fs.StringVar(&f.country, "country", "", "new country")
-				fs.StringVar(&f.abuse, "abuse-mailbox", "", "new abuse contact")
+				contact(fs, f, "new ")
 			},
 			func(f *txFlags) (any, error) {
 				org := f.org
@@ -481,11 +484,7 @@ func txSignCmd(e *env) *cobra.Command {
 		Use:   "sign FILE",
 		Short: "Add a signature to a transaction file written with --out",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			home, err := e.homeDir()
-			if err != nil {
-				return err
-			}
+		RunE: e.inHome(func(cmd *cobra.Command, args []string, home string) error {
 			b, err := os.ReadFile(args[0])
 			if err != nil {
 				return err
@@ -509,7 +508,7 @@ func txSignCmd(e *env) *cobra.Command {
 			tx.Signatures = sigs
 			nextStep(e, args[0], tx)
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVar(&as, "as", "", "signing organisation")
 	c.Flags().StringVar(&key, "key", "", "key file name (default: the --as handle)")

@@ -80,10 +80,14 @@ func generate(dir string) ([]byte, error) {
 		fmt.Fprintf(&b, "//\t%s %x\n", f, sha256.Sum256(raw))
 	}
 	b.WriteString("\npackage iana\n")
-	table(&b, "factsIPv4", "ipv4-address-space", r.IPv4)
-	table(&b, "factsIPv6", "ipv6-unicast-address-assignments", r.IPv6)
-	table(&b, "factsASN", "as-numbers", r.ASN)
-	table(&b, "factsSpecial", "the IPv4, IPv6 and AS special-purpose registries", r.Special)
+	b.WriteString("\n// facts holds the rows of ipv4-address-space (factIPv4), ipv6-unicast-address-assignments\n")
+	b.WriteString("// (factIPv6), as-numbers (factASN) and the IPv4, IPv6 and AS special-purpose registries\n")
+	b.WriteString("// (factSpecial), each in the order Load returns them.\nvar facts = []fact{\n")
+	rows(&b, "factIPv4", r.IPv4)
+	rows(&b, "factIPv6", r.IPv6)
+	rows(&b, "factASN", r.ASN)
+	rows(&b, "factSpecial", r.Special)
+	b.WriteString("}\n")
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("format generated code: %w", err)
@@ -91,12 +95,11 @@ func generate(dir string) ([]byte, error) {
 	return src, nil
 }
 
-func table(b *bytes.Buffer, name, from string, es []iana.Entry) {
-	fmt.Fprintf(b, "\n// %s holds the rows of %s.\nvar %s = []fact{\n", name, from, name)
+// rows writes one row of the facts table per entry, each in the Registries list named by list.
+func rows(b *bytes.Buffer, list string, es []iana.Entry) {
 	for _, e := range es {
-		fmt.Fprintf(b, "\t{%s, %s, %s, %s, %s},\n",
+		fmt.Fprintf(b, "\t{%s, %s, %s, %s, %s, %s},\n", list,
 			strconv.Quote(e.Resource.String()), strconv.Quote(e.Registry), strconv.Quote(e.Status),
 			strconv.Quote(e.Registered), strconv.Quote(e.Name))
 	}
-	b.WriteString("}\n")
 }

@@ -382,28 +382,27 @@ func (t *xmlText) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 	return nil
 }
 
+// rirNames maps the names IANA's registries give the RIRs, in upper case, to their handles.
+var rirNames = map[string]string{
+	"AFRINIC":  ipledger.AFRINIC,
+	"APNIC":    ipledger.APNIC,
+	"ARIN":     ipledger.ARIN,
+	"LACNIC":   ipledger.LACNIC,
+	"RIPE NCC": ipledger.RIPENCC,
+	"RIPE-NCC": ipledger.RIPENCC,
+	"RIPENCC":  ipledger.RIPENCC,
+}
+
 // registryOf maps a designation (or description) and a whois server to the registry IANA
 // gave the block to: the RIR either names, IANA when neither names one. Legacy /8s name a
 // former holder ("Apple Computer Inc.") and only the whois server tells the RIR that
 // administers them.
 func registryOf(name, whois string) (string, error) {
-	byName := ""
 	n := strings.ToUpper(strings.TrimSpace(name))
 	for _, p := range []string{"ADMINISTERED BY ", "ASSIGNED BY "} {
 		n = strings.TrimSpace(strings.TrimPrefix(n, p))
 	}
-	switch n {
-	case "AFRINIC":
-		byName = ipledger.AFRINIC
-	case "APNIC":
-		byName = ipledger.APNIC
-	case "ARIN":
-		byName = ipledger.ARIN
-	case "LACNIC":
-		byName = ipledger.LACNIC
-	case "RIPE NCC", "RIPE-NCC", "RIPENCC":
-		byName = ipledger.RIPENCC
-	}
+	byName := rirNames[n]
 	byWhois := ""
 	host := strings.ToLower(strings.TrimSpace(whois))
 	for _, h := range ipledger.RIRs {

@@ -155,12 +155,18 @@ func earliest(a, b string) string {
 // Default returns the registries compiled into the binary (facts_gen.go, generated from
 // IANA's files by gen.go): what Load returns for those files.
 func Default() *Registries {
-	return &Registries{
-		IPv4:    entries(factsIPv4),
-		IPv6:    entries(factsIPv6),
-		ASN:     entries(factsASN),
-		Special: entries(factsSpecial),
+	var r Registries
+	lists := [...]*[]Entry{factIPv4: &r.IPv4, factIPv6: &r.IPv6, factASN: &r.ASN, factSpecial: &r.Special}
+	for _, f := range facts {
+		*lists[f.list] = append(*lists[f.list], Entry{
+			Resource:   mustParseFact(f.res),
+			Registry:   f.registry,
+			Status:     f.status,
+			Registered: f.registered,
+			Name:       f.name,
+		})
 	}
+	return &r
 }
 
 // DefaultPools returns GenesisPools(Default()): the genesis pools from the compiled facts.
@@ -169,23 +175,21 @@ func DefaultPools() []Pool { return slices.Clone(defaultPools()) }
 
 var defaultPools = sync.OnceValue(func() []Pool { return GenesisPools(Default()) })
 
-// fact is a compiled Entry: the Resource in its String form.
-type fact struct {
-	res, registry, status, registered, name string
-}
+// factList names the Registries list a compiled fact belongs to.
+type factList uint8
 
-func entries(fs []fact) []Entry {
-	out := make([]Entry, len(fs))
-	for i, f := range fs {
-		out[i] = Entry{
-			Resource:   mustParseFact(f.res),
-			Registry:   f.registry,
-			Status:     f.status,
-			Registered: f.registered,
-			Name:       f.name,
-		}
-	}
-	return out
+// The lists of Registries, in its field order.
+const (
+	factIPv4 factList = iota
+	factIPv6
+	factASN
+	factSpecial
+)
+
+// fact is a compiled Entry: the list it belongs to and the Resource in its String form.
+type fact struct {
+	list                                    factList
+	res, registry, status, registered, name string
 }
 
 // mustParseFact parses a fact's resource: a prefix, or an AS number or range. The table is

@@ -433,10 +433,7 @@ func TestGenesisPoolsIPv6Prefixes(t *testing.T) {
 }
 
 func TestLoadMini(t *testing.T) {
-	r, err := Load(filepath.Join("testdata", "mini"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := loadMini(t)
 	pools := GenesisPools(r)
 	checkPools(t, pools)
 	checkRows(t, r, pools)
