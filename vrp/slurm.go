@@ -82,33 +82,27 @@ func (sl *SLURM) Apply(s *Set) *Set {
 	if sl == nil {
 		return s
 	}
-	var keep func(VRP) bool
-	if len(sl.PrefixFilters) > 0 {
-		keep = func(v VRP) bool {
-			for _, f := range sl.PrefixFilters {
-				if f.Match(v) {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	var keepKey func(RouterKey) bool
-	if len(sl.BGPsecFilters) > 0 {
-		keepKey = func(k RouterKey) bool {
-			for _, f := range sl.BGPsecFilters {
-				if f.Match(k) {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	s = s.Filter(keep, keepKey)
+	s = s.Filter(noneMatch[VRP](sl.PrefixFilters), noneMatch[RouterKey](sl.BGPsecFilters))
 	if len(sl.PrefixAssertions) == 0 && len(sl.BGPsecAssertions) == 0 {
 		return s
 	}
 	return s.Union(sl.assertions())
+}
+
+// noneMatch is the Filter predicate that keeps what none of filters matches, or nil (keep
+// all) when there are none.
+func noneMatch[T any, F interface{ Match(T) bool }](filters []F) func(T) bool {
+	if len(filters) == 0 {
+		return nil
+	}
+	return func(x T) bool {
+		for _, f := range filters {
+			if f.Match(x) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // assertions returns the set the assertions add (validated when read).
