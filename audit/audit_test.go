@@ -352,19 +352,9 @@ func TestAuditForgedCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	n.auditOK(n.options(dir))
 
-	skey, vkey, err := note.GenerateKey(rand.Reader, n.logSigner().Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	forger, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vkey, forger, _ := newLogKey(t, rand.Reader, n.logSigner().Name())
 	size, root := n.node.App().LogSize()
-	forged, err := note.Sign(&note.Note{Text: string(tlogfmt.Checkpoint{Origin: chain.LogOrigin(testChainID), Size: size, Hash: root}.Marshal())}, forger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	forged := signCheckpoint(t, forger, chain.LogOrigin(testChainID), size, root)
 	o := n.options(dir)
 	o.Node = n.checkpointProxy(forged)
 	n.auditFails(o, "log checkpoint", "does not verify with log key "+n.logSigner().Name())
@@ -388,11 +378,7 @@ func TestAuditSplitView(t *testing.T) {
 	n := startPopulated(t)
 	size, root := n.node.App().LogSize()
 	sign := func(size uint64, root []byte) string {
-		b, err := note.Sign(&note.Note{Text: string(tlogfmt.Checkpoint{Origin: chain.LogOrigin(testChainID), Size: size, Hash: root}.Marshal())}, n.logSigner())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+		return string(signCheckpoint(t, n.logSigner(), chain.LogOrigin(testChainID), size, root))
 	}
 	other := sha256.Sum256([]byte("another history"))
 	for _, c := range []struct {
@@ -441,6 +427,33 @@ func (n *testNet) rewriteLeaf(idx uint64, change func(l []byte)) {
 	if !n.refused() {
 		t.Fatalf("the node still signs checkpoints over rewritten leaf %d", idx)
 	}
+}
+
+// newLogKey generates a log signing key named name from r: its verifier key, and a signer
+// and a verifier for it.
+func newLogKey(tb testing.TB, r io.Reader, name string) (vkey string, s note.Signer, v note.Verifier) {
+	tb.Helper()
+	skey, vkey, err := note.GenerateKey(r, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if s, err = note.NewSigner(skey); err != nil {
+		tb.Fatal(err)
+	}
+	if v, err = note.NewVerifier(vkey); err != nil {
+		tb.Fatal(err)
+	}
+	return vkey, s, v
+}
+
+// signCheckpoint signs with s the checkpoint of log origin at size and root.
+func signCheckpoint(tb testing.TB, s note.Signer, origin string, size uint64, root []byte) []byte {
+	tb.Helper()
+	b, err := note.Sign(&note.Note{Text: string(tlogfmt.Checkpoint{Origin: origin, Size: size, Hash: root}.Marshal())}, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
 }
 
 // sideLeafKey is chain's side-table key of log leaf i ('L' index(8)).
