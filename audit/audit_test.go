@@ -62,6 +62,16 @@ func startNet(t *testing.T) *testNet {
 	return n
 }
 
+// startPopulated is startNet with one round of transactions (populate(1)) applied and the
+// chain idle after them.
+func startPopulated(t *testing.T) *testNet {
+	t.Helper()
+	n := startNet(t)
+	n.populate(1)
+	n.waitIdle()
+	return n
+}
+
 func (n *testNet) start() {
 	n.t.Helper()
 	n.reg = prometheus.NewRegistry()
@@ -192,6 +202,16 @@ func (n *testNet) auditFails(o Options, want ...string) *Divergence {
 	return d
 }
 
+// auditFailsAt is auditFails for a divergence at log leaf leaf, which it names.
+func (n *testNet) auditFailsAt(o Options, leaf uint64, want ...string) *Divergence {
+	n.t.Helper()
+	d := n.auditFails(o, append([]string{fmt.Sprintf("leaf %d", leaf)}, want...)...)
+	if d.Leaf != int64(leaf) {
+		n.t.Fatalf("divergence at leaf %d, want %d", d.Leaf, leaf)
+	}
+	return d
+}
+
 // logSigner reads the node's log signing key from its home.
 func (n *testNet) logSigner() note.Signer {
 	b, err := os.ReadFile(chain.LogKeyPath(n.home))
@@ -241,9 +261,7 @@ func (n *testNet) waitIdle() {
 // TestAudit audits a chain with holdings from genesis, then resumes after more blocks
 // (fetching only the new leaves), then compares every holding and organisation.
 func TestAudit(t *testing.T) {
-	n := startNet(t)
-	n.populate(1)
-	n.waitIdle()
+	n := startPopulated(t)
 	dir := t.TempDir()
 
 	rep := n.auditOK(n.options(dir))
@@ -334,19 +352,9 @@ func TestAuditForgedCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	n.auditOK(n.options(dir))
 
-	skey, vkey, err := note.GenerateKey(rand.Reader, n.logSigner().Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	forger, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vkey, forger, _ := newLogKey(t, rand.Reader, n.logSigner().Name())
 	size, root := n.node.App().LogSize()
-	forged, err := note.Sign(&note.Note{Text: string(tlogfmt.Checkpoint{Origin: chain.LogOrigin(testChainID), Size: size, Hash: root}.Marshal())}, forger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	forged := signCheckpoint(t, forger, chain.LogOrigin(testChainID), size, root)
 	o := n.options(dir)
 	o.Node = n.checkpointProxy(forged)
 	n.auditFails(o, "log checkpoint", "does not verify with log key "+n.logSigner().Name())
@@ -367,16 +375,10 @@ func TestAuditForgedCheckpoint(t *testing.T) {
 // signed with the node's own key, as a node showing another history to someone else
 // would. Each must be rejected naming both checkpoints.
 func TestAuditSplitView(t *testing.T) {
-	n := startNet(t)
-	n.populate(1)
-	n.waitIdle()
+	n := startPopulated(t)
 	size, root := n.node.App().LogSize()
 	sign := func(size uint64, root []byte) string {
-		b, err := note.Sign(&note.Note{Text: string(tlogfmt.Checkpoint{Origin: chain.LogOrigin(testChainID), Size: size, Hash: root}.Marshal())}, n.logSigner())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
+		return string(signCheckpoint(t, n.logSigner(), chain.LogOrigin(testChainID), size, root))
 	}
 	other := sha256.Sum256([]byte("another history"))
 	for _, c := range []struct {
@@ -409,6 +411,51 @@ func TestAuditSplitView(t *testing.T) {
 	}
 }
 
+// rewriteLeaf changes the stored log leaf idx with change (see editLeaves); the node must
+// then refuse to sign checkpoints.
+func (n *testNet) rewriteLeaf(idx uint64, change func(l []byte)) {
+	t := n.t
+	t.Helper()
+	n.editLeaves(func(st *store.Store, b *store.SideBatch) {
+		l, err := st.SideGet(sideLeafKey(idx))
+		if err != nil || l == nil {
+			t.Fatalf("leaf %d: %v", idx, err)
+		}
+		change(l)
+		b.Set(sideLeafKey(idx), l)
+	})
+	if !n.refused() {
+		t.Fatalf("the node still signs checkpoints over rewritten leaf %d", idx)
+	}
+}
+
+// newLogKey generates a log signing key named name from r: its verifier key, and a signer
+// and a verifier for it.
+func newLogKey(tb testing.TB, r io.Reader, name string) (vkey string, s note.Signer, v note.Verifier) {
+	tb.Helper()
+	skey, vkey, err := note.GenerateKey(r, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if s, err = note.NewSigner(skey); err != nil {
+		tb.Fatal(err)
+	}
+	if v, err = note.NewVerifier(vkey); err != nil {
+		tb.Fatal(err)
+	}
+	return vkey, s, v
+}
+
+// signCheckpoint signs with s the checkpoint of log origin at size and root.
+func signCheckpoint(tb testing.TB, s note.Signer, origin string, size uint64, root []byte) []byte {
+	tb.Helper()
+	b, err := note.Sign(&note.Note{Text: string(tlogfmt.Checkpoint{Origin: origin, Size: size, Hash: root}.Marshal())}, s)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
 // sideLeafKey is chain's side-table key of log leaf i ('L' index(8)).
 func sideLeafKey(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte{'L'}, i) }
 
@@ -435,9 +482,7 @@ func (n *testNet) editLeaves(edit func(st *store.Store, b *store.SideBatch)) {
 // TestAuditRewrittenLog alters and deletes log leaves in the node's database, as an
 // insider with disk access could, and wants the audit to name the leaf.
 func TestAuditRewrittenLog(t *testing.T) {
-	n := startNet(t)
-	n.populate(1)
-	n.waitIdle()
+	n := startPopulated(t)
 	audited := t.TempDir()
 	n.auditOK(n.options(audited))
 	size, _ := n.node.App().LogSize()
@@ -461,26 +506,13 @@ func TestAuditRewrittenLog(t *testing.T) {
 	if n.refused() {
 		t.Fatal("the node refuses to sign over its untouched log")
 	}
-	n.editLeaves(func(st *store.Store, b *store.SideBatch) {
-		l, err := st.SideGet(sideLeafKey(idx))
-		if err != nil || l == nil {
-			t.Fatalf("leaf %d: %v", idx, err)
-		}
-		binary.BigEndian.PutUint32(l[21:], 0)
-		b.Set(sideLeafKey(idx), l)
-	})
-	// The node notices at start and signs no more checkpoints ...
-	if !n.refused() {
-		t.Fatal("the node still signs checkpoints over a rewritten leaf")
-	}
-	// ... and the audit names the leaf.
-	d := n.auditFails(n.options(t.TempDir()), fmt.Sprintf("leaf %d", idx), "the node's log says result ok, the replay gives overlap")
-	if d.Leaf != int64(idx) {
-		t.Fatalf("divergence at leaf %d, want %d", d.Leaf, idx)
-	}
+	// The node notices at start and signs no more checkpoints (rewriteLeaf checks), and
+	// the audit names the leaf.
+	n.rewriteLeaf(idx, func(l []byte) { binary.BigEndian.PutUint32(l[21:], 0) })
+	n.auditFailsAt(n.options(t.TempDir()), idx, "the node's log says result ok, the replay gives overlap")
 	// The audit that verified the log before fetches some of it again and sees the
 	// rewrite too.
-	d = n.auditFails(n.options(audited), fmt.Sprintf("leaf %d", idx), "history was rewritten", "the node's log says result ok, the replay gives overlap")
+	n.auditFails(n.options(audited), fmt.Sprintf("leaf %d", idx), "history was rewritten", "the node's log says result ok, the replay gives overlap")
 
 	// Restore it, and delete the last two leaves instead (the log truncated under its
 	// checkpoint): the node cannot serve them, and the audit finds the first.
@@ -495,10 +527,7 @@ func TestAuditRewrittenLog(t *testing.T) {
 		t.Fatal("the node still signs checkpoints over a truncated log")
 	}
 	for _, dir := range []string{t.TempDir(), audited} {
-		d = n.auditFails(n.options(dir), fmt.Sprintf("leaf %d", size-2), "cannot serve")
-		if d.Leaf != int64(size-2) {
-			t.Fatalf("divergence at leaf %d, want %d", d.Leaf, size-2)
-		}
+		n.auditFailsAt(n.options(dir), size-2, "cannot serve")
 	}
 }
 
@@ -536,9 +565,7 @@ func rpcProxy(t *testing.T, target string, tamper func(method string, params, re
 
 // TestAuditUnsignedHeaders has the RPC serve headers the validators did not sign.
 func TestAuditUnsignedHeaders(t *testing.T) {
-	n := startNet(t)
-	n.populate(1)
-	n.waitIdle()
+	n := startPopulated(t)
 	header := func(res map[string]any) map[string]any {
 		sh, _ := res["signed_header"].(map[string]any)
 		h, _ := sh["header"].(map[string]any)
@@ -622,26 +649,13 @@ func TestAuditUnsignedHeaders(t *testing.T) {
 // TestAuditRewrittenTransaction changes a transaction's bytes in the node's log: the
 // block's signed data hash no longer matches, and the audit names the leaf.
 func TestAuditRewrittenTransaction(t *testing.T) {
-	n := startNet(t)
-	n.populate(1)
-	n.waitIdle()
+	n := startPopulated(t)
 	size, _ := n.node.App().LogSize()
 	idx := size - 2 // the transfer, the last transaction
-	n.editLeaves(func(st *store.Store, b *store.SideBatch) {
-		l, err := st.SideGet(sideLeafKey(idx))
-		if err != nil || l == nil {
-			t.Fatalf("leaf %d: %v", idx, err)
-		}
+	n.rewriteLeaf(idx, func(l []byte) {
 		l[len(l)-1] ^= 1 // in the last signature
-		b.Set(sideLeafKey(idx), l)
 	})
-	if !n.refused() {
-		t.Fatal("the node still signs checkpoints over a rewritten transaction")
-	}
-	d := n.auditFails(n.options(t.TempDir()), fmt.Sprintf("leaf %d", idx), "but the validators signed")
-	if d.Leaf != int64(idx) {
-		t.Fatalf("divergence at leaf %d, want %d", d.Leaf, idx)
-	}
+	n.auditFailsAt(n.options(t.TempDir()), idx, "but the validators signed")
 }
 
 // TestAuditLaggingCheckpoint serves an older (genuine) checkpoint: the replay stops at the
@@ -727,9 +741,7 @@ func TestAuditResumesAfterStop(t *testing.T) {
 // store restored from an older copy; a crash of the machine cannot do this, as every save
 // of audit.json syncs the store first): the run refuses to continue from it.
 func TestAuditStoreBehind(t *testing.T) {
-	n := startNet(t)
-	n.populate(1)
-	n.waitIdle()
+	n := startPopulated(t)
 	dir := t.TempDir()
 	n.auditOK(n.options(dir))
 	old := t.TempDir()

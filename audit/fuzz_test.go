@@ -6,9 +6,6 @@ import (
 	"os"
 	"testing"
 
-	tlogfmt "github.com/transparency-dev/formats/log"
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/tlog"
 )
@@ -50,26 +47,9 @@ func FuzzParseState(f *testing.F) {
 // roots.
 func FuzzCheckpoints(f *testing.F) {
 	// A fixed log key: the seeds stay valid from run to run.
-	skey, vkey, err := note.GenerateKey(bytes.NewReader(make([]byte, 64)), "ipledger-node-fuzz")
-	if err != nil {
-		f.Fatal(err)
-	}
-	s, err := note.NewSigner(skey)
-	if err != nil {
-		f.Fatal(err)
-	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, s, v := newLogKey(f, bytes.NewReader(make([]byte, 64)), "ipledger-node-fuzz")
 	origin := chain.LogOrigin("fuzz")
-	sign := func(size uint64, root []byte) []byte {
-		b, err := note.Sign(&note.Note{Text: string(tlogfmt.Checkpoint{Origin: origin, Size: size, Hash: root}.Marshal())}, s)
-		if err != nil {
-			f.Fatal(err)
-		}
-		return b
-	}
+	sign := func(size uint64, root []byte) []byte { return signCheckpoint(f, s, origin, size, root) }
 	r1, r2 := tlog.HashLeaf([]byte("a")), tlog.HashLeaf([]byte("b"))
 	f.Add(sign(1, r1), sign(1, r1))
 	f.Add(sign(1, r1), sign(1, r2))

@@ -54,35 +54,14 @@ func newHeaderFetcher(rpc *rpchttp.HTTP, chainID string, genesis *types.Validato
 // closes; a failure is the last item.
 func (f *headerFetcher) run(ctx context.Context, from, to int64, out chan<- signedHeader) {
 	defer close(out)
-	futures := make(chan chan signedHeader, headerWindow)
-	go func() {
-		defer close(futures)
-		for h := from; h <= to; h++ {
-			fut := make(chan signedHeader, 1)
-			select {
-			case futures <- fut:
-			case <-ctx.Done():
-				return
-			}
-			go func(h int64) { fut <- f.fetch(ctx, h) }(h)
-		}
-	}()
-	for fut := range futures {
-		var sh signedHeader
-		select {
-		case sh = <-fut:
-		case <-ctx.Done():
-			return
-		}
+	fetchInOrder(ctx, headerWindow, from, to+1, func(h int64) signedHeader { return f.fetch(ctx, h) }, func(sh signedHeader) bool {
 		select {
 		case out <- sh:
 		case <-ctx.Done():
-			return
+			return false
 		}
-		if sh.err != nil {
-			return
-		}
-	}
+		return sh.err == nil
+	})
 }
 
 // fetch gets the signed header of height h and verifies its commit against the validator

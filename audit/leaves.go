@@ -96,28 +96,21 @@ func describeLeaf(b []byte) string {
 func describeLeafDiff(node, mine []byte) string {
 	nv, nerr := tlog.DecodeLeaf(node)
 	mv, merr := tlog.DecodeLeaf(mine)
-	if nerr != nil || merr != nil {
-		return fmt.Sprintf("the node's log has %s, the replay %s", describeLeaf(node), describeLeaf(mine))
-	}
-	switch m := mv.(type) {
-	case tlog.TxLeaf:
-		n, ok := nv.(tlog.TxLeaf)
-		switch {
-		case !ok:
-			return fmt.Sprintf("the node's log has %s, the replay %s", describeLeaf(node), describeLeaf(mine))
-		case !bytes.Equal(n.Tx, m.Tx):
-			return fmt.Sprintf("the node's log has transaction %s, the replay %s", ipledger.HashTx(n.Tx), ipledger.HashTx(m.Tx))
-		case n.Code != m.Code:
-			return fmt.Sprintf("transaction %d of height %d (%s): the node's log says result %s, the replay gives %s",
-				m.Index, m.Height, ipledger.HashTx(m.Tx), ipledger.Code(n.Code), ipledger.Code(m.Code))
-		}
-	case tlog.EndBlockLeaf:
-		n, ok := nv.(tlog.EndBlockLeaf)
-		switch {
-		case !ok:
-			return fmt.Sprintf("the node's log has %s, the replay %s", describeLeaf(node), describeLeaf(mine))
-		case !bytes.Equal(n.Events, m.Events):
-			return fmt.Sprintf("end of height %d: the node's log records events %s, the replay %s", m.Height, n.Events, m.Events)
+	if nerr == nil && merr == nil {
+		switch m := mv.(type) {
+		case tlog.TxLeaf:
+			n, ok := nv.(tlog.TxLeaf)
+			switch {
+			case ok && !bytes.Equal(n.Tx, m.Tx):
+				return fmt.Sprintf("the node's log has transaction %s, the replay %s", ipledger.HashTx(n.Tx), ipledger.HashTx(m.Tx))
+			case ok && n.Code != m.Code:
+				return fmt.Sprintf("transaction %d of height %d (%s): the node's log says result %s, the replay gives %s",
+					m.Index, m.Height, ipledger.HashTx(m.Tx), ipledger.Code(n.Code), ipledger.Code(m.Code))
+			}
+		case tlog.EndBlockLeaf:
+			if n, ok := nv.(tlog.EndBlockLeaf); ok && !bytes.Equal(n.Events, m.Events) {
+				return fmt.Sprintf("end of height %d: the node's log records events %s, the replay %s", m.Height, n.Events, m.Events)
+			}
 		}
 	}
 	return fmt.Sprintf("the node's log has %s, the replay %s", describeLeaf(node), describeLeaf(mine))

@@ -172,30 +172,13 @@ func (a *Auditor) fetchLeaves(ctx context.Context, f logFetch, out chan<- leafBa
 		}
 	}
 	size := f.cp.Size
-	futures := make(chan chan leafBatch, fetchWindow)
-	go func() {
-		defer close(futures)
-		for k := f.from / tlog.TileWidth; k*tlog.TileWidth < size; k++ {
-			fut := make(chan leafBatch, 1)
-			select {
-			case futures <- fut:
-			case <-ctx.Done():
-				return
-			}
-			go func(k uint64) { fut <- a.fetchBundle(ctx, k, size, f) }(k)
-		}
-	}()
 	tree := f.tree
-	for fut := range futures {
-		var b leafBatch
-		select {
-		case b = <-fut:
-		case <-ctx.Done():
-			return
-		}
+	bundles := (size + tlog.TileWidth - 1) / tlog.TileWidth
+	fetch := func(k uint64) leafBatch { return a.fetchBundle(ctx, k, size, f) }
+	all := fetchInOrder(ctx, fetchWindow, f.from/tlog.TileWidth, bundles, fetch, func(b leafBatch) bool {
 		if b.err != nil {
 			send(b)
-			return
+			return false
 		}
 		if skip := int(f.from - min(f.from, b.first)); skip > 0 {
 			b.first += uint64(skip)
@@ -204,20 +187,18 @@ func (a *Auditor) fetchLeaves(ctx context.Context, f logFetch, out chan<- leafBa
 		for _, h := range b.hashes {
 			if err := tree.Append(h, nil); err != nil {
 				send(leafBatch{err: fmt.Errorf("rebuild log tree: %w", err)})
-				return
+				return false
 			}
 			if f.seen != nil && tree.Size() == f.seen.Size && !bytes.Equal(tree.Root(), f.seen.Hash) {
 				send(leafBatch{err: &Divergence{Object: "log", Leaf: -1, Detail: fmt.Sprintf(
 					"the first %d leaves the node serves rebuild to root %x, not %x of the checkpoint of that size this audit saw before",
 					f.seen.Size, tree.Root(), f.seen.Hash)}})
-				return
+				return false
 			}
 		}
-		if !send(b) {
-			return
-		}
-	}
-	if ctx.Err() != nil {
+		return send(b)
+	})
+	if !all || ctx.Err() != nil {
 		return
 	}
 	if tree.Size() != size || !bytes.Equal(tree.Root(), f.cp.Hash) {
@@ -225,6 +206,37 @@ func (a *Auditor) fetchLeaves(ctx context.Context, f logFetch, out chan<- leafBa
 			"the %d leaves the node serves rebuild to root %x, not %x of its signed checkpoint",
 			tree.Size(), tree.Root(), f.cp.Hash)}})
 	}
+}
+
+// fetchInOrder calls fetch for each key from first up to end (not included), in goroutines
+// up to window keys ahead of use, and gives use the results in key order. It reports
+// whether use took them all: false when use returns false or ctx ends first.
+func fetchInOrder[K int64 | uint64, T any](ctx context.Context, window int, first, end K, fetch func(K) T, use func(T) bool) bool {
+	futures := make(chan chan T, window)
+	go func() {
+		defer close(futures)
+		for k := first; k < end; k++ {
+			fut := make(chan T, 1)
+			select {
+			case futures <- fut:
+			case <-ctx.Done():
+				return
+			}
+			go func() { fut <- fetch(k) }()
+		}
+	}()
+	for fut := range futures {
+		var v T
+		select {
+		case v = <-fut:
+		case <-ctx.Done():
+			return false
+		}
+		if !use(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // fetchBundle fetches entry bundle k of the log of the given size (a partial one at the

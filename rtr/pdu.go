@@ -46,30 +46,14 @@ const (
 	TypeASPA          Type = 11 // version 2 only
 )
 
+var typeNames = [...]string{TypeSerialNotify: "Serial Notify", TypeSerialQuery: "Serial Query",
+	TypeResetQuery: "Reset Query", TypeCacheResponse: "Cache Response", TypeIPv4Prefix: "IPv4 Prefix",
+	TypeIPv6Prefix: "IPv6 Prefix", TypeEndOfData: "End of Data", TypeCacheReset: "Cache Reset",
+	TypeRouterKey: "Router Key", TypeErrorReport: "Error Report", TypeASPA: "ASPA"}
+
 func (t Type) String() string {
-	switch t {
-	case TypeSerialNotify:
-		return "Serial Notify"
-	case TypeSerialQuery:
-		return "Serial Query"
-	case TypeResetQuery:
-		return "Reset Query"
-	case TypeCacheResponse:
-		return "Cache Response"
-	case TypeIPv4Prefix:
-		return "IPv4 Prefix"
-	case TypeIPv6Prefix:
-		return "IPv6 Prefix"
-	case TypeEndOfData:
-		return "End of Data"
-	case TypeCacheReset:
-		return "Cache Reset"
-	case TypeRouterKey:
-		return "Router Key"
-	case TypeErrorReport:
-		return "Error Report"
-	case TypeASPA:
-		return "ASPA"
+	if int(t) < len(typeNames) && typeNames[t] != "" {
+		return typeNames[t]
 	}
 	return "type " + strconv.Itoa(int(t))
 }
@@ -248,14 +232,16 @@ func (p *Prefix) appendTo(b []byte, v Version) ([]byte, error) {
 	if p.Announce {
 		flags = 1
 	}
+	n := lenIPv6Prefix
 	if a.Is4() {
-		b = header(b, v, TypeIPv4Prefix, 0, lenIPv4Prefix)
-		b = append(b, flags, byte(p.Prefix.Bits()), p.MaxLength, 0)
+		n = lenIPv4Prefix
+	}
+	b = header(b, v, p.Type(), 0, n)
+	b = append(b, flags, byte(p.Prefix.Bits()), p.MaxLength, 0)
+	if a.Is4() {
 		a4 := a.As4()
 		b = append(b, a4[:]...)
 	} else {
-		b = header(b, v, TypeIPv6Prefix, 0, lenIPv6Prefix)
-		b = append(b, flags, byte(p.Prefix.Bits()), p.MaxLength, 0)
 		a16 := a.As16()
 		b = append(b, a16[:]...)
 	}

@@ -44,6 +44,17 @@ func startServer(t testing.TB, o Options) (*Server, string) {
 	return s, ipledgertest.Serve(t, s.Serve, s.Close, ErrServerClosed)
 }
 
+// synced starts a server with o serving vrps, and a router that has synced with it in
+// version 1; the Reset Query's answer is r.
+func synced(t testing.TB, o Options, vrps ...string) (s *Server, c *client, r response) {
+	t.Helper()
+	s, addr := startServer(t, o)
+	s.Update(mustSet(t, vrps...))
+	c = dial(t, addr)
+	c.send(1, &ResetQuery{})
+	return s, c, c.response()
+}
+
 // client is a minimal router side for tests.
 type client struct {
 	t  testing.TB
@@ -114,6 +125,18 @@ func (c *client) expectEOF() {
 	if p, _, err := c.tryRead(5 * time.Second); p != nil || err != nil && !isReset(err) {
 		c.t.Fatalf("got %#v, %v; want the connection closed", p, err)
 	}
+}
+
+// expectFatal checks that the next answer is an Error Report with code, in version v, and
+// that the server then closed the connection; what names the case in a failure.
+func (c *client) expectFatal(what string, code ErrorCode, v Version) response {
+	c.t.Helper()
+	r := c.response()
+	if r.err == nil || r.err.Code != code || r.version != v {
+		c.t.Fatalf("%s: %+v, want a version %d %v", what, r, v, code)
+	}
+	c.expectEOF()
+	return r
 }
 
 func isReset(err error) bool {
@@ -265,10 +288,7 @@ func TestVersion0Client(t *testing.T) {
 	}
 	// Changing version mid-connection is fatal: RFC 6810 has no code 8, so code 4.
 	c.send(1, &ResetQuery{})
-	if r := c.response(); r.err == nil || r.err.Code != UnsupportedVersion || r.version != 0 {
-		t.Errorf("v1 query on a v0 connection: %+v", r)
-	}
-	c.expectEOF()
+	c.expectFatal("v1 query on a v0 connection", UnsupportedVersion, 0)
 }
 
 func TestVersionNegotiation(t *testing.T) {
@@ -277,14 +297,10 @@ func TestVersionNegotiation(t *testing.T) {
 		s.Update(mustSet(t, vA))
 		c := dial(t, addr)
 		c.send(1, &ResetQuery{})
-		r := c.response()
-		if r.err == nil || r.err.Code != UnsupportedVersion || r.version != 0 {
-			t.Fatalf("got %+v, want a version 0 Unsupported Protocol Version", r)
-		}
+		r := c.expectFatal("v1 query", UnsupportedVersion, 0)
 		if _, v, _, err := Decode(r.err.PDU); err != nil || v != 1 {
 			t.Errorf("encapsulated PDU %x does not hold the query", r.err.PDU)
 		}
-		c.expectEOF()
 		// The router retries in version 0 and is served.
 		c = dial(t, addr)
 		c.send(0, &ResetQuery{})
@@ -297,31 +313,17 @@ func TestVersionNegotiation(t *testing.T) {
 		s.Update(mustSet(t, vA))
 		c := dial(t, addr)
 		c.sendRaw([]byte{2, 2, 0, 0, 0, 0, 0, 8})
-		if r := c.response(); r.err == nil || r.err.Code != UnsupportedVersion || r.version != 1 {
-			t.Fatalf("got %+v, want a version 1 Unsupported Protocol Version", r)
-		}
-		c.expectEOF()
+		c.expectFatal("v2 query", UnsupportedVersion, 1)
 	})
 	t.Run("v1 connection, v0 query", func(t *testing.T) {
-		s, addr := startServer(t, Options{MaxVersion: 1})
-		s.Update(mustSet(t, vA))
-		c := dial(t, addr)
-		c.send(1, &ResetQuery{})
-		c.response()
+		s, c, _ := synced(t, Options{MaxVersion: 1}, vA)
 		c.send(0, &SerialQuery{Session: s.SessionID(0)})
-		if r := c.response(); r.err == nil || r.err.Code != UnexpectedVersion || r.version != 1 {
-			t.Fatalf("got %+v, want Unexpected Protocol Version", r)
-		}
-		c.expectEOF()
+		c.expectFatal("v0 query in a v1 session", UnexpectedVersion, 1)
 	})
 }
 
 func TestSerialQueryIncremental(t *testing.T) {
-	s, addr := startServer(t, Options{MaxVersion: 1, NotifyInterval: time.Millisecond})
-	s.Update(mustSet(t, vA, vB))
-	c := dial(t, addr)
-	c.send(1, &ResetQuery{})
-	r0 := c.response()
+	s, c, r0 := synced(t, Options{MaxVersion: 1, NotifyInterval: time.Millisecond}, vA, vB)
 
 	// One change: a Serial Notify, then the delta.
 	s.Update(mustSet(t, vA, vC))
@@ -462,11 +464,7 @@ func TestBadPDUs(t *testing.T) {
 }
 
 func TestRouterErrorReportCloses(t *testing.T) {
-	s, addr := startServer(t, Options{MaxVersion: 1})
-	s.Update(mustSet(t, vA))
-	c := dial(t, addr)
-	c.send(1, &ResetQuery{})
-	c.response()
+	_, c, _ := synced(t, Options{MaxVersion: 1}, vA)
 	c.send(1, &ErrorReport{Code: WithdrawalOfUnknownRecord, Text: "no such route"})
 	c.expectEOF() // and no Error Report in reply
 }
@@ -558,11 +556,7 @@ func TestSlowReaderDropped(t *testing.T) {
 // (RFC 8210 §8.2), carrying the latest serial.
 func TestNotifyRateLimit(t *testing.T) {
 	const interval = 400 * time.Millisecond
-	s, addr := startServer(t, Options{MaxVersion: 1, NotifyInterval: interval})
-	s.Update(mustSet(t, vA))
-	c := dial(t, addr)
-	c.send(1, &ResetQuery{})
-	c.response()
+	s, c, _ := synced(t, Options{MaxVersion: 1, NotifyInterval: interval}, vA)
 	start := time.Now()
 	s.Update(mustSet(t, vA, vB))
 	p, _ := c.read()
@@ -584,11 +578,8 @@ func TestNotifyRateLimit(t *testing.T) {
 // delayed notify round comes gets no notify.
 func TestNotifySkipsUpToDate(t *testing.T) {
 	const interval = 300 * time.Millisecond
-	s, addr := startServer(t, Options{MaxVersion: 1, NotifyInterval: interval})
-	s.Update(mustSet(t, vA))
-	c := dial(t, addr)
-	c.send(1, &ResetQuery{})
-	session := c.response().session
+	s, c, r := synced(t, Options{MaxVersion: 1, NotifyInterval: interval}, vA)
+	session := r.session
 	s.Update(mustSet(t, vB)) // notified at once
 	if p, _ := c.read(); p.Type() != TypeSerialNotify {
 		t.Fatalf("got %T, want Serial Notify", p)

@@ -73,10 +73,7 @@ func TestVersion2Negotiation(t *testing.T) {
 
 	c := dial(t, addr)
 	c.sendRaw([]byte{3, 2, 0, 0, 0, 0, 0, 8})
-	if r := c.response(); r.err == nil || r.err.Code != UnsupportedVersion || r.version != 2 {
-		t.Fatalf("v3 query: %+v, want a version 2 Unsupported Protocol Version", r)
-	}
-	c.expectEOF()
+	c.expectFatal("v3 query", UnsupportedVersion, 2)
 
 	// A version 1 session is never upgraded: its next query in version 2 is an error.
 	c = dial(t, addr)
@@ -85,19 +82,13 @@ func TestVersion2Negotiation(t *testing.T) {
 		t.Fatalf("v1: %+v", r)
 	}
 	c.send(2, &SerialQuery{Session: s.SessionID(2)})
-	if r := c.response(); r.err == nil || r.err.Code != UnexpectedVersion || r.version != 1 {
-		t.Fatalf("v2 query in a v1 session: %+v, want a version 1 Unexpected Protocol Version", r)
-	}
-	c.expectEOF()
+	c.expectFatal("v2 query in a v1 session", UnexpectedVersion, 1)
 
 	c = dial(t, addr)
 	c.send(2, &ResetQuery{})
 	c.response()
 	c.send(1, &SerialQuery{Session: s.SessionID(1)})
-	if r := c.response(); r.err == nil || r.err.Code != UnexpectedVersion || r.version != 2 {
-		t.Fatalf("v1 query in a v2 session: %+v, want a version 2 Unexpected Protocol Version", r)
-	}
-	c.expectEOF()
+	c.expectFatal("v1 query in a v2 session", UnexpectedVersion, 2)
 }
 
 // TestVersion2Deltas: ASPA changes go out in Serial Query answers — a change of providers

@@ -81,6 +81,11 @@ func (a aspaRec) expiry() uint32              { return a.exp }
 func (a aspaRec) source() uint16              { return a.src }
 func (a aspaRec) withSource(s uint16) aspaRec { a.src = s; return a }
 
+// record is a in wire form; it needs no sources, but takes them to serve each.
+func (a aspaRec) record([]string) ASPARecord {
+	return ASPARecord{Customer: a.customer, Providers: a.prov}
+}
+
 func (a aspaRec) aspa(sources []string) ASPA {
 	return ASPA{Customer: a.customer, Providers: a.providers(), Expires: expiryTime(a.exp), Source: sourceName(sources, a.src)}
 }
@@ -150,13 +155,8 @@ func (s *Set) ASPALen() int {
 // ASPAs yields the ASPAs of s by customer AS.
 func (s *Set) ASPAs() iter.Seq[ASPA] {
 	return func(yield func(ASPA) bool) {
-		if s == nil {
-			return
-		}
-		for _, r := range s.aspas {
-			if !yield(r.aspa(s.sources)) {
-				return
-			}
+		if s != nil {
+			each(s.aspas, s.sources, aspaRec.aspa, yield)
 		}
 	}
 }
@@ -172,23 +172,15 @@ type ASPARecord struct {
 // fast path for encoding.
 func (s *Set) ASPARecords() iter.Seq[ASPARecord] {
 	return func(yield func(ASPARecord) bool) {
-		if s == nil {
-			return
-		}
-		for _, r := range s.aspas {
-			if !yield(ASPARecord{Customer: r.customer, Providers: r.prov}) {
-				return
-			}
+		if s != nil {
+			each(s.aspas, nil, aspaRec.record, yield)
 		}
 	}
 }
 
 // AddASPA adds a, or returns why a is not valid (see ASPA.Validate).
 func (b *Builder) AddASPA(a ASPA) error {
-	if err := a.Validate(); err != nil {
-		return err
-	}
-	src, err := b.sourceIndex([]byte(a.Source))
+	src, err := b.validSource(a.Validate(), a.Source)
 	if err != nil {
 		return err
 	}

@@ -195,16 +195,17 @@ func readExpires(sc *scanner, seen *int, at mark, where string) (uint64, error) 
 	return n, nil
 }
 
-// readOnceASN reads an entry's AS number member name, once (its bit in *seen).
-func readOnceASN(sc *scanner, seen *int, bit int, at mark, where, name string) (uint32, error) {
+// readOnceASN reads an entry's AS number member name into *asn, once (its bit in *seen).
+func readOnceASN(sc *scanner, seen *int, bit int, at mark, where, name string, asn *uint32) error {
 	if err := dupCheck(sc, seen, bit, at, where, name); err != nil {
-		return 0, err
+		return err
 	}
 	a, err := readASN(sc, name)
 	if err != nil {
-		return 0, inEntry(err, where)
+		return inEntry(err, where)
 	}
-	return a, nil
+	*asn = a
+	return nil
 }
 
 // readOnceStr reads an entry's string member name, once (its bit in *seen), and where its
@@ -428,7 +429,10 @@ func (s *scanner) fastROA(b *Builder) (r fastResult, ok bool) {
 		}
 		return i
 	}
-	str := func(i int) ([]byte, int, bool) { // i at the opening quote
+	str := func(i int) ([]byte, int, bool) { // a plain string at i
+		if i >= len(buf) || buf[i] != '"' {
+			return nil, 0, false
+		}
 		for j := i + 1; j < len(buf); j++ {
 			switch c := buf[j]; {
 			case c == '"':
@@ -439,13 +443,13 @@ func (s *scanner) fastROA(b *Builder) (r fastResult, ok bool) {
 		}
 		return nil, 0, false
 	}
-	num := func(i int) (uint64, int, bool) {
+	num := func(i int, most uint64) (uint64, int, bool) { // a plain number at i, up to most
 		j, v := i, uint64(0)
 		for j < len(buf) && j-i < 19 && buf[j] >= '0' && buf[j] <= '9' {
 			v = v*10 + uint64(buf[j]-'0')
 			j++
 		}
-		if j == i || j-i > 1 && buf[i] == '0' || j >= len(buf) || isNumByte(buf[j]) {
+		if j == i || j-i > 1 && buf[i] == '0' || j >= len(buf) || isNumByte(buf[j]) || v > most {
 			return 0, 0, false
 		}
 		return v, j, true
@@ -453,11 +457,7 @@ func (s *scanner) fastROA(b *Builder) (r fastResult, ok bool) {
 	seen := 0
 	i := 1
 	for {
-		i = sp(i)
-		if i >= len(buf) || buf[i] != '"' {
-			return r, false
-		}
-		key, j, ok := str(i)
+		key, j, ok := str(sp(i))
 		if !ok {
 			return r, false
 		}
@@ -469,65 +469,43 @@ func (s *scanner) fastROA(b *Builder) (r fastResult, ok bool) {
 		if i >= len(buf) {
 			return r, false
 		}
-		var bit int
+		var (
+			bit int
+			n   uint64
+			t   []byte
+			err error
+		)
 		switch string(key) {
 		case "asn":
 			bit = hasASN
-			n, j, ok := num(i)
-			if !ok || n > 1<<32-1 {
-				return r, false
-			}
-			r.v.ASN, i = uint32(n), j
+			n, j, ok = num(i, 1<<32-1)
+			r.v.ASN = uint32(n)
 		case "prefix":
 			bit = hasPrefix
-			if buf[i] != '"' {
-				return r, false
+			if t, j, ok = str(i); ok {
+				r.v.Prefix, err = parsePrefix(t)
 			}
-			t, j, ok := str(i)
-			if !ok {
-				return r, false
-			}
-			p, err := parsePrefix(t)
-			if err != nil {
-				return r, false
-			}
-			r.v.Prefix, i = p, j
 		case "maxLength":
 			bit = hasMaxLen
-			n, j, ok := num(i)
-			if !ok || n > 128 {
-				return r, false
-			}
-			r.v.MaxLength, i = uint8(n), j
+			n, j, ok = num(i, 128)
+			r.v.MaxLength = uint8(n)
 		case "ta":
 			bit = hasTA
-			if buf[i] != '"' {
-				return r, false
+			if t, j, ok = str(i); ok {
+				r.src, err = b.sourceIndex(t)
 			}
-			t, j, ok := str(i)
-			if !ok {
-				return r, false
-			}
-			src, err := b.sourceIndex(t)
-			if err != nil {
-				return r, false
-			}
-			r.src, i = src, j
 		case "expires":
 			bit = hasExpires
-			n, j, ok := num(i)
-			if !ok || n > 1<<63-1 {
-				return r, false
-			}
-			r.exp, r.hasExp, i = n, true, j
+			n, j, ok = num(i, 1<<63-1)
+			r.exp, r.hasExp = n, true
 		default:
 			return r, false
 		}
-		if seen&bit != 0 {
+		if !ok || err != nil || seen&bit != 0 {
 			return r, false
 		}
 		seen |= bit
-		i = sp(i)
+		i = sp(j)
 		if i >= len(buf) {
 			return r, false
 		}
@@ -574,24 +552,47 @@ func readSourceTAL(sc *scanner, tal *[]byte) error {
 	})
 }
 
-func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time) error {
-	where := "bgpsec_keys[" + strconv.Itoa(i) + "]"
+// readEntry reads one entry of bgpsec_keys or of an ASPA list, the object that starts at
+// at: member reads the members particular to the kind (marking each in *seen, skipping
+// unknown ones), readEntry the "expires" they share, then checks that the members bits
+// (named by names) were all there. ok is false, with a nil error, when the entry has
+// expired by now (it is counted in f.Expired, to be dropped).
+func readEntry(sc *scanner, f *JSONFile, at mark, where string, now time.Time, bits []int, names []string,
+	member func(key []byte, kat mark, seen *int) error) (expires time.Time, ok bool, err error) {
 	var (
-		k    RouterKey
-		src  uint16
 		exp  uint64
 		seen int
 	)
-	err := sc.object(func(key []byte, kat mark) error {
+	err = sc.object(func(key []byte, kat mark) error {
+		if string(key) != "expires" {
+			return member(key, kat, &seen)
+		}
+		n, err := readExpires(sc, &seen, kat, where)
+		exp = n
+		return err
+	})
+	if err == nil {
+		err = requireFields(sc, seen, at, where, bits, names)
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	expires, ok = expiry(f, seen, exp, now)
+	return expires, ok, nil
+}
+
+func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time) error {
+	where := "bgpsec_keys[" + strconv.Itoa(i) + "]"
+	var (
+		k   RouterKey
+		src uint16
+	)
+	exp, ok, err := readEntry(sc, f, at, where, now, []int{hasASN, hasSKI, hasPubkey}, []string{"asn", "ski", "pubkey"}, func(key []byte, kat mark, seen *int) error {
 		switch string(key) {
 		case "asn":
-			a, err := readOnceASN(sc, &seen, hasASN, kat, where, "asn")
-			if err != nil {
-				return err
-			}
-			k.ASN = a
+			return readOnceASN(sc, seen, hasASN, kat, where, "asn", &k.ASN)
 		case "ski":
-			s, vm, err := readOnceStr(sc, &seen, hasSKI, kat, where, "ski")
+			s, vm, err := readOnceStr(sc, seen, hasSKI, kat, where, "ski")
 			if err != nil {
 				return err
 			}
@@ -602,7 +603,7 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 				return sc.errAt(vm, err, "%s: ski: want 40 hex digits, found %q", where, truncate(s))
 			}
 		case "pubkey":
-			s, vm, err := readOnceStr(sc, &seen, hasPubkey, kat, where, "pubkey")
+			s, vm, err := readOnceStr(sc, seen, hasPubkey, kat, where, "pubkey")
 			if err != nil {
 				return err
 			}
@@ -612,53 +613,34 @@ func readKey(sc *scanner, b *Builder, f *JSONFile, i int, at mark, now time.Time
 			}
 			k.SPKI = string(der)
 		case "ta":
-			s, _, err := readOnceStr(sc, &seen, hasTA, kat, where, "ta")
+			s, _, err := readOnceStr(sc, seen, hasTA, kat, where, "ta")
 			if err != nil {
 				return err
 			}
 			if src, err = b.sourceIndex(s); err != nil {
 				return sc.errAt(kat, err, "%s: %v", where, err)
 			}
-		case "expires":
-			n, err := readExpires(sc, &seen, kat, where)
-			exp = n
-			return err
 		default:
 			return sc.skip()
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || !ok {
 		return err
 	}
-	if err := requireFields(sc, seen, at, where, []int{hasASN, hasSKI, hasPubkey}, []string{"asn", "ski", "pubkey"}); err != nil {
-		return err
-	}
-	var ok bool
-	if k.Expires, ok = expiry(f, seen, exp, now); !ok {
-		return nil
-	}
-	b.keys = append(b.keys, keyRec{asn: k.ASN, exp: unixExpiry(k.Expires), src: src, ski: k.SKI, spki: k.SPKI})
+	b.keys = append(b.keys, keyRec{asn: k.ASN, exp: unixExpiry(exp), src: src, ski: k.SKI, spki: k.SPKI})
 	return nil
 }
 
 func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark, now time.Time) error {
 	where := list + "[" + strconv.Itoa(i) + "]"
-	var (
-		a    ASPA
-		exp  uint64
-		seen int
-	)
-	err := sc.object(func(key []byte, kat mark) error {
+	var a ASPA
+	exp, ok, err := readEntry(sc, f, at, where, now, []int{hasCustomer, hasProviders}, []string{"customer_asid", "providers"}, func(key []byte, kat mark, seen *int) error {
 		switch string(key) {
 		case "customer_asid":
-			c, err := readOnceASN(sc, &seen, hasCustomer, kat, where, "customer_asid")
-			if err != nil {
-				return err
-			}
-			a.Customer = c
+			return readOnceASN(sc, seen, hasCustomer, kat, where, "customer_asid", &a.Customer)
 		case "providers":
-			if err := dupCheck(sc, &seen, hasProviders, kat, where, "providers"); err != nil {
+			if err := dupCheck(sc, seen, hasProviders, kat, where, "providers"); err != nil {
 				return err
 			}
 			return sc.array(func(j int, pat mark) error {
@@ -673,30 +655,17 @@ func readASPA(sc *scanner, b *Builder, f *JSONFile, list string, i int, at mark,
 				return nil
 			})
 		case "ta":
-			s, _, err := readOnceStr(sc, &seen, hasTA, kat, where, "ta")
-			if err != nil {
-				return err
-			}
+			s, _, err := readOnceStr(sc, seen, hasTA, kat, where, "ta")
 			a.Source = string(s)
-		case "expires":
-			n, err := readExpires(sc, &seen, kat, where)
-			exp = n
 			return err
 		default:
 			return sc.skip()
 		}
-		return nil
 	})
-	if err != nil {
+	if err != nil || !ok {
 		return err
 	}
-	if err := requireFields(sc, seen, at, where, []int{hasCustomer, hasProviders}, []string{"customer_asid", "providers"}); err != nil {
-		return err
-	}
-	var ok bool
-	if a.Expires, ok = expiry(f, seen, exp, now); !ok {
-		return nil
-	}
+	a.Expires = exp
 	if err := b.AddASPA(a); err != nil {
 		return sc.errAt(at, err, "%s: %v", where, err)
 	}
@@ -720,24 +689,12 @@ func WriteJSON(w io.Writer, s *Set, buildTime time.Time) error {
 	b = append(b, "\n\t},\n\t\"roas\": ["...)
 	first := true
 	for v := range s.All() {
-		if first {
-			b = append(b, "\n\t\t{ \"asn\": "...)
-			first = false
-		} else {
-			b = append(b, ",\n\t\t{ \"asn\": "...)
-		}
-		b = strconv.AppendUint(b, uint64(v.ASN), 10)
+		b = appendEntryStart(b, &first, "asn", v.ASN)
 		b = append(b, ", \"prefix\": \""...)
 		b = v.Prefix.AppendTo(b)
 		b = append(b, "\", \"maxLength\": "...)
 		b = strconv.AppendUint(b, uint64(v.MaxLength), 10)
-		b = append(b, ", \"ta\": "...)
-		b = appendJSONString(b, v.Source)
-		if !v.Expires.IsZero() {
-			b = append(b, ", \"expires\": "...)
-			b = strconv.AppendInt(b, v.Expires.Unix(), 10)
-		}
-		b = append(b, " }"...)
+		b = appendEntryEnd(b, v.Source, v.Expires)
 		if len(b) >= 32<<10 {
 			if _, err := bw.Write(b); err != nil {
 				return fmt.Errorf("write vrps json: %w", err)
@@ -748,33 +705,18 @@ func WriteJSON(w io.Writer, s *Set, buildTime time.Time) error {
 	b = append(b, "\n\t],\n\t\"bgpsec_keys\": ["...)
 	first = true
 	for k := range s.Keys() {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, "\n\t\t{ \"asn\": "...)
-		b = strconv.AppendUint(b, uint64(k.ASN), 10)
+		b = appendEntryStart(b, &first, "asn", k.ASN)
 		b = append(b, ", \"ski\": \""...)
 		b = append(b, hexUpper(k.SKI[:])...)
 		b = append(b, "\", \"pubkey\": \""...)
 		b = base64.StdEncoding.AppendEncode(b, []byte(k.SPKI))
-		b = append(b, "\", \"ta\": "...)
-		b = appendJSONString(b, k.Source)
-		if !k.Expires.IsZero() {
-			b = append(b, ", \"expires\": "...)
-			b = strconv.AppendInt(b, k.Expires.Unix(), 10)
-		}
-		b = append(b, " }"...)
+		b = append(b, '"')
+		b = appendEntryEnd(b, k.Source, k.Expires)
 	}
 	b = append(b, "\n\t],\n\t\"aspas\": ["...)
 	first = true
 	for a := range s.ASPAs() {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, "\n\t\t{ \"customer_asid\": "...)
-		b = strconv.AppendUint(b, uint64(a.Customer), 10)
+		b = appendEntryStart(b, &first, "customer_asid", a.Customer)
 		b = append(b, ", \"providers\": ["...)
 		for i, p := range a.Providers {
 			if i > 0 {
@@ -782,13 +724,8 @@ func WriteJSON(w io.Writer, s *Set, buildTime time.Time) error {
 			}
 			b = strconv.AppendUint(b, uint64(p), 10)
 		}
-		b = append(b, "], \"ta\": "...)
-		b = appendJSONString(b, a.Source)
-		if !a.Expires.IsZero() {
-			b = append(b, ", \"expires\": "...)
-			b = strconv.AppendInt(b, a.Expires.Unix(), 10)
-		}
-		b = append(b, " }"...)
+		b = append(b, ']')
+		b = appendEntryEnd(b, a.Source, a.Expires)
 	}
 	b = append(b, "\n\t]\n}\n"...)
 	if _, err := bw.Write(b); err != nil {
@@ -798,6 +735,31 @@ func WriteJSON(w io.Writer, s *Set, buildTime time.Time) error {
 		return fmt.Errorf("write vrps json: %w", err)
 	}
 	return nil
+}
+
+// appendEntryStart starts an entry of a WriteJSON list: a comma unless *first (which it
+// clears), the brace and the entry's first member, an AS number.
+func appendEntryStart(b []byte, first *bool, member string, asn uint32) []byte {
+	if !*first {
+		b = append(b, ',')
+	}
+	*first = false
+	b = append(b, "\n\t\t{ \""...)
+	b = append(b, member...)
+	b = append(b, "\": "...)
+	return strconv.AppendUint(b, uint64(asn), 10)
+}
+
+// appendEntryEnd ends an entry of a WriteJSON list: its ta, its expires when there is one,
+// the closing brace.
+func appendEntryEnd(b []byte, ta string, expires time.Time) []byte {
+	b = append(b, ", \"ta\": "...)
+	b = appendJSONString(b, ta)
+	if !expires.IsZero() {
+		b = append(b, ", \"expires\": "...)
+		b = strconv.AppendInt(b, expires.Unix(), 10)
+	}
+	return append(b, " }"...)
 }
 
 // appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.

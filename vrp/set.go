@@ -173,18 +173,8 @@ func (s *Set) Empty() bool { return s.Len() == 0 && s.KeyLen() == 0 && s.ASPALen
 // All yields the VRPs of s in identity order (IPv4 first).
 func (s *Set) All() iter.Seq[VRP] {
 	return func(yield func(VRP) bool) {
-		if s == nil {
-			return
-		}
-		for _, r := range s.v4 {
-			if !yield(r.vrp(s.sources)) {
-				return
-			}
-		}
-		for _, r := range s.v6 {
-			if !yield(r.vrp(s.sources)) {
-				return
-			}
+		if s != nil && each(s.v4, s.sources, rec4.vrp, yield) {
+			each(s.v6, s.sources, rec6.vrp, yield)
 		}
 	}
 }
@@ -192,15 +182,21 @@ func (s *Set) All() iter.Seq[VRP] {
 // Keys yields the router keys of s in identity order.
 func (s *Set) Keys() iter.Seq[RouterKey] {
 	return func(yield func(RouterKey) bool) {
-		if s == nil {
-			return
-		}
-		for _, r := range s.keys {
-			if !yield(r.key(s.sources)) {
-				return
-			}
+		if s != nil {
+			each(s.keys, s.sources, keyRec.key, yield)
 		}
 	}
+}
+
+// each yields what value makes of each of recs (with the set's sources) until yield
+// returns false; it reports whether yield asked for more.
+func each[R, T any](recs []R, sources []string, value func(R, []string) T, yield func(T) bool) bool {
+	for _, r := range recs {
+		if !yield(value(r, sources)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Route is the identity of a VRP in wire form, as Routes yields it.
@@ -604,15 +600,21 @@ func (b *Builder) add(v VRP, src uint16) {
 
 // AddKey adds k, or returns why k is not valid (see RouterKey.Validate).
 func (b *Builder) AddKey(k RouterKey) error {
-	if err := k.Validate(); err != nil {
-		return err
-	}
-	src, err := b.sourceIndex([]byte(k.Source))
+	src, err := b.validSource(k.Validate(), k.Source)
 	if err != nil {
 		return err
 	}
 	b.keys = append(b.keys, keyRec{asn: k.ASN, exp: unixExpiry(k.Expires), src: src, ski: k.SKI, spki: k.SPKI})
 	return nil
+}
+
+// validSource is the index of source for an entry whose Validate returned invalid, or the
+// first error of the two.
+func (b *Builder) validSource(invalid error, source string) (uint16, error) {
+	if invalid != nil {
+		return 0, invalid
+	}
+	return b.sourceIndex([]byte(source))
 }
 
 // Len returns the number of VRPs added so far, duplicates included.

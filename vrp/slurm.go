@@ -82,33 +82,27 @@ func (sl *SLURM) Apply(s *Set) *Set {
 	if sl == nil {
 		return s
 	}
-	var keep func(VRP) bool
-	if len(sl.PrefixFilters) > 0 {
-		keep = func(v VRP) bool {
-			for _, f := range sl.PrefixFilters {
-				if f.Match(v) {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	var keepKey func(RouterKey) bool
-	if len(sl.BGPsecFilters) > 0 {
-		keepKey = func(k RouterKey) bool {
-			for _, f := range sl.BGPsecFilters {
-				if f.Match(k) {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	s = s.Filter(keep, keepKey)
+	s = s.Filter(noneMatch[VRP](sl.PrefixFilters), noneMatch[RouterKey](sl.BGPsecFilters))
 	if len(sl.PrefixAssertions) == 0 && len(sl.BGPsecAssertions) == 0 {
 		return s
 	}
 	return s.Union(sl.assertions())
+}
+
+// noneMatch is the Filter predicate that keeps what none of filters matches, or nil (keep
+// all) when there are none.
+func noneMatch[T any, F interface{ Match(T) bool }](filters []F) func(T) bool {
+	if len(filters) == 0 {
+		return nil
+	}
+	return func(x T) bool {
+		for _, f := range filters {
+			if f.Match(x) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 // assertions returns the set the assertions add (validated when read).
@@ -211,15 +205,33 @@ func slurmObject(sc *scanner, where string, names []string, required []bool, mem
 	return nil
 }
 
+// slurmList reads the array list of the object where, appending its elements to *dst: each
+// an object of the members names (see slurmObject), read into a new T by member (given
+// the element's place, w) and, when done is not nil, completed and checked by done (at is
+// where the element starts).
+func slurmList[T any](sc *scanner, where, list string, dst *[]T, names []string, required []bool,
+	member func(e *T, w, name string) error, done func(e *T, w string, at mark) error) error {
+	return sc.array(func(i int, at mark) error {
+		w := where + "." + list + "[" + strconv.Itoa(i) + "]"
+		var e T
+		err := slurmObject(sc, w, names, required, func(n string) error { return member(&e, w, n) })
+		if err == nil && done != nil {
+			err = done(&e, w, at)
+		}
+		if err != nil {
+			return err
+		}
+		*dst = append(*dst, e)
+		return nil
+	})
+}
+
 func readSLURMFilters(sc *scanner, sl *SLURM) error {
 	const where = "validationOutputFilters"
 	return slurmObject(sc, where, []string{"prefixFilters", "bgpsecFilters"}, []bool{true, true}, func(name string) error {
 		if name == "prefixFilters" {
-			return sc.array(func(i int, at mark) error {
-				w := where + ".prefixFilters[" + strconv.Itoa(i) + "]"
-				var f PrefixFilter
-				err := slurmObject(sc, w, []string{"prefix", "asn", "comment"}, []bool{false, false, false}, func(n string) error {
-					var err error
+			return slurmList(sc, where, name, &sl.PrefixFilters, []string{"prefix", "asn", "comment"}, []bool{false, false, false},
+				func(f *PrefixFilter, w, n string) (err error) {
 					switch n {
 					case "prefix":
 						f.Prefix, err = slurmPrefix(sc, w)
@@ -230,22 +242,16 @@ func readSLURMFilters(sc *scanner, sl *SLURM) error {
 						f.Comment, err = slurmComment(sc, w)
 					}
 					return err
+				},
+				func(f *PrefixFilter, w string, at mark) error {
+					if !f.Prefix.IsValid() && !f.HasASN {
+						return sc.errAt(at, nil, "%s: a prefix filter needs a prefix or an asn (RFC 8416 §3.3.1)", w)
+					}
+					return nil
 				})
-				if err != nil {
-					return err
-				}
-				if !f.Prefix.IsValid() && !f.HasASN {
-					return sc.errAt(at, nil, "%s: a prefix filter needs a prefix or an asn (RFC 8416 §3.3.1)", w)
-				}
-				sl.PrefixFilters = append(sl.PrefixFilters, f)
-				return nil
-			})
 		}
-		return sc.array(func(i int, at mark) error {
-			w := where + ".bgpsecFilters[" + strconv.Itoa(i) + "]"
-			var f BGPsecFilter
-			err := slurmObject(sc, w, []string{"asn", "SKI", "comment"}, []bool{false, false, false}, func(n string) error {
-				var err error
+		return slurmList(sc, where, name, &sl.BGPsecFilters, []string{"asn", "SKI", "comment"}, []bool{false, false, false},
+			func(f *BGPsecFilter, w, n string) (err error) {
 				switch n {
 				case "asn":
 					f.HasASN = true
@@ -257,16 +263,13 @@ func readSLURMFilters(sc *scanner, sl *SLURM) error {
 					f.Comment, err = slurmComment(sc, w)
 				}
 				return err
+			},
+			func(f *BGPsecFilter, w string, at mark) error {
+				if !f.HasASN && !f.HasSKI {
+					return sc.errAt(at, nil, "%s: a BGPsec filter needs an asn or an SKI (RFC 8416 §3.3.2)", w)
+				}
+				return nil
 			})
-			if err != nil {
-				return err
-			}
-			if !f.HasASN && !f.HasSKI {
-				return sc.errAt(at, nil, "%s: a BGPsec filter needs an asn or an SKI (RFC 8416 §3.3.2)", w)
-			}
-			sl.BGPsecFilters = append(sl.BGPsecFilters, f)
-			return nil
-		})
 	})
 }
 
@@ -274,47 +277,44 @@ func readSLURMAssertions(sc *scanner, sl *SLURM) error {
 	const where = "locallyAddedAssertions"
 	return slurmObject(sc, where, []string{"prefixAssertions", "bgpsecAssertions"}, []bool{true, true}, func(name string) error {
 		if name == "prefixAssertions" {
-			return sc.array(func(i int, at mark) error {
-				w := where + ".prefixAssertions[" + strconv.Itoa(i) + "]"
-				var a PrefixAssertion
-				var maxLen uint64
-				var hasMax bool
-				var maxM mark
-				err := slurmObject(sc, w, []string{"prefix", "asn", "maxPrefixLength", "comment"}, []bool{true, true, false, false}, func(n string) error {
-					var err error
+			// maxPrefixLength is checked once the prefix is known, in done, which also
+			// clears it for the next element.
+			var (
+				maxLen uint64
+				maxM   *mark // where maxPrefixLength is; nil when not given
+			)
+			return slurmList(sc, where, name, &sl.PrefixAssertions, []string{"prefix", "asn", "maxPrefixLength", "comment"}, []bool{true, true, false, false},
+				func(a *PrefixAssertion, w, n string) (err error) {
 					switch n {
 					case "prefix":
 						a.Prefix, err = slurmPrefix(sc, w)
 					case "asn":
 						a.ASN, err = slurmASN(sc, w)
 					case "maxPrefixLength":
-						hasMax = true
-						maxM = sc.mark()
+						m := sc.mark()
+						maxM = &m
 						maxLen, err = sc.uint(w+": maxPrefixLength", 128)
 					case "comment":
 						a.Comment, err = slurmComment(sc, w)
 					}
 					return err
-				})
-				if err != nil {
-					return err
-				}
-				a.MaxLength = uint8(a.Prefix.Bits())
-				if hasMax {
+				},
+				func(a *PrefixAssertion, w string, _ mark) error {
+					at := maxM
+					maxM = nil
+					a.MaxLength = uint8(a.Prefix.Bits())
+					if at == nil {
+						return nil
+					}
 					if int(maxLen) < a.Prefix.Bits() || int(maxLen) > a.Prefix.Addr().BitLen() {
-						return sc.errAt(maxM, nil, "%s: maxPrefixLength %d outside %d..%d for %s (RFC 8416 §3.4.1)", w, maxLen, a.Prefix.Bits(), a.Prefix.Addr().BitLen(), a.Prefix)
+						return sc.errAt(*at, nil, "%s: maxPrefixLength %d outside %d..%d for %s (RFC 8416 §3.4.1)", w, maxLen, a.Prefix.Bits(), a.Prefix.Addr().BitLen(), a.Prefix)
 					}
 					a.MaxLength = uint8(maxLen)
-				}
-				sl.PrefixAssertions = append(sl.PrefixAssertions, a)
-				return nil
-			})
+					return nil
+				})
 		}
-		return sc.array(func(i int, at mark) error {
-			w := where + ".bgpsecAssertions[" + strconv.Itoa(i) + "]"
-			var a BGPsecAssertion
-			err := slurmObject(sc, w, []string{"asn", "SKI", "routerPublicKey", "comment"}, []bool{true, true, true, false}, func(n string) error {
-				var err error
+		return slurmList(sc, where, name, &sl.BGPsecAssertions, []string{"asn", "SKI", "routerPublicKey", "comment"}, []bool{true, true, true, false},
+			func(a *BGPsecAssertion, w, n string) (err error) {
 				switch n {
 				case "asn":
 					a.ASN, err = slurmASN(sc, w)
@@ -326,13 +326,7 @@ func readSLURMAssertions(sc *scanner, sl *SLURM) error {
 					a.Comment, err = slurmComment(sc, w)
 				}
 				return err
-			})
-			if err != nil {
-				return err
-			}
-			sl.BGPsecAssertions = append(sl.BGPsecAssertions, a)
-			return nil
-		})
+			}, nil)
 	})
 }
 

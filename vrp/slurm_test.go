@@ -232,6 +232,22 @@ func TestReadSLURMInvalid(t *testing.T) {
 	}
 }
 
+// TestReadSLURMMaxLengthPerAssertion: a prefix assertion's maxPrefixLength does not carry
+// over to the next, which without one gets its prefix length.
+func TestReadSLURMMaxLengthPerAssertion(t *testing.T) {
+	sl, err := ReadSLURM(strings.NewReader(`{"slurmVersion": 1,
+  "validationOutputFilters": {"prefixFilters": [], "bgpsecFilters": []},
+  "locallyAddedAssertions": {"bgpsecAssertions": [], "prefixAssertions": [
+    {"asn": 1, "prefix": "192.0.2.0/24", "maxPrefixLength": 28},
+    {"asn": 2, "prefix": "198.51.100.0/22"}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sl.PrefixAssertions) != 2 || sl.PrefixAssertions[0].MaxLength != 28 || sl.PrefixAssertions[1].MaxLength != 22 {
+		t.Errorf("prefix assertions %+v, want max lengths 28 and 22", sl.PrefixAssertions)
+	}
+}
+
 func TestReadSLURMPosition(t *testing.T) {
 	doc := "{\n  \"slurmVersion\": 1,\n  \"validationOutputFilters\": {\n    \"prefixFilters\": [\n      { \"prefix\": \"192.0.2.1/24\" }\n"
 	_, err := ReadSLURM(strings.NewReader(doc))

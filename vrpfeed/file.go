@@ -3,6 +3,7 @@ package vrpfeed
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -81,34 +82,45 @@ func clampDuration(d, lo, hi time.Duration) time.Duration { return min(max(d, lo
 
 // loadVRPs reads --vrps-file if it changed since the last read.
 func (f *Feed) loadVRPs() (bool, error) {
-	ch, fi, err := f.vrps.changed()
-	if err != nil {
-		return false, fmt.Errorf("--vrps-file: %w", err)
-	}
-	if !ch {
-		return false, f.vrps.invalid
-	}
 	start := time.Now()
-	r, err := os.Open(f.vrps.path)
-	if err != nil {
-		return false, fmt.Errorf("--vrps-file: %w", err)
+	j, err := readWatched(f, &f.vrps, "vrps", "--vrps-file", func(r io.Reader) (*vrp.JSONFile, error) { return vrp.ReadJSON(r, time.Now()) })
+	if j == nil {
+		return false, err
 	}
-	defer r.Close()
-	j, err := vrp.ReadJSON(r, time.Now())
-	f.vrps.info = fi // an invalid file is not read again until it changes
-	if err != nil {
-		f.m.loads.WithLabelValues("vrps", "error").Inc()
-		f.vrps.invalid = &invalidFile{fmt.Errorf("--vrps-file %s: %w", f.vrps.path, err)}
-		return false, f.vrps.invalid
-	}
-	f.vrps.invalid = nil
 	f.fileSet = j.Set
 	f.fileInfo = fileInfo{read: start, buildTime: j.BuildTime, expired: j.Expired}
-	f.m.loads.WithLabelValues("vrps", "ok").Inc()
 	f.m.file.Set(float64(j.Set.Len()))
 	f.log.Info("vrps file read", "path", f.vrps.path, "vrps", j.Set.Len(), "router_keys", j.Set.KeyLen(), "aspas", j.Set.ASPALen(),
 		"roas", j.ROAs, "expired", j.Expired, "buildtime", j.BuildTime, "took", time.Since(start).Round(time.Millisecond))
 	return true, nil
+}
+
+// readWatched reads w's file with read if it changed since the last read, counting the
+// load in f's metrics under name; flag names the file in errors. It returns nil when the
+// file is unchanged (and the error that made it invalid, if it did) or cannot be read.
+func readWatched[T any](f *Feed, w *watchedFile, name, flag string, read func(io.Reader) (*T, error)) (*T, error) {
+	ch, fi, err := w.changed()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if !ch {
+		return nil, w.invalid
+	}
+	r, err := os.Open(w.path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	defer r.Close()
+	v, err := read(r)
+	w.info = fi // an invalid file is not read again until it changes
+	if err != nil {
+		f.m.loads.WithLabelValues(name, "error").Inc()
+		w.invalid = &invalidFile{fmt.Errorf("%s %s: %w", flag, w.path, err)}
+		return nil, w.invalid
+	}
+	w.invalid = nil
+	f.m.loads.WithLabelValues(name, "ok").Inc()
+	return v, nil
 }
 
 // pollFile looks at one watched file if it is due, through load; a failure is logged
@@ -148,28 +160,11 @@ func (f *Feed) pollFile(w *watchedFile, name string, load func() (bool, error)) 
 
 // loadSLURM reads --slurm if it changed since the last read.
 func (f *Feed) loadSLURM() (bool, error) {
-	ch, fi, err := f.slurm.changed()
-	if err != nil {
-		return false, fmt.Errorf("--slurm: %w", err)
+	sl, err := readWatched(f, &f.slurm, "slurm", "--slurm", vrp.ReadSLURM)
+	if sl == nil {
+		return false, err
 	}
-	if !ch {
-		return false, f.slurm.invalid
-	}
-	r, err := os.Open(f.slurm.path)
-	if err != nil {
-		return false, fmt.Errorf("--slurm: %w", err)
-	}
-	defer r.Close()
-	sl, err := vrp.ReadSLURM(r)
-	f.slurm.info = fi
-	if err != nil {
-		f.m.loads.WithLabelValues("slurm", "error").Inc()
-		f.slurm.invalid = &invalidFile{fmt.Errorf("--slurm %s: %w", f.slurm.path, err)}
-		return false, f.slurm.invalid
-	}
-	f.slurm.invalid = nil
 	f.exceptions = sl
-	f.m.loads.WithLabelValues("slurm", "ok").Inc()
 	f.log.Info("slurm file read", "path", f.slurm.path, "prefix_filters", len(sl.PrefixFilters), "bgpsec_filters", len(sl.BGPsecFilters),
 		"prefix_assertions", len(sl.PrefixAssertions), "bgpsec_assertions", len(sl.BGPsecAssertions))
 	return true, nil

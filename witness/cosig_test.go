@@ -18,18 +18,7 @@ const testText = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/X
 // transparency-dev/formats: each side verifies the other's signatures and computes the
 // same key IDs.
 func TestCosignatureInterop(t *testing.T) {
-	skey, vkey, err := GenerateKey("witness.example/w1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mySigner, err := NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	myVerifier, err := NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	skey, vkey, myVerifier, mySigner := newKeys(t, "witness.example/w1")
 	theirSigner, err := fnote.NewSignerForCosignatureV1(skey)
 	if err != nil {
 		t.Fatal(err)

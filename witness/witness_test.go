@@ -503,19 +503,24 @@ func mustText(t *testing.T, signed []byte) []byte {
 
 func newSigner(t testing.TB, name string) (*Verifier, *Signer) {
 	t.Helper()
+	_, _, v, s := newKeys(t, name)
+	return v, s
+}
+
+// newKeys generates a witness key pair for name, with its verifier and signer.
+func newKeys(t testing.TB, name string) (skey, vkey string, v *Verifier, s *Signer) {
+	t.Helper()
 	skey, vkey, err := GenerateKey(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSigner(skey)
-	if err != nil {
+	if s, err = NewSigner(skey); err != nil {
 		t.Fatal(err)
 	}
-	v, err := NewVerifier(vkey)
-	if err != nil {
+	if v, err = NewVerifier(vkey); err != nil {
 		t.Fatal(err)
 	}
-	return v, s
+	return skey, vkey, v, s
 }
 
 func TestParseLogFlag(t *testing.T) {
