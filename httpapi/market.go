@@ -15,20 +15,19 @@ import (
 // The leasing market in the JSON API: balances, route authorisations, offers and leases.
 
 func (s *server) mountMarket() {
-	s.mux.HandleFunc("GET /v1/balances/{org}", s.balance)
-	s.mux.HandleFunc("GET /v1/leases", s.leases)
-	s.mux.HandleFunc("GET /v1/leases/{id}", s.lease)
-	s.mux.HandleFunc("GET /v1/offers", s.offers)
-	s.mux.HandleFunc("GET /v1/routes", s.routes)
-	s.mux.HandleFunc("GET /geofeed.csv", s.geofeed)
-	s.mux.HandleFunc("GET /geofeed/{org}", s.geofeed)
+	s.handle("GET /v1/balances/{org}", s.balance)
+	s.handle("GET /v1/leases", s.leases)
+	s.handle("GET /v1/leases/{id}", s.lease)
+	s.handle("GET /v1/offers", s.offers)
+	s.handle("GET /v1/routes", s.routes)
+	s.handle("GET /geofeed.csv", s.geofeed)
+	s.handle("GET /geofeed/{org}", s.geofeed)
 }
 
-func (s *server) balance(w http.ResponseWriter, r *http.Request) {
+func (s *server) balance(w http.ResponseWriter, r *http.Request) error {
 	org, err := orgHandle(r.PathValue("org"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	snap := s.app.Committed()
 	o, err := ledger.Org(snap.State, org)
@@ -36,22 +35,19 @@ func (s *server) balance(w http.ResponseWriter, r *http.Request) {
 		err = notFound("no organisation %s", org)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	b, err := ledger.Balance(snap.State, org)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Height: snap.Height})
+	return s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Height: snap.Height})
 }
 
-func (s *server) lease(w http.ResponseWriter, r *http.Request) {
+func (s *server) lease(w http.ResponseWriter, r *http.Request) error {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
-		s.fail(w, r, invalid("lease id %.30q: want a positive number", r.PathValue("id")))
-		return
+		return invalid("lease id %.30q: want a positive number", r.PathValue("id"))
 	}
 	snap := s.app.Committed()
 	l, err := ledger.LeaseByID(snap.State, id)
@@ -59,21 +55,18 @@ func (s *server) lease(w http.ResponseWriter, r *http.Request) {
 		err = notFound("no lease %d", id)
 	}
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	after, err := historyAfter(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	info := &apitypes.LeaseInfo{Lease: *l, End: l.End(), Height: snap.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "lease/"+strconv.FormatUint(id, 10)); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	info.HistoryTruncated = info.HistoryNext != ""
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
 
 // appendCapped appends v to *list for a listing's walk, unless *list already holds limit
@@ -96,11 +89,10 @@ func orgFilter(r *http.Request) (string, error) {
 }
 
 // leases lists leases, running first or all with ?all=true, of ?org= (as lessor or lessee).
-func (s *server) leases(w http.ResponseWriter, r *http.Request) {
+func (s *server) leases(w http.ResponseWriter, r *http.Request) error {
 	org, err := orgFilter(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	all := r.URL.Query().Get("all") == "true"
 	snap := s.app.Committed()
@@ -112,17 +104,15 @@ func (s *server) leases(w http.ResponseWriter, r *http.Request) {
 		return true
 	})
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("list leases: %w", err))
-		return
+		return fmt.Errorf("list leases: %w", err)
 	}
-	s.writeJSON(w, http.StatusOK, out)
+	return s.writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) offers(w http.ResponseWriter, r *http.Request) {
+func (s *server) offers(w http.ResponseWriter, r *http.Request) error {
 	org, err := orgFilter(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	snap := s.app.Committed()
 	out := &apitypes.LeaseList{Height: snap.Height, Offers: []*ipledger.Offer{}}
@@ -133,17 +123,15 @@ func (s *server) offers(w http.ResponseWriter, r *http.Request) {
 		return true
 	})
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("list offers: %w", err))
-		return
+		return fmt.Errorf("list offers: %w", err)
 	}
-	s.writeJSON(w, http.StatusOK, out)
+	return s.writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) routes(w http.ResponseWriter, r *http.Request) {
+func (s *server) routes(w http.ResponseWriter, r *http.Request) error {
 	org, err := orgFilter(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	snap := s.app.Committed()
 	inForce := map[uint64]bool{}
@@ -151,8 +139,7 @@ func (s *server) routes(w http.ResponseWriter, r *http.Request) {
 		inForce[ra.ID] = true
 		return true
 	}); err != nil {
-		s.fail(w, r, fmt.Errorf("list routes: %w", err))
-		return
+		return fmt.Errorf("list routes: %w", err)
 	}
 	out := &apitypes.RouteList{Height: snap.Height, Routes: []apitypes.RouteInfo{}}
 	err = ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
@@ -162,27 +149,24 @@ func (s *server) routes(w http.ResponseWriter, r *http.Request) {
 		return true
 	})
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("list routes: %w", err))
-		return
+		return fmt.Errorf("list routes: %w", err)
 	}
-	s.writeJSON(w, http.StatusOK, out)
+	return s.writeJSON(w, http.StatusOK, out)
 }
 
 // geofeed serves GET /geofeed.csv (every block with a published location) and
 // GET /geofeed/{org} ("ORG-X.csv": that organisation's), in RFC 8805 format. Ranges that are
 // not one prefix are written as their exact CIDR decomposition.
-func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
+func (s *server) geofeed(w http.ResponseWriter, r *http.Request) error {
 	org := ""
 	if v := r.PathValue("org"); v != "" {
 		h, ok := strings.CutSuffix(v, ".csv")
 		if !ok {
-			s.fail(w, r, notFound("geofeeds are at /geofeed/HANDLE.csv"))
-			return
+			return notFound("geofeeds are at /geofeed/HANDLE.csv")
 		}
 		var err error
 		if org, err = orgHandle(h); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	snap := s.app.Committed()
@@ -196,8 +180,7 @@ func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
 		return true
 	})
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("geofeed: %w", err))
-		return
+		return fmt.Errorf("geofeed: %w", err)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	// Text from the state is cleaned and quoted by geofeed.Write; nosniff keeps a browser
@@ -210,4 +193,5 @@ func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
 	if err := geofeed.Write(w, header, entries); err != nil {
 		s.log.Error("write geofeed", "err", err)
 	}
+	return nil
 }

@@ -104,22 +104,21 @@ type prover struct {
 
 func (s *server) mountProofs(hs headerSource, st stateSource) {
 	s.proofs = &prover{hs: hs, st: st, app: s.app, anchors: map[int64]*stateproof.Anchor{}, proven: map[string]provenKey{}}
-	s.mux.HandleFunc("GET /v1/proof/resources/{resource...}", proofRoute(s, "resource", parseResourcePath, stateproof.ResourceEntries))
-	s.mux.HandleFunc("GET /v1/proof/holdings/{id}", proofRoute(s, "id", parseHoldingID, stateproof.HoldingEntries))
-	s.mux.HandleFunc("GET /v1/proof/orgs/{handle}", proofRoute(s, "handle", orgHandle, stateproof.OrgEntries))
-	s.mux.HandleFunc("GET /v1/proof/state/{key}", proofRoute(s, "key", parseStateKey, stateproof.KeyEntries))
+	s.handle("GET /v1/proof/resources/{resource...}", proofRoute(s, "resource", parseResourcePath, stateproof.ResourceEntries))
+	s.handle("GET /v1/proof/holdings/{id}", proofRoute(s, "id", parseHoldingID, stateproof.HoldingEntries))
+	s.handle("GET /v1/proof/orgs/{handle}", proofRoute(s, "handle", orgHandle, stateproof.OrgEntries))
+	s.handle("GET /v1/proof/state/{key}", proofRoute(s, "key", parseStateKey, stateproof.KeyEntries))
 }
 
 // proofRoute is the handler of a GET /v1/proof/ path: parse reads its path value name (an
 // error answers the request), entries gives what to prove of it.
-func proofRoute[T any](s *server, name string, parse func(string) (T, error), entries func(stateproof.Prover, T) ([]stateproof.Entry, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func proofRoute[T any](s *server, name string, parse func(string) (T, error), entries func(stateproof.Prover, T) ([]stateproof.Entry, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		x, err := parse(r.PathValue(name))
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return entries(v, x) })
+		return s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return entries(v, x) })
 	}
 }
 
@@ -134,38 +133,28 @@ func parseStateKey(s string) ([]byte, error) {
 }
 
 // serveProof answers with the proof of the entries build gives at the height asked.
-func (s *server) serveProof(w http.ResponseWriter, r *http.Request, build func(stateproof.Prover) ([]stateproof.Entry, error)) {
-	height, err := proofHeight(r)
+func (s *server) serveProof(w http.ResponseWriter, r *http.Request, build func(stateproof.Prover) ([]stateproof.Entry, error)) error {
+	a, _, v, err := s.provedSnapshot(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	a, _, v, err := s.proofs.at(r.Context(), height)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	entries, err := build(v)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return fmt.Errorf("state proof at %d: %w", a.Height, err)
 	}
 	bp := jsonBufs.Get().(*[]byte)
 	defer jsonBufs.Put(bp)
 	b, err := stateproof.New(a, entries).AppendJSON((*bp)[:0])
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	b = append(b, '\n')
-	*bp = b
-	if height != 0 {
+	*bp = append(b, '\n')
+	if r.URL.Query().Get("height") != "" {
 		// The state of a height never changes: neither does its proof.
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Write(b)
+	writeJSONBytes(w, http.StatusOK, *bp)
+	return nil
 }
 
 // proofHeight reads ?height= (0 if absent: the latest provable height).
@@ -191,20 +180,6 @@ func wantProof(r *http.Request) (bool, error) {
 	default:
 		return false, invalid("prove=%.20q: want true", v)
 	}
-}
-
-// servedProved answers r with proved when its ?prove= asks for a proof, or with the error of
-// a bad ?prove=, and reports whether it answered; a plain query is left to the caller.
-func (s *server) servedProved(w http.ResponseWriter, r *http.Request, proved func()) bool {
-	prove, err := wantProof(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return true
-	}
-	if prove {
-		proved()
-	}
-	return prove
 }
 
 // latest returns the latest provable height: the state of the last committed height
@@ -303,34 +278,29 @@ func dropLaterHistory(items []apitypes.HistoryItem, next *string, height int64) 
 
 // provedResource answers GET /v1/resources/{res}?prove=true: the ResourceInfo at a
 // provable height, with the proof of who holds res.
-func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res ipledger.Resource, pg page) {
+func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res ipledger.Resource, pg page) error {
 	a, snap, v, err := s.provedSnapshot(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	chn, err := ledger.Lookup(snap.State, res)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("lookup %s at %d: %w", res, a.Height, err))
-		return
+		return fmt.Errorf("lookup %s at %d: %w", res, a.Height, err)
 	}
 	entries, err := stateproof.ResourceEntries(v, res)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return fmt.Errorf("state proof at %d: %w", a.Height, err)
 	}
 	if len(chn) == 0 {
 		// Still proven: the proof shows that no single holding contains all of res.
 		pj, err := proofJSON(a, entries)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		s.writeJSON(w, http.StatusOK, &apitypes.ResourceInfo{Resource: res, Height: a.Height, Chain: []apitypes.HoldingInfo{},
+		return s.writeJSON(w, http.StatusOK, &apitypes.ResourceInfo{Resource: res, Height: a.Height, Chain: []apitypes.HoldingInfo{},
 			History: []apitypes.HistoryItem{}, Children: []apitypes.HoldingInfo{}, Proof: pj})
-		return
 	}
-	s.writeProved(w, r, a, snap, res, chn, entries, pg)
+	return s.writeProved(w, r, a, snap, res, chn, entries, pg)
 }
 
 // proofJSON is the proof of entries against a as the wire types carry it.
@@ -340,76 +310,64 @@ func proofJSON(a *stateproof.Anchor, entries []stateproof.Entry) (json.RawMessag
 
 // writeProved answers with the resource res described by its holding chain chn as of the
 // proof's height, and the proof of entries.
-func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) {
+func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) error {
 	info, err := s.describe(r.Context(), snap, res, chn, pg)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
 	info.HistoryTruncated = info.HistoryNext != ""
 	if info.Proof, err = proofJSON(a, entries); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
 
 // provedHolding answers GET /v1/holdings/{id}?prove=true.
-func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64, pg page) {
+func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64, pg page) error {
 	a, snap, v, err := s.provedSnapshot(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	h, chn, err := holdingChain(snap.State, id)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("at %d: %w", a.Height, err))
-		return
+		return fmt.Errorf("at %d: %w", a.Height, err)
 	}
 	if h == nil {
-		s.fail(w, r, notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id))
-		return
+		return notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id)
 	}
 	entries, err := stateproof.HoldingEntries(v, id)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return fmt.Errorf("state proof at %d: %w", a.Height, err)
 	}
-	s.writeProved(w, r, a, snap, h.Resource, chn, entries, pg)
+	return s.writeProved(w, r, a, snap, h.Resource, chn, entries, pg)
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
-func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) {
+func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) error {
 	a, snap, v, err := s.provedSnapshot(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	o, err := ledger.Org(snap.State, handle)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("org %s at %d: %w", handle, a.Height, err))
-		return
+		return fmt.Errorf("org %s at %d: %w", handle, a.Height, err)
 	}
 	if o == nil {
-		s.fail(w, r, notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, a.Height, handle))
-		return
+		return notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, a.Height, handle)
 	}
 	entries, err := stateproof.OrgEntries(v, handle)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return fmt.Errorf("state proof at %d: %w", a.Height, err)
 	}
 	info := &apitypes.OrgInfo{Organisation: *o, Height: a.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
 	info.HistoryTruncated = info.HistoryNext != ""
 	if info.Proof, err = proofJSON(a, entries); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
