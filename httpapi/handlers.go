@@ -209,20 +209,8 @@ func parseResourcePath(p string) (ipledger.Resource, error) {
 	return res, nil
 }
 
-func (s *server) resource(w http.ResponseWriter, r *http.Request) error {
-	res, err := parseResourcePath(r.PathValue("resource"))
-	if err != nil {
-		return err
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		return err
-	}
-	if prove, err := wantProof(r); err != nil {
-		return err
-	} else if prove {
-		return s.provedResource(w, r, res, pg)
-	}
+// resource answers GET /v1/resources/{resource...} from the committed state.
+func (s *server) resource(w http.ResponseWriter, r *http.Request, res ipledger.Resource, pg page) error {
 	snap := s.app.Committed()
 	chn, err := ledger.Lookup(snap.State, res)
 	if err != nil {
@@ -272,20 +260,8 @@ func holdingChain(kv ipledger.KV, id uint64) (h *ipledger.Holding, chn []*ipledg
 	return h, chn[:h.Depth+1], nil
 }
 
-func (s *server) holding(w http.ResponseWriter, r *http.Request) error {
-	id, err := parseHoldingID(r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		return err
-	}
-	if prove, err := wantProof(r); err != nil {
-		return err
-	} else if prove {
-		return s.provedHolding(w, r, id, pg)
-	}
+// holding answers GET /v1/holdings/{id} from the committed state.
+func (s *server) holding(w http.ResponseWriter, r *http.Request, id uint64, pg page) error {
 	snap := s.app.Committed()
 	h, chn, err := holdingChain(snap.State, id)
 	if err != nil {
@@ -498,20 +474,8 @@ func orgHandle(s string) (string, error) {
 	return h, nil
 }
 
-func (s *server) org(w http.ResponseWriter, r *http.Request) error {
-	handle, err := orgHandle(r.PathValue("handle"))
-	if err != nil {
-		return err
-	}
-	after, err := historyAfter(r)
-	if err != nil {
-		return err
-	}
-	if prove, err := wantProof(r); err != nil {
-		return err
-	} else if prove {
-		return s.provedOrg(w, r, handle, after)
-	}
+// org answers GET /v1/orgs/{handle} from the committed state.
+func (s *server) org(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) error {
 	snap := s.app.Committed()
 	o, err := ledger.Org(snap.State, handle)
 	if err != nil {

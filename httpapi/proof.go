@@ -122,6 +122,31 @@ func proofRoute[T any](s *server, name string, parse func(string) (T, error), en
 	}
 }
 
+// queryRoute is the handler of a query answered from the committed state, or with
+// ?prove=true (wantProof) at a provable height with its proof: parse reads its path value
+// name, query the rest of its query (errors of either answer the request), plain and
+// proved answer it.
+func queryRoute[T, Q any](name string, parse func(string) (T, error), query func(*http.Request) (Q, error), plain, proved func(http.ResponseWriter, *http.Request, T, Q) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		x, err := parse(r.PathValue(name))
+		if err != nil {
+			return err
+		}
+		q, err := query(r)
+		if err != nil {
+			return err
+		}
+		prove, err := wantProof(r)
+		if err != nil {
+			return err
+		}
+		if prove {
+			return proved(w, r, x, q)
+		}
+		return plain(w, r, x, q)
+	}
+}
+
 // parseStateKey reads the {key} of /v1/proof/state/: 1 to 1024 bytes in hex. Errors are
 // CodeInvalid.
 func parseStateKey(s string) ([]byte, error) {
