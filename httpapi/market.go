@@ -16,10 +16,10 @@ import (
 
 func (s *server) mountMarket() {
 	s.handle("GET /v1/balances/{org}", s.balance)
-	s.handle("GET /v1/leases", s.leases)
+	s.handle("GET /v1/leases", orgListing(s, "leases", listLeases))
 	s.handle("GET /v1/leases/{id}", s.lease)
-	s.handle("GET /v1/offers", s.offers)
-	s.handle("GET /v1/routes", s.routes)
+	s.handle("GET /v1/offers", orgListing(s, "offers", listOffers))
+	s.handle("GET /v1/routes", orgListing(s, "routes", listRoutes))
 	s.handle("GET /geofeed.csv", s.geofeed)
 	s.handle("GET /geofeed/{org}", s.geofeed)
 }
@@ -88,70 +88,62 @@ func orgFilter(r *http.Request) (string, error) {
 	return "", nil
 }
 
-// leases lists leases, running first or all with ?all=true, of ?org= (as lessor or lessee).
-func (s *server) leases(w http.ResponseWriter, r *http.Request) error {
-	org, err := orgFilter(r)
-	if err != nil {
-		return err
+// orgListing is the handler of a market listing of the committed state: list builds it
+// with only the entries of ?org= (org; "" for all of them).
+func orgListing[T any](s *server, what string, list func(r *http.Request, snap *ipledger.Snapshot, org string) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		org, err := orgFilter(r)
+		if err != nil {
+			return err
+		}
+		out, err := list(r, s.app.Committed(), org)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", what, err)
+		}
+		return s.writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// listLeases lists leases, running first or all with ?all=true, of org as lessor or lessee.
+func listLeases(r *http.Request, snap *ipledger.Snapshot, org string) (*apitypes.LeaseList, error) {
 	all := r.URL.Query().Get("all") == "true"
-	snap := s.app.Committed()
 	out := &apitypes.LeaseList{Height: snap.Height, Leases: []*ipledger.Lease{}}
-	err = ledger.Leases(snap.State, func(l *ipledger.Lease) bool {
+	return out, ledger.Leases(snap.State, func(l *ipledger.Lease) bool {
 		if (org == "" || l.Lessor == org || l.Lessee == org) && (all || l.State != ipledger.LeaseEnded) {
 			return appendCapped(&out.Leases, l, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
-	if err != nil {
-		return fmt.Errorf("list leases: %w", err)
-	}
-	return s.writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) offers(w http.ResponseWriter, r *http.Request) error {
-	org, err := orgFilter(r)
-	if err != nil {
-		return err
-	}
-	snap := s.app.Committed()
+// listOffers lists the open offers of org as lessor.
+func listOffers(_ *http.Request, snap *ipledger.Snapshot, org string) (*apitypes.LeaseList, error) {
 	out := &apitypes.LeaseList{Height: snap.Height, Offers: []*ipledger.Offer{}}
-	err = ledger.Offers(snap.State, func(o *ipledger.Offer) bool {
+	return out, ledger.Offers(snap.State, func(o *ipledger.Offer) bool {
 		if org == "" || o.Lessor == org {
 			return appendCapped(&out.Offers, o, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
-	if err != nil {
-		return fmt.Errorf("list offers: %w", err)
-	}
-	return s.writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) routes(w http.ResponseWriter, r *http.Request) error {
-	org, err := orgFilter(r)
-	if err != nil {
-		return err
-	}
-	snap := s.app.Committed()
+// listRoutes lists the route authorisations of org as holder, each marked whether it is
+// in force at the committed block's time.
+func listRoutes(_ *http.Request, snap *ipledger.Snapshot, org string) (*apitypes.RouteList, error) {
 	inForce := map[uint64]bool{}
 	if err := ledger.InForce(snap.State, snap.Block.Time.Unix(), func(ra *ipledger.RouteAuth) bool {
 		inForce[ra.ID] = true
 		return true
 	}); err != nil {
-		return fmt.Errorf("list routes: %w", err)
+		return nil, err
 	}
 	out := &apitypes.RouteList{Height: snap.Height, Routes: []apitypes.RouteInfo{}}
-	err = ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
+	return out, ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
 		if org == "" || ra.Holder == org {
 			return appendCapped(&out.Routes, apitypes.RouteInfo{RouteAuth: *ra, InForce: inForce[ra.ID]}, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
-	if err != nil {
-		return fmt.Errorf("list routes: %w", err)
-	}
-	return s.writeJSON(w, http.StatusOK, out)
 }
 
 // geofeed serves GET /geofeed.csv (every block with a published location) and
