@@ -285,20 +285,22 @@ func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *ipledger.
 	return s.proofs.at(r.Context(), height)
 }
 
-// dropLaterHistory removes history entries above height: the history index is not
-// versioned, the answer is as of height. When it drops any, no later page holds an entry
-// at or below height, so the cursor next is cleared.
-func dropLaterHistory(items []apitypes.HistoryItem, next *string, height int64) []apitypes.HistoryItem {
-	out := items[:0]
-	for _, it := range items {
-		if it.Height <= height {
+// proofOf returns the proof of entries against a for an answer's Proof, and cuts the
+// answer's history (its items, its cursor next and whether it is truncated) to a.Height:
+// the history index is not versioned, the answer is as of that height. When it drops any
+// entry, no later page holds one at or below the height, so next is cleared.
+func proofOf(a *stateproof.Anchor, entries []stateproof.Entry, items *[]apitypes.HistoryItem, next *string, truncated *bool) (json.RawMessage, error) {
+	out := (*items)[:0]
+	for _, it := range *items {
+		if it.Height <= a.Height {
 			out = append(out, it)
 		}
 	}
-	if len(out) < len(items) {
+	if len(out) < len(*items) {
 		*next = ""
 	}
-	return out
+	*items, *truncated = out, *next != ""
+	return proofJSON(a, entries)
 }
 
 // provedResource answers GET /v1/resources/{res}?prove=true: the ResourceInfo at a
@@ -340,9 +342,7 @@ func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *statepro
 	if err != nil {
 		return err
 	}
-	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
-	info.HistoryTruncated = info.HistoryNext != ""
-	if info.Proof, err = proofJSON(a, entries); err != nil {
+	if info.Proof, err = proofOf(a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
 		return err
 	}
 	return s.writeJSON(w, http.StatusOK, info)
@@ -389,9 +389,7 @@ func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
 		return err
 	}
-	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
-	info.HistoryTruncated = info.HistoryNext != ""
-	if info.Proof, err = proofJSON(a, entries); err != nil {
+	if info.Proof, err = proofOf(a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
 		return err
 	}
 	return s.writeJSON(w, http.StatusOK, info)
