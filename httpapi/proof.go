@@ -124,9 +124,10 @@ func proofRoute[T any](s *server, name string, parse func(string) (T, error), en
 
 // queryRoute is the handler of a query answered from the committed state, or with
 // ?prove=true (wantProof) at a provable height with its proof: parse reads its path value
-// name, query the rest of its query (errors of either answer the request), plain and
-// proved answer it.
-func queryRoute[T, Q any](name string, parse func(string) (T, error), query func(*http.Request) (Q, error), plain, proved func(http.ResponseWriter, *http.Request, T, Q) error) handlerFunc {
+// name, query the rest of its query (errors of either answer the request); plain answers
+// from the committed state, proved from the provedState of ?height=.
+func queryRoute[T, Q any](s *server, name string, parse func(string) (T, error), query func(*http.Request) (Q, error),
+	plain func(http.ResponseWriter, *http.Request, T, Q) error, proved func(http.ResponseWriter, *http.Request, provedState, T, Q) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		x, err := parse(r.PathValue(name))
 		if err != nil {
@@ -140,10 +141,14 @@ func queryRoute[T, Q any](name string, parse func(string) (T, error), query func
 		if err != nil {
 			return err
 		}
-		if prove {
-			return proved(w, r, x, q)
+		if !prove {
+			return plain(w, r, x, q)
 		}
-		return plain(w, r, x, q)
+		ps, err := s.provedSnapshot(r)
+		if err != nil {
+			return err
+		}
+		return proved(w, r, ps, x, q)
 	}
 }
 
@@ -159,17 +164,17 @@ func parseStateKey(s string) ([]byte, error) {
 
 // serveProof answers with the proof of the entries build gives at the height asked.
 func (s *server) serveProof(w http.ResponseWriter, r *http.Request, build func(stateproof.Prover) ([]stateproof.Entry, error)) error {
-	a, _, v, err := s.provedSnapshot(r)
+	ps, err := s.provedSnapshot(r)
 	if err != nil {
 		return err
 	}
-	entries, err := build(v)
+	entries, err := ps.entries(build(ps.v))
 	if err != nil {
-		return fmt.Errorf("state proof at %d: %w", a.Height, err)
+		return err
 	}
 	bp := jsonBufs.Get().(*[]byte)
 	defer jsonBufs.Put(bp)
-	b, err := stateproof.New(a, entries).AppendJSON((*bp)[:0])
+	b, err := stateproof.New(ps.a, entries).AppendJSON((*bp)[:0])
 	if err != nil {
 		return err
 	}
@@ -271,18 +276,34 @@ func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *ipl
 	return a, snap, cachedView{v, height, p}, nil
 }
 
-// provedSnapshot returns the anchor of the height ?height= asks (or the latest provable),
-// that height's state as a snapshot the plain handlers describe, and the state proving its
-// keys through the prover's cache.
-func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *ipledger.Snapshot, stateproof.Prover, error) {
+// provedState is what a ?prove=true answer reads: the anchor of the height ?height= asks
+// (or the latest provable), that height's state as a snapshot the plain answers describe,
+// and the state proving its keys through the prover's cache.
+type provedState struct {
+	a    *stateproof.Anchor
+	snap *ipledger.Snapshot
+	v    stateproof.Prover
+}
+
+// provedSnapshot returns the provedState of r's ?height=.
+func (s *server) provedSnapshot(r *http.Request) (provedState, error) {
 	if s.proofs == nil {
-		return nil, nil, nil, notFound("this node serves no state proofs")
+		return provedState{}, notFound("this node serves no state proofs")
 	}
 	height, err := proofHeight(r)
 	if err != nil {
-		return nil, nil, nil, err
+		return provedState{}, err
 	}
-	return s.proofs.at(r.Context(), height)
+	a, snap, v, err := s.proofs.at(r.Context(), height)
+	return provedState{a, snap, v}, err
+}
+
+// entries passes on the entries of a proof at ps's height, or their error with the height.
+func (ps provedState) entries(es []stateproof.Entry, err error) ([]stateproof.Entry, error) {
+	if err != nil {
+		return nil, fmt.Errorf("state proof at %d: %w", ps.a.Height, err)
+	}
+	return es, nil
 }
 
 // proofOf returns the proof of entries against a for an answer's Proof, and cuts the
@@ -305,29 +326,25 @@ func proofOf(a *stateproof.Anchor, entries []stateproof.Entry, items *[]apitypes
 
 // provedResource answers GET /v1/resources/{res}?prove=true: the ResourceInfo at a
 // provable height, with the proof of who holds res.
-func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res ipledger.Resource, pg page) error {
-	a, snap, v, err := s.provedSnapshot(r)
+func (s *server) provedResource(w http.ResponseWriter, r *http.Request, ps provedState, res ipledger.Resource, pg page) error {
+	chn, err := ledger.Lookup(ps.snap.State, res)
+	if err != nil {
+		return fmt.Errorf("lookup %s at %d: %w", res, ps.a.Height, err)
+	}
+	entries, err := ps.entries(stateproof.ResourceEntries(ps.v, res))
 	if err != nil {
 		return err
 	}
-	chn, err := ledger.Lookup(snap.State, res)
-	if err != nil {
-		return fmt.Errorf("lookup %s at %d: %w", res, a.Height, err)
-	}
-	entries, err := stateproof.ResourceEntries(v, res)
-	if err != nil {
-		return fmt.Errorf("state proof at %d: %w", a.Height, err)
-	}
 	if len(chn) == 0 {
 		// Still proven: the proof shows that no single holding contains all of res.
-		pj, err := proofJSON(a, entries)
+		pj, err := proofJSON(ps.a, entries)
 		if err != nil {
 			return err
 		}
-		return s.writeJSON(w, http.StatusOK, &apitypes.ResourceInfo{Resource: res, Height: a.Height, Chain: []apitypes.HoldingInfo{},
+		return s.writeJSON(w, http.StatusOK, &apitypes.ResourceInfo{Resource: res, Height: ps.a.Height, Chain: []apitypes.HoldingInfo{},
 			History: []apitypes.HistoryItem{}, Children: []apitypes.HoldingInfo{}, Proof: pj})
 	}
-	return s.writeProved(w, r, a, snap, res, chn, entries, pg)
+	return s.writeProved(w, r, ps, res, chn, entries, pg)
 }
 
 // proofJSON is the proof of entries against a as the wire types carry it.
@@ -337,59 +354,51 @@ func proofJSON(a *stateproof.Anchor, entries []stateproof.Entry) (json.RawMessag
 
 // writeProved answers with the resource res described by its holding chain chn as of the
 // proof's height, and the proof of entries.
-func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) error {
-	info, err := s.describe(r.Context(), snap, res, chn, pg)
+func (s *server) writeProved(w http.ResponseWriter, r *http.Request, ps provedState, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) error {
+	info, err := s.describe(r.Context(), ps.snap, res, chn, pg)
 	if err != nil {
 		return err
 	}
-	if info.Proof, err = proofOf(a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
+	if info.Proof, err = proofOf(ps.a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
 		return err
 	}
 	return s.writeJSON(w, http.StatusOK, info)
 }
 
 // provedHolding answers GET /v1/holdings/{id}?prove=true.
-func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64, pg page) error {
-	a, snap, v, err := s.provedSnapshot(r)
+func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, ps provedState, id uint64, pg page) error {
+	h, chn, err := holdingChain(ps.snap.State, id)
+	if err != nil {
+		return fmt.Errorf("at %d: %w", ps.a.Height, err)
+	}
+	if h == nil {
+		return notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), ps.a.Height, id)
+	}
+	entries, err := ps.entries(stateproof.HoldingEntries(ps.v, id))
 	if err != nil {
 		return err
 	}
-	h, chn, err := holdingChain(snap.State, id)
-	if err != nil {
-		return fmt.Errorf("at %d: %w", a.Height, err)
-	}
-	if h == nil {
-		return notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id)
-	}
-	entries, err := stateproof.HoldingEntries(v, id)
-	if err != nil {
-		return fmt.Errorf("state proof at %d: %w", a.Height, err)
-	}
-	return s.writeProved(w, r, a, snap, h.Resource, chn, entries, pg)
+	return s.writeProved(w, r, ps, h.Resource, chn, entries, pg)
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
-func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) error {
-	a, snap, v, err := s.provedSnapshot(r)
+func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, ps provedState, handle string, after ipledger.HistoryPos) error {
+	o, err := ledger.Org(ps.snap.State, handle)
+	if err != nil {
+		return fmt.Errorf("org %s at %d: %w", handle, ps.a.Height, err)
+	}
+	if o == nil {
+		return notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, ps.a.Height, handle)
+	}
+	entries, err := ps.entries(stateproof.OrgEntries(ps.v, handle))
 	if err != nil {
 		return err
 	}
-	o, err := ledger.Org(snap.State, handle)
-	if err != nil {
-		return fmt.Errorf("org %s at %d: %w", handle, a.Height, err)
-	}
-	if o == nil {
-		return notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, a.Height, handle)
-	}
-	entries, err := stateproof.OrgEntries(v, handle)
-	if err != nil {
-		return fmt.Errorf("state proof at %d: %w", a.Height, err)
-	}
-	info := &apitypes.OrgInfo{Organisation: *o, Height: a.Height}
+	info := &apitypes.OrgInfo{Organisation: *o, Height: ps.a.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
 		return err
 	}
-	if info.Proof, err = proofOf(a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
+	if info.Proof, err = proofOf(ps.a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
 		return err
 	}
 	return s.writeJSON(w, http.StatusOK, info)

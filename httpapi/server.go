@@ -139,10 +139,10 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.handle("GET /v1/status", s.status)
 	s.handle("POST /v1/tx", s.submit)
 	s.handle("GET /v1/tx/{hash}", s.tx)
-	s.handle("GET /v1/resources/{resource...}", queryRoute("resource", parseResourcePath, parsePage, s.resource, s.provedResource))
-	s.handle("GET /v1/holdings/{id}", queryRoute("id", parseHoldingID, parsePage, s.holding, s.provedHolding))
+	s.handle("GET /v1/resources/{resource...}", queryRoute(s, "resource", parseResourcePath, parsePage, s.resource, s.provedResource))
+	s.handle("GET /v1/holdings/{id}", queryRoute(s, "id", parseHoldingID, parsePage, s.holding, s.provedHolding))
 	s.handle("GET /v1/orgs", s.orgs)
-	s.handle("GET /v1/orgs/{handle}", queryRoute("handle", orgHandle, historyAfter, s.org, s.provedOrg))
+	s.handle("GET /v1/orgs/{handle}", queryRoute(s, "handle", orgHandle, historyAfter, s.org, s.provedOrg))
 	s.handle("GET /v1/blocks/{height}", s.block)
 	s.mountMarket()
 	if lr, ok := app.(logReader); ok {
