@@ -47,7 +47,7 @@ func startNodeHome(t testing.TB, noSync bool) (*chain.Node, string, *prometheus.
 	return n, dir, reg
 }
 
-func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...ipledger.Signer) []byte {
+func mustTx(t testing.TB, kind ipledger.Kind, seq uint64, body any, signers ...ipledger.Signer) []byte {
 	t.Helper()
 	tx, err := ipledger.BuildTx(testChain, kind, seq, 0, body, signers...)
 	if err != nil {
@@ -57,7 +57,7 @@ func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...i
 }
 
 // commit submits tx with ?wait=commit and wants it applied.
-func commit(t *testing.T, c *client.Client, what string, tx []byte) apitypes.SubmitResult {
+func commit(t testing.TB, c *client.Client, what string, tx []byte) apitypes.SubmitResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -82,8 +82,9 @@ func wantAPIError(t *testing.T, what string, err error, code ipledger.Code) {
 	}
 }
 
-// rawCall makes one request and returns status, content type and the error body if any.
-func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string, apitypes.ErrorBody) {
+// call makes one request with body of content type ctype (none if "") and returns the
+// answer with its body read.
+func call(t *testing.T, method, url, ctype string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -98,6 +99,13 @@ func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string,
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// rawCall makes one request and returns status, content type and the error body if any.
+func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string, apitypes.ErrorBody) {
+	t.Helper()
+	resp, b := call(t, method, url, ctype, body)
 	var eb apitypes.ErrorBody
 	if resp.StatusCode >= 400 {
 		if err := json.Unmarshal(b, &eb); err != nil || eb.Code == "" || eb.Message == "" {

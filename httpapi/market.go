@@ -30,11 +30,7 @@ func (s *server) balance(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	snap := s.app.Committed()
-	o, err := ledger.Org(snap.State, org)
-	if err == nil && o == nil {
-		err = notFound("no organisation %s", org)
-	}
-	if err != nil {
+	if _, err := lookup(snap.State, ledger.Org, org, "no organisation %s", org); err != nil {
 		return err
 	}
 	b, err := ledger.Balance(snap.State, org)
@@ -50,10 +46,7 @@ func (s *server) lease(w http.ResponseWriter, r *http.Request) error {
 		return invalid("lease id %.30q: want a positive number", r.PathValue("id"))
 	}
 	snap := s.app.Committed()
-	l, err := ledger.LeaseByID(snap.State, id)
-	if err == nil && l == nil {
-		err = notFound("no lease %d", id)
-	}
+	l, err := lookup(snap.State, ledger.LeaseByID, id, "no lease %d", id)
 	if err != nil {
 		return err
 	}
@@ -67,6 +60,15 @@ func (s *server) lease(w http.ResponseWriter, r *http.Request) error {
 	}
 	info.HistoryTruncated = info.HistoryNext != ""
 	return s.writeJSON(w, http.StatusOK, info)
+}
+
+// lookup reads key from kv with get; nothing there (nil) is notFound(format, args...).
+func lookup[K, T any](kv ipledger.KV, get func(ipledger.KV, K) (*T, error), key K, format string, args ...any) (*T, error) {
+	v, err := get(kv, key)
+	if err == nil && v == nil {
+		return nil, notFound(format, args...)
+	}
+	return v, err
 }
 
 // appendCapped appends v to *list for a listing's walk, unless *list already holds limit
