@@ -169,6 +169,12 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctyp
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(method, path, status, b, out)
+}
+
+// decodeAnswer decodes b, the body of a 2xx answer to method path, into out; an answer of
+// any other status is the API's error (apiError).
+func decodeAnswer(method, path string, status int, b []byte, out any) error {
 	if status < 200 || status > 299 {
 		return apiError(status, b)
 	}
