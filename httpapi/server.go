@@ -1,7 +1,6 @@
 // Package httpapi is the node's JSON API under /v1/ (status, transaction submission,
 // resources, holdings, organisations, blocks, the transparency log, state proofs) plus
-// /metrics, and the Go client the CLI uses
-// to talk to it. Server and client share one set of response types.
+// /metrics. Package client is its Go client; both speak the wire types of package apitypes.
 //
 // Every error is a JSON ErrorBody {"code": "...", "message": "..."} whose code is an
 // ipledger.Code name and whose HTTP status is that code's HTTPStatus: 400 "invalid" for a
