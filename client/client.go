@@ -70,11 +70,7 @@ func (c *Client) Submit(ctx context.Context, tx []byte, wait bool) (apitypes.Sub
 
 // Tx returns GET /v1/tx/{hash}; a transaction not committed is CodeNotFound.
 func (c *Client) Tx(ctx context.Context, hash string) (*apitypes.TxInfo, error) {
-	var info apitypes.TxInfo
-	if err := c.Get(ctx, "/v1/tx/"+hash, nil, &info); err != nil {
-		return nil, err
-	}
-	return &info, nil
+	return get[apitypes.TxInfo](ctx, c, "/v1/tx/"+hash, nil)
 }
 
 // Org returns GET /v1/orgs/{handle}.
@@ -85,31 +81,17 @@ func (c *Client) Org(ctx context.Context, handle string) (*apitypes.OrgInfo, err
 // OrgPage returns GET /v1/orgs/{handle} with its history from just after historyAfter
 // (the HistoryNext of the previous answer; "" from the start).
 func (c *Client) OrgPage(ctx context.Context, handle, historyAfter string) (*apitypes.OrgInfo, error) {
-	var info apitypes.OrgInfo
-	if err := c.Get(ctx, "/v1/orgs/"+handle, Page{HistoryAfter: historyAfter}.query(), &info); err != nil {
-		return nil, err
-	}
-	return &info, nil
+	return get[apitypes.OrgInfo](ctx, c, "/v1/orgs/"+handle, Page{HistoryAfter: historyAfter}.query())
 }
 
 // Orgs returns GET /v1/orgs: handles with prefix after the handle after ("" from the
 // start), at most limit (0 means the server's default, 100).
 func (c *Client) Orgs(ctx context.Context, prefix, after string, limit int) (*apitypes.OrgList, error) {
-	q := url.Values{}
-	if prefix != "" {
-		q.Set("prefix", prefix)
-	}
-	if after != "" {
-		q.Set("after", after)
-	}
+	lim := ""
 	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
+		lim = strconv.Itoa(limit)
 	}
-	var list apitypes.OrgList
-	if err := c.Get(ctx, "/v1/orgs", q, &list); err != nil {
-		return nil, err
-	}
-	return &list, nil
+	return get[apitypes.OrgList](ctx, c, "/v1/orgs", query("prefix", prefix, "after", after, "limit", lim))
 }
 
 // Resource returns GET /v1/resources/{res}: res is anything ipledger.ParseResource reads
@@ -127,23 +109,23 @@ type Page struct {
 }
 
 func (p Page) query() url.Values {
+	return query("children_after", p.ChildrenAfter, "history_after", p.HistoryAfter)
+}
+
+// query is the URL query of the pairs of key and value whose value is not "".
+func query(pairs ...string) url.Values {
 	q := url.Values{}
-	if p.ChildrenAfter != "" {
-		q.Set("children_after", p.ChildrenAfter)
-	}
-	if p.HistoryAfter != "" {
-		q.Set("history_after", p.HistoryAfter)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
+		}
 	}
 	return q
 }
 
 // ResourcePage returns GET /v1/resources/{res} with its children and history from p.
 func (c *Client) ResourcePage(ctx context.Context, res string, p Page) (*apitypes.ResourceInfo, error) {
-	var info apitypes.ResourceInfo
-	if err := c.Get(ctx, "/v1/resources/"+res, p.query(), &info); err != nil {
-		return nil, err
-	}
-	return &info, nil
+	return get[apitypes.ResourceInfo](ctx, c, "/v1/resources/"+res, p.query())
 }
 
 // Holding returns GET /v1/holdings/{id}: id is a number or a handle like "IPL-H42".
@@ -153,11 +135,7 @@ func (c *Client) Holding(ctx context.Context, id string) (*apitypes.ResourceInfo
 
 // HoldingPage returns GET /v1/holdings/{id} with its children and history from p.
 func (c *Client) HoldingPage(ctx context.Context, id string, p Page) (*apitypes.ResourceInfo, error) {
-	var info apitypes.ResourceInfo
-	if err := c.Get(ctx, "/v1/holdings/"+id, p.query(), &info); err != nil {
-		return nil, err
-	}
-	return &info, nil
+	return get[apitypes.ResourceInfo](ctx, c, "/v1/holdings/"+id, p.query())
 }
 
 // Block returns GET /v1/blocks/{height}; height 0 means the latest block.
@@ -166,11 +144,7 @@ func (c *Client) Block(ctx context.Context, height int64) (*ipledger.BlockRecord
 	if height != 0 {
 		p = "/v1/blocks/" + strconv.FormatInt(height, 10)
 	}
-	var rec ipledger.BlockRecord
-	if err := c.Get(ctx, p, nil, &rec); err != nil {
-		return nil, err
-	}
-	return &rec, nil
+	return get[ipledger.BlockRecord](ctx, c, p, nil)
 }
 
 // Get GETs path with the query q (nil for none) and decodes the JSON answer into out: for
@@ -180,12 +154,27 @@ func (c *Client) Get(ctx context.Context, path string, q url.Values, out any) er
 	return c.do(ctx, http.MethodGet, path, q, "", nil, out)
 }
 
+// get GETs path with the query q and returns the decoded answer.
+func get[T any](ctx context.Context, c *Client, path string, q url.Values) (*T, error) {
+	var out T
+	if err := c.Get(ctx, path, q, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // do sends one request and decodes a 2xx answer into out; any other answer is an error.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, ctype string, body []byte, out any) error {
 	b, status, err := c.roundTrip(ctx, method, path, q, ctype, body, MaxResponse)
 	if err != nil {
 		return err
 	}
+	return decodeAnswer(method, path, status, b, out)
+}
+
+// decodeAnswer decodes b, the body of a 2xx answer to method path, into out; an answer of
+// any other status is the API's error (apiError).
+func decodeAnswer(method, path string, status int, b []byte, out any) error {
 	if status < 200 || status > 299 {
 		return apiError(status, b)
 	}
@@ -343,62 +332,31 @@ func apiError(status int, body []byte) error {
 
 // Balance returns an organisation's settlement credits.
 func (c *Client) Balance(ctx context.Context, org string) (*apitypes.BalanceInfo, error) {
-	var out apitypes.BalanceInfo
-	if err := c.Get(ctx, "/v1/balances/"+url.PathEscape(org), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[apitypes.BalanceInfo](ctx, c, "/v1/balances/"+url.PathEscape(org), nil)
 }
 
 // Lease returns a lease and its history.
 func (c *Client) Lease(ctx context.Context, id string) (*apitypes.LeaseInfo, error) {
-	var out apitypes.LeaseInfo
-	if err := c.Get(ctx, "/v1/leases/"+url.PathEscape(id), nil, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[apitypes.LeaseInfo](ctx, c, "/v1/leases/"+url.PathEscape(id), nil)
 }
 
 // Leases lists running leases (all, with ended ones, when all is set), of org if not "".
 func (c *Client) Leases(ctx context.Context, org string, all bool) (*apitypes.LeaseList, error) {
-	q := url.Values{}
-	if org != "" {
-		q.Set("org", org)
-	}
+	q := query("org", org)
 	if all {
 		q.Set("all", "true")
 	}
-	var out apitypes.LeaseList
-	if err := c.Get(ctx, "/v1/leases", q, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[apitypes.LeaseList](ctx, c, "/v1/leases", q)
 }
 
 // Offers lists open lease offers, of org if not "".
 func (c *Client) Offers(ctx context.Context, org string) (*apitypes.LeaseList, error) {
-	q := url.Values{}
-	if org != "" {
-		q.Set("org", org)
-	}
-	var out apitypes.LeaseList
-	if err := c.Get(ctx, "/v1/offers", q, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[apitypes.LeaseList](ctx, c, "/v1/offers", query("org", org))
 }
 
 // Routes lists route authorisations, of org if not "".
 func (c *Client) Routes(ctx context.Context, org string) (*apitypes.RouteList, error) {
-	q := url.Values{}
-	if org != "" {
-		q.Set("org", org)
-	}
-	var out apitypes.RouteList
-	if err := c.Get(ctx, "/v1/routes", q, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[apitypes.RouteList](ctx, c, "/v1/routes", query("org", org))
 }
 
 // proofQuery is ?height= for a height, none for 0.
@@ -446,9 +404,5 @@ func (c *Client) prove(ctx context.Context, path string, height int64) (json.Raw
 // old is a prefix of the log of size new (check it with tlog.VerifyConsistency).
 func (c *Client) ConsistencyProof(ctx context.Context, old, new uint64) (*apitypes.ConsistencyInfo, error) {
 	q := url.Values{"old": {strconv.FormatUint(old, 10)}, "new": {strconv.FormatUint(new, 10)}}
-	var out apitypes.ConsistencyInfo
-	if err := c.Get(ctx, "/v1/log/proof/consistency", q, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
+	return get[apitypes.ConsistencyInfo](ctx, c, "/v1/log/proof/consistency", q)
 }

@@ -3,7 +3,6 @@ package client
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -92,13 +91,8 @@ func (s *SubmitConn) submit(ctx context.Context, tx []byte, wait bool) (apitypes
 		s.c.Close()
 		s.c = nil
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return res, apiError(resp.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return res, fmt.Errorf("POST /v1/tx: decode response: %w", err)
-	}
-	return res, nil
+	err = decodeAnswer(http.MethodPost, "/v1/tx", resp.StatusCode, b, &res)
+	return res, err
 }
 
 // Close closes the connection, if one is open.

@@ -271,15 +271,7 @@ func benchState(b *testing.B, n int) (*client.Client, *stateproof.Trust, int64) 
 	seq := uint64(0)
 	submit := func(kind ipledger.Kind, body any) int64 {
 		seq++
-		tx, err := ipledger.BuildTx(testChain, kind, seq, 0, body, ripe)
-		if err != nil {
-			b.Fatal(err)
-		}
-		res, err := c.Submit(ctx, tx, true)
-		if err != nil || !res.Committed() || res.Code != ipledger.CodeOK {
-			b.Fatalf("%s: %v %+v", kind, err, res.Outcome)
-		}
-		return res.Height
+		return commit(b, c, kind.String(), mustTx(b, kind, seq, body, ripe)).Height
 	}
 	const batch = 400 // each transaction under ipledger.MaxTxBytes
 	var h int64

@@ -2,89 +2,16 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ipledgertest"
-	"github.com/ipledger/ipledger/ledger"
-	"github.com/ipledger/ipledger/store"
 )
-
-// stateApp serves a plain state map as the committed snapshot, with no blocks, history or
-// log: enough for the read handlers, without a node.
-type stateApp struct{ snap *ipledger.Snapshot }
-
-func (a stateApp) Committed() *ipledger.Snapshot { return a.snap }
-func (a stateApp) Outcome(ipledger.Hash) (ipledger.TxOutcome, bool, error) {
-	return ipledger.TxOutcome{}, false, nil
-}
-func (a stateApp) WaitCommit(ctx context.Context, _ ipledger.Hash) (ipledger.TxOutcome, error) {
-	<-ctx.Done()
-	return ipledger.TxOutcome{}, ctx.Err()
-}
-func (a stateApp) Block(int64) (*ipledger.BlockRecord, error) { return nil, nil }
-func (a stateApp) HistoryPage(context.Context, string, ipledger.HistoryPos, int) ([]ipledger.HistoryEntry, bool, error) {
-	return nil, false, nil
-}
-func (a stateApp) HistoryDetailOf(ipledger.HistoryEntry) (ipledger.HistoryDetail, bool, error) {
-	return ipledger.HistoryDetail{}, false, nil
-}
-func (a stateApp) Leaf(uint64) ([]byte, error) { return nil, nil }
-func (a stateApp) Submit(context.Context, []byte) (ipledger.Hash, error) {
-	return ipledger.Hash{}, errors.New("read only")
-}
-func (a stateApp) Status(context.Context) (ipledger.NodeStatus, error) {
-	return ipledger.NodeStatus{}, nil
-}
-
-// memState returns the test genesis plus an organisation holding 193.0.0.0/16 and AS3333.
-func memState(t testing.TB) ipledger.KV {
-	kv := store.NewMemKV()
-	l := ledger.New(testChain)
-	block := ipledger.Block{Height: 0, Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	if err := l.InitGenesis(kv, ipledgertest.Genesis(), block); err != nil {
-		t.Fatal(err)
-	}
-	ripe := ipledgertest.Signer(ipledger.RIPENCC)
-	for i, body := range []any{
-		ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "Alpha", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}}}},
-		ipledger.AllocateBody{Items: []ipledger.AllocateItem{
-			{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-A", Status: ipledger.StatusAllocatedPA},
-			{Resource: ipledger.MustParseResource("AS3333"), Org: "ORG-A", Status: ipledger.StatusAllocatedAS},
-		}},
-	} {
-		kind := ipledger.KindRegisterOrg
-		if i == 1 {
-			kind = ipledger.KindAllocate
-		}
-		block.Height++
-		ipledgertest.Apply(t, l, kv, block, kind, uint64(i+1), body, ripe)
-	}
-	return kv
-}
-
-func memServer(t testing.TB, kv ipledger.KV, logger *slog.Logger) http.Handler {
-	app := stateApp{snap: &ipledger.Snapshot{State: kv, Height: 2}}
-	return newServer(app, app, Options{Logger: logger})
-}
-
-// get serves a GET of path (unescaped) and returns the recorder.
-func get(h http.Handler, path string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest("GET", "/", nil)
-	r.URL.Path, r.URL.RawPath = path, ""
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
 
 // FuzzResourcePath drives GET /v1/resources/{resource...} with arbitrary paths: it never
 // panics and never answers 500; a 200 is exactly the resource ParseResource reads, and every

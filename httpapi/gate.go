@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/apitypes"
 )
 
 // The expensive reads (lists, history, blocks, proofs, RDAP) each hold decoded records
@@ -117,10 +115,7 @@ func busy(w http.ResponseWriter, rdap bool) {
 		w.Write([]byte(`{"rdapConformance":["rdap_level_0"],"errorCode":503,"title":"Service Unavailable","description":["` + msg + `"]}` + "\n"))
 		return
 	}
-	b, _ := json.Marshal(apitypes.ErrorBody{Code: ipledger.CodeBusy.String(), Message: msg})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	w.Write(append(b, '\n'))
+	writeJSONError(w, http.StatusServiceUnavailable, ipledger.CodeBusy, msg)
 }
 
 // bufferedWriter holds an answer until flush: headers go to the real writer's map (nothing

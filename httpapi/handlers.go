@@ -20,49 +20,44 @@ import (
 	"github.com/ipledger/ipledger/tlog"
 )
 
-func (s *server) status(w http.ResponseWriter, r *http.Request) {
+func (s *server) status(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.node.Status(r.Context())
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	status := http.StatusOK
 	if st.Halted {
 		// A health check that reads only the status sees a halted node as down.
 		status = http.StatusServiceUnavailable
 	}
-	s.writeJSON(w, status, st)
+	return s.writeJSON(w, status, st)
 }
 
 // submit admits a transaction: 202 with its hash after CheckTx, or with ?wait=commit 200
 // with its outcome once committed. A wait that runs out answers 202 with the hash only.
-func (s *server) submit(w http.ResponseWriter, r *http.Request) {
+func (s *server) submit(w http.ResponseWriter, r *http.Request) error {
 	wait := false
 	switch v := r.URL.Query().Get("wait"); v {
 	case "":
 	case "commit":
 		wait = true
 	default:
-		s.fail(w, r, invalid("wait=%.20q: the only value is \"commit\"", v))
-		return
+		return invalid("wait=%.20q: the only value is \"commit\"", v)
 	}
 	b, err := readTx(w, r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	// Submit decodes first: garbage is answered without a trip through the mempool.
 	hash, err := s.node.Submit(r.Context(), b)
 	if err != nil {
 		if r.Context().Err() != nil {
-			return // the client is gone
+			return nil // the client is gone
 		}
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if !wait {
-		s.writeJSON(w, http.StatusAccepted, apitypes.SubmitResult{Hash: hash})
-		return
+		return s.writeJSON(w, http.StatusAccepted, apitypes.SubmitResult{Hash: hash})
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.commitWait)
 	defer cancel()
@@ -70,13 +65,13 @@ func (s *server) submit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		o := outcomeOf(out)
-		s.writeJSON(w, http.StatusOK, apitypes.SubmitResult{Hash: hash, Outcome: &o})
+		return s.writeJSON(w, http.StatusOK, apitypes.SubmitResult{Hash: hash, Outcome: &o})
 	case r.Context().Err() != nil:
-		// the client is gone
+		return nil // the client is gone
 	case isContextErr(err):
-		s.writeJSON(w, http.StatusAccepted, apitypes.SubmitResult{Hash: hash})
+		return s.writeJSON(w, http.StatusAccepted, apitypes.SubmitResult{Hash: hash})
 	default:
-		s.fail(w, r, err)
+		return err
 	}
 }
 
@@ -138,18 +133,16 @@ func outcomeOf(o ipledger.TxOutcome) apitypes.Outcome {
 
 // tx answers where and how a transaction was committed, with its decoded content from the
 // transparency log.
-func (s *server) tx(w http.ResponseWriter, r *http.Request) {
+func (s *server) tx(w http.ResponseWriter, r *http.Request) error {
 	hash, err := ipledger.ParseHash(r.PathValue("hash"))
 	if err != nil {
-		s.fail(w, r, invalid("%v", err))
-		return
+		return invalid("%v", err)
 	}
 	info, err := s.txInfo(hash)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
 
 func (s *server) txInfo(hash ipledger.Hash) (*apitypes.TxInfo, error) {
@@ -216,36 +209,21 @@ func parseResourcePath(p string) (ipledger.Resource, error) {
 	return res, nil
 }
 
-func (s *server) resource(w http.ResponseWriter, r *http.Request) {
-	res, err := parseResourcePath(r.PathValue("resource"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.servedProved(w, r, func() { s.provedResource(w, r, res, pg) }) {
-		return
-	}
+// resource answers GET /v1/resources/{resource...} from the committed state.
+func (s *server) resource(w http.ResponseWriter, r *http.Request, res ipledger.Resource, pg page) error {
 	snap := s.app.Committed()
 	chn, err := ledger.Lookup(snap.State, res)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("lookup %s: %w", res, err))
-		return
+		return fmt.Errorf("lookup %s: %w", res, err)
 	}
 	if len(chn) == 0 {
-		s.fail(w, r, notFound("no single holding contains all of %s", res))
-		return
+		return notFound("no single holding contains all of %s", res)
 	}
 	info, err := s.describe(r.Context(), snap, res, chn, pg)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
 
 // parseHoldingID reads "42" or a handle "IPL-H42" (any case).
@@ -282,36 +260,21 @@ func holdingChain(kv ipledger.KV, id uint64) (h *ipledger.Holding, chn []*ipledg
 	return h, chn[:h.Depth+1], nil
 }
 
-func (s *server) holding(w http.ResponseWriter, r *http.Request) {
-	id, err := parseHoldingID(r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	pg, err := parsePage(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.servedProved(w, r, func() { s.provedHolding(w, r, id, pg) }) {
-		return
-	}
+// holding answers GET /v1/holdings/{id} from the committed state.
+func (s *server) holding(w http.ResponseWriter, r *http.Request, id uint64, pg page) error {
 	snap := s.app.Committed()
 	h, chn, err := holdingChain(snap.State, id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	if h == nil {
-		s.fail(w, r, notFound("no holding %s", ipledger.HoldingHandle(id)))
-		return
+		return notFound("no holding %s", ipledger.HoldingHandle(id))
 	}
 	info, err := s.describe(r.Context(), snap, h.Resource, chn, pg)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
 
 // page is where a client asked a resource or holding answer's lists to resume: after the
@@ -511,54 +474,37 @@ func orgHandle(s string) (string, error) {
 	return h, nil
 }
 
-func (s *server) org(w http.ResponseWriter, r *http.Request) {
-	handle, err := orgHandle(r.PathValue("handle"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	after, err := historyAfter(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if s.servedProved(w, r, func() { s.provedOrg(w, r, handle, after) }) {
-		return
-	}
+// org answers GET /v1/orgs/{handle} from the committed state.
+func (s *server) org(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) error {
 	snap := s.app.Committed()
 	o, err := ledger.Org(snap.State, handle)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("org %s: %w", handle, err))
-		return
+		return fmt.Errorf("org %s: %w", handle, err)
 	}
 	if o == nil {
-		s.fail(w, r, notFound("no organisation %s", handle))
-		return
+		return notFound("no organisation %s", handle)
 	}
 	info := &apitypes.OrgInfo{Organisation: *o, Height: snap.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	info.HistoryTruncated = info.HistoryNext != ""
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
 
 // orgs lists handles: ?prefix=ORG- (any case), ?after=HANDLE to page on, ?limit=N (1 to
 // MaxOrgList, default 100).
-func (s *server) orgs(w http.ResponseWriter, r *http.Request) {
+func (s *server) orgs(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	prefix, after := strings.ToUpper(q.Get("prefix")), strings.ToUpper(q.Get("after"))
 	if len(prefix) > 64 || len(after) > 64 {
-		s.fail(w, r, invalid("prefix and after are at most 64 characters"))
-		return
+		return invalid("prefix and after are at most 64 characters")
 	}
 	limit := 100
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxOrgList {
-			s.fail(w, r, invalid("limit=%.20q: want 1 to %d", v, MaxOrgList))
-			return
+			return invalid("limit=%.20q: want 1 to %d", v, MaxOrgList)
 		}
 		limit = n
 	}
@@ -577,37 +523,31 @@ func (s *server) orgs(w http.ResponseWriter, r *http.Request) {
 		return appendCapped(&list.Handles, h, limit, &list.Truncated)
 	})
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("list orgs: %w", err))
-		return
+		return fmt.Errorf("list orgs: %w", err)
 	}
-	s.writeJSON(w, http.StatusOK, list)
+	return s.writeJSON(w, http.StatusOK, list)
 }
 
 // block answers a block record by height, or the latest one.
-func (s *server) block(w http.ResponseWriter, r *http.Request) {
+func (s *server) block(w http.ResponseWriter, r *http.Request) error {
 	v := r.PathValue("height")
 	if v == "latest" {
 		snap := s.app.Committed()
 		if snap.Height < 1 {
-			s.fail(w, r, notFound("no block committed yet"))
-			return
+			return notFound("no block committed yet")
 		}
-		s.writeJSON(w, http.StatusOK, snap.Block)
-		return
+		return s.writeJSON(w, http.StatusOK, snap.Block)
 	}
 	h, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || h < 1 {
-		s.fail(w, r, invalid("block %.30q: want a height from 1, or \"latest\"", v))
-		return
+		return invalid("block %.30q: want a height from 1, or \"latest\"", v)
 	}
 	rec, err := s.app.Block(h)
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("block %d: %w", h, err))
-		return
+		return fmt.Errorf("block %d: %w", h, err)
 	}
 	if rec == nil {
-		s.fail(w, r, notFound("no block %d (the chain is at %d)", h, s.app.Committed().Height))
-		return
+		return notFound("no block %d (the chain is at %d)", h, s.app.Committed().Height)
 	}
-	s.writeJSON(w, http.StatusOK, rec)
+	return s.writeJSON(w, http.StatusOK, rec)
 }

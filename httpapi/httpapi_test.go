@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -22,6 +24,8 @@ import (
 	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/chaintest"
+	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/store"
 )
 
 const testChain = "httpapi-test"
@@ -47,7 +51,7 @@ func startNodeHome(t testing.TB, noSync bool) (*chain.Node, string, *prometheus.
 	return n, dir, reg
 }
 
-func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...ipledger.Signer) []byte {
+func mustTx(t testing.TB, kind ipledger.Kind, seq uint64, body any, signers ...ipledger.Signer) []byte {
 	t.Helper()
 	tx, err := ipledger.BuildTx(testChain, kind, seq, 0, body, signers...)
 	if err != nil {
@@ -57,7 +61,7 @@ func mustTx(t *testing.T, kind ipledger.Kind, seq uint64, body any, signers ...i
 }
 
 // commit submits tx with ?wait=commit and wants it applied.
-func commit(t *testing.T, c *client.Client, what string, tx []byte) apitypes.SubmitResult {
+func commit(t testing.TB, c *client.Client, what string, tx []byte) apitypes.SubmitResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -82,8 +86,9 @@ func wantAPIError(t *testing.T, what string, err error, code ipledger.Code) {
 	}
 }
 
-// rawCall makes one request and returns status, content type and the error body if any.
-func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string, apitypes.ErrorBody) {
+// call makes one request with body of content type ctype (none if "") and returns the
+// answer with its body read.
+func call(t *testing.T, method, url, ctype string, body []byte) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
@@ -98,6 +103,13 @@ func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string,
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// rawCall makes one request and returns status, content type and the error body if any.
+func rawCall(t *testing.T, method, url, ctype string, body []byte) (int, string, apitypes.ErrorBody) {
+	t.Helper()
+	resp, b := call(t, method, url, ctype, body)
 	var eb apitypes.ErrorBody
 	if resp.StatusCode >= 400 {
 		if err := json.Unmarshal(b, &eb); err != nil || eb.Code == "" || eb.Message == "" {
@@ -452,4 +464,71 @@ func TestAPI(t *testing.T) {
 			t.Fatalf("metrics: %d %.200s", resp.StatusCode, b)
 		}
 	})
+}
+
+// stateApp serves a plain state map as the committed snapshot, with no blocks, history or
+// log: enough for the read handlers, without a node.
+type stateApp struct{ snap *ipledger.Snapshot }
+
+func (a stateApp) Committed() *ipledger.Snapshot { return a.snap }
+func (a stateApp) Outcome(ipledger.Hash) (ipledger.TxOutcome, bool, error) {
+	return ipledger.TxOutcome{}, false, nil
+}
+func (a stateApp) WaitCommit(ctx context.Context, _ ipledger.Hash) (ipledger.TxOutcome, error) {
+	<-ctx.Done()
+	return ipledger.TxOutcome{}, ctx.Err()
+}
+func (a stateApp) Block(int64) (*ipledger.BlockRecord, error) { return nil, nil }
+func (a stateApp) HistoryPage(context.Context, string, ipledger.HistoryPos, int) ([]ipledger.HistoryEntry, bool, error) {
+	return nil, false, nil
+}
+func (a stateApp) HistoryDetailOf(ipledger.HistoryEntry) (ipledger.HistoryDetail, bool, error) {
+	return ipledger.HistoryDetail{}, false, nil
+}
+func (a stateApp) Leaf(uint64) ([]byte, error) { return nil, nil }
+func (a stateApp) Submit(context.Context, []byte) (ipledger.Hash, error) {
+	return ipledger.Hash{}, errors.New("read only")
+}
+func (a stateApp) Status(context.Context) (ipledger.NodeStatus, error) {
+	return ipledger.NodeStatus{}, nil
+}
+
+// memState returns the test genesis plus an organisation holding 193.0.0.0/16 and AS3333.
+func memState(t testing.TB) ipledger.KV {
+	kv := store.NewMemKV()
+	l := ledger.New(testChain)
+	block := ipledger.Block{Height: 0, Time: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if err := l.InitGenesis(kv, ipledgertest.Genesis(), block); err != nil {
+		t.Fatal(err)
+	}
+	ripe := ipledgertest.Signer(ipledger.RIPENCC)
+	for i, body := range []any{
+		ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-A", Name: "Alpha", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}}}},
+		ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+			{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: "ORG-A", Status: ipledger.StatusAllocatedPA},
+			{Resource: ipledger.MustParseResource("AS3333"), Org: "ORG-A", Status: ipledger.StatusAllocatedAS},
+		}},
+	} {
+		kind := ipledger.KindRegisterOrg
+		if i == 1 {
+			kind = ipledger.KindAllocate
+		}
+		block.Height++
+		ipledgertest.Apply(t, l, kv, block, kind, uint64(i+1), body, ripe)
+	}
+	return kv
+}
+
+func memServer(t testing.TB, kv ipledger.KV, logger *slog.Logger) http.Handler {
+	app := stateApp{snap: &ipledger.Snapshot{State: kv, Height: 2}}
+	return newServer(app, app, Options{Logger: logger})
+}
+
+// get serves a GET of path (unescaped) and returns the recorder.
+func get(h http.Handler, path string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", "/", nil)
+	r.URL.Path, r.URL.RawPath = path, ""
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
 }

@@ -100,40 +100,37 @@ func (lp *logProofs) leafOfTx(h ipledger.Hash) (index uint64, ok bool, err error
 func (s *server) mountLog(lr logReader) {
 	lp := &logProofs{s: s, lr: lr, nodes: tlog.NewNodeCache(lr.LogNode, 0), spans: map[int64]blockSpan{}}
 	s.logProofs = lp
-	s.mux.HandleFunc("GET /v1/log/checkpoint", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /v1/log/checkpoint", func(w http.ResponseWriter, r *http.Request) error {
 		// The newest checkpoint with witness cosignatures, else the node's own.
 		cp := lr.CosignedCheckpoint()
 		if cp == nil {
-			s.fail(w, r, notFound("no checkpoint signed yet"))
-			return
+			return notFound("no checkpoint signed yet")
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(cp)
+		return nil
 	})
-	s.mux.HandleFunc("GET /v1/log/key", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /v1/log/key", func(w http.ResponseWriter, r *http.Request) error {
 		k := lr.LogVerifierKey()
 		if k == "" {
-			s.fail(w, r, notFound("this node signs no checkpoints"))
-			return
+			return notFound("this node signs no checkpoints")
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, k)
+		return nil
 	})
-	s.mux.HandleFunc("GET /v1/log/tile/{path...}", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /v1/log/tile/{path...}", func(w http.ResponseWriter, r *http.Request) error {
 		t, err := tlog.ParseTilePath("tile/" + r.PathValue("path"))
 		if err != nil {
-			s.fail(w, r, invalid("%v", err))
-			return
+			return invalid("%v", err)
 		}
 		b, err := lr.Tile(t)
 		if errors.Is(err, tlog.ErrTileNotFound) {
-			s.fail(w, r, notFound("the log has no tile %s", t.Path()))
-			return
+			return notFound("the log has no tile %s", t.Path())
 		}
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		w.Header().Set("Content-Type", "application/octet-stream")
 		if t.Width == tlog.TileWidth {
@@ -142,15 +139,15 @@ func (s *server) mountLog(lr logReader) {
 			w.Header().Set("Cache-Control", "no-cache")
 		}
 		w.Write(b)
+		return nil
 	})
-	s.mux.HandleFunc("GET /v1/log/proof/inclusion", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /v1/log/proof/inclusion", func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		size, root := lr.LogSize()
 		if v := q.Get("size"); v != "" {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil || n == 0 || n > size {
-				s.fail(w, r, invalid("size %.30q: want 1..%d", v, size))
-				return
+				return invalid("size %.30q: want 1..%d", v, size)
 			}
 			size, root = n, nil
 		}
@@ -159,69 +156,58 @@ func (s *server) mountLog(lr logReader) {
 		case q.Get("hash") != "":
 			h, err := ipledger.ParseHash(q.Get("hash"))
 			if err != nil {
-				s.fail(w, r, invalid("hash: %v", err))
-				return
+				return invalid("hash: %v", err)
 			}
 			i, ok, err := lp.leafOfTx(h)
 			if err == nil && !ok {
 				err = notFound("no committed transaction %s", h)
 			}
 			if err != nil {
-				s.fail(w, r, err)
-				return
+				return err
 			}
 			index = i
 		case q.Get("index") != "":
 			n, err := strconv.ParseUint(q.Get("index"), 10, 64)
 			if err != nil {
-				s.fail(w, r, invalid("index %.30q: want a number", q.Get("index")))
-				return
+				return invalid("index %.30q: want a number", q.Get("index"))
 			}
 			index = n
 		default:
-			s.fail(w, r, invalid("give hash= or index="))
-			return
+			return invalid("give hash= or index=")
 		}
 		if index >= size {
-			s.fail(w, r, notFound("leaf %d is not in the tree of size %d", index, size))
-			return
+			return notFound("leaf %d is not in the tree of size %d", index, size)
 		}
 		p, err := tlog.InclusionProof(index, size, lp.nodes.Read)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		leaf, err := lp.nodes.Read(0, index)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 		if len(leaf) != 32 {
-			s.fail(w, r, fmt.Errorf("leaf %d: its hash is missing from the store", index))
-			return
+			return fmt.Errorf("leaf %d: its hash is missing from the store", index)
 		}
 		bp := jsonBufs.Get().(*[]byte)
 		b := appendInclusionJSON((*bp)[:0], &apitypes.InclusionInfo{Index: index, Size: size, Root: root, LeafHash: leaf, Proof: p})
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		w.Write(b)
+		writeJSONBytes(w, http.StatusOK, b)
 		*bp = b
 		jsonBufs.Put(bp)
+		return nil
 	})
-	s.mux.HandleFunc("GET /v1/log/proof/consistency", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /v1/log/proof/consistency", func(w http.ResponseWriter, r *http.Request) error {
 		size, _ := lr.LogSize()
 		old, err1 := strconv.ParseUint(r.URL.Query().Get("old"), 10, 64)
 		nw, err2 := strconv.ParseUint(r.URL.Query().Get("new"), 10, 64)
 		if err1 != nil || err2 != nil || old == 0 || old > nw || nw > size {
-			s.fail(w, r, invalid("want old= and new= with 1 ≤ old ≤ new ≤ %d", size))
-			return
+			return invalid("want old= and new= with 1 ≤ old ≤ new ≤ %d", size)
 		}
 		p, err := tlog.ConsistencyProof(old, nw, lp.nodes.Read)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		s.writeJSON(w, http.StatusOK, apitypes.ConsistencyInfo{Old: old, New: nw, Proof: p})
+		return s.writeJSON(w, http.StatusOK, apitypes.ConsistencyInfo{Old: old, New: nw, Proof: p})
 	})
 }
 

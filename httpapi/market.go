@@ -15,65 +15,60 @@ import (
 // The leasing market in the JSON API: balances, route authorisations, offers and leases.
 
 func (s *server) mountMarket() {
-	s.mux.HandleFunc("GET /v1/balances/{org}", s.balance)
-	s.mux.HandleFunc("GET /v1/leases", s.leases)
-	s.mux.HandleFunc("GET /v1/leases/{id}", s.lease)
-	s.mux.HandleFunc("GET /v1/offers", s.offers)
-	s.mux.HandleFunc("GET /v1/routes", s.routes)
-	s.mux.HandleFunc("GET /geofeed.csv", s.geofeed)
-	s.mux.HandleFunc("GET /geofeed/{org}", s.geofeed)
+	s.handle("GET /v1/balances/{org}", s.balance)
+	s.handle("GET /v1/leases", orgListing(s, "leases", listLeases))
+	s.handle("GET /v1/leases/{id}", s.lease)
+	s.handle("GET /v1/offers", orgListing(s, "offers", listOffers))
+	s.handle("GET /v1/routes", orgListing(s, "routes", listRoutes))
+	s.handle("GET /geofeed.csv", s.geofeed)
+	s.handle("GET /geofeed/{org}", s.geofeed)
 }
 
-func (s *server) balance(w http.ResponseWriter, r *http.Request) {
+func (s *server) balance(w http.ResponseWriter, r *http.Request) error {
 	org, err := orgHandle(r.PathValue("org"))
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	snap := s.app.Committed()
-	o, err := ledger.Org(snap.State, org)
-	if err == nil && o == nil {
-		err = notFound("no organisation %s", org)
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	if _, err := lookup(snap.State, ledger.Org, org, "no organisation %s", org); err != nil {
+		return err
 	}
 	b, err := ledger.Balance(snap.State, org)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Height: snap.Height})
+	return s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Height: snap.Height})
 }
 
-func (s *server) lease(w http.ResponseWriter, r *http.Request) {
+func (s *server) lease(w http.ResponseWriter, r *http.Request) error {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil || id == 0 {
-		s.fail(w, r, invalid("lease id %.30q: want a positive number", r.PathValue("id")))
-		return
+		return invalid("lease id %.30q: want a positive number", r.PathValue("id"))
 	}
 	snap := s.app.Committed()
-	l, err := ledger.LeaseByID(snap.State, id)
-	if err == nil && l == nil {
-		err = notFound("no lease %d", id)
-	}
+	l, err := lookup(snap.State, ledger.LeaseByID, id, "no lease %d", id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	after, err := historyAfter(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	info := &apitypes.LeaseInfo{Lease: *l, End: l.End(), Height: snap.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "lease/"+strconv.FormatUint(id, 10)); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
 	info.HistoryTruncated = info.HistoryNext != ""
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
+}
+
+// lookup reads key from kv with get; nothing there (nil) is notFound(format, args...).
+func lookup[K, T any](kv ipledger.KV, get func(ipledger.KV, K) (*T, error), key K, format string, args ...any) (*T, error) {
+	v, err := get(kv, key)
+	if err == nil && v == nil {
+		return nil, notFound(format, args...)
+	}
+	return v, err
 }
 
 // appendCapped appends v to *list for a listing's walk, unless *list already holds limit
@@ -95,94 +90,77 @@ func orgFilter(r *http.Request) (string, error) {
 	return "", nil
 }
 
-// leases lists leases, running first or all with ?all=true, of ?org= (as lessor or lessee).
-func (s *server) leases(w http.ResponseWriter, r *http.Request) {
-	org, err := orgFilter(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// orgListing is the handler of a market listing of the committed state: list builds it
+// with only the entries of ?org= (org; "" for all of them).
+func orgListing[T any](s *server, what string, list func(r *http.Request, snap *ipledger.Snapshot, org string) (T, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		org, err := orgFilter(r)
+		if err != nil {
+			return err
+		}
+		out, err := list(r, s.app.Committed(), org)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", what, err)
+		}
+		return s.writeJSON(w, http.StatusOK, out)
 	}
+}
+
+// listLeases lists leases, running first or all with ?all=true, of org as lessor or lessee.
+func listLeases(r *http.Request, snap *ipledger.Snapshot, org string) (*apitypes.LeaseList, error) {
 	all := r.URL.Query().Get("all") == "true"
-	snap := s.app.Committed()
 	out := &apitypes.LeaseList{Height: snap.Height, Leases: []*ipledger.Lease{}}
-	err = ledger.Leases(snap.State, func(l *ipledger.Lease) bool {
+	return out, ledger.Leases(snap.State, func(l *ipledger.Lease) bool {
 		if (org == "" || l.Lessor == org || l.Lessee == org) && (all || l.State != ipledger.LeaseEnded) {
 			return appendCapped(&out.Leases, l, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("list leases: %w", err))
-		return
-	}
-	s.writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) offers(w http.ResponseWriter, r *http.Request) {
-	org, err := orgFilter(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	snap := s.app.Committed()
+// listOffers lists the open offers of org as lessor.
+func listOffers(_ *http.Request, snap *ipledger.Snapshot, org string) (*apitypes.LeaseList, error) {
 	out := &apitypes.LeaseList{Height: snap.Height, Offers: []*ipledger.Offer{}}
-	err = ledger.Offers(snap.State, func(o *ipledger.Offer) bool {
+	return out, ledger.Offers(snap.State, func(o *ipledger.Offer) bool {
 		if org == "" || o.Lessor == org {
 			return appendCapped(&out.Offers, o, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("list offers: %w", err))
-		return
-	}
-	s.writeJSON(w, http.StatusOK, out)
 }
 
-func (s *server) routes(w http.ResponseWriter, r *http.Request) {
-	org, err := orgFilter(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	snap := s.app.Committed()
+// listRoutes lists the route authorisations of org as holder, each marked whether it is
+// in force at the committed block's time.
+func listRoutes(_ *http.Request, snap *ipledger.Snapshot, org string) (*apitypes.RouteList, error) {
 	inForce := map[uint64]bool{}
 	if err := ledger.InForce(snap.State, snap.Block.Time.Unix(), func(ra *ipledger.RouteAuth) bool {
 		inForce[ra.ID] = true
 		return true
 	}); err != nil {
-		s.fail(w, r, fmt.Errorf("list routes: %w", err))
-		return
+		return nil, err
 	}
 	out := &apitypes.RouteList{Height: snap.Height, Routes: []apitypes.RouteInfo{}}
-	err = ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
+	return out, ledger.RouteAuths(snap.State, func(ra *ipledger.RouteAuth) bool {
 		if org == "" || ra.Holder == org {
 			return appendCapped(&out.Routes, apitypes.RouteInfo{RouteAuth: *ra, InForce: inForce[ra.ID]}, MaxMarketList, &out.Truncated)
 		}
 		return true
 	})
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("list routes: %w", err))
-		return
-	}
-	s.writeJSON(w, http.StatusOK, out)
 }
 
 // geofeed serves GET /geofeed.csv (every block with a published location) and
 // GET /geofeed/{org} ("ORG-X.csv": that organisation's), in RFC 8805 format. Ranges that are
 // not one prefix are written as their exact CIDR decomposition.
-func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
+func (s *server) geofeed(w http.ResponseWriter, r *http.Request) error {
 	org := ""
 	if v := r.PathValue("org"); v != "" {
 		h, ok := strings.CutSuffix(v, ".csv")
 		if !ok {
-			s.fail(w, r, notFound("geofeeds are at /geofeed/HANDLE.csv"))
-			return
+			return notFound("geofeeds are at /geofeed/HANDLE.csv")
 		}
 		var err error
 		if org, err = orgHandle(h); err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
 	}
 	snap := s.app.Committed()
@@ -196,8 +174,7 @@ func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
 		return true
 	})
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("geofeed: %w", err))
-		return
+		return fmt.Errorf("geofeed: %w", err)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	// Text from the state is cleaned and quoted by geofeed.Write; nosniff keeps a browser
@@ -210,4 +187,5 @@ func (s *server) geofeed(w http.ResponseWriter, r *http.Request) {
 	if err := geofeed.Write(w, header, entries); err != nil {
 		s.log.Error("write geofeed", "err", err)
 	}
+	return nil
 }

@@ -104,22 +104,51 @@ type prover struct {
 
 func (s *server) mountProofs(hs headerSource, st stateSource) {
 	s.proofs = &prover{hs: hs, st: st, app: s.app, anchors: map[int64]*stateproof.Anchor{}, proven: map[string]provenKey{}}
-	s.mux.HandleFunc("GET /v1/proof/resources/{resource...}", proofRoute(s, "resource", parseResourcePath, stateproof.ResourceEntries))
-	s.mux.HandleFunc("GET /v1/proof/holdings/{id}", proofRoute(s, "id", parseHoldingID, stateproof.HoldingEntries))
-	s.mux.HandleFunc("GET /v1/proof/orgs/{handle}", proofRoute(s, "handle", orgHandle, stateproof.OrgEntries))
-	s.mux.HandleFunc("GET /v1/proof/state/{key}", proofRoute(s, "key", parseStateKey, stateproof.KeyEntries))
+	s.handle("GET /v1/proof/resources/{resource...}", proofRoute(s, "resource", parseResourcePath, stateproof.ResourceEntries))
+	s.handle("GET /v1/proof/holdings/{id}", proofRoute(s, "id", parseHoldingID, stateproof.HoldingEntries))
+	s.handle("GET /v1/proof/orgs/{handle}", proofRoute(s, "handle", orgHandle, stateproof.OrgEntries))
+	s.handle("GET /v1/proof/state/{key}", proofRoute(s, "key", parseStateKey, stateproof.KeyEntries))
 }
 
 // proofRoute is the handler of a GET /v1/proof/ path: parse reads its path value name (an
 // error answers the request), entries gives what to prove of it.
-func proofRoute[T any](s *server, name string, parse func(string) (T, error), entries func(stateproof.Prover, T) ([]stateproof.Entry, error)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func proofRoute[T any](s *server, name string, parse func(string) (T, error), entries func(stateproof.Prover, T) ([]stateproof.Entry, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		x, err := parse(r.PathValue(name))
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return entries(v, x) })
+		return s.serveProof(w, r, func(v stateproof.Prover) ([]stateproof.Entry, error) { return entries(v, x) })
+	}
+}
+
+// queryRoute is the handler of a query answered from the committed state, or with
+// ?prove=true (wantProof) at a provable height with its proof: parse reads its path value
+// name, query the rest of its query (errors of either answer the request); plain answers
+// from the committed state, proved from the provedState of ?height=.
+func queryRoute[T, Q any](s *server, name string, parse func(string) (T, error), query func(*http.Request) (Q, error),
+	plain func(http.ResponseWriter, *http.Request, T, Q) error, proved func(http.ResponseWriter, *http.Request, provedState, T, Q) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		x, err := parse(r.PathValue(name))
+		if err != nil {
+			return err
+		}
+		q, err := query(r)
+		if err != nil {
+			return err
+		}
+		prove, err := wantProof(r)
+		if err != nil {
+			return err
+		}
+		if !prove {
+			return plain(w, r, x, q)
+		}
+		ps, err := s.provedSnapshot(r)
+		if err != nil {
+			return err
+		}
+		return proved(w, r, ps, x, q)
 	}
 }
 
@@ -134,38 +163,28 @@ func parseStateKey(s string) ([]byte, error) {
 }
 
 // serveProof answers with the proof of the entries build gives at the height asked.
-func (s *server) serveProof(w http.ResponseWriter, r *http.Request, build func(stateproof.Prover) ([]stateproof.Entry, error)) {
-	height, err := proofHeight(r)
+func (s *server) serveProof(w http.ResponseWriter, r *http.Request, build func(stateproof.Prover) ([]stateproof.Entry, error)) error {
+	ps, err := s.provedSnapshot(r)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	a, _, v, err := s.proofs.at(r.Context(), height)
+	entries, err := ps.entries(build(ps.v))
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	entries, err := build(v)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return err
 	}
 	bp := jsonBufs.Get().(*[]byte)
 	defer jsonBufs.Put(bp)
-	b, err := stateproof.New(a, entries).AppendJSON((*bp)[:0])
+	b, err := stateproof.New(ps.a, entries).AppendJSON((*bp)[:0])
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	b = append(b, '\n')
-	*bp = b
-	if height != 0 {
+	*bp = append(b, '\n')
+	if r.URL.Query().Get("height") != "" {
 		// The state of a height never changes: neither does its proof.
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Write(b)
+	writeJSONBytes(w, http.StatusOK, *bp)
+	return nil
 }
 
 // proofHeight reads ?height= (0 if absent: the latest provable height).
@@ -191,20 +210,6 @@ func wantProof(r *http.Request) (bool, error) {
 	default:
 		return false, invalid("prove=%.20q: want true", v)
 	}
-}
-
-// servedProved answers r with proved when its ?prove= asks for a proof, or with the error of
-// a bad ?prove=, and reports whether it answered; a plain query is left to the caller.
-func (s *server) servedProved(w http.ResponseWriter, r *http.Request, proved func()) bool {
-	prove, err := wantProof(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return true
-	}
-	if prove {
-		proved()
-	}
-	return prove
 }
 
 // latest returns the latest provable height: the state of the last committed height
@@ -271,66 +276,75 @@ func (p *prover) at(ctx context.Context, height int64) (*stateproof.Anchor, *ipl
 	return a, snap, cachedView{v, height, p}, nil
 }
 
-// provedSnapshot returns the anchor of the height ?height= asks (or the latest provable),
-// that height's state as a snapshot the plain handlers describe, and the state proving its
-// keys through the prover's cache.
-func (s *server) provedSnapshot(r *http.Request) (*stateproof.Anchor, *ipledger.Snapshot, stateproof.Prover, error) {
+// provedState is what a ?prove=true answer reads: the anchor of the height ?height= asks
+// (or the latest provable), that height's state as a snapshot the plain answers describe,
+// and the state proving its keys through the prover's cache.
+type provedState struct {
+	a    *stateproof.Anchor
+	snap *ipledger.Snapshot
+	v    stateproof.Prover
+}
+
+// provedSnapshot returns the provedState of r's ?height=.
+func (s *server) provedSnapshot(r *http.Request) (provedState, error) {
 	if s.proofs == nil {
-		return nil, nil, nil, notFound("this node serves no state proofs")
+		return provedState{}, notFound("this node serves no state proofs")
 	}
 	height, err := proofHeight(r)
 	if err != nil {
-		return nil, nil, nil, err
+		return provedState{}, err
 	}
-	return s.proofs.at(r.Context(), height)
+	a, snap, v, err := s.proofs.at(r.Context(), height)
+	return provedState{a, snap, v}, err
 }
 
-// dropLaterHistory removes history entries above height: the history index is not
-// versioned, the answer is as of height. When it drops any, no later page holds an entry
-// at or below height, so the cursor next is cleared.
-func dropLaterHistory(items []apitypes.HistoryItem, next *string, height int64) []apitypes.HistoryItem {
-	out := items[:0]
-	for _, it := range items {
-		if it.Height <= height {
+// entries passes on the entries of a proof at ps's height, or their error with the height.
+func (ps provedState) entries(es []stateproof.Entry, err error) ([]stateproof.Entry, error) {
+	if err != nil {
+		return nil, fmt.Errorf("state proof at %d: %w", ps.a.Height, err)
+	}
+	return es, nil
+}
+
+// proofOf returns the proof of entries against a for an answer's Proof, and cuts the
+// answer's history (its items, its cursor next and whether it is truncated) to a.Height:
+// the history index is not versioned, the answer is as of that height. When it drops any
+// entry, no later page holds one at or below the height, so next is cleared.
+func proofOf(a *stateproof.Anchor, entries []stateproof.Entry, items *[]apitypes.HistoryItem, next *string, truncated *bool) (json.RawMessage, error) {
+	out := (*items)[:0]
+	for _, it := range *items {
+		if it.Height <= a.Height {
 			out = append(out, it)
 		}
 	}
-	if len(out) < len(items) {
+	if len(out) < len(*items) {
 		*next = ""
 	}
-	return out
+	*items, *truncated = out, *next != ""
+	return proofJSON(a, entries)
 }
 
 // provedResource answers GET /v1/resources/{res}?prove=true: the ResourceInfo at a
 // provable height, with the proof of who holds res.
-func (s *server) provedResource(w http.ResponseWriter, r *http.Request, res ipledger.Resource, pg page) {
-	a, snap, v, err := s.provedSnapshot(r)
+func (s *server) provedResource(w http.ResponseWriter, r *http.Request, ps provedState, res ipledger.Resource, pg page) error {
+	chn, err := ledger.Lookup(ps.snap.State, res)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return fmt.Errorf("lookup %s at %d: %w", res, ps.a.Height, err)
 	}
-	chn, err := ledger.Lookup(snap.State, res)
+	entries, err := ps.entries(stateproof.ResourceEntries(ps.v, res))
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("lookup %s at %d: %w", res, a.Height, err))
-		return
-	}
-	entries, err := stateproof.ResourceEntries(v, res)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return err
 	}
 	if len(chn) == 0 {
 		// Still proven: the proof shows that no single holding contains all of res.
-		pj, err := proofJSON(a, entries)
+		pj, err := proofJSON(ps.a, entries)
 		if err != nil {
-			s.fail(w, r, err)
-			return
+			return err
 		}
-		s.writeJSON(w, http.StatusOK, &apitypes.ResourceInfo{Resource: res, Height: a.Height, Chain: []apitypes.HoldingInfo{},
+		return s.writeJSON(w, http.StatusOK, &apitypes.ResourceInfo{Resource: res, Height: ps.a.Height, Chain: []apitypes.HoldingInfo{},
 			History: []apitypes.HistoryItem{}, Children: []apitypes.HoldingInfo{}, Proof: pj})
-		return
 	}
-	s.writeProved(w, r, a, snap, res, chn, entries, pg)
+	return s.writeProved(w, r, ps, res, chn, entries, pg)
 }
 
 // proofJSON is the proof of entries against a as the wire types carry it.
@@ -340,76 +354,52 @@ func proofJSON(a *stateproof.Anchor, entries []stateproof.Entry) (json.RawMessag
 
 // writeProved answers with the resource res described by its holding chain chn as of the
 // proof's height, and the proof of entries.
-func (s *server) writeProved(w http.ResponseWriter, r *http.Request, a *stateproof.Anchor, snap *ipledger.Snapshot, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) {
-	info, err := s.describe(r.Context(), snap, res, chn, pg)
+func (s *server) writeProved(w http.ResponseWriter, r *http.Request, ps provedState, res ipledger.Resource, chn []*ipledger.Holding, entries []stateproof.Entry, pg page) error {
+	info, err := s.describe(r.Context(), ps.snap, res, chn, pg)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
-	info.HistoryTruncated = info.HistoryNext != ""
-	if info.Proof, err = proofJSON(a, entries); err != nil {
-		s.fail(w, r, err)
-		return
+	if info.Proof, err = proofOf(ps.a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }
 
 // provedHolding answers GET /v1/holdings/{id}?prove=true.
-func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, id uint64, pg page) {
-	a, snap, v, err := s.provedSnapshot(r)
+func (s *server) provedHolding(w http.ResponseWriter, r *http.Request, ps provedState, id uint64, pg page) error {
+	h, chn, err := holdingChain(ps.snap.State, id)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	h, chn, err := holdingChain(snap.State, id)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("at %d: %w", a.Height, err))
-		return
+		return fmt.Errorf("at %d: %w", ps.a.Height, err)
 	}
 	if h == nil {
-		s.fail(w, r, notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), a.Height, id))
-		return
+		return notFound("no holding %s at height %d (GET /v1/proof/holdings/%d proves it)", ipledger.HoldingHandle(id), ps.a.Height, id)
 	}
-	entries, err := stateproof.HoldingEntries(v, id)
+	entries, err := ps.entries(stateproof.HoldingEntries(ps.v, id))
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return err
 	}
-	s.writeProved(w, r, a, snap, h.Resource, chn, entries, pg)
+	return s.writeProved(w, r, ps, h.Resource, chn, entries, pg)
 }
 
 // provedOrg answers GET /v1/orgs/{handle}?prove=true.
-func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, handle string, after ipledger.HistoryPos) {
-	a, snap, v, err := s.provedSnapshot(r)
+func (s *server) provedOrg(w http.ResponseWriter, r *http.Request, ps provedState, handle string, after ipledger.HistoryPos) error {
+	o, err := ledger.Org(ps.snap.State, handle)
 	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	o, err := ledger.Org(snap.State, handle)
-	if err != nil {
-		s.fail(w, r, fmt.Errorf("org %s at %d: %w", handle, a.Height, err))
-		return
+		return fmt.Errorf("org %s at %d: %w", handle, ps.a.Height, err)
 	}
 	if o == nil {
-		s.fail(w, r, notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, a.Height, handle))
-		return
+		return notFound("no organisation %s at height %d (GET /v1/proof/orgs/%s proves it)", handle, ps.a.Height, handle)
 	}
-	entries, err := stateproof.OrgEntries(v, handle)
+	entries, err := ps.entries(stateproof.OrgEntries(ps.v, handle))
 	if err != nil {
-		s.fail(w, r, fmt.Errorf("state proof at %d: %w", a.Height, err))
-		return
+		return err
 	}
-	info := &apitypes.OrgInfo{Organisation: *o, Height: a.Height}
+	info := &apitypes.OrgInfo{Organisation: *o, Height: ps.a.Height}
 	if info.History, info.HistoryNext, err = s.history(r.Context(), after, "org/"+handle); err != nil {
-		s.fail(w, r, err)
-		return
+		return err
 	}
-	info.History = dropLaterHistory(info.History, &info.HistoryNext, a.Height)
-	info.HistoryTruncated = info.HistoryNext != ""
-	if info.Proof, err = proofJSON(a, entries); err != nil {
-		s.fail(w, r, err)
-		return
+	if info.Proof, err = proofOf(ps.a, entries, &info.History, &info.HistoryNext, &info.HistoryTruncated); err != nil {
+		return err
 	}
-	s.writeJSON(w, http.StatusOK, info)
+	return s.writeJSON(w, http.StatusOK, info)
 }

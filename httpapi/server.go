@@ -1,7 +1,6 @@
 // Package httpapi is the node's JSON API under /v1/ (status, transaction submission,
 // resources, holdings, organisations, blocks, the transparency log, state proofs) plus
-// /metrics, and the Go client the CLI uses
-// to talk to it. Server and client share one set of response types.
+// /metrics. Package client is its Go client; both speak the wire types of package apitypes.
 //
 // Every error is a JSON ErrorBody {"code": "...", "message": "..."} whose code is an
 // ipledger.Code name and whose HTTP status is that code's HTTPStatus: 400 "invalid" for a
@@ -17,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -135,14 +135,14 @@ func newServer(node submitter, app reader, o Options) *server {
 			}
 		}
 	}
-	s.mux.HandleFunc("GET /v1/status", s.status)
-	s.mux.HandleFunc("POST /v1/tx", s.submit)
-	s.mux.HandleFunc("GET /v1/tx/{hash}", s.tx)
-	s.mux.HandleFunc("GET /v1/resources/{resource...}", s.resource)
-	s.mux.HandleFunc("GET /v1/holdings/{id}", s.holding)
-	s.mux.HandleFunc("GET /v1/orgs", s.orgs)
-	s.mux.HandleFunc("GET /v1/orgs/{handle}", s.org)
-	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
+	s.handle("GET /v1/status", s.status)
+	s.handle("POST /v1/tx", s.submit)
+	s.handle("GET /v1/tx/{hash}", s.tx)
+	s.handle("GET /v1/resources/{resource...}", queryRoute(s, "resource", parseResourcePath, parsePage, s.resource, s.provedResource))
+	s.handle("GET /v1/holdings/{id}", queryRoute(s, "id", parseHoldingID, parsePage, s.holding, s.provedHolding))
+	s.handle("GET /v1/orgs", s.orgs)
+	s.handle("GET /v1/orgs/{handle}", queryRoute(s, "handle", orgHandle, historyAfter, s.org, s.provedOrg))
+	s.handle("GET /v1/blocks/{height}", s.block)
 	s.mountMarket()
 	if lr, ok := app.(logReader); ok {
 		s.mountLog(lr)
@@ -207,35 +207,49 @@ func (r *headerRecorder) Header() http.Header         { return r.h }
 func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (r *headerRecorder) WriteHeader(status int)      { r.status = status }
 
-// writeJSON writes v with status. Encoding happens first, so a failure is still a clean 500.
-func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
+// handlerFunc is a route's own logic: it writes the answer, or returns the error to answer
+// with and writes nothing.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle serves h at pattern; an error h returns is answered by fail.
+func (s *server) handle(pattern string, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// writeJSON writes v with status. Encoding happens first: its error is returned with
+// nothing written, so a handler returning it still answers a clean 500.
+func (s *server) writeJSON(w http.ResponseWriter, status int, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		s.fail(w, nil, err)
-		return
+		return fmt.Errorf("encode answer: %w", err)
 	}
-	b = ipledger.EscapeJSON(b)
+	writeJSONBytes(w, status, append(ipledger.EscapeJSON(b), '\n'))
+	return nil
+}
+
+// writeJSONBytes writes b, JSON already encoded with its final newline, with status.
+func writeJSONBytes(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	// A length rather than chunked encoding: simpler for clients, one write for the server.
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
 
 // fail answers with the error's code and message. Anything that is not an *ipledger.Error
 // is internal: logged with its details, answered with "internal error". A request whose
 // client has gone (its context ended, which stopped the work) gets nothing.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if r != nil && r.Context().Err() != nil && isContextErr(err) {
+	if r.Context().Err() != nil && isContextErr(err) {
 		return
 	}
 	code := ipledger.ErrorCode(err)
 	if code == ipledger.CodeInternal {
-		attrs := []any{"err", err}
-		if r != nil {
-			attrs = append(attrs, "method", r.Method, "path", r.URL.Path)
-		}
-		s.log.Error("http api", attrs...)
+		s.log.Error("http api", "err", err, "method", r.Method, "path", r.URL.Path)
 	}
 	writeJSONError(w, code.HTTPStatus(), code, ipledger.ErrorMessage(err))
 }
