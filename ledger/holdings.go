@@ -124,11 +124,7 @@ func (a *apply) carve(h *ipledger.Holding, part ipledger.Resource, newHolder str
 }
 
 // registryTransfer moves pool space between registries; both sign.
-func (a *apply) registryTransfer() error {
-	var body ipledger.RegistryTransferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) registryTransfer(body *ipledger.RegistryTransferBody) error {
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "registry-transfer carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
 	}
@@ -146,7 +142,7 @@ func (a *apply) registryTransfer() error {
 		if err != nil {
 			return err
 		}
-		if err := a.requireRegistry(to); err != nil {
+		if err := requireRegistry(to); err != nil {
 			return err
 		}
 		pool, err := a.at(it.Resource, 0)
@@ -240,20 +236,14 @@ func (a *apply) neighbourAfter(h *ipledger.Holding) (*ipledger.Holding, error) {
 	return a.at(p, h.Depth)
 }
 
-// allocate gives space from the signing registry's pools to organisations. An item naming
-// the registry itself with a pool status (ipledger.ValidPoolStatus) marks free pool space
-// instead: it stays at depth 0, as the registry's AVAILABLE or RESERVED pool. Space given
-// out of an AVAILABLE or RESERVED pool is first marked back as ordinary pool
-// (ipledger.StatusRIRPool), so such pools never have holdings below them.
-func (a *apply) allocate() error {
+// allocate gives space from the signing registry's pools to organisations (the signer rule
+// is requireRegistry). An item naming the registry itself with a pool status
+// (ipledger.ValidPoolStatus) marks free pool space instead: it stays at depth 0, as the
+// registry's AVAILABLE or RESERVED pool. Space given out of an AVAILABLE or RESERVED pool is
+// first marked back as ordinary pool (ipledger.StatusRIRPool), so such pools never have
+// holdings below them.
+func (a *apply) allocate(body *ipledger.AllocateBody) error {
 	reg := a.signers[0]
-	if err := a.requireRegistry(reg); err != nil {
-		return err
-	}
-	var body ipledger.AllocateBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "allocate carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
 	}
@@ -406,12 +396,8 @@ func (a *apply) place(it ipledger.AllocateItem, depth int) error {
 }
 
 // assign creates assignments or sub-allocations inside holdings of the signer.
-func (a *apply) assign() error {
+func (a *apply) assign(body *ipledger.AssignBody) error {
 	by := a.signers[0].Handle
-	var body ipledger.AssignBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "assign carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
 	}
@@ -441,11 +427,7 @@ func (a *apply) assign() error {
 }
 
 // transfer moves a holding, or part of one, from the first signer to the second.
-func (a *apply) transfer() error {
-	var body ipledger.TransferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) transfer(body *ipledger.TransferBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
 	}
@@ -476,11 +458,7 @@ func (a *apply) transfer() error {
 }
 
 // returnHolding gives a holding, or part of one, back to its parent.
-func (a *apply) returnHolding() error {
-	var body ipledger.ReturnBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) returnHolding(body *ipledger.ReturnBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
 	}

@@ -37,11 +37,7 @@ func pricePerPeriod(r ipledger.Resource, price uint64) (uint64, error) {
 	return lo, nil
 }
 
-func (a *apply) offerLease() error {
-	var body ipledger.OfferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) offerLease(body *ipledger.OfferBody) error {
 	r := body.Resource
 	if err := checkAddressSpace(r, "AS numbers are not leased; offer address space"); err != nil {
 		return err
@@ -114,11 +110,7 @@ func (a *apply) openOffer(id uint64) (*ipledger.Offer, error) {
 	return o, nil
 }
 
-func (a *apply) withdrawOffer() error {
-	var body ipledger.WithdrawOfferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) withdrawOffer(body *ipledger.WithdrawOfferBody) error {
 	o, err := a.openOffer(body.Offer)
 	if err != nil {
 		return err
@@ -130,11 +122,7 @@ func (a *apply) withdrawOffer() error {
 	return a.dropOffer(o)
 }
 
-func (a *apply) takeLease() error {
-	var body ipledger.LeaseBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) takeLease(body *ipledger.LeaseBody) error {
 	o, err := a.openOffer(body.Offer)
 	if err != nil {
 		return err
@@ -266,11 +254,7 @@ func (a *apply) lesseeLease(id uint64) (*ipledger.Lease, error) {
 	return l, nil
 }
 
-func (a *apply) renewLease() error {
-	var body ipledger.RenewBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) renewLease(body *ipledger.RenewBody) error {
 	l, err := a.lesseeLease(body.Lease)
 	if err != nil {
 		return err
@@ -294,11 +278,7 @@ func (a *apply) renewLease() error {
 	return a.schedule(l, l.Due)
 }
 
-func (a *apply) terminateLease() error {
-	var body ipledger.TerminateBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) terminateLease(body *ipledger.TerminateBody) error {
 	l, err := a.lesseeLease(body.Lease)
 	if err != nil {
 		return err
@@ -405,11 +385,7 @@ func (a *apply) endLease(l *ipledger.Lease, reason string, p Params) error {
 // setGeo publishes or removes the geolocation of a block. The signer must hold the deepest
 // holding containing the block (a lessee, for leased space); geolocations entirely inside
 // the block are replaced, ones that cross its edge are an overlap.
-func (a *apply) setGeo() error {
-	var body ipledger.SetGeoBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) setGeo(body *ipledger.SetGeoBody) error {
 	r := body.Resource
 	if err := checkAddressSpace(r, "geolocation is for address space, not AS numbers"); err != nil {
 		return err
@@ -441,7 +417,7 @@ func (a *apply) setGeo() error {
 		if body.Region != "" || body.City != "" {
 			return ipledger.Errorf(ipledger.CodeInvalid, "a region or city needs a country")
 		}
-	} else if err := checkGeo(body); err != nil {
+	} else if err := checkGeo(*body); err != nil {
 		return err
 	}
 	for _, g := range old {

@@ -30,11 +30,7 @@ func checkPrefix(p netip.Prefix, maxLen int) (ipledger.Resource, error) {
 	return r, nil
 }
 
-func (a *apply) authorise() error {
-	var body ipledger.AuthoriseBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) authorise(body *ipledger.AuthoriseBody) error {
 	r, err := checkPrefix(body.Prefix, body.MaxLength)
 	if err != nil {
 		return err
@@ -82,11 +78,7 @@ func (a *apply) dropAuth(ra *ipledger.RouteAuth) error {
 	return a.deleteAuth(ra)
 }
 
-func (a *apply) withdrawAuth() error {
-	var body ipledger.WithdrawAuthBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) withdrawAuth(body *ipledger.WithdrawAuthBody) error {
 	ra, err := a.auth(body.ID)
 	if err != nil {
 		return err
