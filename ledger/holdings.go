@@ -78,6 +78,25 @@ func (a *apply) heldBy(r ipledger.Resource, org string) ([]*ipledger.Holding, er
 	return nil, ipledger.Errorf(ipledger.CodeOutsideParent, "%s holds no holding containing all of %s", org, r)
 }
 
+// signersHolding returns the deepest holding containing r that the first signer holds, for
+// a transaction (verb: assign, transfer, return) that changes r in it: it must not be pool
+// space (CodeUnauthorized, "r is pool space; " and poolHint) and r must be free of
+// encumbrances (checkFree).
+func (a *apply) signersHolding(r ipledger.Resource, verb, poolHint string) (*ipledger.Holding, error) {
+	chain, err := a.heldBy(r, a.signers[0].Handle)
+	if err != nil {
+		return nil, err
+	}
+	h := chain[len(chain)-1]
+	if h.Depth == 0 {
+		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; %s", r, poolHint)
+	}
+	if err := a.checkFree(chain, r, verb); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // carve takes part out of h: h is replaced by holdings for each remaining piece (same holder
 // and data) and, unless dropPart, a holding for part with holder newHolder. Children of h
 // must not cross part's boundary; with dropPart none may overlap part at all.
@@ -397,7 +416,6 @@ func (a *apply) place(it ipledger.AllocateItem, depth int) error {
 
 // assign creates assignments or sub-allocations inside holdings of the signer.
 func (a *apply) assign(body *ipledger.AssignBody) error {
-	by := a.signers[0].Handle
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "assign carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
 	}
@@ -408,15 +426,8 @@ func (a *apply) assign(body *ipledger.AssignBody) error {
 		if !ipledger.ValidAssignStatus(it.Resource.Family(), it.Status) {
 			return ipledger.Errorf(ipledger.CodeInvalid, "a holder cannot assign %s with status %q", it.Resource, it.Status)
 		}
-		chain, err := a.heldBy(it.Resource, by)
+		parent, err := a.signersHolding(it.Resource, "assign", "a registry allocates it")
 		if err != nil {
-			return err
-		}
-		parent := chain[len(chain)-1]
-		if parent.Depth == 0 {
-			return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; a registry allocates it", it.Resource)
-		}
-		if err := a.checkFree(chain, it.Resource, "assign"); err != nil {
 			return err
 		}
 		if err := a.place(it, parent.Depth+1); err != nil {
@@ -442,15 +453,8 @@ func (a *apply) transfer(body *ipledger.TransferBody) error {
 	if from == body.To {
 		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot transfer to itself", from)
 	}
-	chain, err := a.heldBy(body.Resource, from)
+	h, err := a.signersHolding(body.Resource, "transfer", "registries move it with registry-transfer")
 	if err != nil {
-		return err
-	}
-	h := chain[len(chain)-1]
-	if h.Depth == 0 {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; registries move it with registry-transfer", body.Resource)
-	}
-	if err := a.checkFree(chain, body.Resource, "transfer"); err != nil {
 		return err
 	}
 	_, err = a.carve(h, body.Resource, body.To, false)
@@ -462,15 +466,8 @@ func (a *apply) returnHolding(body *ipledger.ReturnBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
 	}
-	chain, err := a.heldBy(body.Resource, a.signers[0].Handle)
+	h, err := a.signersHolding(body.Resource, "return", "it has no parent to return to")
 	if err != nil {
-		return err
-	}
-	h := chain[len(chain)-1]
-	if h.Depth == 0 {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; it has no parent to return to", body.Resource)
-	}
-	if err := a.checkFree(chain, body.Resource, "return"); err != nil {
 		return err
 	}
 	_, err = a.carve(h, body.Resource, "", true)

@@ -98,32 +98,17 @@ func (a *apply) dropOffer(o *ipledger.Offer) error {
 	return a.deleteEncumbrance(&Encumbrance{Kind: encOffer, Ref: offerRef(o.ID), Resource: o.Resource, Depth: o.Depth})
 }
 
-// openOffer loads offer id; no such offer is CodeNotFound.
-func (a *apply) openOffer(id uint64) (*ipledger.Offer, error) {
-	o, err := a.offer(id)
-	if err != nil {
-		return nil, err
-	}
-	if o == nil {
-		return nil, ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", id)
-	}
-	return o, nil
-}
-
 func (a *apply) withdrawOffer(body *ipledger.WithdrawOfferBody) error {
-	o, err := a.openOffer(body.Offer)
+	o, err := signersOwn(a, tagOffer, body.Offer, "offer", func(o *ipledger.Offer) string { return o.Lessor })
 	if err != nil {
 		return err
-	}
-	if o.Lessor != a.signers[0].Handle {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "offer %d is %s's", o.ID, o.Lessor)
 	}
 	a.touch("org", o.Lessor)
 	return a.dropOffer(o)
 }
 
 func (a *apply) takeLease(body *ipledger.LeaseBody) error {
-	o, err := a.openOffer(body.Offer)
+	o, err := found[ipledger.Offer](a.state, tagOffer, body.Offer, "offer")
 	if err != nil {
 		return err
 	}
@@ -238,15 +223,9 @@ func (a *apply) schedule(l *ipledger.Lease, due int64) error {
 
 // lesseeLease loads lease id for a transaction its lessee signs.
 func (a *apply) lesseeLease(id uint64) (*ipledger.Lease, error) {
-	l, err := a.lease(id)
+	l, err := signersOwn(a, tagLease, id, "lease", func(l *ipledger.Lease) string { return l.Lessee })
 	if err != nil {
 		return nil, err
-	}
-	if l == nil {
-		return nil, ipledger.Errorf(ipledger.CodeNotFound, "no lease %d", id)
-	}
-	if l.Lessee != a.signers[0].Handle {
-		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "lease %d is %s's", l.ID, l.Lessee)
 	}
 	if l.State == ipledger.LeaseEnded {
 		return nil, ipledger.Errorf(ipledger.CodeInvalid, "lease %d has ended", l.ID)

@@ -140,6 +140,19 @@ func (a *apply) signedBy(handle string) bool {
 	return false
 }
 
+// signersOwn loads, as found does, an object that only its owner may change: owner(v),
+// usually a field of v, must be the first signer (CodeUnauthorized otherwise).
+func signersOwn[T any](a *apply, tag byte, id uint64, what string, owner func(*T) string) (*T, error) {
+	v, err := found[T](a.state, tag, id, what)
+	if err != nil {
+		return nil, err
+	}
+	if owner(v) != a.signers[0].Handle {
+		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s %d is %s's", what, id, owner(v))
+	}
+	return v, nil
+}
+
 type kindFunc func(a *apply) error
 
 // kindDef is what the state machine knows of a transaction kind: how to apply it and the

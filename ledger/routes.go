@@ -79,15 +79,9 @@ func (a *apply) dropAuth(ra *ipledger.RouteAuth) error {
 }
 
 func (a *apply) withdrawAuth(body *ipledger.WithdrawAuthBody) error {
-	ra, err := a.auth(body.ID)
+	ra, err := signersOwn(a, tagAuth, body.ID, "route authorisation", func(ra *ipledger.RouteAuth) string { return ra.Holder })
 	if err != nil {
 		return err
-	}
-	if ra == nil {
-		return ipledger.Errorf(ipledger.CodeNotFound, "no route authorisation %d", body.ID)
-	}
-	if ra.Holder != a.signers[0].Handle {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "route authorisation %d belongs to %s", ra.ID, ra.Holder)
 	}
 	if ra.Lease != 0 {
 		return ipledger.Errorf(ipledger.CodeUnauthorized, "route authorisation %d belongs to lease %d and ends with it", ra.ID, ra.Lease)
