@@ -142,6 +142,38 @@ func (a *apply) carve(h *ipledger.Holding, part ipledger.Resource, newHolder str
 	return a.newHolding(moved)
 }
 
+// poolOf returns the pool of registry containing all of r, for action (move, allocate):
+// CodeOutsideParent if no pool of registry does, CodeInvalid if it is special-purpose space.
+func (a *apply) poolOf(r ipledger.Resource, registry, action string) (*ipledger.Holding, error) {
+	pool, err := a.at(r, 0)
+	if err != nil {
+		return nil, err
+	}
+	if pool == nil || pool.Holder != registry {
+		return nil, ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", r, registry)
+	}
+	if pool.SpecialPurpose() {
+		return nil, ipledger.Errorf(ipledger.CodeInvalid, "cannot %s %s: it is special-purpose space", action, r)
+	}
+	return pool, nil
+}
+
+// checkFreePool rejects action (move, mark) on r in pool unless r is free pool space: no
+// encumbrance (checkFree) and no holding below it (CodeHasChildren).
+func (a *apply) checkFreePool(pool *ipledger.Holding, r ipledger.Resource, action string) error {
+	if err := a.checkFree([]*ipledger.Holding{pool}, r, action); err != nil {
+		return err
+	}
+	kids, err := a.children(pool, r)
+	if err != nil {
+		return err
+	}
+	if len(kids) > 0 {
+		return ipledger.Errorf(ipledger.CodeHasChildren, "cannot %s %s, which has holdings in it (%s): only free pool space", action, r, kids[0].Resource)
+	}
+	return nil
+}
+
 // registryTransfer moves pool space between registries; both sign.
 func (a *apply) registryTransfer(body *ipledger.RegistryTransferBody) error {
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
@@ -164,25 +196,12 @@ func (a *apply) registryTransfer(body *ipledger.RegistryTransferBody) error {
 		if err := requireRegistry(to); err != nil {
 			return err
 		}
-		pool, err := a.at(it.Resource, 0)
+		pool, err := a.poolOf(it.Resource, it.From, "move")
 		if err != nil {
 			return err
 		}
-		if pool == nil || pool.Holder != it.From {
-			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, it.From)
-		}
-		if pool.SpecialPurpose() {
-			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space and cannot move", it.Resource)
-		}
-		if err := a.checkFree([]*ipledger.Holding{pool}, it.Resource, "move"); err != nil {
+		if err := a.checkFreePool(pool, it.Resource, "move"); err != nil {
 			return err
-		}
-		kids, err := a.children(pool, it.Resource)
-		if err != nil {
-			return err
-		}
-		if len(kids) > 0 {
-			return ipledger.Errorf(ipledger.CodeHasChildren, "%s has holdings in it (%s); only free pool space moves between registries", it.Resource, kids[0].Resource)
 		}
 		moved, err := a.carve(pool, it.Resource, it.To, false)
 		if err != nil {
@@ -274,15 +293,9 @@ func (a *apply) allocate(body *ipledger.AllocateBody) error {
 		if !mark && !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) {
 			return ipledger.Errorf(ipledger.CodeInvalid, "a registry cannot allocate %s with status %q", it.Resource, it.Status)
 		}
-		pool, err := a.at(it.Resource, 0)
+		pool, err := a.poolOf(it.Resource, reg.Handle, "allocate")
 		if err != nil {
 			return err
-		}
-		if pool == nil || pool.Holder != reg.Handle {
-			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, reg.Handle)
-		}
-		if pool.SpecialPurpose() {
-			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space", it.Resource)
 		}
 		if mark {
 			if err := a.markPool(pool, it); err != nil {
@@ -318,17 +331,10 @@ func (a *apply) markPool(pool *ipledger.Holding, it ipledger.AllocateItem) error
 	if pool.Status != ipledger.StatusRIRPool && !ipledger.ValidPoolStatus(pool.Status) {
 		return ipledger.Errorf(ipledger.CodeInvalid, "%s is in a pool of status %q, which is not marked %s", it.Resource, pool.Status, it.Status)
 	}
-	if err := a.checkFree([]*ipledger.Holding{pool}, it.Resource, "mark"); err != nil {
+	if err := a.checkFreePool(pool, it.Resource, "mark"); err != nil {
 		return err
 	}
-	kids, err := a.children(pool, it.Resource)
-	if err != nil {
-		return err
-	}
-	if len(kids) > 0 {
-		return ipledger.Errorf(ipledger.CodeHasChildren, "%s has holdings in it (%s); only free pool space is marked %s", it.Resource, kids[0].Resource, it.Status)
-	}
-	_, err = a.remark(pool, it.Resource, it.Status, it.Registered)
+	_, err := a.remark(pool, it.Resource, it.Status, it.Registered)
 	return err
 }
 
