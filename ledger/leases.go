@@ -251,10 +251,7 @@ func (a *apply) renewLease(body *ipledger.RenewBody) error {
 	if l.End() > 1<<62 {
 		return ipledger.Errorf(ipledger.CodeOverflow, "a term of %d periods of %d s overflows", l.Periods, l.Period)
 	}
-	if err := a.setLeaseExpiry(l); err != nil {
-		return err
-	}
-	return a.schedule(l, l.Due)
+	return a.setTerm(l)
 }
 
 func (a *apply) terminateLease(body *ipledger.TerminateBody) error {
@@ -270,14 +267,12 @@ func (a *apply) terminateLease(body *ipledger.TerminateBody) error {
 		return ipledger.Errorf(ipledger.CodeInvalid, "lease %d already ends after %d periods (minimum %d, paid %d)", l.ID, l.Periods, l.MinPeriods, l.Paid)
 	}
 	l.Periods, l.Terminating = end, true
-	if err := a.setLeaseExpiry(l); err != nil {
-		return err
-	}
-	return a.schedule(l, l.Due)
+	return a.setTerm(l)
 }
 
-// setLeaseExpiry moves the expiry of the lessee's authorisations to the lease's end.
-func (a *apply) setLeaseExpiry(l *ipledger.Lease) error {
+// setTerm stores l after a renewal or termination changed its term, and moves the expiry of
+// the lessee's authorisations to the lease's new end.
+func (a *apply) setTerm(l *ipledger.Lease) error {
 	auths, err := a.authsWithin(l.Resource)
 	if err != nil {
 		return err
@@ -291,7 +286,7 @@ func (a *apply) setLeaseExpiry(l *ipledger.Lease) error {
 			}
 		}
 	}
-	return nil
+	return a.schedule(l, l.Due)
 }
 
 // settle handles lease l's event queued for time due (at or before the block time): it pays
