@@ -517,6 +517,26 @@ func TestDecodeBodyAhead(t *testing.T) {
 	}
 }
 
+// TestSignerRuleFirst: a kind with a signer rule (kindOf) checks the signer before the body,
+// so a body that does not decode from a signer that may not send the kind is CodeUnauthorized.
+func TestSignerRuleFirst(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	for _, kind := range []ipledger.Kind{ipledger.KindRegisterOrg, ipledger.KindAllocate, ipledger.KindMint, ipledger.KindBurn} {
+		tx := e.build(kind, e.seq["ORG-A"]+1, struct{}{}, "ORG-A")
+		tx.Body = []byte("not JSON")
+		if r := e.applyTx(tx); r.Code != ipledger.CodeUnauthorized {
+			t.Errorf("%s by ORG-A with a body that does not decode: %s (%s), want %s", kind, r.Code, r.Log, ipledger.CodeUnauthorized)
+		}
+	}
+	// A kind without one refuses the body.
+	tx := e.build(ipledger.KindPay, e.seq["ORG-A"]+1, struct{}{}, "ORG-A")
+	tx.Body = []byte("not JSON")
+	if r := e.applyTx(tx); r.Code != ipledger.CodeMalformed {
+		t.Errorf("pay with a body that does not decode: %s (%s), want %s", r.Code, r.Log, ipledger.CodeMalformed)
+	}
+}
+
 // failingKV is a KV whose reads and writes fail with err once it is set.
 type failingKV struct {
 	ipledger.KV
