@@ -450,11 +450,17 @@ func (r *Resource) UnmarshalText(b []byte) error {
 		*r = Resource{}
 		return nil
 	}
-	v, err := ParseResource(string(b))
+	return setParsed(r, ParseResource, b)
+}
+
+// setParsed sets *p to what parse makes of text, for an UnmarshalText; on an error *p is
+// unchanged.
+func setParsed[T any](p *T, parse func(string) (T, error), text []byte) error {
+	v, err := parse(string(text))
 	if err != nil {
 		return err
 	}
-	*r = v
+	*p = v
 	return nil
 }
 

@@ -242,17 +242,26 @@ func TestCommonBits(t *testing.T) {
 }
 
 func FuzzParseResource(f *testing.F) {
-	for _, s := range []string{"192.0.2.0/24", "10.0.0.0-10.0.2.255", "AS64496-AS64511", "2001:db8::/32", "AS1.10", "::1", "1.2.3.4"} {
+	fuzzRoundTrip(f, ParseResource, "192.0.2.0/24", "10.0.0.0-10.0.2.255", "AS64496-AS64511", "2001:db8::/32", "AS1.10", "::1", "1.2.3.4")
+}
+
+// fuzzRoundTrip fuzzes parse, seeded with seeds: whatever it accepts prints (String) as
+// text that parses back to an equal value.
+func fuzzRoundTrip[T interface {
+	comparable
+	String() string
+}](f *testing.F, parse func(string) (T, error), seeds ...string) {
+	for _, s := range seeds {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		r, err := ParseResource(s)
+		v, err := parse(s)
 		if err != nil {
 			return
 		}
-		back, err := ParseResource(r.String())
-		if err != nil || back != r {
-			t.Fatalf("%q parsed to %v, which re-parses to %v (%v)", s, r, back, err)
+		back, err := parse(v.String())
+		if err != nil || back != v {
+			t.Fatalf("%q parsed to %+v, which prints %q and parses back to %+v (%v)", s, v, v.String(), back, err)
 		}
 	})
 }

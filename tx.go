@@ -446,14 +446,7 @@ func (k PublicKey) String() string { return hex.EncodeToString(k[:]) }
 func (k PublicKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler (hex).
-func (k *PublicKey) UnmarshalText(b []byte) error {
-	v, err := ParsePublicKey(string(b))
-	if err != nil {
-		return err
-	}
-	*k = v
-	return nil
-}
+func (k *PublicKey) UnmarshalText(b []byte) error { return setParsed(k, ParsePublicKey, b) }
 
 // ParsePublicKey parses 64 hex digits.
 func ParsePublicKey(s string) (PublicKey, error) {
@@ -582,14 +575,7 @@ func (h Hash) String() string {
 func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler (hex, either case).
-func (h *Hash) UnmarshalText(b []byte) error {
-	v, err := ParseHash(string(b))
-	if err != nil {
-		return err
-	}
-	*h = v
-	return nil
-}
+func (h *Hash) UnmarshalText(b []byte) error { return setParsed(h, ParseHash, b) }
 
 // ParseHash parses 64 hex digits of either case.
 func ParseHash(s string) (Hash, error) {

@@ -332,3 +332,10 @@ func TestParseHash(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseHash: parseHex32, behind ParseHash and ParsePublicKey, never panics, and what it
+// accepts prints (upper case) as text that parses back to the same hash.
+func FuzzParseHash(f *testing.F) {
+	h := HashTx([]byte("x")).String()
+	fuzzRoundTrip(f, ParseHash, h, strings.ToLower(h), h[1:], "G"+h[1:], " "+h[1:], "")
+}

@@ -25,8 +25,7 @@ func encodeHolding(h *ipledger.Holding) []byte {
 	b, _ = h.Resource.AppendBinary(b)
 	b = append(b, byte(h.Depth))
 	for _, s := range []string{h.Holder, string(h.Status), h.Country, h.Registered} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+		b = appendString(b, s)
 	}
 	b = binary.AppendUvarint(b, uint64(h.Changed.UnixNano()))
 	return binary.AppendUvarint(b, h.Origin)
@@ -56,12 +55,10 @@ func decodeHolding(b []byte) (*ipledger.Holding, error) {
 	b = b[34:]
 	var strs [4]string
 	for i := range strs {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
+		var ok bool
+		if strs[i], b, ok = cutString(b); !ok {
 			return bad("string field")
 		}
-		strs[i] = string(b[n : n+int(l)])
-		b = b[n+int(l):]
 	}
 	h.Holder, h.Status, h.Country, h.Registered = strs[0], ipledger.Status(strs[1]), strs[2], strs[3]
 	ch, n := binary.Uvarint(b)
@@ -102,8 +99,7 @@ func encodeOrg(o *ipledger.Organisation) []byte {
 	b := make([]byte, 0, 64+len(o.Handle)+len(o.Name)+len(o.AbuseMailbox)+32*len(o.Keys))
 	b = append(b, orgFormat)
 	for _, s := range []string{o.Handle, o.Name, o.Country, o.AbuseMailbox, o.Registry, o.OpaqueID} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+		b = appendString(b, s)
 	}
 	var flags byte
 	if o.IsRegistry {
@@ -138,12 +134,10 @@ func decodeOrg(b []byte) (*ipledger.Organisation, error) {
 	b = b[1:]
 	var o ipledger.Organisation
 	for _, s := range []*string{&o.Handle, &o.Name, &o.Country, &o.AbuseMailbox, &o.Registry, &o.OpaqueID} {
-		l, n := binary.Uvarint(b)
-		if n <= 0 || l > uint64(len(b)-n) {
+		var ok bool
+		if *s, b, ok = cutString(b); !ok {
 			return bad("string field")
 		}
-		*s = string(b[n : n+int(l)])
-		b = b[n+int(l):]
 	}
 	if len(b) == 0 || b[0]&^orgFlagsKnown != 0 {
 		return bad("flags")
@@ -185,4 +179,19 @@ func decodeOrg(b []byte) (*ipledger.Organisation, error) {
 		return bad("trailing bytes")
 	}
 	return &o, nil
+}
+
+// appendString appends s as a field of a binary record: uvarint length ‖ bytes.
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// cutString takes a field appendString wrote off the front of b; ok is false if b does not
+// start with one.
+func cutString(b []byte) (s string, rest []byte, ok bool) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || l > uint64(len(b)-n) {
+		return "", b, false
+	}
+	return string(b[n : n+int(l)]), b[n+int(l):], true
 }

@@ -8,23 +8,17 @@ import (
 // holders and by lease settlement. Every change keeps the sum of balances equal to the
 // supply counter; arithmetic that would overflow rejects the transaction.
 
-func (a *apply) requireAgent() (*ipledger.Organisation, error) {
-	o := a.signers[0]
+// requireAgent is the signer rule of mint and burn: o must be a settlement agent.
+func requireAgent(o *ipledger.Organisation) error {
 	if !o.SettlementAgent {
-		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s is not a settlement agent", o.Handle)
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is not a settlement agent", o.Handle)
 	}
-	return o, nil
+	return nil
 }
 
-func (a *apply) mint() error {
-	agent, err := a.requireAgent()
-	if err != nil {
-		return err
-	}
-	var body ipledger.MintBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+// mint creates credits; its signer is a settlement agent (requireAgent).
+func (a *apply) mint(body *ipledger.MintBody) error {
+	agent := a.signers[0]
 	if body.Amount == 0 {
 		return ipledger.Errorf(ipledger.CodeInvalid, "mint of nothing")
 	}
@@ -45,15 +39,9 @@ func (a *apply) mint() error {
 	return a.setU64([]byte{tagCounter, counterSupply}, supply+body.Amount)
 }
 
-func (a *apply) burn() error {
-	agent, err := a.requireAgent()
-	if err != nil {
-		return err
-	}
-	var body ipledger.BurnBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+// burn destroys credits of its signer, a settlement agent (requireAgent).
+func (a *apply) burn(body *ipledger.BurnBody) error {
+	agent := a.signers[0]
 	if body.Amount == 0 {
 		return ipledger.Errorf(ipledger.CodeInvalid, "burn of nothing")
 	}
@@ -70,11 +58,7 @@ func (a *apply) burn() error {
 	return a.setU64([]byte{tagCounter, counterSupply}, supply-body.Amount)
 }
 
-func (a *apply) pay() error {
-	var body ipledger.PayBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) pay(body *ipledger.PayBody) error {
 	if body.Amount == 0 {
 		return ipledger.Errorf(ipledger.CodeInvalid, "payment of nothing")
 	}

@@ -17,11 +17,8 @@ func DescribeKey(key, value []byte) string {
 	if len(key) == 0 {
 		return "the empty key"
 	}
-	id := func() (uint64, bool) {
-		if len(key) != 9 {
-			return 0, false
-		}
-		return binary.BigEndian.Uint64(key[1:]), true
+	if name, ok := numbered[key[0]]; ok && len(key) == 9 {
+		return fmt.Sprintf("%s %d", name, binary.BigEndian.Uint64(key[1:]))
 	}
 	switch key[0] {
 	case tagOrg:
@@ -38,27 +35,15 @@ func DescribeKey(key, value []byte) string {
 			return fmt.Sprintf("holding cover entry for %s at depth %d", b, key[2])
 		}
 	case tagHoldingID:
-		if n, ok := id(); ok {
-			return "holding index " + ipledger.HoldingHandle(n)
+		if len(key) == 9 {
+			return "holding index " + ipledger.HoldingHandle(binary.BigEndian.Uint64(key[1:]))
 		}
 	case tagEncumbrance:
 		return fmt.Sprintf("encumbrance (key %x)", key)
 	case tagBalance:
 		return "balance of " + string(key[1:])
-	case tagAuth:
-		if n, ok := id(); ok {
-			return fmt.Sprintf("route authorisation %d", n)
-		}
 	case tagAuthPos:
 		return fmt.Sprintf("route authorisation position (key %x)", key)
-	case tagOffer:
-		if n, ok := id(); ok {
-			return fmt.Sprintf("lease offer %d", n)
-		}
-	case tagLease:
-		if n, ok := id(); ok {
-			return fmt.Sprintf("lease %d", n)
-		}
 	case tagDue:
 		return fmt.Sprintf("time-driven event queue entry (key %x)", key)
 	case tagGeo:
@@ -71,6 +56,14 @@ func DescribeKey(key, value []byte) string {
 		return fmt.Sprintf("validator %x", key[1:])
 	}
 	return fmt.Sprintf("key %x", key)
+}
+
+// numbered names the objects of the tables keyed by tag ‖ 8-byte id (DescribeKey names
+// the holding index's by handle).
+var numbered = map[byte]string{
+	tagAuth:  "route authorisation",
+	tagOffer: "lease offer",
+	tagLease: "lease",
 }
 
 // coverBlock decodes the block of a cover key (coverKey).

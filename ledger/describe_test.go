@@ -24,6 +24,8 @@ func TestDescribeKey(t *testing.T) {
 		{coverKey(mustRes("AS1000"), 1, 33), nil, "key 63030121000000000000000000000000000003e8"},
 		{u64Key(tagLease, 7), nil, "lease 7"},
 		{u64Key(tagAuth, 3), nil, "route authorisation 3"},
+		{u64Key(tagOffer, 5), nil, "lease offer 5"},
+		{[]byte{tagLease, 7}, nil, "key 6c07"},
 		{balanceKey("ORG-B"), nil, "balance of ORG-B"},
 		{[]byte{0xfe, 1}, nil, "key fe01"},
 		{nil, nil, "the empty key"},

@@ -78,6 +78,25 @@ func (a *apply) heldBy(r ipledger.Resource, org string) ([]*ipledger.Holding, er
 	return nil, ipledger.Errorf(ipledger.CodeOutsideParent, "%s holds no holding containing all of %s", org, r)
 }
 
+// signersHolding returns the deepest holding containing r that the first signer holds, for
+// a transaction (verb: assign, transfer, return) that changes r in it: it must not be pool
+// space (CodeUnauthorized, "r is pool space; " and poolHint) and r must be free of
+// encumbrances (checkFree).
+func (a *apply) signersHolding(r ipledger.Resource, verb, poolHint string) (*ipledger.Holding, error) {
+	chain, err := a.heldBy(r, a.signers[0].Handle)
+	if err != nil {
+		return nil, err
+	}
+	h := chain[len(chain)-1]
+	if h.Depth == 0 {
+		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; %s", r, poolHint)
+	}
+	if err := a.checkFree(chain, r, verb); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
 // carve takes part out of h: h is replaced by holdings for each remaining piece (same holder
 // and data) and, unless dropPart, a holding for part with holder newHolder. Children of h
 // must not cross part's boundary; with dropPart none may overlap part at all.
@@ -123,12 +142,40 @@ func (a *apply) carve(h *ipledger.Holding, part ipledger.Resource, newHolder str
 	return a.newHolding(moved)
 }
 
-// registryTransfer moves pool space between registries; both sign.
-func (a *apply) registryTransfer() error {
-	var body ipledger.RegistryTransferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
+// poolOf returns the pool of registry containing all of r, for action (move, allocate):
+// CodeOutsideParent if no pool of registry does, CodeInvalid if it is special-purpose space.
+func (a *apply) poolOf(r ipledger.Resource, registry, action string) (*ipledger.Holding, error) {
+	pool, err := a.at(r, 0)
+	if err != nil {
+		return nil, err
+	}
+	if pool == nil || pool.Holder != registry {
+		return nil, ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", r, registry)
+	}
+	if pool.SpecialPurpose() {
+		return nil, ipledger.Errorf(ipledger.CodeInvalid, "cannot %s %s: it is special-purpose space", action, r)
+	}
+	return pool, nil
+}
+
+// checkFreePool rejects action (move, mark) on r in pool unless r is free pool space: no
+// encumbrance (checkFree) and no holding below it (CodeHasChildren).
+func (a *apply) checkFreePool(pool *ipledger.Holding, r ipledger.Resource, action string) error {
+	if err := a.checkFree([]*ipledger.Holding{pool}, r, action); err != nil {
 		return err
 	}
+	kids, err := a.children(pool, r)
+	if err != nil {
+		return err
+	}
+	if len(kids) > 0 {
+		return ipledger.Errorf(ipledger.CodeHasChildren, "cannot %s %s, which has holdings in it (%s): only free pool space", action, r, kids[0].Resource)
+	}
+	return nil
+}
+
+// registryTransfer moves pool space between registries; both sign.
+func (a *apply) registryTransfer(body *ipledger.RegistryTransferBody) error {
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "registry-transfer carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
 	}
@@ -146,28 +193,15 @@ func (a *apply) registryTransfer() error {
 		if err != nil {
 			return err
 		}
-		if err := a.requireRegistry(to); err != nil {
+		if err := requireRegistry(to); err != nil {
 			return err
 		}
-		pool, err := a.at(it.Resource, 0)
+		pool, err := a.poolOf(it.Resource, it.From, "move")
 		if err != nil {
 			return err
 		}
-		if pool == nil || pool.Holder != it.From {
-			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, it.From)
-		}
-		if pool.SpecialPurpose() {
-			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space and cannot move", it.Resource)
-		}
-		if err := a.checkFree([]*ipledger.Holding{pool}, it.Resource, "move"); err != nil {
+		if err := a.checkFreePool(pool, it.Resource, "move"); err != nil {
 			return err
-		}
-		kids, err := a.children(pool, it.Resource)
-		if err != nil {
-			return err
-		}
-		if len(kids) > 0 {
-			return ipledger.Errorf(ipledger.CodeHasChildren, "%s has holdings in it (%s); only free pool space moves between registries", it.Resource, kids[0].Resource)
 		}
 		moved, err := a.carve(pool, it.Resource, it.To, false)
 		if err != nil {
@@ -240,20 +274,14 @@ func (a *apply) neighbourAfter(h *ipledger.Holding) (*ipledger.Holding, error) {
 	return a.at(p, h.Depth)
 }
 
-// allocate gives space from the signing registry's pools to organisations. An item naming
-// the registry itself with a pool status (ipledger.ValidPoolStatus) marks free pool space
-// instead: it stays at depth 0, as the registry's AVAILABLE or RESERVED pool. Space given
-// out of an AVAILABLE or RESERVED pool is first marked back as ordinary pool
-// (ipledger.StatusRIRPool), so such pools never have holdings below them.
-func (a *apply) allocate() error {
+// allocate gives space from the signing registry's pools to organisations (the signer rule
+// is requireRegistry). An item naming the registry itself with a pool status
+// (ipledger.ValidPoolStatus) marks free pool space instead: it stays at depth 0, as the
+// registry's AVAILABLE or RESERVED pool. Space given out of an AVAILABLE or RESERVED pool is
+// first marked back as ordinary pool (ipledger.StatusRIRPool), so such pools never have
+// holdings below them.
+func (a *apply) allocate(body *ipledger.AllocateBody) error {
 	reg := a.signers[0]
-	if err := a.requireRegistry(reg); err != nil {
-		return err
-	}
-	var body ipledger.AllocateBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "allocate carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
 	}
@@ -265,15 +293,9 @@ func (a *apply) allocate() error {
 		if !mark && !ipledger.ValidAllocateStatus(it.Resource.Family(), it.Status) {
 			return ipledger.Errorf(ipledger.CodeInvalid, "a registry cannot allocate %s with status %q", it.Resource, it.Status)
 		}
-		pool, err := a.at(it.Resource, 0)
+		pool, err := a.poolOf(it.Resource, reg.Handle, "allocate")
 		if err != nil {
 			return err
-		}
-		if pool == nil || pool.Holder != reg.Handle {
-			return ipledger.Errorf(ipledger.CodeOutsideParent, "%s is not inside one pool of %s", it.Resource, reg.Handle)
-		}
-		if pool.SpecialPurpose() {
-			return ipledger.Errorf(ipledger.CodeInvalid, "%s is special-purpose space", it.Resource)
 		}
 		if mark {
 			if err := a.markPool(pool, it); err != nil {
@@ -309,17 +331,10 @@ func (a *apply) markPool(pool *ipledger.Holding, it ipledger.AllocateItem) error
 	if pool.Status != ipledger.StatusRIRPool && !ipledger.ValidPoolStatus(pool.Status) {
 		return ipledger.Errorf(ipledger.CodeInvalid, "%s is in a pool of status %q, which is not marked %s", it.Resource, pool.Status, it.Status)
 	}
-	if err := a.checkFree([]*ipledger.Holding{pool}, it.Resource, "mark"); err != nil {
+	if err := a.checkFreePool(pool, it.Resource, "mark"); err != nil {
 		return err
 	}
-	kids, err := a.children(pool, it.Resource)
-	if err != nil {
-		return err
-	}
-	if len(kids) > 0 {
-		return ipledger.Errorf(ipledger.CodeHasChildren, "%s has holdings in it (%s); only free pool space is marked %s", it.Resource, kids[0].Resource, it.Status)
-	}
-	_, err = a.remark(pool, it.Resource, it.Status, it.Registered)
+	_, err := a.remark(pool, it.Resource, it.Status, it.Registered)
 	return err
 }
 
@@ -406,12 +421,7 @@ func (a *apply) place(it ipledger.AllocateItem, depth int) error {
 }
 
 // assign creates assignments or sub-allocations inside holdings of the signer.
-func (a *apply) assign() error {
-	by := a.signers[0].Handle
-	var body ipledger.AssignBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) assign(body *ipledger.AssignBody) error {
 	if len(body.Items) == 0 || len(body.Items) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "assign carries %d items; 1 to %d allowed", len(body.Items), ipledger.MaxBatchItems)
 	}
@@ -422,15 +432,8 @@ func (a *apply) assign() error {
 		if !ipledger.ValidAssignStatus(it.Resource.Family(), it.Status) {
 			return ipledger.Errorf(ipledger.CodeInvalid, "a holder cannot assign %s with status %q", it.Resource, it.Status)
 		}
-		chain, err := a.heldBy(it.Resource, by)
+		parent, err := a.signersHolding(it.Resource, "assign", "a registry allocates it")
 		if err != nil {
-			return err
-		}
-		parent := chain[len(chain)-1]
-		if parent.Depth == 0 {
-			return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; a registry allocates it", it.Resource)
-		}
-		if err := a.checkFree(chain, it.Resource, "assign"); err != nil {
 			return err
 		}
 		if err := a.place(it, parent.Depth+1); err != nil {
@@ -441,11 +444,7 @@ func (a *apply) assign() error {
 }
 
 // transfer moves a holding, or part of one, from the first signer to the second.
-func (a *apply) transfer() error {
-	var body ipledger.TransferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) transfer(body *ipledger.TransferBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
 	}
@@ -460,15 +459,8 @@ func (a *apply) transfer() error {
 	if from == body.To {
 		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot transfer to itself", from)
 	}
-	chain, err := a.heldBy(body.Resource, from)
+	h, err := a.signersHolding(body.Resource, "transfer", "registries move it with registry-transfer")
 	if err != nil {
-		return err
-	}
-	h := chain[len(chain)-1]
-	if h.Depth == 0 {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; registries move it with registry-transfer", body.Resource)
-	}
-	if err := a.checkFree(chain, body.Resource, "transfer"); err != nil {
 		return err
 	}
 	_, err = a.carve(h, body.Resource, body.To, false)
@@ -476,23 +468,12 @@ func (a *apply) transfer() error {
 }
 
 // returnHolding gives a holding, or part of one, back to its parent.
-func (a *apply) returnHolding() error {
-	var body ipledger.ReturnBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) returnHolding(body *ipledger.ReturnBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
 	}
-	chain, err := a.heldBy(body.Resource, a.signers[0].Handle)
+	h, err := a.signersHolding(body.Resource, "return", "it has no parent to return to")
 	if err != nil {
-		return err
-	}
-	h := chain[len(chain)-1]
-	if h.Depth == 0 {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is pool space; it has no parent to return to", body.Resource)
-	}
-	if err := a.checkFree(chain, body.Resource, "return"); err != nil {
 		return err
 	}
 	_, err = a.carve(h, body.Resource, "", true)

@@ -22,9 +22,8 @@ var (
 
 func runLeaseSequence(t *testing.T, data []byte) map[string]int {
 	e := newEnv(t)
-	for _, o := range append(append([]string{}, leaseLessors...), leaseLessees...) {
-		e.newOrg(ipledger.RIPENCC, o)
-	}
+	e.newOrg(ipledger.RIPENCC, leaseLessors...)
+	e.newOrg(ipledger.RIPENCC, leaseLessees...)
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/20", "ORG-LA", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindAllocate, alloc("193.0.16.0/20", "ORG-LB", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindAllocate, alloc("2001:600::/32", "ORG-LA", ipledger.StatusAllocatedPA), ipledger.RIPENCC)

@@ -37,11 +37,7 @@ func pricePerPeriod(r ipledger.Resource, price uint64) (uint64, error) {
 	return lo, nil
 }
 
-func (a *apply) offerLease() error {
-	var body ipledger.OfferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) offerLease(body *ipledger.OfferBody) error {
 	r := body.Resource
 	if err := checkAddressSpace(r, "AS numbers are not leased; offer address space"); err != nil {
 		return err
@@ -102,40 +98,17 @@ func (a *apply) dropOffer(o *ipledger.Offer) error {
 	return a.deleteEncumbrance(&Encumbrance{Kind: encOffer, Ref: offerRef(o.ID), Resource: o.Resource, Depth: o.Depth})
 }
 
-// openOffer loads offer id; no such offer is CodeNotFound.
-func (a *apply) openOffer(id uint64) (*ipledger.Offer, error) {
-	o, err := a.offer(id)
-	if err != nil {
-		return nil, err
-	}
-	if o == nil {
-		return nil, ipledger.Errorf(ipledger.CodeNotFound, "no open offer %d", id)
-	}
-	return o, nil
-}
-
-func (a *apply) withdrawOffer() error {
-	var body ipledger.WithdrawOfferBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
-	o, err := a.openOffer(body.Offer)
+func (a *apply) withdrawOffer(body *ipledger.WithdrawOfferBody) error {
+	o, err := signersOwn(a, tagOffer, body.Offer, "offer", func(o *ipledger.Offer) string { return o.Lessor })
 	if err != nil {
 		return err
-	}
-	if o.Lessor != a.signers[0].Handle {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "offer %d is %s's", o.ID, o.Lessor)
 	}
 	a.touch("org", o.Lessor)
 	return a.dropOffer(o)
 }
 
-func (a *apply) takeLease() error {
-	var body ipledger.LeaseBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
-	o, err := a.openOffer(body.Offer)
+func (a *apply) takeLease(body *ipledger.LeaseBody) error {
+	o, err := found[ipledger.Offer](a.state, tagOffer, body.Offer, "offer")
 	if err != nil {
 		return err
 	}
@@ -250,15 +223,9 @@ func (a *apply) schedule(l *ipledger.Lease, due int64) error {
 
 // lesseeLease loads lease id for a transaction its lessee signs.
 func (a *apply) lesseeLease(id uint64) (*ipledger.Lease, error) {
-	l, err := a.lease(id)
+	l, err := signersOwn(a, tagLease, id, "lease", func(l *ipledger.Lease) string { return l.Lessee })
 	if err != nil {
 		return nil, err
-	}
-	if l == nil {
-		return nil, ipledger.Errorf(ipledger.CodeNotFound, "no lease %d", id)
-	}
-	if l.Lessee != a.signers[0].Handle {
-		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "lease %d is %s's", l.ID, l.Lessee)
 	}
 	if l.State == ipledger.LeaseEnded {
 		return nil, ipledger.Errorf(ipledger.CodeInvalid, "lease %d has ended", l.ID)
@@ -266,11 +233,7 @@ func (a *apply) lesseeLease(id uint64) (*ipledger.Lease, error) {
 	return l, nil
 }
 
-func (a *apply) renewLease() error {
-	var body ipledger.RenewBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) renewLease(body *ipledger.RenewBody) error {
 	l, err := a.lesseeLease(body.Lease)
 	if err != nil {
 		return err
@@ -288,17 +251,10 @@ func (a *apply) renewLease() error {
 	if l.End() > 1<<62 {
 		return ipledger.Errorf(ipledger.CodeOverflow, "a term of %d periods of %d s overflows", l.Periods, l.Period)
 	}
-	if err := a.setLeaseExpiry(l); err != nil {
-		return err
-	}
-	return a.schedule(l, l.Due)
+	return a.setTerm(l)
 }
 
-func (a *apply) terminateLease() error {
-	var body ipledger.TerminateBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) terminateLease(body *ipledger.TerminateBody) error {
 	l, err := a.lesseeLease(body.Lease)
 	if err != nil {
 		return err
@@ -311,14 +267,12 @@ func (a *apply) terminateLease() error {
 		return ipledger.Errorf(ipledger.CodeInvalid, "lease %d already ends after %d periods (minimum %d, paid %d)", l.ID, l.Periods, l.MinPeriods, l.Paid)
 	}
 	l.Periods, l.Terminating = end, true
-	if err := a.setLeaseExpiry(l); err != nil {
-		return err
-	}
-	return a.schedule(l, l.Due)
+	return a.setTerm(l)
 }
 
-// setLeaseExpiry moves the expiry of the lessee's authorisations to the lease's end.
-func (a *apply) setLeaseExpiry(l *ipledger.Lease) error {
+// setTerm stores l after a renewal or termination changed its term, and moves the expiry of
+// the lessee's authorisations to the lease's new end.
+func (a *apply) setTerm(l *ipledger.Lease) error {
 	auths, err := a.authsWithin(l.Resource)
 	if err != nil {
 		return err
@@ -332,7 +286,7 @@ func (a *apply) setLeaseExpiry(l *ipledger.Lease) error {
 			}
 		}
 	}
-	return nil
+	return a.schedule(l, l.Due)
 }
 
 // settle handles lease l's event queued for time due (at or before the block time): it pays
@@ -405,11 +359,7 @@ func (a *apply) endLease(l *ipledger.Lease, reason string, p Params) error {
 // setGeo publishes or removes the geolocation of a block. The signer must hold the deepest
 // holding containing the block (a lessee, for leased space); geolocations entirely inside
 // the block are replaced, ones that cross its edge are an overlap.
-func (a *apply) setGeo() error {
-	var body ipledger.SetGeoBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) setGeo(body *ipledger.SetGeoBody) error {
 	r := body.Resource
 	if err := checkAddressSpace(r, "geolocation is for address space, not AS numbers"); err != nil {
 		return err
@@ -441,7 +391,7 @@ func (a *apply) setGeo() error {
 		if body.Region != "" || body.City != "" {
 			return ipledger.Errorf(ipledger.CodeInvalid, "a region or city needs a country")
 		}
-	} else if err := checkGeo(body); err != nil {
+	} else if err := checkGeo(*body); err != nil {
 		return err
 	}
 	for _, g := range old {

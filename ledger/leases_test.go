@@ -64,8 +64,7 @@ func (e *tenv) geos() []ipledger.Geo {
 
 func TestCredits(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-B")
 	e.ok(ipledger.KindMint, ipledger.MintBody{To: "ORG-A", Amount: 1000}, testAgent)
 	e.fails(ipledger.CodeUnauthorized, ipledger.KindMint, ipledger.MintBody{To: "ORG-A", Amount: 1}, "ORG-A")
 	e.fails(ipledger.CodeUnauthorized, ipledger.KindMint, ipledger.MintBody{To: "ORG-A", Amount: 1}, ipledger.RIPENCC)
@@ -93,8 +92,7 @@ func must[T any](v T, err error) T {
 
 func TestRouteAuthorisations(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-B")
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	pfx := netip.MustParsePrefix
 	e.ok(ipledger.KindAuthorise, ipledger.AuthoriseBody{Prefix: pfx("193.0.0.0/16"), MaxLength: 24, ASN: 3333}, "ORG-A")
@@ -140,9 +138,7 @@ func TestRouteAuthorisations(t *testing.T) {
 // a failed one, the grace period, the end, and the AS0 window.
 func TestLeaseLifecycle(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-L")
-	e.newOrg(ipledger.RIPENCC, "ORG-X")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-L", "ORG-X")
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindMint, ipledger.MintBody{To: "ORG-L", Amount: 1200}, testAgent)
 	e.ok(ipledger.KindAuthorise, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.0.0/16"), MaxLength: 24, ASN: 3333}, "ORG-A")
@@ -245,8 +241,7 @@ func TestLeaseLifecycle(t *testing.T) {
 
 func TestLeaseRenewTerminateExpire(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-L")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-L")
 	e.ok(ipledger.KindAllocate, alloc("2001:600::/32", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindMint, ipledger.MintBody{To: "ORG-L", Amount: 1000}, testAgent)
 	// IPv6 is priced per block.

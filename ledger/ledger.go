@@ -140,6 +140,19 @@ func (a *apply) signedBy(handle string) bool {
 	return false
 }
 
+// signersOwn loads, as found does, an object that only its owner may change: owner(v),
+// usually a field of v, must be the first signer (CodeUnauthorized otherwise).
+func signersOwn[T any](a *apply, tag byte, id uint64, what string, owner func(*T) string) (*T, error) {
+	v, err := found[T](a.state, tag, id, what)
+	if err != nil {
+		return nil, err
+	}
+	if owner(v) != a.signers[0].Handle {
+		return nil, ipledger.Errorf(ipledger.CodeUnauthorized, "%s %d is %s's", what, id, owner(v))
+	}
+	return v, nil
+}
+
 type kindFunc func(a *apply) error
 
 // kindDef is what the state machine knows of a transaction kind: how to apply it and the
@@ -149,31 +162,53 @@ type kindDef struct {
 	body  func() any // a new, empty body
 }
 
+// kindOf is the kindDef of a kind whose body is a B. Its apply function runs the signer
+// rules on the first signer, then decodes the body and hands it to fn: who signs is
+// checked before what the body says, so a body that does not decode from a signer that
+// may not send the kind is rejected for the signer.
+func kindOf[B any](fn func(*apply, *B) error, signerRules ...func(*ipledger.Organisation) error) kindDef {
+	return kindDef{
+		apply: func(a *apply) error {
+			for _, rule := range signerRules {
+				if err := rule(a.signers[0]); err != nil {
+					return err
+				}
+			}
+			var body B
+			if err := a.tx.DecodeBodyInto(&body); err != nil {
+				return err
+			}
+			return fn(a, &body)
+		},
+		body: func() any { return new(B) },
+	}
+}
+
 var kinds map[ipledger.Kind]kindDef
 
 func init() {
 	kinds = map[ipledger.Kind]kindDef{
-		ipledger.KindRegisterOrg:      {(*apply).registerOrg, func() any { return new(ipledger.RegisterOrgBody) }},
-		ipledger.KindBindKey:          {(*apply).bindKey, func() any { return new(ipledger.BindKeyBody) }},
-		ipledger.KindRotateKeys:       {(*apply).rotateKeys, func() any { return new(ipledger.RotateKeysBody) }},
-		ipledger.KindUpdateOrg:        {(*apply).updateOrg, func() any { return new(ipledger.UpdateOrgBody) }},
-		ipledger.KindRegistryTransfer: {(*apply).registryTransfer, func() any { return new(ipledger.RegistryTransferBody) }},
-		ipledger.KindAllocate:         {(*apply).allocate, func() any { return new(ipledger.AllocateBody) }},
-		ipledger.KindAssign:           {(*apply).assign, func() any { return new(ipledger.AssignBody) }},
-		ipledger.KindTransfer:         {(*apply).transfer, func() any { return new(ipledger.TransferBody) }},
-		ipledger.KindReturn:           {(*apply).returnHolding, func() any { return new(ipledger.ReturnBody) }},
-		ipledger.KindMint:             {(*apply).mint, func() any { return new(ipledger.MintBody) }},
-		ipledger.KindBurn:             {(*apply).burn, func() any { return new(ipledger.BurnBody) }},
-		ipledger.KindPay:              {(*apply).pay, func() any { return new(ipledger.PayBody) }},
-		ipledger.KindAuthorise:        {(*apply).authorise, func() any { return new(ipledger.AuthoriseBody) }},
-		ipledger.KindWithdrawAuth:     {(*apply).withdrawAuth, func() any { return new(ipledger.WithdrawAuthBody) }},
-		ipledger.KindOffer:            {(*apply).offerLease, func() any { return new(ipledger.OfferBody) }},
-		ipledger.KindWithdrawOffer:    {(*apply).withdrawOffer, func() any { return new(ipledger.WithdrawOfferBody) }},
-		ipledger.KindLease:            {(*apply).takeLease, func() any { return new(ipledger.LeaseBody) }},
-		ipledger.KindRenew:            {(*apply).renewLease, func() any { return new(ipledger.RenewBody) }},
-		ipledger.KindTerminate:        {(*apply).terminateLease, func() any { return new(ipledger.TerminateBody) }},
-		ipledger.KindSetGeo:           {(*apply).setGeo, func() any { return new(ipledger.SetGeoBody) }},
-		ipledger.KindSetValidator:     {(*apply).setValidator, func() any { return new(SetValidatorBody) }},
+		ipledger.KindRegisterOrg:      kindOf((*apply).registerOrg, requireRegistry),
+		ipledger.KindBindKey:          kindOf((*apply).bindKey),
+		ipledger.KindRotateKeys:       kindOf((*apply).rotateKeys),
+		ipledger.KindUpdateOrg:        kindOf((*apply).updateOrg),
+		ipledger.KindRegistryTransfer: kindOf((*apply).registryTransfer),
+		ipledger.KindAllocate:         kindOf((*apply).allocate, requireRegistry),
+		ipledger.KindAssign:           kindOf((*apply).assign),
+		ipledger.KindTransfer:         kindOf((*apply).transfer),
+		ipledger.KindReturn:           kindOf((*apply).returnHolding),
+		ipledger.KindMint:             kindOf((*apply).mint, requireAgent),
+		ipledger.KindBurn:             kindOf((*apply).burn, requireAgent),
+		ipledger.KindPay:              kindOf((*apply).pay),
+		ipledger.KindAuthorise:        kindOf((*apply).authorise),
+		ipledger.KindWithdrawAuth:     kindOf((*apply).withdrawAuth),
+		ipledger.KindOffer:            kindOf((*apply).offerLease),
+		ipledger.KindWithdrawOffer:    kindOf((*apply).withdrawOffer),
+		ipledger.KindLease:            kindOf((*apply).takeLease),
+		ipledger.KindRenew:            kindOf((*apply).renewLease),
+		ipledger.KindTerminate:        kindOf((*apply).terminateLease),
+		ipledger.KindSetGeo:           kindOf((*apply).setGeo),
+		ipledger.KindSetValidator:     kindOf((*apply).setValidator),
 	}
 }
 

@@ -240,12 +240,15 @@ func (e *tenv) fails(code ipledger.Code, kind ipledger.Kind, body any, signers .
 	e.checkRejected(before, tx, r)
 }
 
-// newOrg registers handle under registry with a key and returns nothing; the env knows the key.
-func (e *tenv) newOrg(registry, handle string) {
+// newOrg registers each handle under registry with a key, one register-org and one bind-key
+// transaction each, and returns nothing; the env knows the keys.
+func (e *tenv) newOrg(registry string, handles ...string) {
 	e.t.Helper()
-	e.keys[handle] = keyFor(handle)
-	e.ok(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: handle, Name: handle + " Ltd", Country: "NL"}}}, registry)
-	e.ok(ipledger.KindBindKey, ipledger.BindKeyBody{Org: handle, Key: keyFor(handle).Public()}, registry)
+	for _, handle := range handles {
+		e.keys[handle] = keyFor(handle)
+		e.ok(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: handle, Name: handle + " Ltd", Country: "NL"}}}, registry)
+		e.ok(ipledger.KindBindKey, ipledger.BindKeyBody{Org: handle, Key: keyFor(handle).Public()}, registry)
+	}
 }
 
 func (e *tenv) holder(res string) string {
@@ -266,9 +269,7 @@ func alloc(res, org string, st ipledger.Status) ipledger.AllocateBody {
 
 func TestLifecycle(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-B")
-	e.newOrg(ipledger.RIPENCC, "ORG-C")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-B", "ORG-C")
 
 	if o, _ := Org(e.kv, ipledger.RIPENCC); o.Authoritative {
 		t.Fatal("a registry is authoritative before its first allocation")
@@ -320,8 +321,7 @@ func TestLifecycle(t *testing.T) {
 
 func TestRejections(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-B")
 	e.newOrg(ipledger.AFRINIC, "ORG-Z")
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.1.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
@@ -422,8 +422,7 @@ func TestRejections(t *testing.T) {
 
 func TestEncumbrance(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-B")
 	e.ok(ipledger.KindAllocate, alloc("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.8.0/24"), Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A")
 	// A lease (later capability) on the assignment: stored directly, as that kind will.
@@ -467,8 +466,7 @@ func TestRegistryTransferCoalesces(t *testing.T) {
 
 func TestIPv6TransferSplitsIntoPrefixes(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-B")
 	e.ok(ipledger.KindAllocate, alloc("2001:600::/29", "ORG-A", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	e.ok(ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("2001:600:4::/48"), To: "ORG-B"}, "ORG-A", "ORG-B")
 	var n int
@@ -516,6 +514,26 @@ func TestDecodeBodyAhead(t *testing.T) {
 	DecodeBodyAhead(tx)
 	if r, err := e.l.Apply(e.kv, ipledger.Block{Height: 2, Time: e.time}, tx); err != nil || r.Code != ipledger.CodeMalformed {
 		t.Fatalf("malformed body: %s %s %v", r.Code, r.Log, err)
+	}
+}
+
+// TestSignerRuleFirst: a kind with a signer rule (kindOf) checks the signer before the body,
+// so a body that does not decode from a signer that may not send the kind is CodeUnauthorized.
+func TestSignerRuleFirst(t *testing.T) {
+	e := newEnv(t)
+	e.newOrg(ipledger.RIPENCC, "ORG-A")
+	for _, kind := range []ipledger.Kind{ipledger.KindRegisterOrg, ipledger.KindAllocate, ipledger.KindMint, ipledger.KindBurn} {
+		tx := e.build(kind, e.seq["ORG-A"]+1, struct{}{}, "ORG-A")
+		tx.Body = []byte("not JSON")
+		if r := e.applyTx(tx); r.Code != ipledger.CodeUnauthorized {
+			t.Errorf("%s by ORG-A with a body that does not decode: %s (%s), want %s", kind, r.Code, r.Log, ipledger.CodeUnauthorized)
+		}
+	}
+	// A kind without one refuses the body.
+	tx := e.build(ipledger.KindPay, e.seq["ORG-A"]+1, struct{}{}, "ORG-A")
+	tx.Body = []byte("not JSON")
+	if r := e.applyTx(tx); r.Code != ipledger.CodeMalformed {
+		t.Errorf("pay with a body that does not decode: %s (%s), want %s", r.Code, r.Log, ipledger.CodeMalformed)
 	}
 }
 

@@ -107,6 +107,15 @@ func getJSON[T any](s state, k []byte, what string) (*T, error) {
 	return &v, nil
 }
 
+// found loads the what numbered id from table tag; none is CodeNotFound.
+func found[T any](s state, tag byte, id uint64, what string) (*T, error) {
+	v, err := getJSON[T](s, u64Key(tag, id), what)
+	if err == nil && v == nil {
+		err = ipledger.Errorf(ipledger.CodeNotFound, "no %s %d", what, id)
+	}
+	return v, err
+}
+
 func (s state) putJSON(k []byte, v any, what string) error {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"github.com/ipledger/ipledger"
 )
 
-func (a *apply) requireRegistry(o *ipledger.Organisation) error {
+// requireRegistry rejects o unless it is a registry; it is the signer rule of
+// register-org and allocate.
+func requireRegistry(o *ipledger.Organisation) error {
 	if !o.IsRegistry {
 		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is not a registry", o.Handle)
 	}
@@ -38,16 +40,9 @@ func checkOrgFields(handle, name, country, abuse string) error {
 	return nil
 }
 
-// registerOrg registers organisations under the signing registry.
-func (a *apply) registerOrg() error {
+// registerOrg registers organisations under the signing registry (requireRegistry).
+func (a *apply) registerOrg(body *ipledger.RegisterOrgBody) error {
 	reg := a.signers[0]
-	if err := a.requireRegistry(reg); err != nil {
-		return err
-	}
-	var body ipledger.RegisterOrgBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
 	if len(body.Orgs) == 0 || len(body.Orgs) > ipledger.MaxBatchItems {
 		return ipledger.Errorf(ipledger.CodeInvalid, "register-org carries %d organisations; 1 to %d allowed", len(body.Orgs), ipledger.MaxBatchItems)
 	}
@@ -96,11 +91,7 @@ func dedupKeys(keys []ipledger.PublicKey) []ipledger.PublicKey {
 }
 
 // bindKey adds a key to an organisation; only the registry that registered it may.
-func (a *apply) bindKey() error {
-	var body ipledger.BindKeyBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) bindKey(body *ipledger.BindKeyBody) error {
 	o, err := a.mustOrg(body.Org)
 	if err != nil {
 		return err
@@ -121,11 +112,7 @@ func (a *apply) bindKey() error {
 }
 
 // rotateKeys adds and removes keys of the signing organisation.
-func (a *apply) rotateKeys() error {
-	var body ipledger.RotateKeysBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) rotateKeys(body *ipledger.RotateKeysBody) error {
 	if body.Org != a.signers[0].Handle {
 		return ipledger.Errorf(ipledger.CodeUnauthorized, "only %s may rotate its own keys", body.Org)
 	}
@@ -160,11 +147,7 @@ func (a *apply) rotateKeys() error {
 }
 
 // updateOrg changes contact data; the organisation itself or its registry signs.
-func (a *apply) updateOrg() error {
-	var body ipledger.UpdateOrgBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) updateOrg(body *ipledger.UpdateOrgBody) error {
 	o, err := a.mustOrg(body.Org)
 	if err != nil {
 		return err

@@ -50,9 +50,7 @@ func (s *stream) org() string { return propOrgs[s.next()%uint32(len(propOrgs))] 
 func runSequence(t *testing.T, data []byte) (applied map[ipledger.Kind]int) {
 	applied = map[ipledger.Kind]int{}
 	e := newEnv(t)
-	for _, o := range propOrgs {
-		e.newOrg(ipledger.RIPENCC, o)
-	}
+	e.newOrg(ipledger.RIPENCC, propOrgs...)
 	s := &stream{b: data}
 	// done holds every transaction that consumed its sequence, accepted or rejected: none
 	// may apply again. okHashes counts the hashes applied with code 0.

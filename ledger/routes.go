@@ -30,11 +30,7 @@ func checkPrefix(p netip.Prefix, maxLen int) (ipledger.Resource, error) {
 	return r, nil
 }
 
-func (a *apply) authorise() error {
-	var body ipledger.AuthoriseBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) authorise(body *ipledger.AuthoriseBody) error {
 	r, err := checkPrefix(body.Prefix, body.MaxLength)
 	if err != nil {
 		return err
@@ -82,20 +78,10 @@ func (a *apply) dropAuth(ra *ipledger.RouteAuth) error {
 	return a.deleteAuth(ra)
 }
 
-func (a *apply) withdrawAuth() error {
-	var body ipledger.WithdrawAuthBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
-	ra, err := a.auth(body.ID)
+func (a *apply) withdrawAuth(body *ipledger.WithdrawAuthBody) error {
+	ra, err := signersOwn(a, tagAuth, body.ID, "route authorisation", func(ra *ipledger.RouteAuth) string { return ra.Holder })
 	if err != nil {
 		return err
-	}
-	if ra == nil {
-		return ipledger.Errorf(ipledger.CodeNotFound, "no route authorisation %d", body.ID)
-	}
-	if ra.Holder != a.signers[0].Handle {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "route authorisation %d belongs to %s", ra.ID, ra.Holder)
 	}
 	if ra.Lease != 0 {
 		return ipledger.Errorf(ipledger.CodeUnauthorized, "route authorisation %d belongs to lease %d and ends with it", ra.ID, ra.Lease)

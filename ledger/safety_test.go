@@ -14,8 +14,7 @@ import (
 // when it was rejected.
 func TestRejectedTxNeverAppliesLater(t *testing.T) {
 	e := newEnv(t)
-	e.newOrg(ipledger.RIPENCC, "ORG-A")
-	e.newOrg(ipledger.RIPENCC, "ORG-B")
+	e.newOrg(ipledger.RIPENCC, "ORG-A", "ORG-B")
 	pay := e.build(ipledger.KindPay, e.seq["ORG-A"]+1, ipledger.PayBody{To: "ORG-B", Amount: 1_000_000}, "ORG-A")
 	before := e.view()
 	r := e.applyTx(pay)

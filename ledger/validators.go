@@ -63,11 +63,7 @@ func Validators(kv ipledger.KV) ([]Validator, error) {
 	return out, err
 }
 
-func (a *apply) setValidator() error {
-	var body SetValidatorBody
-	if err := a.tx.DecodeBodyInto(&body); err != nil {
-		return err
-	}
+func (a *apply) setValidator(body *SetValidatorBody) error {
 	if body.Power < 0 || body.Power > MaxValidatorPower {
 		return ipledger.Errorf(ipledger.CodeInvalid, "power %d outside 0..%d", body.Power, MaxValidatorPower)
 	}

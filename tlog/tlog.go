@@ -68,9 +68,14 @@ func appendLeafHead(b []byte, typ byte, height int64, t time.Time) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(t.UnixNano()))
 }
 
-// leafHead reads the height and time of a leaf of at least 17 bytes.
-func leafHead(b []byte) (height int64, t time.Time) {
-	return int64(binary.BigEndian.Uint64(b[1:])), time.Unix(0, int64(binary.BigEndian.Uint64(b[9:]))).UTC()
+// leafFixed is, by leaf type, the name of the type and the size of its fixed part (type,
+// height, time and the fields after them): a shorter leaf does not decode.
+var leafFixed = [...]struct {
+	name string
+	size int
+}{
+	LeafTx:       {"transaction", 25},
+	LeafEndBlock: {"end-of-block", 21},
 }
 
 // DecodeLeaf parses leaf bytes into a TxLeaf or an EndBlockLeaf.
@@ -78,12 +83,14 @@ func DecodeLeaf(b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("empty leaf")
 	}
-	switch b[0] {
-	case LeafTx:
-		if len(b) < 25 {
-			return nil, fmt.Errorf("transaction leaf of %d bytes is too short", len(b))
-		}
-		height, t := leafHead(b)
+	if int(b[0]) >= len(leafFixed) {
+		return nil, fmt.Errorf("unknown leaf type %d", b[0])
+	}
+	if f := leafFixed[b[0]]; len(b) < f.size {
+		return nil, fmt.Errorf("%s leaf of %d bytes is too short", f.name, len(b))
+	}
+	height, t := int64(binary.BigEndian.Uint64(b[1:])), time.Unix(0, int64(binary.BigEndian.Uint64(b[9:]))).UTC()
+	if b[0] == LeafTx {
 		return TxLeaf{
 			Height: height,
 			Time:   t,
@@ -91,19 +98,13 @@ func DecodeLeaf(b []byte) (any, error) {
 			Code:   binary.BigEndian.Uint32(b[21:]),
 			Tx:     bytes.Clone(b[25:]),
 		}, nil
-	case LeafEndBlock:
-		if len(b) < 21 {
-			return nil, fmt.Errorf("end-of-block leaf of %d bytes is too short", len(b))
-		}
-		height, t := leafHead(b)
-		return EndBlockLeaf{
-			Height:  height,
-			Time:    t,
-			TxCount: binary.BigEndian.Uint32(b[17:]),
-			Events:  bytes.Clone(b[21:]),
-		}, nil
 	}
-	return nil, fmt.Errorf("unknown leaf type %d", b[0])
+	return EndBlockLeaf{
+		Height:  height,
+		Time:    t,
+		TxCount: binary.BigEndian.Uint32(b[17:]),
+		Events:  bytes.Clone(b[21:]),
+	}, nil
 }
 
 // HashLeaf returns the RFC 6962 leaf hash SHA-256(0x00 ‖ leaf).
