@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -46,37 +45,21 @@ func testStateWith(t testing.TB, pools []ipledgertest.Pool, forge func(ipledger.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	g := ipledgertest.GenesisWith(pools...)
-	l := ledger.New(testChain)
 	kv := st.Working()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := l.InitGenesis(kv, g, ipledger.Block{Time: now}); err != nil {
-		t.Fatal(err)
-	}
-	seq := map[string]uint64{}
-	apply := func(kind ipledger.Kind, body any, orgs ...string) {
-		t.Helper()
-		var ss []ipledger.Signer
-		for _, o := range orgs {
-			ss = append(ss, ipledgertest.Signer(o))
-		}
-		now = now.Add(time.Second)
-		ipledgertest.Apply(t, l, kv, ipledger.Block{Height: 1, Time: now}, kind, seq[orgs[0]]+1, body, ss...)
-		seq[orgs[0]]++
-	}
+	r := ipledgertest.NewRegistry(t, kv, testChain, ipledgertest.GenesisWith(pools...))
 	var orgs []ipledger.NewOrg
 	for _, h := range []string{"ORG-A", "ORG-B", "ORG-C"} {
 		orgs = append(orgs, ipledger.NewOrg{Handle: h, Name: h + " Ltd", Keys: []ipledger.PublicKey{ipledgertest.Key(h).Public()}})
 	}
-	apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgs}, ipledger.RIPENCC)
-	item := func(r, org, status string) ipledger.AllocateItem {
-		return ipledger.AllocateItem{Resource: ipledger.MustParseResource(r), Org: org, Status: ipledger.Status(status)}
+	r.Apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgs}, ipledger.RIPENCC)
+	item := func(res, org, status string) ipledger.AllocateItem {
+		return ipledger.AllocateItem{Resource: ipledger.MustParseResource(res), Org: org, Status: ipledger.Status(status)}
 	}
-	apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/16", "ORG-A", "ALLOCATED PA"), item("193.1.0.0-193.1.0.99", "ORG-B", "ALLOCATED PA"),
 		item("2001:600::/32", "ORG-A", "ALLOCATED PA"), item("AS1000-AS1009", "ORG-A", "ALLOCATED"),
 	}}, ipledger.RIPENCC)
-	apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
 		item("193.0.4.0/24", "ORG-C", "ASSIGNED PA"), item("2001:600:0:100::/56", "ORG-C", "ASSIGNED PA"),
 	}}, "ORG-A")
 	if forge != nil {

@@ -403,17 +403,17 @@ func TestObjectLimit(t *testing.T) {
 // IndexMinAge; meanwhile answers never show what changed, and say which block they are from.
 func TestInverseIndexAge(t *testing.T) {
 	r := newTestRegistry(t)
-	height := r.block.Height
-	src := newSource(r.kv, height)
+	height := r.Height()
+	src := newSource(r.KV(), height)
 	now := genesisTime
 	s := newTestServer(t, Options{Source: src, IndexMinAge: time.Minute, now: func() time.Time { return now }})
 	if p := parseAnswer(t, ask(s, "-i org -r ORG-C")); len(p.objects) != 5 {
 		t.Fatalf("before: %v", p.ids())
 	}
 	// ORG-C transfers 193.2.128.0/17 back to ORG-A in a later block.
-	next := r.fork()
-	next.apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-A"}, "ORG-C", "ORG-A")
-	src.snap.Store(&ipledger.Snapshot{State: next.kv, Height: next.block.Height})
+	next := r.Fork(store.NewMemKV())
+	next.Apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-A"}, "ORG-C", "ORG-A")
+	src.snap.Store(&ipledger.Snapshot{State: next.KV(), Height: next.Height()})
 	p := parseAnswer(t, ask(s, "-i org -r ORG-C"))
 	if slices.Contains(p.ids(), high17) || len(p.objects) != 4 || !p.hasComment(fmt.Sprintf("index of block %d", height)) {
 		t.Errorf("stale index: %v %v", p.ids(), p.comments)

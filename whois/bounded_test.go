@@ -28,9 +28,9 @@ func manyAssignments(t *testing.T, n int) (ipledger.KV, int64) {
 		for ; i < n && len(items) < 400; i++ {
 			items = append(items, item(fmt.Sprintf("193.2.%d.%d/28", i/16, i%16*16), "ORG-A", ipledger.StatusAssignedPA, "NL", ""))
 		}
-		r.apply(ipledger.KindAssign, ipledger.AssignBody{Items: items}, "ORG-A")
+		r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: items}, "ORG-A")
 	}
-	return r.kv, r.block.Height
+	return r.KV(), r.Height()
 }
 
 // TestMoreSpecificBounded: a more-specific query over a holding with thousands of holdings

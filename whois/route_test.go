@@ -18,9 +18,9 @@ func TestRouteObjects(t *testing.T) {
 		{Prefix: netip.MustParsePrefix("193.0.16.0/20"), MaxLength: 20, ASN: 64500},
 		{Prefix: netip.MustParsePrefix("2001:600::/32"), MaxLength: 48, ASN: 3333},
 	} {
-		r.apply(ipledger.KindAuthorise, body, "ORG-A")
+		r.Apply(ipledger.KindAuthorise, body, "ORG-A")
 	}
-	s := newTestServer(t, Options{Source: newSource(r.kv, r.block.Height)})
+	s := newTestServer(t, Options{Source: newSource(r.KV(), r.Height())})
 	for _, c := range []struct {
 		query string
 		want  []string

@@ -3,7 +3,6 @@ package whois
 import (
 	"bufio"
 	"io"
-	"maps"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -12,13 +11,12 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
-	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
 
 const testChain = "whois-test"
 
-var genesisTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+var genesisTime = ipledgertest.RegistryStart
 
 func res(s string) ipledger.Resource { return ipledger.MustParseResource(s) }
 
@@ -39,33 +37,20 @@ func item(r, org string, st ipledger.Status, country, date string) ipledger.Allo
 func testState(t testing.TB) (ipledger.KV, int64) {
 	t.Helper()
 	r := newTestRegistry(t)
-	return r.kv, r.block.Height
+	return r.KV(), r.Height()
 }
 
-// testRegistry is testState's registry, open for more transactions: each apply commits
-// one in the next block, an hour after the last, with its first signer's next sequence.
-type testRegistry struct {
-	t     testing.TB
-	kv    ipledger.KV
-	l     *ledger.Ledger
-	seq   map[string]uint64
-	block ipledger.Block
-}
-
-// newTestRegistry builds testState's registry.
-func newTestRegistry(t testing.TB) *testRegistry {
+// newTestRegistry builds testState's registry, open for more transactions.
+func newTestRegistry(t testing.TB) *ipledgertest.Registry {
 	t.Helper()
-	r := &testRegistry{t: t, kv: store.NewMemKV(), l: ledger.New(testChain), seq: map[string]uint64{}, block: ipledger.Block{Height: 1, Time: genesisTime}}
-	if err := r.l.InitGenesis(r.kv, ipledgertest.Genesis(), r.block); err != nil {
-		t.Fatal(err)
-	}
+	r := ipledgertest.NewRegistry(t, store.NewMemKV(), testChain, ipledgertest.Genesis())
 	ripe := ipledger.RIPENCC
-	r.apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+	r.Apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", AbuseMailbox: "abuse@alpha.example", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}},
 		{Handle: "ORG-B", Name: "Holder of record B-1 (imported)", Country: "DE", OpaqueID: "B-1"},
 		{Handle: "ORG-C", Name: "Charlie Hosting", Country: "FR", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-C").Public()}},
 	}}, ripe)
-	r.apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2001-02-03"),
 		item("193.1.0.0-193.1.0.99", "ORG-B", ipledger.StatusAssignedPI, "DE", "1999-12-31"),
 		item("193.2.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2002-01-01"),
@@ -73,40 +58,19 @@ func newTestRegistry(t testing.TB) *testRegistry {
 		item("AS3333", "ORG-A", ipledger.StatusAllocatedAS, "NL", "1995-05-05"),
 		item("AS3400-AS3409", "ORG-C", ipledger.StatusAllocatedAS, "FR", "1996-06-06"),
 	}}, ripe)
-	r.apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/24", "ORG-C", ipledger.StatusAssignedPA, "FR", ""),
 		item("193.0.4.0/22", "ORG-C", ipledger.StatusSubAllocatedPA, "FR", ""),
 		item("193.0.8.0/22", "ORG-C", ipledger.StatusSubAllocatedPA, "FR", ""),
 		item("2001:600::/48", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 	}}, "ORG-A")
-	r.apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
 		item("193.0.4.0/23", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 		item("193.0.6.0/24", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 		item("193.0.8.0/22", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 	}}, "ORG-C")
-	r.apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-C"}, "ORG-A", "ORG-C")
+	r.Apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-C"}, "ORG-A", "ORG-C")
 	return r
-}
-
-// apply commits the transaction of kind and body signed by signers (organisation handles)
-// in the next block; a rejection fails the test.
-func (r *testRegistry) apply(kind ipledger.Kind, body any, signers ...string) {
-	r.t.Helper()
-	r.seq[signers[0]]++
-	r.block.Height++
-	r.block.Time = r.block.Time.Add(time.Hour)
-	ipledgertest.Apply(r.t, r.l, r.kv, r.block, kind, r.seq[signers[0]], body, ipledgertest.Signers(signers...)...)
-}
-
-// fork returns a copy of the registry whose transactions leave r's state as it is.
-func (r *testRegistry) fork() *testRegistry {
-	r.t.Helper()
-	f := *r
-	f.kv, f.seq = store.NewMemKV(), maps.Clone(r.seq)
-	if err := r.kv.Iterate(nil, nil, false, func(k, v []byte) bool { f.kv.Set(k, v); return true }); err != nil {
-		r.t.Fatal(err)
-	}
-	return &f
 }
 
 // fakeSource serves a state map as the committed snapshot.
