@@ -84,16 +84,30 @@ func entriesProof(v *store.View, entries []Entry) *Proof {
 	return &Proof{Anchor: Anchor{Height: v.Version(), StateRoot: v.Hash()}, Entries: entries}
 }
 
-func answer(t *testing.T, v *store.View, r ipledger.Resource) (*Proof, *ResourceAnswer) {
+// verified is entriesProof whose entries must verify against the root; else t fails.
+func verified(t testing.TB, v *store.View, entries []Entry) *Proof {
 	t.Helper()
-	entries, err := ResourceEntries(v, r)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := entriesProof(v, entries)
 	if err := p.verifyEntries(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("entries do not verify: %v", err)
 	}
+	return p
+}
+
+// prove is verified over the entries that entriesOf (ResourceEntries, HoldingEntries,
+// OrgEntries or KeyEntries) gives for key in v; an error fails t.
+func prove[K any](t testing.TB, v *store.View, entriesOf func(Prover, K) ([]Entry, error), key K) *Proof {
+	t.Helper()
+	entries, err := entriesOf(v, key)
+	if err != nil {
+		t.Fatalf("entries of %v: %v", key, err)
+	}
+	return verified(t, v, entries)
+}
+
+func answer(t *testing.T, v *store.View, r ipledger.Resource) (*Proof, *ResourceAnswer) {
+	t.Helper()
+	p := prove(t, v, ResourceEntries, r)
 	ans, err := p.resourceAnswer(r)
 	if err != nil {
 		t.Fatal(err)
@@ -225,17 +239,10 @@ func TestResourceAnswersEverywhere(t *testing.T) {
 		}
 		for i := 0; i < n; i++ {
 			r := randomResource(rng)
-			entries, err := ResourceEntries(v, r)
-			if err != nil {
-				t.Fatalf("%s %s: %v", name, r, err)
-			}
-			most = max(most, len(entries))
-			if len(entries) > MaxResourceEntries {
-				t.Fatalf("%s %s: %d entries", name, r, len(entries))
-			}
-			p := entriesProof(v, entries)
-			if err := p.verifyEntries(); err != nil {
-				t.Fatalf("%s %s: %v", name, r, err)
+			p := prove(t, v, ResourceEntries, r)
+			most = max(most, len(p.Entries))
+			if len(p.Entries) > MaxResourceEntries {
+				t.Fatalf("%s %s: %d entries", name, r, len(p.Entries))
 			}
 			ans, err := p.resourceAnswer(r)
 			if err != nil {
@@ -418,14 +425,7 @@ func TestCoverTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		entries, err := ResourceEntries(forged, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fp := entriesProof(forged, entries)
-		if err := fp.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		fp := prove(t, forged, ResourceEntries, r)
 		if ans, err := fp.resourceAnswer(r); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "whose cover entry it is not") {
 			t.Fatalf("%s: a signed cover entry naming another holding: %+v, %v", c.res, ans, err)
 		}
@@ -439,16 +439,13 @@ func TestCoverTampering(t *testing.T) {
 		if _, err := ResourceEntries(forged, r); err == nil {
 			t.Fatalf("%s: entries built over a cover entry naming nothing", c.res)
 		}
-		entries = append(must(KeyEntries(forged, present)), must(KeyEntries(forged, gone))...)
+		entries := append(must(KeyEntries(forged, present)), must(KeyEntries(forged, gone))...)
 		for _, e := range must(ResourceEntries(v, r)) {
 			if !bytes.Equal(e.Key, present) && !bytes.Equal(e.Key, named) {
 				entries = append(entries, must(KeyEntries(forged, e.Key))...)
 			}
 		}
-		fp = entriesProof(forged, entries)
-		if err := fp.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		fp = verified(t, forged, entries)
 		if ans, err := fp.resourceAnswer(r); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "which the proof does not show present") {
 			t.Fatalf("%s: a signed cover entry naming nothing: %+v, %v", c.res, ans, err)
 		}
@@ -465,14 +462,7 @@ func TestHoldingAndOrgAnswers(t *testing.T) {
 	}
 	h := chain[2]
 	for _, id := range []uint64{h.ID, 1 << 40} {
-		entries, err := HoldingEntries(v, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := entriesProof(v, entries)
-		if err := p.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		p := prove(t, v, HoldingEntries, id)
 		ans, err := p.holdingAnswer(id)
 		if err != nil {
 			t.Fatal(err)
@@ -489,14 +479,7 @@ func TestHoldingAndOrgAnswers(t *testing.T) {
 		}
 	}
 	for _, handle := range []string{"ORG-B", "ORG-NONE"} {
-		entries, err := OrgEntries(v, handle)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := entriesProof(v, entries)
-		if err := p.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		p := prove(t, v, OrgEntries, handle)
 		o, err := p.orgAnswer(handle)
 		if err != nil {
 			t.Fatal(err)
