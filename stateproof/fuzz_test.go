@@ -18,9 +18,7 @@ import (
 func FuzzDecodeProof(f *testing.F) {
 	v := testState(f)
 	logRoot := tlog.New().Root()
-	vals := newValidators(4, "genesis")
-	trust := &Trust{ChainID: "fuzz", Validators: setOf(vals)}
-	_, a := anchorOf(f, "fuzz", v, logRoot, vals, vals)
+	_, a, trust := trustedAnchor(f, "fuzz", v, logRoot)
 	res := ipledger.MustParseResource("193.0.4.7")
 	chain, err := ledger.Lookup(v, res)
 	if err != nil || len(chain) != 3 {

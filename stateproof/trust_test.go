@@ -93,6 +93,14 @@ func anchorOf(tb testing.TB, chainID string, v *store.View, logRoot []byte, set,
 	return lb, a
 }
 
+// trustedAnchor is anchorOf signed by all of four validators, with the Trust in them.
+func trustedAnchor(tb testing.TB, chainID string, v *store.View, logRoot []byte) (*types.LightBlock, *Anchor, *Trust) {
+	tb.Helper()
+	vals := newValidators(4, "genesis")
+	lb, a := anchorOf(tb, chainID, v, logRoot, vals, vals)
+	return lb, a, &Trust{ChainID: chainID, Validators: setOf(vals)}
+}
+
 // headerJSON returns lb's signed header and validators in CometBFT's JSON, as a node
 // hands them to the API; an error fails tb.
 func headerJSON(tb testing.TB, lb *types.LightBlock) (header, validators []byte) {
@@ -197,9 +205,7 @@ func TestAppendJSON(t *testing.T) {
 func TestNewAnchorJSON(t *testing.T) {
 	v := testState(t)
 	logRoot := tlog.New().Root()
-	vals := newValidators(4, "genesis")
-	trust := &Trust{ChainID: "json", Validators: setOf(vals)}
-	lb, want := anchorOf(t, "json", v, logRoot, vals, vals)
+	lb, want, trust := trustedAnchor(t, "json", v, logRoot)
 	sh, vs := headerJSON(t, lb)
 	got, err := NewAnchorJSON(v.Version(), v.Hash(), logRoot, sh, vs)
 	if err != nil {
@@ -234,8 +240,7 @@ func TestNewAnchorJSON(t *testing.T) {
 func FuzzNewAnchorJSON(f *testing.F) {
 	v := testState(f)
 	logRoot := tlog.New().Root()
-	vals := newValidators(4, "genesis")
-	lb, _ := anchorOf(f, "fuzz", v, logRoot, vals, vals)
+	lb, _, _ := trustedAnchor(f, "fuzz", v, logRoot)
 	sh, vs := headerJSON(f, lb)
 	f.Add(sh, vs)
 	f.Add(sh[:len(sh)/2], vs)
