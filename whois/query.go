@@ -272,18 +272,8 @@ func (p *parser) flag(name, val string) error {
 			q.Warnings = append(q.Warnings, fmt.Sprintf("%%WARNING:901: duplicate IP flags passed\n%%\n%% More than one IP flag was given; %s is used.", "-"+name))
 		}
 		q.Level = lv
-	case "r":
-		q.NoRecurse = true
-	case "B":
-		q.NoFilter = true
-	case "b":
-		q.Brief = true
-	case "K":
-		q.KeysOnly = true
-	case "G":
-		q.NoGrouping = true
-	case "k":
-		q.Persistent = true
+	case "r", "B", "b", "K", "G", "k":
+		*map[string]*bool{"r": &q.NoRecurse, "B": &q.NoFilter, "b": &q.Brief, "K": &q.KeysOnly, "G": &q.NoGrouping, "k": &q.Persistent}[name] = true
 	case "a", "d", "R", "V":
 		// -a: every source is searched anyway (there is one); -d: there are no domain
 		// objects; -R: there are no referral objects to skip; -V: a proxy's client tag.
