@@ -71,10 +71,7 @@ type entity struct {
 	PublicIDs       []publicID `json:"publicIds,omitempty"`
 	Status          []string   `json:"status,omitempty"`
 	Remarks         []notice   `json:"remarks,omitempty"`
-	Entities        []*entity  `json:"entities,omitempty"`
-	Events          []event    `json:"events,omitempty"`
-	Links           []link     `json:"links,omitempty"`
-	Port43          string     `json:"port43,omitempty"`
+	related
 }
 
 type network struct {
@@ -110,8 +107,8 @@ type registration struct {
 	Status       []string `json:"status"`
 }
 
-// related holds the members a network and an autnum end with: its entities, events,
-// links and WHOIS server.
+// related holds the members every object ends with: its entities, events, links (never
+// empty: every object links to itself) and WHOIS server.
 type related struct {
 	Entities []*entity `json:"entities,omitempty"`
 	Events   []event   `json:"events,omitempty"`
