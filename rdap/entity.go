@@ -31,14 +31,14 @@ func (rc *request) entity(o *ipledger.Organisation, roles []string, withRegistry
 	self := rc.base + entityPath(o.Handle)
 	e := &entity{
 		ObjectClassName: "entity", Handle: o.Handle, VCard: vcard(o), Roles: roles,
-		Status: []string{"active"}, Remarks: rc.orgRemarks(o), Port43: rc.h.port43,
-		Links: []link{
+		Status: []string{"active"}, Remarks: rc.orgRemarks(o),
+		related: related{Port43: rc.h.port43, Links: []link{
 			{Value: self, Rel: "self", Href: self, Type: contentType},
 			{Value: self, Rel: "related", Href: rc.api + orgAPIPath(o.Handle), Type: "application/json",
 				Title: "Ledger history of " + o.Handle},
 			{Value: self, Rel: "related", Href: rc.api + orgProofPath(o.Handle), Type: "application/json",
 				Title: "State proof of " + o.Handle},
-		},
+		}},
 	}
 	if o.OpaqueID != "" {
 		e.PublicIDs = []publicID{{Type: o.Registry + " delegated-extended opaque-id", Identifier: o.OpaqueID}}
@@ -70,7 +70,7 @@ func (rc *request) abuse(o *ipledger.Organisation) *entity {
 	self := rc.base + entityPath(o.Handle)
 	return &entity{
 		ObjectClassName: "entity", Handle: o.Handle, VCard: abuseVCard(o), Roles: []string{"abuse"},
-		Links: []link{{Value: self, Rel: "self", Href: self, Type: contentType}}, Port43: rc.h.port43,
+		related: related{Links: []link{{Value: self, Rel: "self", Href: self, Type: contentType}}, Port43: rc.h.port43},
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/iana"
-	"github.com/ipledger/ipledger/importer"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/ledger"
@@ -25,16 +23,8 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // whatever size the importer's batches have.
 func importChain(t *testing.T, path string) *chaintest.Chain {
 	t.Helper()
-	g := ipledgertest.GenesisOf(iana.DefaultPools())
+	g, plan := chaintest.ImportPlan(t, path)
 	c := chaintest.NewChain(t, "rdap-golden", g)
-	f, err := importer.ParseFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := importer.PlanImport([]*importer.File{f}, iana.DefaultPools(), importer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var txs [][]byte
 	for _, st := range plan.Steps {
 		txs = append(txs, c.Tx(st.Kind, st.Body, st.Signers...))

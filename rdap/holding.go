@@ -25,27 +25,25 @@ func (rc *request) holding(h *ipledger.Holding, parent string, full bool) (objec
 	if err != nil {
 		return nil, err
 	}
+	reg := registration{Name: h.Holder, Type: string(h.Status), Country: h.Country, ParentHandle: parent, Status: rdapStatus(h)}
+	rel := related{Entities: ents, Events: events, Port43: rc.h.port43}
 	if h.Resource.Family() == ipledger.ASN {
-		self := rc.base + autnumPath(h.Resource)
+		rel.Links = rc.holdingLinks(h, rc.base+autnumPath(h.Resource))
 		return &autnum{
 			ObjectClassName: "autnum", Handle: h.Handle(),
 			StartAutnum: h.Resource.FirstAS(), EndAutnum: h.Resource.LastAS(),
-			Name: h.Holder, Type: string(h.Status), Country: h.Country, ParentHandle: parent,
-			Status: rdapStatus(h), Entities: ents, Events: events,
-			Links: rc.holdingLinks(h, self), Port43: rc.h.port43,
+			registration: reg, related: rel,
 		}, nil
 	}
 	ver := "v4"
 	if h.Resource.Family() == ipledger.IPv6 {
 		ver = "v6"
 	}
-	self := rc.base + ipPath(h.Resource)
+	rel.Links = rc.holdingLinks(h, rc.base+ipPath(h.Resource))
 	return &network{
 		ObjectClassName: "ip network", Handle: h.Handle(),
 		StartAddress: h.Resource.FirstAddr().String(), EndAddress: h.Resource.LastAddr().String(),
-		IPVersion: ver, Name: h.Holder, Type: string(h.Status), Country: h.Country, ParentHandle: parent,
-		Status: rdapStatus(h), CIDRs: cidrs(h.Resource), Entities: ents, Events: events,
-		Links: rc.holdingLinks(h, self), Port43: rc.h.port43,
+		IPVersion: ver, registration: reg, CIDRs: cidrs(h.Resource), related: rel,
 	}, nil
 }
 

@@ -71,46 +71,49 @@ type entity struct {
 	PublicIDs       []publicID `json:"publicIds,omitempty"`
 	Status          []string   `json:"status,omitempty"`
 	Remarks         []notice   `json:"remarks,omitempty"`
-	Entities        []*entity  `json:"entities,omitempty"`
-	Events          []event    `json:"events,omitempty"`
-	Links           []link     `json:"links,omitempty"`
-	Port43          string     `json:"port43,omitempty"`
+	related
 }
 
 type network struct {
 	top
-	ObjectClassName string    `json:"objectClassName"`
-	Handle          string    `json:"handle"`
-	StartAddress    string    `json:"startAddress"`
-	EndAddress      string    `json:"endAddress"`
-	IPVersion       string    `json:"ipVersion"`
-	Name            string    `json:"name"`
-	Type            string    `json:"type"`
-	Country         string    `json:"country,omitempty"`
-	ParentHandle    string    `json:"parentHandle,omitempty"`
-	Status          []string  `json:"status"`
-	CIDRs           []cidr    `json:"cidr0_cidrs"`
-	Entities        []*entity `json:"entities,omitempty"`
-	Events          []event   `json:"events,omitempty"`
-	Links           []link    `json:"links"`
-	Port43          string    `json:"port43,omitempty"`
+	ObjectClassName string `json:"objectClassName"`
+	Handle          string `json:"handle"`
+	StartAddress    string `json:"startAddress"`
+	EndAddress      string `json:"endAddress"`
+	IPVersion       string `json:"ipVersion"`
+	registration
+	CIDRs []cidr `json:"cidr0_cidrs"`
+	related
 }
 
 type autnum struct {
 	top
-	ObjectClassName string    `json:"objectClassName"`
-	Handle          string    `json:"handle"`
-	StartAutnum     uint32    `json:"startAutnum"`
-	EndAutnum       uint32    `json:"endAutnum"`
-	Name            string    `json:"name"`
-	Type            string    `json:"type"`
-	Country         string    `json:"country,omitempty"`
-	ParentHandle    string    `json:"parentHandle,omitempty"`
-	Status          []string  `json:"status"`
-	Entities        []*entity `json:"entities,omitempty"`
-	Events          []event   `json:"events,omitempty"`
-	Links           []link    `json:"links"`
-	Port43          string    `json:"port43,omitempty"`
+	ObjectClassName string `json:"objectClassName"`
+	Handle          string `json:"handle"`
+	StartAutnum     uint32 `json:"startAutnum"`
+	EndAutnum       uint32 `json:"endAutnum"`
+	registration
+	related
+}
+
+// registration holds the members a network and an autnum have after their numbers (RFC
+// 9083 §5.4, §5.5): the holding's holder, status and parent. Embedded, they are encoded
+// where they stand in the struct.
+type registration struct {
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	Country      string   `json:"country,omitempty"`
+	ParentHandle string   `json:"parentHandle,omitempty"`
+	Status       []string `json:"status"`
+}
+
+// related holds the members every object ends with: its entities, events, links (never
+// empty: every object links to itself) and WHOIS server.
+type related struct {
+	Entities []*entity `json:"entities,omitempty"`
+	Events   []event   `json:"events,omitempty"`
+	Links    []link    `json:"links"`
+	Port43   string    `json:"port43,omitempty"`
 }
 
 type ipSearch struct {

@@ -67,6 +67,19 @@ var relations = map[string]string{
 // keeps no domains (reverse DNS delegation comes later) and no nameservers.
 var unsupported = map[string]bool{"domain": true, "domains": true, "nameserver": true, "nameservers": true}
 
+// fixedTypes are the query types of a fixed number of path segments (the type's own
+// included): their kind, that number, and what a query of another number is told.
+var fixedTypes = map[string]struct {
+	kind     kind
+	segments int
+	usage    string
+}{
+	"help":     {kindHelp, 1, "help takes no arguments"},
+	"autnum":   {kindAutnum, 2, "want autnum/<AS number>, e.g. autnum/64496"},
+	"entity":   {kindEntity, 2, "want entity/<handle>"},
+	"entities": {kindEntitySearch, 1, "want entities?fn=<name> or entities?handle=<handle>"},
+}
+
 // parseQuery parses the path below Prefix (already percent-decoded) and the raw query
 // string. Errors are CodeInvalid (400) for a malformed query and a 501 *statusError for a
 // query type not served; q.kind is set as far as it was recognised, for the metrics.
@@ -79,12 +92,14 @@ func parseQuery(path, rawQuery string) (query, error) {
 		return q, invalid("no query; try %shelp", Prefix)
 	}
 	seg := strings.Split(path, "/")
+	if f, ok := fixedTypes[seg[0]]; ok {
+		q.kind = f.kind
+		if len(seg) != f.segments {
+			return q, invalid("%s", f.usage)
+		}
+	}
 	switch seg[0] {
 	case "help":
-		q.kind = kindHelp
-		if len(seg) != 1 {
-			return q, invalid("help takes no arguments")
-		}
 		return q, nil
 	case "ip":
 		q.kind = kindIP
@@ -92,18 +107,10 @@ func parseQuery(path, rawQuery string) (query, error) {
 		q.res = r
 		return q, err
 	case "autnum":
-		q.kind = kindAutnum
-		if len(seg) != 2 {
-			return q, invalid("want autnum/<AS number>, e.g. autnum/64496")
-		}
 		r, err := parseASArg(seg[1])
 		q.res = r
 		return q, err
 	case "entity":
-		q.kind = kindEntity
-		if len(seg) != 2 {
-			return q, invalid("want entity/<handle>")
-		}
 		h := strings.ToUpper(seg[1])
 		if !ipledger.ValidHandle(h) {
 			return q, invalid("%.70q is not an entity handle (letters, digits and inner hyphens)", seg[1])
@@ -143,10 +150,6 @@ func parseQuery(path, rawQuery string) (query, error) {
 		}
 		return q, err
 	case "entities":
-		q.kind = kindEntitySearch
-		if len(seg) != 1 {
-			return q, invalid("want entities?fn=<name> or entities?handle=<handle>")
-		}
 		return q, q.parseSearch(rawQuery, "fn", "handle")
 	case "bootstrap":
 		q.kind = kindBootstrap

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -780,7 +779,7 @@ func TestRateLimit(t *testing.T) {
 	}
 	rec, _ = call(t, w.h, http.MethodGet, "http://node.test/rdap/help", "[2001:db8:1:2:ffff::9]:443")
 	wantRDAP(t, "same IPv6 /64", rec, http.StatusTooManyRequests)
-	if n := metricValue(t, w.h.(*handler).m.limited); n != 2 {
+	if n := ipledgertest.MetricValue(t, w.h.(*handler).m.limited); n != 2 {
 		t.Errorf("ipledger_rdap_rate_limited_total %v, want 2", n)
 	}
 	mfs, err := reg.Gather()
@@ -930,32 +929,19 @@ func TestIndexReuse(t *testing.T) {
 	m := w.h.(*handler).m
 	w.get(t, "/rdap/ips?name=ORG-A")
 	w.get(t, "/rdap/entities?fn=alpha*")
-	if n := metricValue(t, m.indexBuilds); n != 1 {
+	if n := ipledgertest.MetricValue(t, m.indexBuilds); n != 1 {
 		t.Fatalf("%v index builds for one state, want 1", n)
 	}
 	w.c.Block() // empty: same state root
 	w.get(t, "/rdap/ips?name=ORG-A")
-	if n := metricValue(t, m.indexBuilds); n != 1 {
+	if n := ipledgertest.MetricValue(t, m.indexBuilds); n != 1 {
 		t.Fatalf("%v index builds after an empty block, want 1", n)
 	}
 	w.c.Block(w.c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-D", Name: "Delta"}}}, ipledger.RIPENCC))
 	_, body := w.get(t, "/rdap/entities?fn=delta")
-	if n := metricValue(t, m.indexBuilds); n != 2 || str(body, "entitySearchResults", 0, "handle") != "ORG-D" {
+	if n := ipledgertest.MetricValue(t, m.indexBuilds); n != 2 || str(body, "entitySearchResults", 0, "handle") != "ORG-D" {
 		t.Fatalf("after a change: %v builds, results %v", n, at(body, "entitySearchResults"))
 	}
-}
-
-// metricValue reads a counter or gauge.
-func metricValue(t *testing.T, c prometheus.Metric) float64 {
-	t.Helper()
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		t.Fatal(err)
-	}
-	if m.Counter != nil {
-		return m.Counter.GetValue()
-	}
-	return m.Gauge.GetValue()
 }
 
 // TestConcurrentSearches runs searches from several goroutines while blocks commit: every
@@ -997,7 +983,7 @@ func TestConcurrentSearches(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := metricValue(t, w.h.(*handler).m.indexBuilds); n < 1 || n > blocks+1 {
+	if n := ipledgertest.MetricValue(t, w.h.(*handler).m.indexBuilds); n < 1 || n > blocks+1 {
 		t.Errorf("%v index builds for %d states", n, blocks+1)
 	}
 	_, body := w.get(t, "/rdap/entities?handle=ORG-N*")
@@ -1041,7 +1027,7 @@ func TestIndexNotRebuiltForOlderState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := metricValue(t, h.m.indexBuilds); n != 1 || y != x {
+	if n := ipledgertest.MetricValue(t, h.m.indexBuilds); n != 1 || y != x {
 		t.Errorf("%v index builds; the older snapshot got index of height %d, want the newer one's (%d)", n, y.snap.Height, x.snap.Height)
 	}
 	if got := y.snapFor(old); got != cur {

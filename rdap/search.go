@@ -77,25 +77,25 @@ func (rc *request) holdingResults(x *index, class int, found []int32, truncated 
 		extra = append(extra, rc.truncation())
 	}
 	if class == classAS {
-		body := &autnumSearch{top: rc.top(extra...), Results: []*autnum{}}
-		for _, i := range found {
-			obj, err := rc.result(x, i)
-			if err != nil {
-				return nil, err
-			}
-			body.Results = append(body.Results, obj.(*autnum))
-		}
-		return body, nil
+		results, err := results[*autnum](rc, x, found)
+		return &autnumSearch{top: rc.top(extra...), Results: results}, err
 	}
-	body := &ipSearch{top: rc.top(extra...), Results: []*network{}}
+	results, err := results[*network](rc, x, found)
+	return &ipSearch{top: rc.top(extra...), Results: results}, err
+}
+
+// results renders found holdings (indices into x.hold) as results of type T, an *autnum
+// or a *network as x's class says; never nil, so that an empty search is an empty array.
+func results[T object](rc *request, x *index, found []int32) ([]T, error) {
+	out := []T{}
 	for _, i := range found {
 		obj, err := rc.result(x, i)
 		if err != nil {
 			return nil, err
 		}
-		body.Results = append(body.Results, obj.(*network))
+		out = append(out, obj.(T))
 	}
-	return body, nil
+	return out, nil
 }
 
 // result renders holding x.hold[i] briefly (no history read), with its parent's handle.

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -46,37 +45,21 @@ func testStateWith(t testing.TB, pools []ipledgertest.Pool, forge func(ipledger.
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	g := ipledgertest.GenesisWith(pools...)
-	l := ledger.New(testChain)
 	kv := st.Working()
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	if err := l.InitGenesis(kv, g, ipledger.Block{Time: now}); err != nil {
-		t.Fatal(err)
-	}
-	seq := map[string]uint64{}
-	apply := func(kind ipledger.Kind, body any, orgs ...string) {
-		t.Helper()
-		var ss []ipledger.Signer
-		for _, o := range orgs {
-			ss = append(ss, ipledgertest.Signer(o))
-		}
-		now = now.Add(time.Second)
-		ipledgertest.Apply(t, l, kv, ipledger.Block{Height: 1, Time: now}, kind, seq[orgs[0]]+1, body, ss...)
-		seq[orgs[0]]++
-	}
+	r := ipledgertest.NewRegistry(t, kv, testChain, ipledgertest.GenesisWith(pools...))
 	var orgs []ipledger.NewOrg
 	for _, h := range []string{"ORG-A", "ORG-B", "ORG-C"} {
 		orgs = append(orgs, ipledger.NewOrg{Handle: h, Name: h + " Ltd", Keys: []ipledger.PublicKey{ipledgertest.Key(h).Public()}})
 	}
-	apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgs}, ipledger.RIPENCC)
-	item := func(r, org, status string) ipledger.AllocateItem {
-		return ipledger.AllocateItem{Resource: ipledger.MustParseResource(r), Org: org, Status: ipledger.Status(status)}
+	r.Apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: orgs}, ipledger.RIPENCC)
+	item := func(res, org, status string) ipledger.AllocateItem {
+		return ipledger.AllocateItem{Resource: ipledger.MustParseResource(res), Org: org, Status: ipledger.Status(status)}
 	}
-	apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/16", "ORG-A", "ALLOCATED PA"), item("193.1.0.0-193.1.0.99", "ORG-B", "ALLOCATED PA"),
 		item("2001:600::/32", "ORG-A", "ALLOCATED PA"), item("AS1000-AS1009", "ORG-A", "ALLOCATED"),
 	}}, ipledger.RIPENCC)
-	apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
 		item("193.0.4.0/24", "ORG-C", "ASSIGNED PA"), item("2001:600:0:100::/56", "ORG-C", "ASSIGNED PA"),
 	}}, "ORG-A")
 	if forge != nil {
@@ -101,16 +84,30 @@ func entriesProof(v *store.View, entries []Entry) *Proof {
 	return &Proof{Anchor: Anchor{Height: v.Version(), StateRoot: v.Hash()}, Entries: entries}
 }
 
-func answer(t *testing.T, v *store.View, r ipledger.Resource) (*Proof, *ResourceAnswer) {
+// verified is entriesProof whose entries must verify against the root; else t fails.
+func verified(t testing.TB, v *store.View, entries []Entry) *Proof {
 	t.Helper()
-	entries, err := ResourceEntries(v, r)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := entriesProof(v, entries)
 	if err := p.verifyEntries(); err != nil {
-		t.Fatal(err)
+		t.Fatalf("entries do not verify: %v", err)
 	}
+	return p
+}
+
+// prove is verified over the entries that entriesOf (ResourceEntries, HoldingEntries,
+// OrgEntries or KeyEntries) gives for key in v; an error fails t.
+func prove[K any](t testing.TB, v *store.View, entriesOf func(Prover, K) ([]Entry, error), key K) *Proof {
+	t.Helper()
+	entries, err := entriesOf(v, key)
+	if err != nil {
+		t.Fatalf("entries of %v: %v", key, err)
+	}
+	return verified(t, v, entries)
+}
+
+func answer(t *testing.T, v *store.View, r ipledger.Resource) (*Proof, *ResourceAnswer) {
+	t.Helper()
+	p := prove(t, v, ResourceEntries, r)
 	ans, err := p.resourceAnswer(r)
 	if err != nil {
 		t.Fatal(err)
@@ -242,17 +239,10 @@ func TestResourceAnswersEverywhere(t *testing.T) {
 		}
 		for i := 0; i < n; i++ {
 			r := randomResource(rng)
-			entries, err := ResourceEntries(v, r)
-			if err != nil {
-				t.Fatalf("%s %s: %v", name, r, err)
-			}
-			most = max(most, len(entries))
-			if len(entries) > MaxResourceEntries {
-				t.Fatalf("%s %s: %d entries", name, r, len(entries))
-			}
-			p := entriesProof(v, entries)
-			if err := p.verifyEntries(); err != nil {
-				t.Fatalf("%s %s: %v", name, r, err)
+			p := prove(t, v, ResourceEntries, r)
+			most = max(most, len(p.Entries))
+			if len(p.Entries) > MaxResourceEntries {
+				t.Fatalf("%s %s: %d entries", name, r, len(p.Entries))
 			}
 			ans, err := p.resourceAnswer(r)
 			if err != nil {
@@ -435,14 +425,7 @@ func TestCoverTampering(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		entries, err := ResourceEntries(forged, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fp := entriesProof(forged, entries)
-		if err := fp.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		fp := prove(t, forged, ResourceEntries, r)
 		if ans, err := fp.resourceAnswer(r); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "whose cover entry it is not") {
 			t.Fatalf("%s: a signed cover entry naming another holding: %+v, %v", c.res, ans, err)
 		}
@@ -456,16 +439,13 @@ func TestCoverTampering(t *testing.T) {
 		if _, err := ResourceEntries(forged, r); err == nil {
 			t.Fatalf("%s: entries built over a cover entry naming nothing", c.res)
 		}
-		entries = append(must(KeyEntries(forged, present)), must(KeyEntries(forged, gone))...)
+		entries := append(must(KeyEntries(forged, present)), must(KeyEntries(forged, gone))...)
 		for _, e := range must(ResourceEntries(v, r)) {
 			if !bytes.Equal(e.Key, present) && !bytes.Equal(e.Key, named) {
 				entries = append(entries, must(KeyEntries(forged, e.Key))...)
 			}
 		}
-		fp = entriesProof(forged, entries)
-		if err := fp.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		fp = verified(t, forged, entries)
 		if ans, err := fp.resourceAnswer(r); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "which the proof does not show present") {
 			t.Fatalf("%s: a signed cover entry naming nothing: %+v, %v", c.res, ans, err)
 		}
@@ -482,14 +462,7 @@ func TestHoldingAndOrgAnswers(t *testing.T) {
 	}
 	h := chain[2]
 	for _, id := range []uint64{h.ID, 1 << 40} {
-		entries, err := HoldingEntries(v, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := entriesProof(v, entries)
-		if err := p.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		p := prove(t, v, HoldingEntries, id)
 		ans, err := p.holdingAnswer(id)
 		if err != nil {
 			t.Fatal(err)
@@ -506,14 +479,7 @@ func TestHoldingAndOrgAnswers(t *testing.T) {
 		}
 	}
 	for _, handle := range []string{"ORG-B", "ORG-NONE"} {
-		entries, err := OrgEntries(v, handle)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := entriesProof(v, entries)
-		if err := p.verifyEntries(); err != nil {
-			t.Fatal(err)
-		}
+		p := prove(t, v, OrgEntries, handle)
 		o, err := p.orgAnswer(handle)
 		if err != nil {
 			t.Fatal(err)

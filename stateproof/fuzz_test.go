@@ -18,13 +18,7 @@ import (
 func FuzzDecodeProof(f *testing.F) {
 	v := testState(f)
 	logRoot := tlog.New().Root()
-	vals := newValidators(4, "genesis")
-	trust := &Trust{ChainID: "fuzz", Validators: setOf(vals)}
-	lb := signedHeader(f, "fuzz", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
-	a, err := NewAnchor(v.Version(), v.Hash(), logRoot, lb)
-	if err != nil {
-		f.Fatal(err)
-	}
+	_, a, trust := trustedAnchor(f, "fuzz", v, logRoot)
 	res := ipledger.MustParseResource("193.0.4.7")
 	chain, err := ledger.Lookup(v, res)
 	if err != nil || len(chain) != 3 {

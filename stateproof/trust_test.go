@@ -16,6 +16,7 @@ import (
 	"github.com/cometbft/cometbft/version"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/store"
 	"github.com/ipledger/ipledger/tlog"
 )
 
@@ -79,6 +80,42 @@ func signedHeader(t testing.TB, chainID string, height int64, appHash []byte, se
 	return &types.LightBlock{SignedHeader: &types.SignedHeader{Header: hd, Commit: commit}, ValidatorSet: set}
 }
 
+// anchorOf signs the header of the height after v's, whose app hash commits to v and
+// logRoot, for chain chainID by the signers among set, and returns its light block and the
+// anchor NewAnchor builds from it; an error fails tb.
+func anchorOf(tb testing.TB, chainID string, v *store.View, logRoot []byte, set, signers []validator) (*types.LightBlock, *Anchor) {
+	tb.Helper()
+	lb := signedHeader(tb, chainID, v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(set), signers)
+	a, err := NewAnchor(v.Version(), v.Hash(), logRoot, lb)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return lb, a
+}
+
+// trustedAnchor is anchorOf signed by all of four validators, with the Trust in them.
+func trustedAnchor(tb testing.TB, chainID string, v *store.View, logRoot []byte) (*types.LightBlock, *Anchor, *Trust) {
+	tb.Helper()
+	vals := newValidators(4, "genesis")
+	lb, a := anchorOf(tb, chainID, v, logRoot, vals, vals)
+	return lb, a, &Trust{ChainID: chainID, Validators: setOf(vals)}
+}
+
+// headerJSON returns lb's signed header and validators in CometBFT's JSON, as a node
+// hands them to the API; an error fails tb.
+func headerJSON(tb testing.TB, lb *types.LightBlock) (header, validators []byte) {
+	tb.Helper()
+	header, err := cmtjson.Marshal(lb.SignedHeader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	validators, err = cmtjson.Marshal(lb.ValidatorSet.Validators)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return header, validators
+}
+
 // TestTrustedValidators checks the trust rule: the header's own set must sign with more
 // than 2/3 of its power, and a set other than the trusted one is accepted only when
 // trusted validators with more than 1/3 of the trusted power signed too.
@@ -106,11 +143,7 @@ func TestTrustedValidators(t *testing.T) {
 		{"2 of genesis and 2 new, new ones silent", mix(2, 2), mix(2, 0), false}, // 1/2 of its own set
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			lb := signedHeader(t, chainID, v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(c.set), c.signers)
-			a, err := NewAnchor(v.Version(), v.Hash(), logRoot, lb)
-			if err != nil {
-				t.Fatal(err)
-			}
+			_, a := anchorOf(t, chainID, v, logRoot, c.set, c.signers)
 			entries, err := OrgEntries(v, "ORG-A")
 			if err != nil {
 				t.Fatal(err)
@@ -133,11 +166,7 @@ func TestAppendJSON(t *testing.T) {
 	v := testState(t)
 	logRoot := tlog.New().Root()
 	vals := newValidators(2, "json")
-	lb := signedHeader(t, "json", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
-	a, err := NewAnchor(v.Version(), v.Hash(), logRoot, lb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, a := anchorOf(t, "json", v, logRoot, vals, vals)
 	entries, err := ResourceEntries(v, ipledger.MustParseResource("193.0.4.7"))
 	if err != nil {
 		t.Fatal(err)
@@ -176,21 +205,8 @@ func TestAppendJSON(t *testing.T) {
 func TestNewAnchorJSON(t *testing.T) {
 	v := testState(t)
 	logRoot := tlog.New().Root()
-	vals := newValidators(4, "genesis")
-	trust := &Trust{ChainID: "json", Validators: setOf(vals)}
-	lb := signedHeader(t, "json", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
-	want, err := NewAnchor(v.Version(), v.Hash(), logRoot, lb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh, err := cmtjson.Marshal(lb.SignedHeader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, err := cmtjson.Marshal(lb.ValidatorSet.Validators)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lb, want, trust := trustedAnchor(t, "json", v, logRoot)
+	sh, vs := headerJSON(t, lb)
 	got, err := NewAnchorJSON(v.Version(), v.Hash(), logRoot, sh, vs)
 	if err != nil {
 		t.Fatal(err)
@@ -224,16 +240,8 @@ func TestNewAnchorJSON(t *testing.T) {
 func FuzzNewAnchorJSON(f *testing.F) {
 	v := testState(f)
 	logRoot := tlog.New().Root()
-	vals := newValidators(4, "genesis")
-	lb := signedHeader(f, "fuzz", v.Version()+1, tlog.AppHash(v.Hash(), logRoot), setOf(vals), vals)
-	sh, err := cmtjson.Marshal(lb.SignedHeader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	vs, err := cmtjson.Marshal(lb.ValidatorSet.Validators)
-	if err != nil {
-		f.Fatal(err)
-	}
+	lb, _, _ := trustedAnchor(f, "fuzz", v, logRoot)
+	sh, vs := headerJSON(f, lb)
 	f.Add(sh, vs)
 	f.Add(sh[:len(sh)/2], vs)
 	f.Add([]byte(`{}`), []byte(`[]`))

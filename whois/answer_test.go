@@ -402,28 +402,18 @@ func TestObjectLimit(t *testing.T) {
 // TestInverseIndexAge: the inverse index is rebuilt for a new height only after
 // IndexMinAge; meanwhile answers never show what changed, and say which block they are from.
 func TestInverseIndexAge(t *testing.T) {
-	kv, height := testState(t)
-	src := newSource(kv, height)
+	r := newTestRegistry(t)
+	height := r.Height()
+	src := newSource(r.KV(), height)
 	now := genesisTime
 	s := newTestServer(t, Options{Source: src, IndexMinAge: time.Minute, now: func() time.Time { return now }})
 	if p := parseAnswer(t, ask(s, "-i org -r ORG-C")); len(p.objects) != 5 {
 		t.Fatalf("before: %v", p.ids())
 	}
 	// ORG-C transfers 193.2.128.0/17 back to ORG-A in a later block.
-	next := store.NewMemKV()
-	if err := kv.Iterate(nil, nil, false, func(k, v []byte) bool { next.Set(k, v); return true }); err != nil {
-		t.Fatal(err)
-	}
-	tx, err := ipledger.BuildTx(testChain, ipledger.KindTransfer, 2, 0, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-A"},
-		ipledgertest.Signer("ORG-C"), ipledgertest.Signer("ORG-A"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dtx, _ := ipledger.DecodeTx(tx)
-	if r, err := ledger.New(testChain).Apply(next, ipledger.Block{Height: height + 1, Time: genesisTime.Add(48 * time.Hour)}, dtx); err != nil || r.Code != ipledger.CodeOK {
-		t.Fatalf("transfer back: %s %s %v", r.Code, r.Log, err)
-	}
-	src.snap.Store(&ipledger.Snapshot{State: next, Height: height + 1})
+	next := r.Fork(store.NewMemKV())
+	next.Apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-A"}, "ORG-C", "ORG-A")
+	src.snap.Store(&ipledger.Snapshot{State: next.KV(), Height: next.Height()})
 	p := parseAnswer(t, ask(s, "-i org -r ORG-C"))
 	if slices.Contains(p.ids(), high17) || len(p.objects) != 4 || !p.hasComment(fmt.Sprintf("index of block %d", height)) {
 		t.Errorf("stale index: %v %v", p.ids(), p.comments)

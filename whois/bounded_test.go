@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/ipledgertest"
-	"github.com/ipledger/ipledger/ledger"
 )
 
 // countKV counts the values its Iterate hands out.
@@ -24,27 +22,15 @@ func (c *countKV) Iterate(start, end []byte, reverse bool, fn func(k, v []byte) 
 
 // manyAssignments is the test state with ORG-A's 193.2.0.0/17 assigned on in n /28s (n at most 2048).
 func manyAssignments(t *testing.T, n int) (ipledger.KV, int64) {
-	kv, height := testState(t)
-	l := ledger.New(testChain)
-	for i, seq := 0, uint64(3); i < n; seq++ { // ORG-A signed two transactions in testState
+	r := newTestRegistry(t)
+	for i := 0; i < n; {
 		var items []ipledger.AllocateItem
 		for ; i < n && len(items) < 400; i++ {
 			items = append(items, item(fmt.Sprintf("193.2.%d.%d/28", i/16, i%16*16), "ORG-A", ipledger.StatusAssignedPA, "NL", ""))
 		}
-		b, err := ipledger.BuildTx(testChain, ipledger.KindAssign, seq, 0, ipledger.AssignBody{Items: items}, ipledgertest.Signer("ORG-A"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := ipledger.DecodeTx(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		height++
-		if r, err := l.Apply(kv, ipledger.Block{Height: height, Time: genesisTime.Add(time.Duration(height) * time.Hour)}, tx); err != nil || r.Code != ipledger.CodeOK {
-			t.Fatalf("assign: %s %s %v", r.Code, r.Log, err)
-		}
+		r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: items}, "ORG-A")
 	}
-	return kv, height
+	return r.KV(), r.Height()
 }
 
 // TestMoreSpecificBounded: a more-specific query over a holding with thousands of holdings

@@ -12,9 +12,8 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/iana"
-	"github.com/ipledger/ipledger/importer"
 	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -27,7 +26,7 @@ func importChain(t *testing.T, path string) *chain.App {
 	t.Helper()
 	ctx := context.Background()
 	const chainID = "whois-golden"
-	g := ipledgertest.GenesisOf(iana.DefaultPools())
+	g, plan := chaintest.ImportPlan(t, path)
 	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
 	r, err := chain.NewReplayer(ctx, t.TempDir(), chainID, start, g)
 	if err != nil {
@@ -49,22 +48,10 @@ func importChain(t *testing.T, path string) *chain.App {
 		height++
 	}
 	block(nil) // genesis, as a node commits it
-	f, err := importer.ParseFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := importer.PlanImport([]*importer.File{f}, iana.DefaultPools(), importer.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	seq := map[string]uint64{}
 	for i, st := range plan.Steps {
-		var signers []ipledger.Signer
-		for _, h := range st.Signers {
-			signers = append(signers, ipledgertest.Signer(h))
-		}
 		seq[st.Signers[0]]++
-		tx, err := ipledger.BuildTx(chainID, st.Kind, seq[st.Signers[0]], 0, st.Body, signers...)
+		tx, err := ipledger.BuildTx(chainID, st.Kind, seq[st.Signers[0]], 0, st.Body, ipledgertest.Signers(st.Signers...)...)
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}

@@ -256,6 +256,16 @@ type parser struct {
 	levels []string
 }
 
+// switchFlags are the flags that only turn a field of Query on: the field of each.
+var switchFlags = map[string]func(*Query) *bool{
+	"r": func(q *Query) *bool { return &q.NoRecurse },
+	"B": func(q *Query) *bool { return &q.NoFilter },
+	"b": func(q *Query) *bool { return &q.Brief },
+	"K": func(q *Query) *bool { return &q.KeysOnly },
+	"G": func(q *Query) *bool { return &q.NoGrouping },
+	"k": func(q *Query) *bool { return &q.Persistent },
+}
+
 // flag applies one flag; name is its short form (or "resource").
 func (p *parser) flag(name, val string) error {
 	q := p.q
@@ -272,18 +282,8 @@ func (p *parser) flag(name, val string) error {
 			q.Warnings = append(q.Warnings, fmt.Sprintf("%%WARNING:901: duplicate IP flags passed\n%%\n%% More than one IP flag was given; %s is used.", "-"+name))
 		}
 		q.Level = lv
-	case "r":
-		q.NoRecurse = true
-	case "B":
-		q.NoFilter = true
-	case "b":
-		q.Brief = true
-	case "K":
-		q.KeysOnly = true
-	case "G":
-		q.NoGrouping = true
-	case "k":
-		q.Persistent = true
+	case "r", "B", "b", "K", "G", "k":
+		*switchFlags[name](q) = true
 	case "a", "d", "R", "V":
 		// -a: every source is searched anyway (there is one); -d: there are no domain
 		// objects; -R: there are no referral objects to skip; -V: a proxy's client tag.

@@ -4,34 +4,23 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/ipledgertest"
-	"github.com/ipledger/ipledger/ledger"
 )
 
 // TestRouteObjects: the ledger's route authorisations in force answer as route and route6
 // objects after the address objects — the most specific prefix containing the key by
 // default, only an exact one with -x — and -T route selects them.
 func TestRouteObjects(t *testing.T) {
-	kv, h := testState(t)
-	l := ledger.New(testChain)
-	for i, body := range []ipledger.AuthoriseBody{
+	r := newTestRegistry(t)
+	for _, body := range []ipledger.AuthoriseBody{
 		{Prefix: netip.MustParsePrefix("193.0.0.0/16"), MaxLength: 24, ASN: 3333},
 		{Prefix: netip.MustParsePrefix("193.0.16.0/20"), MaxLength: 20, ASN: 64500},
 		{Prefix: netip.MustParsePrefix("2001:600::/32"), MaxLength: 48, ASN: 3333},
 	} {
-		b, err := ipledger.BuildTx(testChain, ipledger.KindAuthorise, uint64(3+i), 0, body, ipledgertest.Signer("ORG-A"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, _ := ipledger.DecodeTx(b)
-		if r, err := l.Apply(kv, ipledger.Block{Height: h + 1, Time: genesisTime.Add(time.Duration(i) * time.Hour)}, tx); err != nil || r.Code != ipledger.CodeOK {
-			t.Fatalf("authorise %s: %s %s %v", body.Prefix, r.Code, r.Log, err)
-		}
+		r.Apply(ipledger.KindAuthorise, body, "ORG-A")
 	}
-	s := newTestServer(t, Options{Source: newSource(kv, h+1)})
+	s := newTestServer(t, Options{Source: newSource(r.KV(), r.Height())})
 	for _, c := range []struct {
 		query string
 		want  []string

@@ -289,10 +289,8 @@ func TestConcurrentQueries(t *testing.T) {
 	s := newTestServer(t, Options{Source: src, QueryRate: 1e6, QueryBurst: 1e6})
 	addr := listen(t, s)
 	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range 8 {
+		wg.Go(func() {
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Error(err)
@@ -310,7 +308,7 @@ func TestConcurrentQueries(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 	}
 	for i := 0; i < 50; i++ {
 		src.snap.Store(newSource(kv, height+int64(i)).Committed())

@@ -11,13 +11,12 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
-	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
 )
 
 const testChain = "whois-test"
 
-var genesisTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+var genesisTime = ipledgertest.RegistryStart
 
 func res(s string) ipledger.Resource { return ipledger.MustParseResource(s) }
 
@@ -37,41 +36,21 @@ func item(r, org string, st ipledger.Status, country, date string) ipledger.Allo
 // It returns the state and the height of its last block.
 func testState(t testing.TB) (ipledger.KV, int64) {
 	t.Helper()
-	kv := store.NewMemKV()
-	l := ledger.New(testChain)
-	if err := l.InitGenesis(kv, ipledgertest.Genesis(), ipledger.Block{Time: genesisTime}); err != nil {
-		t.Fatal(err)
-	}
-	seq := map[string]uint64{}
-	block := ipledger.Block{Height: 1, Time: genesisTime}
-	apply := func(kind ipledger.Kind, body any, signers ...string) {
-		t.Helper()
-		var ss []ipledger.Signer
-		for _, s := range signers {
-			ss = append(ss, ipledgertest.Signer(s))
-		}
-		seq[signers[0]]++
-		b, err := ipledger.BuildTx(testChain, kind, seq[signers[0]], 0, body, ss...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tx, err := ipledger.DecodeTx(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		block.Height++
-		block.Time = block.Time.Add(time.Hour)
-		if r, err := l.Apply(kv, block, tx); err != nil || r.Code != ipledger.CodeOK {
-			t.Fatalf("%s by %v: %s: %s %v", kind, signers, r.Code, r.Log, err)
-		}
-	}
+	r := newTestRegistry(t)
+	return r.KV(), r.Height()
+}
+
+// newTestRegistry builds testState's registry, open for more transactions.
+func newTestRegistry(t testing.TB) *ipledgertest.Registry {
+	t.Helper()
+	r := ipledgertest.NewRegistry(t, store.NewMemKV(), testChain, ipledgertest.Genesis())
 	ripe := ipledger.RIPENCC
-	apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+	r.Apply(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL", AbuseMailbox: "abuse@alpha.example", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-A").Public()}},
 		{Handle: "ORG-B", Name: "Holder of record B-1 (imported)", Country: "DE", OpaqueID: "B-1"},
 		{Handle: "ORG-C", Name: "Charlie Hosting", Country: "FR", Keys: []ipledger.PublicKey{ipledgertest.Key("ORG-C").Public()}},
 	}}, ripe)
-	apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2001-02-03"),
 		item("193.1.0.0-193.1.0.99", "ORG-B", ipledger.StatusAssignedPI, "DE", "1999-12-31"),
 		item("193.2.0.0/16", "ORG-A", ipledger.StatusAllocatedPA, "NL", "2002-01-01"),
@@ -79,19 +58,19 @@ func testState(t testing.TB) (ipledger.KV, int64) {
 		item("AS3333", "ORG-A", ipledger.StatusAllocatedAS, "NL", "1995-05-05"),
 		item("AS3400-AS3409", "ORG-C", ipledger.StatusAllocatedAS, "FR", "1996-06-06"),
 	}}, ripe)
-	apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
 		item("193.0.0.0/24", "ORG-C", ipledger.StatusAssignedPA, "FR", ""),
 		item("193.0.4.0/22", "ORG-C", ipledger.StatusSubAllocatedPA, "FR", ""),
 		item("193.0.8.0/22", "ORG-C", ipledger.StatusSubAllocatedPA, "FR", ""),
 		item("2001:600::/48", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 	}}, "ORG-A")
-	apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
+	r.Apply(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{
 		item("193.0.4.0/23", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 		item("193.0.6.0/24", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 		item("193.0.8.0/22", "ORG-B", ipledger.StatusAssignedPA, "DE", ""),
 	}}, "ORG-C")
-	apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-C"}, "ORG-A", "ORG-C")
-	return kv, block.Height
+	r.Apply(ipledger.KindTransfer, ipledger.TransferBody{Resource: res("193.2.128.0/17"), To: "ORG-C"}, "ORG-A", "ORG-C")
+	return r
 }
 
 // fakeSource serves a state map as the committed snapshot.
