@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/stateproof"
 )
 
@@ -30,26 +29,15 @@ func TestQueryProve(t *testing.T) {
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
 	const chainID = "e2e-prove"
-	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", chainID).CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
-	p := startNode(t, home)
-	node := "http://" + p.addr
-	cl := &client.Client{Base: node}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	run(t, "init", "--home", home, "--chain-id", chainID)
+	p := startNode(t, "node", home)
+	node, cl := "http://"+p.addr, p.cl
+	ripe := signer(t, home, ipledger.RIPENCC)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	submit := func(kind ipledger.Kind, seq uint64, body any) int64 {
 		t.Helper()
-		tx, err := ipledger.BuildTx(chainID, kind, seq, 0, body, ripe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := cl.Submit(ctx, tx, true)
-		if err != nil || !res.Committed() || res.Code != ipledger.CodeOK {
-			t.Fatalf("%s: %v %+v", kind, err, res.Outcome)
-		}
-		return res.Height
+		return commit(t, ctx, cl, chainID, kind, seq, body, ripe)
 	}
 	submit(ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-PROVE", Name: "Proof Networks", Country: "NL"}}})
 	h := submit(ipledger.KindAllocate, 2, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
@@ -136,19 +124,13 @@ func TestQueryProve(t *testing.T) {
 
 	// RDAP links each object to its state proof: follow the network's link and verify
 	// what it serves.
-	resp, err := http.Get(node + "/rdap/ip/193.0.0.0/21")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var network struct {
 		Handle string `json:"handle"`
 		Links  []struct {
 			Rel, Href, Type, Title string
 		} `json:"links"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&network)
-	resp.Body.Close()
-	if err != nil || network.Handle != info.Holding.Handle {
+	if err := json.Unmarshal(get(t, node+"/rdap/ip/193.0.0.0/21"), &network); err != nil || network.Handle != info.Holding.Handle {
 		t.Fatalf("rdap: %v %+v", err, network)
 	}
 	proofURL := ""
@@ -160,14 +142,8 @@ func TestQueryProve(t *testing.T) {
 	if proofURL == "" {
 		t.Fatalf("rdap network links to no state proof: %+v", network.Links)
 	}
-	resp, err = http.Get(proofURL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sp stateproof.Proof
-	err = json.NewDecoder(resp.Body).Decode(&sp)
-	resp.Body.Close()
-	if err != nil {
+	if err := json.Unmarshal(get(t, proofURL), &sp); err != nil {
 		t.Fatalf("%s: %v", proofURL, err)
 	}
 	trust, err := stateproof.TrustGenesisFile(filepath.Join(home, "config", "genesis.json"))
@@ -216,9 +192,7 @@ func TestQueryProve(t *testing.T) {
 
 	// Another chain's genesis: the header is not of the trusted chain.
 	other := filepath.Join(dir, "other")
-	if b, err := exec.Command(binary(t), "init", "--home", other, "--chain-id", "e2e-other").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, b)
-	}
+	run(t, "init", "--home", other, "--chain-id", "e2e-other")
 	out, err = query(node, "resource", "193.0.0.0/21", "--prove", "--home", other)
 	if err == nil || !strings.Contains(out, "state proof rejected") {
 		t.Fatalf("another chain's genesis: err %v\n%s", err, out)
