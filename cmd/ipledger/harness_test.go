@@ -89,11 +89,13 @@ func exitCode(t testing.TB, cmd *exec.Cmd) (int, string) {
 	return 0, string(out)
 }
 
-// initHome runs `ipledger init` for chainID on a new home in the test's temporary
-// directory, and returns the home.
+// newHome returns the path of a home, not yet created, in the test's temporary directory.
+func newHome(t testing.TB) string { return filepath.Join(t.TempDir(), "home") }
+
+// initHome runs `ipledger init` for chainID on a new home and returns the home.
 func initHome(t testing.TB, chainID string) string {
 	t.Helper()
-	home := filepath.Join(t.TempDir(), "home")
+	home := newHome(t)
 	run(t, "init", "--home", home, "--chain-id", chainID)
 	return home
 }
@@ -106,8 +108,8 @@ type proc struct {
 	err    error         // of Wait, once exited is closed
 }
 
-// startProc starts cmd with its standard output and error going to p.out, and kills it
-// when the test ends.
+// startProc starts cmd with its standard output and error going to p.out. When the test
+// ends it kills the process and, if the test failed, logs the end of that output.
 func startProc(t testing.TB, cmd *exec.Cmd) *proc {
 	t.Helper()
 	p := &proc{cmd: cmd, out: &ipledgertest.LockedBuffer{}, exited: make(chan struct{})}
@@ -116,7 +118,13 @@ func startProc(t testing.TB, cmd *exec.Cmd) *proc {
 		t.Fatal(err)
 	}
 	go func() { p.err = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(p.kill)
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			out := p.out.String()
+			t.Logf("%s output (last 4 KiB):\n%s", strings.Join(cmd.Args[:min(2, len(cmd.Args))], " "), out[max(0, len(out)-4096):])
+		}
+	})
 	return p
 }
 
@@ -214,7 +222,7 @@ func startNode(t testing.TB, sub, home string, extra ...string) *node {
 // committed.
 func startImport(t testing.TB, file string, within time.Duration, extra ...string) *node {
 	t.Helper()
-	n := launchNode(t, "dev", filepath.Join(t.TempDir(), "home"), append([]string{"--import", file}, extra...)...)
+	n := launchNode(t, "dev", newHome(t), append([]string{"--import", file}, extra...)...)
 	n.waitLine(t, "import: ", within)
 	return n
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,11 +16,8 @@ import (
 // --p2p-max-conns-per-client are closed at once, before their handshake, while another
 // host's connection is served (issue 13, item 1: one host could take every inbound slot).
 func TestP2PLockout(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	httpAddr, p2pAddr := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
-	out := ipledgertest.StartCmd(t, "node", exec.Command(binary(t), "dev", "--home", home, "--http", httpAddr, "--whois", "off", "--rtr", "off", "--rpc", "off",
-		"--p2p", p2pAddr, "--p2p-max-conns-per-client", "4"))
-	waitUp(t, httpAddr, out.String)
+	p2pAddr := ipledgertest.FreeAddr(t)
+	out := startNode(t, "dev", newHome(t), "--p2p", p2pAddr, "--p2p-max-conns-per-client", "4").out
 
 	var conns []net.Conn
 	dial := func(from string) net.Conn {
