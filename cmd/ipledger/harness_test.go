@@ -100,6 +100,28 @@ func initHome(t testing.TB, chainID string) string {
 	return home
 }
 
+// needProgram returns the path of an outside program a test drives, found in PATH or in
+// GOPATH/bin. A missing program fails the test under CI=true and skips it elsewhere;
+// install says where it comes from (scripts/test.sh installs them all).
+func needProgram(t testing.TB, name, install string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	msg := fmt.Sprintf("%s not found (%s; scripts/test.sh installs it)", name, install)
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
 // proc is a process a test runs, with its output and, once it has ended, its exit.
 type proc struct {
 	cmd    *exec.Cmd
@@ -219,11 +241,11 @@ func startNode(t testing.TB, sub, home string, extra ...string) *node {
 
 // startImport starts `ipledger dev` on a new home importing file, and waits up to within
 // for the line that sums up the import, which it prints once every transaction has
-// committed.
+// committed, and logs that line.
 func startImport(t testing.TB, file string, within time.Duration, extra ...string) *node {
 	t.Helper()
 	n := launchNode(t, "dev", newHome(t), append([]string{"--import", file}, extra...)...)
-	n.waitLine(t, "import: ", within)
+	t.Log(n.waitLine(t, "import: ", within))
 	return n
 }
 

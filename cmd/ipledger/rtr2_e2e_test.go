@@ -107,7 +107,7 @@ type dump struct {
 // rtrdump runs StayRTR's rtrdump against addr, at its default version when v < 0.
 func rtrdump(t *testing.T, addr string, v int) dump {
 	t.Helper()
-	prog := needProgram(t, "rtrdump", "stayrtr")
+	prog := needProgram(t, "rtrdump", "Debian package stayrtr")
 	out := filepath.Join(t.TempDir(), "rtrdump.json")
 	args := []string{"-connect", addr, "-file", out}
 	if v >= 0 {
@@ -163,7 +163,7 @@ func rtrdump(t *testing.T, addr string, v int) dump {
 // startStayRTR runs StayRTR 0.5.1 on file and waits until its RTR port accepts connections.
 func startStayRTR(t *testing.T, file string) string {
 	t.Helper()
-	prog := needProgram(t, "stayrtr", "stayrtr")
+	prog := needProgram(t, "stayrtr", "Debian package stayrtr")
 	addr := ipledgertest.FreeAddr(t)
 	var logs ipledgertest.LockedBuffer
 	cmd := exec.Command(prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", ipledgertest.FreeAddr(t))

@@ -27,22 +27,6 @@ import (
 	"github.com/ipledger/ipledger/vrp"
 )
 
-// needProgram returns the path of an outside program a test drives. A missing program
-// fails the test under CI=true and skips it elsewhere (scripts/test.sh installs them).
-func needProgram(t *testing.T, name, debianPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s not found (Debian package %s; scripts/test.sh installs it)", name, debianPackage)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // roaFixture is one entry of a test rpki-client file.
 type roaFixture struct {
 	asn     string // JSON: a number or "AS…"
@@ -218,7 +202,7 @@ func readPDU(t *testing.T, br *bufio.Reader) (rtr.PDU, rtr.Version) {
 // rtrclientVRPs fetches the set with rtrlib's rtrclient.
 func rtrclientVRPs(t *testing.T, addr string) []string {
 	t.Helper()
-	prog := needProgram(t, "rtrclient", "rtr-tools")
+	prog := needProgram(t, "rtrclient", "Debian package rtr-tools")
 	host, port, _ := net.SplitHostPort(addr)
 	out := filepath.Join(t.TempDir(), "rtrclient.csv")
 	cmd := exec.Command(prog, "-e", "-t", "csv", "-o", out, "tcp", host, port)
@@ -415,8 +399,8 @@ func (b *birdd) wait(what string, d time.Duration, ok func() bool) time.Duration
 // tables, and a change of the file reaches it within seconds although BIRD is told to
 // poll only hourly — through Serial Notify and an incremental Serial Query.
 func TestRTRBird(t *testing.T) {
-	bird := needProgram(t, "bird", "bird2")
-	birdc := needProgram(t, "birdc", "bird2")
+	bird := needProgram(t, "bird", "Debian package bird2")
+	birdc := needProgram(t, "birdc", "Debian package bird2")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "vrps.json")
 	writeVRPFile(t, file, fixture)
@@ -519,8 +503,8 @@ func TestRTRExpiry(t *testing.T) {
 // when the lease ends by block time the lessee's goes, the AS0 authorisation covers the
 // block, and the lessor's returns.
 func TestLeaseBird(t *testing.T) {
-	bird := needProgram(t, "bird", "bird2")
-	birdc := needProgram(t, "birdc", "bird2")
+	bird := needProgram(t, "bird", "Debian package bird2")
+	birdc := needProgram(t, "birdc", "Debian package bird2")
 	// Changes come seconds apart here, so Serial Notify may not wait the RFC's minute.
 	n := startRTRNode(t, "--rtr-notify-interval", "100ms")
 	_, port, _ := net.SplitHostPort(n.rtr)
