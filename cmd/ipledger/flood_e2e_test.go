@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -65,7 +64,6 @@ func TestRTRLockout(t *testing.T) {
 type floodNode struct {
 	home                       string
 	http, p2p, rpc, whois, rtr string
-	cmd                        *exec.Cmd
 	logs                       *ipledgertest.LockedBuffer
 }
 
@@ -75,15 +73,11 @@ const floodLimit = 1024
 
 func startFloodNode(t *testing.T) *floodNode {
 	t.Helper()
-	n := &floodNode{home: filepath.Join(t.TempDir(), "home"), http: ipledgertest.FreeAddr(t), p2p: ipledgertest.FreeAddr(t), rpc: ipledgertest.FreeAddr(t),
+	n := &floodNode{home: initHome(t, "e2e-flood"), http: ipledgertest.FreeAddr(t), p2p: ipledgertest.FreeAddr(t), rpc: ipledgertest.FreeAddr(t),
 		whois: ipledgertest.FreeAddr(t), rtr: ipledgertest.FreeAddr(t)}
-	if out, err := exec.Command(binary(t), "init", "--home", n.home, "--chain-id", "e2e-flood").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
 	// The shell's ulimit sets the soft and the hard limit, so the node cannot raise it.
-	n.cmd = exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, floodLimit), binary(t), "node", "--home", n.home,
-		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1")
-	n.logs = ipledgertest.StartCmd(t, "node", n.cmd)
+	n.logs = startProc(t, exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, floodLimit), binary(t), "node", "--home", n.home,
+		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1")).out
 	waitUp(t, n.http, n.logs.String)
 	return n
 }
@@ -159,25 +153,20 @@ func listenerMetrics(t *testing.T, addr string) string {
 func TestFloodKeepsCommitting(t *testing.T) {
 	n := startFloodNode(t)
 	cl := &client.Client{Base: "http://" + n.http}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, n.home, ipledger.RIPENCC)}
+	ripe := signer(t, n.home, ipledger.RIPENCC)
 	seq := uint64(1)
-	// commit submits a transaction from the trusted address and waits for its commit.
-	commit := func(what string) {
+	// register submits a transaction from the trusted address and waits for its commit.
+	register := func(what string) {
 		t.Helper()
 		body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-F%d", seq), Name: "Flood test"}}}
-		tx, err := ipledger.BuildTx("e2e-flood", ipledger.KindRegisterOrg, seq, 0, body, ripe)
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		res, err := cl.Submit(ctx, tx, true)
-		if err != nil || !res.Committed() || res.Code != 0 {
-			t.Fatalf("%s: transaction %d: %+v %v", what, seq, res, err)
+		if _, err := submitCommitted(ctx, cl, "e2e-flood", ipledger.KindRegisterOrg, seq, body, ripe); err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
 		seq++
 	}
-	commit("before the flood")
+	register("before the flood")
 
 	slowBody := []byte("POST /v1/tx HTTP/1.1\r\nHost: node\r\nContent-Type: application/octet-stream\r\nContent-Length: 65000\r\n\r\nx")
 	floods := map[string]*flooder{
@@ -198,14 +187,14 @@ func TestFloodKeepsCommitting(t *testing.T) {
 	start := time.Now()
 	committed := 0
 	for time.Since(start) < 15*time.Second {
-		commit("during the flood")
+		register("during the flood")
 		committed++
 	}
 	t.Logf("%d transactions committed during 15 s of flood; the node's listeners at its end:\n%s", committed, listenerMetrics(t, n.http))
 	cancel()
 	wg.Wait()
 	for range 3 {
-		commit("after the flood")
+		register("after the flood")
 	}
 	logs := n.logs.String()
 	for _, bad := range []string{"CONSENSUS FAILURE", "too many open files"} {

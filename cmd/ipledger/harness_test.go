@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -120,6 +122,25 @@ func needProgram(t testing.TB, name, install string) string {
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// runTimeout runs cmd to its end, killing it after d, and returns its output.
+func runTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.Bytes(), err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return out.Bytes(), fmt.Errorf("%s: no answer within %v", cmd.Path, d)
+	}
 }
 
 // proc is a process a test runs, with its output and, once it has ended, its exit.
@@ -269,6 +290,22 @@ func waitUp(t testing.TB, addr string, output func() string) {
 	}
 }
 
+// waitListen waits up to within until addr accepts TCP connections; on timeout it fails
+// the test with the output out gives.
+func waitListen(t testing.TB, addr string, within time.Duration, out func() string) {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(50 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s: %v\n%s", addr, err, out())
+		}
+	}
+}
+
 // waitFor polls ok until it holds, or fails the test after d with the output out gives.
 func waitFor(t testing.TB, d time.Duration, what string, out func() string, ok func() bool) {
 	t.Helper()
@@ -308,19 +345,28 @@ func signer(t testing.TB, home, org string) ipledger.Signer {
 	return ipledger.Signer{Org: org, Key: loadKeyFile(t, home, org)}
 }
 
-// commit signs body as by and submits it to cl, waiting for its commit; it fails the test
-// unless the transaction commits with CodeOK, and returns its height.
-func commit(t testing.TB, ctx context.Context, cl *client.Client, chainID string, kind ipledger.Kind, seq uint64, body any, by ipledger.Signer) int64 {
-	t.Helper()
+// submitCommitted signs body as by and submits it to cl, waiting for its commit, and
+// returns its height; an error unless the transaction commits with CodeOK.
+func submitCommitted(ctx context.Context, cl *client.Client, chainID string, kind ipledger.Kind, seq uint64, body any, by ipledger.Signer) (int64, error) {
 	tx, err := ipledger.BuildTx(chainID, kind, seq, 0, body, by)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	res, err := cl.Submit(ctx, tx, true)
 	if err != nil || !res.Committed() || res.Code != ipledger.CodeOK {
-		t.Fatalf("%s %d by %s: %+v %v", kind, seq, by.Org, res, err)
+		return 0, fmt.Errorf("%s %d by %s: %+v %v", kind, seq, by.Org, res, err)
 	}
-	return res.Height
+	return res.Height, nil
+}
+
+// commit is submitCommitted failing the test on its error.
+func commit(t testing.TB, ctx context.Context, cl *client.Client, chainID string, kind ipledger.Kind, seq uint64, body any, by ipledger.Signer) int64 {
+	t.Helper()
+	h, err := submitCommitted(ctx, cl, chainID, kind, seq, body, by)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // metricLines returns the lines of the /metrics page the node at addr serves that start
