@@ -118,7 +118,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	if code, out := runAudit(t, home, p, baseline, "--full"); code != 0 || !strings.Contains(out, "audit OK") {
 		t.Fatalf("audit before the edit: exit %d\n%s", code, out)
 	}
-	checkpoint := string(get(t, "http://"+p.addr+"/v1/log/checkpoint"))
+	checkpoint := string(ipledgertest.Get(t, "http://"+p.addr+"/v1/log/checkpoint"))
 	p.stop(syscall.SIGTERM) // as an operator would
 
 	// The insider: find the holding's record as the ledger reads it, then overwrite its
@@ -190,10 +190,10 @@ func TestAuditInsiderEdit(t *testing.T) {
 	}
 	t.Logf("node: %s", lines[0])
 	// ... signs no checkpoint (the metric says so; the served one is the last it signed) ...
-	if m := string(get(t, "http://"+p.addr+"/metrics")); !strings.Contains(m, "\nipledger_log_checkpoint_refused 1\n") {
+	if m := string(ipledgertest.Get(t, "http://"+p.addr+"/metrics")); !strings.Contains(m, "\nipledger_log_checkpoint_refused 1\n") {
 		t.Fatalf("metrics do not show the refusal:\n%s", m)
 	}
-	if got := string(get(t, "http://"+p.addr+"/v1/log/checkpoint")); got != checkpoint {
+	if got := string(ipledgertest.Get(t, "http://"+p.addr+"/v1/log/checkpoint")); got != checkpoint {
 		t.Fatalf("checkpoint changed after the edit:\n%s\nbefore:\n%s", got, checkpoint)
 	}
 	// ... and executes nothing more.

@@ -15,12 +15,13 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // haltStatus returns the HTTP status and body of GET /v1/status.
 func haltStatus(t *testing.T, addr string) (int, ipledger.NodeStatus) {
 	t.Helper()
-	code, b := fetch("http://" + addr + "/v1/status")
+	code, b := ipledgertest.Fetch("http://" + addr + "/v1/status")
 	var st ipledger.NodeStatus
 	json.Unmarshal(b, &st)
 	return code, st

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,47 +97,6 @@ func initHome(t testing.TB, chainID string) string {
 	home := newHome(t)
 	run(t, "init", "--home", home, "--chain-id", chainID)
 	return home
-}
-
-// needProgram returns the path of an outside program a test drives, found in PATH or in
-// GOPATH/bin. A missing program fails the test under CI=true and skips it elsewhere;
-// install says where it comes from (scripts/test.sh installs them all).
-func needProgram(t testing.TB, name, install string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("%s not found (%s; scripts/test.sh installs it)", name, install)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// runTimeout runs cmd to its end, killing it after d, and returns its output.
-func runTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return out.Bytes(), err
-	case <-time.After(d):
-		cmd.Process.Kill()
-		<-done
-		return out.Bytes(), fmt.Errorf("%s: no answer within %v", cmd.Path, d)
-	}
 }
 
 // proc is a process a test runs, with its output and, once it has ended, its exit.
@@ -373,7 +329,7 @@ func commit(t testing.TB, ctx context.Context, cl *client.Client, chainID string
 // with one of prefixes.
 func metricLines(t testing.TB, addr string, prefixes ...string) []string {
 	t.Helper()
-	code, b := fetch("http://" + addr + "/metrics")
+	code, b := ipledgertest.Fetch("http://" + addr + "/metrics")
 	if code == 0 {
 		t.Fatalf("GET /metrics: %s", b)
 	}
@@ -387,28 +343,4 @@ func metricLines(t testing.TB, addr string, prefixes ...string) []string {
 		}
 	}
 	return out
-}
-
-// get returns the body of GET url, failing the test on any error or a status other than 200.
-func get(t testing.TB, url string) []byte {
-	t.Helper()
-	code, b := fetch(url)
-	if code != http.StatusOK {
-		t.Fatalf("GET %s: %d\n%s", url, code, b)
-	}
-	return b
-}
-
-// fetch returns the status and body of GET url; status 0 when there was no answer.
-func fetch(url string) (int, []byte) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, []byte(err.Error())
-	}
-	return resp.StatusCode, b
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/stateproof"
 )
 
@@ -130,8 +131,9 @@ func TestQueryProve(t *testing.T) {
 			Rel, Href, Type, Title string
 		} `json:"links"`
 	}
-	if err := json.Unmarshal(get(t, node+"/rdap/ip/193.0.0.0/21"), &network); err != nil || network.Handle != info.Holding.Handle {
-		t.Fatalf("rdap: %v %+v", err, network)
+	ipledgertest.GetJSON(t, node+"/rdap/ip/193.0.0.0/21", &network)
+	if network.Handle != info.Holding.Handle {
+		t.Fatalf("rdap: %+v", network)
 	}
 	proofURL := ""
 	for _, l := range network.Links {
@@ -143,9 +145,7 @@ func TestQueryProve(t *testing.T) {
 		t.Fatalf("rdap network links to no state proof: %+v", network.Links)
 	}
 	var sp stateproof.Proof
-	if err := json.Unmarshal(get(t, proofURL), &sp); err != nil {
-		t.Fatalf("%s: %v", proofURL, err)
-	}
+	ipledgertest.GetJSON(t, proofURL, &sp)
 	trust, err := stateproof.TrustGenesisFile(filepath.Join(home, "config", "genesis.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 // own RFC 9224 bootstrap file, and the redirect of space whose registry is not on the
 // ledger.
 func TestRDAPWithOpenRDAP(t *testing.T) {
-	client := needProgram(t, "rdap", "go install github.com/openrdap/rdap/cmd/rdap@v0.10.2")
+	client := ipledgertest.Program(t, "rdap", "go install github.com/openrdap/rdap/cmd/rdap@v0.10.2")
 	n := startImport(t, ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest"), 90*time.Second, "--whois-public-host", "whois.example.net")
 	out := n.out
 	server := "http://" + n.addr + "/rdap"

@@ -47,7 +47,7 @@ func writeFloodImport(t *testing.T, n int) string {
 // what it obtained less what it released.
 func goMemory(t testing.TB, base string) int64 {
 	var sys, released float64
-	for _, l := range strings.Split(string(get(t, base+"/metrics")), "\n") {
+	for _, l := range strings.Split(string(ipledgertest.Get(t, base+"/metrics")), "\n") {
 		if v, ok := strings.CutPrefix(l, "go_memstats_sys_bytes "); ok {
 			sys, _ = strconv.ParseFloat(v, 64)
 		}
@@ -145,7 +145,7 @@ func TestExpensiveReadFlood(t *testing.T) {
 	// takes the lowest of a few readings.
 	idleRSS := func() int64 {
 		for _, p := range paths {
-			if b := get(t, "http://"+addr+p); len(b) == 0 {
+			if b := ipledgertest.Get(t, "http://"+addr+p); len(b) == 0 {
 				t.Fatalf("GET %s: empty", p)
 			}
 		}
@@ -263,7 +263,7 @@ func TestExpensiveReadFlood(t *testing.T) {
 	if os.Getenv("IPLEDGER_FLOOD_METRICS") == "1" {
 		// For a developer: where the memory is, 8 s into the flood.
 		time.Sleep(8 * time.Second)
-		for _, l := range strings.Split(string(get(t, base+"/metrics")), "\n") {
+		for _, l := range strings.Split(string(ipledgertest.Get(t, base+"/metrics")), "\n") {
 			if strings.HasPrefix(l, "go_memstats_") && !strings.Contains(l, "_total") || strings.HasPrefix(l, "go_goroutines") || strings.HasPrefix(l, "ipledger_http_") {
 				t.Log(l)
 			}

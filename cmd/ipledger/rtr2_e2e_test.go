@@ -105,13 +105,13 @@ type dump struct {
 // rtrdump runs StayRTR's rtrdump against addr, at its default version when v < 0.
 func rtrdump(t *testing.T, addr string, v int) dump {
 	t.Helper()
-	prog := needProgram(t, "rtrdump", "Debian package stayrtr")
+	prog := ipledgertest.Program(t, "rtrdump", "Debian package stayrtr")
 	out := filepath.Join(t.TempDir(), "rtrdump.json")
 	args := []string{"-connect", addr, "-file", out}
 	if v >= 0 {
 		args = append(args, "-rtr.version", strconv.Itoa(v))
 	}
-	if b, err := runTimeout(exec.Command(prog, args...), 60*time.Second); err != nil {
+	if b, err := ipledgertest.RunTimeout(exec.Command(prog, args...), 60*time.Second); err != nil {
 		t.Fatalf("rtrdump %q: %v\n%s", args, err, b)
 	}
 	b, err := os.ReadFile(out)
@@ -161,7 +161,7 @@ func rtrdump(t *testing.T, addr string, v int) dump {
 // startStayRTR runs StayRTR 0.5.1 on file and waits until its RTR port accepts connections.
 func startStayRTR(t *testing.T, file string) string {
 	t.Helper()
-	prog := needProgram(t, "stayrtr", "Debian package stayrtr")
+	prog := ipledgertest.Program(t, "stayrtr", "Debian package stayrtr")
 	addr := ipledgertest.FreeAddr(t)
 	p := startProc(t, exec.Command(prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", ipledgertest.FreeAddr(t)))
 	waitListen(t, addr, 60*time.Second, p.out.String)
@@ -252,7 +252,7 @@ func TestVRPFileExpiredStatus(t *testing.T) {
 	if warns != 1 {
 		t.Errorf("%d WARN lines about the expired file, want 1", warns)
 	}
-	if m := string(get(t, "http://"+n.addr+"/metrics")); !strings.Contains(m, "ipledger_vrp_file_dropped_expired "+strconv.Itoa(want)) {
+	if m := string(ipledgertest.Get(t, "http://"+n.addr+"/metrics")); !strings.Contains(m, "ipledger_vrp_file_dropped_expired "+strconv.Itoa(want)) {
 		t.Errorf("/metrics lacks ipledger_vrp_file_dropped_expired %d", want)
 	}
 }

@@ -188,11 +188,11 @@ func readPDU(t *testing.T, br *bufio.Reader) (rtr.PDU, rtr.Version) {
 // rtrclientVRPs fetches the set with rtrlib's rtrclient.
 func rtrclientVRPs(t *testing.T, addr string) []string {
 	t.Helper()
-	prog := needProgram(t, "rtrclient", "Debian package rtr-tools")
+	prog := ipledgertest.Program(t, "rtrclient", "Debian package rtr-tools")
 	host, port, _ := net.SplitHostPort(addr)
 	out := filepath.Join(t.TempDir(), "rtrclient.csv")
 	cmd := exec.Command(prog, "-e", "-t", "csv", "-o", out, "tcp", host, port)
-	if b, err := runTimeout(cmd, 30*time.Second); err != nil {
+	if b, err := ipledgertest.RunTimeout(cmd, 30*time.Second); err != nil {
 		t.Fatalf("rtrclient: %v\n%s", err, b)
 	}
 	b, err := os.ReadFile(out)
@@ -367,8 +367,8 @@ func (b *birdd) wait(what string, d time.Duration, ok func() bool) time.Duration
 // tables, and a change of the file reaches it within seconds although BIRD is told to
 // poll only hourly — through Serial Notify and an incremental Serial Query.
 func TestRTRBird(t *testing.T) {
-	bird := needProgram(t, "bird", "Debian package bird2")
-	birdc := needProgram(t, "birdc", "Debian package bird2")
+	bird := ipledgertest.Program(t, "bird", "Debian package bird2")
+	birdc := ipledgertest.Program(t, "birdc", "Debian package bird2")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "vrps.json")
 	writeVRPFile(t, file, fixture)
@@ -471,8 +471,8 @@ func TestRTRExpiry(t *testing.T) {
 // when the lease ends by block time the lessee's goes, the AS0 authorisation covers the
 // block, and the lessor's returns.
 func TestLeaseBird(t *testing.T) {
-	bird := needProgram(t, "bird", "Debian package bird2")
-	birdc := needProgram(t, "birdc", "Debian package bird2")
+	bird := ipledgertest.Program(t, "bird", "Debian package bird2")
+	birdc := ipledgertest.Program(t, "birdc", "Debian package bird2")
 	// Changes come seconds apart here, so Serial Notify may not wait the RFC's minute.
 	n := startRTRNode(t, "--rtr-notify-interval", "100ms")
 	_, port, _ := net.SplitHostPort(n.rtr)

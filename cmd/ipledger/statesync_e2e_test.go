@@ -90,7 +90,7 @@ func TestStateSyncJoin(t *testing.T) {
 	if restored < 10 || restored%10 != 0 || restored > top {
 		t.Fatalf("restored a snapshot of height %d (top %d)", restored, top)
 	}
-	if !regexp.MustCompile(`(?m)^ipledger_state_sync_height ` + m[1] + `$`).Match(get(t, joiner.cl.Base+"/metrics")) {
+	if !regexp.MustCompile(`(?m)^ipledger_state_sync_height ` + m[1] + `$`).Match(ipledgertest.Get(t, joiner.cl.Base+"/metrics")) {
 		t.Fatalf("metrics do not name the restored height %d", restored)
 	}
 	rpc, err := rpchttp.New("http://" + jrpc)
@@ -141,13 +141,13 @@ func TestStateSyncJoin(t *testing.T) {
 		"/v1/orgs/" + ipledger.RIPENCC, "/v1/orgs/ORG-" + tn.Nodes[0].Registries[0] + "-1",
 		fmt.Sprintf("/v1/log/proof/consistency?old=%d&new=%d", js.LogSize/3, js.LogSize)}
 	for _, path := range paths {
-		if jb, vb := get(t, joiner.cl.Base+path), get(t, procs[3].cl.Base+path); !bytes.Equal(jb, vb) {
+		if jb, vb := ipledgertest.Get(t, joiner.cl.Base+path), ipledgertest.Get(t, procs[3].cl.Base+path); !bytes.Equal(jb, vb) {
 			t.Fatalf("GET %s differs:\njoiner %s\nnode3  %s", path, jb, vb)
 		}
 	}
 	// Checkpoints are signed by each node's own key; the checkpoint body is the same.
 	body := func(note []byte) string { return string(note[:bytes.Index(note, []byte("\n\n"))]) }
-	if jc, vc := body(get(t, joiner.cl.Base+"/v1/log/checkpoint")), body(get(t, procs[0].cl.Base+"/v1/log/checkpoint")); jc != vc {
+	if jc, vc := body(ipledgertest.Get(t, joiner.cl.Base+"/v1/log/checkpoint")), body(ipledgertest.Get(t, procs[0].cl.Base+"/v1/log/checkpoint")); jc != vc {
 		t.Fatalf("checkpoints differ:\njoiner %s\nnode0  %s", jc, vc)
 	}
 	// Tiles and entry bundles, from the leaves and subtree hashes the joiner rebuilt.
@@ -157,7 +157,7 @@ func TestStateSyncJoin(t *testing.T) {
 		if w < 256 {
 			path = fmt.Sprintf("%s.p/%d", tile, w)
 		}
-		if jb, vb := get(t, joiner.cl.Base+path), get(t, procs[1].cl.Base+path); !bytes.Equal(jb, vb) {
+		if jb, vb := ipledgertest.Get(t, joiner.cl.Base+path), ipledgertest.Get(t, procs[1].cl.Base+path); !bytes.Equal(jb, vb) {
 			t.Fatalf("GET %s differs", path)
 		}
 	}

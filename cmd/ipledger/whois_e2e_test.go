@@ -47,7 +47,7 @@ func rpslAttrs(text string) map[string]map[string][]string {
 // refuses; then -k stop-and-wait over a raw TCP connection (the client has no persistent
 // mode).
 func TestWHOISEndToEnd(t *testing.T) {
-	client := needProgram(t, "whois", "Debian package whois")
+	client := ipledgertest.Program(t, "whois", "Debian package whois")
 	data := ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest")
 
 	waddr, whois := devWHOIS(t, client, data)
@@ -182,7 +182,7 @@ func devWHOIS(t *testing.T, client, data string) (string, func(args ...string) s
 // and an available AS number (an as-block) as AVAILABLE, not as ALLOCATED; an allocation
 // between two reserved blocks stays the holder's.
 func TestWHOISPoolSpaceEndToEnd(t *testing.T) {
-	client := needProgram(t, "whois", "Debian package whois")
+	client := ipledgertest.Program(t, "whois", "Debian package whois")
 	data := ipledgertest.Data(t, "delegated/2026-08/delegated-afrinic-extended-latest")
 	_, whois := devWHOIS(t, client, data)
 	for _, c := range []struct {

@@ -49,7 +49,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 		st, err := cl.Status(ctx)
 		return err == nil && st.Height >= 1
 	})
-	_, keyBody := fetch("http://" + addr + "/v1/log/key")
+	_, keyBody := ipledgertest.Fetch("http://" + addr + "/v1/log/key")
 	logKey := strings.TrimSpace(string(keyBody))
 	logV, err := note.NewVerifier(logKey)
 	if err != nil {
@@ -84,7 +84,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 			if err != nil {
 				return false
 			}
-			code, b := fetch("http://" + addr + "/v1/log/checkpoint")
+			code, b := ipledgertest.Fetch("http://" + addr + "/v1/log/checkpoint")
 			if code != 200 {
 				return false
 			}
@@ -117,7 +117,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 	w = startWitness()
 	// Its record survived: a client that knows nothing gets 409 with a size at least the
 	// one cosigned before the stop (the node may have been quicker than this request).
-	_, signed := fetch("http://" + addr + "/v1/log/checkpoint")
+	_, signed := ipledgertest.Fetch("http://" + addr + "/v1/log/checkpoint")
 	var code int
 	var body []byte
 	waitFor(t, 30*time.Second, "the restarted witness", w.out.String, func() bool {
