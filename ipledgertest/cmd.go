@@ -58,9 +58,10 @@ func missing(tb testing.TB, msg string) {
 	tb.Skip(msg)
 }
 
-// RunTimeout runs cmd to its end, killing it after d, and returns its standard output
-// and error together.
-func RunTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
+// RunTimeout runs the program name with args to its end, killing it after d, and
+// returns its standard output and error together.
+func RunTimeout(d time.Duration, name string, args ...string) ([]byte, error) {
+	cmd := exec.Command(name, args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

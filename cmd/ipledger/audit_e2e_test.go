@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -39,7 +38,7 @@ func runAudit(t *testing.T, home string, p *auditNode, dir string, extra ...stri
 	t.Helper()
 	args := append([]string{"audit", "--node", "http://" + p.addr, "--rpc", "http://" + p.rpc,
 		"--genesis", filepath.Join(home, "config", "genesis.json"), "--dir", dir}, extra...)
-	return exitCode(t, exec.Command(binary(t), args...))
+	return exitCode(t, binCmd(t, args...))
 }
 
 // lastRead is a KV that remembers the last key and value read through it: a record's
@@ -228,7 +227,7 @@ func TestAuditDefaults(t *testing.T) {
 	p := startRPCNode(t, home, ipledgertest.FreeAddr(t))
 	cache := t.TempDir()
 	audit := func() (int, string) {
-		cmd := exec.Command(binary(t), "audit", "--node", "http://"+p.addr, "--rpc", "http://"+p.rpc)
+		cmd := binCmd(t, "audit", "--node", "http://"+p.addr, "--rpc", "http://"+p.rpc)
 		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache, "HOME="+cache)
 		return exitCode(t, cmd)
 	}

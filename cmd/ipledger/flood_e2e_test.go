@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -76,8 +75,8 @@ func startFloodNode(t *testing.T) *floodNode {
 	n := &floodNode{home: initHome(t, "e2e-flood"), http: ipledgertest.FreeAddr(t), p2p: ipledgertest.FreeAddr(t), rpc: ipledgertest.FreeAddr(t),
 		whois: ipledgertest.FreeAddr(t), rtr: ipledgertest.FreeAddr(t)}
 	// The shell's ulimit sets the soft and the hard limit, so the node cannot raise it.
-	n.logs = startProc(t, exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, floodLimit), binary(t), "node", "--home", n.home,
-		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1")).out
+	n.logs = startProc(t, "/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, floodLimit), binary(t), "node", "--home", n.home,
+		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1").out
 	waitUp(t, n.http, n.logs.String)
 	return n
 }

@@ -66,12 +66,15 @@ func goBuild(path string, tags ...string) error {
 // fails.
 func run(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(binary(t), args...).CombinedOutput()
+	out, err := binCmd(t, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ipledger %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
+
+// binCmd returns the command that runs the binary with args.
+func binCmd(t testing.TB, args ...string) *exec.Cmd { return exec.Command(binary(t), args...) }
 
 // exitCode runs cmd to its end and returns its exit code and output; a command that does
 // not run at all fails the test.
@@ -107,10 +110,12 @@ type proc struct {
 	err    error         // of Wait, once exited is closed
 }
 
-// startProc starts cmd with its standard output and error going to p.out. When the test
-// ends it kills the process and, if the test failed, logs the end of that output.
-func startProc(t testing.TB, cmd *exec.Cmd) *proc {
+// startProc starts the program name with args, its standard output and error going to
+// p.out. When the test ends it kills the process and, if the test failed, logs the end of
+// that output.
+func startProc(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
+	cmd := exec.Command(name, args...)
 	p := &proc{cmd: cmd, out: &ipledgertest.LockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	if err := cmd.Start(); err != nil {
@@ -203,7 +208,7 @@ func nodeArgs(sub, home, addr string, extra ...string) []string {
 func launchNode(t testing.TB, sub, home string, extra ...string) *node {
 	t.Helper()
 	addr := ipledgertest.FreeAddr(t)
-	p := startProc(t, exec.Command(binary(t), nodeArgs(sub, home, addr, extra...)...))
+	p := startProc(t, binary(t), nodeArgs(sub, home, addr, extra...)...)
 	return &node{proc: p, home: home, addr: addr, cl: &client.Client{Base: "http://" + addr}}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,17 +54,17 @@ func TestQueryProve(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	query := func(nodeURL string, args ...string) (string, error) {
+	// query returns the output and the exit code of `ipledger query --node nodeURL args`.
+	query := func(nodeURL string, args ...string) (string, int) {
 		t.Helper()
-		args = append([]string{"query", "--node", nodeURL}, args...)
-		out, err := exec.Command(binary(t), args...).CombinedOutput()
-		return string(out), err
+		code, out := exitCode(t, binCmd(t, append([]string{"query", "--node", nodeURL}, args...)...))
+		return out, code
 	}
 	mustQuery := func(args ...string) string {
 		t.Helper()
-		out, err := query(node, args...)
-		if err != nil {
-			t.Fatalf("query %v: %v\n%s", args, err, out)
+		out, code := query(node, args...)
+		if code != 0 {
+			t.Fatalf("query %v: exit %d\n%s", args, code, out)
 		}
 		return out
 	}
@@ -185,21 +184,21 @@ func TestQueryProve(t *testing.T) {
 	}
 	liar := httptest.NewServer(proxy)
 	defer liar.Close()
-	out, err = query(liar.URL, "resource", "193.0.0.0/21", "--prove", "--home", home)
-	if err == nil || !strings.Contains(out, "does not verify") || !strings.Contains(out, "state proof rejected") {
-		t.Fatalf("a tampered proof: err %v\n%s", err, out)
+	out, code := query(liar.URL, "resource", "193.0.0.0/21", "--prove", "--home", home)
+	if code == 0 || !strings.Contains(out, "does not verify") || !strings.Contains(out, "state proof rejected") {
+		t.Fatalf("a tampered proof: exit %d\n%s", code, out)
 	}
 
 	// Another chain's genesis: the header is not of the trusted chain.
 	other := filepath.Join(dir, "other")
 	run(t, "init", "--home", other, "--chain-id", "e2e-other")
-	out, err = query(node, "resource", "193.0.0.0/21", "--prove", "--home", other)
-	if err == nil || !strings.Contains(out, "state proof rejected") {
-		t.Fatalf("another chain's genesis: err %v\n%s", err, out)
+	out, code = query(node, "resource", "193.0.0.0/21", "--prove", "--home", other)
+	if code == 0 || !strings.Contains(out, "state proof rejected") {
+		t.Fatalf("another chain's genesis: exit %d\n%s", code, out)
 	}
 	// No genesis at all.
-	out, err = query(node, "resource", "193.0.0.0/21", "--prove", "--home", filepath.Join(dir, "nowhere"))
-	if err == nil || !strings.Contains(out, "--prove needs the chain's genesis") {
-		t.Fatalf("no genesis: err %v\n%s", err, out)
+	out, code = query(node, "resource", "193.0.0.0/21", "--prove", "--home", filepath.Join(dir, "nowhere"))
+	if code == 0 || !strings.Contains(out, "--prove needs the chain's genesis") {
+		t.Fatalf("no genesis: exit %d\n%s", code, out)
 	}
 }

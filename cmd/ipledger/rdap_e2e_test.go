@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -24,14 +21,13 @@ func TestRDAPWithOpenRDAP(t *testing.T) {
 	n := startImport(t, ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest"), 90*time.Second, "--whois-public-host", "whois.example.net")
 	out := n.out
 	server := "http://" + n.addr + "/rdap"
+	// The client keeps its cache of bootstrap files there.
 	cache := t.TempDir()
+	t.Setenv("HOME", cache)
+	t.Setenv("XDG_CACHE_HOME", cache)
 	run := func(args ...string) string {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c := exec.CommandContext(ctx, client, args...)
-		c.Env = append(os.Environ(), "HOME="+cache, "XDG_CACHE_HOME="+cache)
-		b, err := c.CombinedOutput()
+		b, err := ipledgertest.RunTimeout(30*time.Second, client, args...)
 		if err != nil {
 			t.Fatalf("rdap %s: %v\n%s\nnode output:\n%s", strings.Join(args, " "), err, b, out.String())
 		}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,7 +128,7 @@ func TestExpensiveReadFlood(t *testing.T) {
 		if memLimit != "" {
 			args = append(args, "--mem-limit", memLimit)
 		}
-		n = startProc(t, exec.Command(bin, nodeArgs("dev", home, addr, args...)...))
+		n = startProc(t, bin, nodeArgs("dev", home, addr, args...)...)
 	}
 	start("--import", imp)
 	n.waitLine(t, "import: ", importWait)

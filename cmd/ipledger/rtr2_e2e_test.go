@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -111,7 +110,7 @@ func rtrdump(t *testing.T, addr string, v int) dump {
 	if v >= 0 {
 		args = append(args, "-rtr.version", strconv.Itoa(v))
 	}
-	if b, err := ipledgertest.RunTimeout(exec.Command(prog, args...), 60*time.Second); err != nil {
+	if b, err := ipledgertest.RunTimeout(60*time.Second, prog, args...); err != nil {
 		t.Fatalf("rtrdump %q: %v\n%s", args, err, b)
 	}
 	b, err := os.ReadFile(out)
@@ -163,7 +162,7 @@ func startStayRTR(t *testing.T, file string) string {
 	t.Helper()
 	prog := ipledgertest.Program(t, "stayrtr", "Debian package stayrtr")
 	addr := ipledgertest.FreeAddr(t)
-	p := startProc(t, exec.Command(prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", ipledgertest.FreeAddr(t)))
+	p := startProc(t, prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", ipledgertest.FreeAddr(t))
 	waitListen(t, addr, 60*time.Second, p.out.String)
 	return addr
 }

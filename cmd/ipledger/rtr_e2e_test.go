@@ -191,8 +191,7 @@ func rtrclientVRPs(t *testing.T, addr string) []string {
 	prog := ipledgertest.Program(t, "rtrclient", "Debian package rtr-tools")
 	host, port, _ := net.SplitHostPort(addr)
 	out := filepath.Join(t.TempDir(), "rtrclient.csv")
-	cmd := exec.Command(prog, "-e", "-t", "csv", "-o", out, "tcp", host, port)
-	if b, err := ipledgertest.RunTimeout(cmd, 30*time.Second); err != nil {
+	if b, err := ipledgertest.RunTimeout(30*time.Second, prog, "-e", "-t", "csv", "-o", out, "tcp", host, port); err != nil {
 		t.Fatalf("rtrclient: %v\n%s", err, b)
 	}
 	b, err := os.ReadFile(out)

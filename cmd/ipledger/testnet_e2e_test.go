@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -51,7 +50,7 @@ func (p *testnetProc) start() {
 	if args == nil {
 		args = []string{"node", "--home", p.node.Home}
 	}
-	p.run = startProc(p.t, exec.Command(bin, args...))
+	p.run = startProc(p.t, bin, args...)
 	p.logs = p.run.out
 }
 

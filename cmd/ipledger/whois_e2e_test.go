@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -164,9 +162,7 @@ func devWHOIS(t *testing.T, client, data string) (string, func(args ...string) s
 	host, port, _ := net.SplitHostPort(waddr)
 	whois := func(args ...string) string {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, client, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+		out, err := ipledgertest.RunTimeout(20*time.Second, client, append([]string{"-h", host, "-p", port}, args...)...)
 		if err != nil {
 			t.Fatalf("whois %v: %v\n%s", args, err, out)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -58,7 +57,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 	origin := "ipledger/ipledger-dev"
 
 	startWitness := func() *proc {
-		return startProc(t, exec.Command(binary(t), "witness", "--listen", waddr, "--dir", wdir, "--log", origin+"="+logKey))
+		return startProc(t, binary(t), "witness", "--listen", waddr, "--dir", wdir, "--log", origin+"="+logKey)
 	}
 	w := startWitness()
 
