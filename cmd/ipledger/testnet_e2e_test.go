@@ -137,40 +137,18 @@ func TestTestnetFaults(t *testing.T) {
 			}
 		}
 	}
-	// App hashes agree at every height.
-	for h := int64(1); h <= top; h++ {
-		var want string
-		for _, p := range procs {
-			b, err := p.cl.Block(context.Background(), h)
-			if err != nil {
-				t.Fatalf("%s block %d: %v", p.node.Name, h, err)
-			}
-			got := fmt.Sprintf("%X", []byte(b.AppHash))
-			if want == "" {
-				want = got
-			} else if got != want {
-				t.Fatalf("height %d: %s has app hash %s, node0 %s", h, p.node.Name, got, want)
-			}
-		}
-	}
+	sameAppHashes(t, top, procs)
 	// A full node joins from testnet.json, catches up by block sync and answers like the
 	// validators.
 	jhome := filepath.Join(dir, "joiner")
 	run(t, "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile))
 	joiner := startFullNode(t, "joiner", "node", jhome)
-	procs = append(procs, joiner)
 	joiner.waitHeight(top, 60*time.Second)
 	st, err := joiner.cl.Status(context.Background())
 	if err != nil || len(st.Validators) != 4 {
 		t.Fatalf("joiner status %+v %v", st, err)
 	}
-	for h := int64(1); h <= top; h++ {
-		jb, err1 := joiner.cl.Block(context.Background(), h)
-		vb, err2 := procs[0].cl.Block(context.Background(), h)
-		if err1 != nil || err2 != nil || !bytes.Equal(jb.AppHash, vb.AppHash) {
-			t.Fatalf("joiner at height %d: %v %v", h, err1, err2)
-		}
-	}
+	sameAppHashes(t, top, []*testnetProc{procs[0], joiner})
 	for hash := range committed {
 		if info, err := joiner.cl.Tx(context.Background(), hash.String()); err != nil || info.Height != committed[hash].Height {
 			t.Fatalf("joiner: tx %s: %+v %v", hash, info, err)
@@ -178,6 +156,26 @@ func TestTestnetFaults(t *testing.T) {
 		break
 	}
 	t.Logf("%d transactions over %d heights; one validator killed and restarted, then two; a full node joined", len(committed), top)
+}
+
+// sameAppHashes fails the test unless every one of procs has the app hash of the first
+// at every height from 1 to top.
+func sameAppHashes(t testing.TB, top int64, procs []*testnetProc) {
+	t.Helper()
+	for h := int64(1); h <= top; h++ {
+		var want []byte
+		for i, p := range procs {
+			b, err := p.cl.Block(context.Background(), h)
+			if err != nil {
+				t.Fatalf("%s block %d: %v", p.node.Name, h, err)
+			}
+			if i == 0 {
+				want = b.AppHash
+			} else if !bytes.Equal(b.AppHash, want) {
+				t.Fatalf("height %d: %s has app hash %X, %s %X", h, p.node.Name, []byte(b.AppHash), procs[0].node.Name, want)
+			}
+		}
+	}
 }
 
 // registryLoad is the load the testnet tests put on a network: registries whose keys a
