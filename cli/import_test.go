@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,8 +257,7 @@ func TestImportRefused(t *testing.T) {
 		t.Fatalf("init: %s", errs)
 	}
 	node := &fakeNode{}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
+	url := serveNode(t, node)
 	dir := t.TempDir()
 	afrinic := gzipFile(t, filepath.Join(samples, "afrinic"), filepath.Join(dir, "afrinic.gz"))
 	page := filepath.Join(dir, "delegated-apnic-latest.gz")
@@ -280,7 +278,7 @@ func TestImportRefused(t *testing.T) {
 		{"strict stops at the first flaw", []string{"--strict", afrinic}, "ipledger: import: " + afrinic + ":1: header declares 100 records, the file has 300\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			code, out, errs := run(append([]string{"import", "delegated", "--home", home, "--node", srv.URL}, c.args...)...)
+			code, out, errs := run(append([]string{"import", "delegated", "--home", home, "--node", url}, c.args...)...)
 			if code != 1 || !strings.Contains(errs, c.want) {
 				t.Errorf("exit %d, stdout %q\nstderr %q\nwant %q", code, out, errs, c.want)
 			}
