@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,24 +23,28 @@ func dialFrom(from, addr string) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
+// dialMany opens n connections to addr from the loopback address from, closed when the
+// test ends.
+func dialMany(t *testing.T, from, addr string, n int) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := dialFrom(from, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
+}
+
 // TestRTRLockout: silent connections from one host beyond its per-client cap are closed at
 // once, so a router elsewhere still gets its data (issue 13, item 6: 1,024 silent
 // connections from one host used to lock every router out).
 func TestRTRLockout(t *testing.T) {
 	n := startRTRNode(t, "--rtr-max-conns", "64")
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
-	for range 100 {
-		c, err := dialFrom("127.0.0.2", n.rtr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
+	held := dialMany(t, "127.0.0.2", n.rtr, 100)
 	// Let the server take them all in before the router comes.
 	time.Sleep(300 * time.Millisecond)
 	a := resetQuery(t, n.rtr, rtr.Version1)
@@ -56,6 +61,47 @@ func TestRTRLockout(t *testing.T) {
 	}
 	if open > 8 {
 		t.Errorf("%d of 100 silent connections from one host still open", open)
+	}
+}
+
+// TestP2PLockout: silent connections to CometBFT's P2P port from one host past
+// --p2p-max-conns-per-client are closed at once, before their handshake, while another
+// host's connection is served (issue 13, item 1: one host could take every inbound slot).
+func TestP2PLockout(t *testing.T) {
+	p2pAddr := ipledgertest.FreeAddr(t)
+	out := startNode(t, "dev", newHome(t), "--p2p", p2pAddr, "--p2p-max-conns-per-client", "4").out
+
+	conns := append(dialMany(t, "127.0.0.2", p2pAddr, 20), dialMany(t, "127.0.0.3", p2pAddr, 1)...)
+	// An admitted connection gets the node's half of the secret-connection handshake and
+	// then nothing until the handshake timeout (5 s); a refused one is closed at once.
+	closed := make([]bool, len(conns))
+	deadline := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(deadline)
+			_, err := io.Copy(io.Discard, c)
+			var ne net.Error
+			closed[i] = !errors.As(err, &ne) || !ne.Timeout()
+		}()
+	}
+	wg.Wait()
+	shut := 0
+	for _, c := range closed[:20] {
+		if c {
+			shut++
+		}
+	}
+	if shut != 16 {
+		t.Errorf("%d of 20 silent P2P connections from 127.0.0.2 closed within a second, want the 16 past its 4th", shut)
+	}
+	if closed[20] {
+		t.Error("127.0.0.3's P2P connection closed within a second")
+	}
+	if !strings.Contains(out.String(), `msg="connection cap reached; refusing connections" listener=p2p`) {
+		t.Error("no log line for the refusals")
 	}
 }
 
