@@ -1,64 +1,15 @@
 package cli
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger"
 )
-
-// fakeNode answers GET /v1/status and POST /v1/tx as a node would; commit says whether a
-// submission waiting for its commit sees it (200 with an outcome) or the wait runs out
-// (202 with the hash only). blockTime is the last block's time it reports.
-type fakeNode struct {
-	commit    bool
-	blockTime time.Time
-	mu        sync.Mutex
-	got       [][]byte // transactions submitted
-}
-
-func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/v1/status":
-		json.NewEncoder(w).Encode(map[string]any{"chain_id": "fake-chain", "height": 7, "time": n.blockTime})
-	case r.Method == http.MethodPost && r.URL.Path == "/v1/tx":
-		b, _ := io.ReadAll(r.Body)
-		n.mu.Lock()
-		n.got = append(n.got, b)
-		n.mu.Unlock()
-		res := map[string]any{"hash": ipledger.HashTx(b)}
-		if r.URL.Query().Get("wait") == "commit" && n.commit {
-			res["height"], res["index"], res["code"], res["code_name"] = 8, 0, 0, "ok"
-			w.WriteHeader(http.StatusOK)
-		} else {
-			w.WriteHeader(http.StatusAccepted)
-		}
-		json.NewEncoder(w).Encode(res)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (n *fakeNode) last(t *testing.T) *ipledger.Tx {
-	t.Helper()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if len(n.got) == 0 {
-		t.Fatal("nothing submitted")
-	}
-	tx, err := ipledger.DecodeTx(n.got[len(n.got)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tx
-}
 
 // The CLI never reports success for a transaction it waited for and did not see commit.
 func TestTxNotCommitted(t *testing.T) {

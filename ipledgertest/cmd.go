@@ -3,10 +3,7 @@ package ipledgertest
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -28,34 +25,6 @@ func StartCmd(tb testing.TB, name string, cmd *exec.Cmd) *LockedBuffer {
 		}
 	})
 	return out
-}
-
-// Program returns the path of name, an outside program a test drives, found in PATH or in
-// GOPATH/bin. When it is in neither, Program fails tb under CI=true (where every program
-// must be installed) and skips it elsewhere; install says where the program comes from.
-func Program(tb testing.TB, name, install string) string {
-	tb.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	missing(tb, fmt.Sprintf("%s not found (%s; scripts/test.sh installs it)", name, install))
-	return ""
-}
-
-// missing fails tb with msg under CI=true, where every input must be present, and skips
-// it elsewhere.
-func missing(tb testing.TB, msg string) {
-	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
 }
 
 // RunTimeout runs the program name with args to its end, killing it after d, and
