@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -12,34 +13,60 @@ import (
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
+// devRun is `ipledger dev` running in this process.
+type devRun struct {
+	out, errs ipledgertest.LockedBuffer
+	cancel    context.CancelFunc
+	done      chan int
+	stopOnce  sync.Once
+	code      int
+}
+
+// startDev runs `ipledger dev` with its API on a port the OS picks, P2P likewise, RPC,
+// WHOIS and RTR off, then args (a flag given there again overrides), until it prints its
+// API line. It stops when the test ends, if not before.
+func startDev(t *testing.T, args ...string) *devRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &devRun{cancel: cancel, done: make(chan int, 1)}
+	go func() {
+		d.done <- Run(ctx, append([]string{"dev", "--http", "127.0.0.1:0", "--rpc", "off", "--p2p", "127.0.0.1:0", "--whois", "off", "--rtr", "off"}, args...), &d.out, &d.errs)
+	}()
+	t.Cleanup(func() { d.stop() })
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(d.out.String(), "JSON API:") {
+		select {
+		case code := <-d.done:
+			d.done <- code
+			t.Fatalf("dev exited %d:\n%s\n%s", code, d.out.String(), d.errs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dev did not start:\n%s\n%s", d.out.String(), d.errs.String())
+		}
+	}
+	return d
+}
+
+// stop ends the run as a signal would and returns its exit code.
+func (d *devRun) stop() int {
+	d.stopOnce.Do(func() {
+		d.cancel()
+		d.code = <-d.done
+	})
+	return d.code
+}
+
 // runDev runs `ipledger dev` with args until the API line is printed, calls check, then
 // stops it as a signal would and returns its output.
 func runDev(t *testing.T, check func(out string), args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errs ipledgertest.LockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, append([]string{"dev", "--http", "127.0.0.1:0", "--rpc", "off", "--p2p", "127.0.0.1:0", "--whois", "off", "--rtr", "off"}, args...), &out, &errs)
-	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(out.String(), "JSON API:") {
-		select {
-		case code := <-done:
-			t.Fatalf("dev exited %d:\n%s\n%s", code, out.String(), errs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dev did not start:\n%s\n%s", out.String(), errs.String())
-		}
+	d := startDev(t, args...)
+	check(d.out.String())
+	if code := d.stop(); code != 0 {
+		t.Fatalf("dev exit %d:\n%s", code, d.errs.String())
 	}
-	check(out.String())
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("dev exit %d:\n%s", code, errs.String())
-	}
-	return out.String() + errs.String()
+	return d.out.String() + d.errs.String()
 }
 
 // TestDevHome: ipledger dev removes the temporary home it made when it stops, never a

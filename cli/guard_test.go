@@ -3,14 +3,12 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -127,15 +125,5 @@ func TestBodyDeadline(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(b) != "waited" {
 		t.Errorf("a whole body, then a wait past the deadline: %d %s", resp.StatusCode, b)
-	}
-}
-
-// TestTrustedClientsRefused: a malformed --trusted-clients stops the command.
-func TestTrustedClientsRefused(t *testing.T) {
-	var out, errOut bytes.Buffer
-	code := Run(context.Background(), []string{"dev", "--home", t.TempDir(), "--http", "off", "--whois", "off", "--rtr", "off", "--rpc", "off", "--p2p", "127.0.0.1:0",
-		"--trusted-clients", "10.0.0.0/8,example.net"}, &out, &errOut)
-	if code == 0 || !strings.Contains(errOut.String(), "--trusted-clients") {
-		t.Errorf("exit %d, stderr %q", code, errOut.String())
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,13 +201,7 @@ func gzipFile(t *testing.T, src, dst string) string {
 // bzip2File compresses with Debian's bzip2, as the RIRs' archives are.
 func bzip2File(t *testing.T, src, dst string) string {
 	t.Helper()
-	if _, err := exec.LookPath("bzip2"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("bzip2 is not installed (apt-get install bzip2)")
-		}
-		t.Skip("bzip2 is not installed")
-	}
-	b, err := exec.Command("bzip2", "-c", src).Output()
+	b, err := exec.Command(ipledgertest.Program(t, "bzip2", "Debian package bzip2"), "-c", src).Output()
 	if err != nil {
 		t.Fatalf("bzip2: %v", err)
 	}
@@ -258,8 +250,7 @@ func TestImportRefused(t *testing.T) {
 		t.Fatalf("init: %s", errs)
 	}
 	node := &fakeNode{}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
+	url := serveNode(t, node)
 	dir := t.TempDir()
 	afrinic := gzipFile(t, filepath.Join(samples, "afrinic"), filepath.Join(dir, "afrinic.gz"))
 	page := filepath.Join(dir, "delegated-apnic-latest.gz")
@@ -280,7 +271,7 @@ func TestImportRefused(t *testing.T) {
 		{"strict stops at the first flaw", []string{"--strict", afrinic}, "ipledger: import: " + afrinic + ":1: header declares 100 records, the file has 300\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			code, out, errs := run(append([]string{"import", "delegated", "--home", home, "--node", srv.URL}, c.args...)...)
+			code, out, errs := run(append([]string{"import", "delegated", "--home", home, "--node", url}, c.args...)...)
 			if code != 1 || !strings.Contains(errs, c.want) {
 				t.Errorf("exit %d, stdout %q\nstderr %q\nwant %q", code, out, errs, c.want)
 			}
@@ -298,24 +289,14 @@ func TestImportRefused(t *testing.T) {
 func TestImportCommand(t *testing.T) {
 	samples := samplesDir(t)
 	home, dir := t.TempDir(), t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var devOut, devErr bytes.Buffer
-	go func() {
-		done <- Run(ctx, []string{"dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off", "--rpc", "off", "--p2p", "127.0.0.1:0"}, &devOut, &devErr)
-	}()
+	addr := ipledgertest.FreeAddr(t)
+	dev := startDev(t, "--home", home, "--http", addr)
 	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != 0 {
+		if code := dev.stop(); code != 0 {
 			t.Errorf("dev exited %d", code)
 		}
 	})
+	ctx := t.Context()
 	url := "http://" + addr
 	cl := &client.Client{Base: url}
 	for start := time.Now(); ; time.Sleep(50 * time.Millisecond) {

@@ -330,10 +330,9 @@ func TestConfigFileRefused(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(home, ConfigFile), []byte(c.body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		var out, errOut bytes.Buffer
-		code := Run(context.Background(), []string{"node", "--home", home}, &out, &errOut)
-		if code == 0 || !strings.Contains(errOut.String(), filepath.Join(home, ConfigFile)) || !strings.Contains(errOut.String(), c.want) {
-			t.Errorf("%s: exit %d, stderr %q; want an error naming the file and %q", c.body, code, errOut.String(), c.want)
+		code, _, errs := run("node", "--home", home)
+		if code == 0 || !strings.Contains(errs, filepath.Join(home, ConfigFile)) || !strings.Contains(errs, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want an error naming the file and %q", c.body, code, errs, c.want)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -40,7 +39,7 @@ var queryAnswers = map[string]string{
 // TestQueryText checks every query prints text (labelled lines or tables, times in
 // RFC 3339 UTC, Unix seconds as times) and --json the API's JSON.
 func TestQueryText(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	url := serveNode(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, ok := queryAnswers[r.URL.Path]
 		if !ok {
 			http.NotFound(w, r)
@@ -49,7 +48,6 @@ func TestQueryText(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(b))
 	}))
-	defer srv.Close()
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -78,7 +76,7 @@ func TestQueryText(t *testing.T) {
 			"geolocations (set-geo, RFC 8805):\n  193.0.64.0/24  KE  KE-110  Nairobi  by ORG-BOB\n",
 			"  40/0  2026-12-07T18:00:00Z  lease  ok"}},
 	} {
-		code, out, errs := run(append(append([]string{"query"}, tc.args...), "--node", srv.URL)...)
+		code, out, errs := run(append(append([]string{"query"}, tc.args...), "--node", url)...)
 		if code != 0 {
 			t.Fatalf("%v: exit %d: %s", tc.args, code, errs)
 		}
@@ -91,7 +89,7 @@ func TestQueryText(t *testing.T) {
 			t.Errorf("%v: raw JSON or Unix seconds in the text output:\n%s", tc.args, out)
 		}
 		// --json is the API's JSON, indented.
-		_, js, _ := run(append(append([]string{"query"}, tc.args...), "--node", srv.URL, "--json")...)
+		_, js, _ := run(append(append([]string{"query"}, tc.args...), "--node", url, "--json")...)
 		if !strings.HasPrefix(js, "{\n  \"") {
 			t.Errorf("%v --json: %s", tc.args, js)
 		}

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -44,16 +41,13 @@ func TestQueryEscapes(t *testing.T) {
 			json.NewEncoder(w).Encode(v)
 		}
 	}
-	plain, evil := httptest.NewServer(answer("X")), httptest.NewServer(answer(hostileName))
-	defer plain.Close()
-	defer evil.Close()
+	plain, evil := serveNode(t, answer("X")), serveNode(t, answer(hostileName))
 	for _, args := range [][]string{{"org", "ORG-A"}, {"resource", "193.0.0.0/16"}, {"org", "ORG-A", "--json"}, {"lease", "1"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var lines [2]int
-			for i, srv := range []*httptest.Server{plain, evil} {
-				var out, errOut bytes.Buffer
-				Run(context.Background(), append([]string{"query", "--node", srv.URL}, args...), &out, &errOut)
-				text := out.String() + errOut.String()
+			for i, url := range []string{plain, evil} {
+				_, out, errs := run(append([]string{"query", "--node", url}, args...)...)
+				text := out + errs
 				if !utf8.ValidString(text) {
 					t.Fatalf("not UTF-8:\n%q", text)
 				}
@@ -65,7 +59,7 @@ func TestQueryEscapes(t *testing.T) {
 				if args[len(args)-1] == "--json" {
 					// The same JSON value, the name included, whatever the escapes.
 					var o apitypes.OrgInfo
-					if err := json.Unmarshal(out.Bytes(), &o); err != nil || (i == 1 && o.Name != hostileName) {
+					if err := json.Unmarshal([]byte(out), &o); err != nil || (i == 1 && o.Name != hostileName) {
 						t.Fatalf("--json: %v, name %q:\n%s", err, o.Name, text)
 					}
 				}

@@ -1,73 +1,15 @@
 package cli
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger"
 )
-
-// fakeNode answers GET /v1/status and POST /v1/tx as a node would; commit says whether a
-// submission waiting for its commit sees it (200 with an outcome) or the wait runs out
-// (202 with the hash only). blockTime is the last block's time it reports.
-type fakeNode struct {
-	commit    bool
-	blockTime time.Time
-	mu        sync.Mutex
-	got       [][]byte // transactions submitted
-}
-
-func (n *fakeNode) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/v1/status":
-		json.NewEncoder(w).Encode(map[string]any{"chain_id": "fake-chain", "height": 7, "time": n.blockTime})
-	case r.Method == http.MethodPost && r.URL.Path == "/v1/tx":
-		b, _ := io.ReadAll(r.Body)
-		n.mu.Lock()
-		n.got = append(n.got, b)
-		n.mu.Unlock()
-		res := map[string]any{"hash": ipledger.HashTx(b)}
-		if r.URL.Query().Get("wait") == "commit" && n.commit {
-			res["height"], res["index"], res["code"], res["code_name"] = 8, 0, 0, "ok"
-			w.WriteHeader(http.StatusOK)
-		} else {
-			w.WriteHeader(http.StatusAccepted)
-		}
-		json.NewEncoder(w).Encode(res)
-	default:
-		http.NotFound(w, r)
-	}
-}
-
-func (n *fakeNode) last(t *testing.T) *ipledger.Tx {
-	t.Helper()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if len(n.got) == 0 {
-		t.Fatal("nothing submitted")
-	}
-	tx, err := ipledger.DecodeTx(n.got[len(n.got)-1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tx
-}
-
-func run(args ...string) (code int, stdout, stderr string) {
-	var out, errOut bytes.Buffer
-	code = Run(context.Background(), args, &out, &errOut)
-	return code, out.String(), errOut.String()
-}
 
 // The CLI never reports success for a transaction it waited for and did not see commit.
 func TestTxNotCommitted(t *testing.T) {
@@ -76,9 +18,8 @@ func TestTxNotCommitted(t *testing.T) {
 		t.Fatal(errs)
 	}
 	node := &fakeNode{}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	pay := []string{"tx", "pay", "--home", home, "--node", srv.URL, "--as", "ORG-A", "--sequence", "1", "--to", "ORG-B", "--amount", "5"}
+	url := serveNode(t, node)
+	pay := []string{"tx", "pay", "--home", home, "--node", url, "--as", "ORG-A", "--sequence", "1", "--to", "ORG-B", "--amount", "5"}
 
 	// The wait ends without a commit: exit 3, the hash, and how to check.
 	code, out, errs := run(pay...)
@@ -92,21 +33,20 @@ func TestTxNotCommitted(t *testing.T) {
 	if err := os.WriteFile(file, node.got[0], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errs := run("tx", "submit", file, "--node", srv.URL); code != exitNotCommitted || !strings.Contains(errs, hash) {
+	if code, out, errs := run("tx", "submit", file, "--node", url); code != exitNotCommitted || !strings.Contains(errs, hash) {
 		t.Fatalf("submit, not committed: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	// Asked not to wait: accepted, not committed yet, exit 0.
-	if code, out, errs := run("tx", "submit", file, "--node", srv.URL, "--no-wait"); code != 0 || !strings.Contains(out, "accepted "+hash+" (not committed yet") {
+	if code, out, errs := run("tx", "submit", file, "--node", url, "--no-wait"); code != 0 || !strings.Contains(out, "accepted "+hash+" (not committed yet") {
 		t.Fatalf("--no-wait: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	// The node goes away while the client waits: not known either.
-	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	gone := serveNode(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("wait") == "commit" {
 			panic(http.ErrAbortHandler) // the connection drops
 		}
 	}))
-	defer gone.Close()
-	if code, out, errs := run("tx", "submit", file, "--node", gone.URL); code != exitNotCommitted || !strings.Contains(errs, hash) {
+	if code, out, errs := run("tx", "submit", file, "--node", gone); code != exitNotCommitted || !strings.Contains(errs, hash) {
 		t.Fatalf("connection lost: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 	// Committed: exit 0.
@@ -124,9 +64,8 @@ func TestTxDefaultExpiry(t *testing.T) {
 		t.Fatal(errs)
 	}
 	node := &fakeNode{commit: true}
-	srv := httptest.NewServer(node)
-	defer srv.Close()
-	pay := []string{"tx", "pay", "--home", home, "--node", srv.URL, "--as", "ORG-A", "--sequence", "1", "--to", "ORG-B", "--amount", "5"}
+	url := serveNode(t, node)
+	pay := []string{"tx", "pay", "--home", home, "--node", url, "--as", "ORG-A", "--sequence", "1", "--to", "ORG-B", "--amount", "5"}
 	file := filepath.Join(t.TempDir(), "pay.tx")
 	for _, c := range []struct {
 		args []string
@@ -186,15 +125,14 @@ func TestTxOutNextStep(t *testing.T) {
 			t.Fatal(errs)
 		}
 	}
-	srv := httptest.NewServer(&fakeNode{commit: true})
-	defer srv.Close()
+	url := serveNode(t, &fakeNode{commit: true})
 	dir := filepath.Join(t.TempDir(), "my txs")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	file := filepath.Join(dir, "t.tx")
 	quoted := "'" + file + "'"
-	common := []string{"--home", home, "--node", srv.URL, "--sequence", "1", "--out", file}
+	common := []string{"--home", home, "--node", url, "--sequence", "1", "--out", file}
 
 	// One signer: nothing more to sign.
 	_, out, errs := run(append([]string{"tx", "pay", "--as", "ORG-A", "--to", "ORG-B", "--amount", "5"}, common...)...)

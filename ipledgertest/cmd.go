@@ -1,8 +1,11 @@
 package ipledgertest
 
 import (
+	"bytes"
+	"fmt"
 	"os/exec"
 	"testing"
+	"time"
 )
 
 // StartCmd starts cmd with its standard output and error going to the buffer it returns,
@@ -22,4 +25,25 @@ func StartCmd(tb testing.TB, name string, cmd *exec.Cmd) *LockedBuffer {
 		}
 	})
 	return out
+}
+
+// RunTimeout runs the program name with args to its end, killing it after d, and
+// returns its standard output and error together.
+func RunTimeout(d time.Duration, name string, args ...string) ([]byte, error) {
+	cmd := exec.Command(name, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.Bytes(), err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		<-done
+		return out.Bytes(), fmt.Errorf("%s: no answer within %v", cmd.Path, d)
+	}
 }

@@ -2,6 +2,7 @@ package ipledgertest
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,11 +56,7 @@ func Data(tb testing.TB, rel string) string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	msg := "no real data at " + p + " (set IPLEDGER_DATA to the shared data folder; " + publisher(rel) + ")"
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
+	missing(tb, "no real data at "+p+" (set IPLEDGER_DATA to the shared data folder; "+publisher(rel)+")")
 	return ""
 }
 
@@ -79,4 +76,32 @@ func publisher(rel string) string {
 		return p + "; see PROVENANCE.md"
 	}
 	return "see PROVENANCE.md in the shared data folder"
+}
+
+// Program returns the path of name, an outside program a test drives, found in PATH or in
+// GOPATH/bin. When it is in neither, Program fails tb under CI=true (where every program
+// must be installed) and skips it elsewhere; install says where the program comes from.
+func Program(tb testing.TB, name, install string) string {
+	tb.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	missing(tb, name+" not found ("+install+"; scripts/test.sh installs it)")
+	return ""
+}
+
+// missing fails tb with msg under CI=true, where every input must be present, and skips
+// it elsewhere.
+func missing(tb testing.TB, msg string) {
+	tb.Helper()
+	if os.Getenv("CI") == "true" {
+		tb.Fatal(msg)
+	}
+	tb.Skip(msg)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -16,7 +15,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 	"github.com/ipledger/ipledger/store"
@@ -24,45 +22,15 @@ import (
 
 // auditNode is `ipledger node` running with its CometBFT RPC on.
 type auditNode struct {
-	cmd  *exec.Cmd
-	addr string // HTTP API
-	rpc  string
-	out  *ipledgertest.LockedBuffer
+	*node
+	rpc string
 }
 
 // startRPCNode runs `ipledger node` on home with its CometBFT RPC on rpcAddr, and waits
 // until its API answers.
 func startRPCNode(t *testing.T, home, rpcAddr string) *auditNode {
 	t.Helper()
-	p := &auditNode{addr: ipledgertest.FreeAddr(t), rpc: rpcAddr, out: &ipledgertest.LockedBuffer{}}
-	p.cmd = exec.Command(binary(t), "node", "--home", home, "--http", p.addr, "--p2p", "127.0.0.1:0", "--rpc", rpcAddr,
-		"--whois", "off", "--rtr", "off")
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
-	waitUp(t, p.addr, p.out.String)
-	return p
-}
-
-// stop ends the node with SIGTERM, as an operator would, and waits for it.
-func (p *auditNode) stop(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
-}
-
-// get returns the body of a GET of path on the node's HTTP listener.
-func (p *auditNode) get(t *testing.T, path string) string {
-	t.Helper()
-	b, _, err := (&client.Client{Base: "http://" + p.addr}).Fetch(context.Background(), path, nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return &auditNode{node: startNode(t, "node", home, "--rpc", rpcAddr), rpc: rpcAddr}
 }
 
 // runAudit runs `ipledger audit` against p and returns its exit code and output.
@@ -70,19 +38,7 @@ func runAudit(t *testing.T, home string, p *auditNode, dir string, extra ...stri
 	t.Helper()
 	args := append([]string{"audit", "--node", "http://" + p.addr, "--rpc", "http://" + p.rpc,
 		"--genesis", filepath.Join(home, "config", "genesis.json"), "--dir", dir}, extra...)
-	cmd := exec.Command(binary(t), args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &ee):
-		return ee.ExitCode(), out.String()
-	}
-	t.Fatalf("audit: %v\n%s", err, out.String())
-	return 0, ""
+	return exitCode(t, binCmd(t, args...))
 }
 
 // lastRead is a KV that remembers the last key and value read through it: a record's
@@ -124,14 +80,11 @@ func valueRecordPrefix(key []byte) []byte {
 // replaying the log, names that holding and the height — both a fresh audit and one that
 // verified the node before the edit.
 func TestAuditInsiderEdit(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", "e2e-audit").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
+	home := initHome(t, "e2e-audit")
 	rpcAddr := ipledgertest.FreeAddr(t)
 	p := startRPCNode(t, home, rpcAddr)
-	cl := &client.Client{Base: "http://" + p.addr}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	cl := p.cl
+	ripe := signer(t, home, ipledger.RIPENCC)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	build := func(seq uint64, kind ipledger.Kind, body any) []byte {
@@ -141,12 +94,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 		}
 		return tx
 	}
-	submit := func(seq uint64, kind ipledger.Kind, body any) {
-		res, err := cl.Submit(ctx, build(seq, kind, body), true)
-		if err != nil || !res.Committed() || res.Code != ipledger.CodeOK {
-			t.Fatalf("%s: %v %+v", kind, err, res.Outcome)
-		}
-	}
+	submit := func(seq uint64, kind ipledger.Kind, body any) { commit(t, ctx, cl, "e2e-audit", kind, seq, body, ripe) }
 	submit(1, ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: "ORG-A", Name: "Alpha Networks", Country: "NL"},
 		{Handle: "ORG-X", Name: "Xenon Holdings", Country: "NL"},
@@ -169,8 +117,8 @@ func TestAuditInsiderEdit(t *testing.T) {
 	if code, out := runAudit(t, home, p, baseline, "--full"); code != 0 || !strings.Contains(out, "audit OK") {
 		t.Fatalf("audit before the edit: exit %d\n%s", code, out)
 	}
-	checkpoint := p.get(t, "/v1/log/checkpoint")
-	p.stop(t)
+	checkpoint := string(ipledgertest.Get(t, "http://"+p.addr+"/v1/log/checkpoint"))
+	p.stop(syscall.SIGTERM) // as an operator would
 
 	// The insider: find the holding's record as the ledger reads it, then overwrite its
 	// newest record in the value table with the holder changed. The tree, the log, the
@@ -214,7 +162,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	}
 
 	p = startRPCNode(t, home, rpcAddr)
-	cl = &client.Client{Base: "http://" + p.addr}
+	cl = p.cl
 	// The node serves what it holds, forged holder included ...
 	now, err := cl.Holding(ctx, fmt.Sprint(id))
 	if err != nil || now.Holding.Holder != "ORG-X" {
@@ -241,10 +189,10 @@ func TestAuditInsiderEdit(t *testing.T) {
 	}
 	t.Logf("node: %s", lines[0])
 	// ... signs no checkpoint (the metric says so; the served one is the last it signed) ...
-	if m := p.get(t, "/metrics"); !strings.Contains(m, "\nipledger_log_checkpoint_refused 1\n") {
+	if m := string(ipledgertest.Get(t, "http://"+p.addr+"/metrics")); !strings.Contains(m, "\nipledger_log_checkpoint_refused 1\n") {
 		t.Fatalf("metrics do not show the refusal:\n%s", m)
 	}
-	if got := p.get(t, "/v1/log/checkpoint"); got != checkpoint {
+	if got := string(ipledgertest.Get(t, "http://"+p.addr+"/v1/log/checkpoint")); got != checkpoint {
 		t.Fatalf("checkpoint changed after the edit:\n%s\nbefore:\n%s", got, checkpoint)
 	}
 	// ... and executes nothing more.
@@ -275,23 +223,13 @@ func (quietPebble) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format
 // chain and node, the genesis is fetched from the node's RPC and pinned there, a rerun
 // continues from them, and a pinned genesis of another chain is refused.
 func TestAuditDefaults(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", "e2e-audit-defaults").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
+	home := initHome(t, "e2e-audit-defaults")
 	p := startRPCNode(t, home, ipledgertest.FreeAddr(t))
 	cache := t.TempDir()
 	audit := func() (int, string) {
-		cmd := exec.Command(binary(t), "audit", "--node", "http://"+p.addr, "--rpc", "http://"+p.rpc)
+		cmd := binCmd(t, "audit", "--node", "http://"+p.addr, "--rpc", "http://"+p.rpc)
 		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache, "HOME="+cache)
-		out, err := cmd.CombinedOutput()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return ee.ExitCode(), string(out)
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return 0, string(out)
+		return exitCode(t, cmd)
 	}
 	dir := filepath.Join(cache, "ipledger", "audit", "e2e-audit-defaults", strings.ReplaceAll(p.addr, ":", "_"))
 	code, out := audit()

@@ -1,10 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,8 +16,8 @@ import (
 // network keeps committing the load, and no committed block holds the forged transaction.
 func TestByzantineProposer(t *testing.T) {
 	byz := filepath.Join(t.TempDir(), "ipledger-byzantine")
-	if out, err := exec.Command("go", "build", "-tags", "byzantine", "-o", byz, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build the byzantine binary: %v\n%s", err, out)
+	if err := goBuild(byz, "byzantine"); err != nil {
+		t.Fatalf("build the byzantine binary: %v", err)
 	}
 	tn := writeTestnet(t, t.TempDir(), "e2e-byzantine", 4)
 	procs := startTestnetProcs(t, tn, byz) // the byzantine operator runs the other binary
@@ -43,7 +42,8 @@ func TestByzantineProposer(t *testing.T) {
 	// The honest validators saw and rejected the forged proposals.
 	rejected := 0
 	for _, p := range procs[1:] {
-		rejected += bytes.Count(p.logs.Bytes(), []byte(`"rejected proposal"`)) + bytes.Count(p.logs.Bytes(), []byte("msg=\"rejected proposal\""))
+		logs := p.logs.String()
+		rejected += strings.Count(logs, `"rejected proposal"`) + strings.Count(logs, `msg="rejected proposal"`)
 	}
 	if rejected == 0 {
 		t.Fatalf("no honest validator logged a rejected proposal; was the byzantine node ever the proposer?\n%s", procs[1].logs.String())

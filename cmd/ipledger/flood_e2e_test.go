@@ -2,11 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,24 +23,28 @@ func dialFrom(from, addr string) (net.Conn, error) {
 	return d.Dial("tcp", addr)
 }
 
+// dialMany opens n connections to addr from the loopback address from, closed when the
+// test ends.
+func dialMany(t *testing.T, from, addr string, n int) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := dialFrom(from, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		conns[i] = c
+	}
+	return conns
+}
+
 // TestRTRLockout: silent connections from one host beyond its per-client cap are closed at
 // once, so a router elsewhere still gets its data (issue 13, item 6: 1,024 silent
 // connections from one host used to lock every router out).
 func TestRTRLockout(t *testing.T) {
 	n := startRTRNode(t, "--rtr-max-conns", "64")
-	var held []net.Conn
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
-	for range 100 {
-		c, err := dialFrom("127.0.0.2", n.rtr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
+	held := dialMany(t, "127.0.0.2", n.rtr, 100)
 	// Let the server take them all in before the router comes.
 	time.Sleep(300 * time.Millisecond)
 	a := resetQuery(t, n.rtr, rtr.Version1)
@@ -61,11 +64,51 @@ func TestRTRLockout(t *testing.T) {
 	}
 }
 
+// TestP2PLockout: silent connections to CometBFT's P2P port from one host past
+// --p2p-max-conns-per-client are closed at once, before their handshake, while another
+// host's connection is served (issue 13, item 1: one host could take every inbound slot).
+func TestP2PLockout(t *testing.T) {
+	p2pAddr := ipledgertest.FreeAddr(t)
+	out := startNode(t, "dev", newHome(t), "--p2p", p2pAddr, "--p2p-max-conns-per-client", "4").out
+
+	conns := append(dialMany(t, "127.0.0.2", p2pAddr, 20), dialMany(t, "127.0.0.3", p2pAddr, 1)...)
+	// An admitted connection gets the node's half of the secret-connection handshake and
+	// then nothing until the handshake timeout (5 s); a refused one is closed at once.
+	closed := make([]bool, len(conns))
+	deadline := time.Now().Add(time.Second)
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(deadline)
+			_, err := io.Copy(io.Discard, c)
+			var ne net.Error
+			closed[i] = !errors.As(err, &ne) || !ne.Timeout()
+		}()
+	}
+	wg.Wait()
+	shut := 0
+	for _, c := range closed[:20] {
+		if c {
+			shut++
+		}
+	}
+	if shut != 16 {
+		t.Errorf("%d of 20 silent P2P connections from 127.0.0.2 closed within a second, want the 16 past its 4th", shut)
+	}
+	if closed[20] {
+		t.Error("127.0.0.3's P2P connection closed within a second")
+	}
+	if !strings.Contains(out.String(), `msg="connection cap reached; refusing connections" listener=p2p`) {
+		t.Error("no log line for the refusals")
+	}
+}
+
 // floodNode is `ipledger node` with every listener on, under a lowered descriptor limit.
 type floodNode struct {
 	home                       string
 	http, p2p, rpc, whois, rtr string
-	cmd                        *exec.Cmd
 	logs                       *ipledgertest.LockedBuffer
 }
 
@@ -75,15 +118,11 @@ const floodLimit = 1024
 
 func startFloodNode(t *testing.T) *floodNode {
 	t.Helper()
-	n := &floodNode{home: filepath.Join(t.TempDir(), "home"), http: ipledgertest.FreeAddr(t), p2p: ipledgertest.FreeAddr(t), rpc: ipledgertest.FreeAddr(t),
+	n := &floodNode{home: initHome(t, "e2e-flood"), http: ipledgertest.FreeAddr(t), p2p: ipledgertest.FreeAddr(t), rpc: ipledgertest.FreeAddr(t),
 		whois: ipledgertest.FreeAddr(t), rtr: ipledgertest.FreeAddr(t)}
-	if out, err := exec.Command(binary(t), "init", "--home", n.home, "--chain-id", "e2e-flood").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
 	// The shell's ulimit sets the soft and the hard limit, so the node cannot raise it.
-	n.cmd = exec.Command("/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, floodLimit), binary(t), "node", "--home", n.home,
-		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1")
-	n.logs = ipledgertest.StartCmd(t, "node", n.cmd)
+	n.logs = startProc(t, "/bin/sh", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, floodLimit), binary(t), "node", "--home", n.home,
+		"--http", n.http, "--p2p", n.p2p, "--rpc", n.rpc, "--whois", n.whois, "--rtr", n.rtr, "--trusted-clients", "127.0.0.1").out
 	waitUp(t, n.http, n.logs.String)
 	return n
 }
@@ -159,25 +198,20 @@ func listenerMetrics(t *testing.T, addr string) string {
 func TestFloodKeepsCommitting(t *testing.T) {
 	n := startFloodNode(t)
 	cl := &client.Client{Base: "http://" + n.http}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, n.home, ipledger.RIPENCC)}
+	ripe := signer(t, n.home, ipledger.RIPENCC)
 	seq := uint64(1)
-	// commit submits a transaction from the trusted address and waits for its commit.
-	commit := func(what string) {
+	// register submits a transaction from the trusted address and waits for its commit.
+	register := func(what string) {
 		t.Helper()
 		body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-F%d", seq), Name: "Flood test"}}}
-		tx, err := ipledger.BuildTx("e2e-flood", ipledger.KindRegisterOrg, seq, 0, body, ripe)
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		res, err := cl.Submit(ctx, tx, true)
-		if err != nil || !res.Committed() || res.Code != 0 {
-			t.Fatalf("%s: transaction %d: %+v %v", what, seq, res, err)
+		if _, err := submitCommitted(ctx, cl, "e2e-flood", ipledger.KindRegisterOrg, seq, body, ripe); err != nil {
+			t.Fatalf("%s: %v", what, err)
 		}
 		seq++
 	}
-	commit("before the flood")
+	register("before the flood")
 
 	slowBody := []byte("POST /v1/tx HTTP/1.1\r\nHost: node\r\nContent-Type: application/octet-stream\r\nContent-Length: 65000\r\n\r\nx")
 	floods := map[string]*flooder{
@@ -198,14 +232,14 @@ func TestFloodKeepsCommitting(t *testing.T) {
 	start := time.Now()
 	committed := 0
 	for time.Since(start) < 15*time.Second {
-		commit("during the flood")
+		register("during the flood")
 		committed++
 	}
 	t.Logf("%d transactions committed during 15 s of flood; the node's listeners at its end:\n%s", committed, listenerMetrics(t, n.http))
 	cancel()
 	wg.Wait()
 	for range 3 {
-		commit("after the flood")
+		register("after the flood")
 	}
 	logs := n.logs.String()
 	for _, bad := range []string{"CONSENSUS FAILURE", "too many open files"} {

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,69 +15,16 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
-	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
-
-// haltProc is a node process whose exit the test waits for.
-type haltProc struct {
-	cmd    *exec.Cmd
-	addr   string
-	logs   *ipledgertest.LockedBuffer
-	exited chan struct{}
-	err    error // of Wait, once exited is closed
-}
-
-// startNodeEnv runs `ipledger node` on home with env added, and waits until its API
-// answers unless wait is false.
-func startNodeEnv(t *testing.T, home string, env []string, wait bool) *haltProc {
-	t.Helper()
-	addr := ipledgertest.FreeAddr(t)
-	logs := &ipledgertest.LockedBuffer{}
-	cmd := exec.Command(binary(t), "node", "--home", home, "--http", addr, "--p2p", "127.0.0.1:0", "--rpc", "off", "--whois", "off", "--rtr", "off")
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &haltProc{cmd: cmd, addr: addr, logs: logs, exited: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-p.exited })
-	if wait {
-		waitUp(t, addr, logs.String)
-	}
-	return p
-}
-
-// waitExit waits for the process to exit and returns its exit code.
-func (p *haltProc) waitExit(t *testing.T, within time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(within):
-		t.Fatalf("the node did not exit within %v:\n%s", within, p.logs.String())
-	}
-	var ee *exec.ExitError
-	if errors.As(p.err, &ee) {
-		return ee.ExitCode()
-	}
-	if p.err != nil {
-		t.Fatal(p.err)
-	}
-	return 0
-}
 
 // haltStatus returns the HTTP status and body of GET /v1/status.
 func haltStatus(t *testing.T, addr string) (int, ipledger.NodeStatus) {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/v1/status")
-	if err != nil {
-		return 0, ipledger.NodeStatus{}
-	}
-	defer resp.Body.Close()
+	code, b := ipledgertest.Fetch("http://" + addr + "/v1/status")
 	var st ipledger.NodeStatus
-	json.NewDecoder(resp.Body).Decode(&st)
-	return resp.StatusCode, st
+	json.Unmarshal(b, &st)
+	return code, st
 }
 
 // haltPost posts tx and returns the HTTP status and error code.
@@ -104,23 +49,14 @@ func haltMetric(t *testing.T, addr, name string) string {
 	return ""
 }
 
-func haltHome(t *testing.T, chainID string) string {
-	t.Helper()
-	home := filepath.Join(t.TempDir(), "home")
-	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", chainID).CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
-	return home
-}
-
 // TestConsensusFailureExits breaks the validator's signing state under a running node,
 // as running out of descriptors did: CometBFT's consensus routine fails, and the node
 // must say so (status 503 "halted", ipledger_node_halted 1), refuse transactions with 503
 // "unavailable", log one ERROR line and exit non-zero, instead of answering 200 at a
 // frozen height.
 func TestConsensusFailureExits(t *testing.T) {
-	home := haltHome(t, "e2e-halt")
-	p := startNodeEnv(t, home, nil, true)
+	home := initHome(t, "e2e-halt")
+	p := startNode(t, "node", home)
 	if code, st := haltStatus(t, p.addr); code != 200 || st.Halted {
 		t.Fatalf("status before: %d %+v", code, st)
 	}
@@ -134,7 +70,7 @@ func TestConsensusFailureExits(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(state, "blocker"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	ripe := signer(t, home, ipledger.RIPENCC)
 	tx, _ := ipledger.BuildTx("e2e-halt", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-H1", Name: "Halt"}}}, ripe)
 	if code, ecode := haltPost(t, p.addr, tx); code != http.StatusAccepted {
 		t.Fatalf("submit before the failure: %d %s", code, ecode)
@@ -147,7 +83,7 @@ func TestConsensusFailureExits(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("status still %d after the failure:\n%s", code, p.logs.String())
+			t.Fatalf("status still %d after the failure:\n%s", code, p.out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -162,13 +98,13 @@ func TestConsensusFailureExits(t *testing.T) {
 		t.Fatalf("submit after the failure: %d %s", code, ecode)
 	}
 	if code := p.waitExit(t, 40*time.Second); code == 0 {
-		t.Fatalf("exit code 0 after a consensus failure:\n%s", p.logs.String())
+		t.Fatalf("exit code 0 after a consensus failure:\n%s", p.out.String())
 	}
-	if n := strings.Count(p.logs.String(), "level=ERROR"); n != 1 {
-		t.Fatalf("%d ERROR lines, want the one that says why:\n%s", n, p.logs.String())
+	if n := strings.Count(p.out.String(), "level=ERROR"); n != 1 {
+		t.Fatalf("%d ERROR lines, want the one that says why:\n%s", n, p.out.String())
 	}
-	if !strings.Contains(p.logs.String(), `level=ERROR msg="node halted`) {
-		t.Fatalf("no halt line:\n%s", p.logs.String())
+	if !strings.Contains(p.out.String(), `level=ERROR msg="node halted`) {
+		t.Fatalf("no halt line:\n%s", p.out.String())
 	}
 }
 
@@ -177,7 +113,7 @@ func TestConsensusFailureExits(t *testing.T) {
 // status and metrics; it takes them again when space comes back; below the stop threshold
 // it stops cleanly and exits non-zero; and it refuses to start there, once and clearly.
 func TestDiskFullE2E(t *testing.T) {
-	home := haltHome(t, "e2e-disk")
+	home := initHome(t, "e2e-disk")
 	hook := filepath.Join(t.TempDir(), "free")
 	setFree := func(free uint64) {
 		t.Helper()
@@ -189,8 +125,8 @@ func TestDiskFullE2E(t *testing.T) {
 		}
 	}
 	setFree(100 << 30)
-	env := []string{chain.FreeSpaceFileEnv + "=" + hook}
-	p := startNodeEnv(t, home, env, true)
+	t.Setenv(chain.FreeSpaceFileEnv, hook)
+	p := startNode(t, "node", home)
 	waitStatus := func(what string, ok func(int, ipledger.NodeStatus) bool) ipledger.NodeStatus {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)
@@ -200,12 +136,12 @@ func TestDiskFullE2E(t *testing.T) {
 				return st
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %s: status %d %+v\n%s", what, code, st, p.logs.String())
+				t.Fatalf("waiting for %s: status %d %+v\n%s", what, code, st, p.out.String())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	ripe := signer(t, home, ipledger.RIPENCC)
 	tx, _ := ipledger.BuildTx("e2e-disk", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-D1", Name: "Disk"}}}, ripe)
 
 	setFree(1 << 30)
@@ -227,16 +163,15 @@ func TestDiskFullE2E(t *testing.T) {
 	waitStatus("the recovery", func(code int, st ipledger.NodeStatus) bool { return code == 200 && st.Refusing == "" })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl := &client.Client{Base: "http://" + p.addr}
-	if res, err := cl.Submit(ctx, tx, true); err != nil || res.Outcome == nil || res.Outcome.Code != 0 {
+	if res, err := p.cl.Submit(ctx, tx, true); err != nil || res.Outcome == nil || res.Outcome.Code != 0 {
 		t.Fatalf("submit after the recovery: %+v %v", res, err)
 	}
 
 	setFree(100 << 20)
 	if code := p.waitExit(t, 30*time.Second); code == 0 {
-		t.Fatalf("exit code 0 below the stop threshold:\n%s", p.logs.String())
+		t.Fatalf("exit code 0 below the stop threshold:\n%s", p.out.String())
 	}
-	logs := p.logs.String()
+	logs := p.out.String()
 	if n := strings.Count(logs, "level=ERROR"); n != 1 || !strings.Contains(logs, "below the stop threshold 256.0 MiB") {
 		t.Fatalf("want one ERROR line naming the threshold:\n%s", logs)
 	}
@@ -246,11 +181,11 @@ func TestDiskFullE2E(t *testing.T) {
 
 	// Start-up below the stop threshold fails at once with one line, opening nothing.
 	start := time.Now()
-	q := startNodeEnv(t, home, env, false)
+	q := launchNode(t, "node", home)
 	if code := q.waitExit(t, 20*time.Second); code == 0 {
-		t.Fatalf("started below the stop threshold:\n%s", q.logs.String())
+		t.Fatalf("started below the stop threshold:\n%s", q.out.String())
 	}
-	out := strings.TrimSpace(q.logs.String())
+	out := strings.TrimSpace(q.out.String())
 	if strings.Count(out, "\n") != 0 || !strings.Contains(out, "not starting (disk full)") {
 		t.Fatalf("start-up refusal is not one clear line:\n%s", out)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -141,17 +140,6 @@ func TestPartition(t *testing.T) {
 	for _, p := range procs {
 		p.waitHeight(top, 30*time.Second)
 	}
-	for h := int64(1); h <= top; h++ {
-		want, err := procs[0].cl.Block(context.Background(), h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, p := range procs[1:] {
-			got, err := p.cl.Block(context.Background(), h)
-			if err != nil || string(got.AppHash) != string(want.AppHash) {
-				t.Fatalf("height %d: %s disagrees (%v)", h, p.node.Name, err)
-			}
-		}
-	}
+	sameAppHashes(t, top, procs)
 	t.Logf("%d transactions over %d heights; node3 cut off for 11 s and healed", len(committed), top)
 }

@@ -9,14 +9,13 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/client"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/stateproof"
 )
 
@@ -30,26 +29,15 @@ func TestQueryProve(t *testing.T) {
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
 	const chainID = "e2e-prove"
-	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", chainID).CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
-	p := startNode(t, home)
-	node := "http://" + p.addr
-	cl := &client.Client{Base: node}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	run(t, "init", "--home", home, "--chain-id", chainID)
+	p := startNode(t, "node", home)
+	node, cl := "http://"+p.addr, p.cl
+	ripe := signer(t, home, ipledger.RIPENCC)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	submit := func(kind ipledger.Kind, seq uint64, body any) int64 {
 		t.Helper()
-		tx, err := ipledger.BuildTx(chainID, kind, seq, 0, body, ripe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := cl.Submit(ctx, tx, true)
-		if err != nil || !res.Committed() || res.Code != ipledger.CodeOK {
-			t.Fatalf("%s: %v %+v", kind, err, res.Outcome)
-		}
-		return res.Height
+		return commit(t, ctx, cl, chainID, kind, seq, body, ripe)
 	}
 	submit(ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-PROVE", Name: "Proof Networks", Country: "NL"}}})
 	h := submit(ipledger.KindAllocate, 2, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
@@ -66,17 +54,17 @@ func TestQueryProve(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	query := func(nodeURL string, args ...string) (string, error) {
+	// query returns the output and the exit code of `ipledger query --node nodeURL args`.
+	query := func(nodeURL string, args ...string) (string, int) {
 		t.Helper()
-		args = append([]string{"query", "--node", nodeURL}, args...)
-		out, err := exec.Command(binary(t), args...).CombinedOutput()
-		return string(out), err
+		code, out := exitCode(t, binCmd(t, append([]string{"query", "--node", nodeURL}, args...)...))
+		return out, code
 	}
 	mustQuery := func(args ...string) string {
 		t.Helper()
-		out, err := query(node, args...)
-		if err != nil {
-			t.Fatalf("query %v: %v\n%s", args, err, out)
+		out, code := query(node, args...)
+		if code != 0 {
+			t.Fatalf("query %v: exit %d\n%s", args, code, out)
 		}
 		return out
 	}
@@ -136,20 +124,15 @@ func TestQueryProve(t *testing.T) {
 
 	// RDAP links each object to its state proof: follow the network's link and verify
 	// what it serves.
-	resp, err := http.Get(node + "/rdap/ip/193.0.0.0/21")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var network struct {
 		Handle string `json:"handle"`
 		Links  []struct {
 			Rel, Href, Type, Title string
 		} `json:"links"`
 	}
-	err = json.NewDecoder(resp.Body).Decode(&network)
-	resp.Body.Close()
-	if err != nil || network.Handle != info.Holding.Handle {
-		t.Fatalf("rdap: %v %+v", err, network)
+	ipledgertest.GetJSON(t, node+"/rdap/ip/193.0.0.0/21", &network)
+	if network.Handle != info.Holding.Handle {
+		t.Fatalf("rdap: %+v", network)
 	}
 	proofURL := ""
 	for _, l := range network.Links {
@@ -160,16 +143,8 @@ func TestQueryProve(t *testing.T) {
 	if proofURL == "" {
 		t.Fatalf("rdap network links to no state proof: %+v", network.Links)
 	}
-	resp, err = http.Get(proofURL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sp stateproof.Proof
-	err = json.NewDecoder(resp.Body).Decode(&sp)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("%s: %v", proofURL, err)
-	}
+	ipledgertest.GetJSON(t, proofURL, &sp)
 	trust, err := stateproof.TrustGenesisFile(filepath.Join(home, "config", "genesis.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -209,23 +184,21 @@ func TestQueryProve(t *testing.T) {
 	}
 	liar := httptest.NewServer(proxy)
 	defer liar.Close()
-	out, err = query(liar.URL, "resource", "193.0.0.0/21", "--prove", "--home", home)
-	if err == nil || !strings.Contains(out, "does not verify") || !strings.Contains(out, "state proof rejected") {
-		t.Fatalf("a tampered proof: err %v\n%s", err, out)
+	out, code := query(liar.URL, "resource", "193.0.0.0/21", "--prove", "--home", home)
+	if code == 0 || !strings.Contains(out, "does not verify") || !strings.Contains(out, "state proof rejected") {
+		t.Fatalf("a tampered proof: exit %d\n%s", code, out)
 	}
 
 	// Another chain's genesis: the header is not of the trusted chain.
 	other := filepath.Join(dir, "other")
-	if b, err := exec.Command(binary(t), "init", "--home", other, "--chain-id", "e2e-other").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, b)
-	}
-	out, err = query(node, "resource", "193.0.0.0/21", "--prove", "--home", other)
-	if err == nil || !strings.Contains(out, "state proof rejected") {
-		t.Fatalf("another chain's genesis: err %v\n%s", err, out)
+	run(t, "init", "--home", other, "--chain-id", "e2e-other")
+	out, code = query(node, "resource", "193.0.0.0/21", "--prove", "--home", other)
+	if code == 0 || !strings.Contains(out, "state proof rejected") {
+		t.Fatalf("another chain's genesis: exit %d\n%s", code, out)
 	}
 	// No genesis at all.
-	out, err = query(node, "resource", "193.0.0.0/21", "--prove", "--home", filepath.Join(dir, "nowhere"))
-	if err == nil || !strings.Contains(out, "--prove needs the chain's genesis") {
-		t.Fatalf("no genesis: err %v\n%s", err, out)
+	out, code = query(node, "resource", "193.0.0.0/21", "--prove", "--home", filepath.Join(dir, "nowhere"))
+	if code == 0 || !strings.Contains(out, "--prove needs the chain's genesis") {
+		t.Fatalf("no genesis: exit %d\n%s", code, out)
 	}
 }

@@ -1,39 +1,14 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipledger/ipledger/ipledgertest"
 )
-
-// rdapClient finds the openrdap client (scripts/test.sh installs it into GOPATH/bin), or
-// skips (fails under CI=true).
-func rdapClient(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("rdap"); err == nil {
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "rdap")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	msg := "the openrdap client is not installed (go install github.com/openrdap/rdap/cmd/rdap@v0.10.2; scripts/test.sh does)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // TestRDAPWithOpenRDAP runs `ipledger dev` importing AFRINIC's real delegated statistics of
 // 2014-06-30 and queries its RDAP service with the openrdap client: an IPv4 lookup (JSON
@@ -42,45 +17,17 @@ func rdapClient(t *testing.T) string {
 // own RFC 9224 bootstrap file, and the redirect of space whose registry is not on the
 // ledger.
 func TestRDAPWithOpenRDAP(t *testing.T) {
-	client := rdapClient(t)
-	file := ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest")
-	home := filepath.Join(t.TempDir(), "home")
-	addr := ipledgertest.FreeAddr(t)
-	var out ipledgertest.LockedBuffer
-	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
-		"--p2p", "127.0.0.1:0", "--rpc", "off", "--import", file, "--whois-public-host", "whois.example.net")
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-
-	// The dev command prints the import summary once every transaction is committed.
-	deadline := time.After(90 * time.Second)
-	for !strings.Contains(out.String(), "import: ") {
-		select {
-		case err := <-exited:
-			exited <- err // for the cleanup
-			t.Fatalf("ipledger dev exited (%v):\n%s", err, out.String())
-		case <-deadline:
-			t.Fatalf("import did not finish:\n%s", out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	server := "http://" + addr + "/rdap"
+	client := ipledgertest.Program(t, "rdap", "go install github.com/openrdap/rdap/cmd/rdap@v0.10.2")
+	n := startImport(t, ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest"), 90*time.Second, "--whois-public-host", "whois.example.net")
+	out := n.out
+	server := "http://" + n.addr + "/rdap"
+	// The client keeps its cache of bootstrap files there.
 	cache := t.TempDir()
+	t.Setenv("HOME", cache)
+	t.Setenv("XDG_CACHE_HOME", cache)
 	run := func(args ...string) string {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c := exec.CommandContext(ctx, client, args...)
-		c.Env = append(os.Environ(), "HOME="+cache, "XDG_CACHE_HOME="+cache)
-		b, err := c.CombinedOutput()
+		b, err := ipledgertest.RunTimeout(30*time.Second, client, args...)
 		if err != nil {
 			t.Fatalf("rdap %s: %v\n%s\nnode output:\n%s", strings.Join(args, " "), err, b, out.String())
 		}

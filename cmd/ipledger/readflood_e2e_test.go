@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,7 +46,7 @@ func writeFloodImport(t *testing.T, n int) string {
 // what it obtained less what it released.
 func goMemory(t testing.TB, base string) int64 {
 	var sys, released float64
-	for _, l := range strings.Split(string(get(t, base+"/metrics")), "\n") {
+	for _, l := range strings.Split(string(ipledgertest.Get(t, base+"/metrics")), "\n") {
 		if v, ok := strings.CutPrefix(l, "go_memstats_sys_bytes "); ok {
 			sys, _ = strconv.ParseFloat(v, 64)
 		}
@@ -123,61 +122,37 @@ func TestExpensiveReadFlood(t *testing.T) {
 	if v := os.Getenv("IPLEDGER_FLOOD_PATHS"); v != "" {
 		paths = strings.Split(v, ",")
 	}
-	home := filepath.Join(t.TempDir(), "home")
-	addr := ipledgertest.FreeAddr(t)
-	var out ipledgertest.LockedBuffer
-	var cmd *exec.Cmd
-	exited := make(chan error, 1)
+	home, addr := newHome(t), ipledgertest.FreeAddr(t)
+	var n *proc
 	start := func(args ...string) {
 		if memLimit != "" {
 			args = append(args, "--mem-limit", memLimit)
 		}
-		cmd = exec.Command(bin, append([]string{"dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
-			"--p2p", "127.0.0.1:0", "--rpc", "off"}, args...)...)
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { exited <- cmd.Wait() }()
+		n = startProc(t, bin, nodeArgs("dev", home, addr, args...)...)
 	}
 	start("--import", imp)
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	deadline := time.After(importWait)
-	for !strings.Contains(out.String(), "import: ") {
-		select {
-		case err := <-exited:
-			exited <- err
-			t.Fatalf("ipledger dev exited (%v):\n%s", err, out.String())
-		case <-deadline:
-			t.Fatalf("import did not finish:\n%s", out.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	n.waitLine(t, "import: ", importWait)
 	// The import's own peak stays resident a long while: restart on the home, as an
 	// operator's node runs, and measure that.
 	restart := func() {
-		cmd.Process.Signal(os.Interrupt)
-		<-exited
+		n.stop(os.Interrupt)
 		start()
-		waitUp(t, addr, out.String)
+		waitUp(t, addr, n.out.String)
 	}
 	// idleRSS asks each flooded path once, so that what it reads is in the store's block
 	// cache (bounded by its size, whatever the number of clients), lets the garbage go, then
 	// takes the lowest of a few readings.
 	idleRSS := func() int64 {
 		for _, p := range paths {
-			if b := get(t, "http://"+addr+p); len(b) == 0 {
+			if b := ipledgertest.Get(t, "http://"+addr+p); len(b) == 0 {
 				t.Fatalf("GET %s: empty", p)
 			}
 		}
 		time.Sleep(settle)
-		idle := vmRSS(t, cmd.Process.Pid)
+		idle := vmRSS(t, n.cmd.Process.Pid)
 		for range 10 {
 			time.Sleep(200 * time.Millisecond)
-			idle = min(idle, vmRSS(t, cmd.Process.Pid))
+			idle = min(idle, vmRSS(t, n.cmd.Process.Pid))
 		}
 		if idle == 0 {
 			t.Fatal("no VmRSS for the node")
@@ -201,7 +176,7 @@ func TestExpensiveReadFlood(t *testing.T) {
 		t.Fatalf("%s has %d children: the flood needs more than one answer holds", target, len(info.Children))
 	}
 
-	pid := cmd.Process.Pid
+	pid := n.cmd.Process.Pid
 	idle := idleRSS()
 
 	floodCtx, stop := context.WithTimeout(ctx, 10*time.Second)
@@ -287,7 +262,7 @@ func TestExpensiveReadFlood(t *testing.T) {
 	if os.Getenv("IPLEDGER_FLOOD_METRICS") == "1" {
 		// For a developer: where the memory is, 8 s into the flood.
 		time.Sleep(8 * time.Second)
-		for _, l := range strings.Split(string(get(t, base+"/metrics")), "\n") {
+		for _, l := range strings.Split(string(ipledgertest.Get(t, base+"/metrics")), "\n") {
 			if strings.HasPrefix(l, "go_memstats_") && !strings.Contains(l, "_total") || strings.HasPrefix(l, "go_goroutines") || strings.HasPrefix(l, "ipledger_http_") {
 				t.Log(l)
 			}
@@ -307,6 +282,6 @@ func TestExpensiveReadFlood(t *testing.T) {
 		t.Error("the flood got no answer at all")
 	}
 	if _, err := cl.Status(ctx); err != nil {
-		t.Fatalf("node after the flood: %v\n%s", err, out.String())
+		t.Fatalf("node after the flood: %v\n%s", err, n.out.String())
 	}
 }

@@ -5,11 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -107,13 +104,13 @@ type dump struct {
 // rtrdump runs StayRTR's rtrdump against addr, at its default version when v < 0.
 func rtrdump(t *testing.T, addr string, v int) dump {
 	t.Helper()
-	prog := needProgram(t, "rtrdump", "stayrtr")
+	prog := ipledgertest.Program(t, "rtrdump", "Debian package stayrtr")
 	out := filepath.Join(t.TempDir(), "rtrdump.json")
 	args := []string{"-connect", addr, "-file", out}
 	if v >= 0 {
 		args = append(args, "-rtr.version", strconv.Itoa(v))
 	}
-	if b, err := runTimeout(exec.Command(prog, args...), 60*time.Second); err != nil {
+	if b, err := ipledgertest.RunTimeout(60*time.Second, prog, args...); err != nil {
 		t.Fatalf("rtrdump %q: %v\n%s", args, err, b)
 	}
 	b, err := os.ReadFile(out)
@@ -163,30 +160,11 @@ func rtrdump(t *testing.T, addr string, v int) dump {
 // startStayRTR runs StayRTR 0.5.1 on file and waits until its RTR port accepts connections.
 func startStayRTR(t *testing.T, file string) string {
 	t.Helper()
-	prog := needProgram(t, "stayrtr", "stayrtr")
+	prog := ipledgertest.Program(t, "stayrtr", "Debian package stayrtr")
 	addr := ipledgertest.FreeAddr(t)
-	var logs ipledgertest.LockedBuffer
-	cmd := exec.Command(prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", ipledgertest.FreeAddr(t))
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("stayrtr log:\n%s", logs.String())
-		}
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stayrtr did not listen on %s\n%s", addr, logs.String())
-		}
-	}
+	p := startProc(t, prog, "-bind", addr, "-cache", file, "-checktime=false", "-metrics.addr", ipledgertest.FreeAddr(t))
+	waitListen(t, addr, 60*time.Second, p.out.String)
+	return addr
 }
 
 // TestRTRVersion2 serves a tenth of the real snapshot (72,352 VRPs) with its 2 router keys
@@ -247,7 +225,7 @@ func TestVRPFileExpiredStatus(t *testing.T) {
 	}
 	f.Close()
 	n := startRTRNode(t, "--vrps-file", file)
-	c := &client.Client{Base: "http://" + n.http, HTTP: http.DefaultClient}
+	c := &client.Client{Base: "http://" + n.addr, HTTP: http.DefaultClient}
 	var st ipledger.NodeStatus
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if st, err = c.Status(t.Context()); err == nil {
@@ -262,7 +240,7 @@ func TestVRPFileExpiredStatus(t *testing.T) {
 		t.Errorf("/v1/status vrps: %+v; want 0 served, %d dropped as expired, file %s", v, want, file)
 	}
 	warns := 0
-	for line := range strings.Lines(n.logs.String()) {
+	for line := range strings.Lines(n.out.String()) {
 		if strings.Contains(line, "level=WARN") && strings.Contains(line, "every entry has expired") {
 			warns++
 			if !strings.Contains(line, "dropped_expired="+strconv.Itoa(want)) {
@@ -273,16 +251,7 @@ func TestVRPFileExpiredStatus(t *testing.T) {
 	if warns != 1 {
 		t.Errorf("%d WARN lines about the expired file, want 1", warns)
 	}
-	resp, err := http.Get("http://" + n.http + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var m strings.Builder
-	if _, err := io.Copy(&m, resp.Body); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(m.String(), "ipledger_vrp_file_dropped_expired "+strconv.Itoa(want)) {
+	if m := string(ipledgertest.Get(t, "http://"+n.addr+"/metrics")); !strings.Contains(m, "ipledger_vrp_file_dropped_expired "+strconv.Itoa(want)) {
 		t.Errorf("/metrics lacks ipledger_vrp_file_dropped_expired %d", want)
 	}
 }

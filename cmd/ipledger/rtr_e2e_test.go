@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,27 +20,10 @@ import (
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/cli"
-	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/rtr"
 	"github.com/ipledger/ipledger/vrp"
 )
-
-// needProgram returns the path of an outside program a test drives. A missing program
-// fails the test under CI=true and skips it elsewhere (scripts/test.sh installs them).
-func needProgram(t *testing.T, name, debianPackage string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	msg := fmt.Sprintf("%s not found (Debian package %s; scripts/test.sh installs it)", name, debianPackage)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // roaFixture is one entry of a test rpki-client file.
 type roaFixture struct {
@@ -123,30 +105,18 @@ func slurmFixture(t *testing.T) string {
 
 // rtrNode is `ipledger dev` serving RTR.
 type rtrNode struct {
-	rtr, http, home string
-	logs            *ipledgertest.LockedBuffer
+	*node
+	rtr string
 }
 
 // startRTRNode runs `ipledger dev` with an RTR listener and extra flags, and waits until
 // the RTR port accepts connections (the VRP file is read before it listens).
 func startRTRNode(t *testing.T, extra ...string) *rtrNode {
 	t.Helper()
-	n := &rtrNode{rtr: ipledgertest.FreeAddr(t), http: ipledgertest.FreeAddr(t), home: filepath.Join(t.TempDir(), "home")}
-	args := append([]string{"dev", "--home", n.home, "--http", n.http,
-		"--whois", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", "--rtr", n.rtr}, extra...)
-	n.logs = ipledgertest.StartCmd(t, "node", exec.Command(binary(t), args...))
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", n.rtr, time.Second)
-		if err == nil {
-			c.Close()
-			return n
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("RTR port %s not open: %v\n%s", n.rtr, err, n.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	addr := ipledgertest.FreeAddr(t)
+	n := launchNode(t, "dev", newHome(t), append([]string{"--rtr", addr}, extra...)...)
+	waitListen(t, addr, 60*time.Second, n.out.String)
+	return &rtrNode{node: n, rtr: addr}
 }
 
 // rtrAnswer is what a Reset Query got.
@@ -218,11 +188,10 @@ func readPDU(t *testing.T, br *bufio.Reader) (rtr.PDU, rtr.Version) {
 // rtrclientVRPs fetches the set with rtrlib's rtrclient.
 func rtrclientVRPs(t *testing.T, addr string) []string {
 	t.Helper()
-	prog := needProgram(t, "rtrclient", "rtr-tools")
+	prog := ipledgertest.Program(t, "rtrclient", "Debian package rtr-tools")
 	host, port, _ := net.SplitHostPort(addr)
 	out := filepath.Join(t.TempDir(), "rtrclient.csv")
-	cmd := exec.Command(prog, "-e", "-t", "csv", "-o", out, "tcp", host, port)
-	if b, err := runTimeout(cmd, 30*time.Second); err != nil {
+	if b, err := ipledgertest.RunTimeout(30*time.Second, prog, "-e", "-t", "csv", "-o", out, "tcp", host, port); err != nil {
 		t.Fatalf("rtrclient: %v\n%s", err, b)
 	}
 	b, err := os.ReadFile(out)
@@ -243,24 +212,6 @@ func rtrclientVRPs(t *testing.T, addr string) []string {
 	}
 	slices.Sort(vrps)
 	return vrps
-}
-
-func runTimeout(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return out.Bytes(), err
-	case <-time.After(d):
-		cmd.Process.Kill()
-		<-done
-		return out.Bytes(), fmt.Errorf("%s: no answer within %v", cmd.Path, d)
-	}
 }
 
 // TestRTRClients serves a fixture file with a SLURM file and fetches the set with
@@ -294,7 +245,7 @@ func TestRTRClients(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get("http://" + n.http + "/v1/vrps.json")
+	resp, err := http.Get("http://" + n.addr + "/v1/vrps.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,8 +366,8 @@ func (b *birdd) wait(what string, d time.Duration, ok func() bool) time.Duration
 // tables, and a change of the file reaches it within seconds although BIRD is told to
 // poll only hourly — through Serial Notify and an incremental Serial Query.
 func TestRTRBird(t *testing.T) {
-	bird := needProgram(t, "bird", "bird2")
-	birdc := needProgram(t, "birdc", "bird2")
+	bird := ipledgertest.Program(t, "bird", "Debian package bird2")
+	birdc := ipledgertest.Program(t, "birdc", "Debian package bird2")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "vrps.json")
 	writeVRPFile(t, file, fixture)
@@ -519,49 +470,41 @@ func TestRTRExpiry(t *testing.T) {
 // when the lease ends by block time the lessee's goes, the AS0 authorisation covers the
 // block, and the lessor's returns.
 func TestLeaseBird(t *testing.T) {
-	bird := needProgram(t, "bird", "bird2")
-	birdc := needProgram(t, "birdc", "bird2")
+	bird := ipledgertest.Program(t, "bird", "Debian package bird2")
+	birdc := ipledgertest.Program(t, "birdc", "Debian package bird2")
 	// Changes come seconds apart here, so Serial Notify may not wait the RFC's minute.
 	n := startRTRNode(t, "--rtr-notify-interval", "100ms")
 	_, port, _ := net.SplitHostPort(n.rtr)
 	b := startBird(t, bird, birdc, t.TempDir(), port)
-	cl := &client.Client{Base: "http://" + n.http}
+	cl := n.cl
 	ctx := context.Background()
 	st, err := cl.Status(ctx)
 	for err != nil || st.Height < 1 {
 		time.Sleep(50 * time.Millisecond)
 		st, err = cl.Status(ctx)
 	}
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, n.home, ipledger.RIPENCC)}
-	agent := ipledger.Signer{Org: cli.SettlementAgent, Key: loadKeyFile(t, n.home, cli.SettlementAgent)}
+	ripe, agent := signer(t, n.home, ipledger.RIPENCC), signer(t, n.home, cli.SettlementAgent)
 	lk, _ := ipledger.GenerateKey(nil)
 	ek, _ := ipledger.GenerateKey(nil)
 	lessor, lessee := ipledger.Signer{Org: "ORG-LESSOR", Key: lk}, ipledger.Signer{Org: "ORG-LESSEE", Key: ek}
-	send := func(what string, kind ipledger.Kind, seq uint64, body any, by ipledger.Signer) {
+	send := func(kind ipledger.Kind, seq uint64, body any, by ipledger.Signer) {
 		t.Helper()
-		tx, err := ipledger.BuildTx(st.ChainID, kind, seq, 0, body, by)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := cl.Submit(ctx, tx, true)
-		if err != nil || !res.Committed() || res.Code != ipledger.CodeOK {
-			t.Fatalf("%s: %+v %v", what, res, err)
-		}
+		commit(t, ctx, cl, st.ChainID, kind, seq, body, by)
 	}
-	send("register", ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
+	send(ipledger.KindRegisterOrg, 1, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{
 		{Handle: lessor.Org, Name: "Lessor", Keys: []ipledger.PublicKey{lk.Public()}},
 		{Handle: lessee.Org, Name: "Lessee", Keys: []ipledger.PublicKey{ek.Public()}},
 	}}, ripe)
-	send("allocate", ipledger.KindAllocate, 2, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
+	send(ipledger.KindAllocate, 2, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 		{Resource: ipledger.MustParseResource("193.0.0.0/16"), Org: lessor.Org, Status: ipledger.StatusAllocatedPA}}}, ripe)
-	send("mint", ipledger.KindMint, 1, ipledger.MintBody{To: lessee.Org, Amount: 1000}, agent)
-	send("authorise", ipledger.KindAuthorise, 1, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.0.0/16"), MaxLength: 24, ASN: 64496}, lessor)
+	send(ipledger.KindMint, 1, ipledger.MintBody{To: lessee.Org, Amount: 1000}, agent)
+	send(ipledger.KindAuthorise, 1, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.0.0/16"), MaxLength: 24, ASN: 64496}, lessor)
 	b.wait("the lessor's authorisation", 30*time.Second, func() bool {
 		return slices.Equal(b.routes("r4"), []string{"193.0.0.0/16-24 AS64496"})
 	})
 	// One period of four seconds.
-	send("offer", ipledger.KindOffer, 2, ipledger.OfferBody{Resource: ipledger.MustParseResource("193.0.7.0/24"), Price: 1, Period: 4, MinPeriods: 1, MaxPeriods: 1}, lessor)
-	send("lease", ipledger.KindLease, 1, ipledger.LeaseBody{Offer: 1, ASN: 64500, Periods: 1}, lessee)
+	send(ipledger.KindOffer, 2, ipledger.OfferBody{Resource: ipledger.MustParseResource("193.0.7.0/24"), Price: 1, Period: 4, MinPeriods: 1, MaxPeriods: 1}, lessor)
+	send(ipledger.KindLease, 1, ipledger.LeaseBody{Offer: 1, ASN: 64500, Periods: 1}, lessee)
 	took := b.wait("the lessee's authorisation", 10*time.Second, func() bool {
 		return slices.Equal(b.routes("r4"), []string{"193.0.7.0/24-24 AS64500"})
 	})
@@ -584,7 +527,7 @@ func TestLeaseBird(t *testing.T) {
 	}
 	// After the term, the next block (any transaction makes one) ends the lease.
 	time.Sleep(5 * time.Second)
-	send("pay", ipledger.KindPay, 2, ipledger.PayBody{To: lessor.Org, Amount: 1}, lessee)
+	send(ipledger.KindPay, 2, ipledger.PayBody{To: lessor.Org, Amount: 1}, lessee)
 	b.wait("the end of the lease", 10*time.Second, func() bool {
 		return slices.Equal(b.routes("r4"), []string{"193.0.0.0/16-24 AS64496", "193.0.7.0/24-24 AS0"})
 	})

@@ -5,10 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -22,7 +19,6 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/cli"
-	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -31,59 +27,11 @@ import (
 func startJoiner(t testing.TB, dir, name string) (*testnetProc, string) {
 	t.Helper()
 	jhome := filepath.Join(dir, name)
-	out, err := exec.Command(binary(t), "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile), "--state-sync").CombinedOutput()
-	if err != nil {
-		t.Fatalf("init --join --state-sync: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "state-sync snapshot") {
+	if out := run(t, "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile), "--state-sync"); !strings.Contains(out, "state-sync snapshot") {
 		t.Fatalf("init --join --state-sync did not set up state sync:\n%s", out)
 	}
-	jaddr, jrpc := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
-	j := &testnetProc{t: t, node: cli.TestnetNode{Name: name, Home: jhome}, cl: &client.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
-	j.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", jrpc)
-	j.cmd.Stdout, j.cmd.Stderr = &lockedWriter{w: j.logs}, &lockedWriter{w: j.logs}
-	if err := j.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if j.cmd != nil {
-			j.kill()
-		}
-	})
-	return j, jrpc
-}
-
-// lockedWriter serialises the writes of a process's stdout and stderr into one buffer
-// with the reads of logText.
-type lockedWriter struct{ w io.Writer }
-
-var logMu sync.Mutex
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	logMu.Lock()
-	defer logMu.Unlock()
-	return l.w.Write(p)
-}
-
-func (p *testnetProc) logText() string {
-	logMu.Lock()
-	defer logMu.Unlock()
-	return p.logs.String()
-}
-
-// get returns the body of GET url, failing the test on any error.
-func get(t testing.TB, url string) []byte {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %v\n%s", url, res.StatusCode, err, b)
-	}
-	return b
+	jrpc := ipledgertest.FreeAddr(t)
+	return startFullNode(t, name, "node", jhome, "--rpc", jrpc), jrpc
 }
 
 // TestStateSyncJoin runs four validators that take a snapshot every 10 blocks under a
@@ -112,7 +60,7 @@ func TestStateSyncJoin(t *testing.T) {
 	deadline := time.Now().Add(40 * time.Second)
 	for joiner.height() < head {
 		if time.Now().After(deadline) {
-			t.Fatalf("the joiner did not reach height %d in 40 s (at %d)\n%s", head, joiner.height(), joiner.logText())
+			t.Fatalf("the joiner did not reach height %d in 40 s (at %d)\n%s", head, joiner.height(), joiner.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -134,15 +82,15 @@ func TestStateSyncJoin(t *testing.T) {
 	t.Logf("%.1f s: all at height %d", time.Since(start).Seconds(), top)
 
 	// It restored a snapshot and did not replay from height 1.
-	m := regexp.MustCompile(`msg="snapshot restored" height=(\d+) app_hash=([0-9A-F]+)`).FindStringSubmatch(joiner.logText())
+	m := regexp.MustCompile(`msg="snapshot restored" height=(\d+) app_hash=([0-9A-F]+)`).FindStringSubmatch(joiner.logs.String())
 	if m == nil {
-		t.Fatalf("the joiner's log shows no restored snapshot:\n%s", joiner.logText())
+		t.Fatalf("the joiner's log shows no restored snapshot:\n%s", joiner.logs.String())
 	}
 	restored, _ := strconv.ParseInt(m[1], 10, 64)
 	if restored < 10 || restored%10 != 0 || restored > top {
 		t.Fatalf("restored a snapshot of height %d (top %d)", restored, top)
 	}
-	if !regexp.MustCompile(`(?m)^ipledger_state_sync_height ` + m[1] + `$`).Match(get(t, joiner.cl.Base+"/metrics")) {
+	if !regexp.MustCompile(`(?m)^ipledger_state_sync_height ` + m[1] + `$`).Match(ipledgertest.Get(t, joiner.cl.Base+"/metrics")) {
 		t.Fatalf("metrics do not name the restored height %d", restored)
 	}
 	rpc, err := rpchttp.New("http://" + jrpc)
@@ -193,13 +141,13 @@ func TestStateSyncJoin(t *testing.T) {
 		"/v1/orgs/" + ipledger.RIPENCC, "/v1/orgs/ORG-" + tn.Nodes[0].Registries[0] + "-1",
 		fmt.Sprintf("/v1/log/proof/consistency?old=%d&new=%d", js.LogSize/3, js.LogSize)}
 	for _, path := range paths {
-		if jb, vb := get(t, joiner.cl.Base+path), get(t, procs[3].cl.Base+path); !bytes.Equal(jb, vb) {
+		if jb, vb := ipledgertest.Get(t, joiner.cl.Base+path), ipledgertest.Get(t, procs[3].cl.Base+path); !bytes.Equal(jb, vb) {
 			t.Fatalf("GET %s differs:\njoiner %s\nnode3  %s", path, jb, vb)
 		}
 	}
 	// Checkpoints are signed by each node's own key; the checkpoint body is the same.
 	body := func(note []byte) string { return string(note[:bytes.Index(note, []byte("\n\n"))]) }
-	if jc, vc := body(get(t, joiner.cl.Base+"/v1/log/checkpoint")), body(get(t, procs[0].cl.Base+"/v1/log/checkpoint")); jc != vc {
+	if jc, vc := body(ipledgertest.Get(t, joiner.cl.Base+"/v1/log/checkpoint")), body(ipledgertest.Get(t, procs[0].cl.Base+"/v1/log/checkpoint")); jc != vc {
 		t.Fatalf("checkpoints differ:\njoiner %s\nnode0  %s", jc, vc)
 	}
 	// Tiles and entry bundles, from the leaves and subtree hashes the joiner rebuilt.
@@ -209,7 +157,7 @@ func TestStateSyncJoin(t *testing.T) {
 		if w < 256 {
 			path = fmt.Sprintf("%s.p/%d", tile, w)
 		}
-		if jb, vb := get(t, joiner.cl.Base+path), get(t, procs[1].cl.Base+path); !bytes.Equal(jb, vb) {
+		if jb, vb := ipledgertest.Get(t, joiner.cl.Base+path), ipledgertest.Get(t, procs[1].cl.Base+path); !bytes.Equal(jb, vb) {
 			t.Fatalf("GET %s differs", path)
 		}
 	}
@@ -258,24 +206,14 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	b.StopTimer()
 	dir := b.TempDir()
 	home := filepath.Join(dir, "dev")
-	addr, p2p, rpc := ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b)
-	dev := &testnetProc{t: b, node: cli.TestnetNode{Name: "dev", Home: home}, cl: &client.Client{Base: "http://" + addr}, logs: &bytes.Buffer{}}
-	dev.cmd = exec.Command(binary(b), "dev", "--home", home, "--http", addr, "--p2p", p2p, "--rpc", rpc, "--whois", "off", "--rtr", "off",
-		"--snapshot-interval", "10", "--import", folder)
-	dev.cmd.Stdout, dev.cmd.Stderr = &lockedWriter{w: dev.logs}, &lockedWriter{w: dev.logs}
+	p2p, rpc := ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b)
+	binary(b)
 	t0 := time.Now()
-	if err := dev.cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if dev.cmd != nil {
-			dev.kill()
-		}
-	})
+	dev := startFullNode(b, "dev", "dev", home, "--p2p", p2p, "--rpc", rpc, "--snapshot-interval", "10", "--import", folder)
 	imported := regexp.MustCompile(`(?m)^import: .*$`)
-	for !imported.MatchString(dev.logText()) {
-		if time.Since(t0) > 5*time.Minute || strings.Contains(dev.logText(), "ipledger:") {
-			b.Fatalf("the import did not finish:\n%s", dev.logText())
+	for !imported.MatchString(dev.logs.String()) {
+		if time.Since(t0) > 5*time.Minute || strings.Contains(dev.logs.String(), "ipledger:") {
+			b.Fatalf("the import did not finish:\n%s", dev.logs.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -283,13 +221,13 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("imported 2014-06 in %.1f s up to height %d: %s", time.Since(t0).Seconds(), st.Height, imported.FindString(dev.logText()))
+	b.Logf("imported 2014-06 in %.1f s up to height %d: %s", time.Since(t0).Seconds(), st.Height, imported.FindString(dev.logs.String()))
 
 	// A trickle of registrations moves the chain past a snapshot of the imported state.
 	ctx, cancel := context.WithCancel(context.Background())
 	var trickle sync.WaitGroup
 	trickle.Go(func() {
-		ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(b, home, ipledger.RIPENCC)}
+		ripe := signer(b, home, ipledger.RIPENCC)
 		o, err := dev.cl.Org(ctx, ipledger.RIPENCC)
 		if err != nil {
 			return
@@ -306,7 +244,7 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	deadline := time.Now().Add(3 * time.Minute)
 	for snap == 0 || dev.height() < snap+2 {
 		if time.Now().After(deadline) {
-			b.Fatalf("no snapshot of the imported state after 3 minutes (snapshots %v, height %d)\n%s", snapshotHeights(home), dev.height(), dev.logText())
+			b.Fatalf("no snapshot of the imported state after 3 minutes (snapshots %v, height %d)\n%s", snapshotHeights(home), dev.height(), dev.logs.String())
 		}
 		for _, h := range snapshotHeights(home) {
 			if h >= st.Height && snap == 0 {
@@ -324,31 +262,21 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		head := dev.height()
 		jhome := filepath.Join(dir, fmt.Sprint("joiner", i))
-		jaddr := ipledgertest.FreeAddr(b)
 		b.StartTimer()
 		start := time.Now()
-		out, err := exec.Command(binary(b), "init", "--home", jhome, "--join", chain.GenesisPath(home), "--peers", st.NodeID+"@"+p2p,
-			"--state-sync", "--rpc-servers", rpc).CombinedOutput()
-		if err != nil {
-			b.Fatalf("init --join: %v\n%s", err, out)
-		}
-		j := &testnetProc{t: b, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &client.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
-		j.cmd = exec.Command(binary(b), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off")
-		j.cmd.Stdout, j.cmd.Stderr = &lockedWriter{w: j.logs}, &lockedWriter{w: j.logs}
-		if err := j.cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
+		run(b, "init", "--home", jhome, "--join", chain.GenesisPath(home), "--peers", st.NodeID+"@"+p2p, "--state-sync", "--rpc-servers", rpc)
+		j := startFullNode(b, "joiner", "node", jhome)
 		for j.height() < head {
 			if time.Since(start) > 3*time.Minute {
 				j.kill()
-				b.Fatalf("the joiner did not reach height %d in 3 minutes\n%s", head, j.logText())
+				b.Fatalf("the joiner did not reach height %d in 3 minutes\n%s", head, j.logs.String())
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 		b.StopTimer()
 		total += time.Since(start)
-		logs := j.logText()
-		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", j.cmd.Process.Pid))
+		logs := j.logs.String()
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", j.run.cmd.Process.Pid))
 		if m := regexp.MustCompile(`VmHWM:\s*(\d+) kB`).FindSubmatch(status); m != nil {
 			kb, _ := strconv.ParseFloat(string(m[1]), 64)
 			b.ReportMetric(kb/1024, "MiB-peak-RSS")

@@ -6,11 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,34 +19,44 @@ import (
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
-// testnetProc is one validator process of a testnet.
+// testnetProc is one node process of a testnet, which the test may kill and start again.
 type testnetProc struct {
 	t    testing.TB
 	node cli.TestnetNode
-	bin  string // the binary it runs; "" for this package's
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	bin  string                     // the binary it runs; "" for this package's
+	args []string                   // its arguments; nil for a validator's `node --home`, its config saying the rest
+	run  *proc                      // nil while killed
+	logs *ipledgertest.LockedBuffer // the output since the last start
 	cl   *client.Client
+}
+
+// startFullNode starts `ipledger sub` on home under name, with its API on a free port as
+// nodeArgs says, and does not wait for it.
+func startFullNode(t testing.TB, name, sub, home string, extra ...string) *testnetProc {
+	t.Helper()
+	addr := ipledgertest.FreeAddr(t)
+	p := &testnetProc{t: t, node: cli.TestnetNode{Name: name, Home: home}, args: nodeArgs(sub, home, addr, extra...),
+		cl: &client.Client{Base: "http://" + addr}}
+	p.start()
+	return p
 }
 
 func (p *testnetProc) start() {
 	p.t.Helper()
-	p.logs = &bytes.Buffer{}
-	bin := p.bin
+	bin, args := p.bin, p.args
 	if bin == "" {
 		bin = binary(p.t)
 	}
-	p.cmd = exec.Command(bin, "node", "--home", p.node.Home)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatal(err)
+	if args == nil {
+		args = []string{"node", "--home", p.node.Home}
 	}
+	p.run = startProc(p.t, bin, args...)
+	p.logs = p.run.out
 }
 
 func (p *testnetProc) kill() {
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	p.cmd.Wait()
-	p.cmd = nil
+	p.run.kill()
+	p.run = nil
 }
 
 func (p *testnetProc) height() int64 {
@@ -129,48 +137,18 @@ func TestTestnetFaults(t *testing.T) {
 			}
 		}
 	}
-	// App hashes agree at every height.
-	for h := int64(1); h <= top; h++ {
-		var want string
-		for _, p := range procs {
-			b, err := p.cl.Block(context.Background(), h)
-			if err != nil {
-				t.Fatalf("%s block %d: %v", p.node.Name, h, err)
-			}
-			got := fmt.Sprintf("%X", []byte(b.AppHash))
-			if want == "" {
-				want = got
-			} else if got != want {
-				t.Fatalf("height %d: %s has app hash %s, node0 %s", h, p.node.Name, got, want)
-			}
-		}
-	}
+	sameAppHashes(t, top, procs)
 	// A full node joins from testnet.json, catches up by block sync and answers like the
 	// validators.
 	jhome := filepath.Join(dir, "joiner")
-	if out, err := exec.Command(binary(t), "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile)).CombinedOutput(); err != nil {
-		t.Fatalf("init --join: %v\n%s", err, out)
-	}
-	jaddr := ipledgertest.FreeAddr(t)
-	joiner := &testnetProc{t: t, node: cli.TestnetNode{Name: "joiner", Home: jhome}, cl: &client.Client{Base: "http://" + jaddr}, logs: &bytes.Buffer{}}
-	joiner.cmd = exec.Command(binary(t), "node", "--home", jhome, "--http", jaddr, "--whois", "off", "--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off")
-	joiner.cmd.Stdout, joiner.cmd.Stderr = joiner.logs, joiner.logs
-	if err := joiner.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	procs = append(procs, joiner)
+	run(t, "init", "--home", jhome, "--join", filepath.Join(dir, cli.TestnetFile))
+	joiner := startFullNode(t, "joiner", "node", jhome)
 	joiner.waitHeight(top, 60*time.Second)
 	st, err := joiner.cl.Status(context.Background())
 	if err != nil || len(st.Validators) != 4 {
 		t.Fatalf("joiner status %+v %v", st, err)
 	}
-	for h := int64(1); h <= top; h++ {
-		jb, err1 := joiner.cl.Block(context.Background(), h)
-		vb, err2 := procs[0].cl.Block(context.Background(), h)
-		if err1 != nil || err2 != nil || !bytes.Equal(jb.AppHash, vb.AppHash) {
-			t.Fatalf("joiner at height %d: %v %v", h, err1, err2)
-		}
-	}
+	sameAppHashes(t, top, []*testnetProc{procs[0], joiner})
 	for hash := range committed {
 		if info, err := joiner.cl.Tx(context.Background(), hash.String()); err != nil || info.Height != committed[hash].Height {
 			t.Fatalf("joiner: tx %s: %+v %v", hash, info, err)
@@ -178,6 +156,26 @@ func TestTestnetFaults(t *testing.T) {
 		break
 	}
 	t.Logf("%d transactions over %d heights; one validator killed and restarted, then two; a full node joined", len(committed), top)
+}
+
+// sameAppHashes fails the test unless every one of procs has the app hash of the first
+// at every height from 1 to top.
+func sameAppHashes(t testing.TB, top int64, procs []*testnetProc) {
+	t.Helper()
+	for h := int64(1); h <= top; h++ {
+		var want []byte
+		for i, p := range procs {
+			b, err := p.cl.Block(context.Background(), h)
+			if err != nil {
+				t.Fatalf("%s block %d: %v", p.node.Name, h, err)
+			}
+			if i == 0 {
+				want = b.AppHash
+			} else if !bytes.Equal(b.AppHash, want) {
+				t.Fatalf("height %d: %s has app hash %X, %s %X", h, p.node.Name, []byte(b.AppHash), procs[0].node.Name, want)
+			}
+		}
+	}
 }
 
 // registryLoad is the load the testnet tests put on a network: registries whose keys a
@@ -197,7 +195,7 @@ func startRegistryLoad(t *testing.T, tn cli.Testnet, procs []*testnetProc, i int
 	l := &registryLoad{cancel: cancel, committed: map[ipledger.Hash]apitypes.Outcome{}}
 	for _, reg := range regs {
 		l.wg.Add(1)
-		go l.run(ctx, procs[i].cl, tn.ChainID, ipledger.Signer{Org: reg, Key: loadKeyFile(t, tn.Nodes[i].Home, reg)})
+		go l.run(ctx, procs[i].cl, tn.ChainID, signer(t, tn.Nodes[i].Home, reg))
 	}
 	t.Cleanup(func() { l.stop() })
 	return l
@@ -245,9 +243,7 @@ func (l *registryLoad) run(ctx context.Context, cl *client.Client, chainID strin
 // writeTestnet runs `ipledger testnet` for n validators in dir and reads its testnet.json.
 func writeTestnet(t testing.TB, dir, chainID string, n int) cli.Testnet {
 	t.Helper()
-	if out, err := exec.Command(binary(t), "testnet", "--validators", strconv.Itoa(n), "--dir", dir, "--chain-id", chainID).CombinedOutput(); err != nil {
-		t.Fatalf("testnet: %v\n%s", err, out)
-	}
+	run(t, "testnet", "--validators", strconv.Itoa(n), "--dir", dir, "--chain-id", chainID)
 	var tn cli.Testnet
 	b, err := os.ReadFile(filepath.Join(dir, cli.TestnetFile))
 	if err != nil || json.Unmarshal(b, &tn) != nil || len(tn.Nodes) != n {
@@ -256,8 +252,7 @@ func writeTestnet(t testing.TB, dir, chainID string, n int) cli.Testnet {
 	return tn
 }
 
-// startTestnetProcs starts every validator of tn, stops them when the test ends, and
-// waits until each has committed a block. Validator i runs bins[i] when that is given and
+// startTestnetProcs starts every validator of tn, killed when the test ends, and waits until each has committed a block. Validator i runs bins[i] when that is given and
 // not "", this package's binary otherwise.
 func startTestnetProcs(t testing.TB, tn cli.Testnet, bins ...string) []*testnetProc {
 	t.Helper()
@@ -269,13 +264,6 @@ func startTestnetProcs(t testing.TB, tn cli.Testnet, bins ...string) []*testnetP
 		}
 		procs[i].start()
 	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			if p.cmd != nil {
-				p.kill()
-			}
-		}
-	})
 	for _, p := range procs {
 		p.waitHeight(1, 60*time.Second)
 	}

@@ -26,11 +26,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if block == nil {
 		t.Fatal("walk-through has no sh block")
 	}
-	home := filepath.Join(t.TempDir(), "reg")
-	if out, err := exec.Command(binary(t), "init", "--home", home, "--chain-id", "walkthrough").CombinedOutput(); err != nil {
-		t.Fatalf("init: %v\n%s", err, out)
-	}
-	p := startNode(t, home)
+	home := initHome(t, "walkthrough")
+	p := startNode(t, "node", home)
 	bin := filepath.Dir(binary(t))
 	work := t.TempDir() // the working directory, where t.tx is written
 	var transcript strings.Builder
@@ -38,14 +35,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		cmd := exec.Command("bash", "-c", "set -e; "+line)
 		cmd.Dir = work
 		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "IPLEDGER_HOME="+home, "IPLEDGER_NODE=http://"+p.addr)
-		out, err := cmd.CombinedOutput()
-		transcript.WriteString("$ " + line + "\n" + string(out))
-		if ee, ok := err.(*exec.ExitError); ok {
-			return ee.ExitCode(), string(out)
-		} else if err != nil {
-			t.Fatalf("%s: %v", line, err)
-		}
-		return 0, string(out)
+		code, out := exitCode(t, cmd)
+		transcript.WriteString("$ " + line + "\n" + out)
+		return code, out
 	}
 	ran := 0
 	for _, line := range strings.Split(block[1], "\n") {

@@ -2,13 +2,9 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,7 +45,7 @@ func rpslAttrs(text string) map[string]map[string][]string {
 // refuses; then -k stop-and-wait over a raw TCP connection (the client has no persistent
 // mode).
 func TestWHOISEndToEnd(t *testing.T) {
-	client := needProgram(t, "whois", "whois")
+	client := ipledgertest.Program(t, "whois", "Debian package whois")
 	data := ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest")
 
 	waddr, whois := devWHOIS(t, client, data)
@@ -157,49 +153,8 @@ func TestWHOISEndToEnd(t *testing.T) {
 // WHOIS address and a function that queries it with the whois client.
 func devWHOIS(t *testing.T, client, data string) (string, func(args ...string) string) {
 	t.Helper()
-	home := filepath.Join(t.TempDir(), "home")
 	waddr := ipledgertest.FreeAddr(t)
-	cmd := exec.Command(binary(t), "dev", "--home", home, "--http", ipledgertest.FreeAddr(t), "--whois", waddr,
-		"--rtr", "off", "--p2p", "127.0.0.1:0", "--rpc", "off", "--import", data)
-	var logs ipledgertest.LockedBuffer
-	cmd.Stderr = &logs
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	imported := make(chan string, 1)
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			logs.Write([]byte(sc.Text() + "\n"))
-			if strings.HasPrefix(sc.Text(), "import:") {
-				imported <- sc.Text()
-			}
-		}
-		cmd.Wait()
-	}()
-	select {
-	case line := <-imported:
-		t.Log(line)
-	case <-exited:
-		t.Fatalf("ipledger dev exited:\n%s", logs.String())
-	case <-time.After(120 * time.Second):
-		t.Fatalf("import did not finish:\n%s", logs.String())
-	}
+	logs := startImport(t, data, 120*time.Second, "--whois", waddr).out
 	if !strings.Contains(logs.String(), "serving WHOIS") {
 		t.Errorf("no start line for WHOIS in the log:\n%s", logs.String())
 	}
@@ -207,9 +162,7 @@ func devWHOIS(t *testing.T, client, data string) (string, func(args ...string) s
 	host, port, _ := net.SplitHostPort(waddr)
 	whois := func(args ...string) string {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, client, append([]string{"-h", host, "-p", port}, args...)...).CombinedOutput()
+		out, err := ipledgertest.RunTimeout(20*time.Second, client, append([]string{"-h", host, "-p", port}, args...)...)
 		if err != nil {
 			t.Fatalf("whois %v: %v\n%s", args, err, out)
 		}
@@ -225,7 +178,7 @@ func devWHOIS(t *testing.T, client, data string) (string, func(args ...string) s
 // and an available AS number (an as-block) as AVAILABLE, not as ALLOCATED; an allocation
 // between two reserved blocks stays the holder's.
 func TestWHOISPoolSpaceEndToEnd(t *testing.T) {
-	client := needProgram(t, "whois", "whois")
+	client := ipledgertest.Program(t, "whois", "Debian package whois")
 	data := ipledgertest.Data(t, "delegated/2026-08/delegated-afrinic-extended-latest")
 	_, whois := devWHOIS(t, client, data)
 	for _, c := range []struct {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -18,7 +17,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -29,13 +27,8 @@ import (
 // holds the size it cosigned (a fresh add-checkpoint from 0 gets 409 with that size), and
 // the node brings it to the new checkpoint.
 func TestWitnessEndToEnd(t *testing.T) {
-	bin := binary(t)
 	wdir := filepath.Join(t.TempDir(), "witness")
-	out, err := exec.Command(bin, "witness", "--dir", wdir, "--name", "witness.e2e/w1", "--show-key").Output()
-	if err != nil {
-		t.Fatalf("witness --show-key: %v", err)
-	}
-	wkey := strings.TrimSpace(string(out))
+	wkey := strings.TrimSpace(run(t, "witness", "--dir", wdir, "--name", "witness.e2e/w1", "--show-key"))
 	if !strings.HasPrefix(wkey, "witness.e2e/w1+") {
 		t.Fatalf("witness key %q", wkey)
 	}
@@ -46,24 +39,16 @@ func TestWitnessEndToEnd(t *testing.T) {
 
 	// The node starts first, pointing at the witness's address: it retries until the
 	// witness is up, which needs the node's log key.
-	home := filepath.Join(t.TempDir(), "home")
-	addr, waddr := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
-	var nodeOut ipledgertest.LockedBuffer
-	dev := exec.Command(bin, "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
-		"--p2p", "127.0.0.1:0", "--rpc", "off", "--witness", "http://"+waddr+"="+wkey)
-	dev.Stdout, dev.Stderr = &nodeOut, &nodeOut
-	if err := dev.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dev.Process.Kill(); dev.Wait() })
-	cl := &client.Client{Base: "http://" + addr}
-	witnessWaitFor(t, 60*time.Second, "the dev node", &nodeOut, func() bool {
+	waddr := ipledgertest.FreeAddr(t)
+	dev := launchNode(t, "dev", newHome(t), "--witness", "http://"+waddr+"="+wkey)
+	home, addr, cl := dev.home, dev.addr, dev.cl
+	waitFor(t, 60*time.Second, "the dev node", dev.out.String, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		st, err := cl.Status(ctx)
 		return err == nil && st.Height >= 1
 	})
-	_, keyBody := witnessGet(t, "http://"+addr+"/v1/log/key")
+	_, keyBody := ipledgertest.Fetch("http://" + addr + "/v1/log/key")
 	logKey := strings.TrimSpace(string(keyBody))
 	logV, err := note.NewVerifier(logKey)
 	if err != nil {
@@ -71,34 +56,20 @@ func TestWitnessEndToEnd(t *testing.T) {
 	}
 	origin := "ipledger/ipledger-dev"
 
-	var witnessOut ipledgertest.LockedBuffer
-	startWitness := func() *exec.Cmd {
-		cmd := exec.Command(bin, "witness", "--listen", waddr, "--dir", wdir, "--log", origin+"="+logKey)
-		cmd.Stdout, cmd.Stderr = &witnessOut, &witnessOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd
+	startWitness := func() *proc {
+		return startProc(t, binary(t), "witness", "--listen", waddr, "--dir", wdir, "--log", origin+"="+logKey)
 	}
-	wcmd := startWitness()
+	w := startWitness()
 
-	ripe := ipledger.Signer{Org: ipledger.RIPENCC, Key: loadKeyFile(t, home, ipledger.RIPENCC)}
+	ripe := signer(t, home, ipledger.RIPENCC)
 	seq := uint64(1)
 	submit := func(count int) {
 		t.Helper()
 		for range count {
 			body := ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: fmt.Sprintf("ORG-WIT%d", seq), Name: "Witnessed"}}}
-			tx, err := ipledger.BuildTx("ipledger-dev", ipledger.KindRegisterOrg, seq, 0, body, ripe)
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			res, err := cl.Submit(ctx, tx, true)
+			commit(t, ctx, cl, "ipledger-dev", ipledger.KindRegisterOrg, seq, body, ripe)
 			cancel()
-			if err != nil || res.Code != 0 {
-				t.Fatalf("submit %d: %+v %v\n%s", seq, res, err, nodeOut.String())
-			}
 			seq++
 		}
 	}
@@ -107,12 +78,12 @@ func TestWitnessEndToEnd(t *testing.T) {
 	cosigned := func() uint64 {
 		t.Helper()
 		var size uint64
-		witnessWaitFor(t, 60*time.Second, "a cosigned checkpoint", &nodeOut, func() bool {
+		waitFor(t, 60*time.Second, "a cosigned checkpoint", dev.out.String, func() bool {
 			st, err := cl.Status(context.Background())
 			if err != nil {
 				return false
 			}
-			code, b := witnessGet(t, "http://"+addr+"/v1/log/checkpoint")
+			code, b := ipledgertest.Fetch("http://" + addr + "/v1/log/checkpoint")
 			if code != 200 {
 				return false
 			}
@@ -138,20 +109,17 @@ func TestWitnessEndToEnd(t *testing.T) {
 	}
 
 	// Stop the witness; the log grows meanwhile; restart it on the same directory.
-	if err := wcmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if err := wcmd.Wait(); err != nil {
-		t.Fatalf("witness exit: %v\n%s", err, witnessOut.String())
+	if w.stop(syscall.SIGTERM); w.err != nil {
+		t.Fatalf("witness exit: %v\n%s", w.err, w.out.String())
 	}
 	submit(3)
-	startWitness()
+	w = startWitness()
 	// Its record survived: a client that knows nothing gets 409 with a size at least the
 	// one cosigned before the stop (the node may have been quicker than this request).
-	_, signed := witnessGet(t, "http://"+addr+"/v1/log/checkpoint")
+	_, signed := ipledgertest.Fetch("http://" + addr + "/v1/log/checkpoint")
 	var code int
 	var body []byte
-	witnessWaitFor(t, 30*time.Second, "the restarted witness", &witnessOut, func() bool {
+	waitFor(t, 30*time.Second, "the restarted witness", w.out.String, func() bool {
 		resp, err := http.Post("http://"+waddr+"/add-checkpoint", "text/plain", bytes.NewReader(append([]byte("old 0\n\n"), signed...)))
 		if err != nil {
 			return false
@@ -163,7 +131,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 	})
 	var known uint64
 	if _, err := fmt.Sscanf(string(body), "%d\n", &known); code != http.StatusConflict || err != nil || known < size2 {
-		t.Fatalf("old 0 after restart: %d %q (cosigned %d before)\n%s", code, body, size2, witnessOut.String())
+		t.Fatalf("old 0 after restart: %d %q (cosigned %d before)\n%s", code, body, size2, w.out.String())
 	}
 	size3 := cosigned()
 	if size3 <= size2 {
@@ -172,28 +140,5 @@ func TestWitnessEndToEnd(t *testing.T) {
 	submit(1)
 	if size4 := cosigned(); size4 <= size3 {
 		t.Fatalf("cosigned size %d after %d", size4, size3)
-	}
-}
-
-func witnessGet(t *testing.T, url string) (int, []byte) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
-// witnessWaitFor polls ok until it holds, or fails the test after d showing the process output.
-func witnessWaitFor(t *testing.T, d time.Duration, what string, out *ipledgertest.LockedBuffer, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s\n%s", what, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
