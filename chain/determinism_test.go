@@ -20,7 +20,7 @@ import (
 )
 
 // detBlocks builds a deterministic mix of blocks: registrations, allocations, assignments,
-// transfers and returns, with replays, bad signatures and conflicting transactions in
+// transfers, returns, swaps and listings (which end in later blocks), with replays, bad signatures and conflicting transactions in
 // between, so successes and rejections both change (or not) the app hash.
 func detBlocks() []ReplayBlock {
 	r := rand.New(rand.NewPCG(42, 42))
@@ -71,7 +71,7 @@ func detBlocks() []ReplayBlock {
 				pfx := strings.Split(p, "/")
 				res, _ = ipledger.ParseResource(pfx[0] + "/24")
 			}
-			switch r.IntN(6) {
+			switch r.IntN(8) {
 			case 0, 1:
 				txs = append(txs, build(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: res, Org: o, Status: ipledger.StatusAllocatedPA}}}, ripe))
 			case 2:
@@ -81,6 +81,12 @@ func detBlocks() []ReplayBlock {
 				txs = append(txs, build(ipledger.KindTransfer, ipledger.TransferBody{Resource: res, To: to}, signer(o), signer(to)))
 			case 4:
 				txs = append(txs, build(ipledger.KindReturn, ipledger.ReturnBody{Resource: res}, signer(o)))
+			case 6:
+				to := orgs[(r.IntN(4)+1+indexOf(orgs, o))%5]
+				txs = append(txs, build(ipledger.KindSwap, ipledger.SwapBody{Resource: res, Buyer: to, ASN: 64500}, signer(o), signer(to)))
+			case 7:
+				end := start.Add(time.Duration(h+int64(r.IntN(5))) * time.Second).Unix()
+				txs = append(txs, build(ipledger.KindList, ipledger.ListBody{Resource: res, Reserve: 1, End: end}, signer(o)))
 			case 5:
 				if len(prev) > 0 {
 					txs = append(txs, prev[r.IntN(len(prev))]) // a replay

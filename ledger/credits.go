@@ -5,7 +5,8 @@ import (
 )
 
 // Settlement credits: integers minted and burned only by settlement agents, moved by their
-// holders and by lease settlement. Every change keeps the sum of balances equal to the
+// holders, by lease settlement and by the market's. Credits a bid holds (market.go) stay in
+// the balance but cannot be paid, burned or held again until released. Every change keeps the sum of balances equal to the
 // supply counter; arithmetic that would overflow rejects the transaction.
 
 // requireAgent is the signer rule of mint and burn: o must be a settlement agent.
@@ -84,8 +85,12 @@ func (a *apply) move(from, to string, amount uint64) error {
 	if err != nil {
 		return err
 	}
-	if fb < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits; %d needed", from, fb, amount)
+	fh, err := a.held(from)
+	if err != nil {
+		return err
+	}
+	if fb-fh < amount {
+		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held by bids); %d needed", from, fb-fh, fh, amount)
 	}
 	if tb+amount < tb {
 		return ipledger.Errorf(ipledger.CodeOverflow, "crediting %d to %s would overflow its balance of %d", amount, to, tb)
@@ -101,8 +106,12 @@ func (a *apply) debit(org string, amount uint64) error {
 	if err != nil {
 		return err
 	}
-	if b < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits; %d needed", org, b, amount)
+	h, err := a.held(org)
+	if err != nil {
+		return err
+	}
+	if b-h < amount {
+		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held by bids); %d needed", org, b-h, h, amount)
 	}
 	a.touch("org", org)
 	return a.setU64(balanceKey(org), b-amount)

@@ -443,7 +443,8 @@ func (a *apply) assign(body *ipledger.AssignBody) error {
 	return nil
 }
 
-// transfer moves a holding, or part of one, from the first signer to the second.
+// transfer moves a holding, or part of one, from the first signer to the second, under the
+// transfer policy (checkPolicy, a holding period) like a sale, but fee-free and unpriced.
 func (a *apply) transfer(body *ipledger.TransferBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
@@ -463,7 +464,22 @@ func (a *apply) transfer(body *ipledger.TransferBody) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.carve(h, body.Resource, body.To, false)
+	p, err := a.params()
+	if err != nil {
+		return err
+	}
+	if err := checkPolicy(h, body.Resource, p.Transfer); err != nil {
+		return err
+	}
+	moved, err := a.carve(h, body.Resource, body.To, false)
+	if err != nil {
+		return err
+	}
+	if err := a.startPeriod(moved, p); err != nil {
+		return err
+	}
+	// Market data counts it as an unpriced transfer.
+	_, err = a.recordTrade(ipledger.Trade{Venue: "transfer", Resource: body.Resource, Seller: from, Buyer: body.To})
 	return err
 }
 

@@ -209,6 +209,11 @@ func init() {
 		ipledger.KindTerminate:        kindOf((*apply).terminateLease),
 		ipledger.KindSetGeo:           kindOf((*apply).setGeo),
 		ipledger.KindSetValidator:     kindOf((*apply).setValidator),
+		ipledger.KindList:             kindOf((*apply).list),
+		ipledger.KindBid:              kindOf((*apply).bid),
+		ipledger.KindCancelListing:    kindOf((*apply).cancelListing),
+		ipledger.KindSwap:             kindOf((*apply).swap),
+		ipledger.KindCancelSale:       kindOf((*apply).cancelSale),
 	}
 }
 

@@ -265,3 +265,23 @@ func InForce(kv ipledger.KV, at int64, fn func(*ipledger.RouteAuth) bool) error 
 		return fn(ra)
 	})
 }
+
+// Listings calls fn for every listing, open or closed, in id order until fn returns false.
+func Listings(kv ipledger.KV, fn func(*ipledger.Listing) bool) error {
+	return eachJSON(kv, tagListing, fn)
+}
+
+// ListingByID returns listing id, or nil.
+func ListingByID(kv ipledger.KV, id uint64) (*ipledger.Listing, error) { return state{kv}.listing(id) }
+
+// Sales calls fn for every large sale, pending or closed, in id order until fn returns
+// false.
+func Sales(kv ipledger.KV, fn func(*ipledger.Sale) bool) error { return eachJSON(kv, tagSale, fn) }
+
+// Trades calls fn for every trade in id order (the order they settled in) until fn returns
+// false.
+func Trades(kv ipledger.KV, fn func(*ipledger.Trade) bool) error { return eachJSON(kv, tagTrade, fn) }
+
+// Held returns the credits of org that its bids and pending purchases hold: part of its
+// balance that it cannot pay until they are released.
+func Held(kv ipledger.KV, org string) (uint64, error) { return state{kv}.held(org) }
