@@ -22,6 +22,7 @@ func (s *server) mountMarket() {
 	s.handle("GET /v1/routes", orgListing(s, "routes", listRoutes))
 	s.handle("GET /geofeed.csv", s.geofeed)
 	s.handle("GET /geofeed/{org}", s.geofeed)
+	s.mountTrades()
 }
 
 func (s *server) balance(w http.ResponseWriter, r *http.Request) error {

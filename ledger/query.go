@@ -199,8 +199,14 @@ func GeosOverlapping(kv ipledger.KV, r ipledger.Resource, limit int) (geos []*ip
 }
 
 func eachJSON[T any](kv ipledger.KV, tag byte, fn func(*T) bool) error {
+	return eachJSONFrom(kv, []byte{tag}, fn)
+}
+
+// eachJSONFrom is eachJSON over the records of from's table from the key from on.
+func eachJSONFrom[T any](kv ipledger.KV, from []byte, fn func(*T) bool) error {
+	tag := from[0]
 	var derr error
-	err := kv.Iterate([]byte{tag}, []byte{tag + 1}, false, func(_, v []byte) bool {
+	err := kv.Iterate(from, []byte{tag + 1}, false, func(_, v []byte) bool {
 		var x T
 		if derr = json.Unmarshal(v, &x); derr != nil {
 			derr = fmt.Errorf("decode %q record: %w", tag, derr)
@@ -285,3 +291,12 @@ func Trades(kv ipledger.KV, fn func(*ipledger.Trade) bool) error { return eachJS
 // Held returns the credits of org that its bids and pending purchases hold: part of its
 // balance that it cannot pay until they are released.
 func Held(kv ipledger.KV, org string) (uint64, error) { return state{kv}.held(org) }
+
+// TradesAfter calls fn for every trade with an id above after, in id order, until fn
+// returns false.
+func TradesAfter(kv ipledger.KV, after uint64, fn func(*ipledger.Trade) bool) error {
+	if after == ^uint64(0) {
+		return nil
+	}
+	return eachJSONFrom(kv, u64Key(tagTrade, after+1), fn)
+}
