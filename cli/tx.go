@@ -338,6 +338,7 @@ func txCmd(e *env) *cobra.Command {
 		c.AddCommand(sub)
 	}
 	c.AddCommand(txSignCmd(e), txSubmitCmd(e))
+	c.AddCommand(txMarketCmds(e)...)
 	return c
 }
 
