@@ -63,7 +63,7 @@ const (
 
 func listingRef(id uint64) string { return "listing/" + strconv.FormatUint(id, 10) }
 func saleRef(id uint64) string    { return "sale/" + strconv.FormatUint(id, 10) }
-func periodRef(id uint64) string  { return "held/" + strconv.FormatUint(id, 10) }
+func periodRef(id uint64) string  { return "period/" + strconv.FormatUint(id, 10) }
 
 func heldKey(org string) []byte { return append([]byte{tagHeld}, org...) }
 
@@ -628,7 +628,7 @@ func (a *apply) endListing(l *ipledger.Listing, p Params) (string, error) {
 	}
 	if l.Bids == 0 {
 		l.State = ipledger.ListingExpired
-		return "listing-expired", a.putListing(l)
+		return "listing-unsold", a.putListing(l)
 	}
 	if err := a.release(l.HighBidder, l.HighBid); err != nil {
 		return "", err

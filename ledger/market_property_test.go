@@ -228,7 +228,7 @@ func TestMarketProperties(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"list", "bid", "cancel-listing", "swap", "cancel-sale", "lease", "transfer",
-		"listing-sold", "listing-expired", "sale-pending", "sale-settled"} {
+		"listing-sold", "listing-unsold", "sale-pending", "sale-settled"} {
 		if total[k] == 0 {
 			t.Errorf("no %s in any sequence: %v", k, total)
 		}

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/json"
 	"net/netip"
 	"testing"
 	"time"
@@ -196,7 +197,7 @@ func TestListingExpiresAndCancels(t *testing.T) {
 	e.fails(ipledger.CodeInvalid, ipledger.KindCancelListing, ipledger.CancelListingBody{Listing: 2}, "ORG-S")
 	e.fails(ipledger.CodeInvalid, ipledger.KindBid, ipledger.BidBody{Listing: 2, Amount: 1000}, "ORG-B")
 	evs := e.advance(time.Hour)
-	if len(evs) != 1 || evs[0].Kind != "listing-expired" || evs[0].Ref != "listing/1" {
+	if len(evs) != 1 || evs[0].Kind != "listing-unsold" || evs[0].Ref != "listing/1" {
 		t.Fatalf("events %+v", evs)
 	}
 	if e.listing(1).State != ipledger.ListingExpired || e.listing(2).State != ipledger.ListingCancelled {
@@ -330,7 +331,7 @@ func TestTransferPolicy(t *testing.T) {
 	e.fails(ipledger.CodeEncumbered, ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("193.0.0.0/24"), Buyer: "ORG-C"}, "ORG-B", "ORG-C")
 	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.0.0/26"), Org: "ORG-C", Status: ipledger.StatusAssignedPA}}}, "ORG-B")
 	evs := e.advance(day * time.Second)
-	if len(evs) != 1 || evs[0].Kind != "holding-period-ended" {
+	if len(evs) != 1 || evs[0].Kind != "period-ended" {
 		t.Fatalf("events %+v", evs)
 	}
 	e.ok(ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.0.0/24"), To: "ORG-C"}, "ORG-B", "ORG-C")
@@ -359,4 +360,21 @@ func TestMarketEventsCarryOver(t *testing.T) {
 		t.Fatalf("%d trades", n)
 	}
 	e.conserved()
+}
+
+// TestEventLeafBound: max_settlements (1000) events of the longest kind and reference, as
+// the end-of-block log leaf records them, fit one log entry (64 KiB less its header).
+func TestEventLeafBound(t *testing.T) {
+	const maxID = "18446744073709551615"
+	evs := map[string]string{
+		"lease-paid": "lease/", "lease-grace": "lease/", "lease-ended": "lease/", "route-expired": "route/",
+		"listing-sold": "listing/", "listing-unsold": "listing/", "listing-failed": "listing/", "sale-pending": "listing/",
+		"sale-settled": "sale/", "sale-failed": "sale/", "period-ended": "period/",
+	}
+	for kind, ref := range evs {
+		b, _ := json.Marshal(ipledger.Event{Kind: kind, Ref: ref + maxID})
+		if n := 1000*(len(b)+1) + 1; n > 63_500 {
+			t.Errorf("1000 %s events take %d bytes", kind, n)
+		}
+	}
 }
