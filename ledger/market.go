@@ -204,7 +204,7 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	if err := a.withdrawAuths(t.seller, t.r); err != nil {
 		return nil, err
 	}
-	leased, err := a.passLeases(chain, t.r, t.buyer)
+	leased, err := a.passLeases(chain, t.r, t.seller, t.buyer)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +212,7 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.asn != 0 && !leased {
+	if t.asn != 0 && !leased && t.r.Family() != ipledger.ASN {
 		for _, pf := range t.r.Prefixes() {
 			if _, err := a.newAuth(ipledger.RouteAuth{Prefix: pf, MaxLength: pf.Bits(), ASN: t.asn, Holder: t.buyer}); err != nil {
 				return nil, err
@@ -276,10 +276,11 @@ func (a *apply) endPeriod(id uint64) error {
 	return a.deleteEncumbrance(e)
 }
 
-// passLeases makes buyer the lessor of the running leases inside r (a sale subject to the
-// lease: the lessee's holding, authorisation and payments continue, and the payment of the
-// next period goes to the buyer). It reports whether there was one.
-func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, buyer string) (bool, error) {
+// passLeases makes buyer the lessor of seller's running leases inside r (a sale subject to
+// the lease: the lessee's holding, authorisation and payments continue, and the payment of
+// the next period goes to the buyer). A lease of a sub-holder inside r stays its own. It
+// reports whether any lease runs inside r.
+func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, seller, buyer string) (bool, error) {
 	var ids []uint64
 	err := a.encumbrances(chain, r, func(e *Encumbrance) bool {
 		if e.Kind == encLease {
@@ -298,6 +299,9 @@ func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, buyer
 		}
 		if l == nil {
 			return false, ipledger.Errorf(ipledger.CodeInternal, "encumbrance of lease %d without its lease", id)
+		}
+		if l.Lessor != seller {
+			continue
 		}
 		l.Lessor = buyer
 		a.touch("lease", strconv.FormatUint(l.ID, 10))

@@ -230,6 +230,19 @@ func TestSwap(t *testing.T) {
 	if trs := e.trades(); len(trs) != 2 || trs[1].Fee != 0 || trs[1].Venue != "swap" {
 		t.Fatalf("trades %+v", trs)
 	}
+	// Units: IPv6 per /48 contained, AS numbers per number (and no route authorisation).
+	e.ok(ipledger.KindAllocate, alloc("2001:600::/32", "ORG-S", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	e.ok(ipledger.KindAllocate, alloc("AS1000-AS1009", "ORG-S", ipledger.StatusAllocated), ipledger.RIPENCC)
+	e.ok(ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("2001:600::/46"), Buyer: "ORG-B", Price: 4001}, "ORG-S", "ORG-B")
+	e.ok(ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("AS1000-AS1002"), Buyer: "ORG-B", Price: 300, ASN: 1000}, "ORG-S", "ORG-B")
+	trs := e.trades()
+	if v6, as := trs[2], trs[3]; v6.Units != 4 || v6.PricePerUnit != 1000 || v6.Family != "ipv6" || as.Units != 3 || as.PricePerUnit != 100 || as.Family != "asn" {
+		t.Fatalf("trades %+v %+v", v6, as)
+	}
+	if e.holder("AS1001") != "ORG-B" || len(e.inForce()) != 1 {
+		t.Fatalf("AS holder %s, in force %v", e.holder("AS1001"), e.inForce())
+	}
+	e.conserved()
 }
 
 func TestLargeSale(t *testing.T) {
