@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -73,16 +72,9 @@ func (s state) held(org string) (uint64, error) { return s.getU64(heldKey(org)) 
 // hold sets amount of org's credits aside: CodeNoFunds unless its balance less what it
 // already holds covers it.
 func (a *apply) hold(org string, amount uint64) error {
-	b, err := a.balance(org)
+	_, h, err := a.free(org, amount)
 	if err != nil {
 		return err
-	}
-	h, err := a.held(org)
-	if err != nil {
-		return err
-	}
-	if b-h < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held); %d needed", org, b-h, h, amount)
 	}
 	a.touch("org", org)
 	return a.setU64(heldKey(org), h+amount)
@@ -346,17 +338,11 @@ func (a *apply) withdrawAuths(org string, r ipledger.Resource) error {
 // r, then those starting before it, which contain r's first number and so start at one of
 // the aligned blocks containing it.
 func (s state) authsOverlapping(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
-	var ids []uint64
-	scan := func(start, end []byte) error {
-		return s.kv.Iterate(start, end, false, func(k, _ []byte) bool {
-			ids = append(ids, binary.BigEndian.Uint64(k[len(k)-8:]))
-			return true
-		})
+	ids, err := s.authIDs(nil, r)
+	if err != nil {
+		return nil, err
 	}
-	lo, hi := r.Key(), r.LastPoint().Key()
-	if err := scan(append([]byte{tagAuthPos}, lo[:]...), append(append([]byte{tagAuthPos}, hi[:]...), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF)); err != nil {
-		return nil, fmt.Errorf("scan route authorisations: %w", err)
-	}
+	lo := r.Key()
 	var last ipledger.Resource
 	for b := r.Family().Bits() - 1; b >= 0; b-- {
 		blk := r.Point().Block(b)
@@ -364,26 +350,11 @@ func (s state) authsOverlapping(r ipledger.Resource) ([]*ipledger.RouteAuth, err
 			continue
 		}
 		last = blk
-		k := blk.Key()
-		p := append([]byte{tagAuthPos}, k[:]...)
-		if err := scan(p, prefixEnd(p)); err != nil {
-			return nil, fmt.Errorf("scan route authorisations: %w", err)
-		}
-	}
-	out := make([]*ipledger.RouteAuth, 0, len(ids))
-	for _, id := range ids {
-		ra, err := s.auth(id)
-		if err != nil {
+		if ids, err = s.authIDs(ids, blk.Point()); err != nil {
 			return nil, err
 		}
-		if ra == nil {
-			continue
-		}
-		if pr, _ := ipledger.PrefixResource(ra.Prefix); pr.Overlaps(r) {
-			out = append(out, ra)
-		}
 	}
-	return out, nil
+	return s.authsOf(ids, r.Overlaps)
 }
 
 func (s state) listing(id uint64) (*ipledger.Listing, error) {
@@ -532,17 +503,10 @@ func (a *apply) cancelListing(body *ipledger.CancelListingBody) error {
 // swap sells a block from the first signer to the second for a price in one transaction;
 // a large one waits out the challenge window as a Sale.
 func (a *apply) swap(body *ipledger.SwapBody) error {
-	buyer, err := a.signer(1)
-	if err != nil {
+	if err := a.counterparty(body.Buyer, "buyer"); err != nil {
 		return err
 	}
-	if buyer.Handle != body.Buyer {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "the buyer %s must be the second signer (found %s)", body.Buyer, buyer.Handle)
-	}
 	seller := a.signers[0].Handle
-	if seller == body.Buyer {
-		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot buy from itself", seller)
-	}
 	p, err := a.params()
 	if err != nil {
 		return err
