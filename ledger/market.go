@@ -204,10 +204,22 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.asn != 0 && !leased && t.r.Family() != ipledger.ASN {
-		for _, pf := range t.r.Prefixes() {
-			if _, err := a.newAuth(ipledger.RouteAuth{Prefix: pf, MaxLength: pf.Bits(), ASN: t.asn, Holder: t.buyer}); err != nil {
-				return nil, err
+	if t.asn != 0 && t.r.Family() != ipledger.ASN {
+		// Over the space outside running leases: the lessee's stays the only one on a
+		// leased block.
+		free := []ipledger.Resource{t.r}
+		for _, lr := range leased {
+			var rest []ipledger.Resource
+			for _, f := range free {
+				rest = append(rest, f.Subtract(lr)...)
+			}
+			free = rest
+		}
+		for _, f := range free {
+			for _, pf := range f.Prefixes() {
+				if _, err := a.newAuth(ipledger.RouteAuth{Prefix: pf, MaxLength: pf.Bits(), ASN: t.asn, Holder: t.buyer}); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -216,7 +228,7 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	}
 	return a.recordTrade(ipledger.Trade{
 		Venue: t.venue, Ref: t.ref, Resource: t.r, Seller: t.seller, Buyer: t.buyer,
-		Price: t.price, Fee: f, SubjectToLease: leased,
+		Price: t.price, Fee: f, SubjectToLease: len(leased) > 0,
 	})
 }
 
@@ -271,26 +283,28 @@ func (a *apply) endPeriod(id uint64) error {
 // passLeases makes buyer the lessor of seller's running leases inside r (a sale subject to
 // the lease: the lessee's holding, authorisation and payments continue, and the payment of
 // the next period goes to the buyer). A lease of a sub-holder inside r stays its own. It
-// reports whether any lease runs inside r.
-func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, seller, buyer string) (bool, error) {
+// returns the blocks of the leases running inside r.
+func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, seller, buyer string) ([]ipledger.Resource, error) {
 	var ids []uint64
+	var leased []ipledger.Resource
 	err := a.encumbrances(chain, r, func(e *Encumbrance) bool {
 		if e.Kind == encLease {
 			id, _ := strconv.ParseUint(strings.TrimPrefix(e.Ref, "lease/"), 10, 64)
 			ids = append(ids, id)
+			leased = append(leased, e.Resource)
 		}
 		return true
 	})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	for _, id := range ids {
 		l, err := a.lease(id)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		if l == nil {
-			return false, ipledger.Errorf(ipledger.CodeInternal, "encumbrance of lease %d without its lease", id)
+			return nil, ipledger.Errorf(ipledger.CodeInternal, "encumbrance of lease %d without its lease", id)
 		}
 		if l.Lessor != seller {
 			continue
@@ -299,10 +313,10 @@ func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, selle
 		a.touch("lease", strconv.FormatUint(l.ID, 10))
 		a.touch("org", buyer)
 		if err := a.putLease(l); err != nil {
-			return false, err
+			return nil, err
 		}
 	}
-	return len(ids) > 0, nil
+	return leased, nil
 }
 
 // withdrawAuths removes org's route authorisations overlapping r but those a lease placed;
@@ -555,6 +569,9 @@ func (a *apply) cancelSale(body *ipledger.CancelSaleBody) error {
 	}
 	if s.State != salePending {
 		return ipledger.Errorf(ipledger.CodeInvalid, "sale %d is %s", s.ID, s.State)
+	}
+	if a.block.Time.Unix() >= s.Settles {
+		return ipledger.Errorf(ipledger.CodeInvalid, "sale %d's challenge window ended at %d", s.ID, s.Settles)
 	}
 	if err := a.kv.Delete(dueKey(s.Settles, dueSale, s.ID)); err != nil {
 		return err

@@ -267,6 +267,10 @@ func TestLargeSale(t *testing.T) {
 	if e.holder("193.0.0.0/16") != "ORG-S" {
 		t.Fatal("settled early")
 	}
+	// Past the window a carried-over sale can no longer be cancelled.
+	e.time = e.time.Add(time.Hour)
+	e.fails(ipledger.CodeInvalid, ipledger.KindCancelSale, ipledger.CancelSaleBody{Sale: 2}, "ORG-S")
+	e.time = e.time.Add(-time.Hour - time.Second)
 	evs := e.advance(time.Hour)
 	if len(evs) != 1 || evs[0].Kind != "sale-settled" || evs[0].Ref != "sale/2" {
 		t.Fatalf("events %+v", evs)
@@ -312,8 +316,9 @@ func TestSaleSubjectToLease(t *testing.T) {
 	if trs := e.trades(); len(trs) != 1 || !trs[0].SubjectToLease {
 		t.Fatalf("trades %+v", trs)
 	}
-	// The lessee's authorisation stays the only one on the block; the buyer's is not made.
-	if got := e.inForce(); !got["193.0.1.0/24-24-AS65001"] || got["193.0.0.0/23-23-AS64500"] {
+	// The lessee's authorisation stays the only one on the leased /24; the buyer's covers
+	// the rest.
+	if got := e.inForce(); !got["193.0.1.0/24-24-AS65001"] || !got["193.0.0.0/24-24-AS64500"] || len(got) != 2 {
 		t.Fatalf("in force %v", got)
 	}
 	// The next period is paid to the buyer.
