@@ -11,7 +11,7 @@ import (
 
 // marketEnv is an env with a seller ORG-S holding 193.0.0.0/16 (ALLOCATED PA) and two
 // buyers ORG-B and ORG-C with 1,000,000 credits each.
-func marketEnv(t *testing.T, g *Genesis) *tenv {
+func marketEnv(t testing.TB, g *Genesis) *tenv {
 	if g == nil {
 		g = testGenesis()
 	}
