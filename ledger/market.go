@@ -158,9 +158,10 @@ func fee(price, bps uint64) uint64 {
 // settleSale is the settlement of every venue: the block moves to the buyer (its registry
 // stays), the price moves from the buyer to the seller and the fee from the seller to the
 // fee account, the seller's route authorisations on the block go (a covering one split into
-// the complement), the buyer's is created when the terms name an AS number (not over a
-// lease: the lessee's stays the only one), running leases inside the block get the buyer as
-// lessor, a holding period starts, and a trade is recorded. The buyer's credits must be
+// the complement), the seller's running leases inside the block get the buyer as lessor,
+// the buyer's authorisation is created when the terms name an AS number (over what of the
+// block no lease runs on: the lessee's stays the only one there), a holding period starts,
+// and a trade is recorded. The buyer's credits must be
 // free (a venue releases its hold first). The caller releases its own encumbrance first.
 func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	chain, err := a.chain(t.r)
