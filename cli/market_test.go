@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 )
 
 // TestTxMarket: each market subcommand builds its kind's body from its flags and signs it
@@ -87,5 +88,14 @@ func TestQueryMarket(t *testing.T) {
 				t.Errorf("%v: no %q in\n%s", c.args, w, out)
 			}
 		}
+	}
+}
+
+// TestPrintBalanceHeld: a balance says what of it bids hold.
+func TestPrintBalanceHeld(t *testing.T) {
+	var b strings.Builder
+	printBalance(&b, &apitypes.BalanceInfo{Org: "ORG-A", Balance: 10, Held: 4, Height: 3})
+	if want := "ORG-A holds 10 credits at height 3\n4 of them held by bids and pending purchases\n"; b.String() != want {
+		t.Fatalf("%q, want %q", b.String(), want)
 	}
 }
