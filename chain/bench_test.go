@@ -25,12 +25,7 @@ func benchSetup(b *testing.B, n int) (*Replayer, []ipledger.Signer, int64) {
 func benchSetupStore(b *testing.B, n int, opts func(dir string) store.Options) (*Replayer, []ipledger.Signer, int64) {
 	b.Helper()
 	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := newReplayer(ctx, opts(b.TempDir()), "bench-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { r.Close() })
+	r := testReplayerOn(b, opts(b.TempDir()), "bench-chain")
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	var orgs []ipledger.NewOrg
 	var items []ipledger.AllocateItem
@@ -65,7 +60,7 @@ func benchSetupStore(b *testing.B, n int, opts func(dir string) store.Options) (
 		}
 		txs = append(txs, t)
 	}
-	_, codes, err := r.Apply(ctx, ReplayBlock{Height: 1, Time: start, Txs: txs})
+	_, codes, err := r.Apply(ctx, ReplayBlock{Height: 1, Time: testStart, Txs: txs})
 	if err != nil {
 		b.Fatalf("setup: %v", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	tlogfmt "github.com/transparency-dev/formats/log"
@@ -45,17 +44,10 @@ func TestCheckpointRefusal(t *testing.T) {
 	other, _ := note.NewSigner(otherKey)
 
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testReplayer(t, base, "det-chain")
 	var logs ipledgertest.LockedBuffer
 	withSigner(r, signer, vkey, &logs, prometheus.NewRegistry())
-	for _, b := range blocks[:20] {
-		if _, _, err := r.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyBlocks(t, r, blocks[:20])
 	size, root := r.App().LogSize()
 	if r.App().Checkpoint() == nil {
 		t.Fatal("no checkpoint signed")

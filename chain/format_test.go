@@ -5,11 +5,9 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
 )
 
@@ -18,13 +16,8 @@ import (
 func TestStateFormatRefused(t *testing.T) {
 	ctx := context.Background()
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := r.Apply(ctx, detBlocks()[0]); err != nil {
-		t.Fatal(err)
-	}
+	r := testReplayer(t, base, "det-chain")
+	applyBlocks(t, r, detBlocks()[:1])
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -104,12 +104,7 @@ func TestHaltOnAppError(t *testing.T) {
 // error", and the transaction gets no result.
 func TestHaltOnStoreFailure(t *testing.T) {
 	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, t.TempDir(), "halt-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := testReplayer(t, t.TempDir(), "halt-chain")
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	tx, err := ipledger.BuildTx("halt-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	if err != nil {
@@ -121,7 +116,7 @@ func TestHaltOnStoreFailure(t *testing.T) {
 	}
 	app.buf = kvbuffer.New(ipledgertest.FailKV{})
 	h := newHalter(slog.New(slog.DiscardHandler))
-	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: start.Add(time.Minute), Txs: [][]byte{tx}})
+	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: testStart.Add(time.Minute), Txs: [][]byte{tx}})
 	if err == nil {
 		t.Fatalf("FinalizeBlock over a failing store succeeded: %+v", res)
 	}

@@ -31,15 +31,8 @@ func TestStartupCheck(t *testing.T) {
 	ctx := context.Background()
 	blocks := detBlocks()
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range blocks {
-		if _, _, err := r.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := testReplayer(t, base, "det-chain")
+	applyBlocks(t, r, blocks)
 	size, _ := r.App().LogSize()
 	height := r.App().Committed().Height
 	if err := r.Close(); err != nil {
