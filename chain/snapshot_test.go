@@ -475,10 +475,7 @@ func TestSnapshotMalformed(t *testing.T) {
 	smallChunks(t)
 	src, _, hashes := sourceChain(t)
 	sn := src.waitSnapshot(t, 40)
-	var stream []byte
-	for _, c := range src.chunks(t, sn) {
-		stream = append(stream, c...)
-	}
+	stream := bytes.Join(src.chunks(t, sn), nil)
 	// Positions in the genuine stream: the first side record, and the end record.
 	firstSide := bytes.Index(stream, append([]byte{recSide, 9, sideBlock}, make([]byte, 7)...))
 	if firstSide < 0 {
