@@ -2,7 +2,6 @@ package chain
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
@@ -35,13 +34,8 @@ func withSigner(r *Replayer, s note.Signer, vkey string, logs *ipledgertest.Lock
 func TestCheckpointRefusal(t *testing.T) {
 	ctx := context.Background()
 	blocks := detBlocks()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "refusal-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := note.NewSigner(skey)
-	otherKey, _, _ := note.GenerateKey(rand.Reader, "refusal-test")
-	other, _ := note.NewSigner(otherKey)
+	signer, vkey := testLogKey(t, "refusal-test")
+	other, _ := testLogKey(t, "refusal-test")
 
 	base := t.TempDir()
 	r := testReplayer(t, base, "det-chain")

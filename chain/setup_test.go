@@ -2,8 +2,12 @@ package chain
 
 import (
 	"context"
+	"crypto/rand"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
@@ -28,6 +32,63 @@ func testReplayerOn(tb testing.TB, o store.Options, chainID string) *Replayer {
 	}
 	tb.Cleanup(func() { r.Close() })
 	return r
+}
+
+// testLogKey returns a new log signer named name and its verifier key.
+func testLogKey(tb testing.TB, name string) (note.Signer, string) {
+	tb.Helper()
+	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return signer, vkey
+}
+
+// gathered returns the value of the counter or gauge name in reg that has the label
+// pairs labels (name, value, …), and whether reg has one; without labels, name must be a
+// single series.
+func gathered(tb testing.TB, reg *prometheus.Registry, name string, labels ...string) (float64, bool) {
+	tb.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name || (len(labels) == 0 && len(mf.GetMetric()) != 1) {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			matched := 0
+			for _, l := range m.GetLabel() {
+				for i := 0; i+1 < len(labels); i += 2 {
+					if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
+						matched++
+					}
+				}
+			}
+			if 2*matched == len(labels) {
+				if m.Counter != nil {
+					return m.GetCounter().GetValue(), true
+				}
+				return m.GetGauge().GetValue(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// gauge returns the value of the single-series gauge name in reg.
+func gauge(tb testing.TB, reg *prometheus.Registry, name string) float64 {
+	tb.Helper()
+	v, ok := gathered(tb, reg, name)
+	if !ok {
+		tb.Fatalf("no gauge %s", name)
+	}
+	return v
 }
 
 // testBlock is the block at height h of a test chain, h seconds after testStart.

@@ -3,7 +3,6 @@ package chain
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -44,14 +42,7 @@ func newSnapAppKeep(t testing.TB, dir string, interval int64, keep int) *snapApp
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, "snapshot-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := testLogKey(t, "snapshot-test")
 	cfg := Config{ChainID: "det-chain", LogSigner: signer, LogVerifierKey: vkey}
 	if interval > 0 {
 		cfg.SnapshotDir, cfg.SnapshotInterval, cfg.SnapshotKeep = dir+"/snapshots", interval, keep

@@ -3,7 +3,6 @@ package chain
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -38,14 +36,7 @@ func TestStartupCheck(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, "startup-check")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := testLogKey(t, "startup-check")
 	// The organisation record of ORG-D1, newest version: 'v' ‖ key ‖ 0x00 0x01 ‖ ^version
 	// (store/values.go; the key has no zero byte to escape).
 	orgPrefix := append([]byte("voORG-D1"), 0, 1)
@@ -169,22 +160,6 @@ func TestStartupCheck(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
-
-// gauge returns the value of the gauge name in reg.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no gauge %s", name)
-	return 0
-}
 
 // quietPebble drops Pebble's informational messages when a test opens a database itself.
 type quietPebble struct{}
