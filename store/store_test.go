@@ -157,14 +157,7 @@ func TestKVRandomized(t *testing.T) {
 						}
 					}
 				case op < 96:
-					wantHash := s.WorkingHash()
-					hash, _, err := s.Commit()
-					if err != nil {
-						t.Fatalf("Commit: %v", err)
-					}
-					if !bytes.Equal(hash, wantHash) {
-						t.Fatalf("Commit hash %x, WorkingHash said %x", hash, wantHash)
-					}
+					commit(t, s)
 					committed = ref.clone()
 					view, err := s.ReadAt(0)
 					if err != nil {
