@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 
@@ -54,14 +53,7 @@ func TestCheckpointRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The log after the next block, which the node checks the stored checkpoint against.
-	probe := t.TempDir()
-	if err := os.CopyFS(probe, os.DirFS(base)); err != nil {
-		t.Fatal(err)
-	}
-	pr, err := OpenReplayer(probe, "det-chain")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr := openCopy(t, base, "det-chain")
 	if _, _, err := pr.Apply(ctx, blocks[20]); err != nil {
 		t.Fatal(err)
 	}
@@ -90,15 +82,7 @@ func TestCheckpointRefusal(t *testing.T) {
 		{"signed by another key", sign(other, size, root), "the last signed checkpoint does not verify"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
-			r, err := OpenReplayer(dir, "det-chain")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r := openCopy(t, base, "det-chain")
 			// What an insider, or a node that signed another history for someone else,
 			// leaves as the last checkpoint.
 			b := r.st.NewSideBatch()

@@ -2,7 +2,6 @@ package chain
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -38,22 +37,12 @@ func TestStateFormatRefused(t *testing.T) {
 	}
 	// Every value record of the state format: 'v' ‖ key ‖ 0x00 0x01 ‖ ^version
 	// (store/values.go), as a home of format 1 has none.
-	old := t.TempDir()
-	if err := os.CopyFS(old, os.DirFS(base)); err != nil {
-		t.Fatal(err)
-	}
-	db, err := pebble.Open(old, &pebble.Options{Comparer: store.Comparer(), Logger: quietPebble{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := append([]byte("vmformat"), 0, 1)
-	if err := db.DeleteRange(prefix, append([]byte("vmformat"), 0, 2), pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	err = open(old)
+	old := editedCopy(t, base, func(db *pebble.DB) {
+		if err := db.DeleteRange(append([]byte("vmformat"), 0, 1), append([]byte("vmformat"), 0, 2), pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	})
+	err := open(old)
 	if err == nil {
 		t.Fatal("a home of format 1 opened")
 	}

@@ -3,9 +3,12 @@ package chain
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/mod/sumdb/note"
 
@@ -33,6 +36,50 @@ func testReplayerOn(tb testing.TB, o store.Options, chainID string) *Replayer {
 	tb.Cleanup(func() { r.Close() })
 	return r
 }
+
+// copyDir copies the closed store in dir to a new directory and returns it.
+func copyDir(tb testing.TB, dir string) string {
+	tb.Helper()
+	cp := tb.TempDir()
+	if err := os.CopyFS(cp, os.DirFS(dir)); err != nil {
+		tb.Fatal(err)
+	}
+	return cp
+}
+
+// openCopy continues the replay store in dir in a copy of it; the test's cleanup closes it.
+func openCopy(tb testing.TB, dir, chainID string) *Replayer {
+	tb.Helper()
+	r, err := OpenReplayer(copyDir(tb, dir), chainID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close() })
+	return r
+}
+
+// editedCopy copies the closed store in dir, lets edit change the copy's Pebble database
+// as an insider could, and returns the copy's directory.
+func editedCopy(tb testing.TB, dir string, edit func(*pebble.DB)) string {
+	tb.Helper()
+	cp := copyDir(tb, dir)
+	db, err := pebble.Open(cp, &pebble.Options{Comparer: store.Comparer(), Logger: quietPebble{}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	edit(db)
+	if err := db.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return cp
+}
+
+// quietPebble drops Pebble's informational messages when a test opens a database itself.
+type quietPebble struct{}
+
+func (quietPebble) Infof(string, ...any)              {}
+func (quietPebble) Errorf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+func (quietPebble) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 
 // testLogKey returns a new log signer named name and its verifier key.
 func testLogKey(tb testing.TB, name string) (note.Signer, string) {

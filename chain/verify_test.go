@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,19 +82,7 @@ func TestStartupCheck(t *testing.T) {
 		}, "", `leaf=7 err="log leaf 7 was rewritten`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
-			db, err := pebble.Open(dir, &pebble.Options{Comparer: store.Comparer(), Logger: quietPebble{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.edit(t, db)
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-
+			dir := editedCopy(t, base, func(db *pebble.DB) { c.edit(t, db) })
 			st, err := store.Open(store.Options{Dir: dir, NoSync: true})
 			if err != nil {
 				t.Fatal(err)
@@ -160,10 +146,3 @@ func TestStartupCheck(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
-
-// quietPebble drops Pebble's informational messages when a test opens a database itself.
-type quietPebble struct{}
-
-func (quietPebble) Infof(string, ...any)              {}
-func (quietPebble) Errorf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
-func (quietPebble) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
