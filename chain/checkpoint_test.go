@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -22,7 +21,7 @@ func withSigner(r *Replayer, s note.Signer, vkey string, logs *ipledgertest.Lock
 		panic(err)
 	}
 	r.app.cfg.LogSigner, r.app.cfg.LogVerifierKey, r.app.logVerifier = s, vkey, v
-	r.app.log = slog.New(slog.NewTextHandler(logs, nil))
+	r.app.log = slogTo(logs)
 	r.app.m = NewMetrics(reg)
 }
 

@@ -39,7 +39,7 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 	initTestHome(t, dir)
 	reg := prometheus.NewRegistry()
 	var logs ipledgertest.LockedBuffer
-	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Logger: slogTo(&logs)})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if g := (gauge(t, reg, "ipledger_node_halted")); g != 0 {
@@ -147,7 +147,7 @@ func (f *fakeDisk) usage(string) (uint64, uint64, error) { return f.free.Load(),
 func TestDiskWatch(t *testing.T) {
 	fd := newFakeDisk(100<<30, 1<<40)
 	var logs ipledgertest.LockedBuffer
-	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.NewTextHandler(&logs, nil)))
+	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slogTo(&logs))
 	d.started = true // as run sets it once the node started
 	steps := []struct {
 		free     uint64

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -32,7 +31,7 @@ func testP2PGuard(t *testing.T, max int, trusted, persistent string) (*p2pGuard,
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	g := newP2PGuard(max, 10*time.Second, tr, persistent, m, slog.New(slog.NewTextHandler(&logs, nil)))
+	g := newP2PGuard(max, 10*time.Second, tr, persistent, m, slogTo(&logs))
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	g.now = func() time.Time { return now }
 	return g, &now, m, &logs

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"testing"
 	"time"
@@ -73,6 +75,9 @@ func editedCopy(tb testing.TB, dir string, edit func(*pebble.DB)) string {
 	}
 	return cp
 }
+
+// slogTo returns a logger writing text lines to w.
+func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 // quietPebble drops Pebble's informational messages when a test opens a database itself.
 type quietPebble struct{}

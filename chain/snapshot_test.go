@@ -7,8 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -553,8 +551,6 @@ func TestSnapshotMalformed(t *testing.T) {
 		requireEmpty(t, dst)
 	})
 }
-
-func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 // TestSnapshotsKept: a node keeps its newest snapshots and one a peer is fetching, and
 // after a restart serves what it kept and drops what it had not finished writing.

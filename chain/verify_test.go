@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,7 +90,7 @@ func TestStartupCheck(t *testing.T) {
 			var logs ipledgertest.LockedBuffer
 			reg := prometheus.NewRegistry()
 			app, err := NewApp(st, Config{ChainID: "det-chain", LogSigner: signer, LogVerifierKey: vkey,
-				Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: NewMetrics(reg)})
+				Logger: slogTo(&logs), Metrics: NewMetrics(reg)})
 			if err != nil {
 				t.Fatal(err)
 			}
