@@ -228,17 +228,6 @@ func (c *valueCursor) at() (bool, uint64, error) {
 	return bytes.Equal(p, c.prefix), v, nil
 }
 
-// enter makes the key of the record the iterator is on the current one and returns the
-// record's version.
-func (c *valueCursor) enter() (uint64, error) {
-	p, v, err := splitValueKey(c.it.Key())
-	if err != nil {
-		return 0, err
-	}
-	c.prefix = append(c.prefix[:0], p...)
-	return v, nil
-}
-
 // seekVersion moves to the newest record of c.prefix at or below c.version.
 func (c *valueCursor) seekVersion() (bool, error) {
 	c.seek = binary.BigEndian.AppendUint64(append(c.seek[:0], c.prefix...), ^c.version)
@@ -253,10 +242,11 @@ func (c *valueCursor) seekVersion() (bool, error) {
 func (c *valueCursor) forward() error {
 	c.it.First()
 	for c.it.Valid() {
-		v, err := c.enter()
+		p, v, err := splitValueKey(c.it.Key())
 		if err != nil {
 			return err
 		}
+		c.prefix = append(c.prefix[:0], p...)
 		found := v <= c.version
 		if !found {
 			if found, err = c.seekVersion(); err != nil {
@@ -295,10 +285,11 @@ func (c *valueCursor) forward() error {
 func (c *valueCursor) backward() error {
 	c.it.Last()
 	for c.it.Valid() {
-		v, err := c.enter()
+		p, v, err := splitValueKey(c.it.Key())
 		if err != nil {
 			return err
 		}
+		c.prefix = append(c.prefix[:0], p...)
 		raw, err := c.it.ValueAndErr()
 		if err != nil {
 			return err
