@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -27,11 +26,10 @@ func detBlocks() []ReplayBlock {
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	seq := map[string]uint64{}
 	var blocks []ReplayBlock
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	// A model ledger tells the generator which transactions consume a sequence number.
 	model := store.NewMemKV()
 	l := ledger.New("det-chain")
-	if err := l.InitGenesis(model, ipledgertest.Genesis(), ipledger.Block{Time: start}); err != nil {
+	if err := l.InitGenesis(model, ipledgertest.Genesis(), ipledger.Block{Time: testStart}); err != nil {
 		panic(err)
 	}
 	height := int64(1)
@@ -44,7 +42,7 @@ func detBlocks() []ReplayBlock {
 		if err != nil {
 			panic(err)
 		}
-		if _, err := l.Apply(model, ipledger.Block{Height: height, Time: start}, tx); err != nil {
+		if _, err := l.Apply(model, ipledger.Block{Height: height, Time: testStart}, tx); err != nil {
 			panic(err)
 		}
 		if o, err := ledger.Org(model, ss[0].Org); err == nil && o != nil {
@@ -58,7 +56,7 @@ func detBlocks() []ReplayBlock {
 	for _, o := range orgs {
 		first = append(first, build(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: o, Name: o, Keys: []ipledger.PublicKey{ipledgertest.Key(o).Public()}}}}, ripe))
 	}
-	blocks = append(blocks, ReplayBlock{Height: 1, Time: start, Txs: first})
+	blocks = append(blocks, ReplayBlock{Height: 1, Time: testStart, Txs: first})
 	var prev [][]byte
 	for h := int64(2); h <= 40; h++ {
 		height = h
@@ -91,7 +89,7 @@ func detBlocks() []ReplayBlock {
 			}
 		}
 		prev = txs
-		blocks = append(blocks, ReplayBlock{Height: h, Time: start.Add(time.Duration(h) * time.Second), Txs: txs})
+		blocks = append(blocks, testBlock(h, txs...))
 	}
 	return blocks
 }
@@ -120,11 +118,7 @@ func TestReplayChild(t *testing.T) {
 	if err := json.Unmarshal(b, &blocks); err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewReplayer(context.Background(), t.TempDir(), "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testReplayer(t, t.TempDir(), "det-chain")
 	out, err := os.Create(os.Getenv("IPLEDGER_REPLAY_OUT"))
 	if err != nil {
 		t.Fatal(err)
