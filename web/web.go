@@ -1,0 +1,325 @@
+// Package web is the registry explorer every node serves at / on its HTTP listener: search,
+// resource, organisation, leases, transaction and log pages rendered on the server with
+// html/template from the committed chain (an ipledger.Reader and ledger's query
+// functions). The pages are read-only and readable without JavaScript; each names its JSON
+// twin under /v1/. A page model carries an optional list of action forms (Page.Actions):
+// the public node never fills it, a local wallet serving the same pages does.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/ipledger/ipledger"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Limits of the pages.
+const (
+	// MaxRows is the most rows a list on a page shows; a "next" link pages on.
+	MaxRows = 100
+	// DefaultQueryWait is how long a page waits for a render slot before a 503.
+	DefaultQueryWait = 2 * time.Second
+)
+
+// Options configure the handler New returns.
+type Options struct {
+	// Reader is the committed chain the pages read; required. A Reader that also has
+	// CosignedCheckpoint() []byte shows the log's latest checkpoint on /log.
+	Reader ipledger.Reader
+	// Logger receives render and read errors at error level; nil discards. Requests are
+	// not logged.
+	Logger *slog.Logger
+	// MaxQueries bounds the pages rendered at once, as the JSON API's gate bounds its
+	// expensive queries (each page reads lists and history); zero means twice GOMAXPROCS,
+	// negative no bound. Static files do not count.
+	MaxQueries int
+	// QueryWait is how long a page waits for a slot before it is answered 503 with
+	// Retry-After; zero means DefaultQueryWait.
+	QueryWait time.Duration
+	// Actions, when set, returns the action forms a page offers its reader (a wallet's
+	// lease, pay or route forms); nil on a node's public listener, whose pages have none.
+	Actions func(r *http.Request, p *Page) []Action
+}
+
+// Page is what every template renders: the layout's parts and the page's own data.
+type Page struct {
+	// Title is the page's <title> and its one h1.
+	Title string
+	// JSON is the path of the page's twin in the JSON API ("/v1/orgs/ORG-A"), or empty.
+	JSON string
+	// Query is the search box's value.
+	Query string
+	// Height and Time are the committed block the page was read at.
+	Height int64
+	Time   time.Time
+	// Actions are forms the reader can submit; empty on the public node.
+	Actions []Action
+	// Data is the page's own model.
+	Data any
+
+	name     string // the template
+	redirect string // answer 303 See Other to this path instead
+}
+
+// Action is a form a page offers: a wallet fills them, the public node never does.
+type Action struct {
+	// Label is the button's text; Method ("post") and Path where the form goes.
+	Label, Method, Path string
+	Fields              []Field
+}
+
+// Field is one labelled input of an Action.
+type Field struct {
+	// Name is the input's name; Label its visible label; Type its HTML type ("text",
+	// "number", "hidden"); Value its initial value.
+	Name, Label, Type, Value string
+}
+
+// pageFunc reads what one page shows. An *ipledger.Error answers with its code's status
+// (CodeNotFound 404, CodeInvalid 400) and message; anything else is a logged 500.
+type pageFunc func(r *http.Request, snap *ipledger.Snapshot) (*Page, error)
+
+type handler struct {
+	o     Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	slots chan struct{} // nil: unbounded
+	wait  time.Duration
+	idx   indexCache
+}
+
+// routes are the page patterns; Patterns lists them for mounting.
+var routes = []string{
+	"GET /{$}",
+	"GET /search",
+	"GET /ip/{res...}",
+	"GET /as/{res...}",
+	"GET /org/{handle...}",
+	"GET /leases",
+	"GET /lease/{id...}",
+	"GET /tx/{hash...}",
+	"GET /log",
+	"GET /static/{file...}",
+}
+
+// Patterns returns the ServeMux patterns the handler answers, to mount each of them
+// beside the JSON API (httpapi.Options.Mounts). A path under them that names no page gets
+// an HTML 404 page.
+func Patterns() []string { return append([]string(nil), routes...) }
+
+// New returns the explorer's handler. It panics if a template does not parse, which
+// every test shows.
+func New(o Options) http.Handler {
+	h := &handler{o: o, log: o.Logger, mux: http.NewServeMux(), wait: o.QueryWait}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.wait <= 0 {
+		h.wait = DefaultQueryWait
+	}
+	if n := o.MaxQueries; n >= 0 {
+		if n == 0 {
+			n = 2 * runtime.GOMAXPROCS(0)
+		}
+		h.slots = make(chan struct{}, n)
+	}
+	h.pages = parseTemplates()
+	pages := map[string]pageFunc{
+		"GET /{$}":             h.home,
+		"GET /search":          h.search,
+		"GET /ip/{res...}":     h.resource,
+		"GET /as/{res...}":     h.autnum,
+		"GET /org/{handle...}": h.org,
+		"GET /leases":          h.leases,
+		"GET /lease/{id...}":   h.lease,
+		"GET /tx/{hash...}":    h.tx,
+		"GET /log":             h.logPage,
+	}
+	for pattern, fn := range pages {
+		h.mux.Handle(pattern, h.serve(fn))
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
+	h.mux.HandleFunc("GET /static/{file...}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := fs.Stat(static, r.PathValue("file")); err != nil || r.PathValue("file") == "" {
+			h.errorPage(w, r, nil, ipledger.Errorf(ipledger.CodeNotFound, "no such file"))
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	})
+	return h
+}
+
+// ServeHTTP answers a page; a path matching no page gets the HTML 404 page.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.errorPage(w, r, nil, ipledger.Errorf(ipledger.CodeNotFound, "no page at %s", r.URL.Path))
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// serve renders fn's page: it waits for a slot, reads and renders into memory, gives the
+// slot back, then sends (a slow reader holds no slot).
+func (h *handler) serve(fn pageFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.enter(r.Context()) {
+			if r.Context().Err() == nil {
+				w.Header().Set("Retry-After", "1")
+				h.errorPage(w, r, nil, ipledger.Errorf(ipledger.CodeBusy, "too many pages at once; retry in a second"))
+			}
+			return
+		}
+		var buf bytes.Buffer
+		status, redirect := func() (int, string) {
+			defer h.leave()
+			snap := h.o.Reader.Committed()
+			if snap == nil {
+				snap = &ipledger.Snapshot{}
+			}
+			p, err := fn(r, snap)
+			if err != nil {
+				return h.renderError(&buf, r, snap, err), ""
+			}
+			if p.redirect != "" {
+				return http.StatusSeeOther, p.redirect
+			}
+			h.fill(r, snap, p)
+			if err := h.render(&buf, p); err != nil {
+				h.log.Error("web: render", "page", p.name, "path", r.URL.Path, "err", err)
+				buf.Reset()
+				return h.renderError(&buf, r, snap, errors.New("render failed")), ""
+			}
+			return http.StatusOK, ""
+		}()
+		if redirect != "" {
+			http.Redirect(w, r, redirect, status)
+			return
+		}
+		writeHTML(w, status, buf.Bytes())
+	})
+}
+
+func (h *handler) enter(ctx context.Context) bool {
+	if h.slots == nil {
+		return true
+	}
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+func (h *handler) leave() {
+	if h.slots != nil {
+		<-h.slots
+	}
+}
+
+// fill sets the layout's parts of p from the request and the snapshot.
+func (h *handler) fill(r *http.Request, snap *ipledger.Snapshot, p *Page) {
+	p.Height, p.Time = snap.Height, snap.Block.Time
+	if p.Query == "" {
+		p.Query = r.URL.Query().Get("q")
+	}
+	if h.o.Actions != nil {
+		p.Actions = h.o.Actions(r, p)
+	}
+}
+
+func (h *handler) render(buf *bytes.Buffer, p *Page) error {
+	t := h.pages[p.name]
+	if t == nil {
+		return fmt.Errorf("no template %q", p.name)
+	}
+	return t.ExecuteTemplate(buf, "layout", p)
+}
+
+// errorData is the error page's model.
+type errorData struct {
+	Status  int
+	Message string
+}
+
+// renderError renders the error page for err into buf and returns its status.
+func (h *handler) renderError(buf *bytes.Buffer, r *http.Request, snap *ipledger.Snapshot, err error) int {
+	code := ipledger.ErrorCode(err)
+	msg := ipledger.ErrorMessage(err)
+	if code == ipledger.CodeInternal {
+		if r.Context().Err() == nil {
+			h.log.Error("web: page", "path", r.URL.Path, "err", err)
+		}
+		msg = "internal error"
+	}
+	status := code.HTTPStatus()
+	p := &Page{Title: http.StatusText(status), name: "error", Data: errorData{Status: status, Message: msg}}
+	if snap != nil {
+		h.fill(r, snap, p)
+	}
+	if rerr := h.render(buf, p); rerr != nil {
+		h.log.Error("web: render error page", "err", rerr)
+		buf.Reset()
+		buf.WriteString(http.StatusText(status))
+	}
+	return status
+}
+
+// errorPage answers err as an HTML page.
+func (h *handler) errorPage(w http.ResponseWriter, r *http.Request, snap *ipledger.Snapshot, err error) {
+	var buf bytes.Buffer
+	status := h.renderError(&buf, r, snap, err)
+	writeHTML(w, status, buf.Bytes())
+}
+
+func writeHTML(w http.ResponseWriter, status int, b []byte) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	// Everything a page uses comes from this node: no third-party requests, no framing.
+	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// home is the front page: the search box and what the chain holds now.
+func (h *handler) home(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
+	return &Page{Title: "ipledger registry explorer", JSON: "/v1/status", name: "home", Data: snap.Block}, nil
+}
+
+func invalid(format string, args ...any) error {
+	return ipledger.Errorf(ipledger.CodeInvalid, format, args...)
+}
+
+func notFound(format string, args ...any) error {
+	return ipledger.Errorf(ipledger.CodeNotFound, format, args...)
+}
