@@ -10,11 +10,14 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/chain"
+	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/iana"
 	"github.com/ipledger/ipledger/importer"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/chaintest"
 	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/rdap"
 )
 
 // hostileName is an organisation name a page must show as text.
@@ -84,10 +87,38 @@ func newWorld(t testing.TB, path string) *world {
 		c.Tx(ipledger.KindOffer, ipledger.OfferBody{Resource: mustPrefix(t, nextAddr(w.leased.LastAddr()), 24), Price: 3, Period: 30 * 86400, MinPeriods: 1, MaxPeriods: 6}, "ORG-A"))
 	add(c.Tx(ipledger.KindLease, ipledger.LeaseBody{Offer: 1, ASN: 64501, Periods: 3}, "ORG-B"))
 	add(c.Tx(ipledger.KindSetGeo, ipledger.SetGeoBody{Resource: w.leased, Country: "NG", Region: "NG-LA", City: "Lagos"}, "ORG-B"))
-	w.srv = httptest.NewServer(New(Options{Reader: c.App()}))
+	w.srv = serve(t, c.App())
 	t.Cleanup(w.srv.Close)
 	return w
 }
+
+// serve serves the pages of app as a node does: mounted beside the JSON API, with RDAP.
+func serve(t testing.TB, app *chain.App) *httptest.Server {
+	t.Helper()
+	rd, err := rdap.New(rdap.Options{Source: app, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := map[string]http.Handler{rdap.Prefix: rd}
+	explorer := New(Options{Reader: app})
+	for _, p := range Patterns() {
+		mounts[p] = explorer
+	}
+	return httptest.NewServer(httpapi.New(httpapi.Options{Node: readOnly{app}, Mounts: mounts}))
+}
+
+// readOnly is an httpapi.Backend that refuses submissions.
+type readOnly struct{ app *chain.App }
+
+func (b readOnly) Submit(context.Context, []byte) (ipledger.Hash, error) {
+	return ipledger.Hash{}, ipledger.Errorf(ipledger.CodeUnavailable, "read-only test node")
+}
+
+func (b readOnly) Status(context.Context) (ipledger.NodeStatus, error) {
+	return ipledger.NodeStatus{}, nil
+}
+
+func (b readOnly) Reader() ipledger.Reader { return b.app }
 
 func mustPrefix(t testing.TB, a netip.Addr, bits int) ipledger.Resource {
 	t.Helper()
