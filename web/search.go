@@ -24,7 +24,7 @@ type orgMatch struct {
 func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
 	q := r.URL.Query().Get("q")
 	kind, v := ipledger.ClassifyQuery(q)
-	p := &Page{Title: "Search", name: "search", Query: q}
+	p := &Page{Title: "Search", name: "search", Query: q, JSON: "/v1/search?q=" + url.QueryEscape(q)}
 	d := &searchData{Query: q}
 	p.Data = d
 	kv := snap.State
