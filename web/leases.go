@@ -29,7 +29,7 @@ type leasesData struct {
 	Registries []string
 	Sizes      []sizeChoice
 	Offers     []offerRow
-	Next       string // query string of the next page, or ""
+	Next       string // the next page's path, or ""
 	Running    []*ipledger.Lease
 	RunMore    bool
 }
@@ -121,7 +121,7 @@ func (h *handler) leases(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 		return nil, fmt.Errorf("offers: %w", err)
 	}
 	if more {
-		d.Next = f.query(d.Offers[len(d.Offers)-1].ID)
+		d.Next = "/leases?" + f.query(d.Offers[len(d.Offers)-1].ID)
 	}
 	if err := ledger.Leases(kv, func(l *ipledger.Lease) bool {
 		if l.State != ipledger.LeaseEnded {

@@ -237,7 +237,7 @@ func crawl(t *testing.T, w *world, seeds []string) {
 		}
 	}
 	for _, s := range seeds {
-		visit(s, 1)
+		visit(s, 2)
 	}
 	t.Logf("crawled %d pages, %d links", pages, len(seen))
 }
