@@ -95,9 +95,6 @@ func (h *handler) leases(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 	}
 	p := &Page{Title: "Leases", JSON: "/v1/offers", name: "leases", Data: d}
 	kv := snap.State
-	if kv == nil {
-		return p, nil
-	}
 	more := false
 	var ferr error
 	err = ledger.Offers(kv, func(o *ipledger.Offer) bool {
@@ -123,12 +120,7 @@ func (h *handler) leases(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 	if more {
 		d.Next = "/leases?" + f.query(d.Offers[len(d.Offers)-1].ID)
 	}
-	if err := ledger.Leases(kv, func(l *ipledger.Lease) bool {
-		if l.State != ipledger.LeaseEnded {
-			return appendRow(&d.Running, l, &d.RunMore)
-		}
-		return true
-	}); err != nil {
+	if d.Running, d.RunMore, err = rows(kv, ledger.Leases, func(l *ipledger.Lease) bool { return l.State != ipledger.LeaseEnded }); err != nil {
 		return nil, fmt.Errorf("leases: %w", err)
 	}
 	return p, nil
@@ -189,23 +181,16 @@ func (h *handler) lease(r *http.Request, snap *ipledger.Snapshot) (*Page, error)
 	if err != nil || id == 0 {
 		return nil, invalid("lease %.30q: want a positive number", arg)
 	}
-	if snap.State == nil {
-		return nil, notFound("the chain has no state yet")
-	}
 	l, err := ledger.LeaseByID(snap.State, id)
+	if l, err = found(l, err, "lease "+arg); err != nil {
+		return nil, err
+	}
+	from, err := param(r, "from", count)
 	if err != nil {
-		return nil, fmt.Errorf("lease %d: %w", id, err)
+		return nil, err
 	}
-	if l == nil {
-		return nil, notFound("no lease %d", id)
-	}
-	from := 1
-	if v := r.URL.Query().Get("from"); v != "" {
-		if from, err = strconv.Atoi(v); err != nil || from < 1 {
-			return nil, invalid("from=%.20q: want a period from 1", v)
-		}
-	}
-	after, err := historyCursor(r)
+	from = max(from, 1)
+	after, err := param(r, "history_after", ipledger.ParseHistoryPos)
 	if err != nil {
 		return nil, err
 	}

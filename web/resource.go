@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -85,22 +86,16 @@ func (h *handler) autnum(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 }
 
 func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipledger.Resource) (*Page, error) {
-	ctx, q := r.Context(), r.URL.Query()
-	var childrenAfter ipledger.Resource
-	if v := q.Get("children_after"); v != "" {
-		var err error
-		if childrenAfter, err = ipledger.ParseResource(v); err != nil {
-			return nil, invalid("children_after=%.60q: %v", v, err)
-		}
+	ctx := r.Context()
+	childrenAfter, err := param(r, "children_after", ipledger.ParseResource)
+	if err != nil {
+		return nil, err
 	}
-	historyAfter, err := historyCursor(r)
+	historyAfter, err := param(r, "history_after", ipledger.ParseHistoryPos)
 	if err != nil {
 		return nil, err
 	}
 	kv := snap.State
-	if kv == nil {
-		return nil, notFound("the chain has no state yet")
-	}
 	chn, err := ledger.Lookup(kv, res)
 	if err != nil {
 		return nil, fmt.Errorf("lookup %s: %w", res, err)
@@ -177,17 +172,28 @@ func holdingOf(kv ipledger.KV, names map[string]string, hd *ipledger.Holding) (h
 	return holdingRow{Holding: hd, HolderName: name}, nil
 }
 
-// historyCursor reads ?history_after=HEIGHT.INDEX.
-func historyCursor(r *http.Request) (ipledger.HistoryPos, error) {
-	v := r.URL.Query().Get("history_after")
+// param reads the query parameter name of r with parse; an absent one is T's zero value,
+// one that does not parse CodeInvalid.
+func param[T any](r *http.Request, name string, parse func(string) (T, error)) (T, error) {
+	var x T
+	v := r.URL.Query().Get(name)
 	if v == "" {
-		return ipledger.HistoryPos{}, nil
+		return x, nil
 	}
-	p, err := ipledger.ParseHistoryPos(v)
+	x, err := parse(v)
 	if err != nil {
-		return ipledger.HistoryPos{}, invalid("history_after: %v", err)
+		return x, invalid("%s=%.60q: %v", name, v, err)
 	}
-	return p, nil
+	return x, nil
+}
+
+// count parses a whole number for a page position.
+func count(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a whole number")
+	}
+	return n, nil
 }
 
 // history is the timeline of objects after a position: at most MaxRows entries, oldest

@@ -28,10 +28,6 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 	d := &searchData{Query: q}
 	p.Data = d
 	kv := snap.State
-	if kv == nil {
-		d.Nothing = "the chain has no state yet"
-		return p, nil
-	}
 	switch kind {
 	case ipledger.QueryEmpty:
 		return p, nil

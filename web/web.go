@@ -192,8 +192,8 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 		status, redirect := func() (int, string) {
 			defer h.leave()
 			snap := h.o.Reader.Committed()
-			if snap == nil {
-				snap = &ipledger.Snapshot{}
+			if snap == nil || snap.State == nil {
+				snap = &ipledger.Snapshot{State: emptyState{}} // a node that is starting
 			}
 			p, err := fn(r, snap)
 			if err != nil {
@@ -314,6 +314,29 @@ func writeHTML(w http.ResponseWriter, status int, b []byte) {
 // home is the front page: the search box and what the chain holds now.
 func (h *handler) home(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
 	return &Page{Title: "ipledger registry explorer", JSON: "/v1/status", name: "home", Data: snap.Block}, nil
+}
+
+// found returns x, or CodeNotFound ("no " + what) when it is nil; err is wrapped with
+// what.
+func found[T any](x *T, err error, what string) (*T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if x == nil {
+		return nil, notFound("no %s", what)
+	}
+	return x, nil
+}
+
+// emptyState is the state of a node that has committed nothing yet: every lookup finds
+// nothing.
+type emptyState struct{}
+
+func (emptyState) Get([]byte) ([]byte, error) { return nil, nil }
+func (emptyState) Set([]byte, []byte) error   { return errors.New("read-only state") }
+func (emptyState) Delete([]byte) error        { return errors.New("read-only state") }
+func (emptyState) Iterate([]byte, []byte, bool, func(k, v []byte) bool) error {
+	return nil
 }
 
 func invalid(format string, args ...any) error {
