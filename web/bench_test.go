@@ -3,6 +3,7 @@ package web
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,6 +53,11 @@ func BenchmarkPages(b *testing.B) {
 		}
 	}
 	b.Logf("imported %d files in %s; %d holders, the largest %s with %d holdings", len(paths), time.Since(start).Round(time.Second), len(counts), big, counts[big])
+	// The same pages from a handler that renders every request: the render's own cost.
+	h := New(Options{Reader: w.c.App()}).(*handler)
+	h.noCache = true
+	uncached := httptest.NewServer(h)
+	defer uncached.Close()
 	for _, pg := range []struct{ name, path string }{
 		{"search-address", "/search?q=193.0.0.1"},
 		{"search-name", "/search?q=telecom"},
@@ -59,27 +65,29 @@ func BenchmarkPages(b *testing.B) {
 		{"resource-pool", "/ip/88.0.0.0/8"},
 		{"resource-as", "/as/3333"},
 		{"org-registry", "/org/RIPE-NCC"},
-		{"org-largest", "/org/" + big},
+		{"org-holder", "/org/" + big},
 	} {
-		b.Run(pg.name, func(b *testing.B) { benchPage(b, w, pg.path) })
+		b.Run(pg.name+"/render", func(b *testing.B) { benchPage(b, uncached.URL+pg.path, 1) })
+		b.Run(pg.name+"/50-clients", func(b *testing.B) { benchPage(b, w.srv.URL+pg.path, benchClients) })
 	}
 }
 
-// benchPage asks for path b.N times from benchClients clients at once and reports the
-// p50 and p99 latency and the page's size.
-func benchPage(b *testing.B, w *world, path string) {
+// benchPage asks for u b.N times from clients at once and reports the p50 and p99
+// latency and the page's size.
+func benchPage(b *testing.B, u string, clients int) {
 	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport: &http.Transport{MaxIdleConnsPerHost: benchClients}}
+		Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	fetch := func() (int, time.Duration) {
 		t0 := time.Now()
-		resp, err := cl.Get(w.srv.URL + path)
+		resp, err := cl.Get(u)
 		if err != nil {
-			b.Fatal(err)
+			b.Error(err)
+			return 0, 0
 		}
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 && resp.StatusCode != http.StatusSeeOther {
-			b.Fatalf("%s: %d", path, resp.StatusCode)
+			b.Errorf("%s: %d", u, resp.StatusCode)
 		}
 		return int(n), time.Since(t0)
 	}
@@ -88,7 +96,7 @@ func benchPage(b *testing.B, w *world, path string) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
-	for range benchClients {
+	for range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -164,6 +164,19 @@ func TestPages(t *testing.T) {
 		}
 	})
 
+	t.Run("next block", func(t *testing.T) {
+		// A page is rendered again once a block changes what it shows.
+		_, _, before := w.get(t, "/org/ORG-B")
+		if _, _, again := w.get(t, "/org/ORG-B"); again != before {
+			t.Fatal("the same page at the same height differs")
+		}
+		w.c.Block(w.c.Tx(ipledger.KindMint, ipledger.MintBody{To: "ORG-B", Amount: 5}, ipledgertest.Agent))
+		_, _, after := w.get(t, "/org/ORG-B")
+		if after == before || !strings.Contains(after, "Read at height "+`<a href="/log">`+strconv.FormatInt(w.c.Height(), 10)) {
+			t.Fatalf("after a block the organisation page is the same:\n%.3000s", after)
+		}
+	})
+
 	t.Run("crawl", func(t *testing.T) {
 		var seeds []string
 		for _, tc := range pages {

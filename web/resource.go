@@ -234,6 +234,18 @@ func (h *handler) history(ctx context.Context, after ipledger.HistoryPos, object
 // detail fills a history row's time, kind and result from the log, or from its block's
 // record where the log cannot say.
 func (h *handler) detail(row *historyRow) error {
+	if r, ok := h.details.get(row.Pos()); ok && r.Hash == row.Hash {
+		*row = r
+		return nil
+	}
+	if err := h.readDetail(row); err != nil {
+		return err
+	}
+	h.details.put(*row)
+	return nil
+}
+
+func (h *handler) readDetail(row *historyRow) error {
 	d, ok, err := h.o.Reader.HistoryDetailOf(row.HistoryEntry)
 	if err != nil {
 		return fmt.Errorf("history detail at %s: %w", row.Pos(), err)

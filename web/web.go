@@ -96,13 +96,16 @@ type Field struct {
 type pageFunc func(r *http.Request, snap *ipledger.Snapshot) (*Page, error)
 
 type handler struct {
-	o     Options
-	log   *slog.Logger
-	mux   *http.ServeMux
-	pages map[string]*template.Template
-	slots chan struct{} // nil: unbounded
-	wait  time.Duration
-	idx   indexCache
+	o        Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	tmpl     map[string]*template.Template
+	slots    chan struct{} // nil: unbounded
+	wait     time.Duration
+	idx      indexCache
+	details  detailCache
+	rendered pageCache
+	noCache  bool // render every page (benchmarks of the render itself)
 }
 
 // routes are the page patterns; Patterns lists them for mounting.
@@ -140,7 +143,7 @@ func New(o Options) http.Handler {
 		}
 		h.slots = make(chan struct{}, n)
 	}
-	h.pages = parseTemplates()
+	h.tmpl = parseTemplates()
 	pages := map[string]pageFunc{
 		"GET /{$}":             h.home,
 		"GET /search":          h.search,
@@ -181,6 +184,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // slot back, then sends (a slow reader holds no slot).
 func (h *handler) serve(fn pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cache := h.o.Actions == nil && r.URL.Path != "/log" && !h.noCache // a checkpoint's cosignatures come between blocks
+		key := pageKey(r.Host, r.URL.RequestURI())
+		if snap := h.o.Reader.Committed(); cache && snap != nil {
+			if b, ok := h.rendered.get(snap.Height, key); ok {
+				writeHTML(w, http.StatusOK, b)
+				return
+			}
+		}
 		if !h.enter(r.Context()) {
 			if r.Context().Err() == nil {
 				w.Header().Set("Retry-After", "1")
@@ -207,6 +218,9 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 				h.log.Error("web: render", "page", p.name, "path", r.URL.Path, "err", err)
 				buf.Reset()
 				return h.renderError(&buf, r, snap, errors.New("render failed")), ""
+			}
+			if cache {
+				h.rendered.put(snap.Height, key, buf.Bytes())
 			}
 			return http.StatusOK, ""
 		}()
@@ -256,7 +270,7 @@ func (h *handler) fill(r *http.Request, snap *ipledger.Snapshot, p *Page) {
 }
 
 func (h *handler) render(buf *bytes.Buffer, p *Page) error {
-	t := h.pages[p.name]
+	t := h.tmpl[p.name]
 	if t == nil {
 		return fmt.Errorf("no template %q", p.name)
 	}
