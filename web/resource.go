@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,7 +70,11 @@ func (h *handler) resource(r *http.Request, snap *ipledger.Snapshot) (*Page, err
 	if err != nil || res.Family() == ipledger.ASN {
 		return nil, invalid("%.80q is not an address, prefix or range", arg)
 	}
-	return h.resourcePage(r, snap, res)
+	name := res.String()
+	if a, err := netip.ParseAddr(arg); err == nil {
+		name = a.String() // an address is shown as one, not as a /32
+	}
+	return h.resourcePage(r, snap, res, name)
 }
 
 func (h *handler) autnum(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
@@ -82,10 +87,12 @@ func (h *handler) autnum(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 	if err != nil || res.Family() != ipledger.ASN {
 		return nil, invalid("%.80q is not an AS number or range", arg)
 	}
-	return h.resourcePage(r, snap, res)
+	return h.resourcePage(r, snap, res, res.String())
 }
 
-func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipledger.Resource) (*Page, error) {
+// resourcePage is the page of res, called name (as the reader asked: an address, a
+// prefix, AS numbers).
+func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipledger.Resource, name string) (*Page, error) {
 	ctx := r.Context()
 	childrenAfter, err := param(r, "children_after", ipledger.ParseResource)
 	if err != nil {
@@ -103,7 +110,7 @@ func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipl
 	if len(chn) == 0 {
 		return nil, notFound("no single holding contains all of %s", res)
 	}
-	d := &resourceData{Resource: res, Self: resLink(res)}
+	d := &resourceData{Resource: res, Self: r.URL.Path}
 	names := map[string]string{}
 	for _, hd := range chn {
 		row, err := holdingOf(kv, names, hd)
@@ -145,7 +152,7 @@ func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipl
 	}
 	d.Proof = proofPanel{Height: snap.Height, URL: "/v1/proof/resources/" + res.String(),
 		Command: "ipledger query resource " + res.String() + " --prove --node " + nodeURL(r)}
-	return &Page{Title: res.String(), JSON: "/v1/resources/" + res.String(), name: "resource", Data: d}, nil
+	return &Page{Title: name, JSON: "/v1/resources/" + res.String(), name: "resource", Data: d}, nil
 }
 
 // nodeURL is this node's base URL as the request reached it.

@@ -61,6 +61,9 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 		}
 		if len(chn) > 0 {
 			p.redirect = resLink(res)
+			if kind == ipledger.QueryResource {
+				p.redirect = "/ip/" + v // an address stays one
+			}
 			return p, nil
 		}
 		d.Nothing = "no single holding contains all of " + v
