@@ -223,6 +223,9 @@ func crawl(t *testing.T, w *world, seeds []string) {
 			t.Fatal(err)
 		}
 		body := b.String()
+		if depth == 2 || path == "/log" || strings.HasPrefix(path, "/lease/") || strings.HasPrefix(path, "/org/") {
+			t.Logf("%s: %d bytes", path, len(body)) // page weights, with -v
+		}
 		if len(body) > maxPageBytes {
 			t.Errorf("%s: %d bytes, over %d", path, len(body), maxPageBytes)
 		}
@@ -330,17 +333,27 @@ func BenchmarkPages(b *testing.B) {
 		{"org-registry", "/org/RIPE-NCC"},
 		{"org-holder", "/org/" + big},
 	} {
-		b.Run(pg.name+"/render", func(b *testing.B) { benchPage(b, uncached.URL+pg.path, 1) })
-		b.Run(pg.name+"/50-clients", func(b *testing.B) { benchPage(b, w.srv.URL+pg.path, benchClients) })
+		b.Run(pg.name+"/render", func(b *testing.B) { benchPage(b, fixed(uncached.URL+pg.path), 1) })
+		b.Run(pg.name+"/50-clients", func(b *testing.B) { benchPage(b, fixed(w.srv.URL+pg.path), benchClients) })
 	}
+	// Fifty clients each asking for another address, from a handler that renders every
+	// request: the cost when no two readers ask for the same page.
+	b.Run("resource-many/50-clients-uncached", func(b *testing.B) {
+		benchPage(b, func(i int) string {
+			return uncached.URL + "/ip/" + strconv.Itoa(80+i%16) + "." + strconv.Itoa(i/16%256) + "." + strconv.Itoa(i/4096%256) + ".1"
+		}, benchClients)
+	})
 }
 
-// benchPage asks for u b.N times from clients at once and reports the p50 and p99
-// latency and the page's size.
-func benchPage(b *testing.B, u string, clients int) {
+func fixed(u string) func(int) string { return func(int) string { return u } }
+
+// benchPage asks for url(i) for i below b.N from clients at once and reports the p50 and
+// p99 latency and the size of the first page.
+func benchPage(b *testing.B, url func(int) string, clients int) {
 	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	fetch := func() (int, time.Duration) {
+	fetch := func(i int) (int, time.Duration) {
+		u := url(i)
 		t0 := time.Now()
 		resp, err := cl.Get(u)
 		if err != nil {
@@ -354,7 +367,7 @@ func benchPage(b *testing.B, u string, clients int) {
 		}
 		return int(n), time.Since(t0)
 	}
-	size, _ := fetch() // warm: the page index is built once per state
+	size, _ := fetch(0) // warm: the page index is built once per state
 	lat := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -368,7 +381,7 @@ func benchPage(b *testing.B, u string, clients int) {
 				if i >= int64(b.N) {
 					return
 				}
-				_, lat[i] = fetch()
+				_, lat[i] = fetch(int(i))
 			}
 		}()
 	}
