@@ -95,6 +95,7 @@ func TestPages(t *testing.T) {
 		status int
 		want   string
 	}{
+		{"/nowhere", 404, "no page"},
 		{"/tx/", 400, "not a transaction hash"},
 		{"/lease/1/more", 400, "positive number"},
 		{"/ip/nonsense", 400, "not an address"},

@@ -120,6 +120,10 @@ var routes = []string{
 	"GET /tx/{hash...}",
 	"GET /log",
 	"GET /static/{file...}",
+	// Any other one-segment path: a reader's typo gets the HTML 404 page. (A catch-all of
+	// every path would take the JSON API's 404 and 405 answers, and conflict with mounts
+	// that match every method, such as RDAP's /rdap/.)
+	"GET /{page}",
 }
 
 // Patterns returns the ServeMux patterns the handler answers, to mount each of them
@@ -154,6 +158,9 @@ func New(o Options) http.Handler {
 		"GET /lease/{id...}":   h.lease,
 		"GET /tx/{hash...}":    h.tx,
 		"GET /log":             h.logPage,
+		"GET /{page}": func(r *http.Request, _ *ipledger.Snapshot) (*Page, error) {
+			return nil, notFound("no page at %s", r.URL.Path)
+		},
 	}
 	for pattern, fn := range pages {
 		h.mux.Handle(pattern, h.serve(fn))
