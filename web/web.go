@@ -302,6 +302,9 @@ func (h *handler) renderError(buf *bytes.Buffer, r *http.Request, snap *ipledger
 	}
 	status := code.HTTPStatus()
 	p := &Page{Title: http.StatusText(status), name: "error", Data: errorData{Status: status, Message: msg}}
+	if snap == nil {
+		snap = h.o.Reader.Committed()
+	}
 	if snap != nil {
 		h.fill(r, snap, p)
 	}
