@@ -210,9 +210,13 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 		cache := h.o.Actions == nil && r.URL.Path != "/log" && !h.noCache // a checkpoint's cosignatures come between blocks
 		key := pageKey(r.Host, r.URL.RequestURI())
 		if snap := h.o.Reader.Committed(); cache && snap != nil {
-			if b, ok := h.rendered.get(snap.Height, key); ok {
+			if c, ok := h.rendered.get(snap.Height, key); ok {
 				h.cacheHits.Inc()
-				writeHTML(w, http.StatusOK, b)
+				if c.redirect != "" {
+					http.Redirect(w, r, c.redirect, http.StatusSeeOther)
+				} else {
+					writeHTML(w, http.StatusOK, c.body)
+				}
 				return
 			}
 		}
@@ -237,6 +241,9 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 				return h.renderError(&buf, r, snap, err), ""
 			}
 			if p.redirect != "" {
+				if cache {
+					h.rendered.put(snap.Height, key, cachedPage{redirect: p.redirect})
+				}
 				return http.StatusSeeOther, p.redirect
 			}
 			h.fill(r, snap, p)
@@ -246,7 +253,7 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 				return h.renderError(&buf, r, snap, errors.New("render failed")), ""
 			}
 			if cache {
-				h.rendered.put(snap.Height, key, buf.Bytes())
+				h.rendered.put(snap.Height, key, cachedPage{body: buf.Bytes()})
 			}
 			return http.StatusOK, ""
 		}()
