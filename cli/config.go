@@ -309,6 +309,7 @@ type serveFlags struct {
 	memLimit              string
 	witnesses             []string   // URL=VKEY each
 	noCheckpoints         bool       // --checkpoints=false; the zero value signs
+	noWeb                 bool       // --web=false; the zero value serves the explorer
 	rtrOpts               rtrFlags   // cli/serve_rtr.go
 	rdapOpts              rdapFlags  // cli/serve_rdap.go
 	guard                 guardFlags // cli/guard.go

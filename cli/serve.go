@@ -21,6 +21,7 @@ import (
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/vrpfeed"
+	"github.com/ipledger/ipledger/web"
 )
 
 // server is a running node with its listeners.
@@ -131,6 +132,12 @@ func (s *server) mounts(sf serveFlags, reg prometheus.Registerer) (map[string]ht
 	}
 	if err := s.mountRTR(m, sf, reg); err != nil {
 		return nil, err
+	}
+	if !sf.noWeb {
+		explorer := web.New(web.Options{Reader: s.node.Reader(), Logger: s.log, Registerer: reg})
+		for _, p := range web.Patterns() {
+			m[p] = explorer
+		}
 	}
 	return m, nil
 }
