@@ -310,6 +310,7 @@ type serveFlags struct {
 	witnesses             []string   // URL=VKEY each
 	noCheckpoints         bool       // --checkpoints=false; the zero value signs
 	noWeb                 bool       // --web=false; the zero value serves the explorer
+	noDemo                bool       // --demo=false; the zero value sets up dev's demo organisations
 	rtrOpts               rtrFlags   // cli/serve_rtr.go
 	rdapOpts              rdapFlags  // cli/serve_rdap.go
 	guard                 guardFlags // cli/guard.go

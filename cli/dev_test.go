@@ -9,12 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // runDev runs `ipledger dev` with args until the API line is printed, calls check, then
 // stops it as a signal would and returns its output.
 func runDev(t *testing.T, check func(out string), args ...string) string {
+	t.Helper()
+	return runDevUntil(t, "JSON API:", check, args...)
+}
+
+// runDevUntil is runDev waiting for marker in the output or the log.
+func runDevUntil(t *testing.T, marker string, check func(out string), args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -24,7 +31,7 @@ func runDev(t *testing.T, check func(out string), args ...string) string {
 		done <- Run(ctx, append([]string{"dev", "--http", "127.0.0.1:0", "--rpc", "off", "--p2p", "127.0.0.1:0", "--whois", "off", "--rtr", "off"}, args...), &out, &errs)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(out.String(), "JSON API:") {
+	for !strings.Contains(out.String()+errs.String(), marker) {
 		select {
 		case code := <-done:
 			t.Fatalf("dev exited %d:\n%s\n%s", code, out.String(), errs.String())
@@ -35,6 +42,8 @@ func runDev(t *testing.T, check func(out string), args ...string) string {
 		}
 	}
 	check(out.String())
+	// The JSON API line is printed before an import and the demo set-up: they are done
+	// once the marker shows.
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("dev exit %d:\n%s", code, errs.String())
@@ -113,4 +122,59 @@ func TestSelfCommand(t *testing.T) {
 			t.Errorf("selfCommand(%q, %q) = %q, want %q", tc.arg0, tc.wd, got, tc.want)
 		}
 	}
+}
+
+// TestDevDemo: a fresh dev home gets the demo organisations (DEMO with its key, credits and
+// an AS; DEMO-LESSOR's block offered for lease), a resumed one is left as it was, and
+// --demo=false sets up none.
+func TestDevDemo(t *testing.T) {
+	home := t.TempDir()
+	out := runDevUntil(t, "demo organisations ready", func(string) {}, "--home", home)
+	if !strings.Contains(out, "offer=1") {
+		t.Errorf("the demo's log line names no offer:\n%s", out)
+	}
+	for _, name := range []string{DemoOrg, DemoLessor} {
+		if _, err := loadKey(home, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Resumed: no second set-up (which would fail: the handles are taken), no log line.
+	out = runDevUntil(t, "JSON API:", func(out string) {
+		cl := &client.Client{Base: "http://" + apiAddr(t, out)}
+		o, err := cl.Org(context.Background(), DemoOrg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := loadKey(home, DemoOrg)
+		if len(o.Keys) != 1 || o.Keys[0] != k.Public() {
+			t.Errorf("DEMO's keys %v, want the home's %s", o.Keys, k.Public())
+		}
+		b, err := cl.Balance(context.Background(), DemoOrg)
+		if err != nil || b.Balance != demoCredits {
+			t.Errorf("DEMO's balance %+v, %v; want %d", b, err, demoCredits)
+		}
+		offers, err := cl.Offers(context.Background(), DemoLessor)
+		if err != nil || len(offers.Offers) != 1 {
+			t.Errorf("DEMO-LESSOR's offers %+v, %v; want one", offers, err)
+		}
+	}, "--home", home)
+	if strings.Contains(out, "demo organisations") {
+		t.Errorf("a resumed home set the demo up again:\n%s", out)
+	}
+	off := t.TempDir()
+	out = runDevUntil(t, "JSON API:", func(string) {}, "--home", off, "--demo=false")
+	if _, err := loadKey(off, DemoOrg); err == nil || strings.Contains(out, "demo organisations") {
+		t.Errorf("--demo=false set the demo up:\n%s", out)
+	}
+}
+
+// apiAddr is the JSON API's address that dev printed.
+func apiAddr(t *testing.T, out string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, "JSON API: http://")
+	addr, _, _ := strings.Cut(rest, "/")
+	if !ok || addr == "" {
+		t.Fatalf("no JSON API line in:\n%s", out)
+	}
+	return addr
 }

@@ -114,7 +114,8 @@ func devCmd(e *env) *cobra.Command {
 			}
 			sf.dev = true
 			cfg := &Config{ChainID: "ipledger-dev"}
-			if homeExists(home) {
+			resumed := homeExists(home)
+			if resumed {
 				c, err := loadConfig(home)
 				if err != nil {
 					return err
@@ -152,6 +153,9 @@ func devCmd(e *env) *cobra.Command {
 					s.stop()
 					return err
 				}
+			}
+			if !resumed && !sf.noDemo {
+				runDemo(cmd.Context(), s, home, cfg.ChainID, log)
 			}
 			return s.wait(cmd.Context())
 		},
