@@ -143,6 +143,7 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.mux.HandleFunc("GET /v1/orgs", s.orgs)
 	s.mux.HandleFunc("GET /v1/orgs/{handle}", s.org)
 	s.mux.HandleFunc("GET /v1/blocks/{height}", s.block)
+	s.mux.HandleFunc("GET /v1/search", s.search)
 	s.mountMarket()
 	if lr, ok := app.(logReader); ok {
 		s.mountLog(lr)

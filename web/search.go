@@ -4,85 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ledger"
 )
-
-// queryKind is what a search box query names.
-type queryKind int
-
-// The kinds of query classify tells apart.
-const (
-	queryEmpty    queryKind = iota
-	queryResource           // an address, prefix or range: value is the resource as it parses
-	queryAS                 // an AS number or range: value is "ASn" or "ASn-ASm"
-	queryHash               // a transaction hash: value is 64 lower-case hexadecimal digits
-	queryHolding            // a holding handle IPL-Hn: value is n
-	queryHandle             // an organisation handle, or a name: value is the upper-cased handle
-	queryName               // words to find in organisations' names: value is upper-cased
-)
-
-// maxQuery is the longest query classified; longer ones are names cut to it.
-const maxQuery = 200
-
-// classify tells what a search box query names. It never fails: what is no number
-// resource, hash or handle is a name to search for.
-func classify(s string) (queryKind, string) {
-	s = strings.TrimSpace(s)
-	if len(s) > maxQuery {
-		s = s[:maxQuery]
-	}
-	if s == "" {
-		return queryEmpty, ""
-	}
-	up := strings.ToUpper(s)
-	if len(s) == 64 {
-		if h, err := ipledger.ParseHash(strings.ToLower(s)); err == nil {
-			return queryHash, h.String()
-		}
-	}
-	if n, ok := strings.CutPrefix(up, "IPL-H"); ok {
-		if id, err := strconv.ParseUint(n, 10, 64); err == nil && id > 0 {
-			return queryHolding, strconv.FormatUint(id, 10)
-		}
-	}
-	if as, ok := asQuery(up); ok {
-		return queryAS, as
-	}
-	if r, err := ipledger.ParseResource(s); err == nil && r.Family() != ipledger.ASN {
-		return queryResource, r.String()
-	}
-	if ipledger.ValidHandle(up) {
-		return queryHandle, up
-	}
-	return queryName, strings.Join(strings.Fields(up), " ")
-}
-
-// asQuery reads "AS64496", "64496", "AS64496-AS64511" or "as 64496" as an AS query. A
-// bare number is an AS number (addresses have dots or colons).
-func asQuery(up string) (string, bool) {
-	s := strings.ReplaceAll(up, " ", "")
-	a, b, rng := strings.Cut(s, "-")
-	a, b = strings.TrimPrefix(a, "AS"), strings.TrimPrefix(b, "AS")
-	if !asDigits(a) || rng && !asDigits(b) {
-		return "", false
-	}
-	out := "AS" + a
-	if rng {
-		out += "-AS" + b
-	}
-	r, err := ipledger.ParseResource(out)
-	if err != nil || r.Family() != ipledger.ASN {
-		return "", false
-	}
-	return out, true
-}
-
-func asDigits(x string) bool {
-	return x != "" && len(x) <= 10 && (len(x) == 1 || x[0] != '0') && strings.Trim(x, "0123456789") == ""
-}
 
 // searchData is the search page's model: the matches of a name, or why nothing matched.
 type searchData struct {
@@ -98,8 +23,8 @@ type orgMatch struct {
 
 func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
 	q := r.URL.Query().Get("q")
-	kind, v := classify(q)
-	p := &Page{Title: "Search", name: "search", Query: q}
+	kind, v := ipledger.ClassifyQuery(q)
+	p := &Page{Title: "Search", name: "search", Query: q, JSON: "/v1/search?q=" + url.QueryEscape(q)}
 	d := &searchData{Query: q}
 	p.Data = d
 	kv := snap.State
@@ -108,9 +33,9 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 		return p, nil
 	}
 	switch kind {
-	case queryEmpty:
+	case ipledger.QueryEmpty:
 		return p, nil
-	case queryHash:
+	case ipledger.QueryHash:
 		hash, _ := ipledger.ParseHash(v)
 		_, ok, err := h.o.Reader.Outcome(hash)
 		if err != nil {
@@ -121,7 +46,7 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 			return p, nil
 		}
 		d.Nothing = "no committed transaction has the hash " + v + " (it may still be waiting in a mempool)"
-	case queryHolding:
+	case ipledger.QueryHolding:
 		id, _ := strconv.ParseUint(v, 10, 64)
 		hd, err := ledger.HoldingByID(kv, id)
 		if err != nil {
@@ -132,7 +57,7 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 			return p, nil
 		}
 		d.Nothing = "no holding IPL-H" + v
-	case queryAS, queryResource:
+	case ipledger.QueryAS, ipledger.QueryResource:
 		res, _ := ipledger.ParseResource(v)
 		chn, err := ledger.Lookup(kv, res)
 		if err != nil {
@@ -143,7 +68,7 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 			return p, nil
 		}
 		d.Nothing = "no single holding contains all of " + v
-	case queryHandle:
+	case ipledger.QueryHandle:
 		o, err := ledger.Org(kv, v)
 		if err != nil {
 			return nil, err
@@ -153,7 +78,7 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 			return p, nil
 		}
 		fallthrough
-	case queryName:
+	case ipledger.QueryName:
 		idx, err := h.idx.get(snap)
 		if err != nil {
 			return nil, err
