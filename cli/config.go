@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -325,6 +326,10 @@ type serveFlags struct {
 	// dev is set by ipledger dev: the store reserves no disk ahead of its log (a dev chain
 	// is small; store.Options.NoWALPreallocate).
 	dev bool
+	// beforeHTTP, if set, runs once the node is up and before the HTTP listener opens:
+	// dev's demo set-up, which no client of the API can then race for a registry's
+	// sequence (cli/demo.go).
+	beforeHTTP func(ctx context.Context, s *server)
 }
 
 // Defaults (loopback; DESIGN.md).

@@ -315,7 +315,7 @@ func TestImportCommand(t *testing.T) {
 	done := make(chan int)
 	var devOut, devErr bytes.Buffer
 	go func() {
-		done <- Run(ctx, []string{"dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off", "--rpc", "off", "--p2p", "127.0.0.1:0"}, &devOut, &devErr)
+		done <- Run(ctx, []string{"dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", "--demo=false"}, &devOut, &devErr)
 	}()
 	t.Cleanup(func() {
 		cancel()
