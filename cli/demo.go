@@ -14,10 +14,11 @@ import (
 // The dev chain's demo organisations (DESIGN.md, credits rule: "ipledger dev creates a demo
 // organisation with a key in the dev home and credits, so every feature can be tried at
 // once"). On a fresh dev home RIPE NCC registers DemoOrg and DemoLessor and binds their
-// keys (HOME/keys/DEMO.key, HOME/keys/DEMO-LESSOR.key); it allocates the lessor a /22 and
-// DEMO an AS number from free pool space; the settlement agent mints DEMO credits; the
-// lessor offers a /24 of its block for lease. DEMO can then take the lease, pay and
-// authorise a route for its AS, from the CLI or `ipledger wallet --home HOME`.
+// keys (HOME/keys/DEMO.key, HOME/keys/DEMO-LESSOR.key); it allocates the lessor a /22,
+// and DEMO an AS number and a /24 of its own, from free pool space; the settlement agent
+// mints DEMO credits; the lessor offers a /24 of its block for lease. DEMO can then take
+// the lease (which authorises the leased block for DEMO's AS), pay, and authorise routes
+// in its own /24, from the CLI or `ipledger wallet --home HOME`.
 
 // Handles of the demo organisations.
 const (
@@ -38,6 +39,7 @@ const (
 // demo is what setUpDemo made, for its log line and tests.
 type demo struct {
 	block, offered ipledger.Resource
+	own            ipledger.Resource // DEMO's own /24, to authorise routes in
 	asn            uint32
 	offer          uint64
 }
@@ -88,15 +90,22 @@ func setUpDemo(ctx context.Context, s *server, home, chainID string) (*demo, err
 		return nil, err
 	}
 	kv := s.node.App().Committed().State
-	block, err := freeBlock(kv, ipledger.RIPENCC, ipledger.IPv4, demoLessorBits)
+	// One free /21: the lessor's /22 first, then DEMO's own /24.
+	space, err := freeBlock(kv, ipledger.RIPENCC, ipledger.IPv4, demoLessorBits-1)
 	if err != nil {
 		return nil, err
 	}
+	block := space.Block(demoLessorBits)
+	own, err := ipledger.ParseResource(space.LastAddr().String())
+	if err != nil {
+		return nil, err
+	}
+	own = own.Block(demoLessorBits).Block(demoOfferedBits)
 	asn, err := freeBlock(kv, ipledger.RIPENCC, ipledger.ASN, 32)
 	if err != nil {
 		return nil, err
 	}
-	d := &demo{block: block, asn: asn.FirstAS(), offered: block.Block(demoOfferedBits)}
+	d := &demo{block: block, own: own, asn: asn.FirstAS(), offered: block.Block(demoOfferedBits)}
 	steps := []struct {
 		org  string
 		kind ipledger.Kind
@@ -111,6 +120,7 @@ func setUpDemo(ctx context.Context, s *server, home, chainID string) (*demo, err
 		{ipledger.RIPENCC, ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
 			{Resource: block, Org: DemoLessor, Status: ipledger.StatusAllocatedPA, Country: "NL"},
 			{Resource: asn, Org: DemoOrg, Status: ipledger.StatusAllocatedAS, Country: "NG"},
+			{Resource: own, Org: DemoOrg, Status: ipledger.StatusAssignedPI, Country: "NG"},
 		}}},
 		{SettlementAgent, ipledger.KindMint, ipledger.MintBody{To: DemoOrg, Amount: demoCredits}},
 		{DemoLessor, ipledger.KindOffer, ipledger.OfferBody{Resource: d.offered, Price: demoPrice, Period: demoPeriod, MinPeriods: 1, MaxPeriods: demoMaxPeriods, Renewable: true}},
@@ -139,7 +149,7 @@ func runDemo(ctx context.Context, s *server, home, chainID string, log *slog.Log
 		}
 		return
 	}
-	log.Info("demo organisations ready", "org", DemoOrg, "key", keyPath(home, DemoOrg), "credits", demoCredits, "asn", d.asn,
+	log.Info("demo organisations ready", "org", DemoOrg, "key", keyPath(home, DemoOrg), "credits", demoCredits, "asn", d.asn, "own", d.own.String(),
 		"lessor", DemoLessor, "block", d.block.String(), "offer", d.offer, "offered", d.offered.String())
 }
 

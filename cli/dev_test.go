@@ -23,6 +23,12 @@ func runDev(t *testing.T, check func(out string), args ...string) string {
 // runDevUntil is runDev waiting for marker in the output or the log.
 func runDevUntil(t *testing.T, marker string, check func(out string), args ...string) string {
 	t.Helper()
+	return runDevLog(t, marker, func(out, _ string) { check(out) }, args...)
+}
+
+// runDevLog is runDevUntil whose check also reads the log.
+func runDevLog(t *testing.T, marker string, check func(out, log string), args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errs ipledgertest.LockedBuffer
@@ -41,7 +47,7 @@ func runDevUntil(t *testing.T, marker string, check func(out string), args ...st
 			t.Fatalf("dev did not start:\n%s\n%s", out.String(), errs.String())
 		}
 	}
-	check(out.String())
+	check(out.String(), errs.String())
 	// The JSON API line is printed before an import and the demo set-up: they are done
 	// once the marker shows.
 	cancel()

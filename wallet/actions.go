@@ -317,7 +317,12 @@ func (s *Server) prepare(a *action) http.HandlerFunc {
 			s.message(w, r, http.StatusBadRequest, "Cannot sign", err.Error())
 			return
 		}
-		pv := &prover{ctx: ctx, cl: s.o.Node, trust: s.o.Trust}
+		now, st, err := s.chainTime(ctx)
+		if err != nil {
+			s.message(w, r, http.StatusBadGateway, "The node does not answer", err.Error())
+			return
+		}
+		pv := &prover{ctx: ctx, cl: s.o.Node, trust: s.o.Trust, min: st.Height}
 		signer, err := pv.org(as)
 		if err == nil && !hasKey(signer, key.Public()) {
 			err = fmt.Errorf("the home's key %s is not bound to %s on the chain (proved at height %d)", key.Public(), as, pv.height)
@@ -330,11 +335,6 @@ func (s *Server) prepare(a *action) http.HandlerFunc {
 		}
 		if err != nil {
 			s.refuse(w, r, a.kind, err)
-			return
-		}
-		now, _, err := s.chainTime(ctx)
-		if err != nil {
-			s.message(w, r, http.StatusBadGateway, "The node does not answer", err.Error())
 			return
 		}
 		js, err := json.Marshal(body)

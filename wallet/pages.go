@@ -240,7 +240,12 @@ func (s *Server) cosign(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusBadRequest, "Signed already", as+" has signed this transaction already.")
 		return
 	}
-	pv := &prover{ctx: r.Context(), cl: s.o.Node, trust: s.o.Trust}
+	_, st, err := s.chainTime(r.Context())
+	if err != nil {
+		s.message(w, r, http.StatusBadGateway, "The node does not answer", err.Error())
+		return
+	}
+	pv := &prover{ctx: r.Context(), cl: s.o.Node, trust: s.o.Trust, min: st.Height}
 	me, err := pv.org(as)
 	if err == nil && !hasKey(me, key.Public()) {
 		err = fmt.Errorf("the home's key is not bound to %s on the chain (proved at height %d)", as, pv.height)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/client"
@@ -24,17 +25,34 @@ type prover struct {
 	cl     *client.Client
 	trust  *stateproof.Trust
 	height int64
+	min    int64 // the first proof's least height (the node's committed height at the start)
 	last   *stateproof.Proof
 }
 
-// use decodes and verifies one proof answer, and keeps the height of the first.
-func (p *prover) use(raw json.RawMessage, err error, verify func(*stateproof.Proof) error) error {
-	if err != nil {
-		return err
-	}
+// use fetches one proof answer, decodes and verifies it, and keeps the height of the
+// first. The first waits (up to provableWait) for a height at or above p.min, the
+// node's committed height when the action began: a block's state is provable once the
+// next block carries its app hash, which CometBFT makes at once after a change, so
+// without the wait an object created a moment ago would be missing.
+func (p *prover) use(fetch func(height int64) (json.RawMessage, error), verify func(*stateproof.Proof) error) error {
+	deadline := time.Now().Add(provableWait)
 	var pr stateproof.Proof
-	if err := json.Unmarshal(raw, &pr); err != nil {
-		return fmt.Errorf("%w: decode the state proof: %w", ErrProof, err)
+	for {
+		raw, err := fetch(p.height)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &pr); err != nil {
+			return fmt.Errorf("%w: decode the state proof: %w", ErrProof, err)
+		}
+		if p.height != 0 || pr.Height >= p.min || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-p.ctx.Done():
+			return p.ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if p.height != 0 && pr.Height != p.height {
 		return fmt.Errorf("%w: asked for height %d, it proves height %d", ErrProof, p.height, pr.Height)
@@ -46,11 +64,13 @@ func (p *prover) use(raw json.RawMessage, err error, verify func(*stateproof.Pro
 	return nil
 }
 
+// provableWait bounds the wait for the node's committed height to become provable.
+const provableWait = 3 * time.Second
+
 // resource proves who holds r: the chain of holdings down to the deepest containing it.
 func (p *prover) resource(r ipledger.Resource) (*stateproof.ResourceAnswer, error) {
 	var ans *stateproof.ResourceAnswer
-	raw, err := p.cl.ProveResource(p.ctx, r.String(), p.height)
-	err = p.use(raw, err, func(pr *stateproof.Proof) (err error) {
+	err := p.use(func(h int64) (json.RawMessage, error) { return p.cl.ProveResource(p.ctx, r.String(), h) }, func(pr *stateproof.Proof) (err error) {
 		ans, err = pr.VerifyResource(r, p.trust)
 		return err
 	})
@@ -62,8 +82,7 @@ func (p *prover) resource(r ipledger.Resource) (*stateproof.ResourceAnswer, erro
 // wallet decodes the proven values exactly as the state machine does.
 func (p *prover) Get(key []byte) ([]byte, error) {
 	var v []byte
-	raw, err := p.cl.ProveKey(p.ctx, key, p.height)
-	err = p.use(raw, err, func(pr *stateproof.Proof) (err error) {
+	err := p.use(func(h int64) (json.RawMessage, error) { return p.cl.ProveKey(p.ctx, key, h) }, func(pr *stateproof.Proof) (err error) {
 		v, err = pr.VerifyKey(key, p.trust)
 		return err
 	})
