@@ -34,6 +34,13 @@ type walletSession struct {
 // startWallet serves a wallet of home for the node at api and logs in as a browser would.
 func startWallet(t *testing.T, home, api string) *walletSession {
 	t.Helper()
+	ws, _ := serveWallet(t, home, api)
+	return ws
+}
+
+// serveWallet is startWallet that also returns the URL with the session token.
+func serveWallet(t *testing.T, home, api string) (*walletSession, string) {
+	t.Helper()
 	trust, err := stateproof.TrustGenesisFile(chain.GenesisPath(home))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +67,7 @@ func startWallet(t *testing.T, home, api string) *walletSession {
 		t.Fatalf("no CSRF token on the wallet's page:\n%s", page)
 	}
 	ws.csrf = m[1]
-	return ws
+	return ws, w.URL()
 }
 
 func (ws *walletSession) do(method, u, ctype string, body []byte) *http.Response {

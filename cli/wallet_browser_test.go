@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium returns Debian's chromium, or skips the test without it (fails under CI=true).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no chromium: install Debian's chromium package (CI=true needs it)")
+	}
+	t.Skip("no chromium")
+	return ""
+}
+
+// TestWalletBrowser drives Debian's chromium through the wallet on a dev chain: starting
+// from the demo organisation, it takes the demo lessor's lease and authorises a route for
+// DEMO's AS in its own block, confirming each on the confirm page; then the lease and the
+// route show on the node's public pages.
+func TestWalletBrowser(t *testing.T) {
+	exe := chromium(t)
+	home := t.TempDir()
+	runDevLog(t, "demo organisations ready", func(out, log string) {
+		api := "http://" + apiAddr(t, out)
+		asn := demoASN(t, log)
+		own := demoOwn(t, log)
+		_, walletURL := serveWallet(t, home, api)
+
+		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless)
+		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		defer cancel()
+		bctx, cancel := chromedp.NewContext(actx)
+		defer cancel()
+		// The first call starts the browser, which lives as long as its context: no
+		// timeout on that one.
+		if err := chromedp.Do(bctx); err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(bctx, 40*time.Second)
+		defer cancel()
+		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+		text := func(sel string) string {
+			t.Helper()
+			s, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
+			if err != nil {
+				t.Fatalf("text of %s: %v", sel, err)
+			}
+			return s
+		}
+		confirm := css(`form[action="/wallet/confirm"] button`)
+
+		// The printed URL logs in and lands on DEMO's page; take the demo lessor's offer.
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(walletURL),
+			chromedp.WaitVisible(css(`#offer-1`)),
+			chromedp.SendKeys(css(`#take-asn-1`), asn),
+			chromedp.Click(css(`#offer-1 button`)),
+			chromedp.WaitVisible(css(`#kind`)),
+		); err != nil {
+			t.Fatalf("take the lease: %v", err)
+		}
+		if kind := text(`#kind`); kind != "lease" {
+			t.Fatalf("the confirm page's kind %q", kind)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(confirm), chromedp.WaitVisible(css(`#result`))); err != nil {
+			t.Fatalf("confirm the lease: %v", err)
+		}
+		if r := text(`#result`); !strings.Contains(r, "applied") {
+			t.Fatalf("the lease: %q", r)
+		}
+
+		// Authorise a route for DEMO's AS in its own /24.
+		auth := `form[action="/wallet/authorise"]`
+		walletBase, _, _ := strings.Cut(walletURL, "/login")
+		if err := chromedp.Do(ctx,
+			chromedp.Navigate(walletBase+"/?as=DEMO"),
+			chromedp.WaitVisible(css(auth)),
+			chromedp.SendKeys(css(auth+` input[name="prefix"]`), own.String()),
+			chromedp.SendKeys(css(auth+` input[name="max_length"]`), "24"),
+			chromedp.SendKeys(css(auth+` input[name="asn"]`), "AS"+asn),
+			chromedp.Click(css(auth+` button`)),
+			chromedp.WaitVisible(css(`#kind`)),
+		); err != nil {
+			t.Fatalf("authorise the route: %v", err)
+		}
+		if kind := text(`#kind`); kind != "authorise-route" {
+			t.Fatalf("the confirm page's kind %q", kind)
+		}
+		if err := chromedp.Do(ctx, chromedp.Click(confirm), chromedp.WaitVisible(css(`#result`))); err != nil {
+			t.Fatalf("confirm the route: %v", err)
+		}
+		if r := text(`#result`); !strings.Contains(r, "applied") {
+			t.Fatalf("the route: %q", r)
+		}
+
+		// The public node's pages show both.
+		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/lease/1"), chromedp.WaitVisible(css(`main`))); err != nil {
+			t.Fatal(err)
+		}
+		leasePage := text(`main`)
+		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/ip/"+own.String()), chromedp.WaitVisible(css(`main`))); err != nil {
+			t.Fatal(err)
+		}
+		routePage := text(`main`)
+		if !strings.Contains(leasePage, DemoOrg) || !strings.Contains(leasePage, "AS"+asn) {
+			t.Errorf("the node's lease page does not show DEMO's lease:\n%s", leasePage)
+		}
+		if !strings.Contains(routePage, "AS"+asn) {
+			t.Errorf("the node's page of %s does not show the route for AS%s:\n%s", own, asn, routePage)
+		}
+	}, "--home", home)
+}
