@@ -3,12 +3,9 @@ package cli
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
-	"fmt"
-	"net/http"
-	"os"
+		"fmt"
+		"os"
 	"path/filepath"
-	"time"
 
 	"github.com/cometbft/cometbft/types"
 	"github.com/spf13/cobra"
@@ -60,16 +57,9 @@ only.`,
 				ln.Close()
 				return err
 			}
-			srv := &http.Server{Handler: w, ReadHeaderTimeout: 10 * time.Second}
-			go func() {
-				<-ctx.Done()
-				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				srv.Shutdown(sctx)
-			}()
 			log.Info("wallet serving", "addr", ln.Addr().String(), "node", node, "chain", trust.ChainID, "trusted_from", from)
 			fmt.Fprintf(e.stdout, "wallet for %s on chain %s (node %s); open:\n%s\n", home, trust.ChainID, node, w.URL())
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := w.Serve(ctx, ln); err != nil {
 				return err
 			}
 			return nil

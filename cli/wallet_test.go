@@ -55,12 +55,10 @@ func serveWallet(t *testing.T, home, api string) (*walletSession, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(w)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	ws := &walletSession{t: t, base: srv.URL}
+	ctx, cancel := context.WithCancel(context.Background())
+	go w.Serve(ctx, ln)
+	t.Cleanup(cancel)
+	ws := &walletSession{t: t, base: "http://" + ln.Addr().String()}
 	resp := ws.do("GET", w.URL(), "", nil)
 	ws.cookie, _, _ = strings.Cut(resp.Header.Get("Set-Cookie"), ";")
 	page := ws.get("/")

@@ -18,16 +18,28 @@ import (
 	"github.com/ipledger/ipledger/web"
 )
 
-// An action is one form of the wallet: what it asks, and how it becomes a transaction body
-// from the form and the proven state. build proves what the action touches with pv and
-// returns the body, the credits it moves or promises (for the confirm page) and the facts
-// it proved.
+// An action is one form of the wallet: what it asks, how the form becomes a transaction
+// body (parse, which records a field that does not parse in the form), and what the
+// action touches (prove: it reads it with pv, from state proofs, and returns the credits
+// the transaction moves or promises, for the confirm page, and the facts it proved).
 type action struct {
 	name   string // its path, /wallet/NAME
 	label  string // the form's button
 	kind   ipledger.Kind
 	fields []web.Field
-	build  func(pv *prover, as string, f form) (body any, price string, facts []string, err error)
+	parse  func(f *form) any
+	prove  func(pv *prover, as string, body any) (price string, facts []string, err error)
+}
+
+// build parses the posted form and proves what the body touches.
+func (a *action) build(pv *prover, as string, v url.Values) (any, string, []string, error) {
+	f := &form{v: v}
+	body := a.parse(f)
+	if f.err != nil {
+		return nil, "", nil, f.err
+	}
+	price, facts, err := a.prove(pv, as, body)
+	return body, price, facts, err
 }
 
 // form reads the fields of a posted form, remembering the first one that does not parse.
@@ -92,164 +104,153 @@ var actions = []*action{
 			{Name: "period", Label: "Period in seconds", Type: "number", Value: "2592000"},
 			{Name: "min_periods", Label: "Fewest periods", Type: "number", Value: "1"},
 			{Name: "max_periods", Label: "Most periods", Type: "number", Value: "12"}},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
-			b := ipledger.OfferBody{Resource: f.resource("resource"), Price: f.uint("price"), Period: int64(f.uint("period")),
+		parse: func(f *form) any {
+			return ipledger.OfferBody{Resource: f.resource("resource"), Price: f.uint("price"), Period: int64(f.uint("period")),
 				MinPeriods: f.int("min_periods"), MaxPeriods: f.int("max_periods"), Renewable: true}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
+		},
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			b := body.(ipledger.OfferBody)
 			h, err := pv.heldBy(b.Resource, as)
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
 			ppp, err := perPeriod(b.Resource, b.Price)
-			if err != nil {
-				return nil, "", nil, err
-			}
-			return b, fmt.Sprintf("asks %d credits per period for the block (%d per address), every %s", ppp, b.Price, time.Duration(b.Period)*time.Second),
-				[]string{fmt.Sprintf("%s lies in %s, %s %s held by %s", b.Resource, h.Handle(), h.Resource, h.Status, h.Holder)}, nil
+			return fmt.Sprintf("asks %d credits per period for the block (%d per address), every %s", ppp, b.Price, time.Duration(b.Period)*time.Second),
+				[]string{heldFact(b.Resource, h)}, err
 		}},
 	{name: "withdraw-offer", label: "Withdraw the offer", kind: ipledger.KindWithdrawOffer, fields: []web.Field{fOffer},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
-			b := ipledger.WithdrawOfferBody{Offer: f.uint("offer")}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
-			o, err := ledger.OfferByID(pv, b.Offer)
+		parse: func(f *form) any { return ipledger.WithdrawOfferBody{Offer: f.uint("offer")} },
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			id := body.(ipledger.WithdrawOfferBody).Offer
+			o, err := proveOwned(pv, id, ledger.OfferByID, func(o *ipledger.Offer) string { return o.Lessor }, as, "an open offer")
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
-			if o == nil || o.Lessor != as {
-				return nil, "", nil, fmt.Errorf("offer %d is not an open offer of %s (proved at height %d)", b.Offer, as, pv.height)
-			}
-			return b, "none", []string{fmt.Sprintf("offer %d of %s stands for %s", o.ID, o.Lessor, o.Resource)}, nil
+			return "none", []string{fmt.Sprintf("offer %d of %s stands for %s", o.ID, o.Lessor, o.Resource)}, nil
 		}},
 	{name: "lease", label: "Take the offer", kind: ipledger.KindLease,
 		fields: []web.Field{fOffer, fASN, {Name: "periods", Label: "Periods", Type: "number", Value: "1"}},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
-			b := ipledger.LeaseBody{Offer: f.uint("offer"), ASN: f.asn("asn"), Periods: f.int("periods")}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
+		parse: func(f *form) any {
+			return ipledger.LeaseBody{Offer: f.uint("offer"), ASN: f.asn("asn"), Periods: f.int("periods")}
+		},
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			b := body.(ipledger.LeaseBody)
 			o, err := ledger.OfferByID(pv, b.Offer)
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
 			if o == nil {
-				return nil, "", nil, fmt.Errorf("no open offer %d (proved at height %d)", b.Offer, pv.height)
+				return "", nil, fmt.Errorf("no open offer %d (proved at height %d)", b.Offer, pv.height)
 			}
 			ppp, err := perPeriod(o.Resource, o.Price)
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
-			bal, err := ledger.Balance(pv, as)
-			if err != nil {
-				return nil, "", nil, err
-			}
-			return b, fmt.Sprintf("pays %d credits now for the first period, then %d every %s, for the %d periods agreed",
-					ppp, ppp, time.Duration(o.Period)*time.Second, b.Periods),
-				[]string{
-					fmt.Sprintf("offer %d: %s from %s at %d credits per address per period, %d to %d periods", o.ID, o.Resource, o.Lessor, o.Price, o.MinPeriods, o.MaxPeriods),
-					fmt.Sprintf("%s's balance is %d credits", as, bal),
-				}, balanceErr(bal, ppp)
+			bal, err := pv.pays(as, ppp)
+			return fmt.Sprintf("pays %d credits now for the first period, then %d every %s, for the %d periods agreed", ppp, ppp, time.Duration(o.Period)*time.Second, b.Periods),
+				[]string{fmt.Sprintf("offer %d: %s from %s at %d credits per address per period, %d to %d periods", o.ID, o.Resource, o.Lessor, o.Price, o.MinPeriods, o.MaxPeriods), bal}, err
 		}},
 	{name: "pay", label: "Pay", kind: ipledger.KindPay,
 		fields: []web.Field{{Name: "to", Label: "To (organisation handle)", Type: "text"}, {Name: "amount", Label: "Amount in credits", Type: "number"}},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
-			b := ipledger.PayBody{To: strings.ToUpper(f.str("to")), Amount: f.uint("amount")}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
+		parse:  func(f *form) any { return ipledger.PayBody{To: strings.ToUpper(f.str("to")), Amount: f.uint("amount")} },
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			b := body.(ipledger.PayBody)
 			to, err := pv.org(b.To)
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
-			bal, err := ledger.Balance(pv, as)
-			if err != nil {
-				return nil, "", nil, err
-			}
-			return b, fmt.Sprintf("pays %d credits to %s", b.Amount, b.To),
-				[]string{fmt.Sprintf("%s is %s", to.Handle, to.Name), fmt.Sprintf("%s's balance is %d credits", as, bal)}, balanceErr(bal, b.Amount)
+			bal, err := pv.pays(as, b.Amount)
+			return fmt.Sprintf("pays %d credits to %s", b.Amount, b.To), []string{fmt.Sprintf("%s is %s", to.Handle, to.Name), bal}, err
 		}},
 	{name: "authorise", label: "Authorise the route", kind: ipledger.KindAuthorise,
 		fields: []web.Field{{Name: "prefix", Label: "Prefix", Type: "text"}, {Name: "max_length", Label: "Longest prefix length announced", Type: "number"}, fASN},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
+		parse: func(f *form) any {
 			p, err := netip.ParsePrefix(f.str("prefix"))
 			if err != nil {
 				f.fail("prefix", err)
 			}
-			b := ipledger.AuthoriseBody{Prefix: p.Masked(), ASN: f.asn("asn")}
-			if f.str("max_length") == "" {
-				b.MaxLength = p.Bits()
-			} else {
+			b := ipledger.AuthoriseBody{Prefix: p.Masked(), ASN: f.asn("asn"), MaxLength: p.Bits()}
+			if f.str("max_length") != "" {
 				b.MaxLength = f.int("max_length")
 			}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
+			return b
+		},
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			b := body.(ipledger.AuthoriseBody)
 			r, err := ipledger.PrefixResource(b.Prefix)
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
 			h, err := pv.heldBy(r, as)
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
-			return b, "none", []string{fmt.Sprintf("%s lies in %s, %s %s held by %s", b.Prefix, h.Handle(), h.Resource, h.Status, h.Holder)}, nil
+			return "none", []string{heldFact(r, h)}, nil
 		}},
 	{name: "withdraw-route", label: "Withdraw the route authorisation", kind: ipledger.KindWithdrawAuth,
 		fields: []web.Field{{Name: "id", Label: "Route authorisation number", Type: "number"}},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
-			b := ipledger.WithdrawAuthBody{ID: f.uint("id")}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
-			a, err := ledger.RouteAuthByID(pv, b.ID)
+		parse:  func(f *form) any { return ipledger.WithdrawAuthBody{ID: f.uint("id")} },
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			id := body.(ipledger.WithdrawAuthBody).ID
+			a, err := proveOwned(pv, id, ledger.RouteAuthByID, func(a *ipledger.RouteAuth) string { return a.Holder }, as, "a route authorisation")
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
-			if a == nil || a.Holder != as {
-				return nil, "", nil, fmt.Errorf("route authorisation %d is not one of %s (proved at height %d)", b.ID, as, pv.height)
-			}
-			return b, "none", []string{fmt.Sprintf("route authorisation %d lets AS%d originate %s up to /%d", a.ID, a.ASN, a.Prefix, a.MaxLength)}, nil
+			return "none", []string{fmt.Sprintf("route authorisation %d lets AS%d originate %s up to /%d", a.ID, a.ASN, a.Prefix, a.MaxLength)}, nil
 		}},
 	{name: "set-geo", label: "Publish the geolocation", kind: ipledger.KindSetGeo,
 		fields: []web.Field{fResource, {Name: "country", Label: "Country (ISO 3166 code; empty removes)", Type: "text"},
 			{Name: "region", Label: "Region (ISO 3166-2, optional)", Type: "text"}, {Name: "city", Label: "City (optional)", Type: "text"}},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
-			b := ipledger.SetGeoBody{Resource: f.resource("resource"), Country: strings.ToUpper(f.str("country")), Region: f.str("region"), City: f.str("city")}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
+		parse: func(f *form) any {
+			return ipledger.SetGeoBody{Resource: f.resource("resource"), Country: strings.ToUpper(f.str("country")), Region: f.str("region"), City: f.str("city")}
+		},
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			b := body.(ipledger.SetGeoBody)
 			h, err := pv.heldBy(b.Resource, as)
 			if err != nil {
-				return nil, "", nil, err
+				return "", nil, err
 			}
-			return b, "none", []string{fmt.Sprintf("%s lies in %s, held by %s", b.Resource, h.Handle(), h.Holder)}, nil
+			return "none", []string{heldFact(b.Resource, h)}, nil
 		}},
 	{name: "transfer", label: "Transfer the block (the recipient co-signs)", kind: ipledger.KindTransfer,
 		fields: []web.Field{fResource, {Name: "to", Label: "To (organisation handle)", Type: "text"}},
-		build: func(pv *prover, as string, f form) (any, string, []string, error) {
-			b := ipledger.TransferBody{Resource: f.resource("resource"), To: strings.ToUpper(f.str("to"))}
-			if f.err != nil {
-				return nil, "", nil, f.err
-			}
-			return transferFacts(pv, as, b)
+		parse: func(f *form) any {
+			return ipledger.TransferBody{Resource: f.resource("resource"), To: strings.ToUpper(f.str("to"))}
+		},
+		prove: func(pv *prover, as string, body any) (string, []string, error) {
+			return transferFacts(pv, as, body.(ipledger.TransferBody))
 		}},
+}
+
+// heldFact says which holding of whom a block lies in.
+func heldFact(r ipledger.Resource, h *ipledger.Holding) string {
+	return fmt.Sprintf("%s lies in %s, %s %s held by %s", r, h.Handle(), h.Resource, h.Status, h.Holder)
+}
+
+// proveOwned proves object id (an offer, a route authorisation) and that as owns it.
+func proveOwned[T any](pv *prover, id uint64, read func(ipledger.KV, uint64) (*T, error), owner func(*T) string, as, what string) (*T, error) {
+	v, err := read(pv, id)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil || owner(v) != as {
+		return nil, fmt.Errorf("%d is not %s of %s (proved at height %d)", id, what, as, pv.height)
+	}
+	return v, nil
 }
 
 // transferFacts proves what a transfer touches: the block held by the sender, the
 // recipient on the chain.
-func transferFacts(pv *prover, from string, b ipledger.TransferBody) (any, string, []string, error) {
+func transferFacts(pv *prover, from string, b ipledger.TransferBody) (string, []string, error) {
 	h, err := pv.heldBy(b.Resource, from)
 	if err != nil {
-		return nil, "", nil, err
+		return "", nil, err
 	}
 	to, err := pv.org(b.To)
 	if err != nil {
-		return nil, "", nil, err
+		return "", nil, err
 	}
-	return b, "none", []string{fmt.Sprintf("%s lies in %s, held by %s", b.Resource, h.Handle(), h.Holder), fmt.Sprintf("the recipient %s is %s", to.Handle, to.Name)}, nil
+	return "none", []string{heldFact(b.Resource, h), fmt.Sprintf("the recipient %s is %s", to.Handle, to.Name)}, nil
 }
 
 // perPeriod is what one period of a block costs at price: per address for IPv4, per block
@@ -264,14 +265,6 @@ func perPeriod(r ipledger.Resource, price uint64) (uint64, error) {
 		return 0, fmt.Errorf("%d per address for %d addresses overflows", price, n)
 	}
 	return lo, nil
-}
-
-// balanceErr refuses an action whose payment now exceeds the proven balance.
-func balanceErr(balance, now uint64) error {
-	if now > balance {
-		return fmt.Errorf("it pays %d credits now and the balance is %d", now, balance)
-	}
-	return nil
 }
 
 // pending is a transaction on a confirm page, waiting for the user's word.
@@ -331,7 +324,7 @@ func (s *Server) prepare(a *action) http.HandlerFunc {
 		var price string
 		var facts []string
 		if err == nil {
-			body, price, facts, err = a.build(pv, as, form{v: r.PostForm})
+			body, price, facts, err = a.build(pv, as, r.PostForm)
 		}
 		if err != nil {
 			s.refuse(w, r, a.kind, err)
@@ -527,7 +520,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p *pending, tx [
 	} else {
 		d.Height, d.Code, d.Log, d.OK = res.Height, res.Code.String(), res.Log, res.Code == ipledger.CodeOK
 		for _, t := range res.Touched {
-			if u := objectPage(t); u != "" {
+			if u := web.ObjectPath(t); u != "" {
 				d.Links = append(d.Links, resultLink{Label: t, URL: s.nodeURL(u)})
 			}
 		}

@@ -277,8 +277,7 @@ func (s *Server) cosignFacts(pv *prover, tx *ipledger.Tx, as string) (string, []
 		if b.To != as {
 			return "", nil, fmt.Errorf("the transfer goes to %s, not %s", b.To, as)
 		}
-		_, price, facts, err := transferFacts(pv, tx.Signatures[0].Org, b)
-		return price, facts, err
+		return transferFacts(pv, tx.Signatures[0].Org, b)
 	}
 	return "", nil, fmt.Errorf("the wallet co-signs transfers only, not %s", tx.Kind)
 }

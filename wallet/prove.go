@@ -125,6 +125,20 @@ func (p *prover) heldBy(r ipledger.Resource, org string) (*ipledger.Holding, err
 	return h, nil
 }
 
+// pays proves the balance of org, which pays amount now: its fact, or an error when the
+// balance falls short.
+func (p *prover) pays(org string, amount uint64) (string, error) {
+	bal, err := ledger.Balance(p, org)
+	if err != nil {
+		return "", err
+	}
+	fact := fmt.Sprintf("%s's balance is %d credits", org, bal)
+	if amount > bal {
+		return fact, fmt.Errorf("it pays %d credits now and %s", amount, fact)
+	}
+	return fact, nil
+}
+
 // proofSummary is what the confirm page says the facts were checked against.
 type proofSummary struct {
 	Height     int64

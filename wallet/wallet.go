@@ -28,8 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
-	"strings"
+		"strings"
 	"sync"
 	"time"
 
@@ -141,6 +140,21 @@ func randomHex() string {
 	b := make([]byte, 32)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Serve answers on ln, the listener of the address New was given, until ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("wallet: %w", err)
+	}
+	return nil
 }
 
 // URL is the address to open: it carries the session token.
@@ -272,20 +286,4 @@ func (s *Server) chainTime(ctx context.Context) (time.Time, ipledger.NodeStatus,
 		now = st.Time
 	}
 	return now, st, nil
-}
-
-// objectPage is the node's page of an object a transaction touched ("lease/7"), or "".
-func objectPage(obj string) string {
-	kind, id, _ := strings.Cut(obj, "/")
-	switch kind {
-	case "holding":
-		return "/search?q=IPL-H" + url.QueryEscape(id)
-	case "org":
-		return "/org/" + url.PathEscape(id)
-	case "lease":
-		return "/lease/" + url.PathEscape(id)
-	case "offer":
-		return "/leases#offer-" + url.PathEscape(id)
-	}
-	return ""
 }

@@ -1,11 +1,11 @@
 package wallet
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -59,7 +59,7 @@ func (m *memKeys) Create(name string) (ipledger.PublicKey, error) {
 
 // testWallet serves a wallet whose node does not answer: the rules under test come before
 // any read.
-func testWallet(t *testing.T) (*Server, *httptest.Server, *memKeys) {
+func testWallet(t *testing.T) (*Server, string, *memKeys) {
 	t.Helper()
 	k, _ := ipledger.GenerateKey(nil)
 	keys := &memKeys{keys: map[string]ipledger.PrivateKey{"ORG-A": k}}
@@ -71,12 +71,10 @@ func testWallet(t *testing.T) (*Server, *httptest.Server, *memKeys) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(s)
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return s, srv, keys
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.Serve(ctx, ln)
+	t.Cleanup(cancel)
+	return s, "http://" + ln.Addr().String(), keys
 }
 
 // call makes one request as a browser (or an attacker) would, following no redirect.
@@ -140,10 +138,7 @@ func TestListenLoopbackOnly(t *testing.T) {
 // refused, every answer forbids framing, and the login cookie is HttpOnly and
 // SameSite=Strict.
 func TestSecurityRules(t *testing.T) {
-	s, srv, keys := testWallet(t)
-	base := srv.URL
-	_, other, _ := testWallet(t) // another start: its tokens are not this one's
-	_ = other
+	s, base, keys := testWallet(t)
 	// The old CSRF token: another wallet's.
 	old, _ := New(Options{Node: &client.Client{Base: "http://127.0.0.1:1"}, Trust: &stateproof.Trust{ChainID: "test"}, Keys: keys}, s.addr)
 
@@ -291,12 +286,12 @@ func attr(n *html.Node, name string) string {
 // TestNoPublicActions: the explorer's paths on the wallet go to the node; the wallet
 // renders none of the node's pages in its own origin.
 func TestExplorerPathsGoToTheNode(t *testing.T) {
-	s, srv, _ := testWallet(t)
+	s, base, _ := testWallet(t)
 	r := call(t, "GET", s.URL(), nil, nil)
 	cookie := r.Header.Get("Set-Cookie")
 	cookie, _, _ = strings.Cut(cookie, ";")
 	for _, p := range []string{"/search?q=DEMO", "/org/DEMO", "/leases", "/lease/1", "/log", "/ip/192.0.2.0/24"} {
-		r := call(t, "GET", srv.URL+p, map[string]string{"Cookie": cookie}, nil)
+		r := call(t, "GET", base+p, map[string]string{"Cookie": cookie}, nil)
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "http://127.0.0.1:1"+p {
 			t.Errorf("%s: %d to %q", p, r.StatusCode, r.Header.Get("Location"))
 		}

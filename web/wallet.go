@@ -58,6 +58,11 @@ func Static() http.Handler {
 	return http.StripPrefix("/static/", http.FileServerFS(static))
 }
 
+// ObjectPath returns the explorer's path of an object a transaction touched
+// ("holding/42", "org/ORG-A", "lease/7", "offer/3"), or "" for one without a page: where
+// a wallet's result page links, on the node.
+func ObjectPath(obj string) string { return objLink(obj) }
+
 type fmtError string
 
 func (e fmtError) Error() string { return string(e) }
