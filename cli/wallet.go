@@ -3,8 +3,8 @@ package cli
 import (
 	"context"
 	"crypto/sha256"
-		"fmt"
-		"os"
+	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/cometbft/cometbft/types"

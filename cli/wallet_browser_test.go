@@ -60,51 +60,41 @@ func TestWalletBrowser(t *testing.T) {
 			}
 			return s
 		}
-		confirm := css(`form[action="/wallet/confirm"] button`)
+		// act fills and posts a form with steps, checks the confirm page's kind, confirms,
+		// and checks the result page.
+		act := func(what, kind string, steps ...chromedp.Action[chromedp.Void]) {
+			t.Helper()
+			if err := chromedp.Do(ctx, append(steps, chromedp.WaitVisible(css(`#kind`)))...); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			if k := text(`#kind`); k != kind {
+				t.Fatalf("%s: the confirm page's kind %q", what, k)
+			}
+			if err := chromedp.Do(ctx, chromedp.Click(css(`form[action="/wallet/confirm"] button`)), chromedp.WaitVisible(css(`#result`))); err != nil {
+				t.Fatalf("%s: confirm: %v", what, err)
+			}
+			if r := text(`#result`); !strings.Contains(r, "applied") {
+				t.Fatalf("%s: %q", what, r)
+			}
+		}
 
 		// The printed URL logs in and lands on DEMO's page; take the demo lessor's offer.
-		if err := chromedp.Do(ctx,
+		act("take the lease", "lease",
 			chromedp.Navigate(walletURL),
 			chromedp.WaitVisible(css(`#offer-1`)),
 			chromedp.SendKeys(css(`#take-asn-1`), asn),
-			chromedp.Click(css(`#offer-1 button`)),
-			chromedp.WaitVisible(css(`#kind`)),
-		); err != nil {
-			t.Fatalf("take the lease: %v", err)
-		}
-		if kind := text(`#kind`); kind != "lease" {
-			t.Fatalf("the confirm page's kind %q", kind)
-		}
-		if err := chromedp.Do(ctx, chromedp.Click(confirm), chromedp.WaitVisible(css(`#result`))); err != nil {
-			t.Fatalf("confirm the lease: %v", err)
-		}
-		if r := text(`#result`); !strings.Contains(r, "applied") {
-			t.Fatalf("the lease: %q", r)
-		}
+			chromedp.Click(css(`#offer-1 button`)))
 
 		// Authorise a route for DEMO's AS in its own /24.
 		auth := `form[action="/wallet/authorise"]`
 		walletBase, _, _ := strings.Cut(walletURL, "/login")
-		if err := chromedp.Do(ctx,
+		act("authorise the route", "authorise-route",
 			chromedp.Navigate(walletBase+"/?as=DEMO"),
 			chromedp.WaitVisible(css(auth)),
 			chromedp.SendKeys(css(auth+` input[name="prefix"]`), own.String()),
 			chromedp.SendKeys(css(auth+` input[name="max_length"]`), "24"),
 			chromedp.SendKeys(css(auth+` input[name="asn"]`), "AS"+asn),
-			chromedp.Click(css(auth+` button`)),
-			chromedp.WaitVisible(css(`#kind`)),
-		); err != nil {
-			t.Fatalf("authorise the route: %v", err)
-		}
-		if kind := text(`#kind`); kind != "authorise-route" {
-			t.Fatalf("the confirm page's kind %q", kind)
-		}
-		if err := chromedp.Do(ctx, chromedp.Click(confirm), chromedp.WaitVisible(css(`#result`))); err != nil {
-			t.Fatalf("confirm the route: %v", err)
-		}
-		if r := text(`#result`); !strings.Contains(r, "applied") {
-			t.Fatalf("the route: %q", r)
-		}
+			chromedp.Click(css(auth+` button`)))
 
 		// The public node's pages show both.
 		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/lease/1"), chromedp.WaitVisible(css(`main`))); err != nil {

@@ -483,25 +483,25 @@ type resultLink struct{ Label, URL string }
 
 // confirm signs the pending transaction, submits it and waits for its commit.
 func (s *Server) confirm(w http.ResponseWriter, r *http.Request) {
+	if p, tx := s.sign(w, r); tx != nil {
+		s.submit(w, r, p, tx)
+	}
+}
+
+// sign takes the posted pending transaction and adds the home's signature; without one
+// to sign it answers the page that says why and returns a nil tx.
+func (s *Server) sign(w http.ResponseWriter, r *http.Request) (*pending, []byte) {
 	p, ok := s.take(r)
 	if !ok {
 		s.message(w, r, http.StatusGone, "Nothing to sign", "This confirm page was signed already or is too old. Start the action again.")
-		return
+		return nil, nil
 	}
-	tx, err := s.sign(p)
-	if err != nil {
-		s.message(w, r, http.StatusInternalServerError, "Cannot sign", err.Error())
-		return
-	}
-	s.submit(w, r, p, tx)
-}
-
-func (s *Server) sign(p *pending) ([]byte, error) {
 	k, err := s.signingKey(p.as)
 	if err != nil {
-		return nil, err
+		s.message(w, r, http.StatusInternalServerError, "Cannot sign", err.Error())
+		return nil, nil
 	}
-	return ipledger.EncodeTx(p.payload, append(append([]ipledger.Signature{}, p.sigs...), k.Sign(p.as, p.payload))), nil
+	return p, ipledger.EncodeTx(p.payload, append(append([]ipledger.Signature{}, p.sigs...), k.Sign(p.as, p.payload)))
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, p *pending, tx []byte) {
@@ -535,14 +535,8 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p *pending, tx [
 
 // export signs the pending transaction and hands it over as a file for the next signer.
 func (s *Server) export(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.take(r)
-	if !ok {
-		s.message(w, r, http.StatusGone, "Nothing to sign", "This confirm page was signed already or is too old. Start the action again.")
-		return
-	}
-	tx, err := s.sign(p)
-	if err != nil {
-		s.message(w, r, http.StatusInternalServerError, "Cannot sign", err.Error())
+	p, tx := s.sign(w, r)
+	if tx == nil {
 		return
 	}
 	s.log.Info("wallet: signed and exported", "kind", p.kind, "as", p.as, "tx", ipledger.HashTx(tx))
