@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ledger"
@@ -29,7 +28,7 @@ type leasesData struct {
 	Registries []string
 	Sizes      []sizeChoice
 	Offers     []offerRow
-	Next       string // query string of the next page, or ""
+	Next       string // the next page's path, or ""
 	Running    []*ipledger.Lease
 	RunMore    bool
 }
@@ -95,9 +94,6 @@ func (h *handler) leases(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 	}
 	p := &Page{Title: "Leases", JSON: "/v1/offers", name: "leases", Data: d}
 	kv := snap.State
-	if kv == nil {
-		return p, nil
-	}
 	more := false
 	var ferr error
 	err = ledger.Offers(kv, func(o *ipledger.Offer) bool {
@@ -121,14 +117,9 @@ func (h *handler) leases(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 		return nil, fmt.Errorf("offers: %w", err)
 	}
 	if more {
-		d.Next = f.query(d.Offers[len(d.Offers)-1].ID)
+		d.Next = "/leases?" + f.query(d.Offers[len(d.Offers)-1].ID)
 	}
-	if err := ledger.Leases(kv, func(l *ipledger.Lease) bool {
-		if l.State != ipledger.LeaseEnded {
-			return appendRow(&d.Running, l, &d.RunMore)
-		}
-		return true
-	}); err != nil {
+	if d.Running, d.RunMore, err = rows(kv, ledger.Leases, func(l *ipledger.Lease) bool { return l.State != ipledger.LeaseEnded }); err != nil {
 		return nil, fmt.Errorf("leases: %w", err)
 	}
 	return p, nil
@@ -162,63 +153,4 @@ func matchOffer(kv ipledger.KV, o *ipledger.Offer, f offerFilter) (offerRow, boo
 	}
 	ok := (f.Registry == "" || row.Registry == f.Registry) && (f.Country == "" || row.Country == f.Country)
 	return row, ok, nil
-}
-
-// leaseData is the lease page's model.
-type leaseData struct {
-	Lease       *ipledger.Lease
-	Self        string
-	Schedule    []payment
-	SchedNext   int // first period of the next page of the schedule; 0 when none follow
-	History     []historyRow
-	HistoryNext string
-}
-
-// payment is one period of a lease's schedule.
-type payment struct {
-	Period int // from 1
-	Due    time.Time
-	Amount uint64
-	Paid   bool
-	Next   bool // the next one to settle
-}
-
-func (h *handler) lease(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
-	arg := r.PathValue("id")
-	id, err := strconv.ParseUint(arg, 10, 64)
-	if err != nil || id == 0 {
-		return nil, invalid("lease %.30q: want a positive number", arg)
-	}
-	if snap.State == nil {
-		return nil, notFound("the chain has no state yet")
-	}
-	l, err := ledger.LeaseByID(snap.State, id)
-	if err != nil {
-		return nil, fmt.Errorf("lease %d: %w", id, err)
-	}
-	if l == nil {
-		return nil, notFound("no lease %d", id)
-	}
-	from := 1
-	if v := r.URL.Query().Get("from"); v != "" {
-		if from, err = strconv.Atoi(v); err != nil || from < 1 {
-			return nil, invalid("from=%.20q: want a period from 1", v)
-		}
-	}
-	after, err := historyCursor(r)
-	if err != nil {
-		return nil, err
-	}
-	d := &leaseData{Lease: l, Self: "/lease/" + strconv.FormatUint(id, 10)}
-	for k := from; k <= l.Periods && len(d.Schedule) < MaxRows; k++ {
-		d.Schedule = append(d.Schedule, payment{Period: k, Due: time.Unix(l.Start+int64(k-1)*l.Period, 0).UTC(), Amount: l.PricePerPeriod,
-			Paid: k <= l.Paid, Next: k == l.Paid+1 && l.State != ipledger.LeaseEnded})
-	}
-	if last := from + len(d.Schedule); last <= l.Periods {
-		d.SchedNext = last
-	}
-	if d.History, d.HistoryNext, err = h.history(r.Context(), after, "lease/"+strconv.FormatUint(id, 10)); err != nil {
-		return nil, err
-	}
-	return &Page{Title: "Lease " + strconv.FormatUint(id, 10) + ": " + l.Resource.String(), JSON: "/v1/leases/" + strconv.FormatUint(id, 10), name: "lease", Data: d}, nil
 }

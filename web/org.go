@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/ipledger/ipledger"
@@ -37,24 +36,16 @@ func (h *handler) org(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
 	if !ipledger.ValidHandle(handle) {
 		return nil, invalid("%.70q is not an organisation handle", arg)
 	}
-	if snap.State == nil {
-		return nil, notFound("the chain has no state yet")
-	}
 	kv := snap.State
 	o, err := ledger.Org(kv, handle)
+	if o, err = found(o, err, "organisation "+handle); err != nil {
+		return nil, err
+	}
+	from, err := param(r, "held_from", count)
 	if err != nil {
-		return nil, fmt.Errorf("org %s: %w", handle, err)
+		return nil, err
 	}
-	if o == nil {
-		return nil, notFound("no organisation %s", handle)
-	}
-	from := 0
-	if v := r.URL.Query().Get("held_from"); v != "" {
-		if from, err = strconv.Atoi(v); err != nil || from < 0 {
-			return nil, invalid("held_from=%.20q: want a position from 0", v)
-		}
-	}
-	after, err := historyCursor(r)
+	after, err := param(r, "history_after", ipledger.ParseHistoryPos)
 	if err != nil {
 		return nil, err
 	}
@@ -89,20 +80,10 @@ func (h *handler) org(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("leases of %s: %w", handle, err)
 	}
-	if err := ledger.Offers(kv, func(of *ipledger.Offer) bool {
-		if of.Lessor == handle {
-			return appendRow(&d.Offers, of, &d.OffersMore)
-		}
-		return true
-	}); err != nil {
+	if d.Offers, d.OffersMore, err = rows(kv, ledger.Offers, func(o *ipledger.Offer) bool { return o.Lessor == handle }); err != nil {
 		return nil, fmt.Errorf("offers of %s: %w", handle, err)
 	}
-	if err := ledger.RouteAuths(kv, func(ra *ipledger.RouteAuth) bool {
-		if ra.Holder == handle {
-			return appendRow(&d.Routes, ra, &d.RoutesMore)
-		}
-		return true
-	}); err != nil {
+	if d.Routes, d.RoutesMore, err = rows(kv, ledger.RouteAuths, func(ra *ipledger.RouteAuth) bool { return ra.Holder == handle }); err != nil {
 		return nil, fmt.Errorf("routes of %s: %w", handle, err)
 	}
 	if d.History, d.HistoryNext, err = h.history(r.Context(), after, "org/"+handle); err != nil {
@@ -122,4 +103,13 @@ func appendRow[T any](list *[]T, v T, more *bool) bool {
 	}
 	*list = append(*list, v)
 	return true
+}
+
+// rows walks the records of kv with each (ledger.Offers, ledger.Leases …) and returns the
+// first MaxRows that keep accepts, and whether more follow.
+func rows[T any](kv ipledger.KV, each func(ipledger.KV, func(*T) bool) error, keep func(*T) bool) (list []*T, more bool, err error) {
+	err = each(kv, func(x *T) bool {
+		return !keep(x) || appendRow(&list, x, &more)
+	})
+	return list, more, err
 }

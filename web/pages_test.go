@@ -3,10 +3,15 @@ package web
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -90,6 +95,7 @@ func TestPages(t *testing.T) {
 		status int
 		want   string
 	}{
+		{"/nowhere", 404, "no page"},
 		{"/tx/", 400, "not a transaction hash"},
 		{"/lease/1/more", 400, "positive number"},
 		{"/ip/nonsense", 400, "not an address"},
@@ -164,6 +170,19 @@ func TestPages(t *testing.T) {
 		}
 	})
 
+	t.Run("next block", func(t *testing.T) {
+		// A page is rendered again once a block changes what it shows.
+		_, _, before := w.get(t, "/org/ORG-B")
+		if _, _, again := w.get(t, "/org/ORG-B"); again != before {
+			t.Fatal("the same page at the same height differs")
+		}
+		w.c.Block(w.c.Tx(ipledger.KindMint, ipledger.MintBody{To: "ORG-B", Amount: 5}, ipledgertest.Agent))
+		_, _, after := w.get(t, "/org/ORG-B")
+		if after == before || !strings.Contains(after, "Read at height "+`<a href="/log">`+strconv.FormatInt(w.c.Height(), 10)) {
+			t.Fatalf("after a block the organisation page is the same:\n%.3000s", after)
+		}
+	})
+
 	t.Run("crawl", func(t *testing.T) {
 		var seeds []string
 		for _, tc := range pages {
@@ -205,6 +224,9 @@ func crawl(t *testing.T, w *world, seeds []string) {
 			t.Fatal(err)
 		}
 		body := b.String()
+		if depth == 2 || path == "/log" || strings.HasPrefix(path, "/lease/") || strings.HasPrefix(path, "/org/") {
+			t.Logf("%s: %d bytes", path, len(body)) // page weights, with -v
+		}
 		if len(body) > maxPageBytes {
 			t.Errorf("%s: %d bytes, over %d", path, len(body), maxPageBytes)
 		}
@@ -237,7 +259,7 @@ func crawl(t *testing.T, w *world, seeds []string) {
 		}
 	}
 	for _, s := range seeds {
-		visit(s, 1)
+		visit(s, 2)
 	}
 	t.Logf("crawled %d pages, %d links", pages, len(seen))
 }
@@ -265,4 +287,109 @@ func links(doc *html.Node) []string {
 	}
 	walk(doc)
 	return out
+}
+
+// benchClients is how many clients ask at once in BenchmarkPages.
+const benchClients = 50
+
+// BenchmarkPages renders the search, resource and organisation pages of a chain with the
+// whole 2014-06 import (the four registries' statistics), served over HTTP as a node
+// serves them, with 50 clients asking at once. It reports each page's p50 and p99
+// latency and its weight. The import takes a minute or two before the first figure.
+func BenchmarkPages(b *testing.B) {
+	var paths []string
+	for _, rir := range []string{"afrinic", "apnic", "lacnic", "ripencc"} {
+		paths = append(paths, ipledgertest.Data(b, "delegated/2014-06/delegated-"+rir+"-latest"))
+	}
+	start := time.Now()
+	w := newWorld(b, paths...)
+	kv := w.c.App().Committed().State
+	// The holder with the most holdings, found rather than assumed: the heaviest page of
+	// its kind.
+	counts := map[string]int{}
+	ledger.Holdings(kv, func(h *ipledger.Holding) bool {
+		if !slices.Contains(ipledger.Registries, h.Holder) {
+			counts[h.Holder]++
+		}
+		return true
+	})
+	big := ""
+	for org, n := range counts {
+		if big == "" || n > counts[big] || n == counts[big] && org < big {
+			big = org
+		}
+	}
+	b.Logf("imported %d files in %s; %d holders, the largest %s with %d holdings", len(paths), time.Since(start).Round(time.Second), len(counts), big, counts[big])
+	// The same pages from a handler that renders every request: the render's own cost.
+	h := New(Options{Reader: w.c.App()}).(*handler)
+	h.noCache = true
+	uncached := httptest.NewServer(h)
+	defer uncached.Close()
+	for _, pg := range []struct{ name, path string }{
+		{"search-address", "/search?q=193.0.0.1"},
+		{"search-name", "/search?q=telecom"},
+		{"resource-address", "/ip/193.0.0.1"},
+		{"resource-pool", "/ip/88.0.0.0/8"},
+		{"resource-as", "/as/3333"},
+		{"org-registry", "/org/RIPE-NCC"},
+		{"org-holder", "/org/" + big},
+	} {
+		b.Run(pg.name+"/render", func(b *testing.B) { benchPage(b, fixed(uncached.URL+pg.path), 1) })
+		b.Run(pg.name+"/50-clients", func(b *testing.B) { benchPage(b, fixed(w.srv.URL+pg.path), benchClients) })
+	}
+	// Fifty clients each asking for another address, from a handler that renders every
+	// request: the cost when no two readers ask for the same page.
+	b.Run("resource-many/50-clients-uncached", func(b *testing.B) {
+		benchPage(b, func(i int) string {
+			return uncached.URL + "/ip/" + strconv.Itoa(80+i%16) + "." + strconv.Itoa(i/16%256) + "." + strconv.Itoa(i/4096%256) + ".1"
+		}, benchClients)
+	})
+}
+
+func fixed(u string) func(int) string { return func(int) string { return u } }
+
+// benchPage asks for url(i) for i below b.N from clients at once and reports the p50 and
+// p99 latency and the size of the first page.
+func benchPage(b *testing.B, url func(int) string, clients int) {
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	fetch := func(i int) (int, time.Duration) {
+		u := url(i)
+		t0 := time.Now()
+		resp, err := cl.Get(u)
+		if err != nil {
+			b.Error(err)
+			return 0, 0
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 && resp.StatusCode != http.StatusSeeOther {
+			b.Errorf("%s: %d", u, resp.StatusCode)
+		}
+		return int(n), time.Since(t0)
+	}
+	size, _ := fetch(0) // warm: the page index is built once per state
+	lat := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(b.N) {
+					return
+				}
+				_, lat[i] = fetch(int(i))
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(size), "page-bytes")
 }

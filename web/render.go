@@ -24,7 +24,6 @@ var funcs = template.FuncMap{
 	"resLink":  resLink,
 	"objLink":  objLink,
 	"short":    func(h ipledger.Hash) string { return h.String()[:12] + "…" },
-	"q":        url.QueryEscape,
 	"p":        url.PathEscape,
 	"duration": duration,
 	"add":      func(a, b int) int { return a + b },

@@ -3,8 +3,10 @@ package web
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,7 +70,11 @@ func (h *handler) resource(r *http.Request, snap *ipledger.Snapshot) (*Page, err
 	if err != nil || res.Family() == ipledger.ASN {
 		return nil, invalid("%.80q is not an address, prefix or range", arg)
 	}
-	return h.resourcePage(r, snap, res)
+	name := res.String()
+	if a, err := netip.ParseAddr(arg); err == nil {
+		name = a.String() // an address is shown as one, not as a /32
+	}
+	return h.resourcePage(r, snap, res, name)
 }
 
 func (h *handler) autnum(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
@@ -81,26 +87,22 @@ func (h *handler) autnum(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 	if err != nil || res.Family() != ipledger.ASN {
 		return nil, invalid("%.80q is not an AS number or range", arg)
 	}
-	return h.resourcePage(r, snap, res)
+	return h.resourcePage(r, snap, res, res.String())
 }
 
-func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipledger.Resource) (*Page, error) {
-	ctx, q := r.Context(), r.URL.Query()
-	var childrenAfter ipledger.Resource
-	if v := q.Get("children_after"); v != "" {
-		var err error
-		if childrenAfter, err = ipledger.ParseResource(v); err != nil {
-			return nil, invalid("children_after=%.60q: %v", v, err)
-		}
+// resourcePage is the page of res, called name (as the reader asked: an address, a
+// prefix, AS numbers).
+func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipledger.Resource, name string) (*Page, error) {
+	ctx := r.Context()
+	childrenAfter, err := param(r, "children_after", ipledger.ParseResource)
+	if err != nil {
+		return nil, err
 	}
-	historyAfter, err := historyCursor(r)
+	historyAfter, err := param(r, "history_after", ipledger.ParseHistoryPos)
 	if err != nil {
 		return nil, err
 	}
 	kv := snap.State
-	if kv == nil {
-		return nil, notFound("the chain has no state yet")
-	}
 	chn, err := ledger.Lookup(kv, res)
 	if err != nil {
 		return nil, fmt.Errorf("lookup %s: %w", res, err)
@@ -108,7 +110,7 @@ func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipl
 	if len(chn) == 0 {
 		return nil, notFound("no single holding contains all of %s", res)
 	}
-	d := &resourceData{Resource: res, Self: resLink(res)}
+	d := &resourceData{Resource: res, Self: r.URL.Path}
 	names := map[string]string{}
 	for _, hd := range chn {
 		row, err := holdingOf(kv, names, hd)
@@ -150,7 +152,7 @@ func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipl
 	}
 	d.Proof = proofPanel{Height: snap.Height, URL: "/v1/proof/resources/" + res.String(),
 		Command: "ipledger query resource " + res.String() + " --prove --node " + nodeURL(r)}
-	return &Page{Title: res.String(), JSON: "/v1/resources/" + res.String(), name: "resource", Data: d}, nil
+	return &Page{Title: name, JSON: "/v1/resources/" + res.String(), name: "resource", Data: d}, nil
 }
 
 // nodeURL is this node's base URL as the request reached it.
@@ -177,17 +179,28 @@ func holdingOf(kv ipledger.KV, names map[string]string, hd *ipledger.Holding) (h
 	return holdingRow{Holding: hd, HolderName: name}, nil
 }
 
-// historyCursor reads ?history_after=HEIGHT.INDEX.
-func historyCursor(r *http.Request) (ipledger.HistoryPos, error) {
-	v := r.URL.Query().Get("history_after")
+// param reads the query parameter name of r with parse; an absent one is T's zero value,
+// one that does not parse CodeInvalid.
+func param[T any](r *http.Request, name string, parse func(string) (T, error)) (T, error) {
+	var x T
+	v := r.URL.Query().Get(name)
 	if v == "" {
-		return ipledger.HistoryPos{}, nil
+		return x, nil
 	}
-	p, err := ipledger.ParseHistoryPos(v)
+	x, err := parse(v)
 	if err != nil {
-		return ipledger.HistoryPos{}, invalid("history_after: %v", err)
+		return x, invalid("%s=%.60q: %v", name, v, err)
 	}
-	return p, nil
+	return x, nil
+}
+
+// count parses a whole number for a page position.
+func count(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a whole number")
+	}
+	return n, nil
 }
 
 // history is the timeline of objects after a position: at most MaxRows entries, oldest
@@ -228,6 +241,18 @@ func (h *handler) history(ctx context.Context, after ipledger.HistoryPos, object
 // detail fills a history row's time, kind and result from the log, or from its block's
 // record where the log cannot say.
 func (h *handler) detail(row *historyRow) error {
+	if r, ok := h.details.get(row.Pos()); ok && r.Hash == row.Hash {
+		*row = r
+		return nil
+	}
+	if err := h.readDetail(row); err != nil {
+		return err
+	}
+	h.details.put(*row)
+	return nil
+}
+
+func (h *handler) readDetail(row *historyRow) error {
 	d, ok, err := h.o.Reader.HistoryDetailOf(row.HistoryEntry)
 	if err != nil {
 		return fmt.Errorf("history detail at %s: %w", row.Pos(), err)

@@ -28,10 +28,6 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 	d := &searchData{Query: q}
 	p.Data = d
 	kv := snap.State
-	if kv == nil {
-		d.Nothing = "the chain has no state yet"
-		return p, nil
-	}
 	switch kind {
 	case ipledger.QueryEmpty:
 		return p, nil
@@ -65,6 +61,9 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 		}
 		if len(chn) > 0 {
 			p.redirect = resLink(res)
+			if kind == ipledger.QueryResource {
+				p.redirect = "/ip/" + v // an address stays one
+			}
 			return p, nil
 		}
 		d.Nothing = "no single holding contains all of " + v

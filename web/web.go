@@ -96,13 +96,16 @@ type Field struct {
 type pageFunc func(r *http.Request, snap *ipledger.Snapshot) (*Page, error)
 
 type handler struct {
-	o     Options
-	log   *slog.Logger
-	mux   *http.ServeMux
-	pages map[string]*template.Template
-	slots chan struct{} // nil: unbounded
-	wait  time.Duration
-	idx   indexCache
+	o        Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	tmpl     map[string]*template.Template
+	slots    chan struct{} // nil: unbounded
+	wait     time.Duration
+	idx      indexCache
+	details  detailCache
+	rendered pageCache
+	noCache  bool // render every page (benchmarks of the render itself)
 }
 
 // routes are the page patterns; Patterns lists them for mounting.
@@ -117,6 +120,10 @@ var routes = []string{
 	"GET /tx/{hash...}",
 	"GET /log",
 	"GET /static/{file...}",
+	// Any other one-segment path: a reader's typo gets the HTML 404 page. (A catch-all of
+	// every path would take the JSON API's 404 and 405 answers, and conflict with mounts
+	// that match every method, such as RDAP's /rdap/.)
+	"GET /{page}",
 }
 
 // Patterns returns the ServeMux patterns the handler answers, to mount each of them
@@ -140,7 +147,7 @@ func New(o Options) http.Handler {
 		}
 		h.slots = make(chan struct{}, n)
 	}
-	h.pages = parseTemplates()
+	h.tmpl = parseTemplates()
 	pages := map[string]pageFunc{
 		"GET /{$}":             h.home,
 		"GET /search":          h.search,
@@ -151,6 +158,9 @@ func New(o Options) http.Handler {
 		"GET /lease/{id...}":   h.lease,
 		"GET /tx/{hash...}":    h.tx,
 		"GET /log":             h.logPage,
+		"GET /{page}": func(r *http.Request, _ *ipledger.Snapshot) (*Page, error) {
+			return nil, notFound("no page at %s", r.URL.Path)
+		},
 	}
 	for pattern, fn := range pages {
 		h.mux.Handle(pattern, h.serve(fn))
@@ -181,6 +191,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // slot back, then sends (a slow reader holds no slot).
 func (h *handler) serve(fn pageFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cache := h.o.Actions == nil && r.URL.Path != "/log" && !h.noCache // a checkpoint's cosignatures come between blocks
+		key := pageKey(r.Host, r.URL.RequestURI())
+		if snap := h.o.Reader.Committed(); cache && snap != nil {
+			if b, ok := h.rendered.get(snap.Height, key); ok {
+				writeHTML(w, http.StatusOK, b)
+				return
+			}
+		}
 		if !h.enter(r.Context()) {
 			if r.Context().Err() == nil {
 				w.Header().Set("Retry-After", "1")
@@ -192,8 +210,8 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 		status, redirect := func() (int, string) {
 			defer h.leave()
 			snap := h.o.Reader.Committed()
-			if snap == nil {
-				snap = &ipledger.Snapshot{}
+			if snap == nil || snap.State == nil {
+				snap = &ipledger.Snapshot{State: emptyState{}} // a node that is starting
 			}
 			p, err := fn(r, snap)
 			if err != nil {
@@ -207,6 +225,9 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 				h.log.Error("web: render", "page", p.name, "path", r.URL.Path, "err", err)
 				buf.Reset()
 				return h.renderError(&buf, r, snap, errors.New("render failed")), ""
+			}
+			if cache {
+				h.rendered.put(snap.Height, key, buf.Bytes())
 			}
 			return http.StatusOK, ""
 		}()
@@ -256,7 +277,7 @@ func (h *handler) fill(r *http.Request, snap *ipledger.Snapshot, p *Page) {
 }
 
 func (h *handler) render(buf *bytes.Buffer, p *Page) error {
-	t := h.pages[p.name]
+	t := h.tmpl[p.name]
 	if t == nil {
 		return fmt.Errorf("no template %q", p.name)
 	}
@@ -314,6 +335,29 @@ func writeHTML(w http.ResponseWriter, status int, b []byte) {
 // home is the front page: the search box and what the chain holds now.
 func (h *handler) home(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
 	return &Page{Title: "ipledger registry explorer", JSON: "/v1/status", name: "home", Data: snap.Block}, nil
+}
+
+// found returns x, or CodeNotFound ("no " + what) when it is nil; err is wrapped with
+// what.
+func found[T any](x *T, err error, what string) (*T, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if x == nil {
+		return nil, notFound("no %s", what)
+	}
+	return x, nil
+}
+
+// emptyState is the state of a node that has committed nothing yet: every lookup finds
+// nothing.
+type emptyState struct{}
+
+func (emptyState) Get([]byte) ([]byte, error) { return nil, nil }
+func (emptyState) Set([]byte, []byte) error   { return errors.New("read-only state") }
+func (emptyState) Delete([]byte) error        { return errors.New("read-only state") }
+func (emptyState) Iterate([]byte, []byte, bool, func(k, v []byte) bool) error {
+	return nil
 }
 
 func invalid(format string, args ...any) error {

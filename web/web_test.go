@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -94,5 +95,20 @@ func TestActions(t *testing.T) {
 	}
 	for _, e := range checkPage(parse(t, body)) {
 		t.Error(e)
+	}
+}
+
+// TestOfferFilterQuery: the next page's link of the leases page reads back as the same
+// filter, from the last offer shown.
+func TestOfferFilterQuery(t *testing.T) {
+	f := offerFilter{Registry: "AFRINIC", Country: "KE", MinSize: 1024, MaxPrice: 9}
+	v, err := url.ParseQuery(f.query(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := parseOfferFilter(v)
+	f.After = 7
+	if err != nil || g != f {
+		t.Fatalf("%+v %v, want %+v", g, err, f)
 	}
 }

@@ -36,19 +36,23 @@ type world struct {
 	txs     []ipledger.Hash
 }
 
-// newWorld imports path (one delegated-statistics file) into a fresh chain whose genesis
-// has IANA's pools and a settlement agent, adds the leasing objects in the next blocks and
-// serves the pages.
-func newWorld(t testing.TB, path string) *world {
+// newWorld imports paths (delegated-statistics files of one date) into a fresh chain whose
+// genesis has IANA's pools and a settlement agent, adds the leasing objects (in the first
+// file's registry) in the next blocks and serves the pages.
+func newWorld(t testing.TB, paths ...string) *world {
 	t.Helper()
 	g := ipledgertest.GenesisOf(iana.DefaultPools())
 	g.SettlementAgents = []ledger.GenesisOrg{{Handle: ipledgertest.Agent, Name: "Settlement agent", Keys: []ipledger.PublicKey{ipledgertest.Key(ipledgertest.Agent).Public()}}}
 	c := chaintest.NewChain(t, "web-test", g)
-	f, err := importer.ParseFile(path, false)
-	if err != nil {
-		t.Fatal(err)
+	var files []*importer.File
+	for _, path := range paths {
+		f, err := importer.ParseFile(path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
 	}
-	plan, err := importer.PlanImport([]*importer.File{f}, iana.DefaultPools(), importer.Options{})
+	plan, err := importer.PlanImport(files, iana.DefaultPools(), importer.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +63,7 @@ func newWorld(t testing.TB, path string) *world {
 	c.Block(txs...)
 	w := &world{c: c}
 	// Free space of the registry's pool for the new holders, found rather than assumed.
-	reg := f.Registry
+	reg := files[0].Registry
 	free := freeBlock(t, c.App().Committed().State, reg, 21)
 	first := free
 	w.block = mustPrefix(t, first, 22)
