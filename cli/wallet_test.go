@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -458,4 +459,27 @@ func TestWalletCommand(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Errorf("wallet exit %d:\n%s", code, errs.String())
 	}
+}
+
+// TestWalletTrustOnFirstUse: a wallet home without a genesis pins the one the node's RPC
+// serves, after checking its chain is the node's, and trusts the pinned file from then on.
+func TestWalletTrustOnFirstUse(t *testing.T) {
+	rpc := ipledgertest.FreeAddr(t)
+	runDevUntil(t, "JSON API:", func(out string) {
+		cl := &client.Client{Base: "http://" + apiAddr(t, out)}
+		home := t.TempDir()
+		var stdout bytes.Buffer
+		e := &env{stdout: &stdout, stderr: io.Discard}
+		tr, from, err := walletTrust(context.Background(), e, cl, home, "", rpc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.ChainID != "ipledger-dev" || from != filepath.Join(home, walletGenesisFile) || !strings.Contains(stdout.String(), "trust on first use") {
+			t.Fatalf("trusted %s from %s:\n%s", tr.ChainID, from, stdout.String())
+		}
+		stdout.Reset()
+		if tr2, from2, err := walletTrust(context.Background(), e, cl, home, "", "127.0.0.1:1"); err != nil || from2 != from || tr2.ChainID != tr.ChainID || stdout.Len() != 0 {
+			t.Errorf("second start: %v from %s, printed %q", err, from2, stdout.String())
+		}
+	}, "--demo=false", "--rpc", rpc)
 }
