@@ -28,7 +28,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-		"strings"
+	"strings"
 	"sync"
 	"time"
 

@@ -31,7 +31,7 @@ func TestWalletPages(t *testing.T) {
 			"Kind": "lease", "ChainID": "ipledger-dev", "Body": `{"offer": 1, "name": "` + hostile + `"}`, "Price": "pays 1280 credits", "Fee": "none",
 			"Signers": []map[string]any{{"Org": "DEMO", "Key": "ab", "State": "signs"}}, "Sequence": 4, "Expiry": "2026-01-01", "Facts": []string{hostile},
 			"Proof": map[string]any{"Height": 5, "AppHash": "AB", "Header": 6, "ChainID": "ipledger-dev", "Signatures": 1, "Validators": 1},
-			"Hash": "ff", "Multi": true, "NodeURL": "http://127.0.0.1:8080"}},
+			"Hash":  "ff", "Multi": true, "NodeURL": "http://127.0.0.1:8080"}},
 		"wallet-result": {Title: "Committed: lease", Data: map[string]any{"Hash": "ff", "Height": 7, "Code": "ok", "Log": hostile, "OK": false, "Pending": false,
 			"TxURL": "http://127.0.0.1:8080/tx/ff", "Links": []map[string]any{{"Label": "lease/1", "URL": "http://127.0.0.1:8080/lease/1"}}}},
 		"wallet-keys": {Title: "Keys and registration", Actions: []Action{{Label: "Create", Method: "post", Path: "/wallet/keys", Fields: fields}},
