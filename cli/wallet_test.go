@@ -209,6 +209,16 @@ func TestWalletActions(t *testing.T) {
 		// The lease placed the lessee's authorisation of the leased /24 for DEMO's AS
 		// (no other may cover it while the lease runs); DEMO authorises its own /24.
 		p = demoOwn(t, log)
+		// DEMO's own /24, proven, with its holder's actions filled in.
+		bp := ws.get("/wallet/block?as=DEMO&r=" + url.QueryEscape(p.String()))
+		for _, want := range []string{"DEMO holds it", `name="prefix" type="text" value="` + p.String() + `"`, "signed by 1 of 1 validators", "ASSIGNED PI"} {
+			if !strings.Contains(bp, want) {
+				t.Errorf("the block page of %s lacks %q:\n%s", p, want, bp)
+			}
+		}
+		if bp := ws.get("/wallet/block?as=DEMO-LESSOR&r=" + url.QueryEscape(p.String())); !strings.Contains(bp, "DEMO-LESSOR does not hold it") || strings.Contains(bp, `action="/wallet/authorise"`) {
+			t.Errorf("the block page offers another's block its actions:\n%s", bp)
+		}
 		ws.act(DemoOrg, "authorise", url.Values{"prefix": {p.String()}, "max_length": {"24"}, "asn": {asn}}, "authorise-route", "&#34;asn&#34;: "+asn, p.String()+" lies in")
 		ws.act(DemoOrg, "set-geo", url.Values{"resource": {block.String()}, "country": {"NG"}, "city": {"Lagos"}}, "set-geo", "Lagos")
 		ws.act(DemoOrg, "pay", url.Values{"to": {DemoLessor}, "amount": {"100"}}, "pays 100 credits to DEMO-LESSOR")
@@ -378,6 +388,9 @@ func TestWalletLyingNode(t *testing.T) {
 			if code != http.StatusBadGateway || !strings.Contains(page, "does not verify") || !strings.Contains(page, "Nothing was signed") || pendingRE.MatchString(page) {
 				t.Errorf("%s through a lying node: %d\n%s", c.action, code, page)
 			}
+		}
+		if resp := ws.do("GET", ws.base+"/wallet/block?as=DEMO&r=192.0.2.1", "", nil); resp.StatusCode != http.StatusBadGateway {
+			t.Errorf("a block page through a lying node: %d", resp.StatusCode)
 		}
 		after, _ := cl.Org(context.Background(), DemoOrg)
 		if after.Sequence != before.Sequence {

@@ -222,6 +222,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.home)
 	s.mux.HandleFunc("GET /wallet/keys", s.keysPage)
+	s.mux.HandleFunc("GET /wallet/block", s.block)
 	s.mux.HandleFunc("POST /wallet/keys", s.createKey)
 	s.mux.HandleFunc("POST /wallet/request", s.request)
 	s.mux.HandleFunc("GET /wallet/cosign", s.cosignPage)

@@ -36,7 +36,12 @@ func TestWalletPages(t *testing.T) {
 			"TxURL": "http://127.0.0.1:8080/tx/ff", "Links": []map[string]any{{"Label": "lease/1", "URL": "http://127.0.0.1:8080/lease/1"}}}},
 		"wallet-keys": {Title: "Keys and registration", Actions: []Action{{Label: "Create", Method: "post", Path: "/wallet/keys", Fields: fields}},
 			Data: map[string]any{"CSRF": "t", "Keys": []map[string]any{{"Name": "DEMO", "Public": "ab", "Handle": true}}}},
-		"wallet-cosign":  {Title: "Co-sign a transaction", Data: map[string]any{"CSRF": "t", "Identities": []string{"DEMO"}}},
+		"wallet-cosign": {Title: "Co-sign a transaction", Data: map[string]any{"CSRF": "t", "Identities": []string{"DEMO"}}},
+		"wallet-block": {Title: "192.0.2.0/24", Actions: []Action{{Label: "Offer", Method: "post", Path: "/wallet/offer", Fields: fields}}, Data: map[string]any{
+			"Resource": res, "As": "DEMO", "Mine": true, "NodePage": "http://127.0.0.1:8080/ip/192.0.2.0/24",
+			"Chain":  []*ipledger.Holding{{ID: 1, Resource: res, Holder: "DEMO", Status: ipledger.StatusAllocatedPA}},
+			"Holder": &ipledger.Organisation{Handle: "DEMO", Name: hostile},
+			"Proof":  map[string]any{"Height": 5, "AppHash": "AB", "Header": 6, "ChainID": "ipledger-dev", "Signatures": 1, "Validators": 1}}},
 		"wallet-message": {Title: "Not signed", Data: map[string]any{"Message": hostile, "Back": "/"}},
 	}
 	for name, p := range pages {
