@@ -2,36 +2,21 @@ package cli
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// chromium returns Debian's chromium, or skips the test without it (fails under CI=true).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium: install Debian's chromium package (CI=true needs it)")
-	}
-	t.Skip("no chromium")
-	return ""
-}
+	"github.com/ipledger/ipledger/ipledgertest"
+)
 
 // TestWalletBrowser drives Debian's chromium through the wallet on a dev chain: starting
 // from the demo organisation, it takes the demo lessor's lease and authorises a route for
 // DEMO's AS in its own block, confirming each on the confirm page; then the lease and the
 // route show on the node's public pages.
 func TestWalletBrowser(t *testing.T) {
-	exe := chromium(t)
+	exe := ipledgertest.Chromium(t)
 	home := t.TempDir()
 	runDevLog(t, "demo organisations ready", func(out, log string) {
 		api := "http://" + apiAddr(t, out)

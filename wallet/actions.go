@@ -303,23 +303,17 @@ type signerRow struct {
 // transaction, keeps it pending and shows the confirm page. Nothing is signed yet.
 func (s *Server) prepare(a *action) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
 		as := strings.ToUpper(r.PostFormValue("as"))
 		key, err := s.signingKey(as)
 		if err != nil {
 			s.message(w, r, http.StatusBadRequest, "Cannot sign", err.Error())
 			return
 		}
-		now, st, err := s.chainTime(ctx)
-		if err != nil {
-			s.message(w, r, http.StatusBadGateway, "The node does not answer", err.Error())
+		pv, now := s.prover(w, r)
+		if pv == nil {
 			return
 		}
-		pv := &prover{ctx: ctx, cl: s.o.Node, trust: s.o.Trust, min: st.Height}
-		signer, err := pv.org(as)
-		if err == nil && !hasKey(signer, key.Public()) {
-			err = fmt.Errorf("the home's key %s is not bound to %s on the chain (proved at height %d)", key.Public(), as, pv.height)
-		}
+		signer, err := pv.signer(as, key.Public())
 		var body any
 		var price string
 		var facts []string
@@ -365,16 +359,6 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, kind ipledger.Ki
 		status = http.StatusNotFound
 	}
 	s.message(w, r, status, title, err.Error()+". Nothing was signed.")
-}
-
-// hasKey reports whether k is one of o's keys.
-func hasKey(o *ipledger.Organisation, k ipledger.PublicKey) bool {
-	for _, x := range o.Keys {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // signingKey is the home's key of organisation as.

@@ -34,12 +34,10 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusBadRequest, "Not a block", "Give an address, prefix or range, e.g. 192.0.2.0/24.")
 		return
 	}
-	_, st, err := s.chainTime(r.Context())
-	if err != nil {
-		s.message(w, r, http.StatusBadGateway, "The node does not answer", err.Error())
+	pv, _ := s.prover(w, r)
+	if pv == nil {
 		return
 	}
-	pv := &prover{ctx: r.Context(), cl: s.o.Node, trust: s.o.Trust, min: st.Height}
 	ans, err := pv.resource(res)
 	if err != nil {
 		status := http.StatusBadGateway

@@ -240,16 +240,11 @@ func (s *Server) cosign(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusBadRequest, "Signed already", as+" has signed this transaction already.")
 		return
 	}
-	_, st, err := s.chainTime(r.Context())
-	if err != nil {
-		s.message(w, r, http.StatusBadGateway, "The node does not answer", err.Error())
+	pv, _ := s.prover(w, r)
+	if pv == nil {
 		return
 	}
-	pv := &prover{ctx: r.Context(), cl: s.o.Node, trust: s.o.Trust, min: st.Height}
-	me, err := pv.org(as)
-	if err == nil && !hasKey(me, key.Public()) {
-		err = fmt.Errorf("the home's key is not bound to %s on the chain (proved at height %d)", as, pv.height)
-	}
+	_, err = pv.signer(as, key.Public())
 	var price string
 	facts := []string{fmt.Sprintf("signed first by %s, sequence %d", tx.Signatures[0].Org, tx.Sequence)}
 	if err == nil {

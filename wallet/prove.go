@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ipledger/ipledger"
@@ -105,6 +106,18 @@ func (p *prover) org(handle string) (*ipledger.Organisation, error) {
 	}
 	if o == nil {
 		return nil, fmt.Errorf("the chain has no organisation %s (proved at height %d)", handle, p.height)
+	}
+	return o, nil
+}
+
+// signer proves organisation as, which signs, and that key is one of its keys.
+func (p *prover) signer(as string, key ipledger.PublicKey) (*ipledger.Organisation, error) {
+	o, err := p.org(as)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(o.Keys, key) {
+		return nil, fmt.Errorf("the home's key %s is not bound to %s on the chain (proved at height %d)", key, as, p.height)
 	}
 	return o, nil
 }

@@ -275,16 +275,20 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *web.P
 // hidden is the CSRF field every form carries.
 func (s *Server) hidden() web.Field { return web.Field{Name: csrfField, Type: "hidden", Value: s.csrf} }
 
-// chainTime is the later of the clock and the node's last block time: expiries start
-// from it, as the CLI's do.
-func (s *Server) chainTime(ctx context.Context) (time.Time, ipledger.NodeStatus, error) {
-	st, err := s.o.Node.Status(ctx)
+// prover starts the proofs of one action or page: it asks the node's status, whose
+// height the first proof waits for. It returns nil, having answered the page that says
+// why, when the node does not answer; else the prover and the time the transaction's
+// expiry starts from: the later of the clock and the node's last block time, as the
+// CLI's does.
+func (s *Server) prover(w http.ResponseWriter, r *http.Request) (*prover, time.Time) {
+	st, err := s.o.Node.Status(r.Context())
 	if err != nil {
-		return time.Time{}, st, fmt.Errorf("node %s: %w", s.o.Node.Base, err)
+		s.message(w, r, http.StatusBadGateway, "The node does not answer", fmt.Sprintf("node %s: %v", s.o.Node.Base, err))
+		return nil, time.Time{}
 	}
 	now := s.o.Now()
 	if st.Time.After(now) {
 		now = st.Time
 	}
-	return now, st, nil
+	return &prover{ctx: r.Context(), cl: s.o.Node, trust: s.o.Trust, min: st.Height}, now
 }
