@@ -122,7 +122,9 @@ var pendingRE = regexp.MustCompile(`name="id" value="([0-9a-f]+)"`)
 func (ws *walletSession) act(as, action string, form url.Values, confirmHas ...string) string {
 	ws.t.Helper()
 	form.Set("as", as)
+	start := time.Now()
 	code, page := ws.post("/wallet/"+action, form)
+	proved := time.Since(start)
 	if code != http.StatusOK || !strings.Contains(page, "Confirm:") {
 		ws.t.Fatalf("%s as %s: %d\n%s", action, as, code, page)
 	}
@@ -135,10 +137,12 @@ func (ws *walletSession) act(as, action string, form url.Values, confirmHas ...s
 	if m == nil {
 		ws.t.Fatalf("%s: no pending transaction on the confirm page:\n%s", action, page)
 	}
+	start = time.Now()
 	code, res := ws.post("/wallet/confirm", url.Values{"id": {m[1]}})
 	if code != http.StatusOK || !strings.Contains(res, `<span class="ok">applied</span>`) {
 		ws.t.Fatalf("%s as %s confirmed: %d\n%s", action, as, code, res)
 	}
+	ws.t.Logf("%s as %s: proved and shown in %s, signed and committed in %s", action, as, proved.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	// A confirm page signs once.
 	if code, _ := ws.post("/wallet/confirm", url.Values{"id": {m[1]}}); code != http.StatusGone {
 		ws.t.Errorf("%s: a second confirm answered %d", action, code)

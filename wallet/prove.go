@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ipledger/ipledger"
@@ -22,19 +23,21 @@ var ErrProof = errors.New("the node's answer does not verify")
 // prover reads the objects an action touches from state proofs of one height, each
 // checked against the trusted validators. The first proof fixes the height.
 type prover struct {
-	ctx    context.Context
-	cl     *client.Client
-	trust  *stateproof.Trust
-	height int64
-	min    int64 // the first proof's least height (the node's committed height at the start)
-	last   *stateproof.Proof
+	ctx     context.Context
+	cl      *client.Client
+	trust   *stateproof.Trust
+	height  int64
+	min     int64  // the node's committed height when the action began
+	minHash string // and its app hash, in hex
+	last    *stateproof.Proof
 }
 
 // use fetches one proof answer, decodes and verifies it, and keeps the height of the
-// first. The first waits (up to provableWait) for a height at or above p.min, the
-// node's committed height when the action began: a block's state is provable once the
-// next block carries its app hash, which CometBFT makes at once after a change, so
-// without the wait an object created a moment ago would be missing.
+// first. The first waits (up to provableWait) for the node's committed state when the
+// action began: a height at or above p.min, or the same app hash (p.minHash; a block
+// without transactions leaves it as it was). A block's state is provable once the next
+// block carries its app hash, which CometBFT makes at once after a change, so without
+// the wait an object created a moment ago would be missing.
 func (p *prover) use(fetch func(height int64) (json.RawMessage, error), verify func(*stateproof.Proof) error) error {
 	deadline := time.Now().Add(provableWait)
 	var pr stateproof.Proof
@@ -46,7 +49,7 @@ func (p *prover) use(fetch func(height int64) (json.RawMessage, error), verify f
 		if err := json.Unmarshal(raw, &pr); err != nil {
 			return fmt.Errorf("%w: decode the state proof: %w", ErrProof, err)
 		}
-		if p.height != 0 || pr.Height >= p.min || time.Now().After(deadline) {
+		if p.height != 0 || pr.Height >= p.min || strings.EqualFold(fmt.Sprintf("%X", pr.AppHash), p.minHash) || time.Now().After(deadline) {
 			break
 		}
 		select {

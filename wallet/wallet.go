@@ -290,5 +290,5 @@ func (s *Server) prover(w http.ResponseWriter, r *http.Request) (*prover, time.T
 	if st.Time.After(now) {
 		now = st.Time
 	}
-	return &prover{ctx: r.Context(), cl: s.o.Node, trust: s.o.Trust, min: st.Height}, now
+	return &prover{ctx: r.Context(), cl: s.o.Node, trust: s.o.Trust, min: st.Height, minHash: st.AppHash}, now
 }
