@@ -434,7 +434,7 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request, p *pending,
 		d.Signers = append(d.Signers, signerRow{Org: missing, State: "still to sign: export the file for them"})
 	}
 	ids := []web.Field{{Name: "id", Type: "hidden", Value: p.id}, s.hidden()}
-	page := &web.Page{Title: "Confirm: " + d.Kind, JSON: "", Data: d}
+	page := &web.Page{Title: "Confirm: " + d.Kind, Height: sum.Height, Data: d}
 	if !d.Multi {
 		page.Actions = append(page.Actions, web.Action{Label: "Sign and submit", Method: "post", Path: "/wallet/confirm", Fields: ids})
 	}
@@ -514,7 +514,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, p *pending, tx [
 	if !d.OK {
 		title = "Not applied: " + p.kind.String()
 	}
-	s.render(w, http.StatusOK, "wallet-result", &web.Page{Title: title, Data: d})
+	s.render(w, http.StatusOK, "wallet-result", &web.Page{Title: title, Height: d.Height, Data: d})
 }
 
 // export signs the pending transaction and hands it over as a file for the next signer.

@@ -51,7 +51,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) {
 	d := blockData{Resource: res, As: as, Chain: ans.Chain, Holder: ans.Holder, Proof: pv.summary(), NodePage: s.nodeURL("/ip/" + res.String())}
 	h := ans.Holding()
 	d.Mine = h != nil && as != "" && h.Holder == as
-	page := &web.Page{Title: res.String(), JSON: "/v1/proof/resources/" + res.String(), Data: d}
+	page := &web.Page{Title: res.String(), JSON: "/v1/proof/resources/" + res.String(), Height: d.Proof.Height, Data: d}
 	if d.Mine {
 		prefix := ""
 		if p, ok := res.Prefix(); ok {

@@ -75,6 +75,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		d.OrgURL = s.nodeURL("/org/" + as)
 		if err := s.readOrg(r, d); err != nil {
 			d.ReadError = err.Error()
+		} else {
+			page.Height = d.Org.Height
 		}
 		for _, a := range actions {
 			fields := append([]web.Field{{Name: "as", Type: "hidden", Value: as}, s.hidden()}, a.fields...)

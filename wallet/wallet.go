@@ -238,6 +238,7 @@ func (s *Server) routes() {
 		}
 		s.mux.HandleFunc(p, s.toNode)
 	}
+	s.mux.HandleFunc("GET /v1/", s.toNode) // the pages' JSON twins
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.message(w, r, http.StatusNotFound, "Not found", "The wallet has no page at "+r.URL.Path+".")
 	})

@@ -290,7 +290,7 @@ func TestExplorerPathsGoToTheNode(t *testing.T) {
 	r := call(t, "GET", s.URL(), nil, nil)
 	cookie := r.Header.Get("Set-Cookie")
 	cookie, _, _ = strings.Cut(cookie, ";")
-	for _, p := range []string{"/search?q=DEMO", "/org/DEMO", "/leases", "/lease/1", "/log", "/ip/192.0.2.0/24"} {
+	for _, p := range []string{"/search?q=DEMO", "/org/DEMO", "/leases", "/lease/1", "/log", "/ip/192.0.2.0/24", "/v1/orgs/DEMO"} {
 		r := call(t, "GET", base+p, map[string]string{"Cookie": cookie}, nil)
 		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "http://127.0.0.1:1"+p {
 			t.Errorf("%s: %d to %q", p, r.StatusCode, r.Header.Get("Location"))
