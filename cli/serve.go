@@ -137,7 +137,7 @@ func (s *server) mounts(sf serveFlags, reg prometheus.Registerer) (map[string]ht
 		return nil, err
 	}
 	if !sf.noWeb {
-		explorer := web.New(web.Options{Reader: s.node.Reader(), Logger: s.log})
+		explorer := web.New(web.Options{Reader: s.node.Reader(), Logger: s.log, Registerer: reg})
 		for _, p := range web.Patterns() {
 			m[p] = explorer
 		}

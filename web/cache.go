@@ -41,8 +41,14 @@ func (c *detailCache) put(r historyRow) {
 type pageCache struct {
 	mu     sync.Mutex
 	height int64
-	pages  map[string][]byte
+	pages  map[string]cachedPage
 	bytes  int
+}
+
+// cachedPage is a rendered page, or where a search sent its reader.
+type cachedPage struct {
+	body     []byte
+	redirect string
 }
 
 // Bounds of the page cache: beyond either, pages of the height are rendered each time.
@@ -53,28 +59,29 @@ const (
 
 func pageKey(host, uri string) string { return host + " " + uri }
 
-func (c *pageCache) get(height int64, key string) ([]byte, bool) {
+func (c *pageCache) get(height int64, key string) (cachedPage, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.height != height {
-		return nil, false
+		return cachedPage{}, false
 	}
-	b, ok := c.pages[key]
-	return b, ok
+	p, ok := c.pages[key]
+	return p, ok
 }
 
-func (c *pageCache) put(height int64, key string, b []byte) {
+func (c *pageCache) put(height int64, key string, p cachedPage) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.height != height || c.pages == nil {
 		if height < c.height {
 			return // a render that read an older height than the cache's
 		}
-		c.height, c.pages, c.bytes = height, map[string][]byte{}, 0
+		c.height, c.pages, c.bytes = height, map[string]cachedPage{}, 0
 	}
-	if len(c.pages) >= maxCachedPages || c.bytes+len(b) > maxCachedBytes {
+	n := len(key) + len(p.body) + len(p.redirect)
+	if len(c.pages) >= maxCachedPages || c.bytes+n > maxCachedBytes {
 		return
 	}
-	c.pages[key] = b
-	c.bytes += len(b)
+	c.pages[key] = p
+	c.bytes += n
 }

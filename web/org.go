@@ -53,17 +53,13 @@ func (h *handler) org(r *http.Request, snap *ipledger.Snapshot) (*Page, error) {
 	if d.Balance, err = ledger.Balance(kv, handle); err != nil {
 		return nil, fmt.Errorf("balance of %s: %w", handle, err)
 	}
-	idx, err := h.idx.get(snap)
+	idx, err := h.idx.get(h.o.Reader, snap)
 	if err != nil {
 		return nil, err
 	}
-	held := idx.held[handle]
-	d.HeldTotal = len(held)
-	if from < len(held) {
-		d.Holdings = held[from:min(len(held), from+MaxRows)]
-		if from+MaxRows < len(held) {
-			d.HeldNext = from + MaxRows
-		}
+	d.Holdings, d.HeldTotal = idx.heldBy(handle, from, MaxRows)
+	if from+MaxRows < d.HeldTotal {
+		d.HeldNext = from + MaxRows
 	}
 	if err := ledger.Leases(kv, func(l *ipledger.Lease) bool {
 		if len(d.Lessor)+len(d.Lessee) == MaxRows {

@@ -132,9 +132,11 @@ func TestPages(t *testing.T) {
 			w.txs[0].String():                  "/tx/" + w.txs[0].String(),
 			strings.ToUpper(w.txs[0].String()): "/tx/" + w.txs[0].String(),
 		} {
-			st, loc, _ := w.get(t, "/search?q="+url.QueryEscape(q))
-			if st != http.StatusSeeOther || !strings.HasPrefix(loc, want) {
-				t.Errorf("search %q: %d %q, want a redirect to %s", q, st, loc, want)
+			for range 2 { // rendered, then from the pages of this height
+				st, loc, _ := w.get(t, "/search?q="+url.QueryEscape(q))
+				if st != http.StatusSeeOther || !strings.HasPrefix(loc, want) {
+					t.Errorf("search %q: %d %q, want a redirect to %s", q, st, loc, want)
+				}
 			}
 		}
 	})
@@ -180,6 +182,20 @@ func TestPages(t *testing.T) {
 		_, _, after := w.get(t, "/org/ORG-B")
 		if after == before || !strings.Contains(after, "Read at height "+`<a href="/log">`+strconv.FormatInt(w.c.Height(), 10)) {
 			t.Fatalf("after a block the organisation page is the same:\n%.3000s", after)
+		}
+		// The page index follows the chain block by block: ORG-A assigns part of its block
+		// on to ORG-B, and both pages say so without a new walk of the state.
+		builds := w.handler.idx.builds
+		part := mustPrefix(t, w.block.LastAddr(), 25) // the last half /24 of the block: not offered
+		w.c.Block(w.c.Tx(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: part, Org: "ORG-B", Status: ipledger.StatusAssignedPA}}}, "ORG-A"))
+		if _, _, b := w.get(t, "/org/ORG-B"); !strings.Contains(b, part.String()) || !strings.Contains(b, "Holdings (2)") {
+			t.Errorf("ORG-B's page after the assignment:\n%.3000s", b)
+		}
+		if _, _, b := w.get(t, "/search?q=beta+hosting"); !strings.Contains(b, "ORG-B") {
+			t.Errorf("search after the assignment:\n%.3000s", b)
+		}
+		if w.handler.idx.builds != builds {
+			t.Errorf("the index was built %d times again instead of following the block", w.handler.idx.builds-builds)
 		}
 	})
 

@@ -78,7 +78,7 @@ func (h *handler) search(r *http.Request, snap *ipledger.Snapshot) (*Page, error
 		}
 		fallthrough
 	case ipledger.QueryName:
-		idx, err := h.idx.get(snap)
+		idx, err := h.idx.get(h.o.Reader, snap)
 		if err != nil {
 			return nil, err
 		}

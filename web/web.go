@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ipledger/ipledger"
 )
 
@@ -55,6 +57,8 @@ type Options struct {
 	// Actions, when set, returns the action forms a page offers its reader (a wallet's
 	// lease, pay or route forms); nil on a node's public listener, whose pages have none.
 	Actions func(r *http.Request, p *Page) []Action
+	// Registerer receives the ipledger_web_… metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Page is what every template renders: the layout's parts and the page's own data.
@@ -106,6 +110,8 @@ type handler struct {
 	details  detailCache
 	rendered pageCache
 	noCache  bool // render every page (benchmarks of the render itself)
+
+	renders, cacheHits, busy prometheus.Counter
 }
 
 // routes are the page patterns; Patterns lists them for mounting.
@@ -148,6 +154,16 @@ func New(o Options) http.Handler {
 		h.slots = make(chan struct{}, n)
 	}
 	h.tmpl = parseTemplates()
+	h.renders = prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_web_renders_total", Help: "Explorer pages rendered (errors and redirects included)."})
+	h.cacheHits = prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_web_cache_hits_total", Help: "Explorer pages answered from the pages rendered at the committed height."})
+	h.busy = prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_web_busy_total", Help: "Explorer pages answered 503 because every render slot stayed busy for the wait."})
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{h.renders, h.cacheHits, h.busy} {
+			if err := o.Registerer.Register(c); err != nil {
+				h.log.Error("web: register metrics", "err", err)
+			}
+		}
+	}
 	pages := map[string]pageFunc{
 		"GET /{$}":             h.home,
 		"GET /search":          h.search,
@@ -194,19 +210,26 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 		cache := h.o.Actions == nil && r.URL.Path != "/log" && !h.noCache // a checkpoint's cosignatures come between blocks
 		key := pageKey(r.Host, r.URL.RequestURI())
 		if snap := h.o.Reader.Committed(); cache && snap != nil {
-			if b, ok := h.rendered.get(snap.Height, key); ok {
-				writeHTML(w, http.StatusOK, b)
+			if c, ok := h.rendered.get(snap.Height, key); ok {
+				h.cacheHits.Inc()
+				if c.redirect != "" {
+					http.Redirect(w, r, c.redirect, http.StatusSeeOther)
+				} else {
+					writeHTML(w, http.StatusOK, c.body)
+				}
 				return
 			}
 		}
 		if !h.enter(r.Context()) {
 			if r.Context().Err() == nil {
+				h.busy.Inc()
 				w.Header().Set("Retry-After", "1")
 				h.errorPage(w, r, nil, ipledger.Errorf(ipledger.CodeBusy, "too many pages at once; retry in a second"))
 			}
 			return
 		}
 		var buf bytes.Buffer
+		h.renders.Inc()
 		status, redirect := func() (int, string) {
 			defer h.leave()
 			snap := h.o.Reader.Committed()
@@ -218,6 +241,9 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 				return h.renderError(&buf, r, snap, err), ""
 			}
 			if p.redirect != "" {
+				if cache {
+					h.rendered.put(snap.Height, key, cachedPage{redirect: p.redirect})
+				}
 				return http.StatusSeeOther, p.redirect
 			}
 			h.fill(r, snap, p)
@@ -227,7 +253,7 @@ func (h *handler) serve(fn pageFunc) http.Handler {
 				return h.renderError(&buf, r, snap, errors.New("render failed")), ""
 			}
 			if cache {
-				h.rendered.put(snap.Height, key, buf.Bytes())
+				h.rendered.put(snap.Height, key, cachedPage{body: buf.Bytes()})
 			}
 			return http.StatusOK, ""
 		}()
@@ -302,6 +328,9 @@ func (h *handler) renderError(buf *bytes.Buffer, r *http.Request, snap *ipledger
 	}
 	status := code.HTTPStatus()
 	p := &Page{Title: http.StatusText(status), name: "error", Data: errorData{Status: status, Message: msg}}
+	if snap == nil {
+		snap = h.o.Reader.Committed()
+	}
 	if snap != nil {
 		h.fill(r, snap, p)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // emptyReader is a node that has committed nothing yet.
@@ -66,6 +67,9 @@ func TestBusy(t *testing.T) {
 		t.Fatal("no slot")
 	}
 	rec := get(t, h, "/leases")
+	if n := ipledgertest.MetricValue(t, h.busy); n != 1 {
+		t.Errorf("ipledger_web_busy_total %v, want 1", n)
+	}
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") != "1" || !strings.Contains(rec.Body.String(), "too many pages") {
 		t.Fatalf("busy: %d %q", rec.Code, rec.Body.String())
 	}

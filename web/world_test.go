@@ -34,6 +34,7 @@ type world struct {
 	leased  ipledger.Resource // the leased part of it
 	hostile ipledger.Resource // ORG-X's block
 	txs     []ipledger.Hash
+	handler *handler
 }
 
 // newWorld imports paths (delegated-statistics files of one date) into a fresh chain whose
@@ -91,24 +92,24 @@ func newWorld(t testing.TB, paths ...string) *world {
 		c.Tx(ipledger.KindOffer, ipledger.OfferBody{Resource: mustPrefix(t, nextAddr(w.leased.LastAddr()), 24), Price: 3, Period: 30 * 86400, MinPeriods: 1, MaxPeriods: 6}, "ORG-A"))
 	add(c.Tx(ipledger.KindLease, ipledger.LeaseBody{Offer: 1, ASN: 64501, Periods: 3}, "ORG-B"))
 	add(c.Tx(ipledger.KindSetGeo, ipledger.SetGeoBody{Resource: w.leased, Country: "NG", Region: "NG-LA", City: "Lagos"}, "ORG-B"))
-	w.srv = serve(t, c.App())
+	w.srv, w.handler = serve(t, c.App())
 	t.Cleanup(w.srv.Close)
 	return w
 }
 
 // serve serves the pages of app as a node does: mounted beside the JSON API, with RDAP.
-func serve(t testing.TB, app *chain.App) *httptest.Server {
+func serve(t testing.TB, app *chain.App) (*httptest.Server, *handler) {
 	t.Helper()
 	rd, err := rdap.New(rdap.Options{Source: app, RateLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mounts := map[string]http.Handler{rdap.Prefix: rd}
-	explorer := New(Options{Reader: app})
+	explorer := New(Options{Reader: app}).(*handler)
 	for _, p := range Patterns() {
 		mounts[p] = explorer
 	}
-	return httptest.NewServer(httpapi.New(httpapi.Options{Node: readOnly{app}, Mounts: mounts}))
+	return httptest.NewServer(httpapi.New(httpapi.Options{Node: readOnly{app}, Mounts: mounts})), explorer
 }
 
 // readOnly is an httpapi.Backend that refuses submissions.
@@ -126,7 +127,7 @@ func (b readOnly) Reader() ipledger.Reader { return b.app }
 
 func mustPrefix(t testing.TB, a netip.Addr, bits int) ipledger.Resource {
 	t.Helper()
-	r, err := ipledger.PrefixResource(netip.PrefixFrom(a, bits))
+	r, err := ipledger.PrefixResource(netip.PrefixFrom(a, bits).Masked())
 	if err != nil {
 		t.Fatal(err)
 	}
