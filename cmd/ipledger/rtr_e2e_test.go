@@ -133,7 +133,7 @@ func startRTRNode(t *testing.T, extra ...string) *rtrNode {
 	t.Helper()
 	n := &rtrNode{rtr: ipledgertest.FreeAddr(t), http: ipledgertest.FreeAddr(t), home: filepath.Join(t.TempDir(), "home")}
 	args := append([]string{"dev", "--home", n.home, "--http", n.http,
-		"--whois", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", "--rtr", n.rtr}, extra...)
+		"--whois", "off", "--rpc", "off", "--p2p", "127.0.0.1:0", "--rtr", n.rtr, "--demo=false"}, extra...) // a chain fresh from genesis
 	n.logs = ipledgertest.StartCmd(t, "node", exec.Command(binary(t), args...))
 	deadline := time.Now().Add(60 * time.Second)
 	for {

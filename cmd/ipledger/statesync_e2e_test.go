@@ -261,7 +261,7 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	addr, p2p, rpc := ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b)
 	dev := &testnetProc{t: b, node: cli.TestnetNode{Name: "dev", Home: home}, cl: &client.Client{Base: "http://" + addr}, logs: &bytes.Buffer{}}
 	dev.cmd = exec.Command(binary(b), "dev", "--home", home, "--http", addr, "--p2p", p2p, "--rpc", rpc, "--whois", "off", "--rtr", "off",
-		"--snapshot-interval", "10", "--import", folder)
+		"--snapshot-interval", "10", "--import", folder, "--demo=false") // the trickle below owns RIPE NCC's sequence
 	dev.cmd.Stdout, dev.cmd.Stderr = &lockedWriter{w: dev.logs}, &lockedWriter{w: dev.logs}
 	t0 := time.Now()
 	if err := dev.cmd.Start(); err != nil {

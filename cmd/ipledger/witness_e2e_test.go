@@ -50,7 +50,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 	addr, waddr := ipledgertest.FreeAddr(t), ipledgertest.FreeAddr(t)
 	var nodeOut ipledgertest.LockedBuffer
 	dev := exec.Command(bin, "dev", "--home", home, "--http", addr, "--whois", "off", "--rtr", "off",
-		"--p2p", "127.0.0.1:0", "--rpc", "off", "--witness", "http://"+waddr+"="+wkey)
+		"--p2p", "127.0.0.1:0", "--rpc", "off", "--witness", "http://"+waddr+"="+wkey, "--demo=false") // RIPE NCC's sequences from 1
 	dev.Stdout, dev.Stderr = &nodeOut, &nodeOut
 	if err := dev.Start(); err != nil {
 		t.Fatal(err)
