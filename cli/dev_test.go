@@ -20,7 +20,7 @@ func runDev(t *testing.T, check func(out string), args ...string) string {
 	return runDevUntil(t, "JSON API:", check, args...)
 }
 
-// runDevUntil is runDev waiting for marker in the output or the log.
+// runDevUntil is runDev waiting also for marker in the output or the log.
 func runDevUntil(t *testing.T, marker string, check func(out string), args ...string) string {
 	t.Helper()
 	return runDevLog(t, marker, func(out, _ string) { check(out) }, args...)
@@ -37,7 +37,7 @@ func runDevLog(t *testing.T, marker string, check func(out, log string), args ..
 		done <- Run(ctx, append([]string{"dev", "--http", "127.0.0.1:0", "--rpc", "off", "--p2p", "127.0.0.1:0", "--whois", "off", "--rtr", "off"}, args...), &out, &errs)
 	}()
 	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(out.String()+errs.String(), marker) {
+	for !strings.Contains(out.String()+errs.String(), marker) || !strings.Contains(out.String(), "JSON API:") {
 		select {
 		case code := <-done:
 			t.Fatalf("dev exited %d:\n%s\n%s", code, out.String(), errs.String())

@@ -3,15 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +18,6 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/client"
-	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/stateproof"
 	"github.com/ipledger/ipledger/wallet"
 )
@@ -347,156 +343,4 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// TestWalletLyingNode: a node whose answers are altered in transit — here a proxy that
-// rewrites every value its state proofs carry — cannot get a signature: the action stops
-// on the proof with a clear message and nothing reaches the chain.
-func TestWalletLyingNode(t *testing.T) {
-	home := t.TempDir()
-	runDevLog(t, "demo organisations ready", func(out, log string) {
-		api := "http://" + apiAddr(t, out)
-		target, _ := url.Parse(api)
-		liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			resp, err := http.Get(target.String() + r.URL.RequestURI())
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadGateway)
-				return
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if strings.HasPrefix(r.URL.Path, "/v1/proof/") {
-				b = rewriteProof(t, b)
-			}
-			w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
-			w.WriteHeader(resp.StatusCode)
-			w.Write(b)
-		}))
-		defer liar.Close()
-		ws := startWallet(t, home, liar.URL)
-		cl := &client.Client{Base: api}
-		before, err := cl.Org(context.Background(), DemoOrg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		offers, _ := cl.Offers(context.Background(), DemoLessor)
-		for _, c := range []struct {
-			as, action string
-			form       url.Values
-		}{
-			{DemoOrg, "lease", url.Values{"offer": {strconv.FormatUint(offers.Offers[0].ID, 10)}, "asn": {demoASN(t, log)}, "periods": {"1"}}},
-			{DemoLessor, "offer", url.Values{"resource": {mustResource(t, offers.Offers[0].Resource.Block(22), 1).String()}, "price": {"1"}, "period": {"60"}, "min_periods": {"1"}, "max_periods": {"2"}}},
-		} {
-			c.form.Set("as", c.as)
-			code, page := ws.post("/wallet/"+c.action, c.form)
-			if code != http.StatusBadGateway || !strings.Contains(page, "does not verify") || !strings.Contains(page, "Nothing was signed") || pendingRE.MatchString(page) {
-				t.Errorf("%s through a lying node: %d\n%s", c.action, code, page)
-			}
-		}
-		if resp := ws.do("GET", ws.base+"/wallet/block?as=DEMO&r=192.0.2.1", "", nil); resp.StatusCode != http.StatusBadGateway {
-			t.Errorf("a block page through a lying node: %d", resp.StatusCode)
-		}
-		after, _ := cl.Org(context.Background(), DemoOrg)
-		if after.Sequence != before.Sequence {
-			t.Errorf("DEMO signed %d transactions through a lying node", after.Sequence-before.Sequence)
-		}
-	}, "--home", home)
-}
-
-// rewriteProof changes the last byte of every value a state proof answer carries, as a
-// node would that lies about a holding, an offer or a balance.
-func rewriteProof(t *testing.T, b []byte) []byte {
-	var doc map[string]any
-	if json.Unmarshal(b, &doc) != nil {
-		return b
-	}
-	entries, _ := doc["entries"].([]any)
-	for _, e := range entries {
-		m, _ := e.(map[string]any)
-		s, ok := m["value"].(string)
-		if !ok {
-			continue
-		}
-		v, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || len(v) == 0 {
-			continue
-		}
-		v[len(v)-1] ^= 1
-		m["value"] = base64.StdEncoding.EncodeToString(v)
-	}
-	out, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// TestWalletCommand: ipledger wallet refuses a listen address off loopback, and on a home
-// with a node's genesis prints a URL that logs a browser in.
-func TestWalletCommand(t *testing.T) {
-	home := t.TempDir()
-	if err := createHome(home, homeOptions{chainID: "wallet-test"}, &Config{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, addr := range []string{"0.0.0.0:0", "localhost:0", "192.0.2.1:8088"} {
-		var out, errs bytes.Buffer
-		if code := Run(context.Background(), []string{"wallet", "--home", home, "--listen", addr, "--node", "http://127.0.0.1:1"}, &out, &errs); code == 0 || !strings.Contains(errs.String(), "loopback") {
-			t.Errorf("--listen %s: exit %d\n%s", addr, code, errs.String())
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errs ipledgertest.LockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, []string{"wallet", "--home", home, "--listen", "127.0.0.1:0", "--node", "http://127.0.0.1:1"}, &out, &errs)
-	}()
-	var u string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if m := regexp.MustCompile(`http://127\.0\.0\.1:\d+/login\?token=[0-9a-f]+`).FindString(out.String()); m != "" {
-			u = m
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no URL printed:\n%s\n%s", out.String(), errs.String())
-		}
-	}
-	if !strings.Contains(out.String(), "chain wallet-test") {
-		t.Errorf("the wallet does not name the chain it trusts:\n%s", out.String())
-	}
-	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := cl.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Set-Cookie"), "HttpOnly") {
-		t.Errorf("login: %d %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
-	}
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("wallet exit %d:\n%s", code, errs.String())
-	}
-}
-
-// TestWalletTrustOnFirstUse: a wallet home without a genesis pins the one the node's RPC
-// serves, after checking its chain is the node's, and trusts the pinned file from then on.
-func TestWalletTrustOnFirstUse(t *testing.T) {
-	rpc := ipledgertest.FreeAddr(t)
-	runDevUntil(t, "JSON API:", func(out string) {
-		cl := &client.Client{Base: "http://" + apiAddr(t, out)}
-		home := t.TempDir()
-		var stdout bytes.Buffer
-		e := &env{stdout: &stdout, stderr: io.Discard}
-		tr, from, err := walletTrust(context.Background(), e, cl, home, "", rpc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tr.ChainID != "ipledger-dev" || from != filepath.Join(home, walletGenesisFile) || !strings.Contains(stdout.String(), "trust on first use") {
-			t.Fatalf("trusted %s from %s:\n%s", tr.ChainID, from, stdout.String())
-		}
-		stdout.Reset()
-		if tr2, from2, err := walletTrust(context.Background(), e, cl, home, "", "127.0.0.1:1"); err != nil || from2 != from || tr2.ChainID != tr.ChainID || stdout.Len() != 0 {
-			t.Errorf("second start: %v from %s, printed %q", err, from2, stdout.String())
-		}
-	}, "--demo=false", "--rpc", rpc)
 }
