@@ -24,7 +24,7 @@ type RegistrationRequest struct {
 // MaxRequest bounds a registration request's JSON.
 const MaxRequest = 16 << 10
 
-// signed is the wire form of the signature: the org, key and signature bytes.
+// signedJSON is the wire form of the signature: the org, key and signature bytes.
 type signedJSON struct {
 	Org string             `json:"org"`
 	Key ipledger.PublicKey `json:"key"`
