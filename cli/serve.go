@@ -83,6 +83,9 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 		s.stop()
 		return nil, err
 	}
+	if sf.beforeHTTP != nil {
+		sf.beforeHTTP(ctx, s)
+	}
 	if sf.http != "off" && sf.http != "" {
 		ln, err := g.listen(ctx, listenHTTP, sf.http)
 		if err != nil {

@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -13,26 +11,10 @@ import (
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
-// chromium returns Debian's chromium; under CI=true a missing browser fails the test,
-// elsewhere it skips.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no chromium (apt-get install chromium)")
-	}
-	t.Skip("no chromium")
-	return ""
-}
-
 // TestBrowserNewcomer: a newcomer opens the front page in Chromium, searches the leased
 // address with the search box and follows the page to its lease and its payment schedule.
 func TestBrowserNewcomer(t *testing.T) {
-	exe := chromium(t)
+	exe := ipledgertest.Program(t, "chromium", "apt-get install chromium")
 	w := newWorld(t, ipledgertest.Data(t, "delegated/2014-06/delegated-afrinic-latest"))
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.Headless, chromedp.WindowSize(360, 740), chromedp.UserDataDir(t.TempDir()))
