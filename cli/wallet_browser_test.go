@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/ipledger/ipledger/ipledgertest"
+	"github.com/ipledger/ipledger/ipledgertest/browsertest"
 )
 
 // TestWalletBrowser drives Debian's chromium through the wallet on a dev chain: starting
@@ -16,7 +14,6 @@ import (
 // DEMO's AS in its own block, confirming each on the confirm page; then the lease and the
 // route show on the node's public pages.
 func TestWalletBrowser(t *testing.T) {
-	exe := ipledgertest.Program(t, "chromium", "apt-get install chromium")
 	home := t.TempDir()
 	runDevLog(t, "demo organisations ready", func(out, log string) {
 		api := "http://" + apiAddr(t, out)
@@ -24,27 +21,8 @@ func TestWalletBrowser(t *testing.T) {
 		own := demoOwn(t, log)
 		_, walletURL := serveWallet(t, home, api)
 
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Headless)
-		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancel()
-		bctx, cancel := chromedp.NewContext(actx)
-		defer cancel()
-		// The first call starts the browser, which lives as long as its context: no
-		// timeout on that one.
-		if err := chromedp.Do(bctx); err != nil {
-			t.Fatalf("start chromium: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(bctx, 40*time.Second)
-		defer cancel()
+		ctx := browsertest.New(t, 1200, 900, 40*time.Second)
 		css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-		text := func(sel string) string {
-			t.Helper()
-			s, err := chromedp.Run(ctx, chromedp.Text(css(sel)))
-			if err != nil {
-				t.Fatalf("text of %s: %v", sel, err)
-			}
-			return s
-		}
 		// act fills and posts a form with steps, checks the confirm page's kind, confirms,
 		// and checks the result page.
 		act := func(what, kind string, steps ...chromedp.Action[chromedp.Void]) {
@@ -52,13 +30,13 @@ func TestWalletBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx, append(steps, chromedp.WaitVisible(css(`#kind`)))...); err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
-			if k := text(`#kind`); k != kind {
+			if k := browsertest.Text(t, ctx, `#kind`); k != kind {
 				t.Fatalf("%s: the confirm page's kind %q", what, k)
 			}
 			if err := chromedp.Do(ctx, chromedp.Click(css(`form[action="/wallet/confirm"] button`)), chromedp.WaitVisible(css(`#result`))); err != nil {
 				t.Fatalf("%s: confirm: %v", what, err)
 			}
-			if r := text(`#result`); !strings.Contains(r, "applied") {
+			if r := browsertest.Text(t, ctx, `#result`); !strings.Contains(r, "applied") {
 				t.Fatalf("%s: %q", what, r)
 			}
 		}
@@ -85,11 +63,11 @@ func TestWalletBrowser(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/lease/1"), chromedp.WaitVisible(css(`main`))); err != nil {
 			t.Fatal(err)
 		}
-		leasePage := text(`main`)
+		leasePage := browsertest.Text(t, ctx, `main`)
 		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/ip/"+own.String()), chromedp.WaitVisible(css(`main`))); err != nil {
 			t.Fatal(err)
 		}
-		routePage := text(`main`)
+		routePage := browsertest.Text(t, ctx, `main`)
 		if !strings.Contains(leasePage, DemoOrg) || !strings.Contains(leasePage, "AS"+asn) {
 			t.Errorf("the node's lease page does not show DEMO's lease:\n%s", leasePage)
 		}
