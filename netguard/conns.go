@@ -7,7 +7,11 @@ import (
 	"iter"
 	"net"
 	"sync"
+	"time"
 )
+
+// ErrClosed is what Conns.Accept returns once the set is closed; check with errors.Is.
+var ErrClosed = errors.New("netguard: connection set closed")
 
 // Caps bounds the connections a server admits: Max in all, of which Reserve are kept for
 // trusted clients, and PerClient from one untrusted client.
@@ -80,6 +84,31 @@ func (t *Conns[C]) Closed() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.closed
+}
+
+// Accept accepts a connection from ln, a listener given to Listen. After a temporary error
+// (out of file descriptors and the like) it tells retrying, waits and tries again, as
+// net/http does: 5 ms, doubling up to 1 s, cut short by Close. It returns ErrClosed once
+// the set is closed, and ln's other errors.
+func (t *Conns[C]) Accept(ln net.Listener, retrying func(err error, wait time.Duration)) (net.Conn, error) {
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		switch {
+		case err == nil:
+			return nc, nil
+		case t.Closed():
+			return nil, ErrClosed
+		case errors.Is(err, net.ErrClosed):
+			return nil, err
+		}
+		backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+		retrying(err, backoff)
+		select {
+		case <-time.After(backoff):
+		case <-t.done:
+		}
+	}
 }
 
 // Done returns a channel that Close closes.

@@ -1,9 +1,11 @@
 package netguard
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // fakeConn is a connection that only records being closed.
@@ -75,5 +77,36 @@ func TestConns(t *testing.T) {
 	}
 	if nl, open, err := set.Close(); nl != 0 || open != 0 || err != nil {
 		t.Fatalf("second Close: %d, %d, %v; want nothing", nl, open, err)
+	}
+}
+
+// flakyListener fails its first Accept with a temporary error, then returns conn.
+type flakyListener struct {
+	net.Listener
+	calls int
+	conn  net.Conn
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.calls++; l.calls == 1 {
+		return nil, errors.New("accept: too many open files")
+	}
+	return l.conn, nil
+}
+
+func TestConnsAccept(t *testing.T) {
+	t.Parallel()
+	set := NewConns[net.Conn]()
+	c, _ := net.Pipe()
+	ln := &flakyListener{conn: c}
+	var waits []time.Duration
+	got, err := set.Accept(ln, func(_ error, wait time.Duration) { waits = append(waits, wait) })
+	if got != c || err != nil || len(waits) != 1 || waits[0] != 5*time.Millisecond {
+		t.Fatalf("Accept: %v, %v after waits %v; want the connection after one 5ms wait", got, err, waits)
+	}
+	set.Close()
+	ln.calls = 0
+	if _, err := set.Accept(ln, func(error, time.Duration) {}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Accept after Close: %v, want ErrClosed", err)
 	}
 }

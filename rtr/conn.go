@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"time"
-
 )
 
 // writeChunk is how much of a response one write (with its own deadline) carries.

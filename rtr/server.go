@@ -268,26 +268,15 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.log.Info("rtr serving", "addr", ln.Addr().String(), "max_version", s.opts.MaxVersion,
 		"refresh", s.opts.Refresh, "retry", s.opts.Retry, "expire", s.opts.Expire, "max_conns", s.opts.MaxConns, "max_conns_per_client", s.opts.MaxConnsPerClient)
-	var backoff time.Duration
+	retrying := func(err error, wait time.Duration) { s.log.Warn("rtr accept", "err", err, "retry_in", wait) }
 	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			if s.conns.Closed() {
-				return ErrServerClosed
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("rtr: accept: %w", err)
-			}
-			// Out of file descriptors and the like: wait and try again, as net/http does.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("rtr accept", "err", err, "retry_in", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-s.done:
-			}
-			continue
+		nc, err := s.conns.Accept(ln, retrying)
+		switch {
+		case errors.Is(err, netguard.ErrClosed):
+			return ErrServerClosed
+		case err != nil:
+			return fmt.Errorf("rtr: accept: %w", err)
 		}
-		backoff = 0
 		a := netguard.AddrOf(nc.RemoteAddr())
 		key, trusted := netguard.KeyOf(a), s.opts.Trusted.Contains(a)
 		reserve := 0

@@ -147,23 +147,17 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return ErrServerClosed
 	}
-	var backoff time.Duration
+	retrying := func(err error, wait time.Duration) {
+		s.warn("accept", "whois accept failed; retrying", "err", err, "retry_in", wait)
+	}
 	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.conns.Closed() {
-				return ErrServerClosed
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("whois: accept: %w", err)
-			}
-			// Out of file descriptors and the like: wait, as net/http does.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.warn("accept", "whois accept failed; retrying", "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
-			continue
+		c, err := s.conns.Accept(ln, retrying)
+		switch {
+		case errors.Is(err, netguard.ErrClosed):
+			return ErrServerClosed
+		case err != nil:
+			return fmt.Errorf("whois: accept: %w", err)
 		}
-		backoff = 0
 		s.accept(c)
 	}
 }
