@@ -46,3 +46,22 @@ func EscapeJSON(b []byte) []byte {
 func jsonUnsafe(r rune) bool {
 	return r >= 0x7f && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }
+
+// ParseDigits parses b, one to 20 decimal digits and nothing else, as a number up to max;
+// false for anything else (no digits, a sign, a non-digit, a value over max or over 64
+// bits). The importers' and the VRP reader's hand-written scanners share it; it stays small
+// enough to inline.
+func ParseDigits(b []byte, max uint64) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		d := uint64(c - '0')
+		if d > 9 || v > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, v <= max
+}
