@@ -2,6 +2,7 @@ package ipledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"unicode"
 	"unicode/utf16"
@@ -45,6 +46,18 @@ func EscapeJSON(b []byte) []byte {
 // escapes those below DEL itself.
 func jsonUnsafe(r rune) bool {
 	return r >= 0x7f && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// AppendJSONBytes appends v as encoding/json writes a []byte: null for nil, otherwise a
+// string of standard, padded base64. The hand-written encoders of hot answers (inclusion
+// proofs, state proofs) use it in place of reflection.
+func AppendJSONBytes(b, v []byte) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, v)
+	return append(b, '"')
 }
 
 // ParseDigits parses b, one to 20 decimal digits and nothing else, as a number up to max;

@@ -79,3 +79,12 @@ func FuzzParseDigits(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendJSONBytes(t *testing.T) {
+	for _, v := range [][]byte{nil, {}, {0}, []byte("\xff\xfe ipledger")} {
+		want, _ := json.Marshal(v)
+		if got := AppendJSONBytes([]byte("x"), v); string(got) != "x"+string(want) {
+			t.Errorf("%q: got %s, want x%s", v, got, want)
+		}
+	}
+}
