@@ -34,9 +34,10 @@ const (
 )
 
 // Conns is a server's set of listeners and open connections, with the per-client counts its
-// caps are checked against. Listen registers a listener, Admit a connection, Remove lets one
-// go, and Close closes all of them and waits until every admitted connection is removed.
-// After Close, Listen and Admit refuse. Use NewConns; the zero Conns is not usable.
+// caps are checked against. Listen registers a listener, Admit a connection within the
+// caps (Add one outside them), Remove lets one go, and Close closes all of them and waits
+// until every connection is removed. After Close, Listen, Admit and Add refuse. Use
+// NewConns; the zero Conns is not usable.
 type Conns[C interface {
 	comparable
 	io.Closer
@@ -136,7 +137,20 @@ func (t *Conns[C]) Admit(c C, key Key, trusted bool, caps Caps) Admission {
 	return Admitted
 }
 
-// Remove takes an admitted connection out of the set; Close waits for it.
+// Add adds c outside the caps (a connection capped elsewhere, or one the server opened
+// itself), for Close to close and wait for; false if the set is closed.
+func (t *Conns[C]) Add(c C) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	t.conns[c] = client{trusted: true}
+	t.wg.Add(1)
+	return true
+}
+
+// Remove takes an admitted or added connection out of the set; Close waits for it.
 func (t *Conns[C]) Remove(c C) {
 	t.mu.Lock()
 	cl := t.conns[c]

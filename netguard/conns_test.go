@@ -40,6 +40,10 @@ func TestConns(t *testing.T) {
 	if got := set.Admit(c4, a, false, caps); got != Full {
 		t.Fatalf("after Remove, admit: %v, want Full", got)
 	}
+	if !set.Add(c4) || set.Len() != 3 {
+		t.Fatal("Add, outside the caps, refused")
+	}
+	set.Remove(c4)
 	if set.Len() != 2 {
 		t.Fatalf("Len %d, want 2", set.Len())
 	}
@@ -72,7 +76,7 @@ func TestConns(t *testing.T) {
 	if _, err := ln.Accept(); err == nil {
 		t.Fatal("listener still open after Close")
 	}
-	if set.Listen(ln) || set.Admit(c4, a, true, caps) != Refused || !set.Closed() {
+	if set.Listen(ln) || set.Admit(c4, a, true, caps) != Refused || set.Add(c4) || !set.Closed() {
 		t.Fatal("set takes listeners or connections after Close")
 	}
 	if nl, open, err := set.Close(); nl != 0 || open != 0 || err != nil {
