@@ -34,9 +34,8 @@ func TestStartupCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	signer, vkey := testLogKey(t, "startup-check")
-	// The organisation record of ORG-D1, newest version: 'v' ‖ key ‖ 0x00 0x01 ‖ ^version
-	// (store/values.go; the key has no zero byte to escape).
-	orgPrefix := append([]byte("voORG-D1"), 0, 1)
+	// The records of ORG-D1's organisation, the newest first.
+	orgPrefix := store.ValueRecordPrefix([]byte("oORG-D1"))
 	leafKey := func(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte{'s', 'L'}, i) }
 
 	for _, c := range []struct {
