@@ -27,11 +27,10 @@ func detBlocks() []ReplayBlock {
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	seq := map[string]uint64{}
 	var blocks []ReplayBlock
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	// A model ledger tells the generator which transactions consume a sequence number.
 	model := store.NewMemKV()
 	l := ledger.New("det-chain")
-	if err := l.InitGenesis(model, ipledgertest.Genesis(), ipledger.Block{Time: start}); err != nil {
+	if err := l.InitGenesis(model, ipledgertest.Genesis(), ipledger.Block{Time: testStart}); err != nil {
 		panic(err)
 	}
 	height := int64(1)
@@ -51,7 +50,7 @@ func detBlocks() []ReplayBlock {
 		if err != nil {
 			panic(err)
 		}
-		res, err := l.Apply(model, ipledger.Block{Height: height, Time: start}, tx)
+		res, err := l.Apply(model, ipledger.Block{Height: height, Time: testStart}, tx)
 		if err != nil {
 			panic(err)
 		}
@@ -70,7 +69,7 @@ func detBlocks() []ReplayBlock {
 	for _, o := range orgs {
 		first = append(first, build(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: o, Name: o, Keys: []ipledger.PublicKey{ipledgertest.Key(o).Public()}}}}, ripe))
 	}
-	blocks = append(blocks, ReplayBlock{Height: 1, Time: start, Txs: first})
+	blocks = append(blocks, ReplayBlock{Height: 1, Time: testStart, Txs: first})
 	var prev [][]byte
 	for h := int64(2); h <= 40; h++ {
 		height = h
@@ -105,7 +104,7 @@ func detBlocks() []ReplayBlock {
 					to := orgs[(r.IntN(4)+1+indexOf(orgs, o))%5]
 					txs = append(txs, build(ipledger.KindSwap, ipledger.SwapBody{Resource: res, Buyer: to, ASN: 64500}, signer(o), signer(to)))
 				} else {
-					end := start.Add(time.Duration(h+int64(r.IntN(5))) * time.Second).Unix()
+					end := testStart.Add(time.Duration(h+int64(r.IntN(5))) * time.Second).Unix()
 					txs = append(txs, build(ipledger.KindList, ipledger.ListBody{Resource: res, Reserve: 1, End: end}, signer(o)))
 				}
 			case 5:
@@ -118,7 +117,7 @@ func detBlocks() []ReplayBlock {
 			}
 		}
 		prev = txs
-		blocks = append(blocks, ReplayBlock{Height: h, Time: start.Add(time.Duration(h) * time.Second), Txs: txs})
+		blocks = append(blocks, testBlock(h, txs...))
 	}
 	if market == 0 {
 		panic("no swap or listing applies: the blocks do not cover the market")
@@ -150,11 +149,7 @@ func TestReplayChild(t *testing.T) {
 	if err := json.Unmarshal(b, &blocks); err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewReplayer(context.Background(), t.TempDir(), "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testReplayer(t, t.TempDir(), "det-chain")
 	out, err := os.Create(os.Getenv("IPLEDGER_REPLAY_OUT"))
 	if err != nil {
 		t.Fatal(err)
