@@ -2,6 +2,7 @@ package cli
 
 import (
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -97,5 +98,21 @@ func TestPrintBalanceHeld(t *testing.T) {
 	printBalance(&b, &apitypes.BalanceInfo{Org: "ORG-A", Balance: 10, Held: 4, Height: 3})
 	if want := "ORG-A holds 10 credits at height 3\n4 of them held by bids and pending purchases\n"; b.String() != want {
 		t.Fatalf("%q, want %q", b.String(), want)
+	}
+}
+
+// TestSwapOutNextStep: a swap the seller signs with --out names the buyer as the next
+// signer.
+func TestSwapOutNextStep(t *testing.T) {
+	home := t.TempDir()
+	if code, _, errs := run("key", "create", "ORG-A", "--home", home); code != 0 {
+		t.Fatal(errs)
+	}
+	url := serveNode(t, &fakeNode{commit: true})
+	file := filepath.Join(t.TempDir(), "swap.tx")
+	_, out, errs := run("tx", "swap", "--home", home, "--node", url, "--sequence", "1", "--out", file, "--as", "ORG-A",
+		"--buyer", "ORG-B", "--resource", "193.0.0.0/24", "--price", "9")
+	if want := "next: ipledger tx sign " + file + " --as ORG-B\n"; !strings.Contains(out, want) {
+		t.Fatalf("swap --out: stdout %q, stderr %q; want %q", out, errs, want)
 	}
 }

@@ -586,6 +586,12 @@ func missingSigners(tx *ipledger.Tx) (missing []string, known bool) {
 			return nil, false
 		}
 		need = []string{b.To}
+	case ipledger.KindSwap:
+		var b ipledger.SwapBody
+		if ipledger.DecodeBody(tx.Body, &b) != nil {
+			return nil, false
+		}
+		need = []string{b.Buyer}
 	case ipledger.KindRegistryTransfer:
 		var b ipledger.RegistryTransferBody
 		if ipledger.DecodeBody(tx.Body, &b) != nil {
