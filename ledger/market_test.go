@@ -29,12 +29,7 @@ func (e *tenv) held(org string) uint64 {
 }
 
 func (e *tenv) listing(id uint64) *ipledger.Listing {
-	e.t.Helper()
-	l, err := ListingByID(e.kv, id)
-	if err != nil || l == nil {
-		e.t.Fatalf("listing %d: %v %v", id, l, err)
-	}
-	return l
+	return mustByID(e, ListingByID, id, "listing")
 }
 
 func (e *tenv) trades() []ipledger.Trade {
