@@ -46,6 +46,9 @@ const (
 	// CodeBusy is the node refusing an expensive read while as many run as it allows (HTTP
 	// 503 with Retry-After); never a transaction's result.
 	CodeBusy Code = 26
+	// CodePolicy is the transfer policy (chain parameters: minimum size, holding period,
+	// statuses that may move) refusing a transfer or sale.
+	CodePolicy Code = 27
 )
 
 var codeNames = map[Code]string{
@@ -76,6 +79,7 @@ var codeNames = map[Code]string{
 	CodeRateLimited:    "rate_limited",
 	CodeUnavailable:    "unavailable",
 	CodeBusy:           "busy",
+	CodePolicy:         "policy",
 }
 
 // ParseCode is the inverse of Code.String: "stale_sequence" gives CodeStaleSequence, and

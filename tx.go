@@ -63,6 +63,13 @@ const (
 
 	// Governance of the network.
 	KindSetValidator Kind = 21 // ledger.SetValidatorBody, signed by operators of > 2/3 of the voting power
+
+	// The market (market.go).
+	KindList          Kind = 22 // ListBody, signed by the holder of the block
+	KindBid           Kind = 23 // BidBody, signed by the bidder
+	KindCancelListing Kind = 24 // CancelListingBody, signed by the seller (only without bids)
+	KindSwap          Kind = 25 // SwapBody, signed by the seller, then the buyer
+	KindCancelSale    Kind = 26 // CancelSaleBody, signed by the seller within the challenge window
 )
 
 var kindNames = map[Kind]string{
@@ -87,6 +94,11 @@ var kindNames = map[Kind]string{
 	KindTerminate:        "terminate-lease",
 	KindSetGeo:           "set-geo",
 	KindSetValidator:     "set-validator",
+	KindList:             "list",
+	KindBid:              "bid",
+	KindCancelListing:    "cancel-listing",
+	KindSwap:             "swap",
+	KindCancelSale:       "cancel-sale",
 }
 
 // String returns the kind's name as the CLI spells it, e.g. "allocate".

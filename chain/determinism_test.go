@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -19,7 +20,7 @@ import (
 )
 
 // detBlocks builds a deterministic mix of blocks: registrations, allocations, assignments,
-// transfers and returns, with replays, bad signatures and conflicting transactions in
+// transfers, returns, swaps and listings (which end in later blocks), with replays, bad signatures and conflicting transactions in
 // between, so successes and rejections both change (or not) the app hash.
 func detBlocks() []ReplayBlock {
 	r := rand.New(rand.NewPCG(42, 42))
@@ -33,6 +34,13 @@ func detBlocks() []ReplayBlock {
 		panic(err)
 	}
 	height := int64(1)
+	market := 0 // market transactions the model applied
+	var lastCode ipledger.Code
+	type owned struct {
+		org string
+		res ipledger.Resource
+	}
+	var allocated []owned // what allocations gave, for the market to sell
 	build := func(kind ipledger.Kind, body any, ss ...ipledger.Signer) []byte {
 		b, err := ipledger.BuildTx("det-chain", kind, seq[ss[0].Org]+1, 0, body, ss...)
 		if err != nil {
@@ -42,8 +50,13 @@ func detBlocks() []ReplayBlock {
 		if err != nil {
 			panic(err)
 		}
-		if _, err := l.Apply(model, ipledger.Block{Height: height, Time: testStart}, tx); err != nil {
+		res, err := l.Apply(model, ipledger.Block{Height: height, Time: testStart}, tx)
+		if err != nil {
 			panic(err)
+		}
+		lastCode = res.Code
+		if res.Code == ipledger.CodeOK && (kind == ipledger.KindSwap || kind == ipledger.KindList) {
+			market++
 		}
 		if o, err := ledger.Org(model, ss[0].Org); err == nil && o != nil {
 			seq[o.Handle] = o.Sequence
@@ -69,9 +82,12 @@ func detBlocks() []ReplayBlock {
 				pfx := strings.Split(p, "/")
 				res, _ = ipledger.ParseResource(pfx[0] + "/24")
 			}
-			switch r.IntN(6) {
+			switch r.IntN(8) {
 			case 0, 1:
 				txs = append(txs, build(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: res, Org: o, Status: ipledger.StatusAllocatedPA}}}, ripe))
+				if lastCode == ipledger.CodeOK {
+					allocated = append(allocated, owned{o, res})
+				}
 			case 2:
 				txs = append(txs, build(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: res, Org: orgs[r.IntN(5)], Status: ipledger.StatusAssignedPA}}}, signer(o)))
 			case 3:
@@ -79,6 +95,18 @@ func detBlocks() []ReplayBlock {
 				txs = append(txs, build(ipledger.KindTransfer, ipledger.TransferBody{Resource: res, To: to}, signer(o), signer(to)))
 			case 4:
 				txs = append(txs, build(ipledger.KindReturn, ipledger.ReturnBody{Resource: res}, signer(o)))
+			case 6, 7:
+				if len(allocated) > 0 { // often a block its seller still holds
+					a := allocated[r.IntN(len(allocated))]
+					o, res = a.org, a.res
+				}
+				if r.IntN(2) == 0 {
+					to := orgs[(r.IntN(4)+1+indexOf(orgs, o))%5]
+					txs = append(txs, build(ipledger.KindSwap, ipledger.SwapBody{Resource: res, Buyer: to, ASN: 64500}, signer(o), signer(to)))
+				} else {
+					end := testStart.Add(time.Duration(h+int64(r.IntN(5))) * time.Second).Unix()
+					txs = append(txs, build(ipledger.KindList, ipledger.ListBody{Resource: res, Reserve: 1, End: end}, signer(o)))
+				}
 			case 5:
 				if len(prev) > 0 {
 					txs = append(txs, prev[r.IntN(len(prev))]) // a replay
@@ -90,6 +118,9 @@ func detBlocks() []ReplayBlock {
 		}
 		prev = txs
 		blocks = append(blocks, testBlock(h, txs...))
+	}
+	if market == 0 {
+		panic("no swap or listing applies: the blocks do not cover the market")
 	}
 	return blocks
 }

@@ -22,6 +22,7 @@ func (s *server) mountMarket() {
 	s.handle("GET /v1/routes", orgListing(s, "routes", listRoutes))
 	s.handle("GET /geofeed.csv", s.geofeed)
 	s.handle("GET /geofeed/{org}", s.geofeed)
+	s.mountTrades()
 }
 
 func (s *server) balance(w http.ResponseWriter, r *http.Request) error {
@@ -37,7 +38,11 @@ func (s *server) balance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Height: snap.Height})
+	held, err := ledger.Held(snap.State, org)
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Held: held, Height: snap.Height})
 }
 
 func (s *server) lease(w http.ResponseWriter, r *http.Request) error {

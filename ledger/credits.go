@@ -5,7 +5,8 @@ import (
 )
 
 // Settlement credits: integers minted and burned only by settlement agents, moved by their
-// holders and by lease settlement. Every change keeps the sum of balances equal to the
+// holders, by lease settlement and by the market's. Credits a bid holds (market.go) stay in
+// the balance but cannot be paid, burned or held again until released. Every change keeps the sum of balances equal to the
 // supply counter; arithmetic that would overflow rejects the transaction.
 
 // requireAgent is the signer rule of mint and burn: o must be a settlement agent.
@@ -76,16 +77,12 @@ func (a *apply) pay(body *ipledger.PayBody) error {
 // Both are checked before either balance changes, so a failed move changes nothing (lease
 // settlement relies on that: it runs outside any transaction's overlay).
 func (a *apply) move(from, to string, amount uint64) error {
-	fb, err := a.balance(from)
-	if err != nil {
+	if _, _, err := a.free(from, amount); err != nil {
 		return err
 	}
 	tb, err := a.balance(to)
 	if err != nil {
 		return err
-	}
-	if fb < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits; %d needed", from, fb, amount)
 	}
 	if tb+amount < tb {
 		return ipledger.Errorf(ipledger.CodeOverflow, "crediting %d to %s would overflow its balance of %d", amount, to, tb)
@@ -96,13 +93,25 @@ func (a *apply) move(from, to string, amount uint64) error {
 	return a.credit(to, amount)
 }
 
+// free returns org's balance and what of it its bids hold, or CodeNoFunds unless the rest
+// covers amount.
+func (a *apply) free(org string, amount uint64) (balance, held uint64, err error) {
+	if balance, err = a.balance(org); err != nil {
+		return 0, 0, err
+	}
+	if held, err = a.held(org); err != nil {
+		return 0, 0, err
+	}
+	if balance-held < amount {
+		return 0, 0, ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held by bids); %d needed", org, balance-held, held, amount)
+	}
+	return balance, held, nil
+}
+
 func (a *apply) debit(org string, amount uint64) error {
-	b, err := a.balance(org)
+	b, _, err := a.free(org, amount)
 	if err != nil {
 		return err
-	}
-	if b < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits; %d needed", org, b, amount)
 	}
 	a.touch("org", org)
 	return a.setU64(balanceKey(org), b-amount)

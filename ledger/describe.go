@@ -42,6 +42,8 @@ func DescribeKey(key, value []byte) string {
 		return fmt.Sprintf("encumbrance (key %x)", key)
 	case tagBalance:
 		return "balance of " + string(key[1:])
+	case tagHeld:
+		return "held credits of " + string(key[1:])
 	case tagAuthPos:
 		return fmt.Sprintf("route authorisation position (key %x)", key)
 	case tagDue:
@@ -61,9 +63,13 @@ func DescribeKey(key, value []byte) string {
 // numbered names the objects of the tables keyed by tag ‖ 8-byte id (DescribeKey names
 // the holding index's by handle).
 var numbered = map[byte]string{
-	tagAuth:  "route authorisation",
-	tagOffer: "lease offer",
-	tagLease: "lease",
+	tagAuth:    "route authorisation",
+	tagOffer:   "lease offer",
+	tagLease:   "lease",
+	tagListing: "listing",
+	tagSale:    "sale",
+	tagTrade:   "trade",
+	tagPeriod:  "holding period",
 }
 
 // coverBlock decodes the block of a cover key (coverKey).

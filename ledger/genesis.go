@@ -35,11 +35,53 @@ type Params struct {
 	// MaxSettlements bounds the time-driven events (lease boundaries, expiries) one block
 	// applies, at most 1000; the rest carry over to the next block.
 	MaxSettlements int `json:"max_settlements,omitempty"`
+
+	// FeeBasisPoints is the market's fee, in basis points of the price, that the seller
+	// pays out of the proceeds at settlement (at most 10000; 0 takes the default, 50).
+	FeeBasisPoints uint64 `json:"fee_bps,omitempty"`
+	// FeeAccount is the organisation fees are paid to; genesis creates it, keyless, when
+	// it is not a registry or agent (governance will control it). Default IANA.
+	FeeAccount string `json:"fee_account,omitempty"`
+	// SoftClose is the window, in seconds, before a listing's end in which a bid moves the
+	// end to the bid's time plus the window.
+	SoftClose int64 `json:"soft_close,omitempty"`
+	// LargeSaleUnits is the size, in units (IPv4 addresses, IPv6 /48s, AS numbers), from
+	// which a sale settles only after ChallengeWindow: 65,536 (an IPv4 /16, an IPv6 /32).
+	LargeSaleUnits uint64 `json:"large_sale_units,omitempty"`
+	// ChallengeWindow is how long, in seconds, a large sale waits before it settles; any
+	// key of the seller may cancel it meanwhile, so a stolen key cannot sell a /16 in one
+	// block.
+	ChallengeWindow int64 `json:"challenge_window,omitempty"`
+	// MaxListing is the longest a listing may run, in seconds.
+	MaxListing int64 `json:"max_listing,omitempty"`
+	// Transfer is the transfer policy: checked for every sale and every plain transfer.
+	Transfer TransferPolicy `json:"transfer_policy,omitzero"`
+}
+
+// TransferPolicy is what may change holder, by a sale on any venue or a plain transfer.
+// Its zero value is no minimum size, no holding period and every status but pool space and
+// LEASED holdings: a registry's policy is the chain's to set (RIPE's would be a /24
+// minimum for IPv4 and a 24-month holding period, 63,072,000 s).
+type TransferPolicy struct {
+	// MinIPv4 is the fewest IPv4 addresses that may move at once (256 for a /24).
+	MinIPv4 uint64 `json:"min_ipv4,omitempty"`
+	// MaxIPv6Bits is the longest IPv6 prefix that may move (48 for a /48); 0 for any.
+	MaxIPv6Bits int `json:"max_ipv6_bits,omitempty"`
+	// HoldingPeriod is how long, in seconds, a block received by a transfer or sale stays
+	// with its receiver before it moves again.
+	HoldingPeriod int64 `json:"holding_period,omitempty"`
+	// Statuses are the holding statuses that may move; empty for every status but pool
+	// space (depth 0) and LEASED.
+	Statuses []ipledger.Status `json:"statuses,omitempty"`
 }
 
 // DefaultParams are the parameters of a genesis that sets none.
 func DefaultParams() Params {
-	return Params{LeaseGrace: 3 * 24 * 3600, AS0Grace: 7 * 24 * 3600, MaxSettlements: 1000}
+	return Params{
+		LeaseGrace: 3 * 24 * 3600, AS0Grace: 7 * 24 * 3600, MaxSettlements: 1000,
+		FeeBasisPoints: 50, FeeAccount: ipledger.IANA, SoftClose: 10 * 60,
+		LargeSaleUnits: 1 << 16, ChallengeWindow: 72 * 3600, MaxListing: 90 * 24 * 3600,
+	}
 }
 
 func (p Params) withDefaults() Params {
@@ -53,8 +95,28 @@ func (p Params) withDefaults() Params {
 	if p.MaxSettlements <= 0 {
 		p.MaxSettlements = d.MaxSettlements
 	}
+	if p.FeeBasisPoints == 0 {
+		p.FeeBasisPoints = d.FeeBasisPoints
+	}
+	p.FeeBasisPoints = min(p.FeeBasisPoints, 10000)
+	if p.FeeAccount == "" {
+		p.FeeAccount = d.FeeAccount
+	}
+	if p.SoftClose <= 0 {
+		p.SoftClose = d.SoftClose
+	}
+	if p.LargeSaleUnits == 0 {
+		p.LargeSaleUnits = d.LargeSaleUnits
+	}
+	if p.ChallengeWindow <= 0 {
+		p.ChallengeWindow = d.ChallengeWindow
+	}
+	if p.MaxListing <= 0 {
+		p.MaxListing = d.MaxListing
+	}
+	p.Transfer.HoldingPeriod = max(p.Transfer.HoldingPeriod, 0)
 	// A block's events are recorded in one log leaf, which must fit a log entry (64 KiB):
-	// 1000 events of the longest kind and reference take 59 KB.
+	// 1000 events of the longest kind and reference take 63 KB (TestEventLeafBound).
 	p.MaxSettlements = min(p.MaxSettlements, 1000)
 	return p
 }
@@ -71,9 +133,11 @@ type GenesisOrg struct {
 // StateFormat is the version of the state machine's rules and state layout: InitGenesis
 // records it in the state, and a node refuses state of another format (CheckStateFormat).
 // Format 1, which recorded nothing, let a transaction rejected by its kind keep its
-// sequence, so that its bytes could apply later, and had no expiry by time; its chains
-// cannot be continued by this version and are started afresh.
-const StateFormat = 2
+// sequence, so that its bytes could apply later, and had no expiry by time; format 2 had
+// no market (listings, swaps, trade records, held credits, the transfer policy and its
+// parameters). Chains of older formats cannot be continued by this version and are
+// started afresh.
+const StateFormat = 3
 
 var stateFormatKey = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 
@@ -143,8 +207,19 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 			return err
 		}
 	}
-	if err := a.putParams(g.Params.withDefaults()); err != nil {
+	params := g.Params.withDefaults()
+	if !ipledger.ValidHandle(params.FeeAccount) {
+		return fmt.Errorf("genesis: fee account %q is not a handle", params.FeeAccount)
+	}
+	if err := a.putParams(params); err != nil {
 		return err
+	}
+	if o, err := a.org(params.FeeAccount); err != nil {
+		return err
+	} else if o == nil {
+		if err := a.putOrg(&ipledger.Organisation{Handle: params.FeeAccount, Name: "Market fees", Created: block.Time, Updated: block.Time}); err != nil {
+			return err
+		}
 	}
 	if err := a.initValidators(g.Validators); err != nil {
 		return err
@@ -240,6 +315,16 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]ipledger.Even
 				return nil, fmt.Errorf("end block: expire route authorisation %d: %w", id, err)
 			}
 			ev.Kind, ev.Ref = "route-expired", "route/"+strconv.FormatUint(id, 10)
+		case dueListing, dueSale:
+			var err error
+			if ev.Kind, ev.Ref, err = a.marketEvent(kind, id, at, *p); err != nil {
+				return nil, fmt.Errorf("end block: %w", err)
+			}
+		case duePeriod:
+			if err := a.endPeriod(id); err != nil {
+				return nil, fmt.Errorf("end block: end holding period %d: %w", id, err)
+			}
+			ev.Kind, ev.Ref = "period-ended", periodRef(id)
 		default:
 			return nil, fmt.Errorf("end block: unknown due kind %q", kind)
 		}

@@ -443,27 +443,36 @@ func (a *apply) assign(body *ipledger.AssignBody) error {
 	return nil
 }
 
-// transfer moves a holding, or part of one, from the first signer to the second.
+// transfer moves a holding, or part of one, from the first signer to the second, under the
+// transfer policy (checkPolicy, a holding period) like a sale, but fee-free and unpriced.
 func (a *apply) transfer(body *ipledger.TransferBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
 	}
-	to, err := a.signer(1)
-	if err != nil {
+	if err := a.counterparty(body.To, "recipient"); err != nil {
 		return err
 	}
-	if to.Handle != body.To {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "the recipient %s must be the second signer (found %s)", body.To, to.Handle)
-	}
 	from := a.signers[0].Handle
-	if from == body.To {
-		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot transfer to itself", from)
-	}
 	h, err := a.signersHolding(body.Resource, "transfer", "registries move it with registry-transfer")
 	if err != nil {
 		return err
 	}
-	_, err = a.carve(h, body.Resource, body.To, false)
+	p, err := a.params()
+	if err != nil {
+		return err
+	}
+	if err := checkPolicy(h, body.Resource, p.Transfer); err != nil {
+		return err
+	}
+	moved, err := a.carve(h, body.Resource, body.To, false)
+	if err != nil {
+		return err
+	}
+	if err := a.startPeriod(moved, p); err != nil {
+		return err
+	}
+	// Market data counts it as an unpriced transfer.
+	_, err = a.recordTrade(ipledger.Trade{Venue: "transfer", Resource: body.Resource, Seller: from, Buyer: body.To})
 	return err
 }
 

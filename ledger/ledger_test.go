@@ -70,14 +70,17 @@ func testGenesis() *Genesis {
 // testAgent is the settlement agent of testGenesis.
 const testAgent = "AGENT"
 
-func newEnv(t testing.TB) *tenv {
+func newEnv(t testing.TB) *tenv { return newEnvWith(t, testGenesis()) }
+
+// newEnvWith is newEnv from genesis g.
+func newEnvWith(t testing.TB, g *Genesis) *tenv {
 	e := &tenv{t: t, l: New(testChain), kv: memKV(), keys: map[string]ipledger.PrivateKey{}, seq: map[string]uint64{},
 		height: 1, time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	for _, r := range ipledger.Registries {
 		e.keys[r] = keyFor(r)
 	}
 	e.keys[testAgent] = keyFor(testAgent)
-	if err := e.l.InitGenesis(e.kv, testGenesis(), ipledger.Block{Time: e.time}); err != nil {
+	if err := e.l.InitGenesis(e.kv, g, ipledger.Block{Time: e.time}); err != nil {
 		t.Fatal(err)
 	}
 	return e

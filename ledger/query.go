@@ -199,8 +199,14 @@ func GeosOverlapping(kv ipledger.KV, r ipledger.Resource, limit int) (geos []*ip
 }
 
 func eachJSON[T any](kv ipledger.KV, tag byte, fn func(*T) bool) error {
+	return eachJSONFrom(kv, []byte{tag}, fn)
+}
+
+// eachJSONFrom is eachJSON over the records of from's table from the key from on.
+func eachJSONFrom[T any](kv ipledger.KV, from []byte, fn func(*T) bool) error {
+	tag := from[0]
 	var derr error
-	err := kv.Iterate([]byte{tag}, []byte{tag + 1}, false, func(_, v []byte) bool {
+	err := kv.Iterate(from, []byte{tag + 1}, false, func(_, v []byte) bool {
 		var x T
 		if derr = json.Unmarshal(v, &x); derr != nil {
 			derr = fmt.Errorf("decode %q record: %w", tag, derr)
@@ -224,13 +230,21 @@ type RunningLease struct {
 // overlap).
 func RunningLeases(kv ipledger.KV) ([]RunningLease, error) {
 	var out []RunningLease
-	err := eachJSON(kv, tagEncumbrance, func(e *Encumbrance) bool {
+	var derr error
+	err := kv.Iterate([]byte{tagEncumbrance}, []byte{tagEncumbrance + 1}, false, func(k, v []byte) bool {
+		var e *Encumbrance
+		if e, derr = decodeEncumbrance(k, v); derr != nil {
+			return false
+		}
 		if e.Kind == encLease {
 			id, _ := strconv.ParseUint(strings.TrimPrefix(e.Ref, "lease/"), 10, 64)
 			out = append(out, RunningLease{Resource: e.Resource, Lease: id})
 		}
 		return true
 	})
+	if err == nil {
+		err = derr
+	}
 	slices.SortFunc(out, func(a, b RunningLease) int { return a.Resource.Compare(b.Resource) })
 	return out, err
 }
@@ -264,4 +278,33 @@ func InForce(kv ipledger.KV, at int64, fn func(*ipledger.RouteAuth) bool) error 
 		}
 		return fn(ra)
 	})
+}
+
+// Listings calls fn for every listing, open or closed, in id order until fn returns false.
+func Listings(kv ipledger.KV, fn func(*ipledger.Listing) bool) error {
+	return eachJSON(kv, tagListing, fn)
+}
+
+// ListingByID returns listing id, or nil.
+func ListingByID(kv ipledger.KV, id uint64) (*ipledger.Listing, error) { return state{kv}.listing(id) }
+
+// Sales calls fn for every large sale, pending or closed, in id order until fn returns
+// false.
+func Sales(kv ipledger.KV, fn func(*ipledger.Sale) bool) error { return eachJSON(kv, tagSale, fn) }
+
+// Trades calls fn for every trade in id order (the order they settled in) until fn returns
+// false.
+func Trades(kv ipledger.KV, fn func(*ipledger.Trade) bool) error { return eachJSON(kv, tagTrade, fn) }
+
+// Held returns the credits of org that its bids and pending purchases hold: part of its
+// balance that it cannot pay until they are released.
+func Held(kv ipledger.KV, org string) (uint64, error) { return state{kv}.held(org) }
+
+// TradesAfter calls fn for every trade with an id above after, in id order, until fn
+// returns false.
+func TradesAfter(kv ipledger.KV, after uint64, fn func(*ipledger.Trade) bool) error {
+	if after == ^uint64(0) {
+		return nil
+	}
+	return eachJSONFrom(kv, u64Key(tagTrade, after+1), fn)
 }

@@ -43,10 +43,9 @@ func (a *apply) authorise(body *ipledger.AuthoriseBody) error {
 	if err != nil {
 		return err
 	}
-	if e, err := a.encumbered(chain, r); err != nil {
+	// A lease blocks it: only the lessee's authorisation covers a block while its lease runs.
+	if err := a.checkFree(chain, r, "authorise"); err != nil {
 		return err
-	} else if e != nil && e.Kind == encLease {
-		return ipledger.Errorf(ipledger.CodeEncumbered, "%s is leased (%s): only the lessee's authorisation covers it while the lease runs", e.Resource, e.Ref)
 	}
 	_, err = a.newAuth(ipledger.RouteAuth{Prefix: body.Prefix, MaxLength: body.MaxLength, ASN: body.ASN, Holder: by, Expires: body.Expires})
 	return err
