@@ -1,10 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ledger"
 )
 
@@ -71,3 +78,52 @@ func TestOrgHoldings(t *testing.T) {
 
 // hex19 is 19 bytes of a key that is not a holding's.
 const hex19 = "00000000000000000000000000000000000000"
+
+// FuzzOrgHoldingsAfter drives the cursor of GET /v1/orgs/{handle}/holdings with arbitrary
+// text: never a panic or a 500; a 200 lists only ORG-A's holdings, each after the cursor.
+func FuzzOrgHoldingsAfter(f *testing.F) {
+	kv := manyChildren(f, 20)
+	h := memServer(f, kv, nil)
+	for _, s := range []string{"", "zz", "68", hex19, strings.Repeat("68", 19), strings.Repeat("ff", 19), strings.Repeat("68", 200)} {
+		f.Add(s)
+	}
+	ledger.Holdings(kv, func(x *ipledger.Holding) bool { // every holding's key, ORG-A's or not
+		f.Add(hex.EncodeToString(ledger.HoldingKey(x.Resource, x.Depth)))
+		return true
+	})
+	f.Fuzz(func(t *testing.T, s string) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/v1/orgs/ORG-A/holdings?after="+url.QueryEscape(s), nil))
+		switch w.Code {
+		case http.StatusOK:
+			var page orgHoldings
+			if err := json.Unmarshal(w.Body.Bytes(), &page); err != nil {
+				t.Fatalf("%q: %v", s, err)
+			}
+			for _, x := range page.Holdings {
+				if x.Holder != "ORG-A" || s != "" && bytes.Compare(ledger.HoldingKey(x.Resource, x.Depth), mustHex(t, s)) <= 0 {
+					t.Fatalf("%q: listed %+v", s, x)
+				}
+			}
+		case http.StatusBadRequest:
+		default:
+			t.Fatalf("%q: %d %s", s, w.Code, w.Body)
+		}
+	})
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("%q answered 200: %v", s, err)
+	}
+	return b
+}
+
+// TestOrgHoldingsFailingStore: a failing store answers 500 "internal error".
+func TestOrgHoldingsFailingStore(t *testing.T) {
+	h := memServer(t, ipledgertest.FailKV{}, nil)
+	if w := get(h, "/v1/orgs/ORG-A/holdings"); w.Code != 500 || !strings.Contains(w.Body.String(), `"internal error"`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+}
