@@ -19,6 +19,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/browsertest"
+	"github.com/ipledger/ipledger/ledger"
 )
 
 var screenshots = flag.Bool("screenshots", false, "write PNGs of the main pages to docs/screenshots (TestScreenshots)")
@@ -128,16 +129,20 @@ func cropPNG(b []byte, maxHeight int) ([]byte, error) {
 // confirmPage is the wallet's confirm page for ORG-B taking the world's second offer.
 func confirmPage(t testing.TB, w *world) *Page {
 	snap := w.c.App().Committed()
+	balance, err := ledger.Balance(snap.State, "ORG-B")
+	if err != nil {
+		t.Fatal(err)
+	}
 	body := `{"offer": 2, "asn": 64501, "periods": 3}`
 	offer := mustPrefix(t, nextAddr(w.leased.LastAddr()), 24)
 	return &Page{Title: "Confirm: lease", Height: snap.Height, Time: snap.Block.Time,
 		Actions: []Action{{Label: "Sign and submit", Method: "post", Path: "/wallet/confirm", Fields: []Field{{Name: "csrf", Type: "hidden", Value: "t"}}}},
 		Data: map[string]any{
 			"Kind": "lease", "ChainID": "web-test", "Body": body,
-			"Price": "pays 3 credits a period for 3 periods of 30 days (9 in all), the first now", "Fee": "none",
+			"Price": "pays 768 credits a period (3 per address) for 3 periods of 30 days, the first now", "Fee": "none",
 			"Signers":  []map[string]any{{"Org": "ORG-B", "Key": ipledgertest.Key("ORG-B").Public().String(), "State": "signs"}},
 			"Sequence": 3, "Expiry": snap.Block.Time.Add(time.Hour).UTC().Format(time.DateTime),
-			"Facts": []string{"offer 2 of ORG-A for " + offer.String() + " is open", "ORG-B holds " + fmt.Sprint(1_000_000-6) + " credits"},
+			"Facts": []string{"offer 2 of ORG-A for " + offer.String() + " is open", "ORG-B holds " + fmt.Sprint(balance) + " credits"},
 			"Proof": map[string]any{"Height": snap.Height, "AppHash": fmt.Sprintf("%X", snap.Block.AppHash), "Header": snap.Height + 1,
 				"ChainID": "web-test", "Signatures": 1, "Validators": 1},
 			"Hash": ipledger.HashTx([]byte(body)).String(), "Multi": false, "NodeURL": w.srv.URL,
