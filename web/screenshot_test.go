@@ -145,6 +145,6 @@ func confirmPage(t testing.TB, w *world) *Page {
 			"Facts": []string{"offer 2 of ORG-A for " + offer.String() + " is open", "ORG-B holds " + fmt.Sprint(balance) + " credits"},
 			"Proof": map[string]any{"Height": snap.Height, "AppHash": fmt.Sprintf("%X", snap.Block.AppHash), "Header": snap.Height + 1,
 				"ChainID": "web-test", "Signatures": 1, "Validators": 1},
-			"Hash": ipledger.HashTx([]byte(body)).String(), "Multi": false, "NodeURL": w.srv.URL,
+			"Hash": ipledger.HashTx([]byte(body)).String(), "Multi": false, "NodeURL": "http://127.0.0.1:8080",
 		}}
 }
