@@ -142,6 +142,7 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.handle("GET /v1/holdings/{id}", queryRoute(s, "id", parseHoldingID, parsePage, s.holding, s.provedHolding))
 	s.handle("GET /v1/orgs", s.orgs)
 	s.handle("GET /v1/orgs/{handle}", queryRoute(s, "handle", orgHandle, historyAfter, s.org, s.provedOrg))
+	s.handle("GET /v1/orgs/{handle}/holdings", s.orgHoldings)
 	s.handle("GET /v1/blocks/{height}", s.block)
 	s.handle("GET /v1/search", s.search)
 	s.mountMarket()

@@ -66,6 +66,7 @@ func TestPages(t *testing.T) {
 		{"/as/64501", 200, "in force"},
 		{"/as/64500", 200, "suppressed"},
 		{"/org/ORG-A", 200, "Alpha Networks"},
+		{"/org/ORG-A", 200, `href="/v1/orgs/ORG-A/holdings"`},
 		{"/org/org-b", 200, "lessee"},
 		{"/org/ORG-X", 200, "ORG-X"},
 		{"/org/AFRINIC", 200, "authoritative"},
