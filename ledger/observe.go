@@ -1,0 +1,347 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/ipledger/ipledger"
+)
+
+// Blocklist observations (issue 18):
+//
+//	'O' observer 0 list 0 't'              → the list's last timestamp posted (8 bytes)
+//	'O' observer 0 list 0 'e' key(17) bits → Observation JSON: the observer's current set
+//	'W' key(17) bits seq(8)                → ObservationEvent JSON: every listing and
+//	                                         delisting, by position, for the passport
+//	'n' 'O'                                → next event seq
+const (
+	tagObserved = 'O'
+	tagObsEvent = 'W'
+
+	counterObservation = 'O'
+)
+
+// DefaultMaxObservations is the most changes one observe transaction may carry: 400 DROP
+// entries take about 30 KB of JSON, inside a transaction's size limit.
+const DefaultMaxObservations = 400
+
+// maxListName is the longest list name.
+const maxListName = 64
+
+// requireObserver is the signer rule of observe: o must be an admitted observer.
+func requireObserver(o *ipledger.Organisation) error {
+	if !o.Observer {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "%s is not an observer", o.Handle)
+	}
+	return nil
+}
+
+// ValidListName reports whether s names a list: 1 to 64 of a-z, 0-9, '.', '-', '_'.
+func ValidListName(s string) bool {
+	if s == "" || len(s) > maxListName {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func listPrefix(observer, list string) []byte {
+	k := append([]byte{tagObserved}, observer...)
+	k = append(k, 0)
+	k = append(k, list...)
+	return append(k, 0)
+}
+
+func listTimeKey(observer, list string) []byte { return append(listPrefix(observer, list), 't') }
+
+func observedKey(observer, list string, r ipledger.Resource, bits int) []byte {
+	k := r.Key()
+	return append(append(append(listPrefix(observer, list), 'e'), k[:]...), byte(bits))
+}
+
+func obsEventKey(r ipledger.Resource, bits int, seq uint64) []byte {
+	k := r.Key()
+	return binary.BigEndian.AppendUint64(append(append([]byte{tagObsEvent}, k[:]...), byte(bits)), seq)
+}
+
+// observe applies an observer's batch of changes to one list, in order: a listing of a
+// prefix the observer's set holds is CodeExists, a delisting of one it lacks CodeNotFound;
+// more than Params.MaxObservations changes is CodeTooLarge; a list timestamp older than
+// the last posted for the list, a bad list name, event or prefix is CodeInvalid.
+func (a *apply) observe(body *ipledger.ObserveBody) error {
+	p, err := a.params()
+	if err != nil {
+		return err
+	}
+	obs := a.signers[0].Handle
+	switch {
+	case !ValidListName(body.List):
+		return ipledger.Errorf(ipledger.CodeInvalid, "list name %.70q: 1 to %d of a-z, 0-9, '.', '-', '_'", body.List, maxListName)
+	case len(body.Changes) == 0:
+		return ipledger.Errorf(ipledger.CodeInvalid, "observation of no change")
+	case len(body.Changes) > p.MaxObservations:
+		return ipledger.Errorf(ipledger.CodeTooLarge, "%d changes, at most %d in one transaction", len(body.Changes), p.MaxObservations)
+	case body.ListTime <= 0:
+		return ipledger.Errorf(ipledger.CodeInvalid, "list time %d: want the list's Unix timestamp", body.ListTime)
+	}
+	last, err := a.getU64(listTimeKey(obs, body.List))
+	if err != nil {
+		return err
+	}
+	if uint64(body.ListTime) < last {
+		return ipledger.Errorf(ipledger.CodeInvalid, "list %s at %d is older than the last posted, %d", body.List, body.ListTime, last)
+	}
+	if err := a.setU64(listTimeKey(obs, body.List), uint64(body.ListTime)); err != nil {
+		return err
+	}
+	for i, c := range body.Changes {
+		if err := a.observeOne(obs, body, c); err != nil {
+			if e, ok := err.(*ipledger.Error); ok {
+				return ipledger.Errorf(e.Code, "change %d: %s", i, e.Message)
+			}
+			return err
+		}
+	}
+	a.touch("org", obs)
+	return nil
+}
+
+func (a *apply) observeOne(obs string, body *ipledger.ObserveBody, c ipledger.ObservationChange) error {
+	if !c.Prefix.IsValid() || c.Prefix != c.Prefix.Masked() {
+		return ipledger.Errorf(ipledger.CodeInvalid, "prefix %s: want a prefix without host bits", c.Prefix)
+	}
+	if len(c.ID) > maxListName {
+		return ipledger.Errorf(ipledger.CodeInvalid, "list id %.70q: at most %d bytes", c.ID, maxListName)
+	}
+	r, err := ipledger.PrefixResource(c.Prefix)
+	if err != nil {
+		return ipledger.Errorf(ipledger.CodeInvalid, "prefix %s: %v", c.Prefix, err)
+	}
+	key := observedKey(obs, body.List, r, c.Prefix.Bits())
+	cur, err := getJSON[ipledger.Observation](a.state, key, "observation")
+	if err != nil {
+		return err
+	}
+	switch c.Event {
+	case ipledger.ObservationListed:
+		if cur != nil {
+			return ipledger.Errorf(ipledger.CodeExists, "%s is already on %s's %s", c.Prefix, obs, body.List)
+		}
+		o := &ipledger.Observation{Observer: obs, List: body.List, Prefix: c.Prefix, ID: c.ID,
+			Height: a.block.Height, Time: a.block.Time.Unix(), ListTime: body.ListTime}
+		if err := a.putJSON(key, o, "observation"); err != nil {
+			return err
+		}
+	case ipledger.ObservationDelisted:
+		if cur == nil {
+			return ipledger.Errorf(ipledger.CodeNotFound, "%s is not on %s's %s", c.Prefix, obs, body.List)
+		}
+		if err := a.kv.Delete(key); err != nil {
+			return fmt.Errorf("delete observation: %w", err)
+		}
+	default:
+		return ipledger.Errorf(ipledger.CodeInvalid, "event %.20q: listed or delisted", c.Event)
+	}
+	seq, err := a.next(counterObservation)
+	if err != nil {
+		return err
+	}
+	ev := &ipledger.ObservationEvent{Seq: seq, Observer: obs, List: body.List, Event: c.Event, Prefix: c.Prefix,
+		ID: c.ID, Height: a.block.Height, Time: a.block.Time.Unix(), ListTime: body.ListTime}
+	return a.putJSON(obsEventKey(r, c.Prefix.Bits(), seq), ev, "observation event")
+}
+
+// Observations calls fn with observer's current set of list, in prefix order, from just
+// after prefix after (the zero Prefix: from the start), until fn returns false.
+func Observations(kv ipledger.KV, observer, list string, after ipledger.Resource, afterBits int, fn func(*ipledger.Observation) bool) error {
+	p := append(listPrefix(observer, list), 'e')
+	start := p
+	if after.IsValid() {
+		start = append(observedKey(observer, list, after, afterBits), 0)
+	}
+	return eachJSONRange(kv, start, prefixEnd(p), fn)
+}
+
+// ListTime returns the last list timestamp observer posted for list, 0 if none.
+func ListTime(kv ipledger.KV, observer, list string) (int64, error) {
+	t, err := state{kv}.getU64(listTimeKey(observer, list))
+	return int64(t), err
+}
+
+// eachJSONRange decodes the values of [start, end) as T, in key order.
+func eachJSONRange[T any](kv ipledger.KV, start, end []byte, fn func(*T) bool) error {
+	var derr error
+	err := kv.Iterate(start, end, false, func(_, v []byte) bool {
+		var x T
+		if derr = json.Unmarshal(v, &x); derr != nil {
+			return false
+		}
+		return fn(&x)
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
+// obsRef is an observation event found by position: its key and sequence.
+type obsRef struct {
+	key []byte
+	seq uint64
+}
+
+// observationRefs returns the events on prefixes overlapping r, in chain order (seq),
+// reading keys only: those starting inside r, and those at the aligned blocks containing
+// r's first number whose prefix reaches it.
+func observationRefs(kv ipledger.KV, r ipledger.Resource) ([]obsRef, error) {
+	var refs []obsRef
+	pt := r.Point()
+	scan := func(start, end []byte, check bool) error {
+		return kv.Iterate(start, end, false, func(k, _ []byte) bool {
+			if len(k) != 1+17+1+8 {
+				return true
+			}
+			// At an aligned block containing r's first number, a prefix of length L
+			// reaches that number if it is the number's own block of L bits.
+			if check && (int(k[18]) > r.Family().Bits() || pt.Block(int(k[18])).Key() != [17]byte(k[1:18])) {
+				return true
+			}
+			refs = append(refs, obsRef{key: bytes.Clone(k), seq: binary.BigEndian.Uint64(k[19:])})
+			return true
+		})
+	}
+	lo, hi := r.Key(), r.LastPoint().Key()
+	if err := scan(append([]byte{tagObsEvent}, lo[:]...), append(append([]byte{tagObsEvent}, hi[:]...), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF), false); err != nil {
+		return nil, fmt.Errorf("scan observations: %w", err)
+	}
+	var last [17]byte
+	for b := r.Family().Bits() - 1; b >= 0; b-- {
+		k := r.Point().Block(b).Key()
+		if k == lo || k == last {
+			continue
+		}
+		last = k
+		p := append([]byte{tagObsEvent}, k[:]...)
+		if err := scan(p, prefixEnd(p), true); err != nil {
+			return nil, fmt.Errorf("scan observations: %w", err)
+		}
+	}
+	slices.SortFunc(refs, func(x, y obsRef) int { return cmpU64(x.seq, y.seq) })
+	return refs, nil
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// ObservationsOverlapping returns at most limit observation events on prefixes overlapping
+// r with seq greater than after, in chain order, and whether more follow.
+func ObservationsOverlapping(kv ipledger.KV, r ipledger.Resource, after uint64, limit int) ([]ipledger.ObservationEvent, bool, error) {
+	refs, err := observationRefs(kv, r)
+	if err != nil {
+		return nil, false, err
+	}
+	i, _ := slices.BinarySearchFunc(refs, after+1, func(x obsRef, seq uint64) int { return cmpU64(x.seq, seq) })
+	refs = refs[i:]
+	more := len(refs) > limit
+	refs = refs[:min(len(refs), limit)]
+	out := make([]ipledger.ObservationEvent, 0, len(refs))
+	for _, ref := range refs {
+		ev, err := getJSON[ipledger.ObservationEvent](state{kv}, ref.key, "observation event")
+		if err != nil {
+			return nil, false, err
+		}
+		if ev != nil {
+			out = append(out, *ev)
+		}
+	}
+	return out, more, nil
+}
+
+// Grades of a block's reputation (Grade).
+const (
+	GradeA = "A" // no listing within the grade window
+	GradeB = "B" // listed within the window, delisted since
+	GradeC = "C" // listed now
+)
+
+// Grade is a block's reputation at block time now, from the observation events on
+// prefixes overlapping it in chain order: C if some observer's list holds an overlapping
+// prefix now, B if one did within p.GradeWindow seconds before now, A otherwise. The same
+// events and time give the same grade on every node.
+func Grade(events []ipledger.ObservationEvent, now int64, p Params) string {
+	p = p.withDefaults()
+	type entry struct{ observer, list, prefix string }
+	listed := map[entry]bool{} // only looked up, never iterated
+	recent := false
+	for _, e := range events {
+		k := entry{e.Observer, e.List, e.Prefix.String()}
+		listed[k] = e.Event == ipledger.ObservationListed
+		if e.Time >= now-p.GradeWindow {
+			recent = true
+		}
+	}
+	for _, e := range events {
+		if listed[entry{e.Observer, e.List, e.Prefix.String()}] {
+			return GradeC
+		}
+	}
+	if recent {
+		return GradeB
+	}
+	return GradeA
+}
+
+// GradeOf is Grade over every observation event on prefixes overlapping r, with the
+// parameters in kv.
+func GradeOf(kv ipledger.KV, r ipledger.Resource, now int64) (string, error) {
+	p, err := state{kv}.params()
+	if err != nil {
+		return "", err
+	}
+	evs, _, err := ObservationsOverlapping(kv, r, 0, 1<<30)
+	if err != nil {
+		return "", err
+	}
+	return Grade(evs, now, p), nil
+}
+
+// genesisObservers marks genesis's observers, creating those that are not organisations.
+func (a *apply) genesisObservers(observers []GenesisOrg, block ipledger.Block) error {
+	for _, r := range observers {
+		o, err := a.org(r.Handle)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
+				return fmt.Errorf("genesis observer: %w", err)
+			}
+			o = &ipledger.Organisation{
+				Handle: r.Handle, Name: r.Name, Country: r.Country, AbuseMailbox: r.AbuseMailbox,
+				Keys: dedupKeys(r.Keys), Created: block.Time, Updated: block.Time,
+			}
+		}
+		if len(o.Keys) == 0 {
+			return fmt.Errorf("genesis observer %s has no key", r.Handle)
+		}
+		o.Observer = true
+		if err := a.putOrg(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
