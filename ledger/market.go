@@ -343,28 +343,12 @@ func (a *apply) withdrawAuths(org string, r ipledger.Resource) error {
 // the aligned blocks containing it.
 func (s state) authsOverlapping(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
 	var ids []uint64
-	scan := func(start, end []byte) error {
-		return s.kv.Iterate(start, end, false, func(k, _ []byte) bool {
-			ids = append(ids, binary.BigEndian.Uint64(k[len(k)-8:]))
-			return true
-		})
-	}
-	lo, hi := r.Key(), r.LastPoint().Key()
-	if err := scan(append([]byte{tagAuthPos}, lo[:]...), append(append([]byte{tagAuthPos}, hi[:]...), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF)); err != nil {
+	err := scanOverlapping(s.kv, tagAuthPos, r, func(k, _ []byte, _ bool) bool {
+		ids = append(ids, binary.BigEndian.Uint64(k[len(k)-8:]))
+		return true
+	})
+	if err != nil {
 		return nil, fmt.Errorf("scan route authorisations: %w", err)
-	}
-	var last ipledger.Resource
-	for b := r.Family().Bits() - 1; b >= 0; b-- {
-		blk := r.Point().Block(b)
-		if blk.Key() == lo || blk.Key() == last.Key() {
-			continue
-		}
-		last = blk
-		k := blk.Key()
-		p := append([]byte{tagAuthPos}, k[:]...)
-		if err := scan(p, prefixEnd(p)); err != nil {
-			return nil, fmt.Errorf("scan route authorisations: %w", err)
-		}
 	}
 	out := make([]*ipledger.RouteAuth, 0, len(ids))
 	for _, id := range ids {

@@ -155,8 +155,24 @@ func (a *apply) observeOne(obs string, body *ipledger.ObserveBody, c ipledger.Ob
 	}
 	ev := &ipledger.ObservationEvent{Seq: seq, Observer: obs, List: body.List, Event: c.Event, Prefix: c.Prefix,
 		ID: c.ID, Height: a.block.Height, Time: a.block.Time.Unix(), ListTime: body.ListTime}
-	return a.putJSON(obsEventKey(r, c.Prefix.Bits(), seq), ev, "observation event")
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode observation event: %w", err)
+	}
+	return a.kv.Set(obsEventKey(r, c.Prefix.Bits(), seq), append(obsEventHeader(ev), b...))
 }
+
+// obsEventHeader is what the grade reads of an event without decoding its JSON, ahead of
+// it in the stored value: 1 if a listing, 0 if a delisting, and the block time (8 bytes).
+func obsEventHeader(ev *ipledger.ObservationEvent) []byte {
+	listed := byte(0)
+	if ev.Event == ipledger.ObservationListed {
+		listed = 1
+	}
+	return binary.BigEndian.AppendUint64([]byte{listed}, uint64(ev.Time))
+}
+
+const obsHeaderLen = 9
 
 // Observations calls fn with observer's current set of list, in prefix order, from just
 // after prefix after (the zero Prefix: from the start), until fn returns false.
@@ -191,35 +207,23 @@ func eachJSONRange[T any](kv ipledger.KV, start, end []byte, fn func(*T) bool) e
 	return err
 }
 
-// obsRef is an observation event found by position: its key and sequence.
-type obsRef struct {
-	key []byte
-	seq uint64
-}
-
-// observationRefs returns the events on prefixes overlapping r, in chain order (seq),
-// reading keys only: those starting inside r, and those at the aligned blocks containing
-// r's first number whose prefix reaches it.
-func observationRefs(kv ipledger.KV, r ipledger.Resource) ([]obsRef, error) {
-	var refs []obsRef
-	pt := r.Point()
-	scan := func(start, end []byte, check bool) error {
-		return kv.Iterate(start, end, false, func(k, _ []byte) bool {
-			if len(k) != 1+17+1+8 {
-				return true
-			}
-			// At an aligned block containing r's first number, a prefix of length L
-			// reaches that number if it is the number's own block of L bits.
-			if check && (int(k[18]) > r.Family().Bits() || pt.Block(int(k[18])).Key() != [17]byte(k[1:18])) {
-				return true
-			}
-			refs = append(refs, obsRef{key: bytes.Clone(k), seq: binary.BigEndian.Uint64(k[19:])})
-			return true
+// scanOverlapping calls fn with the entries of a table keyed tag ‖ Resource.Key() ‖ …
+// that may overlap r, in two passes: those starting inside r, then (containing true)
+// those starting before it at one of the aligned blocks containing r's first number,
+// which overlap r only if they reach that number: fn checks. It stops when fn returns
+// false.
+func scanOverlapping(kv ipledger.KV, tag byte, r ipledger.Resource, fn func(k, v []byte, containing bool) bool) error {
+	stopped := false
+	scan := func(start, end []byte, containing bool) error {
+		return kv.Iterate(start, end, false, func(k, v []byte) bool {
+			stopped = !fn(k, v, containing)
+			return !stopped
 		})
 	}
 	lo, hi := r.Key(), r.LastPoint().Key()
-	if err := scan(append([]byte{tagObsEvent}, lo[:]...), append(append([]byte{tagObsEvent}, hi[:]...), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF), false); err != nil {
-		return nil, fmt.Errorf("scan observations: %w", err)
+	end := append(append([]byte{tag}, hi[:]...), bytes.Repeat([]byte{0xFF}, 16)...)
+	if err := scan(append([]byte{tag}, lo[:]...), end, false); err != nil || stopped {
+		return err
 	}
 	var last [17]byte
 	for b := r.Family().Bits() - 1; b >= 0; b-- {
@@ -228,10 +232,47 @@ func observationRefs(kv ipledger.KV, r ipledger.Resource) ([]obsRef, error) {
 			continue
 		}
 		last = k
-		p := append([]byte{tagObsEvent}, k[:]...)
-		if err := scan(p, prefixEnd(p), true); err != nil {
-			return nil, fmt.Errorf("scan observations: %w", err)
+		p := append([]byte{tag}, k[:]...)
+		if err := scan(p, prefixEnd(p), true); err != nil || stopped {
+			return err
 		}
+	}
+	return nil
+}
+
+// obsRef is an observation event found by position: its prefix (key and length), its
+// sequence and header.
+type obsRef struct {
+	prefix [18]byte
+	seq    uint64
+	listed bool
+	time   int64
+}
+
+func (o obsRef) key() []byte {
+	return binary.BigEndian.AppendUint64(append([]byte{tagObsEvent}, o.prefix[:]...), o.seq)
+}
+
+// observationRefs returns the events on prefixes overlapping r, in chain order (seq),
+// reading keys and headers only.
+func observationRefs(kv ipledger.KV, r ipledger.Resource) ([]obsRef, error) {
+	var refs []obsRef
+	pt := r.Point()
+	err := scanOverlapping(kv, tagObsEvent, r, func(k, v []byte, containing bool) bool {
+		if len(k) != 1+17+1+8 || len(v) < obsHeaderLen {
+			return true
+		}
+		// At an aligned block containing r's first number, a prefix of length L reaches
+		// that number if it is the number's own block of L bits.
+		if containing && (int(k[18]) > r.Family().Bits() || pt.Block(int(k[18])).Key() != [17]byte(k[1:18])) {
+			return true
+		}
+		refs = append(refs, obsRef{prefix: [18]byte(k[1:19]), seq: binary.BigEndian.Uint64(k[19:]),
+			listed: v[0] == 1, time: int64(binary.BigEndian.Uint64(v[1:obsHeaderLen]))})
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scan observations: %w", err)
 	}
 	slices.SortFunc(refs, func(x, y obsRef) int { return cmpU64(x.seq, y.seq) })
 	return refs, nil
@@ -254,19 +295,25 @@ func ObservationsOverlapping(kv ipledger.KV, r ipledger.Resource, after uint64, 
 	if err != nil {
 		return nil, false, err
 	}
+	return observationPage(kv, refs, after, limit)
+}
+
+func observationPage(kv ipledger.KV, refs []obsRef, after uint64, limit int) ([]ipledger.ObservationEvent, bool, error) {
 	i, _ := slices.BinarySearchFunc(refs, after+1, func(x obsRef, seq uint64) int { return cmpU64(x.seq, seq) })
 	refs = refs[i:]
 	more := len(refs) > limit
 	refs = refs[:min(len(refs), limit)]
 	out := make([]ipledger.ObservationEvent, 0, len(refs))
 	for _, ref := range refs {
-		ev, err := getJSON[ipledger.ObservationEvent](state{kv}, ref.key, "observation event")
+		b, err := kv.Get(ref.key())
 		if err != nil {
-			return nil, false, err
+			return nil, false, fmt.Errorf("get observation event: %w", err)
 		}
-		if ev != nil {
-			out = append(out, *ev)
+		var ev ipledger.ObservationEvent
+		if len(b) < obsHeaderLen || json.Unmarshal(b[obsHeaderLen:], &ev) != nil {
+			return nil, false, ipledger.Errorf(ipledger.CodeInternal, "observation event %x does not decode", ref.key())
 		}
+		out = append(out, ev)
 	}
 	return out, more, nil
 }
@@ -279,23 +326,39 @@ const (
 )
 
 // Grade is a block's reputation at block time now, from the observation events on
-// prefixes overlapping it in chain order: C if some observer's list holds an overlapping
-// prefix now, B if one did within p.GradeWindow seconds before now, A otherwise. The same
-// events and time give the same grade on every node.
+// prefixes overlapping it, in chain order: C if some observer's list holds an overlapping
+// prefix now, B if one did within p.GradeWindow seconds before now, A otherwise. An
+// observer's list holds a prefix at most once at a time (observe refuses a second
+// listing), so a prefix is held now by as many lists as its listings outnumber its
+// delistings. The same events and time give the same grade on every node.
 func Grade(events []ipledger.ObservationEvent, now int64, p Params) string {
-	p = p.withDefaults()
-	type entry struct{ observer, list, prefix string }
-	listed := map[entry]bool{} // only looked up, never iterated
-	recent := false
-	for _, e := range events {
-		k := entry{e.Observer, e.List, e.Prefix.String()}
-		listed[k] = e.Event == ipledger.ObservationListed
-		if e.Time >= now-p.GradeWindow {
-			recent = true
-		}
+	items := make([]gradeItem, len(events))
+	for i, e := range events {
+		items[i] = gradeItem{prefix: e.Prefix.String(), listed: e.Event == ipledger.ObservationListed, time: e.Time}
 	}
-	for _, e := range events {
-		if listed[entry{e.Observer, e.List, e.Prefix.String()}] {
+	return gradeOf(items, now, p.withDefaults().GradeWindow)
+}
+
+// gradeItem is what the grade needs of an event.
+type gradeItem struct {
+	prefix string
+	listed bool
+	time   int64
+}
+
+func gradeOf(items []gradeItem, now, window int64) string {
+	held := map[string]int{} // listings less delistings per prefix; only looked up
+	recent := false
+	for _, it := range items {
+		if it.listed {
+			held[it.prefix]++
+		} else {
+			held[it.prefix]--
+		}
+		recent = recent || it.time >= now-window
+	}
+	for _, it := range items {
+		if held[it.prefix] > 0 {
 			return GradeC
 		}
 	}
@@ -306,17 +369,31 @@ func Grade(events []ipledger.ObservationEvent, now int64, p Params) string {
 }
 
 // GradeOf is Grade over every observation event on prefixes overlapping r, with the
-// parameters in kv.
+// parameters in kv. It reads the events' keys and headers, not their JSON.
 func GradeOf(kv ipledger.KV, r ipledger.Resource, now int64) (string, error) {
+	g, _, _, err := PassportObservations(kv, r, now, 0, 0)
+	return g, err
+}
+
+// PassportObservations is GradeOf and, in the same scan, ObservationsOverlapping.
+func PassportObservations(kv ipledger.KV, r ipledger.Resource, now int64, after uint64, limit int) (grade string, evs []ipledger.ObservationEvent, more bool, err error) {
 	p, err := state{kv}.params()
 	if err != nil {
-		return "", err
+		return "", nil, false, err
 	}
-	evs, _, err := ObservationsOverlapping(kv, r, 0, 1<<30)
+	refs, err := observationRefs(kv, r)
 	if err != nil {
-		return "", err
+		return "", nil, false, err
 	}
-	return Grade(evs, now, p), nil
+	items := make([]gradeItem, len(refs))
+	for i, ref := range refs {
+		items[i] = gradeItem{prefix: string(ref.prefix[:]), listed: ref.listed, time: ref.time}
+	}
+	grade = gradeOf(items, now, p.GradeWindow)
+	if limit > 0 {
+		evs, more, err = observationPage(kv, refs, after, limit)
+	}
+	return grade, evs, more, err
 }
 
 // genesisObservers marks genesis's observers, creating those that are not organisations.
