@@ -17,8 +17,12 @@ type ObservationList struct {
 	Next         string                 `json:"next,omitempty"`
 }
 
-// MaxPassportPage bounds each of a passport's two lists.
-const MaxPassportPage = 500
+// MaxPassportPage bounds each of a passport's two lists; DefaultPassportPage is their
+// length without ?limit=.
+const (
+	MaxPassportPage     = 500
+	DefaultPassportPage = 100
+)
 
 // Passport answers GET /v1/passport/{resource}: the block's grade at the committed block's
 // time, the transactions that touched the holdings and route authorisations overlapping it

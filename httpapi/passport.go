@@ -23,11 +23,11 @@ func (s *server) mountReputation() {
 // passportColumns is the CSV header of a passport: one row per transaction or observation.
 var passportColumns = []string{"type", "height", "index", "time", "kind", "object", "hash", "code", "observer", "list", "event", "prefix", "list_id", "list_time"}
 
-// pageLimit reads ?limit=, 1 to max (max when absent).
-func pageLimit(r *http.Request, max int) (int, error) {
+// pageLimit reads ?limit=, 1 to max (def when absent).
+func pageLimit(r *http.Request, def, max int) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
-		return max, nil
+		return def, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 1 || n > max {
@@ -47,7 +47,7 @@ func (s *server) observations(w http.ResponseWriter, r *http.Request) error {
 	if !ledger.ValidListName(list) {
 		return invalid("list %.70q: 1 to 64 of a-z, 0-9, '.', '-', '_'", list)
 	}
-	limit, err := pageLimit(r, apitypes.MaxObservationList)
+	limit, err := pageLimit(r, apitypes.MaxObservationList, apitypes.MaxObservationList)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *server) passport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := pageLimit(r, apitypes.MaxPassportPage)
+	limit, err := pageLimit(r, apitypes.DefaultPassportPage, apitypes.MaxPassportPage)
 	if err != nil {
 		return err
 	}
