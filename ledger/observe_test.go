@@ -129,3 +129,43 @@ func TestObserveDeterminism(t *testing.T) {
 		t.Fatal("the same observations gave two states")
 	}
 }
+
+// FuzzObserveBody is the fuzz target of the observe body: one that decodes is applied by
+// the observer to a state whose set holds two prefixes; the state machine must answer with
+// a code (never an internal error), and on success the set must hold exactly what the
+// changes leave, each prefix once.
+func FuzzObserveBody(f *testing.F) {
+	for _, b := range []string{
+		`{"list":"drop","list_time":200,"changes":[{"event":"listed","prefix":"1.10.16.0/20","id":"SBL256894"}]}`,
+		`{"list":"drop","list_time":100,"changes":[{"event":"delisted","prefix":"193.0.0.0/24"},{"event":"listed","prefix":"193.0.0.0/24"}]}`,
+		`{"list":"drop","list_time":50,"changes":[{"event":"delisted","prefix":"2001:db8::/32"}]}`,
+		`{"list":"x","list_time":1,"changes":[{"event":"listed","prefix":"0.0.0.0/0"},{"event":"listed","prefix":"::/0"}]}`,
+	} {
+		f.Add([]byte(b))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v ipledger.ObserveBody
+		if ipledger.DecodeBody(body, &v) != nil {
+			return
+		}
+		e := observeEnv(t)
+		e.ok(ipledger.KindObserve, obsBody(100, ipledger.ObservationListed, "193.0.0.0/24", ipledger.ObservationListed, "2001:db8::/32"), testObserver)
+		r := e.do(ipledger.KindObserve, v, testObserver)
+		if r.Code == ipledger.CodeInternal {
+			t.Fatalf("%s: internal error %s", body, r.Log)
+		}
+		seen := map[netip.Prefix]bool{}
+		if err := Observations(e.kv, testObserver, "drop", ipledger.Resource{}, 0, func(o *ipledger.Observation) bool {
+			if seen[o.Prefix] {
+				t.Fatalf("%s twice", o.Prefix)
+			}
+			seen[o.Prefix] = true
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if r.Code != ipledger.CodeOK && (len(seen) != 2 || !seen[netip.MustParsePrefix("193.0.0.0/24")]) {
+			t.Fatalf("rejected (%s) yet the set changed: %v", r.Code, seen)
+		}
+	})
+}
