@@ -89,8 +89,10 @@ type TxRecord struct {
 // Event is something the state machine did on its own at the end of a block because block
 // time passed: a lease paid, in grace or ended, a route authorisation expired.
 type Event struct {
-	Kind    string   `json:"kind"` // lease-paid, lease-grace, lease-ended, route-expired
-	Ref     string   `json:"ref"`  // "lease/ID", "route/ID"
+	// lease-paid, lease-grace, lease-ended, route-expired; the market's listing-sold,
+	// listing-unsold, listing-failed, sale-pending, sale-settled, sale-failed, period-ended
+	Kind    string   `json:"kind"`
+	Ref     string   `json:"ref"` // "lease/ID", "route/ID", "listing/ID", "sale/ID", "period/ID"
 	Touched []string `json:"touched,omitempty"`
 }
 

@@ -2,6 +2,7 @@ package ipledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"unicode"
 	"unicode/utf16"
@@ -45,4 +46,35 @@ func EscapeJSON(b []byte) []byte {
 // escapes those below DEL itself.
 func jsonUnsafe(r rune) bool {
 	return r >= 0x7f && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// AppendJSONBytes appends v as encoding/json writes a []byte: null for nil, otherwise a
+// string of standard, padded base64. The hand-written encoders of hot answers (inclusion
+// proofs, state proofs) use it in place of reflection.
+func AppendJSONBytes(b, v []byte) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, v)
+	return append(b, '"')
+}
+
+// ParseDigits parses b, one to 20 decimal digits and nothing else, as a number up to max;
+// false for anything else (no digits, a sign, a non-digit, a value over max or over 64
+// bits). The importers' and the VRP reader's hand-written scanners share it; it stays small
+// enough to inline.
+func ParseDigits(b []byte, max uint64) (uint64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		d := uint64(c - '0')
+		if d > 9 || v > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	return v, v <= max
 }

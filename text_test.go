@@ -3,6 +3,7 @@ package ipledger
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"unicode"
 )
@@ -61,4 +62,29 @@ func FuzzEscapeJSON(f *testing.F) {
 			t.Fatalf("%q holds a raw control or format character", esc)
 		}
 	})
+}
+
+// FuzzParseDigits checks ParseDigits against strconv.ParseUint in base 10, with the
+// 20-digit limit and max on top.
+func FuzzParseDigits(f *testing.F) {
+	for _, s := range []string{"0", "4294967295", "4294967296", "18446744073709551615", "18446744073709551616", "00000000000000000001", "+1", "-0", "1_0", "", "12a"} {
+		f.Add(s, uint64(1<<32-1))
+	}
+	f.Fuzz(func(t *testing.T, s string, max uint64) {
+		got, ok := ParseDigits([]byte(s), max)
+		want, err := strconv.ParseUint(s, 10, 64)
+		wantOK := err == nil && want <= max && len(s) <= 20
+		if ok != wantOK || ok && got != want {
+			t.Fatalf("ParseDigits(%q, %d) = %d, %v; strconv says %d, %v", s, max, got, ok, want, err)
+		}
+	})
+}
+
+func TestAppendJSONBytes(t *testing.T) {
+	for _, v := range [][]byte{nil, {}, {0}, []byte("\xff\xfe ipledger")} {
+		want, _ := json.Marshal(v)
+		if got := AppendJSONBytes([]byte("x"), v); string(got) != "x"+string(want) {
+			t.Errorf("%q: got %s, want x%s", v, got, want)
+		}
+	}
 }

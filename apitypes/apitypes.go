@@ -33,7 +33,10 @@ const MaxMarketList = 1000
 type BalanceInfo struct {
 	Org     string `json:"org"`
 	Balance uint64 `json:"balance"`
-	Height  int64  `json:"height"`
+	// Held is the part of Balance the organisation's open bids and pending purchases hold:
+	// it cannot be paid until they are released.
+	Held   uint64 `json:"held,omitempty"`
+	Height int64  `json:"height"`
 }
 
 // LeaseInfo answers GET /v1/leases/{id}: the lease and the history of its object.

@@ -10,6 +10,8 @@ import (
 
 	rpchttp "github.com/cometbft/cometbft/rpc/client/http"
 	"github.com/cometbft/cometbft/types"
+
+	"github.com/ipledger/ipledger/chain"
 )
 
 // Headers are verified as the light client verifies adjacent headers
@@ -23,9 +25,6 @@ import (
 
 // maxClockDrift is how far a header's time may be ahead of the auditor's clock.
 const maxClockDrift = time.Minute
-
-// maxValidatorPages bounds the pages of /validators read for one set (100 per page).
-const maxValidatorPages = 100
 
 // signedHeader is a header and commit whose signatures verified against vals.
 type signedHeader struct {
@@ -103,22 +102,11 @@ func (f *headerFetcher) validators(ctx context.Context, h int64, hash []byte) (*
 	if vs != nil {
 		return vs, nil
 	}
-	var all []*types.Validator
-	per := 100
-	for page := 1; ; page++ {
-		if page > maxValidatorPages {
-			return nil, fmt.Errorf("rpc validators %d: more than %d pages", h, maxValidatorPages)
-		}
-		rv, err := f.rpc.Validators(ctx, &h, &page, &per)
-		if err != nil {
-			return nil, fmt.Errorf("rpc validators %d: %w", h, err)
-		}
-		all = append(all, rv.Validators...)
-		if len(rv.Validators) == 0 || len(all) >= rv.Total {
-			break
-		}
+	all, err := chain.Validators(ctx, f.rpc, h)
+	if err != nil {
+		return nil, fmt.Errorf("rpc %w", err)
 	}
-	vs, err := validatorSet(all)
+	vs, err = validatorSet(all)
 	if err != nil {
 		return nil, &Divergence{Height: h, Leaf: -1, Object: "validators", Detail: fmt.Sprintf("the RPC serves an invalid validator set: %v", err)}
 	}

@@ -25,12 +25,7 @@ func benchSetup(b *testing.B, n int) (*Replayer, []ipledger.Signer, int64) {
 func benchSetupStore(b *testing.B, n int, opts func(dir string) store.Options) (*Replayer, []ipledger.Signer, int64) {
 	b.Helper()
 	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := newReplayer(ctx, opts(b.TempDir()), "bench-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { r.Close() })
+	r := testReplayerOn(b, opts(b.TempDir()), "bench-chain")
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	var orgs []ipledger.NewOrg
 	var items []ipledger.AllocateItem
@@ -46,26 +41,18 @@ func benchSetupStore(b *testing.B, n int, opts func(dir string) store.Options) (
 	// The set-up goes in transactions of at most 200 organisations or blocks each, well under
 	// the 64 KiB transaction limit.
 	var txs [][]byte
-	seq := uint64(0)
-	for i := 0; i < n; i += 200 {
-		j := min(i+200, n)
-		seq++
-		t, err := ipledger.BuildTx("bench-chain", ipledger.KindRegisterOrg, seq, 0, ipledger.RegisterOrgBody{Orgs: orgs[i:j]}, ripe)
-		if err != nil {
-			b.Fatal(err)
+	batches := func(kind ipledger.Kind, body func(i, j int) any) {
+		for i := 0; i < n; i += 200 {
+			t, err := ipledger.BuildTx("bench-chain", kind, uint64(len(txs)+1), 0, body(i, min(i+200, n)), ripe)
+			if err != nil {
+				b.Fatal(err)
+			}
+			txs = append(txs, t)
 		}
-		txs = append(txs, t)
 	}
-	for i := 0; i < n; i += 200 {
-		j := min(i+200, n)
-		seq++
-		t, err := ipledger.BuildTx("bench-chain", ipledger.KindAllocate, seq, 0, ipledger.AllocateBody{Items: items[i:j]}, ripe)
-		if err != nil {
-			b.Fatal(err)
-		}
-		txs = append(txs, t)
-	}
-	_, codes, err := r.Apply(ctx, ReplayBlock{Height: 1, Time: start, Txs: txs})
+	batches(ipledger.KindRegisterOrg, func(i, j int) any { return ipledger.RegisterOrgBody{Orgs: orgs[i:j]} })
+	batches(ipledger.KindAllocate, func(i, j int) any { return ipledger.AllocateBody{Items: items[i:j]} })
+	_, codes, err := r.Apply(ctx, ReplayBlock{Height: 1, Time: testStart, Txs: txs})
 	if err != nil {
 		b.Fatalf("setup: %v", err)
 	}
@@ -123,7 +110,7 @@ func BenchmarkFinalizeBlock(b *testing.B) {
 	for i := 0; i < len(txs); i += perBlock {
 		end := min(i+perBlock, len(txs))
 		height++
-		_, codes, err := r.Apply(ctx, ReplayBlock{Height: height, Time: time.Date(2026, 3, 1, 0, 0, int(height), 0, time.UTC), Txs: txs[i:end]})
+		_, codes, err := r.Apply(ctx, testBlock(height, txs[i:end]...))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -167,7 +154,7 @@ func BenchmarkNodeBlock(b *testing.B) {
 	for i := range b.N {
 		height++
 		t0 := time.Now()
-		res, err := r.app.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: height, Time: time.Date(2026, 3, 1, 0, 0, int(height), 0, time.UTC), Txs: txs[i*perBlock : (i+1)*perBlock]})
+		res, err := r.app.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: height, Time: testBlock(height).Time, Txs: txs[i*perBlock : (i+1)*perBlock]})
 		if err != nil {
 			b.Fatal(err)
 		}

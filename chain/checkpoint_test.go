@@ -2,14 +2,10 @@ package chain
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
-	"log/slog"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	tlogfmt "github.com/transparency-dev/formats/log"
@@ -25,7 +21,7 @@ func withSigner(r *Replayer, s note.Signer, vkey string, logs *ipledgertest.Lock
 		panic(err)
 	}
 	r.app.cfg.LogSigner, r.app.cfg.LogVerifierKey, r.app.logVerifier = s, vkey, v
-	r.app.log = slog.New(slog.NewTextHandler(logs, nil))
+	r.app.log = slogTo(logs)
 	r.app.m = NewMetrics(reg)
 }
 
@@ -36,26 +32,14 @@ func withSigner(r *Replayer, s note.Signer, vkey string, logs *ipledgertest.Lock
 func TestCheckpointRefusal(t *testing.T) {
 	ctx := context.Background()
 	blocks := detBlocks()
-	skey, vkey, err := note.GenerateKey(rand.Reader, "refusal-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, _ := note.NewSigner(skey)
-	otherKey, _, _ := note.GenerateKey(rand.Reader, "refusal-test")
-	other, _ := note.NewSigner(otherKey)
+	signer, vkey := testLogKey(t, "refusal-test")
+	other, _ := testLogKey(t, "refusal-test")
 
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := testReplayer(t, base, "det-chain")
 	var logs ipledgertest.LockedBuffer
 	withSigner(r, signer, vkey, &logs, prometheus.NewRegistry())
-	for _, b := range blocks[:20] {
-		if _, _, err := r.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyBlocks(t, r, blocks[:20])
 	size, root := r.App().LogSize()
 	if r.App().Checkpoint() == nil {
 		t.Fatal("no checkpoint signed")
@@ -68,14 +52,7 @@ func TestCheckpointRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The log after the next block, which the node checks the stored checkpoint against.
-	probe := t.TempDir()
-	if err := os.CopyFS(probe, os.DirFS(base)); err != nil {
-		t.Fatal(err)
-	}
-	pr, err := OpenReplayer(probe, "det-chain")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr := openCopy(t, base, "det-chain")
 	if _, _, err := pr.Apply(ctx, blocks[20]); err != nil {
 		t.Fatal(err)
 	}
@@ -104,15 +81,7 @@ func TestCheckpointRefusal(t *testing.T) {
 		{"signed by another key", sign(other, size, root), "the last signed checkpoint does not verify"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
-			r, err := OpenReplayer(dir, "det-chain")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r := openCopy(t, base, "det-chain")
 			// What an insider, or a node that signed another history for someone else,
 			// leaves as the last checkpoint.
 			b := r.st.NewSideBatch()

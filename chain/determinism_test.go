@@ -27,14 +27,20 @@ func detBlocks() []ReplayBlock {
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	seq := map[string]uint64{}
 	var blocks []ReplayBlock
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	// A model ledger tells the generator which transactions consume a sequence number.
 	model := store.NewMemKV()
 	l := ledger.New("det-chain")
-	if err := l.InitGenesis(model, ipledgertest.Genesis(), ipledger.Block{Time: start}); err != nil {
+	if err := l.InitGenesis(model, ipledgertest.Genesis(), ipledger.Block{Time: testStart}); err != nil {
 		panic(err)
 	}
 	height := int64(1)
+	market := 0 // market transactions the model applied
+	var lastCode ipledger.Code
+	type owned struct {
+		org string
+		res ipledger.Resource
+	}
+	var allocated []owned // what allocations gave, for the market to sell
 	build := func(kind ipledger.Kind, body any, ss ...ipledger.Signer) []byte {
 		b, err := ipledger.BuildTx("det-chain", kind, seq[ss[0].Org]+1, 0, body, ss...)
 		if err != nil {
@@ -44,8 +50,13 @@ func detBlocks() []ReplayBlock {
 		if err != nil {
 			panic(err)
 		}
-		if _, err := l.Apply(model, ipledger.Block{Height: height, Time: start}, tx); err != nil {
+		res, err := l.Apply(model, ipledger.Block{Height: height, Time: testStart}, tx)
+		if err != nil {
 			panic(err)
+		}
+		lastCode = res.Code
+		if res.Code == ipledger.CodeOK && (kind == ipledger.KindSwap || kind == ipledger.KindList) {
+			market++
 		}
 		if o, err := ledger.Org(model, ss[0].Org); err == nil && o != nil {
 			seq[o.Handle] = o.Sequence
@@ -58,7 +69,7 @@ func detBlocks() []ReplayBlock {
 	for _, o := range orgs {
 		first = append(first, build(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: o, Name: o, Keys: []ipledger.PublicKey{ipledgertest.Key(o).Public()}}}}, ripe))
 	}
-	blocks = append(blocks, ReplayBlock{Height: 1, Time: start, Txs: first})
+	blocks = append(blocks, ReplayBlock{Height: 1, Time: testStart, Txs: first})
 	var prev [][]byte
 	for h := int64(2); h <= 40; h++ {
 		height = h
@@ -74,6 +85,9 @@ func detBlocks() []ReplayBlock {
 			switch r.IntN(8) {
 			case 0, 1:
 				txs = append(txs, build(ipledger.KindAllocate, ipledger.AllocateBody{Items: []ipledger.AllocateItem{{Resource: res, Org: o, Status: ipledger.StatusAllocatedPA}}}, ripe))
+				if lastCode == ipledger.CodeOK {
+					allocated = append(allocated, owned{o, res})
+				}
 			case 2:
 				txs = append(txs, build(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: res, Org: orgs[r.IntN(5)], Status: ipledger.StatusAssignedPA}}}, signer(o)))
 			case 3:
@@ -81,12 +95,18 @@ func detBlocks() []ReplayBlock {
 				txs = append(txs, build(ipledger.KindTransfer, ipledger.TransferBody{Resource: res, To: to}, signer(o), signer(to)))
 			case 4:
 				txs = append(txs, build(ipledger.KindReturn, ipledger.ReturnBody{Resource: res}, signer(o)))
-			case 6:
-				to := orgs[(r.IntN(4)+1+indexOf(orgs, o))%5]
-				txs = append(txs, build(ipledger.KindSwap, ipledger.SwapBody{Resource: res, Buyer: to, ASN: 64500}, signer(o), signer(to)))
-			case 7:
-				end := start.Add(time.Duration(h+int64(r.IntN(5))) * time.Second).Unix()
-				txs = append(txs, build(ipledger.KindList, ipledger.ListBody{Resource: res, Reserve: 1, End: end}, signer(o)))
+			case 6, 7:
+				if len(allocated) > 0 { // often a block its seller still holds
+					a := allocated[r.IntN(len(allocated))]
+					o, res = a.org, a.res
+				}
+				if r.IntN(2) == 0 {
+					to := orgs[(r.IntN(4)+1+indexOf(orgs, o))%5]
+					txs = append(txs, build(ipledger.KindSwap, ipledger.SwapBody{Resource: res, Buyer: to, ASN: 64500}, signer(o), signer(to)))
+				} else {
+					end := testStart.Add(time.Duration(h+int64(r.IntN(5))) * time.Second).Unix()
+					txs = append(txs, build(ipledger.KindList, ipledger.ListBody{Resource: res, Reserve: 1, End: end}, signer(o)))
+				}
 			case 5:
 				if len(prev) > 0 {
 					txs = append(txs, prev[r.IntN(len(prev))]) // a replay
@@ -97,7 +117,10 @@ func detBlocks() []ReplayBlock {
 			}
 		}
 		prev = txs
-		blocks = append(blocks, ReplayBlock{Height: h, Time: start.Add(time.Duration(h) * time.Second), Txs: txs})
+		blocks = append(blocks, testBlock(h, txs...))
+	}
+	if market == 0 {
+		panic("no swap or listing applies: the blocks do not cover the market")
 	}
 	return blocks
 }
@@ -126,11 +149,7 @@ func TestReplayChild(t *testing.T) {
 	if err := json.Unmarshal(b, &blocks); err != nil {
 		t.Fatal(err)
 	}
-	r, err := NewReplayer(context.Background(), t.TempDir(), "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testReplayer(t, t.TempDir(), "det-chain")
 	out, err := os.Create(os.Getenv("IPLEDGER_REPLAY_OUT"))
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,11 @@ package chain
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/store"
 )
 
@@ -18,13 +15,8 @@ import (
 func TestStateFormatRefused(t *testing.T) {
 	ctx := context.Background()
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := r.Apply(ctx, detBlocks()[0]); err != nil {
-		t.Fatal(err)
-	}
+	r := testReplayer(t, base, "det-chain")
+	applyBlocks(t, r, detBlocks()[:1])
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -45,22 +37,12 @@ func TestStateFormatRefused(t *testing.T) {
 	}
 	// Every value record of the state format: 'v' ‖ key ‖ 0x00 0x01 ‖ ^version
 	// (store/values.go), as a home of format 1 has none.
-	old := t.TempDir()
-	if err := os.CopyFS(old, os.DirFS(base)); err != nil {
-		t.Fatal(err)
-	}
-	db, err := pebble.Open(old, &pebble.Options{Comparer: store.Comparer(), Logger: quietPebble{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prefix := append([]byte("vmformat"), 0, 1)
-	if err := db.DeleteRange(prefix, append([]byte("vmformat"), 0, 2), pebble.Sync); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	err = open(old)
+	old := editedCopy(t, base, func(db *pebble.DB) {
+		if err := db.DeleteRange(append([]byte("vmformat"), 0, 1), append([]byte("vmformat"), 0, 2), pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	})
+	err := open(old)
 	if err == nil {
 		t.Fatal("a home of format 1 opened")
 	}

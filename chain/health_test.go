@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,7 +39,7 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 	initTestHome(t, dir)
 	reg := prometheus.NewRegistry()
 	var logs ipledgertest.LockedBuffer
-	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Logger: slogTo(&logs)})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if g := (gauge(t, reg, "ipledger_node_halted")); g != 0 {
@@ -104,12 +104,7 @@ func TestHaltOnAppError(t *testing.T) {
 // error", and the transaction gets no result.
 func TestHaltOnStoreFailure(t *testing.T) {
 	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, t.TempDir(), "halt-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := testReplayer(t, t.TempDir(), "halt-chain")
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	tx, err := ipledger.BuildTx("halt-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ripe)
 	if err != nil {
@@ -121,7 +116,7 @@ func TestHaltOnStoreFailure(t *testing.T) {
 	}
 	app.buf = kvbuffer.New(ipledgertest.FailKV{})
 	h := newHalter(slog.New(slog.DiscardHandler))
-	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: start.Add(time.Minute), Txs: [][]byte{tx}})
+	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: testStart.Add(time.Minute), Txs: [][]byte{tx}})
 	if err == nil {
 		t.Fatalf("FinalizeBlock over a failing store succeeded: %+v", res)
 	}
@@ -133,28 +128,26 @@ func TestHaltOnStoreFailure(t *testing.T) {
 	}
 }
 
-// fakeDisk is a settable free-space figure.
+// fakeDisk is a filesystem of a fixed size whose free space the test sets.
 type fakeDisk struct {
-	mu          sync.Mutex
-	free, total uint64
+	free  atomic.Uint64
+	total uint64
 }
 
-func (f *fakeDisk) set(free uint64) {
-	f.mu.Lock()
-	f.free = free
-	f.mu.Unlock()
+func newFakeDisk(free, total uint64) *fakeDisk {
+	f := &fakeDisk{total: total}
+	f.free.Store(free)
+	return f
 }
 
-func (f *fakeDisk) usage(string) (uint64, uint64, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.free, f.total, nil
-}
+func (f *fakeDisk) set(free uint64) { f.free.Store(free) }
+
+func (f *fakeDisk) usage(string) (uint64, uint64, error) { return f.free.Load(), f.total, nil }
 
 func TestDiskWatch(t *testing.T) {
-	fd := &fakeDisk{free: 100 << 30, total: 1 << 40}
+	fd := newFakeDisk(100<<30, 1<<40)
 	var logs ipledgertest.LockedBuffer
-	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.NewTextHandler(&logs, nil)))
+	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slogTo(&logs))
 	d.started = true // as run sets it once the node started
 	steps := []struct {
 		free     uint64
@@ -188,7 +181,7 @@ func TestDiskWatch(t *testing.T) {
 		t.Errorf("%d recovery lines:\n%s", c, logs.String())
 	}
 	// The thresholds are relative on a small filesystem: 5 % and 1 % of 10 GiB.
-	small := &fakeDisk{free: 600 << 20, total: 10 << 30}
+	small := newFakeDisk(600<<20, 10<<30)
 	d = newDiskWatch("/small", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: small.usage}, slog.New(slog.DiscardHandler))
 	if stop := d.look(); stop != "" || d.refusal() != "" {
 		t.Errorf("600 MiB free of 10 GiB: stop %q refusal %q", stop, d.refusal())
@@ -205,7 +198,7 @@ func TestDiskWatch(t *testing.T) {
 func TestNodeDiskFull(t *testing.T) {
 	dir := t.TempDir()
 	initTestHome(t, dir)
-	fd := &fakeDisk{free: 10 << 30, total: 100 << 30}
+	fd := newFakeDisk(10<<30, 100<<30)
 	reg := prometheus.NewRegistry()
 	disk := DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage, Interval: 10 * time.Millisecond}
 	n := startNode(t, NodeOptions{Home: dir, Registry: reg, Disk: disk})
@@ -273,7 +266,7 @@ func TestStoreCanOpen(t *testing.T) {
 		free uint64
 		ok   bool
 	}{{2 << 20, true}, {1 << 19, false}} {
-		fd := &fakeDisk{free: c.free, total: 1 << 30}
+		fd := newFakeDisk(c.free, 1<<30)
 		d := newDiskWatch(dir, DiskOptions{StopBelow: Threshold{Bytes: 1}, Usage: fd.usage}, slog.New(slog.DiscardHandler))
 		d.look()
 		if err := d.storeCanOpen(dir); (err == nil) != c.ok {
@@ -309,9 +302,7 @@ func TestParseThreshold(t *testing.T) {
 			t.Errorf("ParseThreshold(%q) = %+v, %v", c.in, got, err)
 		}
 		if err == nil {
-			if back, err := ParseThreshold(got.String()); err != nil || back != got {
-				t.Errorf("ParseThreshold(%q) = %+v, %v: String %q does not parse back", c.in, back, err, got.String())
-			}
+			checkThreshold(t, c.in, got)
 		}
 	}
 	if l := DefaultRefuseBelow.Limit(64 << 20); l != 64<<20/20 {
@@ -327,24 +318,28 @@ func FuzzParseThreshold(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		th, err := ParseThreshold(s)
-		if err != nil {
-			return
-		}
-		back, err := ParseThreshold(th.String())
-		if err != nil || back != th {
-			t.Fatalf("%q: %+v prints %q, which parses to %+v, %v", s, th, th.String(), back, err)
-		}
-		if th.Bytes > 0 && th.Limit(1<<62) > th.Bytes {
-			t.Fatalf("%q: limit %d over the size %d", s, th.Limit(1<<62), th.Bytes)
+		if th, err := ParseThreshold(s); err == nil {
+			checkThreshold(t, s, th)
 		}
 	})
+}
+
+// checkThreshold fails t unless th, parsed from in, prints a string that parses back to
+// it, and its limit on a huge disk is not above its byte figure.
+func checkThreshold(t *testing.T, in string, th Threshold) {
+	t.Helper()
+	if back, err := ParseThreshold(th.String()); err != nil || back != th {
+		t.Errorf("%q: %+v prints %q, which parses to %+v, %v", in, th, th.String(), back, err)
+	}
+	if th.Bytes > 0 && th.Limit(1<<62) > th.Bytes {
+		t.Errorf("%q: limit %d over the size %d", in, th.Limit(1<<62), th.Bytes)
+	}
 }
 
 // TestDiskRefresh: a submission looks again when the figures are over 100 ms old, so a
 // small disk filling under load is caught between two of the watch's looks.
 func TestDiskRefresh(t *testing.T) {
-	fd := &fakeDisk{free: 100 << 30, total: 1 << 40}
+	fd := newFakeDisk(100<<30, 1<<40)
 	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.DiscardHandler))
 	h := newHalter(slog.New(slog.DiscardHandler))
 	d.look()

@@ -14,20 +14,14 @@ import (
 // over many blocks, at positions that are not simply 0..n.
 func historyChain(t *testing.T) *Replayer {
 	t.Helper()
-	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, t.TempDir(), "history-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := testReplayer(t, t.TempDir(), "history-chain")
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	org := ipledgertest.Signer("ORG-H")
 	reg, err := ipledger.BuildTx("history-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-H", Name: "H", Keys: []ipledger.PublicKey{org.Key.Public()}}}}, ripe)
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := []ReplayBlock{{Height: 1, Time: start, Txs: [][]byte{reg}}}
+	blocks := []ReplayBlock{{Height: 1, Time: testStart, Txs: [][]byte{reg}}}
 	seq := uint64(0)
 	for h := int64(2); h <= 30; h++ {
 		var txs [][]byte
@@ -42,13 +36,9 @@ func historyChain(t *testing.T) *Replayer {
 		if h%5 == 0 {
 			txs = append(txs, txs[0]) // a replay: committed with its code
 		}
-		blocks = append(blocks, ReplayBlock{Height: h, Time: start.Add(time.Duration(h) * time.Second), Txs: txs})
+		blocks = append(blocks, testBlock(h, txs...))
 	}
-	for _, b := range blocks {
-		if _, _, err := r.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyBlocks(t, r, blocks)
 	if err := r.Wait(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // Version is the application's software version reported by Info.
@@ -31,31 +32,29 @@ type Metrics struct {
 
 // NewMetrics creates the metrics and registers them with reg (none when reg is nil).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		height: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_block_height", Help: "Height of the last committed block."}),
-		txs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ipledger_txs_total",
-			Help: "Transactions committed, by result code."}, []string{"code"}),
-		checkTx: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ipledger_checktx_total",
-			Help: "Mempool admission checks, by result code."}, []string{"code"}),
-		finalize: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_finalize_block_seconds",
-			Help: "Time to apply a block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
-		commit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_commit_seconds",
-			Help: "Time to persist a block (side data, state version, fsync) and sign its checkpoint.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
-		blockTxs: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_block_txs",
-			Help: "Transactions per block.", Buckets: prometheus.ExponentialBuckets(1, 2, 14)}),
-		checkpoint: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_size",
-			Help: "Tree size of the last checkpoint this node signed."}),
-		checkpointRefused: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_log_checkpoint_refused",
-			Help: "1 once the node has refused to sign checkpoints: a checkpoint inconsistent with its history, or a stored state or log that failed the start-up check against the committed roots."}),
-		interval: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ipledger_block_interval_seconds",
-			Help: "Block time between consecutive blocks.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)}),
-		round: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_consensus_round",
-			Help: "Consensus round in which the previous block was decided (0 when its first proposer succeeded)."}),
-		snap: newSnapshotMetrics(),
+	f := promauto.With(reg)
+	gauge := func(name, help string) prometheus.Gauge {
+		return f.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 	}
-	if reg != nil {
-		reg.MustRegister(m.height, m.txs, m.checkTx, m.finalize, m.commit, m.blockTxs, m.checkpoint, m.checkpointRefused, m.interval, m.round)
-		reg.MustRegister(m.snap.collectors()...)
+	byCode := func(name, help string) *prometheus.CounterVec {
+		return f.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"code"})
 	}
-	return m
+	histogram := func(name, help string, buckets []float64) prometheus.Histogram {
+		return f.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
+	}
+	return &Metrics{
+		height:   gauge("ipledger_block_height", "Height of the last committed block."),
+		txs:      byCode("ipledger_txs_total", "Transactions committed, by result code."),
+		checkTx:  byCode("ipledger_checktx_total", "Mempool admission checks, by result code."),
+		finalize: histogram("ipledger_finalize_block_seconds", "Time to apply a block.", prometheus.ExponentialBuckets(0.0005, 2, 16)),
+		commit: histogram("ipledger_commit_seconds", "Time to persist a block (side data, state version, fsync) and sign its checkpoint.",
+			prometheus.ExponentialBuckets(0.0005, 2, 16)),
+		blockTxs:   histogram("ipledger_block_txs", "Transactions per block.", prometheus.ExponentialBuckets(1, 2, 14)),
+		checkpoint: gauge("ipledger_log_checkpoint_size", "Tree size of the last checkpoint this node signed."),
+		checkpointRefused: gauge("ipledger_log_checkpoint_refused",
+			"1 once the node has refused to sign checkpoints: a checkpoint inconsistent with its history, or a stored state or log that failed the start-up check against the committed roots."),
+		interval: histogram("ipledger_block_interval_seconds", "Block time between consecutive blocks.", prometheus.ExponentialBuckets(0.05, 2, 14)),
+		round:    gauge("ipledger_consensus_round", "Consensus round in which the previous block was decided (0 when its first proposer succeeded)."),
+		snap:     newSnapshotMetrics(f),
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	rpclocal "github.com/cometbft/cometbft/rpc/client/local"
+	coretypes "github.com/cometbft/cometbft/rpc/core/types"
 	"github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -551,17 +552,9 @@ func (n *Node) LightBlock(ctx context.Context, h int64) (*types.LightBlock, erro
 	if meta == nil || commit == nil {
 		return nil, fmt.Errorf("light block %d: %w", h, ipledger.ErrNoHeader)
 	}
-	var vals []*types.Validator
-	per := 100
-	for page := 1; ; page++ {
-		rv, err := n.local.Validators(ctx, &h, &page, &per)
-		if err != nil {
-			return nil, fmt.Errorf("light block %d: validators: %w", h, err)
-		}
-		vals = append(vals, rv.Validators...)
-		if len(rv.Validators) == 0 || len(vals) >= rv.Total {
-			break
-		}
+	vals, err := Validators(ctx, n.local, h)
+	if err != nil {
+		return nil, fmt.Errorf("light block %d: %w", h, err)
 	}
 	vs, err := types.ValidatorSetFromExistingValidators(vals)
 	if err != nil {
@@ -569,6 +562,33 @@ func (n *Node) LightBlock(ctx context.Context, h int64) (*types.LightBlock, erro
 	}
 	header := meta.Header
 	return &types.LightBlock{SignedHeader: &types.SignedHeader{Header: &header, Commit: commit}, ValidatorSet: vs}, nil
+}
+
+// ValidatorLister is what Validators reads: CometBFT's RPC client, in-process or over HTTP.
+type ValidatorLister interface {
+	Validators(ctx context.Context, height *int64, page, perPage *int) (*coretypes.ResultValidators, error)
+}
+
+// MaxValidatorPages bounds the pages of 100 that Validators reads for one set: ten
+// thousand validators, far more than a registry's chain has, so that an RPC server paging
+// on forever is refused.
+const MaxValidatorPages = 100
+
+// Validators returns the validator set at height h as src lists it, page by page.
+func Validators(ctx context.Context, src ValidatorLister, h int64) ([]*types.Validator, error) {
+	var all []*types.Validator
+	per := 100
+	for page := 1; page <= MaxValidatorPages; page++ {
+		rv, err := src.Validators(ctx, &h, &page, &per)
+		if err != nil {
+			return nil, fmt.Errorf("validators %d: %w", h, err)
+		}
+		all = append(all, rv.Validators...)
+		if len(rv.Validators) == 0 || len(all) >= rv.Total {
+			return all, nil
+		}
+	}
+	return nil, fmt.Errorf("validators %d: more than %d pages", h, MaxValidatorPages)
 }
 
 // Halted is closed when the node can follow the chain no more and its owner should Stop

@@ -37,10 +37,6 @@ const (
 // this pushes the oldest out (see p2pGuard.admit).
 const p2pRecentMax = 1024
 
-// p2pRefusalQuiet is how long without a refusal ends a run of them in the log, as for the
-// other listeners.
-const p2pRefusalQuiet = 10 * time.Second
-
 // p2pPeer is what p2pGuard needs of a peer of the switch.
 type p2pPeer struct {
 	addr     netip.AddrPort
@@ -60,12 +56,9 @@ type p2pGuard struct {
 	now     func() time.Time
 	peers   atomic.Pointer[func() []p2pPeer] // nil until the switch exists
 
-	mu      sync.Mutex
-	recent  []p2pAdmission // oldest first
-	episode struct {
-		refused     int
-		start, last time.Time
-	}
+	mu       sync.Mutex
+	recent   []p2pAdmission // oldest first
+	refusals netguard.Refusals
 }
 
 // p2pAdmission is a connection admitted at a time, not yet known to be a peer.
@@ -85,7 +78,8 @@ func newP2PGuard(max int, window time.Duration, trusted *netguard.Trusted, persi
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &p2pGuard{max: max, window: window, trusted: trusted, exempt: map[netip.AddrPort]bool{},
-		refused: m.Refused("p2p", netguard.ReasonClient), log: log, now: time.Now}
+		refused: m.Refused("p2p", netguard.ReasonClient), log: log, now: time.Now,
+		refusals: netguard.Refusals{Listener: "p2p", Log: log}}
 	for _, s := range strings.Split(persistent, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -180,17 +174,11 @@ func (g *p2pGuard) admit(remote string) string {
 			g.recent = append(g.recent[:0], g.recent[1:]...)
 		}
 		g.recent = append(g.recent, p2pAdmission{key: k, addr: ap, at: now})
-		g.endEpisode(now)
+		g.refusals.End(now)
 		g.mu.Unlock()
 		return ""
 	}
-	start := g.episode.refused == 0 || now.Sub(g.episode.last) >= p2pRefusalQuiet
-	if start {
-		g.endEpisode(now)
-		g.episode.start = now
-	}
-	g.episode.refused++
-	g.episode.last = now
+	start := g.refusals.Refuse(now)
 	g.mu.Unlock()
 	if g.refused != nil {
 		g.refused.Inc()
@@ -211,16 +199,6 @@ func (g *p2pGuard) expire(now time.Time) {
 	if i > 0 {
 		g.recent = append(g.recent[:0], g.recent[i:]...)
 	}
-}
-
-// endEpisode logs the end of a run of refusals quiet for p2pRefusalQuiet; g.mu held.
-func (g *p2pGuard) endEpisode(now time.Time) {
-	if g.episode.refused == 0 || now.Sub(g.episode.last) < p2pRefusalQuiet {
-		return
-	}
-	g.log.Info("connection refusals ended", "listener", "p2p", "refused", g.episode.refused,
-		"seconds", g.episode.last.Sub(g.episode.start).Seconds())
-	g.episode.refused = 0
 }
 
 // filteringApp is the application as CometBFT sees it when the P2P listener is capped per

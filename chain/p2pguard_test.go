@@ -3,19 +3,17 @@ package chain
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/netguard"
@@ -33,7 +31,7 @@ func testP2PGuard(t *testing.T, max int, trusted, persistent string) (*p2pGuard,
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	g := newP2PGuard(max, 10*time.Second, tr, persistent, m, slog.New(slog.NewTextHandler(&logs, nil)))
+	g := newP2PGuard(max, 10*time.Second, tr, persistent, m, slogTo(&logs))
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	g.now = func() time.Time { return now }
 	return g, &now, m, &logs
@@ -62,9 +60,7 @@ func TestP2PGuardPerClient(t *testing.T) {
 	if !admitted(g, "[::ffff:192.0.2.3]:40000") {
 		t.Fatal("a third address, IPv4-mapped, refused")
 	}
-	var d dto.Metric
-	m.Refused("p2p", netguard.ReasonClient).Write(&d)
-	if got := d.GetCounter().GetValue(); got != 5 {
+	if got := ipledgertest.MetricValue(t, m.Refused("p2p", netguard.ReasonClient)); got != 5 {
 		t.Errorf("refused counter %v, want 5", got)
 	}
 	if n := strings.Count(logs.String(), "connection cap reached"); n != 1 {
@@ -272,11 +268,7 @@ func TestP2PPerClientCapNode(t *testing.T) {
 func closedBy(c net.Conn, deadline time.Time) bool {
 	c.SetReadDeadline(deadline)
 	_, err := io.Copy(io.Discard, c)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return false
-	}
-	return true
+	return !os.IsTimeout(err)
 }
 
 // loopbackAlias reports whether the machine can dial from 127.0.0.2 (Linux can; macOS

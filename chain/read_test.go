@@ -1,10 +1,8 @@
 package chain
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -16,15 +14,9 @@ import (
 // the last 3 versions: each retained height answers as it stood then, a pruned height and
 // one above the last give ErrNotRetained, and 0 is the committed snapshot itself.
 func TestSnapshotAt(t *testing.T) {
-	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	o := replayStoreOptions(t.TempDir())
 	o.KeepRecent = 3
-	r, err := newReplayer(ctx, o, "snapshot-at", start, ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
+	r := testReplayerOn(t, o, "snapshot-at")
 	org := ipledgertest.Signer("ORG-S")
 	reg, err := ipledger.BuildTx("snapshot-at", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-S", Name: "S1", Keys: []ipledger.PublicKey{org.Key.Public()}}}}, ipledgertest.Signer(ipledger.RIPENCC))
 	if err != nil {
@@ -40,9 +32,7 @@ func TestSnapshotAt(t *testing.T) {
 			}
 			txs = [][]byte{b}
 		}
-		if _, _, err := r.Apply(ctx, ReplayBlock{Height: h, Time: start.Add(time.Duration(h) * time.Second), Txs: txs}); err != nil {
-			t.Fatal(err)
-		}
+		applyBlocks(t, r, []ReplayBlock{testBlock(h, txs...)})
 	}
 	if err := r.Wait(); err != nil {
 		t.Fatal(err)

@@ -5,10 +5,8 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/ipledger/ipledger"
-	"github.com/ipledger/ipledger/ipledgertest"
 )
 
 // TestReplayTuned replays the same blocks as a node does and with ReplayOptions (lean and
@@ -17,18 +15,10 @@ import (
 // middle, and the lean store must lack the query indexes.
 func TestReplayTuned(t *testing.T) {
 	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	blocks := detBlocks()
-	plain, err := NewReplayer(ctx, t.TempDir(), "det-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer plain.Close()
+	plain := testReplayer(t, t.TempDir(), "det-chain")
 	dir := t.TempDir()
-	tuned, err := NewReplayer(ctx, dir, "det-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tuned := testReplayer(t, dir, "det-chain")
 	opts := ReplayOptions{Lean: true, Pipelined: true}
 	tuned.Tune(opts)
 	defer func() { tuned.Close() }()
@@ -39,6 +29,7 @@ func TestReplayTuned(t *testing.T) {
 			if err := tuned.Close(); err != nil {
 				t.Fatal(err)
 			}
+			var err error
 			if tuned, err = OpenReplayer(dir, "det-chain"); err != nil {
 				t.Fatal(err)
 			}

@@ -16,12 +16,7 @@ import (
 // committed block's time.
 func TestCheckTxAfterRejection(t *testing.T) {
 	ctx := context.Background()
-	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	r, err := NewReplayer(ctx, t.TempDir(), "det-chain", start, ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := testReplayer(t, t.TempDir(), "det-chain")
 	ripe := ipledgertest.Signer(ipledger.RIPENCC)
 	build := func(seq uint64, exp ipledger.Expiry, res string) []byte {
 		b, err := ipledger.BuildTxExpiring("det-chain", ipledger.KindAllocate, seq, exp, ipledger.AllocateBody{Items: []ipledger.AllocateItem{
@@ -31,10 +26,10 @@ func TestCheckTxAfterRejection(t *testing.T) {
 		}
 		return b
 	}
-	t2 := start.Add(time.Minute)
+	t2 := testStart.Add(time.Minute)
 	overlap := build(2, ipledger.Expiry{}, "193.0.0.0/24")
 	for i, b := range []ReplayBlock{
-		{Height: 1, Time: start.Add(time.Second), Txs: [][]byte{build(1, ipledger.Expiry{}, "193.0.0.0/16")}},
+		{Height: 1, Time: testStart.Add(time.Second), Txs: [][]byte{build(1, ipledger.Expiry{}, "193.0.0.0/16")}},
 		{Height: 2, Time: t2, Txs: [][]byte{overlap}},
 	} {
 		_, codes, err := r.Apply(ctx, b)

@@ -18,6 +18,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/kvbuffer"
@@ -75,21 +76,17 @@ type snapshotMetrics struct {
 	rejected prometheus.Counter
 }
 
-func newSnapshotMetrics() snapshotMetrics {
+func newSnapshotMetrics(f promauto.Factory) snapshotMetrics {
 	return snapshotMetrics{
-		taken: prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_snapshots_taken_total",
+		taken: f.NewCounter(prometheus.CounterOpts{Name: "ipledger_snapshots_taken_total",
 			Help: "State-sync snapshots this node wrote."}),
-		latest: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_snapshot_height",
+		latest: f.NewGauge(prometheus.GaugeOpts{Name: "ipledger_snapshot_height",
 			Help: "Height of the newest state-sync snapshot this node serves (0: none)."}),
-		restored: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ipledger_state_sync_height",
+		restored: f.NewGauge(prometheus.GaugeOpts{Name: "ipledger_state_sync_height",
 			Help: "Height of the snapshot this node was restored from by state sync (0: it was not)."}),
-		rejected: prometheus.NewCounter(prometheus.CounterOpts{Name: "ipledger_snapshots_rejected_total",
+		rejected: f.NewCounter(prometheus.CounterOpts{Name: "ipledger_snapshots_rejected_total",
 			Help: "Snapshots or chunks offered by peers that this node refused."}),
 	}
-}
-
-func (m snapshotMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.taken, m.latest, m.restored, m.rejected}
 }
 
 // openSnapshots starts serving the snapshots in cfg.SnapshotDir, if set.

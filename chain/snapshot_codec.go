@@ -191,45 +191,38 @@ func parseRecord(b []byte) (tag byte, k, v []byte, n int, err error) {
 	default:
 		return 0, nil, nil, 0, malformed("unknown record tag 0x%02x", tag)
 	}
-	p := 1
-	kl, m := binary.Uvarint(b[p:])
+	k, p, ok, err := recordField(b, 1, "key", maxRecordKey)
+	if !ok {
+		return 0, nil, nil, 0, err
+	}
+	v, p, ok, err = recordField(b, p, "value", maxRecordValue)
+	if !ok {
+		return 0, nil, nil, 0, err
+	}
+	return tag, k, v, p, nil
+}
+
+// recordField decodes the field what of a record at b[p:]: its minimal uvarint length, at
+// most max, and its bytes. ok is false on an error or when b holds only part of the field.
+func recordField(b []byte, p int, what string, max uint64) (field []byte, next int, ok bool, err error) {
+	n, m := binary.Uvarint(b[p:])
 	if m < 0 || (m == 0 && len(b)-p >= binary.MaxVarintLen64) {
-		return 0, nil, nil, 0, malformed("bad key length")
+		return nil, 0, false, malformed("bad %s length", what)
 	}
 	if m == 0 {
-		return 0, nil, nil, 0, nil
+		return nil, 0, false, nil
 	}
-	if m != uvarintSize(kl) {
-		return 0, nil, nil, 0, malformed("non-minimal key length")
+	if m != uvarintSize(n) {
+		return nil, 0, false, malformed("non-minimal %s length", what)
 	}
-	if kl > maxRecordKey {
-		return 0, nil, nil, 0, malformed("key of %d bytes", kl)
-	}
-	p += m
-	if uint64(len(b)-p) < kl {
-		return 0, nil, nil, 0, nil
-	}
-	k = b[p : p+int(kl)]
-	p += int(kl)
-	vl, m := binary.Uvarint(b[p:])
-	if m < 0 || (m == 0 && len(b)-p >= binary.MaxVarintLen64) {
-		return 0, nil, nil, 0, malformed("bad value length")
-	}
-	if m == 0 {
-		return 0, nil, nil, 0, nil
-	}
-	if m != uvarintSize(vl) {
-		return 0, nil, nil, 0, malformed("non-minimal value length")
-	}
-	if vl > maxRecordValue {
-		return 0, nil, nil, 0, malformed("value of %d bytes", vl)
+	if n > max {
+		return nil, 0, false, malformed("%s of %d bytes", what, n)
 	}
 	p += m
-	if uint64(len(b)-p) < vl {
-		return 0, nil, nil, 0, nil
+	if uint64(len(b)-p) < n {
+		return nil, 0, false, nil
 	}
-	v = b[p : p+int(vl)]
-	return tag, k, v, p + int(vl), nil
+	return b[p : p+int(n)], p + int(n), true, nil
 }
 
 func uvarintSize(x uint64) int {

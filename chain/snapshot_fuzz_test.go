@@ -22,10 +22,7 @@ func FuzzSnapshotStream(f *testing.F) {
 	smallChunks(f)
 	src, _, _ := sourceChain(f)
 	sn := src.waitSnapshot(f, 40)
-	var stream []byte
-	for _, c := range src.chunks(f, sn) {
-		stream = append(stream, c...)
-	}
+	stream := bytes.Join(src.chunks(f, sn), nil)
 	f.Add(stream, uint(len(stream)/3))
 	f.Add(stream[:len(stream)/2], uint(100))
 	f.Add(sn.Metadata, uint(0))

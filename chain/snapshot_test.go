@@ -3,13 +3,10 @@ package chain
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +14,6 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -44,14 +40,7 @@ func newSnapAppKeep(t testing.TB, dir string, interval int64, keep int) *snapApp
 	if err != nil {
 		t.Fatal(err)
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, "snapshot-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer, vkey := testLogKey(t, "snapshot-test")
 	cfg := Config{ChainID: "det-chain", LogSigner: signer, LogVerifierKey: vkey}
 	if interval > 0 {
 		cfg.SnapshotDir, cfg.SnapshotInterval, cfg.SnapshotKeep = dir+"/snapshots", interval, keep
@@ -475,10 +464,7 @@ func TestSnapshotMalformed(t *testing.T) {
 	smallChunks(t)
 	src, _, hashes := sourceChain(t)
 	sn := src.waitSnapshot(t, 40)
-	var stream []byte
-	for _, c := range src.chunks(t, sn) {
-		stream = append(stream, c...)
-	}
+	stream := bytes.Join(src.chunks(t, sn), nil)
 	// Positions in the genuine stream: the first side record, and the end record.
 	firstSide := bytes.Index(stream, append([]byte{recSide, 9, sideBlock}, make([]byte, 7)...))
 	if firstSide < 0 {
@@ -565,8 +551,6 @@ func TestSnapshotMalformed(t *testing.T) {
 		requireEmpty(t, dst)
 	})
 }
-
-func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
 
 // TestSnapshotsKept: a node keeps its newest snapshots and one a peer is fetching, and
 // after a restart serves what it kept and drops what it had not finished writing.

@@ -3,11 +3,7 @@ package chain
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/binary"
-	"fmt"
-	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +12,6 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ipledgertest"
@@ -31,31 +26,16 @@ func TestStartupCheck(t *testing.T) {
 	ctx := context.Background()
 	blocks := detBlocks()
 	base := t.TempDir()
-	r, err := NewReplayer(ctx, base, "det-chain", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), ipledgertest.Genesis())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range blocks {
-		if _, _, err := r.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := testReplayer(t, base, "det-chain")
+	applyBlocks(t, r, blocks)
 	size, _ := r.App().LogSize()
 	height := r.App().Committed().Height
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, "startup-check")
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The organisation record of ORG-D1, newest version: 'v' ‖ key ‖ 0x00 0x01 ‖ ^version
-	// (store/values.go; the key has no zero byte to escape).
-	orgPrefix := append([]byte("voORG-D1"), 0, 1)
+	signer, vkey := testLogKey(t, "startup-check")
+	// The records of ORG-D1's organisation, the newest first.
+	orgPrefix := store.ValueRecordPrefix([]byte("oORG-D1"))
 	leafKey := func(i uint64) []byte { return binary.BigEndian.AppendUint64([]byte{'s', 'L'}, i) }
 
 	for _, c := range []struct {
@@ -100,19 +80,7 @@ func TestStartupCheck(t *testing.T) {
 		}, "", `leaf=7 err="log leaf 7 was rewritten`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			if err := os.CopyFS(dir, os.DirFS(base)); err != nil {
-				t.Fatal(err)
-			}
-			db, err := pebble.Open(dir, &pebble.Options{Comparer: store.Comparer(), Logger: quietPebble{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.edit(t, db)
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-
+			dir := editedCopy(t, base, func(db *pebble.DB) { c.edit(t, db) })
 			st, err := store.Open(store.Options{Dir: dir, NoSync: true})
 			if err != nil {
 				t.Fatal(err)
@@ -121,7 +89,7 @@ func TestStartupCheck(t *testing.T) {
 			var logs ipledgertest.LockedBuffer
 			reg := prometheus.NewRegistry()
 			app, err := NewApp(st, Config{ChainID: "det-chain", LogSigner: signer, LogVerifierKey: vkey,
-				Logger: slog.New(slog.NewTextHandler(&logs, nil)), Metrics: NewMetrics(reg)})
+				Logger: slogTo(&logs), Metrics: NewMetrics(reg)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -176,26 +144,3 @@ func TestStartupCheck(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
-
-// gauge returns the value of the gauge name in reg.
-func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no gauge %s", name)
-	return 0
-}
-
-// quietPebble drops Pebble's informational messages when a test opens a database itself.
-type quietPebble struct{}
-
-func (quietPebble) Infof(string, ...any)              {}
-func (quietPebble) Errorf(format string, args ...any) { fmt.Printf(format+"\n", args...) }
-func (quietPebble) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }

@@ -195,26 +195,10 @@ func TestWitnessDownAndBehind(t *testing.T) {
 	waitCosigned(t, n, logKey, w)
 }
 
-// submissions returns ipledger_witness_submissions_total for result.
+// submissions returns ipledger_witness_submissions_total for result (0 before the first).
 func submissions(t *testing.T, reg *prometheus.Registry, result string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "ipledger_witness_submissions_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	v, _ := gathered(t, reg, "ipledger_witness_submissions_total", "result", result)
+	return v
 }
 
 func TestParseWitnessSpec(t *testing.T) {

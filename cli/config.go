@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -309,6 +310,8 @@ type serveFlags struct {
 	memLimit              string
 	witnesses             []string   // URL=VKEY each
 	noCheckpoints         bool       // --checkpoints=false; the zero value signs
+	noWeb                 bool       // --web=false; the zero value serves the explorer
+	noDemo                bool       // --demo=false; the zero value sets up dev's demo organisations
 	rtrOpts               rtrFlags   // cli/serve_rtr.go
 	rdapOpts              rdapFlags  // cli/serve_rdap.go
 	guard                 guardFlags // cli/guard.go
@@ -323,6 +326,10 @@ type serveFlags struct {
 	// dev is set by ipledger dev: the store reserves no disk ahead of its log (a dev chain
 	// is small; store.Options.NoWALPreallocate).
 	dev bool
+	// beforeHTTP, if set, runs once the node is up and before the HTTP listener opens:
+	// dev's demo set-up, which no client of the API can then race for a registry's
+	// sequence (cli/demo.go).
+	beforeHTTP func(ctx context.Context, s *server)
 }
 
 // Defaults (loopback; DESIGN.md).

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/ipledgertest"
 )
 
@@ -27,6 +28,14 @@ type devRun struct {
 // API line. It stops when the test ends, if not before.
 func startDev(t *testing.T, args ...string) *devRun {
 	t.Helper()
+	return startDevUntil(t, "JSON API:", args...)
+}
+
+// startDevUntil is startDev waiting also for marker in the output or the log (the JSON API
+// line is printed before an import and the demo set-up: they are done once the marker
+// shows).
+func startDevUntil(t *testing.T, marker string, args ...string) *devRun {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &devRun{cancel: cancel, done: make(chan int, 1)}
 	go func() {
@@ -34,7 +43,7 @@ func startDev(t *testing.T, args ...string) *devRun {
 	}()
 	t.Cleanup(func() { d.stop() })
 	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(d.out.String(), "JSON API:") {
+	for !strings.Contains(d.out.String()+d.errs.String(), marker) || !strings.Contains(d.out.String(), "JSON API:") {
 		select {
 		case code := <-d.done:
 			d.done <- code
@@ -61,8 +70,20 @@ func (d *devRun) stop() int {
 // stops it as a signal would and returns its output.
 func runDev(t *testing.T, check func(out string), args ...string) string {
 	t.Helper()
-	d := startDev(t, args...)
-	check(d.out.String())
+	return runDevUntil(t, "JSON API:", check, args...)
+}
+
+// runDevUntil is runDev waiting also for marker in the output or the log.
+func runDevUntil(t *testing.T, marker string, check func(out string), args ...string) string {
+	t.Helper()
+	return runDevLog(t, marker, func(out, _ string) { check(out) }, args...)
+}
+
+// runDevLog is runDevUntil whose check also reads the log.
+func runDevLog(t *testing.T, marker string, check func(out, log string), args ...string) string {
+	t.Helper()
+	d := startDevUntil(t, marker, args...)
+	check(d.out.String(), d.errs.String())
 	if code := d.stop(); code != 0 {
 		t.Fatalf("dev exit %d:\n%s", code, d.errs.String())
 	}
@@ -140,4 +161,59 @@ func TestSelfCommand(t *testing.T) {
 			t.Errorf("selfCommand(%q, %q) = %q, want %q", tc.arg0, tc.wd, got, tc.want)
 		}
 	}
+}
+
+// TestDevDemo: a fresh dev home gets the demo organisations (DEMO with its key, credits and
+// an AS; DEMO-LESSOR's block offered for lease), a resumed one is left as it was, and
+// --demo=false sets up none.
+func TestDevDemo(t *testing.T) {
+	home := t.TempDir()
+	out := runDevUntil(t, "demo organisations ready", func(string) {}, "--home", home)
+	if !strings.Contains(out, "offer=1") {
+		t.Errorf("the demo's log line names no offer:\n%s", out)
+	}
+	for _, name := range []string{DemoOrg, DemoLessor} {
+		if _, err := loadKey(home, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Resumed: no second set-up (which would fail: the handles are taken), no log line.
+	out = runDevUntil(t, "JSON API:", func(out string) {
+		cl := &client.Client{Base: "http://" + apiAddr(t, out)}
+		o, err := cl.Org(context.Background(), DemoOrg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := loadKey(home, DemoOrg)
+		if len(o.Keys) != 1 || o.Keys[0] != k.Public() {
+			t.Errorf("DEMO's keys %v, want the home's %s", o.Keys, k.Public())
+		}
+		b, err := cl.Balance(context.Background(), DemoOrg)
+		if err != nil || b.Balance != demoCredits {
+			t.Errorf("DEMO's balance %+v, %v; want %d", b, err, demoCredits)
+		}
+		offers, err := cl.Offers(context.Background(), DemoLessor)
+		if err != nil || len(offers.Offers) != 1 {
+			t.Errorf("DEMO-LESSOR's offers %+v, %v; want one", offers, err)
+		}
+	}, "--home", home)
+	if strings.Contains(out, "demo organisations") {
+		t.Errorf("a resumed home set the demo up again:\n%s", out)
+	}
+	off := t.TempDir()
+	out = runDevUntil(t, "JSON API:", func(string) {}, "--home", off, "--demo=false")
+	if _, err := loadKey(off, DemoOrg); err == nil || strings.Contains(out, "demo organisations") {
+		t.Errorf("--demo=false set the demo up:\n%s", out)
+	}
+}
+
+// apiAddr is the JSON API's address that dev printed.
+func apiAddr(t *testing.T, out string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, "JSON API: http://")
+	addr, _, _ := strings.Cut(rest, "/")
+	if !ok || addr == "" {
+		t.Fatalf("no JSON API line in:\n%s", out)
+	}
+	return addr
 }

@@ -176,7 +176,7 @@ func runImport(ctx context.Context, sub submitter, job importJob) error {
 			return fmt.Errorf("import: %w", err)
 		}
 		if s != 0 {
-			return fmt.Errorf("import: %s has signed %d transactions on this chain already; import a date into a fresh chain", r, s)
+			return fmt.Errorf("import: %s has signed %d transactions on this chain already; import a date into a fresh chain (ipledger dev's demo organisations count: start it with --import, or --demo=false)", r, s)
 		}
 	}
 	pools, err := sub.Pools(ctx)

@@ -290,7 +290,7 @@ func TestImportCommand(t *testing.T) {
 	samples := samplesDir(t)
 	home, dir := t.TempDir(), t.TempDir()
 	addr := ipledgertest.FreeAddr(t)
-	dev := startDev(t, "--home", home, "--http", addr)
+	dev := startDev(t, "--home", home, "--http", addr, "--demo=false")
 	t.Cleanup(func() {
 		if code := dev.stop(); code != 0 {
 			t.Errorf("dev exited %d", code)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -106,7 +107,8 @@ func devCmd(e *env) *cobra.Command {
 			}
 			sf.dev = true
 			cfg := &Config{ChainID: "ipledger-dev"}
-			if homeExists(home) {
+			resumed := homeExists(home)
+			if resumed {
 				c, err := loadConfig(home)
 				if err != nil {
 					return err
@@ -121,6 +123,12 @@ func devCmd(e *env) *cobra.Command {
 			}
 			if err := sf.resolve(cmd.Flags(), cfg); err != nil {
 				return err
+			}
+			// The demo goes on a fresh home: before the API opens, or after an import,
+			// in the space the import left free.
+			demo := !resumed && !sf.noDemo
+			if demo && len(imports) == 0 {
+				sf.beforeHTTP = func(ctx context.Context, s *server) { runDemo(ctx, s, home, cfg.ChainID, log) }
 			}
 			s, err := startServer(cmd.Context(), home, sf, log)
 			if err != nil {
@@ -144,6 +152,9 @@ func devCmd(e *env) *cobra.Command {
 					s.stop()
 					return err
 				}
+			}
+			if demo && len(imports) > 0 {
+				runDemo(cmd.Context(), s, home, cfg.ChainID, log)
 			}
 			return s.wait(cmd.Context())
 		},

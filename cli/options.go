@@ -80,6 +80,11 @@ var serveOptions = []option{
 	{name: "slurm", def: "", usage: "SLURM file (RFC 8416) of local filters and assertions applied to the VRPs served; re-read when it changes",
 		at: func(s *serveFlags) any { return &s.rtrOpts.slurm }},
 
+	{name: "web", usage: "serve the read-only registry explorer at / on the HTTP listener (package web); false turns it off",
+		at: func(s *serveFlags) any { return offSwitch{&s.noWeb} }},
+	{name: "demo", usage: "ipledger dev only: on a fresh home, set up the demo organisations DEMO (key in HOME/keys, credits, an AS) and DEMO-LESSOR (a block offered for lease); false turns it off",
+		at: func(s *serveFlags) any { return offSwitch{&s.noDemo} }},
+
 	// RDAP, beside the JSON API on the HTTP listener (cli/serve_rdap.go).
 	{name: "rdap-base-url", def: "", usage: "public URL of the RDAP service, e.g. https://rdap.example.net/rdap/ (default: from each request's Host)",
 		at: func(s *serveFlags) any { return &s.rdapOpts.baseURL }},

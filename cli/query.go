@@ -143,6 +143,7 @@ func queryCmd(e *env) *cobra.Command {
 		sub.Flags().StringVar(&org, "org", "", "only this organisation's")
 		c.AddCommand(sub)
 	}
+	c.AddCommand(queryMarketCmd(run))
 	c.AddCommand(passportQueryCmd(run))
 	return c
 }

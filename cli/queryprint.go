@@ -214,6 +214,9 @@ func printTx(w io.Writer, v any) {
 func printBalance(w io.Writer, v any) {
 	b := v.(*apitypes.BalanceInfo)
 	fmt.Fprintf(w, "%s holds %d credits at height %d\n", b.Org, b.Balance, b.Height)
+	if b.Held > 0 {
+		fmt.Fprintf(w, "%d of them held by bids and pending purchases\n", b.Held)
+	}
 }
 
 func printLease(w io.Writer, v any) {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,16 +23,14 @@ type rpcFront struct {
 	ln       *netguard.Listener
 	log      *slog.Logger
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	conns *netguard.Conns[net.Conn] // the clients' and CometBFT's sides of each forward
+	wg    sync.WaitGroup            // the accept loop
 }
 
 // rpcFront binds the public RPC address (so that a busy port fails before the node
 // starts) and picks the internal one. With addr "off" or empty it does nothing.
 func (g *guard) rpcFront(ctx context.Context, addr string) (*rpcFront, error) {
-	f := &rpcFront{internal: "off", log: g.log, conns: map[net.Conn]struct{}{}}
+	f := &rpcFront{internal: "off", log: g.log, conns: netguard.NewConns[net.Conn]()}
 	if addr == "" || addr == "off" {
 		return f, nil
 	}
@@ -51,6 +48,7 @@ func (g *guard) rpcFront(ctx context.Context, addr string) (*rpcFront, error) {
 	f.internal = tmp.Addr().String()
 	tmp.Close()
 	f.ln = ln
+	f.conns.Listen(ln)
 	return f, nil
 }
 
@@ -60,65 +58,41 @@ func (f *rpcFront) start() {
 		return
 	}
 	f.log.Info("serving CometBFT RPC", "addr", f.ln.Addr().String(), "internal", f.internal)
+	retrying := func(err error, wait time.Duration) {
+		f.log.Warn("rpc accept failed; retrying", "err", err, "retry_in", wait)
+	}
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		var backoff time.Duration
 		for {
-			c, err := f.ln.Accept()
+			c, err := f.conns.Accept(f.ln, retrying)
 			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				f.log.Warn("rpc accept failed; retrying", "err", err, "retry_in", backoff)
-				time.Sleep(backoff)
-				continue
+				return
 			}
-			backoff = 0
-			if !f.track(c) {
+			if !f.conns.Add(c) {
 				c.Close()
 				return
 			}
-			f.wg.Add(1)
 			go f.forward(c)
 		}
 	}()
-}
-
-// track records c for Close; false once closed.
-func (f *rpcFront) track(c net.Conn) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return false
-	}
-	f.conns[c] = struct{}{}
-	return true
-}
-
-func (f *rpcFront) untrack(c net.Conn) {
-	f.mu.Lock()
-	delete(f.conns, c)
-	f.mu.Unlock()
 }
 
 // forward copies between the client c and CometBFT until CometBFT's side ends. The
 // client's end of input only half-closes CometBFT's side, so that an answer still
 // comes back.
 func (f *rpcFront) forward(c net.Conn) {
-	defer f.wg.Done()
-	defer f.untrack(c)
+	defer f.conns.Remove(c)
 	defer c.Close()
 	up, err := net.DialTimeout("tcp", f.internal, 5*time.Second)
 	if err != nil {
 		return
 	}
-	if !f.track(up) {
+	if !f.conns.Add(up) {
 		up.Close()
 		return
 	}
-	defer f.untrack(up)
+	defer f.conns.Remove(up)
 	defer up.Close()
 	go func() {
 		io.Copy(up, c)
@@ -134,20 +108,7 @@ func (f *rpcFront) Close() error {
 	if f.ln == nil {
 		return nil
 	}
-	f.mu.Lock()
-	if f.closed {
-		f.mu.Unlock()
-		return nil
-	}
-	f.closed = true
-	err := f.ln.Close()
-	for c := range f.conns {
-		c.Close()
-	}
-	f.mu.Unlock()
+	_, _, err := f.conns.Close()
 	f.wg.Wait()
-	if errors.Is(err, net.ErrClosed) {
-		err = nil
-	}
 	return err
 }

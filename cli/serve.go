@@ -21,6 +21,7 @@ import (
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/httpapi"
 	"github.com/ipledger/ipledger/vrpfeed"
+	"github.com/ipledger/ipledger/web"
 )
 
 // server is a running node with its listeners.
@@ -82,6 +83,9 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 		s.stop()
 		return nil, err
 	}
+	if sf.beforeHTTP != nil {
+		sf.beforeHTTP(ctx, s)
+	}
 	if sf.http != "off" && sf.http != "" {
 		ln, err := g.listen(ctx, listenHTTP, sf.http)
 		if err != nil {
@@ -131,6 +135,12 @@ func (s *server) mounts(sf serveFlags, reg prometheus.Registerer) (map[string]ht
 	}
 	if err := s.mountRTR(m, sf, reg); err != nil {
 		return nil, err
+	}
+	if !sf.noWeb {
+		explorer := web.New(web.Options{Reader: s.node.Reader(), Logger: s.log, Registerer: reg})
+		for _, p := range web.Patterns() {
+			m[p] = explorer
+		}
 	}
 	return m, nil
 }

@@ -338,6 +338,7 @@ func txCmd(e *env) *cobra.Command {
 		c.AddCommand(sub)
 	}
 	c.AddCommand(txSignCmd(e), txSubmitCmd(e))
+	c.AddCommand(txMarketCmds(e)...)
 	return c
 }
 
@@ -585,6 +586,12 @@ func missingSigners(tx *ipledger.Tx) (missing []string, known bool) {
 			return nil, false
 		}
 		need = []string{b.To}
+	case ipledger.KindSwap:
+		var b ipledger.SwapBody
+		if ipledger.DecodeBody(tx.Body, &b) != nil {
+			return nil, false
+		}
+		need = []string{b.Buyer}
 	case ipledger.KindRegistryTransfer:
 		var b ipledger.RegistryTransferBody
 		if ipledger.DecodeBody(tx.Body, &b) != nil {

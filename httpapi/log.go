@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -217,22 +216,14 @@ var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b
 // appendInclusionJSON appends the JSON of in, exactly as encoding/json writes it (with a
 // newline, as writeJSON does), without reflection: the proof endpoint is the hottest one.
 func appendInclusionJSON(b []byte, in *apitypes.InclusionInfo) []byte {
-	b64 := func(b, h []byte) []byte {
-		if h == nil {
-			return append(b, "null"...)
-		}
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, h)
-		return append(b, '"')
-	}
 	b = append(b, `{"index":`...)
 	b = strconv.AppendUint(b, in.Index, 10)
 	b = append(b, `,"size":`...)
 	b = strconv.AppendUint(b, in.Size, 10)
 	b = append(b, `,"root":`...)
-	b = b64(b, in.Root)
+	b = ipledger.AppendJSONBytes(b, in.Root)
 	b = append(b, `,"leaf_hash":`...)
-	b = b64(b, in.LeafHash)
+	b = ipledger.AppendJSONBytes(b, in.LeafHash)
 	b = append(b, `,"proof":`...)
 	if in.Proof == nil {
 		b = append(b, "null"...)
@@ -242,7 +233,7 @@ func appendInclusionJSON(b []byte, in *apitypes.InclusionInfo) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = b64(b, h)
+			b = ipledger.AppendJSONBytes(b, h)
 		}
 		b = append(b, ']')
 	}

@@ -38,7 +38,11 @@ func (s *server) balance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Height: snap.Height})
+	held, err := ledger.Held(snap.State, org)
+	if err != nil {
+		return err
+	}
+	return s.writeJSON(w, http.StatusOK, apitypes.BalanceInfo{Org: org, Balance: b, Held: held, Height: snap.Height})
 }
 
 func (s *server) lease(w http.ResponseWriter, r *http.Request) error {

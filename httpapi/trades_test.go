@@ -31,7 +31,12 @@ func TestMarketTrades(t *testing.T) {
 	apply(ipledger.KindSwap, 1, ipledger.SwapBody{Resource: ipledger.MustParseResource("193.0.1.0/24"), Buyer: "ORG-B"}, orgA, orgB)
 	apply(ipledger.KindTransfer, 2, ipledger.TransferBody{Resource: ipledger.MustParseResource("193.0.2.0/24"), To: "ORG-B"}, orgA, orgB)
 	apply(ipledger.KindList, 3, ipledger.ListBody{Resource: ipledger.MustParseResource("193.0.4.0/22"), Reserve: 500, End: block.Time.Add(time.Hour).Unix()}, orgA)
+	apply(ipledger.KindMint, 1, ipledger.MintBody{To: "ORG-B", Amount: 1000}, ipledgertest.Signer(ipledgertest.Agent))
+	apply(ipledger.KindBid, 1, ipledger.BidBody{Listing: 1, Amount: 600}, orgB)
 	h := memServer(t, kv, nil)
+	if b := getJSON[apitypes.BalanceInfo](t, h, "/v1/balances/ORG-B"); b.Balance != 1000 || b.Held != 600 {
+		t.Fatalf("balance %+v: the bid holds 600", b)
+	}
 
 	tl := getJSON[apitypes.TradeList](t, h, "/v1/market/trades")
 	if len(tl.Trades) != 2 || tl.Trades[0].Venue != "swap" || tl.Trades[1].Venue != "transfer" || tl.Trades[0].Units != 256 {
@@ -54,13 +59,14 @@ func TestMarketTrades(t *testing.T) {
 		t.Fatalf("ORG-C's trades %+v", tl)
 	}
 	ll := getJSON[apitypes.ListingList](t, h, "/v1/market/listings?org=org-a")
-	if len(ll.Listings) != 1 || ll.Listings[0].Reserve != 500 || ll.Listings[0].State != ipledger.ListingOpen {
+	if len(ll.Listings) != 1 || ll.Listings[0].Reserve != 500 || ll.Listings[0].State != ipledger.ListingOpen || ll.Listings[0].HighBid != 600 {
 		t.Fatalf("listings %+v", ll)
 	}
 
 	for path, want := range map[string][]string{
-		"/v1/market/trades?format=csv":   {strings.Join(tradeColumns, ","), "1,", "2,"},
-		"/v1/market/listings?format=csv": {strings.Join(listingColumns, ","), "1,ORG-A,193.0.4.0/22,500,1,"},
+		"/v1/market/trades?format=csv":             {strings.Join(tradeColumns, ","), "1,", "2,"},
+		"/v1/market/listings?format=csv":           {strings.Join(listingColumns, ","), "1,ORG-A,193.0.4.0/22,500,1,"},
+		"/v1/market/listings?org=ORG-B&format=csv": {strings.Join(listingColumns, ","), "1,ORG-A,193.0.4.0/22,500,1,"},
 	} {
 		w := getQuery(h, path)
 		if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -166,7 +167,7 @@ func (h Header) Date() string {
 
 // serialDate reads a serial as a date, "" if it is none.
 func serialDate(serial, offset string) string {
-	n, ok := parseUint([]byte(serial))
+	n, ok := ipledger.ParseDigits([]byte(serial), math.MaxUint64)
 	if !ok {
 		return ""
 	}
@@ -199,7 +200,7 @@ func utcOffset(s string) *time.Location {
 	case strings.HasPrefix(s, "-"):
 		sign, s = -1, s[1:]
 	}
-	n, ok := parseUint([]byte(s))
+	n, ok := ipledger.ParseDigits([]byte(s), math.MaxUint64)
 	if !ok || len(s) != 4 || n%100 >= 60 || n/100 > 14 {
 		return time.UTC
 	}
@@ -769,8 +770,8 @@ func (p *lineParser) header(f [][]byte) (Header, error) {
 	if err != nil {
 		return Header{}, err
 	}
-	n, ok := parseUint(f[3])
-	if !ok || n > 1<<40 {
+	n, ok := ipledger.ParseDigits(f[3], 1<<40)
+	if !ok {
 		return Header{}, fmt.Errorf("record count %q is not a number", f[3])
 	}
 	start, err := p.date(f[4])
@@ -802,8 +803,8 @@ func (p *lineParser) summary(f [][]byte) (Summary, error) {
 	if fam == 0 {
 		return Summary{}, fmt.Errorf("unknown type %q", f[2])
 	}
-	n, ok := parseUint(f[4])
-	if !ok || n > 1<<40 {
+	n, ok := ipledger.ParseDigits(f[4], 1<<40)
+	if !ok {
 		return Summary{}, fmt.Errorf("count %q is not a number", f[4])
 	}
 	return Summary{Registry: reg, Family: fam, Count: int(n)}, nil
@@ -894,7 +895,7 @@ func (p *lineParser) date(b []byte) (string, error) {
 	if len(b) != 8 {
 		return "", fmt.Errorf("bad date %q: want YYYYMMDD", b)
 	}
-	v, ok := parseUint(b)
+	v, ok := ipledger.ParseDigits(b, math.MaxUint64)
 	if !ok {
 		return "", fmt.Errorf("bad date %q: want YYYYMMDD", b)
 	}
@@ -922,25 +923,6 @@ func daysIn(y, m int) int {
 	return 31
 }
 
-// parseUint parses a decimal number of digits only (no sign, no spaces).
-func parseUint(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if n > (^uint64(0)-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
-}
-
 // resource reads the start and value fields of a record of family fam.
 func resource(fam ipledger.Family, typ, start, value []byte) (ipledger.Resource, error) {
 	switch fam {
@@ -953,7 +935,7 @@ func resource(fam ipledger.Family, typ, start, value []byte) (ipledger.Resource,
 			if !a.Is4() {
 				return ipledger.Resource{}, fmt.Errorf("bad ipv4 address %q", start)
 			}
-			n, ok := parseUint(value)
+			n, ok := ipledger.ParseDigits(value, math.MaxUint64)
 			if !ok {
 				return ipledger.Resource{}, fmt.Errorf("bad ipv4 count %q", value)
 			}
@@ -966,8 +948,8 @@ func resource(fam ipledger.Family, typ, start, value []byte) (ipledger.Resource,
 		if !a.Is6() || a.Is4In6() || a.Zone() != "" {
 			return ipledger.Resource{}, fmt.Errorf("bad ipv6 address %q", start)
 		}
-		bits, ok := parseUint(value)
-		if !ok || bits > 128 {
+		bits, ok := ipledger.ParseDigits(value, 128)
+		if !ok {
 			return ipledger.Resource{}, fmt.Errorf("bad ipv6 prefix length %q", value)
 		}
 		r, err := ipledger.PrefixResource(netip.PrefixFrom(a, int(bits)))
@@ -976,11 +958,11 @@ func resource(fam ipledger.Family, typ, start, value []byte) (ipledger.Resource,
 		}
 		return r, nil
 	case ipledger.ASN:
-		first, ok := parseUint(start)
-		if !ok || first > 0xFFFFFFFF {
+		first, ok := ipledger.ParseDigits(start, 0xFFFFFFFF)
+		if !ok {
 			return ipledger.Resource{}, fmt.Errorf("bad AS number %q", start)
 		}
-		n, ok := parseUint(value)
+		n, ok := ipledger.ParseDigits(value, math.MaxUint64)
 		if !ok || n == 0 {
 			return ipledger.Resource{}, fmt.Errorf("bad AS count %q", value)
 		}

@@ -77,20 +77,12 @@ func (a *apply) pay(body *ipledger.PayBody) error {
 // Both are checked before either balance changes, so a failed move changes nothing (lease
 // settlement relies on that: it runs outside any transaction's overlay).
 func (a *apply) move(from, to string, amount uint64) error {
-	fb, err := a.balance(from)
-	if err != nil {
+	if _, _, err := a.free(from, amount); err != nil {
 		return err
 	}
 	tb, err := a.balance(to)
 	if err != nil {
 		return err
-	}
-	fh, err := a.held(from)
-	if err != nil {
-		return err
-	}
-	if fb-fh < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held by bids); %d needed", from, fb-fh, fh, amount)
 	}
 	if tb+amount < tb {
 		return ipledger.Errorf(ipledger.CodeOverflow, "crediting %d to %s would overflow its balance of %d", amount, to, tb)
@@ -101,17 +93,25 @@ func (a *apply) move(from, to string, amount uint64) error {
 	return a.credit(to, amount)
 }
 
+// free returns org's balance and what of it its bids hold, or CodeNoFunds unless the rest
+// covers amount.
+func (a *apply) free(org string, amount uint64) (balance, held uint64, err error) {
+	if balance, err = a.balance(org); err != nil {
+		return 0, 0, err
+	}
+	if held, err = a.held(org); err != nil {
+		return 0, 0, err
+	}
+	if balance-held < amount {
+		return 0, 0, ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held by bids); %d needed", org, balance-held, held, amount)
+	}
+	return balance, held, nil
+}
+
 func (a *apply) debit(org string, amount uint64) error {
-	b, err := a.balance(org)
+	b, _, err := a.free(org, amount)
 	if err != nil {
 		return err
-	}
-	h, err := a.held(org)
-	if err != nil {
-		return err
-	}
-	if b-h < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held by bids); %d needed", org, b-h, h, amount)
 	}
 	a.touch("org", org)
 	return a.setU64(balanceKey(org), b-amount)

@@ -1,7 +1,7 @@
 package ledger
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 
 	"github.com/ipledger/ipledger"
@@ -26,12 +26,21 @@ func encumbranceKey(e *Encumbrance) []byte {
 	return append(k, e.Ref...)
 }
 
+// putEncumbrance stores e: its key says its depth, kind and reference, its value is its
+// range in binary (Resource.AppendBinary), so that scans read ranges without decoding JSON.
 func (s state) putEncumbrance(e *Encumbrance) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode encumbrance: %w", err)
-	}
+	b, _ := e.Resource.AppendBinary(nil)
 	return s.kv.Set(encumbranceKey(e), b)
+}
+
+// decodeEncumbrance is putEncumbrance's inverse.
+func decodeEncumbrance(k, v []byte) (*Encumbrance, error) {
+	var r ipledger.Resource
+	if err := r.UnmarshalBinary(v); err != nil || len(k) < 20 {
+		return nil, fmt.Errorf("decode encumbrance %x: bad record", k)
+	}
+	kind, ref, _ := bytes.Cut(k[19:], []byte{0})
+	return &Encumbrance{Kind: string(kind), Ref: string(ref), Resource: r, Depth: int(k[2])}, nil
 }
 
 func (s state) deleteEncumbrance(e *Encumbrance) error {
@@ -61,13 +70,18 @@ func (s state) encumbrances(chain []*ipledger.Holding, r ipledger.Resource, fn f
 			lo = chain[d].Resource
 		}
 		var derr error
-		err := s.kv.Iterate(posKey(tagEncumbrance, lo, d), lastKeyEnd(tagEncumbrance, r, d), false, func(_, v []byte) bool {
-			var e Encumbrance
-			if derr = json.Unmarshal(v, &e); derr != nil {
+		err := s.kv.Iterate(posKey(tagEncumbrance, lo, d), lastKeyEnd(tagEncumbrance, r, d), false, func(k, v []byte) bool {
+			var er ipledger.Resource
+			if derr = er.UnmarshalBinary(v); derr != nil {
+				derr = fmt.Errorf("decode encumbrance %x: %w", k, derr)
 				return false
 			}
-			if e.Resource.Overlaps(r) {
-				more = fn(&e)
+			if er.Overlaps(r) {
+				var e *Encumbrance
+				if e, derr = decodeEncumbrance(k, v); derr != nil {
+					return false
+				}
+				more = fn(e)
 			}
 			return more
 		})

@@ -132,7 +132,7 @@ func (p Params) withDefaults() Params {
 		p.GradeWindow = d.GradeWindow
 	}
 	// A block's events are recorded in one log leaf, which must fit a log entry (64 KiB):
-	// 1000 events of the longest kind and reference take 59 KB.
+	// 1000 events of the longest kind and reference take 63 KB (TestEventLeafBound).
 	p.MaxSettlements = min(p.MaxSettlements, 1000)
 	return p
 }
@@ -343,7 +343,7 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]ipledger.Even
 			if err := a.endPeriod(id); err != nil {
 				return nil, fmt.Errorf("end block: end holding period %d: %w", id, err)
 			}
-			ev.Kind, ev.Ref = "holding-period-ended", periodRef(id)
+			ev.Kind, ev.Ref = "period-ended", periodRef(id)
 		default:
 			return nil, fmt.Errorf("end block: unknown due kind %q", kind)
 		}

@@ -449,17 +449,10 @@ func (a *apply) transfer(body *ipledger.TransferBody) error {
 	if err := checkResource(body.Resource); err != nil {
 		return err
 	}
-	to, err := a.signer(1)
-	if err != nil {
+	if err := a.counterparty(body.To, "recipient"); err != nil {
 		return err
 	}
-	if to.Handle != body.To {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "the recipient %s must be the second signer (found %s)", body.To, to.Handle)
-	}
 	from := a.signers[0].Handle
-	if from == body.To {
-		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot transfer to itself", from)
-	}
 	h, err := a.signersHolding(body.Resource, "transfer", "registries move it with registry-transfer")
 	if err != nil {
 		return err

@@ -197,19 +197,25 @@ func checkLeaseInvariants(t *testing.T, e *tenv, minted uint64) {
 }
 
 func TestLeaseProperties(t *testing.T) {
+	seededRuns(t, 30, 0x1ea5e, 1200, runLeaseSequence, "offer", "lease", "renew", "terminate", "lease-paid", "lease-grace", "lease-ended", "route-expired")
+}
+
+// seededRuns runs run over n byte streams of size bytes drawn from seeds 0..n-1 (with
+// salt) and sums what each applied; every one of want must have happened in some run, or
+// the invariants were checked on too little.
+func seededRuns(t *testing.T, n, salt uint64, size int, run func(*testing.T, []byte) map[string]int, want ...string) {
 	total := map[string]int{}
-	for seed := range uint64(30) {
-		rng := rand.New(rand.NewPCG(seed, 0x1ea5e))
-		data := make([]byte, 1200)
+	for seed := range n {
+		rng := rand.New(rand.NewPCG(seed, salt))
+		data := make([]byte, size)
 		for i := range data {
 			data[i] = byte(rng.Uint32())
 		}
-		for k, n := range runLeaseSequence(t, data) {
-			total[k] += n
+		for k, c := range run(t, data) {
+			total[k] += c
 		}
 	}
-	// The sequences must reach every part of the life cycle, or the test proves little.
-	for _, k := range []string{"offer", "lease", "renew", "terminate", "lease-paid", "lease-grace", "lease-ended", "route-expired"} {
+	for _, k := range want {
 		if total[k] == 0 {
 			t.Errorf("no %s in any sequence: %v", k, total)
 		}

@@ -130,6 +130,22 @@ func (a *apply) signer(i int) (*ipledger.Organisation, error) {
 	return a.signers[i], nil
 }
 
+// counterparty checks that the other side of a two-party kind, handle (role: recipient,
+// buyer), is the second signer (CodeUnauthorized) and not the first (CodeInvalid).
+func (a *apply) counterparty(handle, role string) error {
+	o, err := a.signer(1)
+	if err != nil {
+		return err
+	}
+	if o.Handle != handle {
+		return ipledger.Errorf(ipledger.CodeUnauthorized, "the %s %s must be the second signer (found %s)", role, handle, o.Handle)
+	}
+	if a.signers[0].Handle == handle {
+		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot be its own %s", handle, role)
+	}
+	return nil
+}
+
 // signedBy reports whether handle is among the signers.
 func (a *apply) signedBy(handle string) bool {
 	for _, o := range a.signers {

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"slices"
@@ -63,7 +62,7 @@ const (
 
 func listingRef(id uint64) string { return "listing/" + strconv.FormatUint(id, 10) }
 func saleRef(id uint64) string    { return "sale/" + strconv.FormatUint(id, 10) }
-func periodRef(id uint64) string  { return "held/" + strconv.FormatUint(id, 10) }
+func periodRef(id uint64) string  { return "period/" + strconv.FormatUint(id, 10) }
 
 func heldKey(org string) []byte { return append([]byte{tagHeld}, org...) }
 
@@ -73,16 +72,9 @@ func (s state) held(org string) (uint64, error) { return s.getU64(heldKey(org)) 
 // hold sets amount of org's credits aside: CodeNoFunds unless its balance less what it
 // already holds covers it.
 func (a *apply) hold(org string, amount uint64) error {
-	b, err := a.balance(org)
+	_, h, err := a.free(org, amount)
 	if err != nil {
 		return err
-	}
-	h, err := a.held(org)
-	if err != nil {
-		return err
-	}
-	if b-h < amount {
-		return ipledger.Errorf(ipledger.CodeNoFunds, "%s has %d credits free (%d held); %d needed", org, b-h, h, amount)
 	}
 	a.touch("org", org)
 	return a.setU64(heldKey(org), h+amount)
@@ -166,9 +158,10 @@ func fee(price, bps uint64) uint64 {
 // settleSale is the settlement of every venue: the block moves to the buyer (its registry
 // stays), the price moves from the buyer to the seller and the fee from the seller to the
 // fee account, the seller's route authorisations on the block go (a covering one split into
-// the complement), the buyer's is created when the terms name an AS number (not over a
-// lease: the lessee's stays the only one), running leases inside the block get the buyer as
-// lessor, a holding period starts, and a trade is recorded. The buyer's credits must be
+// the complement), the seller's running leases inside the block get the buyer as lessor,
+// the buyer's authorisation is created when the terms name an AS number (over what of the
+// block no lease runs on: the lessee's stays the only one there), a holding period starts,
+// and a trade is recorded. The buyer's credits must be
 // free (a venue releases its hold first). The caller releases its own encumbrance first.
 func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	chain, err := a.chain(t.r)
@@ -204,7 +197,7 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	if err := a.withdrawAuths(t.seller, t.r); err != nil {
 		return nil, err
 	}
-	leased, err := a.passLeases(chain, t.r, t.buyer)
+	leased, err := a.passLeases(chain, t.r, t.seller, t.buyer)
 	if err != nil {
 		return nil, err
 	}
@@ -212,10 +205,22 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.asn != 0 && !leased {
-		for _, pf := range t.r.Prefixes() {
-			if _, err := a.newAuth(ipledger.RouteAuth{Prefix: pf, MaxLength: pf.Bits(), ASN: t.asn, Holder: t.buyer}); err != nil {
-				return nil, err
+	if t.asn != 0 && t.r.Family() != ipledger.ASN {
+		// Over the space outside running leases: the lessee's stays the only one on a
+		// leased block.
+		free := []ipledger.Resource{t.r}
+		for _, lr := range leased {
+			var rest []ipledger.Resource
+			for _, f := range free {
+				rest = append(rest, f.Subtract(lr)...)
+			}
+			free = rest
+		}
+		for _, f := range free {
+			for _, pf := range f.Prefixes() {
+				if _, err := a.newAuth(ipledger.RouteAuth{Prefix: pf, MaxLength: pf.Bits(), ASN: t.asn, Holder: t.buyer}); err != nil {
+					return nil, err
+				}
 			}
 		}
 	}
@@ -224,7 +229,7 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 	}
 	return a.recordTrade(ipledger.Trade{
 		Venue: t.venue, Ref: t.ref, Resource: t.r, Seller: t.seller, Buyer: t.buyer,
-		Price: t.price, Fee: f, SubjectToLease: leased,
+		Price: t.price, Fee: f, SubjectToLease: len(leased) > 0,
 	})
 }
 
@@ -276,37 +281,43 @@ func (a *apply) endPeriod(id uint64) error {
 	return a.deleteEncumbrance(e)
 }
 
-// passLeases makes buyer the lessor of the running leases inside r (a sale subject to the
-// lease: the lessee's holding, authorisation and payments continue, and the payment of the
-// next period goes to the buyer). It reports whether there was one.
-func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, buyer string) (bool, error) {
+// passLeases makes buyer the lessor of seller's running leases inside r (a sale subject to
+// the lease: the lessee's holding, authorisation and payments continue, and the payment of
+// the next period goes to the buyer). A lease of a sub-holder inside r stays its own. It
+// returns the blocks of the leases running inside r.
+func (a *apply) passLeases(chain []*ipledger.Holding, r ipledger.Resource, seller, buyer string) ([]ipledger.Resource, error) {
 	var ids []uint64
+	var leased []ipledger.Resource
 	err := a.encumbrances(chain, r, func(e *Encumbrance) bool {
 		if e.Kind == encLease {
 			id, _ := strconv.ParseUint(strings.TrimPrefix(e.Ref, "lease/"), 10, 64)
 			ids = append(ids, id)
+			leased = append(leased, e.Resource)
 		}
 		return true
 	})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	for _, id := range ids {
 		l, err := a.lease(id)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		if l == nil {
-			return false, ipledger.Errorf(ipledger.CodeInternal, "encumbrance of lease %d without its lease", id)
+			return nil, ipledger.Errorf(ipledger.CodeInternal, "encumbrance of lease %d without its lease", id)
+		}
+		if l.Lessor != seller {
+			continue
 		}
 		l.Lessor = buyer
 		a.touch("lease", strconv.FormatUint(l.ID, 10))
 		a.touch("org", buyer)
 		if err := a.putLease(l); err != nil {
-			return false, err
+			return nil, err
 		}
 	}
-	return len(ids) > 0, nil
+	return leased, nil
 }
 
 // withdrawAuths removes org's route authorisations overlapping r but those a lease placed;
@@ -342,28 +353,23 @@ func (a *apply) withdrawAuths(org string, r ipledger.Resource) error {
 // r, then those starting before it, which contain r's first number and so start at one of
 // the aligned blocks containing it.
 func (s state) authsOverlapping(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
-	var ids []uint64
-	err := scanOverlapping(s.kv, tagAuthPos, r, func(k, _ []byte, _ bool) bool {
-		ids = append(ids, binary.BigEndian.Uint64(k[len(k)-8:]))
-		return true
-	})
+	ids, err := s.authIDs(nil, r)
 	if err != nil {
-		return nil, fmt.Errorf("scan route authorisations: %w", err)
+		return nil, err
 	}
-	out := make([]*ipledger.RouteAuth, 0, len(ids))
-	for _, id := range ids {
-		ra, err := s.auth(id)
-		if err != nil {
-			return nil, err
-		}
-		if ra == nil {
+	lo := r.Key()
+	var last ipledger.Resource
+	for b := r.Family().Bits() - 1; b >= 0; b-- {
+		blk := r.Point().Block(b)
+		if blk.Key() == lo || blk.Key() == last.Key() {
 			continue
 		}
-		if pr, _ := ipledger.PrefixResource(ra.Prefix); pr.Overlaps(r) {
-			out = append(out, ra)
+		last = blk
+		if ids, err = s.authIDs(ids, blk.Point()); err != nil {
+			return nil, err
 		}
 	}
-	return out, nil
+	return s.authsOf(ids, r.Overlaps)
 }
 
 func (s state) listing(id uint64) (*ipledger.Listing, error) {
@@ -512,17 +518,10 @@ func (a *apply) cancelListing(body *ipledger.CancelListingBody) error {
 // swap sells a block from the first signer to the second for a price in one transaction;
 // a large one waits out the challenge window as a Sale.
 func (a *apply) swap(body *ipledger.SwapBody) error {
-	buyer, err := a.signer(1)
-	if err != nil {
+	if err := a.counterparty(body.Buyer, "buyer"); err != nil {
 		return err
 	}
-	if buyer.Handle != body.Buyer {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "the buyer %s must be the second signer (found %s)", body.Buyer, buyer.Handle)
-	}
 	seller := a.signers[0].Handle
-	if seller == body.Buyer {
-		return ipledger.Errorf(ipledger.CodeInvalid, "%s cannot buy from itself", seller)
-	}
 	p, err := a.params()
 	if err != nil {
 		return err
@@ -572,6 +571,9 @@ func (a *apply) cancelSale(body *ipledger.CancelSaleBody) error {
 	if s.State != salePending {
 		return ipledger.Errorf(ipledger.CodeInvalid, "sale %d is %s", s.ID, s.State)
 	}
+	if a.block.Time.Unix() >= s.Settles {
+		return ipledger.Errorf(ipledger.CodeInvalid, "sale %d's challenge window ended at %d", s.ID, s.Settles)
+	}
 	if err := a.kv.Delete(dueKey(s.Settles, dueSale, s.ID)); err != nil {
 		return err
 	}
@@ -612,7 +614,7 @@ func (a *apply) endListing(l *ipledger.Listing, p Params) (string, error) {
 	}
 	if l.Bids == 0 {
 		l.State = ipledger.ListingExpired
-		return "listing-expired", a.putListing(l)
+		return "listing-unsold", a.putListing(l)
 	}
 	if err := a.release(l.HighBidder, l.HighBid); err != nil {
 		return "", err

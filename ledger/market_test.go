@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"encoding/json"
 	"net/netip"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // marketEnv is an env with a seller ORG-S holding 193.0.0.0/16 (ALLOCATED PA) and two
 // buyers ORG-B and ORG-C with 1,000,000 credits each.
-func marketEnv(t *testing.T, g *Genesis) *tenv {
+func marketEnv(t testing.TB, g *Genesis) *tenv {
 	if g == nil {
 		g = testGenesis()
 	}
@@ -196,7 +197,7 @@ func TestListingExpiresAndCancels(t *testing.T) {
 	e.fails(ipledger.CodeInvalid, ipledger.KindCancelListing, ipledger.CancelListingBody{Listing: 2}, "ORG-S")
 	e.fails(ipledger.CodeInvalid, ipledger.KindBid, ipledger.BidBody{Listing: 2, Amount: 1000}, "ORG-B")
 	evs := e.advance(time.Hour)
-	if len(evs) != 1 || evs[0].Kind != "listing-expired" || evs[0].Ref != "listing/1" {
+	if len(evs) != 1 || evs[0].Kind != "listing-unsold" || evs[0].Ref != "listing/1" {
 		t.Fatalf("events %+v", evs)
 	}
 	if e.listing(1).State != ipledger.ListingExpired || e.listing(2).State != ipledger.ListingCancelled {
@@ -229,6 +230,19 @@ func TestSwap(t *testing.T) {
 	if trs := e.trades(); len(trs) != 2 || trs[1].Fee != 0 || trs[1].Venue != "swap" {
 		t.Fatalf("trades %+v", trs)
 	}
+	// Units: IPv6 per /48 contained, AS numbers per number (and no route authorisation).
+	e.ok(ipledger.KindAllocate, alloc("2001:600::/32", "ORG-S", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	e.ok(ipledger.KindAllocate, alloc("AS1000-AS1009", "ORG-S", ipledger.StatusAllocated), ipledger.RIPENCC)
+	e.ok(ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("2001:600::/46"), Buyer: "ORG-B", Price: 4001}, "ORG-S", "ORG-B")
+	e.ok(ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("AS1000-AS1002"), Buyer: "ORG-B", Price: 300, ASN: 1000}, "ORG-S", "ORG-B")
+	trs := e.trades()
+	if v6, as := trs[2], trs[3]; v6.Units != 4 || v6.PricePerUnit != 1000 || v6.Family != "ipv6" || as.Units != 3 || as.PricePerUnit != 100 || as.Family != "asn" {
+		t.Fatalf("trades %+v %+v", v6, as)
+	}
+	if e.holder("AS1001") != "ORG-B" || len(e.inForce()) != 1 {
+		t.Fatalf("AS holder %s, in force %v", e.holder("AS1001"), e.inForce())
+	}
+	e.conserved()
 }
 
 func TestLargeSale(t *testing.T) {
@@ -253,6 +267,10 @@ func TestLargeSale(t *testing.T) {
 	if e.holder("193.0.0.0/16") != "ORG-S" {
 		t.Fatal("settled early")
 	}
+	// Past the window a carried-over sale can no longer be cancelled.
+	e.time = e.time.Add(time.Hour)
+	e.fails(ipledger.CodeInvalid, ipledger.KindCancelSale, ipledger.CancelSaleBody{Sale: 2}, "ORG-S")
+	e.time = e.time.Add(-time.Hour - time.Second)
 	evs := e.advance(time.Hour)
 	if len(evs) != 1 || evs[0].Kind != "sale-settled" || evs[0].Ref != "sale/2" {
 		t.Fatalf("events %+v", evs)
@@ -298,8 +316,9 @@ func TestSaleSubjectToLease(t *testing.T) {
 	if trs := e.trades(); len(trs) != 1 || !trs[0].SubjectToLease {
 		t.Fatalf("trades %+v", trs)
 	}
-	// The lessee's authorisation stays the only one on the block; the buyer's is not made.
-	if got := e.inForce(); !got["193.0.1.0/24-24-AS65001"] || got["193.0.0.0/23-23-AS64500"] {
+	// The lessee's authorisation stays the only one on the leased /24; the buyer's covers
+	// the rest.
+	if got := e.inForce(); !got["193.0.1.0/24-24-AS65001"] || !got["193.0.0.0/24-24-AS64500"] || len(got) != 2 {
 		t.Fatalf("in force %v", got)
 	}
 	// The next period is paid to the buyer.
@@ -330,7 +349,7 @@ func TestTransferPolicy(t *testing.T) {
 	e.fails(ipledger.CodeEncumbered, ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("193.0.0.0/24"), Buyer: "ORG-C"}, "ORG-B", "ORG-C")
 	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.0.0.0/26"), Org: "ORG-C", Status: ipledger.StatusAssignedPA}}}, "ORG-B")
 	evs := e.advance(day * time.Second)
-	if len(evs) != 1 || evs[0].Kind != "holding-period-ended" {
+	if len(evs) != 1 || evs[0].Kind != "period-ended" {
 		t.Fatalf("events %+v", evs)
 	}
 	e.ok(ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.0.0/24"), To: "ORG-C"}, "ORG-B", "ORG-C")
@@ -359,4 +378,21 @@ func TestMarketEventsCarryOver(t *testing.T) {
 		t.Fatalf("%d trades", n)
 	}
 	e.conserved()
+}
+
+// TestEventLeafBound: max_settlements (1000) events of the longest kind and reference, as
+// the end-of-block log leaf records them, fit one log entry (64 KiB less its header).
+func TestEventLeafBound(t *testing.T) {
+	const maxID = "18446744073709551615"
+	evs := map[string]string{
+		"lease-paid": "lease/", "lease-grace": "lease/", "lease-ended": "lease/", "route-expired": "route/",
+		"listing-sold": "listing/", "listing-unsold": "listing/", "listing-failed": "listing/", "sale-pending": "listing/",
+		"sale-settled": "sale/", "sale-failed": "sale/", "period-ended": "period/",
+	}
+	for kind, ref := range evs {
+		b, _ := json.Marshal(ipledger.Event{Kind: kind, Ref: ref + maxID})
+		if n := 1000*(len(b)+1) + 1; n > 63_500 {
+			t.Errorf("1000 %s events take %d bytes", kind, n)
+		}
+	}
 }

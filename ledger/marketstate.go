@@ -181,10 +181,19 @@ func authQueued(a *ipledger.RouteAuth) bool {
 
 // authsWithin returns the authorisations whose prefix lies inside r, in position order.
 func (s state) authsWithin(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
+	ids, err := s.authIDs(nil, r)
+	if err != nil {
+		return nil, err
+	}
+	return s.authsOf(ids, r.Contains)
+}
+
+// authIDs appends to ids the ids of the authorisations whose prefix starts inside r, in
+// position order.
+func (s state) authIDs(ids []uint64, r ipledger.Resource) ([]uint64, error) {
 	lo, hi := r.Key(), r.LastPoint().Key()
 	start := append([]byte{tagAuthPos}, lo[:]...)
 	end := append(append([]byte{tagAuthPos}, hi[:]...), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF)
-	var ids []uint64
 	err := s.kv.Iterate(start, end, false, func(k, _ []byte) bool {
 		ids = append(ids, binary.BigEndian.Uint64(k[len(k)-8:]))
 		return true
@@ -192,6 +201,11 @@ func (s state) authsWithin(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scan route authorisations: %w", err)
 	}
+	return ids, nil
+}
+
+// authsOf loads the authorisations ids, keeping those whose prefix keep accepts.
+func (s state) authsOf(ids []uint64, keep func(ipledger.Resource) bool) ([]*ipledger.RouteAuth, error) {
 	out := make([]*ipledger.RouteAuth, 0, len(ids))
 	for _, id := range ids {
 		a, err := s.auth(id)
@@ -199,7 +213,7 @@ func (s state) authsWithin(r ipledger.Resource) ([]*ipledger.RouteAuth, error) {
 			return nil, err
 		}
 		if a != nil {
-			if ar, _ := ipledger.PrefixResource(a.Prefix); r.Contains(ar) {
+			if ar, _ := ipledger.PrefixResource(a.Prefix); keep(ar) {
 				out = append(out, a)
 			}
 		}

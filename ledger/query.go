@@ -230,13 +230,21 @@ type RunningLease struct {
 // overlap).
 func RunningLeases(kv ipledger.KV) ([]RunningLease, error) {
 	var out []RunningLease
-	err := eachJSON(kv, tagEncumbrance, func(e *Encumbrance) bool {
+	var derr error
+	err := kv.Iterate([]byte{tagEncumbrance}, []byte{tagEncumbrance + 1}, false, func(k, v []byte) bool {
+		var e *Encumbrance
+		if e, derr = decodeEncumbrance(k, v); derr != nil {
+			return false
+		}
 		if e.Kind == encLease {
 			id, _ := strconv.ParseUint(strings.TrimPrefix(e.Ref, "lease/"), 10, 64)
 			out = append(out, RunningLease{Resource: e.Resource, Lease: id})
 		}
 		return true
 	})
+	if err == nil {
+		err = derr
+	}
 	slices.SortFunc(out, func(a, b RunningLease) int { return a.Resource.Compare(b.Resource) })
 	return out, err
 }

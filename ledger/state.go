@@ -15,7 +15,7 @@ import (
 //	'h' family depth first(16)              → Holding (binary, codec.go; one depth never overlaps)
 //	'i' id(8)                               → holding key    (lookup by handle)
 //	'c' family depth bits(1) first(16)      → holding key (the cover index, below)
-//	'e' family depth first(16) kind ref     → Encumbrance JSON
+//	'e' family depth first(16) kind 0 ref   → the encumbered range (binary; encumbrance.go)
 //	'n' "holding"                           → next holding id (8 bytes)
 //	'm' name                                → chain parameters (genesis)
 const (

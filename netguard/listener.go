@@ -92,11 +92,7 @@ type Listener struct {
 	mu        sync.Mutex
 	open      int
 	perClient map[Key]int
-	episode   struct {
-		refused int
-		start   time.Time
-		last    time.Time
-	}
+	refusals  Refusals
 }
 
 // Listen wraps ln in the caps of o.
@@ -105,6 +101,7 @@ func Listen(ln net.Listener, o ListenerOptions) *Listener {
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
+	l.refusals = Refusals{Listener: o.Name, Log: l.log}
 	if l.o.MaxConns <= 0 {
 		l.o.MaxConns = 1
 	}
@@ -136,9 +133,6 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// quiet is how long without refusals ends an episode, and how often a long one is logged.
-const quiet = 10 * time.Second
-
 func (l *Listener) admit(c net.Conn) net.Conn {
 	a := AddrOf(c.RemoteAddr())
 	trusted := l.o.Trusted.Contains(a)
@@ -160,20 +154,14 @@ func (l *Listener) admit(c net.Conn) net.Conn {
 			l.perClient[k]++
 		}
 		open := l.open
-		l.endEpisode(now)
+		l.refusals.End(now)
 		l.mu.Unlock()
 		if l.openG != nil {
 			l.openG.Set(float64(open))
 		}
 		return &conn{Conn: c, l: l, key: k, trusted: trusted}
 	}
-	start := l.episode.refused == 0 || now.Sub(l.episode.last) >= quiet
-	if start {
-		l.endEpisode(now)
-		l.episode.start = now
-	}
-	l.episode.refused++
-	l.episode.last = now
+	start := l.refusals.Refuse(now)
 	open, clients := l.open, len(l.perClient)
 	l.mu.Unlock()
 	c.Close()
@@ -189,16 +177,6 @@ func (l *Listener) admit(c net.Conn) net.Conn {
 			"open", open, "clients", clients, "max_conns", l.o.MaxConns, "max_per_client", l.o.MaxPerClient)
 	}
 	return nil
-}
-
-// endEpisode logs the end of a run of refusals that has been quiet for a while; l.mu held.
-func (l *Listener) endEpisode(now time.Time) {
-	if l.episode.refused == 0 || now.Sub(l.episode.last) < quiet {
-		return
-	}
-	l.log.Info("connection refusals ended", "listener", l.o.Name, "refused", l.episode.refused,
-		"seconds", l.episode.last.Sub(l.episode.start).Seconds())
-	l.episode.refused = 0
 }
 
 func (l *Listener) release(k Key, trusted bool) {

@@ -1,7 +1,8 @@
 // Package netguard bounds what one network client can take from the node: who a client is
 // (an IPv4 address or an IPv6 /64), which clients are trusted and exempt, listeners capped
-// overall and per client, a per-client token-bucket rate limiter, and the budget of file
-// descriptors the listeners' caps come from.
+// overall and per client, a server's own set of connections under the same kind of caps
+// (Conns), a per-client token-bucket rate limiter, and the budget of file descriptors the
+// listeners' caps come from.
 //
 // Every table here is bounded: a flood from many addresses costs memory in proportion to
 // the connections admitted or the clients a limiter is told to remember, never to the

@@ -10,8 +10,6 @@ import (
 	"os"
 	"strconv"
 	"time"
-
-	"github.com/ipledger/ipledger/netguard"
 )
 
 // writeChunk is how much of a response one write (with its own deadline) carries.
@@ -31,9 +29,6 @@ type conn struct {
 	reqs   chan request
 	notify chan struct{}
 	wdone  chan struct{} // closed when the writer returns
-
-	key     netguard.Key // the client, for the per-client count
-	trusted bool
 
 	// Writer state.
 	ready   bool // answered a query: Serial Notify applies
@@ -71,16 +66,18 @@ func newConn(s *Server, nc net.Conn) *conn {
 }
 
 func (c *conn) serve() {
-	defer c.s.wg.Done()
 	c.log.Debug("rtr connection opened")
 	go c.writeLoop()
 	c.readLoop()
 	close(c.reqs)
 	<-c.wdone
 	c.nc.Close()
-	c.s.remove(c)
 	c.log.Debug("rtr connection closed")
+	c.s.remove(c)
 }
+
+// Close closes the connection's socket; its reader and writer see the error and return.
+func (c *conn) Close() error { return c.nc.Close() }
 
 // send hands r to the writer; false if the writer has gone.
 func (c *conn) send(r request) bool {

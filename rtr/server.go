@@ -88,13 +88,8 @@ type Server struct {
 	state atomic.Pointer[state]
 	upd   sync.Mutex // serialises Update
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	perClient map[netguard.Key]int // open connections of untrusted clients
-	closed    bool
-	done      chan struct{}
-	wg        sync.WaitGroup
+	conns *netguard.Conns[*conn]
+	done  <-chan struct{} // conns.Done, which the connections' writers select on
 
 	notifyMu    sync.Mutex
 	lastNotify  time.Time
@@ -155,15 +150,13 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:      o,
-		log:       o.Logger,
-		m:         m,
-		eod:       [3]uint32{uint32(o.Refresh / time.Second), uint32(o.Retry / time.Second), uint32(o.Expire / time.Second)},
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*conn]struct{}{},
-		perClient: map[netguard.Key]int{},
-		done:      make(chan struct{}),
+		opts:  o,
+		log:   o.Logger,
+		m:     m,
+		eod:   [3]uint32{uint32(o.Refresh / time.Second), uint32(o.Retry / time.Second), uint32(o.Expire / time.Second)},
+		conns: netguard.NewConns[*conn](),
 	}
+	s.done = s.conns.Done()
 	// Random Session IDs, distinct per version: a router's serial is only meaningful
 	// within the session and version it came from.
 	var b [6]byte
@@ -258,9 +251,7 @@ func (s *Server) scheduleNotify() {
 }
 
 func (s *Server) broadcast() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
+	for c := range s.conns.All() {
 		select {
 		case c.notify <- struct{}{}:
 		default:
@@ -272,67 +263,38 @@ func (s *Server) broadcast() {
 // returns other errors of ln.Accept that are not temporary. It may be called for several
 // listeners.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.conns.Listen(ln) {
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
 	s.log.Info("rtr serving", "addr", ln.Addr().String(), "max_version", s.opts.MaxVersion,
 		"refresh", s.opts.Refresh, "retry", s.opts.Retry, "expire", s.opts.Expire, "max_conns", s.opts.MaxConns, "max_conns_per_client", s.opts.MaxConnsPerClient)
-	var backoff time.Duration
+	retrying := func(err error, wait time.Duration) { s.log.Warn("rtr accept", "err", err, "retry_in", wait) }
 	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return ErrServerClosed
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("rtr: accept: %w", err)
-			}
-			// Out of file descriptors and the like: wait and try again, as net/http does.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("rtr accept", "err", err, "retry_in", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-s.done:
-			}
-			continue
+		nc, err := s.conns.Accept(ln, retrying)
+		switch {
+		case errors.Is(err, netguard.ErrClosed):
+			return ErrServerClosed
+		case err != nil:
+			return fmt.Errorf("rtr: accept: %w", err)
 		}
-		backoff = 0
 		a := netguard.AddrOf(nc.RemoteAddr())
 		key, trusted := netguard.KeyOf(a), s.opts.Trusted.Contains(a)
 		reserve := 0
 		if !s.opts.Trusted.Empty() {
 			reserve = s.opts.MaxConns / 8
 		}
-		s.mu.Lock()
-		switch {
-		case s.closed:
-			s.mu.Unlock()
+		c := newConn(s, nc)
+		switch s.conns.Admit(c, key, trusted, netguard.Caps{Max: s.opts.MaxConns, Reserve: reserve, PerClient: s.opts.MaxConnsPerClient}) {
+		case netguard.Refused:
 			nc.Close()
 			return ErrServerClosed
-		case len(s.conns) >= s.opts.MaxConns, !trusted && len(s.conns) >= s.opts.MaxConns-reserve:
-			s.mu.Unlock()
+		case netguard.Full:
 			s.reject(nc, "connection limit reached; closing new connections")
 			continue
-		case !trusted && s.perClient[key] >= s.opts.MaxConnsPerClient:
-			s.mu.Unlock()
+		case netguard.ClientFull:
 			s.reject(nc, "per-client connection limit reached; closing the client's new connections")
 			continue
 		}
-		c := newConn(s, nc)
-		c.key, c.trusted = key, trusted
-		if !trusted {
-			s.perClient[key]++
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
 		s.m.conns.Inc()
 		s.m.accepted.Inc()
 		go c.serve()
@@ -352,42 +314,21 @@ func (s *Server) reject(nc net.Conn, msg string) {
 }
 
 func (s *Server) remove(c *conn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	if !c.trusted {
-		if s.perClient[c.key]--; s.perClient[c.key] <= 0 {
-			delete(s.perClient, c.key)
-		}
-	}
-	s.mu.Unlock()
 	s.m.conns.Dec()
+	s.conns.Remove(c)
 }
 
 // Close stops the listeners, drops every connection and waits for their goroutines.
 // Update after Close changes nothing routers can see.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	close(s.done)
-	var err error
-	for ln := range s.listeners {
-		if e := ln.Close(); e != nil && err == nil && !errors.Is(e, net.ErrClosed) {
-			err = fmt.Errorf("rtr: close listener: %w", e)
-		}
-	}
-	for c := range s.conns {
-		c.nc.Close()
-	}
-	s.mu.Unlock()
+	_, _, err := s.conns.Close()
 	s.notifyMu.Lock()
 	if s.notifyTimer != nil {
 		s.notifyTimer.Stop()
 	}
 	s.notifyMu.Unlock()
-	s.wg.Wait()
-	return err
+	if err != nil {
+		return fmt.Errorf("rtr: %w", err)
+	}
+	return nil
 }

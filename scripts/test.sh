@@ -23,6 +23,7 @@ command -v whois >/dev/null || need_apt+=(whois)
 command -v birdc >/dev/null || need_apt+=(bird2)
 command -v rtrclient >/dev/null || need_apt+=(rtr-tools)
 command -v rtrdump >/dev/null || need_apt+=(stayrtr)
+command -v chromium >/dev/null || need_apt+=(chromium) # the browser test of web/
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== installing ${need_apt[*]} (apt)"
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

@@ -50,7 +50,6 @@ package stateproof
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,6 +59,7 @@ import (
 	cmtmath "github.com/cometbft/cometbft/libs/math"
 	"github.com/cometbft/cometbft/types"
 
+	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/store"
 	"github.com/ipledger/ipledger/tlog"
 )
@@ -200,14 +200,6 @@ func (p *Proof) AppendJSON(b []byte) ([]byte, error) {
 		}
 		head = h[:len(h)-1]
 	}
-	b64 := func(b, v []byte) []byte {
-		if v == nil {
-			return append(b, "null"...)
-		}
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, v)
-		return append(b, '"')
-	}
 	b = append(b, head...)
 	b = append(b, `,"entries":`...)
 	if p.Entries == nil {
@@ -220,11 +212,11 @@ func (p *Proof) AppendJSON(b []byte) ([]byte, error) {
 			b = append(b, ',')
 		}
 		b = append(b, `{"key":`...)
-		b = b64(b, e.Key)
+		b = ipledger.AppendJSONBytes(b, e.Key)
 		b = append(b, `,"value":`...)
-		b = b64(b, e.Value)
+		b = ipledger.AppendJSONBytes(b, e.Value)
 		b = append(b, `,"proof":`...)
-		b = b64(b, e.Proof)
+		b = ipledger.AppendJSONBytes(b, e.Proof)
 		b = append(b, '}')
 	}
 	return append(b, "]}"...), nil

@@ -35,20 +35,18 @@ const (
 // maxDepth is the nibble depth of the deepest possible node (its slots are at bit 256).
 const maxDepth = 63
 
-func hashLeaf(kh, vh *Hash) Hash {
-	var b [65]byte
-	b[0] = 0x00
-	copy(b[1:33], kh[:])
-	copy(b[33:], vh[:])
-	return sha256.Sum256(b[:])
-}
+func hashLeaf(kh, vh *Hash) Hash { return hashPair(0x00, kh, vh) }
 
-func hashInner(l, r *Hash) Hash {
-	var b [65]byte
-	b[0] = 0x01
-	copy(b[1:33], l[:])
-	copy(b[33:], r[:])
-	return sha256.Sum256(b[:])
+func hashInner(l, r *Hash) Hash { return hashPair(0x01, l, r) }
+
+// hashPair is SHA-256 of tag ‖ a ‖ b: tag 0 hashes a leaf (key hash, value hash), tag 1 an
+// inner node (left, right).
+func hashPair(tag byte, a, b *Hash) Hash {
+	var in [65]byte
+	in[0] = tag
+	copy(in[1:33], a[:])
+	copy(in[33:], b[:])
+	return sha256.Sum256(in[:])
 }
 
 // nibble returns nibble d (0 = the high half of byte 0) of h.

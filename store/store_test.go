@@ -85,14 +85,19 @@ func randKey(r *rand.Rand) []byte {
 	return k
 }
 
-func randBound(r *rand.Rand) []byte {
-	switch r.IntN(6) {
+// randBound returns an iteration bound: nil, empty or a random key, one time in 6, 6 and
+// 4 of 6.
+func randBound(r *rand.Rand) []byte { return boundOr(r, 6, randKey) }
+
+// boundOr returns nil or an empty bound one time in n each, else key(r).
+func boundOr(r *rand.Rand, n int, key func(*rand.Rand) []byte) []byte {
+	switch r.IntN(n) {
 	case 0:
 		return nil
 	case 1:
 		return []byte{}
 	default:
-		return randKey(r)
+		return key(r)
 	}
 }
 
@@ -157,14 +162,7 @@ func TestKVRandomized(t *testing.T) {
 						}
 					}
 				case op < 96:
-					wantHash := s.WorkingHash()
-					hash, _, err := s.Commit()
-					if err != nil {
-						t.Fatalf("Commit: %v", err)
-					}
-					if !bytes.Equal(hash, wantHash) {
-						t.Fatalf("Commit hash %x, WorkingHash said %x", hash, wantHash)
-					}
+					commit(t, s)
 					committed = ref.clone()
 					view, err := s.ReadAt(0)
 					if err != nil {
@@ -577,15 +575,9 @@ func TestSideTables(t *testing.T) {
 	}
 }
 
+// randSideBound is randBound for the side tables' leaf keys: one time in 5, 5 and 3 of 5.
 func randSideBound(r *rand.Rand) []byte {
-	switch r.IntN(5) {
-	case 0:
-		return nil
-	case 1:
-		return []byte{}
-	default:
-		return fmt.Appendf(nil, "leaf/%02d", r.IntN(12))
-	}
+	return boundOr(r, 5, func(r *rand.Rand) []byte { return fmt.Appendf(nil, "leaf/%02d", r.IntN(12)) })
 }
 
 // sideKV adapts the side tables' iteration for collect.

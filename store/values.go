@@ -40,6 +40,12 @@ func valuePrefix(dst, key []byte) []byte {
 	return append(dst, 0, 1)
 }
 
+// ValueRecordPrefix returns the prefix of the database keys of key's records in the value
+// table: 'v', key with each 0x00 written as 0x00 0xff, then 0x00 0x01; the inverted version
+// follows, so the newest record comes first. It is for tools and tests that open a stopped
+// node's database with Pebble and Comparer.
+func ValueRecordPrefix(key []byte) []byte { return valuePrefix(nil, key) }
+
 // valueKey returns the record key of key at version.
 func valueKey(key []byte, version uint64) []byte {
 	k := valuePrefix(make([]byte, 0, len(key)+12), key)

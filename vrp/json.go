@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ipledger/ipledger"
 )
 
 // JSONFile is what ReadJSON found in an rpki-client JSON file.
@@ -155,7 +157,7 @@ func readASN(sc *scanner, what string) (uint32, error) {
 	if len(s) > 2 && (s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's') {
 		digits = s[2:]
 	}
-	v, ok := parseUint(digits, 1<<32-1)
+	v, ok := ipledger.ParseDigits(digits, 1<<32-1)
 	if !ok || len(digits) > 1 && digits[0] == '0' {
 		return 0, sc.errAt(at, nil, "%s: want an AS number like 64496 or \"AS64496\", found %q", what, truncate(s))
 	}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/ipledger/ipledger"
 )
 
 // PosError is a malformed-input error at a place in a JSON document: line and column
@@ -589,26 +591,11 @@ func (s *scanner) uint(what string, max uint64) (uint64, error) {
 		}
 		return 0, err
 	}
-	v, ok := parseUint(text, max)
+	v, ok := ipledger.ParseDigits(text, max)
 	if !ok {
 		return 0, s.errAt(at, nil, "%s: want an integer from 0 to %d, found %s", what, max, truncate(text))
 	}
 	return v, nil
-}
-
-// parseUint parses decimal digits (at most 19) as a value up to max.
-func parseUint(b []byte, max uint64) (uint64, bool) {
-	if len(b) == 0 || len(b) > 19 {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + uint64(c-'0')
-	}
-	return v, v <= max
 }
 
 // literal reads true, false or null.

@@ -1,16 +1,13 @@
 package whois
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/ipledgertest"
 	"github.com/ipledger/ipledger/ipledgertest/chaintest"
@@ -24,40 +21,12 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // per step, at fixed times: the same file always gives the same chain.
 func importChain(t *testing.T, path string) *chain.App {
 	t.Helper()
-	ctx := context.Background()
-	const chainID = "whois-golden"
 	g, plan := chaintest.ImportPlan(t, path)
-	start := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
-	r, err := chain.NewReplayer(ctx, t.TempDir(), chainID, start, g)
-	if err != nil {
-		t.Fatal(err)
+	c := chaintest.NewChain(t, "whois-golden", g)
+	for _, st := range plan.Steps {
+		c.Block(c.Tx(st.Kind, st.Body, st.Signers...))
 	}
-	t.Cleanup(func() { r.Close() })
-	height := int64(1)
-	block := func(txs [][]byte) {
-		t.Helper()
-		_, codes, err := r.Apply(ctx, chain.ReplayBlock{Height: height, Time: start.Add(time.Duration(height) * time.Minute), Txs: txs})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, c := range codes {
-			if c != 0 {
-				t.Fatalf("block %d tx %d: code %d", height, i, c)
-			}
-		}
-		height++
-	}
-	block(nil) // genesis, as a node commits it
-	seq := map[string]uint64{}
-	for i, st := range plan.Steps {
-		seq[st.Signers[0]]++
-		tx, err := ipledger.BuildTx(chainID, st.Kind, seq[st.Signers[0]], 0, st.Body, ipledgertest.Signers(st.Signers...)...)
-		if err != nil {
-			t.Fatalf("step %d: %v", i, err)
-		}
-		block([][]byte{tx})
-	}
-	return r.App()
+	return c.App()
 }
 
 // holderOf returns the handle of the most specific holding containing key.

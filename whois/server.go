@@ -111,13 +111,9 @@ type Server struct {
 	limiter *netguard.Limiter
 	index   *indexer
 
-	mu        sync.Mutex
-	closed    bool
-	listeners map[net.Listener]struct{}
-	conns     map[net.Conn]struct{}
-	perClient map[netguard.Key]int
-	logged    map[string]time.Time // last warning per limit, to log limit hits sparingly
-	wg        sync.WaitGroup
+	conns  *netguard.Conns[net.Conn]
+	mu     sync.Mutex
+	logged map[string]time.Time // last warning per limit, to log limit hits sparingly
 }
 
 // New returns a server over o.Source. It fails only when the metrics cannot be registered
@@ -133,9 +129,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		opt: o, log: o.Logger, m: m,
-		limiter:   netguard.NewLimiter(o.QueryRate, o.QueryBurst, o.MaxClients),
-		listeners: map[net.Listener]struct{}{}, conns: map[net.Conn]struct{}{},
-		perClient: map[netguard.Key]int{}, logged: map[string]time.Time{},
+		limiter: netguard.NewLimiter(o.QueryRate, o.QueryBurst, o.MaxClients),
+		conns:   netguard.NewConns[net.Conn](), logged: map[string]time.Time{},
 	}
 	s.index = &indexer{minAge: o.IndexMinAge, perKey: o.MaxObjects + 1, maxEntries: o.MaxIndexEntries, now: o.now,
 		onBuild: func(d time.Duration) {
@@ -148,39 +143,23 @@ func New(o Options) (*Server, error) {
 // Serve accepts connections on ln until Close, answering each on its own goroutine. It
 // returns ErrServerClosed after Close, or the listener's error.
 func (s *Server) Serve(ln net.Listener) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.conns.Listen(ln) {
 		ln.Close()
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	var backoff time.Duration
+	retrying := func(err error, wait time.Duration) {
+		s.warn("accept", "whois accept failed; retrying", "err", err, "retry_in", wait)
+	}
 	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.isClosed() {
-				return ErrServerClosed
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("whois: accept: %w", err)
-			}
-			// Out of file descriptors and the like: wait, as net/http does.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.warn("accept", "whois accept failed; retrying", "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
-			continue
+		c, err := s.conns.Accept(ln, retrying)
+		switch {
+		case errors.Is(err, netguard.ErrClosed):
+			return ErrServerClosed
+		case err != nil:
+			return fmt.Errorf("whois: accept: %w", err)
 		}
-		backoff = 0
 		s.accept(c)
 	}
-}
-
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
 }
 
 // accept admits c within the connection limits, or answers %ERROR:306 and closes it.
@@ -188,25 +167,16 @@ func (s *Server) accept(c net.Conn) {
 	s.m.conns.Inc()
 	addr := netguard.AddrOf(c.RemoteAddr())
 	client, trusted := netguard.KeyOf(addr), s.opt.Trusted.Contains(addr)
-	s.mu.Lock()
 	reason := ""
-	switch {
-	case s.closed:
-		s.mu.Unlock()
+	switch s.conns.Admit(c, client, trusted, netguard.Caps{Max: s.opt.MaxConns, PerClient: s.opt.MaxConnsPerClient}) {
+	case netguard.Refused:
 		c.Close()
 		return
-	case len(s.conns) >= s.opt.MaxConns:
+	case netguard.Full:
 		reason = rejectConns
-	case !trusted && s.perClient[client] >= s.opt.MaxConnsPerClient:
+	case netguard.ClientFull:
 		reason = rejectClientConns
-	default:
-		s.conns[c] = struct{}{}
-		if !trusted {
-			s.perClient[client]++
-		}
-		s.wg.Add(1)
 	}
-	s.mu.Unlock()
 	if reason != "" {
 		s.m.rejected.WithLabelValues(reason).Inc()
 		detail := fmt.Sprintf("The server is serving its maximum of %d connections; try again later.", s.opt.MaxConns)
@@ -267,15 +237,7 @@ func (s *Server) serveConn(c net.Conn, client netguard.Key, trusted bool) {
 	defer func() {
 		c.Close()
 		s.m.open.Dec()
-		s.mu.Lock()
-		delete(s.conns, c)
-		if !trusted {
-			if s.perClient[client]--; s.perClient[client] <= 0 {
-				delete(s.perClient, client)
-			}
-		}
-		s.mu.Unlock()
-		s.wg.Done()
+		s.conns.Remove(c)
 	}()
 	// The buffer holds a line and its CR LF; a longer line fills it and is refused.
 	br := bufio.NewReaderSize(c, s.opt.MaxLineBytes+2)
@@ -421,27 +383,12 @@ func footer(snap *ipledger.Snapshot) string {
 // Close stops every listener given to Serve and closes the open connections, then waits
 // for their goroutines. It is safe to call more than once.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	var errs []error
-	served := len(s.listeners) > 0
-	for ln := range s.listeners {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			errs = append(errs, fmt.Errorf("close whois listener %s: %w", ln.Addr(), err))
-		}
-	}
-	open := len(s.conns)
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	if served {
+	served, open, err := s.conns.Close()
+	if served > 0 {
 		s.log.Info("whois stopped", "connections_closed", open)
 	}
-	return errors.Join(errs...)
+	if err != nil {
+		return fmt.Errorf("whois: %w", err)
+	}
+	return nil
 }

@@ -173,7 +173,7 @@ func TestConnectionLimits(t *testing.T) {
 			conn.Close()
 			// Closing one frees its slot.
 			(*held[0]).Close()
-			waitFor(t, func() bool { s.mu.Lock(); defer s.mu.Unlock(); return len(s.conns) < 2 })
+			waitFor(t, func() bool { return s.conns.Len() < 2 })
 			conn, br = dial(t, addr)
 			io.WriteString(conn, "-r AS3333\r\n")
 			if p := parseAnswer(t, readAll(t, br)); len(p.objects) != 1 {

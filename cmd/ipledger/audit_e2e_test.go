@@ -57,21 +57,6 @@ func (l *lastRead) Get(k []byte) ([]byte, error) {
 	return v, err
 }
 
-// valueRecordPrefix is the prefix of the Pebble keys of a state key's records in the
-// store's value table (store/values.go): 'v', the key with each 0x00 written as 0x00 0xff,
-// then 0x00 0x01; the inverted version follows, so the newest record comes first.
-func valueRecordPrefix(key []byte) []byte {
-	p := []byte{'v'}
-	for _, c := range key {
-		if c == 0 {
-			p = append(p, 0, 0xff)
-		} else {
-			p = append(p, c)
-		}
-	}
-	return append(p, 0, 1)
-}
-
 // TestAuditInsiderEdit is the insider case, the silent relabelling that happened at
 // AFRINIC: someone with access to a stopped node's database changes a holding's holder in
 // the value table, where every read comes from. At start the node finds that its state no
@@ -144,7 +129,7 @@ func TestAuditInsiderEdit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := valueRecordPrefix(rec.key)
+	prefix := store.ValueRecordPrefix(rec.key)
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: append(bytes.Clone(prefix[:len(prefix)-1]), 2)})
 	if err != nil {
 		t.Fatal(err)

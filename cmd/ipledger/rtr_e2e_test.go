@@ -114,7 +114,7 @@ type rtrNode struct {
 func startRTRNode(t *testing.T, extra ...string) *rtrNode {
 	t.Helper()
 	addr := ipledgertest.FreeAddr(t)
-	n := launchNode(t, "dev", newHome(t), append([]string{"--rtr", addr}, extra...)...)
+	n := launchNode(t, "dev", newHome(t), append([]string{"--rtr", addr, "--demo=false"}, extra...)...)
 	waitListen(t, addr, 60*time.Second, n.out.String)
 	return &rtrNode{node: n, rtr: addr}
 }

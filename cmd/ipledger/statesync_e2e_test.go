@@ -209,7 +209,7 @@ func BenchmarkStateSyncJoin2014(b *testing.B) {
 	p2p, rpc := ipledgertest.FreeAddr(b), ipledgertest.FreeAddr(b)
 	binary(b)
 	t0 := time.Now()
-	dev := startFullNode(b, "dev", "dev", home, "--p2p", p2p, "--rpc", rpc, "--snapshot-interval", "10", "--import", folder)
+	dev := startFullNode(b, "dev", "dev", home, "--p2p", p2p, "--rpc", rpc, "--snapshot-interval", "10", "--import", folder, "--demo=false") // the trickle below owns RIPE NCC's sequence
 	imported := regexp.MustCompile(`(?m)^import: .*$`)
 	for !imported.MatchString(dev.logs.String()) {
 		if time.Since(t0) > 5*time.Minute || strings.Contains(dev.logs.String(), "ipledger:") {

@@ -40,7 +40,7 @@ func TestWitnessEndToEnd(t *testing.T) {
 	// The node starts first, pointing at the witness's address: it retries until the
 	// witness is up, which needs the node's log key.
 	waddr := ipledgertest.FreeAddr(t)
-	dev := launchNode(t, "dev", newHome(t), "--witness", "http://"+waddr+"="+wkey)
+	dev := launchNode(t, "dev", newHome(t), "--witness", "http://"+waddr+"="+wkey, "--demo=false") // RIPE NCC's sequences from 1
 	home, addr, cl := dev.home, dev.addr, dev.cl
 	waitFor(t, 60*time.Second, "the dev node", dev.out.String, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -1,0 +1,228 @@
+package web
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ledger"
+)
+
+// The page index: every organisation's name and every holding by holder. The ledger keys
+// holdings by resource, so an organisation's holdings and a search by name would each
+// walk the whole state (a second on the 2014-06 import). The index walks it once, then
+// follows the chain: for each new block it re-reads only the holdings and organisations
+// the block's transactions and events touched (every change to a holding touches it and
+// its holder). A page may so read the index a block ahead of its own state, never behind.
+
+// maxCatchUp is the most blocks the index follows one by one; further behind it is built
+// again from the state.
+const maxCatchUp = 256
+
+type pageIndex struct {
+	mu     sync.RWMutex
+	height int64
+	orgs   []orgEntry // in handle order
+	held   map[string][]heldEntry
+	holder map[uint64]string // holding id → holder, to find a changed holding's old entry
+}
+
+type orgEntry struct {
+	handle, name, upper string // upper: handle and name upper-cased, for searching
+}
+
+// heldEntry is one holding of an organisation.
+type heldEntry struct {
+	Resource ipledger.Resource
+	Status   ipledger.Status
+	Depth    int
+	ID       uint64
+}
+
+type indexCache struct {
+	mu     sync.Mutex // one build or catch-up at a time
+	cur    *pageIndex
+	builds int // full builds, for tests
+}
+
+// get returns the index at snap's height or later, building it or catching it up.
+func (c *indexCache) get(r ipledger.Reader, snap *ipledger.Snapshot) (*pageIndex, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if x := c.cur; x != nil {
+		x.mu.RLock()
+		h := x.height
+		x.mu.RUnlock()
+		if h >= snap.Height {
+			return x, nil
+		}
+		if snap.Height-h <= maxCatchUp {
+			err := x.catchUp(r, snap)
+			if err == nil {
+				return x, nil
+			}
+			// A block record the node no longer has, or a state that moved on: build.
+		}
+	}
+	x, err := buildIndex(snap)
+	if err != nil {
+		return nil, err
+	}
+	c.cur = x
+	c.builds++
+	return x, nil
+}
+
+func buildIndex(snap *ipledger.Snapshot) (*pageIndex, error) {
+	x := &pageIndex{height: snap.Height, held: map[string][]heldEntry{}, holder: map[uint64]string{}}
+	if err := ledger.Orgs(snap.State, func(o *ipledger.Organisation) bool {
+		x.orgs = append(x.orgs, newOrgEntry(o))
+		return true
+	}); err != nil {
+		return nil, fmt.Errorf("index organisations: %w", err)
+	}
+	if err := ledger.Holdings(snap.State, func(h *ipledger.Holding) bool {
+		x.held[h.Holder] = append(x.held[h.Holder], newHeldEntry(h))
+		x.holder[h.ID] = h.Holder
+		return true
+	}); err != nil {
+		return nil, fmt.Errorf("index holdings: %w", err)
+	}
+	for _, hs := range x.held {
+		slices.SortFunc(hs, compareHeld)
+	}
+	return x, nil
+}
+
+func newOrgEntry(o *ipledger.Organisation) orgEntry {
+	return orgEntry{handle: o.Handle, name: o.Name, upper: strings.ToUpper(o.Handle + " " + o.Name)}
+}
+
+func newHeldEntry(h *ipledger.Holding) heldEntry {
+	return heldEntry{Resource: h.Resource, Status: h.Status, Depth: h.Depth, ID: h.ID}
+}
+
+func compareHeld(a, b heldEntry) int {
+	return cmp.Or(a.Resource.Compare(b.Resource), cmp.Compare(a.Depth, b.Depth))
+}
+
+// catchUp brings x from its height to snap's: it reads each block record in between for
+// the objects touched, then re-reads those from snap's state.
+func (x *pageIndex) catchUp(r ipledger.Reader, snap *ipledger.Snapshot) error {
+	touched := map[string]bool{}
+	for h := x.height + 1; h <= snap.Height; h++ {
+		rec, err := r.Block(h)
+		if err != nil {
+			return fmt.Errorf("block %d: %w", h, err)
+		}
+		if rec == nil {
+			return fmt.Errorf("no record of block %d", h)
+		}
+		for _, t := range rec.Txs {
+			for _, o := range t.Touched {
+				touched[o] = true
+			}
+		}
+		for _, ev := range rec.Events {
+			for _, o := range ev.Touched {
+				touched[o] = true
+			}
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for obj := range touched {
+		kind, id, _ := strings.Cut(obj, "/")
+		var err error
+		switch kind {
+		case "holding":
+			err = x.updateHolding(snap.State, id)
+		case "org":
+			err = x.updateOrg(snap.State, id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	x.height = snap.Height
+	return nil
+}
+
+func (x *pageIndex) updateHolding(kv ipledger.KV, ids string) error {
+	id, err := strconv.ParseUint(ids, 10, 64)
+	if err != nil {
+		return fmt.Errorf("touched holding %q: %w", ids, err)
+	}
+	if old, ok := x.holder[id]; ok {
+		x.held[old] = slices.DeleteFunc(x.held[old], func(e heldEntry) bool { return e.ID == id })
+		delete(x.holder, id)
+	}
+	h, err := ledger.HoldingByID(kv, id)
+	if err != nil || h == nil {
+		return err // nil: the holding is gone
+	}
+	e := newHeldEntry(h)
+	hs := x.held[h.Holder]
+	i, _ := slices.BinarySearchFunc(hs, e, compareHeld)
+	x.held[h.Holder] = slices.Insert(hs, i, e)
+	x.holder[id] = h.Holder
+	return nil
+}
+
+func (x *pageIndex) updateOrg(kv ipledger.KV, handle string) error {
+	o, err := ledger.Org(kv, handle)
+	if err != nil || o == nil {
+		return err
+	}
+	i, ok := slices.BinarySearchFunc(x.orgs, handle, func(e orgEntry, h string) int { return strings.Compare(e.handle, h) })
+	if ok {
+		x.orgs[i] = newOrgEntry(o)
+	} else {
+		x.orgs = slices.Insert(x.orgs, i, newOrgEntry(o))
+	}
+	return nil
+}
+
+// heldBy returns a copy of the holdings of org from position from, at most limit, and
+// how many it holds.
+func (x *pageIndex) heldBy(org string, from, limit int) ([]heldEntry, int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	hs := x.held[org]
+	if from >= len(hs) {
+		return nil, len(hs)
+	}
+	return slices.Clone(hs[from:min(len(hs), from+limit)]), len(hs)
+}
+
+// findOrgs returns the organisations whose handle or name contains every word of q
+// (upper case), in handle order, at most limit, and whether more match.
+func (x *pageIndex) findOrgs(q string, limit int) ([]orgMatch, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	words := strings.Fields(q)
+	var out []orgMatch
+	for _, o := range x.orgs {
+		if !containsAll(o.upper, words) {
+			continue
+		}
+		if len(out) == limit {
+			return out, true
+		}
+		out = append(out, orgMatch{Handle: o.handle, Name: o.name})
+	}
+	return out, false
+}
+
+func containsAll(s string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(s, w) {
+			return false
+		}
+	}
+	return len(words) > 0
+}
