@@ -201,29 +201,10 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 			return err
 		}
 	}
-	for _, r := range g.SettlementAgents {
-		o, err := a.org(r.Handle)
-		if err != nil {
-			return err
-		}
-		if o == nil {
-			if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
-				return fmt.Errorf("genesis settlement agent: %w", err)
-			}
-			o = &ipledger.Organisation{
-				Handle: r.Handle, Name: r.Name, Country: r.Country, AbuseMailbox: r.AbuseMailbox,
-				Keys: dedupKeys(r.Keys), Created: block.Time, Updated: block.Time,
-			}
-		}
-		if len(o.Keys) == 0 {
-			return fmt.Errorf("genesis settlement agent %s has no key", r.Handle)
-		}
-		o.SettlementAgent = true
-		if err := a.putOrg(o); err != nil {
-			return err
-		}
+	if err := a.genesisRole(g.SettlementAgents, "settlement agent", func(o *ipledger.Organisation) { o.SettlementAgent = true }); err != nil {
+		return err
 	}
-	if err := a.genesisObservers(g.Observers, block); err != nil {
+	if err := a.genesisRole(g.Observers, "observer", func(o *ipledger.Organisation) { o.Observer = true }); err != nil {
 		return err
 	}
 	params := g.Params.withDefaults()
@@ -350,4 +331,32 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]ipledger.Even
 		ev.Touched = a.touched
 		events = append(events, ev)
 	}
+}
+
+// genesisRole gives each of orgs a role genesis names (mark sets it): an organisation
+// that is not already one (a registry) is created with its keys; each must have a key.
+func (a *apply) genesisRole(orgs []GenesisOrg, role string, mark func(*ipledger.Organisation)) error {
+	for _, r := range orgs {
+		o, err := a.org(r.Handle)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
+				return fmt.Errorf("genesis %s: %w", role, err)
+			}
+			o = &ipledger.Organisation{
+				Handle: r.Handle, Name: r.Name, Country: r.Country, AbuseMailbox: r.AbuseMailbox,
+				Keys: dedupKeys(r.Keys), Created: a.block.Time, Updated: a.block.Time,
+			}
+		}
+		if len(o.Keys) == 0 {
+			return fmt.Errorf("genesis %s %s has no key", role, r.Handle)
+		}
+		mark(o)
+		if err := a.putOrg(o); err != nil {
+			return err
+		}
+	}
+	return nil
 }

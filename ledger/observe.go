@@ -395,30 +395,3 @@ func PassportObservations(kv ipledger.KV, r ipledger.Resource, now int64, after 
 	}
 	return grade, evs, more, err
 }
-
-// genesisObservers marks genesis's observers, creating those that are not organisations.
-func (a *apply) genesisObservers(observers []GenesisOrg, block ipledger.Block) error {
-	for _, r := range observers {
-		o, err := a.org(r.Handle)
-		if err != nil {
-			return err
-		}
-		if o == nil {
-			if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
-				return fmt.Errorf("genesis observer: %w", err)
-			}
-			o = &ipledger.Organisation{
-				Handle: r.Handle, Name: r.Name, Country: r.Country, AbuseMailbox: r.AbuseMailbox,
-				Keys: dedupKeys(r.Keys), Created: block.Time, Updated: block.Time,
-			}
-		}
-		if len(o.Keys) == 0 {
-			return fmt.Errorf("genesis observer %s has no key", r.Handle)
-		}
-		o.Observer = true
-		if err := a.putOrg(o); err != nil {
-			return err
-		}
-	}
-	return nil
-}
