@@ -334,20 +334,22 @@ const (
 func Grade(events []ipledger.ObservationEvent, now int64, p Params) string {
 	items := make([]gradeItem, len(events))
 	for i, e := range events {
-		items[i] = gradeItem{prefix: e.Prefix.String(), listed: e.Event == ipledger.ObservationListed, time: e.Time}
+		r, _ := ipledger.PrefixResource(e.Prefix)
+		k := r.Key()
+		items[i] = gradeItem{prefix: [18]byte(append(k[:], byte(e.Prefix.Bits()))), listed: e.Event == ipledger.ObservationListed, time: e.Time}
 	}
 	return gradeOf(items, now, p.withDefaults().GradeWindow)
 }
 
 // gradeItem is what the grade needs of an event.
 type gradeItem struct {
-	prefix string
+	prefix [18]byte // Resource.Key and length, as in the event's key
 	listed bool
 	time   int64
 }
 
 func gradeOf(items []gradeItem, now, window int64) string {
-	held := map[string]int{} // listings less delistings per prefix; only looked up
+	held := map[[18]byte]int{} // listings less delistings per prefix; only looked up
 	recent := false
 	for _, it := range items {
 		if it.listed {
@@ -387,7 +389,7 @@ func PassportObservations(kv ipledger.KV, r ipledger.Resource, now int64, after 
 	}
 	items := make([]gradeItem, len(refs))
 	for i, ref := range refs {
-		items[i] = gradeItem{prefix: string(ref.prefix[:]), listed: ref.listed, time: ref.time}
+		items[i] = gradeItem{prefix: ref.prefix, listed: ref.listed, time: ref.time}
 	}
 	grade = gradeOf(items, now, p.GradeWindow)
 	if limit > 0 {
