@@ -14,7 +14,7 @@ import (
 //
 //	'O' observer 0 list 0 't'              → the list's last timestamp posted (8 bytes)
 //	'O' observer 0 list 0 'e' key(17) bits → Observation JSON: the observer's current set
-//	'W' key(17) bits seq(8)                → ObservationEvent JSON: every listing and
+//	'W' key(17) bits seq(8)                → ObservationEvent (encodeObsEvent): every listing and
 //	                                         delisting, by position, for the passport
 //	'n' 'O'                                → next event seq
 const (
@@ -155,24 +155,67 @@ func (a *apply) observeOne(obs string, body *ipledger.ObserveBody, c ipledger.Ob
 	}
 	ev := &ipledger.ObservationEvent{Seq: seq, Observer: obs, List: body.List, Event: c.Event, Prefix: c.Prefix,
 		ID: c.ID, Height: a.block.Height, Time: a.block.Time.Unix(), ListTime: body.ListTime}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return fmt.Errorf("encode observation event: %w", err)
-	}
-	return a.kv.Set(obsEventKey(r, c.Prefix.Bits(), seq), append(obsEventHeader(ev), b...))
+	return a.kv.Set(obsEventKey(r, c.Prefix.Bits(), seq), encodeObsEvent(ev))
 }
 
-// obsEventHeader is what the grade reads of an event without decoding its JSON, ahead of
-// it in the stored value: 1 if a listing, 0 if a delisting, and the block time (8 bytes).
-func obsEventHeader(ev *ipledger.ObservationEvent) []byte {
+// An observation event is stored in binary, read a hundred at a time by a passport: the
+// header the grade reads alone — 1 for a listing, 0 for a delisting, and the block time
+// (8 bytes) — then the height and the list time (8 bytes each), the prefix (netip's
+// binary form) and the observer, list and list id, each after its uvarint length. Its
+// sequence is in the key.
+const obsHeaderLen = 9
+
+func encodeObsEvent(ev *ipledger.ObservationEvent) []byte {
 	listed := byte(0)
 	if ev.Event == ipledger.ObservationListed {
 		listed = 1
 	}
-	return binary.BigEndian.AppendUint64([]byte{listed}, uint64(ev.Time))
+	b := binary.BigEndian.AppendUint64([]byte{listed}, uint64(ev.Time))
+	b = binary.BigEndian.AppendUint64(b, uint64(ev.Height))
+	b = binary.BigEndian.AppendUint64(b, uint64(ev.ListTime))
+	p, _ := ev.Prefix.MarshalBinary()
+	for _, f := range [][]byte{p, []byte(ev.Observer), []byte(ev.List), []byte(ev.ID)} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
 }
 
-const obsHeaderLen = 9
+// decodeObsEvent reads what encodeObsEvent wrote; seq comes from the key.
+func decodeObsEvent(b []byte, seq uint64) (ipledger.ObservationEvent, error) {
+	ev := ipledger.ObservationEvent{Seq: seq}
+	if len(b) < obsHeaderLen+16 || b[0] > 1 {
+		return ev, fmt.Errorf("observation event %d: short or bad header", seq)
+	}
+	ev.Event = ipledger.ObservationDelisted
+	if b[0] == 1 {
+		ev.Event = ipledger.ObservationListed
+	}
+	ev.Time = int64(binary.BigEndian.Uint64(b[1:]))
+	ev.Height = int64(binary.BigEndian.Uint64(b[9:]))
+	ev.ListTime = int64(binary.BigEndian.Uint64(b[17:]))
+	b = b[25:]
+	var fields [4][]byte
+	for i := range fields {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return ev, fmt.Errorf("observation event %d: bad field %d", seq, i)
+		}
+		fields[i], b = b[k:k+int(n)], b[k+int(n):]
+	}
+	if len(b) != 0 {
+		return ev, fmt.Errorf("observation event %d: %d bytes left over", seq, len(b))
+	}
+	if err := ev.Prefix.UnmarshalBinary(fields[0]); err != nil {
+		return ev, fmt.Errorf("observation event %d: %w", seq, err)
+	}
+	// Only the form observe stores: a masked prefix without a zone.
+	if !ev.Prefix.IsValid() || ev.Prefix != ev.Prefix.Masked() || len(fields[0]) != 1+ev.Prefix.Addr().BitLen()/8 {
+		return ev, fmt.Errorf("observation event %d: prefix not in canonical form", seq)
+	}
+	ev.Observer, ev.List, ev.ID = string(fields[1]), string(fields[2]), string(fields[3])
+	return ev, nil
+}
 
 // Observations calls fn with observer's current set of list, in prefix order, from just
 // after prefix after (the zero Prefix: from the start), until fn returns false.
@@ -309,9 +352,9 @@ func observationPage(kv ipledger.KV, refs []obsRef, after uint64, limit int) ([]
 		if err != nil {
 			return nil, false, fmt.Errorf("get observation event: %w", err)
 		}
-		var ev ipledger.ObservationEvent
-		if len(b) < obsHeaderLen || json.Unmarshal(b[obsHeaderLen:], &ev) != nil {
-			return nil, false, ipledger.Errorf(ipledger.CodeInternal, "observation event %x does not decode", ref.key())
+		ev, err := decodeObsEvent(b, ref.seq)
+		if err != nil {
+			return nil, false, ipledger.Errorf(ipledger.CodeInternal, "%v", err)
 		}
 		out = append(out, ev)
 	}
