@@ -18,17 +18,24 @@ type bodyVector struct {
 	code ipledger.Code
 }
 
-// docBodyVectors reads the table under "### Body vectors" in docs/TRANSACTIONS.md:
-// | kind | `body` | code name |.
-func docBodyVectors(t testing.TB) []bodyVector {
-	b, err := os.ReadFile("../docs/TRANSACTIONS.md")
+// docAfter returns what follows marker in docs/name, failing the test if there is none.
+func docAfter(t testing.TB, name, marker string) string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/" + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, sect, ok := strings.Cut(string(b), "\n### Body vectors\n")
+	_, rest, ok := strings.Cut(string(b), marker)
 	if !ok {
-		t.Fatal("docs/TRANSACTIONS.md has no body vectors")
+		t.Fatalf("docs/%s has no %q", name, marker)
 	}
+	return rest
+}
+
+// docBodyVectors reads the table under "### Body vectors" in docs/TRANSACTIONS.md:
+// | kind | `body` | code name |.
+func docBodyVectors(t testing.TB) []bodyVector {
+	sect := docAfter(t, "TRANSACTIONS.md", "\n### Body vectors\n")
 	var out []bodyVector
 	for _, line := range strings.Split(sect, "\n") {
 		if strings.HasPrefix(line, "#") {

@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -10,15 +9,7 @@ import (
 // what encumbranceRules does, cell by cell ("blocks", "—" for allowed, "only if …" for
 // a sale subject to a lease).
 func TestEncumbranceTableDoc(t *testing.T) {
-	b, err := os.ReadFile("../docs/ARCHITECTURE.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, table, ok := strings.Cut(string(b), "| action ↓ kind → |")
-	if !ok {
-		t.Fatal("ARCHITECTURE.md has no encumbrance table")
-	}
-	lines := strings.Split(table, "\n")
+	lines := strings.Split(docAfter(t, "ARCHITECTURE.md", "| action ↓ kind → |"), "\n")
 	kinds := strings.Fields(strings.ReplaceAll(lines[0], "|", " "))
 	want := []string{encOffer, encLease, encListing, encSale, encHeld}
 	if strings.Join(kinds, " ") != strings.Join(want, " ") {

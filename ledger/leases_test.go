@@ -32,13 +32,16 @@ func (e *tenv) balance(org string) uint64 {
 	return b
 }
 
-func (e *tenv) lease(id uint64) *ipledger.Lease {
+func (e *tenv) lease(id uint64) *ipledger.Lease { return mustByID(e, LeaseByID, id, "lease") }
+
+// mustByID loads the what numbered id with get, failing the test if there is none.
+func mustByID[T any](e *tenv, get func(ipledger.KV, uint64) (*T, error), id uint64, what string) *T {
 	e.t.Helper()
-	l, err := LeaseByID(e.kv, id)
-	if err != nil || l == nil {
-		e.t.Fatalf("lease %d: %v %v", id, l, err)
+	v, err := get(e.kv, id)
+	if err != nil || v == nil {
+		e.t.Fatalf("%s %d: %v %v", what, id, v, err)
 	}
-	return l
+	return v
 }
 
 // inForce lists the authorisations in force now as "prefix-maxlen-ASn".

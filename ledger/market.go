@@ -606,8 +606,8 @@ func (a *apply) closeSale(s *ipledger.Sale, st string) error {
 // endListing closes listing id at its end (an event): without a bid it expires; with one it
 // sells to the highest bid (which is at or above the reserve), at once or, for a large
 // block, as a pending sale. It returns the event's kind. A settlement the rules refuse
-// (the fee account's balance would overflow, the policy changed) is a domain error: the
-// caller drops this overlay's writes and calls failListing.
+// (the transfer policy changed since the listing, as governance will change it) is a
+// domain error: the caller drops this overlay's writes and calls failListing.
 func (a *apply) endListing(l *ipledger.Listing, p Params) (string, error) {
 	if err := a.deleteEncumbrance(listingEnc(l)); err != nil {
 		return "", err

@@ -29,12 +29,7 @@ func (e *tenv) held(org string) uint64 {
 }
 
 func (e *tenv) listing(id uint64) *ipledger.Listing {
-	e.t.Helper()
-	l, err := ListingByID(e.kv, id)
-	if err != nil || l == nil {
-		e.t.Fatalf("listing %d: %v %v", id, l, err)
-	}
-	return l
+	return mustByID(e, ListingByID, id, "listing")
 }
 
 func (e *tenv) trades() []ipledger.Trade {
@@ -395,4 +390,36 @@ func TestEventLeafBound(t *testing.T) {
 			t.Errorf("1000 %s events take %d bytes", kind, n)
 		}
 	}
+}
+
+// TestSettlementRefused: a settlement the rules refuse at its time (here the transfer policy
+// changed meanwhile, as governance will change it) closes the listing or sale with
+// everything released, in its own overlay: nothing of the half-done settlement stays.
+func TestSettlementRefused(t *testing.T) {
+	e := marketEnv(t, nil)
+	e.list("193.0.4.0/24", 1000, time.Hour)
+	e.ok(ipledger.KindBid, ipledger.BidBody{Listing: 1, Amount: 2000}, "ORG-B")
+	e.ok(ipledger.KindAllocate, alloc("193.1.0.0/16", "ORG-S", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	e.ok(ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("193.1.0.0/16"), Buyer: "ORG-C", Price: 5000}, "ORG-S", "ORG-C")
+	p := must(ChainParams(e.kv))
+	p.Transfer.Statuses = []ipledger.Status{ipledger.StatusLegacy}
+	if err := (state{e.kv}).putParams(p); err != nil {
+		t.Fatal(err)
+	}
+	before := e.balance("ORG-S")
+	evs := e.advance(time.Hour)
+	if len(evs) != 1 || evs[0].Kind != "listing-failed" || e.listing(1).State != ipledger.ListingCancelled {
+		t.Fatalf("events %+v, listing %+v", evs, e.listing(1))
+	}
+	evs = e.advance(72 * time.Hour)
+	if len(evs) != 1 || evs[0].Kind != "sale-failed" || evs[0].Ref != "sale/1" {
+		t.Fatalf("events %+v", evs)
+	}
+	if e.holder("193.0.4.0/24") != "ORG-S" || e.held("ORG-B") != 0 || e.held("ORG-C") != 0 || e.balance("ORG-S") != before || len(e.trades()) != 0 {
+		t.Fatalf("holder %s, held %d %d, seller %d (was %d), trades %d", e.holder("193.0.4.0/24"), e.held("ORG-B"), e.held("ORG-C"), e.balance("ORG-S"), before, len(e.trades()))
+	}
+	e.conserved()
+	// Released: the block is free again (the policy now refuses a transfer, not the
+	// encumbrance).
+	e.fails(ipledger.CodePolicy, ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.4.0/24"), To: "ORG-B"}, "ORG-S", "ORG-B")
 }

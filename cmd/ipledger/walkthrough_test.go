@@ -73,6 +73,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 		// Routes and leases are tables with RFC 3339 times, not JSON with Unix seconds.
 		`\n\d+\s+193\.0\.64\.0/24\s+24\s+AS64500\s+ORG-BOB\s+yes\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+1\s+`,
 		`\n1\s+193\.0\.64\.0/24\s+ORG-ALICE\s+ORG-BOB\s+AS64500\s+512\s+30d\s+1/3\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+`,
+		// The market: the listing with Bob's bid, the swap (fee 15) and the unpriced transfer.
+		`\n1\s+193\.0\.65\.0/24\s+ORG-ALICE\s+1000\s+1\s+\S+\s+1\s+1200\s+ORG-BOB\s+open\n`,
+		`\n\d+\s+\S+\s+swap\s+193\.0\.66\.0/24\s+ORG-ALICE\s+ORG-BOB\s+3000\s+15\s+256\s+11\s+no\n`,
+		`\n\d+\s+\S+\s+transfer\s+193\.0\.128\.0/17\s+ORG-ALICE\s+ORG-BOB\s+0\s+0\s+32768\s+0\s+no\n`,
 	} {
 		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("walk-through output does not match %s:\n%s", want, got)
