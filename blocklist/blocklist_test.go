@@ -3,6 +3,8 @@ package blocklist_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"slices"
@@ -218,30 +220,14 @@ func TestObserveMatchesFile(t *testing.T) {
 	if !entriesEqual(e.current(list), first.Entries) {
 		t.Fatal("the ledger's set differs from the first snapshot")
 	}
-	day := &blocklist.List{Time: first.Time, Entries: slices.Clone(first.Entries)}
 	posted := 0
-	for i := 0; i < len(events); {
-		ts := events[i].listTime
-		for ; i < len(events) && events[i].listTime == ts; i++ {
-			ev := events[i]
-			day.Entries = slices.DeleteFunc(day.Entries, func(x blocklist.Entry) bool { return x.Prefix == ev.entry.Prefix })
-			if ev.listed {
-				day.Entries = append(day.Entries, ev.entry)
-			}
-		}
-		slices.SortFunc(day.Entries, func(a, b blocklist.Entry) int {
-			if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-				return c
-			}
-			return a.Prefix.Bits() - b.Prefix.Bits()
-		})
-		day.Time = ts
-		posted += e.sync(list, day, time.Unix(ts, 0), 7) // small batches: several per day
+	for _, day := range dailyLists(t, first) {
+		posted += e.sync(list, day, time.Unix(day.Time, 0), 7) // small batches: several per day
 		if !entriesEqual(e.current(list), day.Entries) {
-			t.Fatalf("after the list of %d the ledger's set differs", ts)
+			t.Fatalf("after the list of %d the ledger's set differs", day.Time)
 		}
 		// Running again changes nothing.
-		if n := e.sync(list, day, time.Unix(ts, 0), 7); n != 0 {
+		if n := e.sync(list, day, time.Unix(day.Time, 0), 7); n != 0 {
 			t.Fatalf("a second run posted %d changes", n)
 		}
 	}
@@ -270,6 +256,48 @@ func TestObserveMatchesFile(t *testing.T) {
 	listed, _ := ipledger.PrefixResource(last.Entries[0].Prefix)
 	if g := must(t)(ledger.GradeOf(e.kv, listed, now)); g != ledger.GradeC {
 		t.Errorf("%s, listed now: grade %s", listed, g)
+	}
+}
+
+// dailyLists rebuilds the list of every day of the events file from the first snapshot.
+func dailyLists(t *testing.T, first *blocklist.List) []*blocklist.List {
+	events := readEvents(t)
+	day := slices.Clone(first.Entries)
+	var out []*blocklist.List
+	for i := 0; i < len(events); {
+		ts := events[i].listTime
+		for ; i < len(events) && events[i].listTime == ts; i++ {
+			ev := events[i]
+			day = slices.DeleteFunc(day, func(x blocklist.Entry) bool { return x.Prefix == ev.entry.Prefix })
+			if ev.listed {
+				day = append(day, ev.entry)
+			}
+		}
+		l := &blocklist.List{Time: ts, Entries: slices.Clone(day)}
+		slices.SortFunc(l.Entries, func(a, b blocklist.Entry) int {
+			return cmp.Or(a.Prefix.Addr().Compare(b.Prefix.Addr()), cmp.Compare(a.Prefix.Bits(), b.Prefix.Bits()))
+		})
+		out = append(out, l)
+	}
+	return out
+}
+
+// TestObserveAnySequence: whichever days an observer runs on (days skipped, the same day
+// twice) and whatever its batch size, after each run the ledger's set is that day's list.
+func TestObserveAnySequence(t *testing.T) {
+	first := readDROP(t, snapshot1)
+	days := dailyLists(t, first)
+	rng := rand.New(rand.NewPCG(18, 2025))
+	for round := range 4 {
+		e := newObserverEnv(t)
+		const list = "drop"
+		e.sync(list, first, time.Unix(first.Time, 0), 1+rng.IntN(400))
+		for i := 0; i < len(days); i += rng.IntN(4) { // 0: the same day again
+			e.sync(list, days[i], time.Unix(days[i].Time, 0), 1+rng.IntN(50))
+			if !entriesEqual(e.current(list), days[i].Entries) {
+				t.Fatalf("round %d, day %d: the ledger's set differs from the list", round, i)
+			}
+		}
 	}
 }
 
