@@ -36,29 +36,23 @@ func observeCmd(e *env) *cobra.Command {
 		Use:   "observe",
 		Short: "Post a blocklist's changes as an observer: only the listings and delistings go on the ledger, never the file",
 	}
-	drop := &cobra.Command{
-		Use:   "drop FILE",
-		Short: "Spamhaus DROP JSON (drop_v4.json): the list's timestamp is its metadata line's",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.list == "" {
-				f.list = "spamhaus-drop"
-			}
-			return observeFile(cmd.Context(), e, f, args[0], blocklist.ReadDROP)
-		},
-	}
-	netset := &cobra.Command{
-		Use:   "netset FILE",
-		Short: "A FireHOL netset (one CIDR or address a line); --list names it, --time dates it (default: the file's modification time)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if f.list == "" {
+	for _, format := range []struct {
+		use, short, list string // list: the default name; "" requires --list
+		read             func(io.Reader) (*blocklist.List, error)
+	}{
+		{"drop FILE", "Spamhaus DROP JSON (drop_v4.json): the list's timestamp is its metadata line's", "spamhaus-drop", blocklist.ReadDROP},
+		{"netset FILE", "A FireHOL netset (one CIDR or address a line); --list names it, --time dates it (default: the file's modification time)", "", blocklist.ReadNetset},
+	} {
+		sub := &cobra.Command{Use: format.use, Short: format.short, Args: cobra.ExactArgs(1)}
+		sub.RunE = func(cmd *cobra.Command, args []string) error {
+			if f.list == "" && format.list == "" {
 				return fmt.Errorf("--list is required: the name the observations carry (e.g. firehol-level1)")
 			}
-			return observeFile(cmd.Context(), e, f, args[0], blocklist.ReadNetset)
-		},
-	}
-	for _, sub := range []*cobra.Command{drop, netset} {
+			if f.list == "" {
+				f.list = format.list
+			}
+			return observeFile(cmd.Context(), e, f, args[0], format.read)
+		}
 		fs := sub.Flags()
 		fs.StringVar(&f.as, "as", Observer, "the observer signing the observations")
 		fs.StringVar(&f.key, "key", "", "key file name in HOME/keys for --as (default: the --as handle)")
