@@ -125,6 +125,9 @@ type Organisation struct {
 	Created         time.Time   `json:"created"`
 	Updated         time.Time   `json:"updated"`
 	OpaqueID        string      `json:"opaque_id,omitempty"` // delegated-extended opaque-id it was imported from
+	// Observer may post blocklist observations (KindObserve; named in genesis until
+	// governance admits observers).
+	Observer bool `json:"observer,omitempty"`
 }
 
 // HasKey reports whether k is one of o's keys.

@@ -70,6 +70,9 @@ const (
 	KindCancelListing Kind = 24 // CancelListingBody, signed by the seller (only without bids)
 	KindSwap          Kind = 25 // SwapBody, signed by the seller, then the buyer
 	KindCancelSale    Kind = 26 // CancelSaleBody, signed by the seller within the challenge window
+
+	// Reputation (observe.go).
+	KindObserve Kind = 40 // ObserveBody, signed by an observer
 )
 
 var kindNames = map[Kind]string{
@@ -99,6 +102,7 @@ var kindNames = map[Kind]string{
 	KindCancelListing:    "cancel-listing",
 	KindSwap:             "swap",
 	KindCancelSale:       "cancel-sale",
+	KindObserve:          "observe",
 }
 
 // String returns the kind's name as the CLI spells it, e.g. "allocate".

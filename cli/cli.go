@@ -98,7 +98,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return applyEnv(cmd.Flags())
 	}
-	root.AddCommand(devCmd(e), initCmd(e), nodeCmd(e), testnetCmd(e), keyCmd(e), txCmd(e), queryCmd(e), importCmd(e), replayCmd(e), benchCmd(e), witnessCmd(e), auditCmd(e), walletCmd(e))
+	root.AddCommand(devCmd(e), initCmd(e), nodeCmd(e), testnetCmd(e), keyCmd(e), txCmd(e), queryCmd(e), importCmd(e), replayCmd(e), benchCmd(e), witnessCmd(e), auditCmd(e), walletCmd(e), observeCmd(e))
 	return root
 }
 

@@ -72,6 +72,14 @@ func createHome(home string, o homeOptions, cfg *Config) error {
 		}
 	}
 	g.SettlementAgents = []ledger.GenesisOrg{{Handle: SettlementAgent, Name: "Settlement agent of this registry", Keys: []ipledger.PublicKey{agent.Public()}}}
+	// And one blocklist observer, so that ipledger observe works at once.
+	observer, err := loadKey(home, Observer)
+	if err != nil {
+		if observer, err = createKey(home, Observer); err != nil {
+			return err
+		}
+	}
+	g.Observers = []ledger.GenesisOrg{{Handle: Observer, Name: "Blocklist observer of this registry", Keys: []ipledger.PublicKey{observer.Public()}}}
 	pk, _, err := chain.InitHome(home)
 	if err != nil {
 		return err

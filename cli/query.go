@@ -144,6 +144,7 @@ func queryCmd(e *env) *cobra.Command {
 		c.AddCommand(sub)
 	}
 	c.AddCommand(queryMarketCmd(run))
+	c.AddCommand(passportQueryCmd(run))
 	return c
 }
 

@@ -394,11 +394,16 @@ func (c nameCache) holding(h *ipledger.Holding) (apitypes.HoldingInfo, error) {
 // leaves. next is the position to ask from for the rest ("" when there is none). It reads
 // at most MaxHistory+1 index entries per object and stops with ctx's error.
 func (s *server) history(ctx context.Context, after ipledger.HistoryPos, objects ...string) (out []apitypes.HistoryItem, next string, err error) {
+	return s.historyPage(ctx, after, MaxHistory, objects...)
+}
+
+// historyPage is history with at most limit (≤ MaxHistory) entries.
+func (s *server) historyPage(ctx context.Context, after ipledger.HistoryPos, limit int, objects ...string) (out []apitypes.HistoryItem, next string, err error) {
 	out = []apitypes.HistoryItem{}
 	truncated := false
 	seen := map[ipledger.HistoryPos]bool{}
 	for _, obj := range objects {
-		es, more, err := s.app.HistoryPage(ctx, obj, after, MaxHistory)
+		es, more, err := s.app.HistoryPage(ctx, obj, after, limit)
 		if err != nil {
 			return nil, "", fmt.Errorf("history of %s: %w", obj, err)
 		}
@@ -415,8 +420,8 @@ func (s *server) history(ctx context.Context, after ipledger.HistoryPos, objects
 	slices.SortFunc(out, func(a, b apitypes.HistoryItem) int {
 		return cmp.Or(cmp.Compare(a.Height, b.Height), cmp.Compare(a.Index, b.Index))
 	})
-	if len(out) > MaxHistory {
-		out, truncated = out[:MaxHistory], true
+	if len(out) > limit {
+		out, truncated = out[:limit], true
 	}
 	// A block's record is read only for its time-driven events, or where the log cannot
 	// say (an older part of the log a snapshot did not bring), and once per request.

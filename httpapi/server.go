@@ -146,6 +146,7 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.handle("GET /v1/blocks/{height}", s.block)
 	s.handle("GET /v1/search", s.search)
 	s.mountMarket()
+	s.mountReputation()
 	if lr, ok := app.(logReader); ok {
 		s.mountLog(lr)
 	}

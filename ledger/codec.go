@@ -92,7 +92,8 @@ const (
 	orgFlagRegistry = 1 << iota
 	orgFlagAuthoritative
 	orgFlagSettlementAgent
-	orgFlagsKnown = orgFlagRegistry | orgFlagAuthoritative | orgFlagSettlementAgent
+	orgFlagObserver
+	orgFlagsKnown = orgFlagRegistry | orgFlagAuthoritative | orgFlagSettlementAgent | orgFlagObserver
 )
 
 func encodeOrg(o *ipledger.Organisation) []byte {
@@ -110,6 +111,9 @@ func encodeOrg(o *ipledger.Organisation) []byte {
 	}
 	if o.SettlementAgent {
 		flags |= orgFlagSettlementAgent
+	}
+	if o.Observer {
+		flags |= orgFlagObserver
 	}
 	b = append(b, flags)
 	b = binary.AppendUvarint(b, uint64(len(o.Keys)))
@@ -145,6 +149,7 @@ func decodeOrg(b []byte) (*ipledger.Organisation, error) {
 	o.IsRegistry = b[0]&orgFlagRegistry != 0
 	o.Authoritative = b[0]&orgFlagAuthoritative != 0
 	o.SettlementAgent = b[0]&orgFlagSettlementAgent != 0
+	o.Observer = b[0]&orgFlagObserver != 0
 	b = b[1:]
 	nk, n := binary.Uvarint(b)
 	if n <= 0 || nk > uint64(len(b)-n)/32 {

@@ -54,6 +54,10 @@ func DescribeKey(key, value []byte) string {
 		return fmt.Sprintf("counter %q", key[1:])
 	case tagMeta:
 		return fmt.Sprintf("chain parameter %q", key[1:])
+	case tagObserved:
+		return fmt.Sprintf("observation set entry (key %x)", key)
+	case tagObsEvent:
+		return fmt.Sprintf("observation event (key %x)", key)
 	case tagValidator:
 		return fmt.Sprintf("validator %x", key[1:])
 	}

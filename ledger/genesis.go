@@ -17,6 +17,9 @@ type Genesis struct {
 	// SettlementAgents may mint and burn settlement credits. An agent that is also a
 	// registry is marked as such; any other is created as an organisation of its own.
 	SettlementAgents []GenesisOrg `json:"settlement_agents,omitempty"`
+	// Observers may post blocklist observations (KindObserve) until governance admits
+	// them; like an agent, one that is not a registry is created as an organisation.
+	Observers []GenesisOrg `json:"observers,omitempty"`
 	// Params are the chain's parameters; zero fields take DefaultParams.
 	Params Params `json:"params,omitzero"`
 	// Validators is the consensus validator set with each validator's operator; it must
@@ -56,6 +59,12 @@ type Params struct {
 	MaxListing int64 `json:"max_listing,omitempty"`
 	// Transfer is the transfer policy: checked for every sale and every plain transfer.
 	Transfer TransferPolicy `json:"transfer_policy,omitzero"`
+
+	// MaxObservations is the most changes one observe transaction carries (default 400).
+	MaxObservations int `json:"max_observations,omitempty"`
+	// GradeWindow is how long, in seconds, a listing of a block keeps its grade at B after
+	// it was delisted (default 365 days).
+	GradeWindow int64 `json:"grade_window,omitempty"`
 }
 
 // TransferPolicy is what may change holder, by a sale on any venue or a plain transfer.
@@ -81,6 +90,7 @@ func DefaultParams() Params {
 		LeaseGrace: 3 * 24 * 3600, AS0Grace: 7 * 24 * 3600, MaxSettlements: 1000,
 		FeeBasisPoints: 50, FeeAccount: ipledger.IANA, SoftClose: 10 * 60,
 		LargeSaleUnits: 1 << 16, ChallengeWindow: 72 * 3600, MaxListing: 90 * 24 * 3600,
+		MaxObservations: DefaultMaxObservations, GradeWindow: 365 * 24 * 3600,
 	}
 }
 
@@ -115,6 +125,12 @@ func (p Params) withDefaults() Params {
 		p.MaxListing = d.MaxListing
 	}
 	p.Transfer.HoldingPeriod = max(p.Transfer.HoldingPeriod, 0)
+	if p.MaxObservations <= 0 {
+		p.MaxObservations = d.MaxObservations
+	}
+	if p.GradeWindow <= 0 {
+		p.GradeWindow = d.GradeWindow
+	}
 	// A block's events are recorded in one log leaf, which must fit a log entry (64 KiB):
 	// 1000 events of the longest kind and reference take 63 KB (TestEventLeafBound).
 	p.MaxSettlements = min(p.MaxSettlements, 1000)
@@ -185,27 +201,11 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 			return err
 		}
 	}
-	for _, r := range g.SettlementAgents {
-		o, err := a.org(r.Handle)
-		if err != nil {
-			return err
-		}
-		if o == nil {
-			if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
-				return fmt.Errorf("genesis settlement agent: %w", err)
-			}
-			o = &ipledger.Organisation{
-				Handle: r.Handle, Name: r.Name, Country: r.Country, AbuseMailbox: r.AbuseMailbox,
-				Keys: dedupKeys(r.Keys), Created: block.Time, Updated: block.Time,
-			}
-		}
-		if len(o.Keys) == 0 {
-			return fmt.Errorf("genesis settlement agent %s has no key", r.Handle)
-		}
-		o.SettlementAgent = true
-		if err := a.putOrg(o); err != nil {
-			return err
-		}
+	if err := a.genesisRole(g.SettlementAgents, "settlement agent", func(o *ipledger.Organisation) { o.SettlementAgent = true }); err != nil {
+		return err
+	}
+	if err := a.genesisRole(g.Observers, "observer", func(o *ipledger.Organisation) { o.Observer = true }); err != nil {
+		return err
 	}
 	params := g.Params.withDefaults()
 	if !ipledger.ValidHandle(params.FeeAccount) {
@@ -331,4 +331,32 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]ipledger.Even
 		ev.Touched = a.touched
 		events = append(events, ev)
 	}
+}
+
+// genesisRole gives each of orgs a role genesis names (mark sets it): an organisation
+// that is not already one (a registry) is created with its keys; each must have a key.
+func (a *apply) genesisRole(orgs []GenesisOrg, role string, mark func(*ipledger.Organisation)) error {
+	for _, r := range orgs {
+		o, err := a.org(r.Handle)
+		if err != nil {
+			return err
+		}
+		if o == nil {
+			if err := checkOrgFields(r.Handle, r.Name, r.Country, r.AbuseMailbox); err != nil {
+				return fmt.Errorf("genesis %s: %w", role, err)
+			}
+			o = &ipledger.Organisation{
+				Handle: r.Handle, Name: r.Name, Country: r.Country, AbuseMailbox: r.AbuseMailbox,
+				Keys: dedupKeys(r.Keys), Created: a.block.Time, Updated: a.block.Time,
+			}
+		}
+		if len(o.Keys) == 0 {
+			return fmt.Errorf("genesis %s %s has no key", role, r.Handle)
+		}
+		mark(o)
+		if err := a.putOrg(o); err != nil {
+			return err
+		}
+	}
+	return nil
 }

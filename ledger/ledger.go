@@ -230,6 +230,7 @@ func init() {
 		ipledger.KindCancelListing:    kindOf((*apply).cancelListing),
 		ipledger.KindSwap:             kindOf((*apply).swap),
 		ipledger.KindCancelSale:       kindOf((*apply).cancelSale),
+		ipledger.KindObserve:          kindOf((*apply).observe, requireObserver),
 	}
 }
 

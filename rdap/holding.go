@@ -47,7 +47,8 @@ func (rc *request) holding(h *ipledger.Holding, parent string, full bool) (objec
 	}, nil
 }
 
-// holdingLinks are self, the holding's ledger history in the JSON API, and the RFC 9910
+// holdingLinks are self, the holding's ledger history in the JSON API, its state proof, an
+// address block's passport (issue 18), and the RFC 9910
 // relations up (when the holding's range can be named exactly) and top.
 func (rc *request) holdingLinks(h *ipledger.Holding, self string) []link {
 	out := []link{
@@ -56,6 +57,10 @@ func (rc *request) holdingLinks(h *ipledger.Holding, self string) []link {
 			Title: "Ledger history of " + h.Handle()},
 		{Value: self, Rel: "related", Href: rc.api + holdingProofPath(h.ID), Type: "application/json",
 			Title: "State proof of " + h.Handle()},
+	}
+	if h.Resource.Family() != ipledger.ASN {
+		out = append(out, link{Value: self, Rel: "related", Href: rc.api + passportPath(h.Resource), Type: "application/json",
+			Title: "IP passport of " + h.Resource.String() + ": its history, blocklist observations and grade"})
 	}
 	if h.Depth == 0 {
 		return out

@@ -233,4 +233,7 @@ func orgAPIPath(handle string) string { return "v1/orgs/" + url.PathEscape(handl
 
 func holdingProofPath(id uint64) string { return "v1/proof/holdings/" + strconv.FormatUint(id, 10) }
 
+// passportPath is the JSON API path of an address block's passport.
+func passportPath(r ipledger.Resource) string { return "v1/passport/" + r.String() }
+
 func orgProofPath(handle string) string { return "v1/proof/orgs/" + url.PathEscape(handle) }

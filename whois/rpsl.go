@@ -303,6 +303,9 @@ func holdingObject(h *ipledger.Holding, holder *ipledger.Organisation) *object {
 		o.add("remarks", "split from "+ipledger.HoldingHandle(h.Origin))
 	}
 	o.add("remarks", "history: /v1/holdings/"+strconv.FormatUint(h.ID, 10)+" on the JSON API of any ipledger node")
+	if typ == typeInetnum || typ == typeInet6num {
+		o.add("remarks", "passport (history, blocklist observations, grade): /v1/passport/"+h.Resource.String())
+	}
 	if holder != nil {
 		for _, m := range maintainers(holder) {
 			o.add("mnt-by", m)
