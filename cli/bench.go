@@ -265,6 +265,7 @@ func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger
 	runCtx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	start := time.Now()
+	cpu := startCPUWindow(ctx, cls, dur)
 	var wg sync.WaitGroup
 	// post submits tx and waits for its commit; nil stops the client.
 	post := func(i int, tx []byte) *apitypes.SubmitResult {
@@ -391,6 +392,7 @@ func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger
 		}
 		fmt.Fprintf(e.stdout, "signed %d transactions ahead in %.1f s\n", n*per, time.Since(t0).Seconds())
 		start = time.Now()
+		cpu = startCPUWindow(ctx, cls, dur)
 		cancel()
 		runCtx, cancel = context.WithTimeout(ctx, dur)
 		defer cancel()
@@ -431,6 +433,11 @@ func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger
 	}
 	fmt.Fprintf(e.stdout, "committed %d transactions in %.1f s: %.0f tx/s; POST-to-commit latency p50 %s p99 %s; %d rejected, %d client errors\n",
 		ok.Load(), el.Seconds(), float64(ok.Load())/el.Seconds(), pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), rejected.Load(), failed.Load())
+	if sec, err := cpu.seconds(); err != nil {
+		fmt.Fprintf(e.stdout, "node CPU per committed transaction: unknown (%v)\n", userError(err))
+	} else if ok.Load() > 0 {
+		fmt.Fprintf(e.stdout, "node CPU %.1f s in the window: %.0f CPU-µs per committed transaction\n", sec, sec*1e6/float64(ok.Load()))
+	}
 	if p := firstErr.Load(); p != nil {
 		fmt.Fprintf(e.stdout, "first client error: %v\n", userError(*p))
 		if ipledger.ErrorCode(*p) == ipledger.CodeRateLimited {
