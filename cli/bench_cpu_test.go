@@ -1,8 +1,16 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/ipledger/ipledger/client"
 )
 
 func TestParseCPUSeconds(t *testing.T) {
@@ -46,4 +54,30 @@ func FuzzParseCPUSeconds(f *testing.F) {
 			t.Fatalf("value %v from text without the metric", v)
 		}
 	})
+}
+
+// TestCPUWindow reads two nodes' CPU at the window's start and end and sums them.
+func TestCPUWindow(t *testing.T) {
+	var cls []*client.Client
+	for _, step := range []float64{1.5, 0.25} {
+		var calls atomic.Int64
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/metrics" {
+				http.NotFound(w, r)
+				return
+			}
+			fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %g\n", 10+step*float64(calls.Add(1)))
+		}))
+		defer srv.Close()
+		cls = append(cls, &client.Client{Base: srv.URL, HTTP: srv.Client()})
+	}
+	w := startCPUWindow(context.Background(), cls, 10*time.Millisecond)
+	sec, err := w.seconds()
+	if err != nil || sec != 1.75 {
+		t.Fatalf("window: %v s, %v; want 1.75 s", sec, err)
+	}
+	bad := &client.Client{Base: "http://127.0.0.1:1", HTTP: http.DefaultClient}
+	if _, err := startCPUWindow(context.Background(), []*client.Client{bad}, time.Millisecond).seconds(); err == nil {
+		t.Fatal("no error from a node that does not answer")
+	}
 }
