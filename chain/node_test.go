@@ -75,7 +75,7 @@ func TestNodeCommitsAndResumes(t *testing.T) {
 		t.Fatalf("overlap: %s", out.Code)
 	}
 	// What the app keeps of pending transactions is gone once they commit or are refused.
-	if d, v := len(n.App().decoded.m), len(n.App().verified.m); d != 0 || v != 0 {
+	if d, v := n.App().decoded.len(), n.App().verified.len(); d != 0 || v != 0 {
 		t.Fatalf("after the commits %d decoded and %d verified transactions are still kept", d, v)
 	}
 	snap := n.App().Committed()

@@ -40,7 +40,11 @@ With --workload lease the clients pair up: the first of a pair offers /28s of it
 lease, the second takes each offer (paying its first period from credits the settlement
 agent minted at set-up, with the agent key from --home) and publishes the block's
 geolocation; the lessor also authorises a route for another /28 of its block. Every
-transaction of the lease life cycle is counted.`,
+transaction of the lease life cycle is counted.
+
+The summary gives the node's CPU time per committed transaction (the nodes' together when
+--node names several), from process_cpu_seconds_total on their /metrics at the window's
+start and end.`,
 		Args: cobra.NoArgs,
 		RunE: e.inHome(func(cmd *cobra.Command, _ []string, home string) error {
 			ripeKey, err := loadKey(home, ipledger.RIPENCC)
@@ -265,6 +269,10 @@ func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger
 	runCtx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	start := time.Now()
+	var cpu *cpuWindow // the nodes' CPU over the window, from its start
+	if agentKey != nil {
+		cpu = startCPUWindow(ctx, cls, dur)
+	}
 	var wg sync.WaitGroup
 	// post submits tx and waits for its commit; nil stops the client.
 	post := func(i int, tx []byte) *apitypes.SubmitResult {
@@ -391,6 +399,7 @@ func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger
 		}
 		fmt.Fprintf(e.stdout, "signed %d transactions ahead in %.1f s\n", n*per, time.Since(t0).Seconds())
 		start = time.Now()
+		cpu = startCPUWindow(ctx, cls, dur)
 		cancel()
 		runCtx, cancel = context.WithTimeout(ctx, dur)
 		defer cancel()
@@ -431,6 +440,11 @@ func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger
 	}
 	fmt.Fprintf(e.stdout, "committed %d transactions in %.1f s: %.0f tx/s; POST-to-commit latency p50 %s p99 %s; %d rejected, %d client errors\n",
 		ok.Load(), el.Seconds(), float64(ok.Load())/el.Seconds(), pct(0.50).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), rejected.Load(), failed.Load())
+	if sec, err := cpu.seconds(); err != nil {
+		fmt.Fprintf(e.stdout, "node CPU per committed transaction: unknown (%v)\n", userError(err))
+	} else if ok.Load() > 0 {
+		fmt.Fprintf(e.stdout, "node CPU %.1f s in the window: %.0f CPU-µs per committed transaction\n", sec, sec*1e6/float64(ok.Load()))
+	}
 	if p := firstErr.Load(); p != nil {
 		fmt.Fprintf(e.stdout, "first client error: %v\n", userError(*p))
 		if ipledger.ErrorCode(*p) == ipledger.CodeRateLimited {

@@ -308,6 +308,7 @@ type serveFlags struct {
 	http, p2p, rpc, peers string
 	whois, rtr            string
 	memLimit              string
+	pprof                 string     // --pprof: the debug listener's loopback address, "off" for none
 	witnesses             []string   // URL=VKEY each
 	noCheckpoints         bool       // --checkpoints=false; the zero value signs
 	noWeb                 bool       // --web=false; the zero value serves the explorer

@@ -155,6 +155,9 @@ var serveOptions = []option{
 			_, err := chain.ParseThreshold(s.diskStopBelow)
 			return err
 		}},
+	{name: "pprof", def: "off", usage: "debug listener serving Go's profiles (net/http/pprof: CPU, heap, allocations, mutex and block) at /debug/pprof/, a loopback address such as 127.0.0.1:6060; off to disable",
+		at:    func(s *serveFlags) any { return &s.pprof },
+		check: func(s *serveFlags) error { return checkPprofAddr(s.pprof) }},
 	{name: "mem-limit", def: "750MiB", usage: "soft memory limit of the Go heap (GOMEMLIMIT syntax, e.g. 800MiB, 4GiB; off for none); the environment's GOMEMLIMIT wins. The default keeps the largest import (2014-06) under 1 GiB resident",
 		at: func(s *serveFlags) any { return &s.memLimit },
 		check: func(s *serveFlags) error {

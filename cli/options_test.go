@@ -35,6 +35,7 @@ var optionExamples = map[string][2]string{
 	"disk-refuse-below": {"10GiB", "1%"},
 	"disk-stop-below":   {"1GiB", "2GiB,2%"},
 	"mem-limit":         {"1GiB", "off"},
+	"pprof":             {"127.0.0.1:6060", "[::1]:0"},
 }
 
 // badValues are values an option's flag refuses, for options where badValue cannot make
@@ -48,6 +49,7 @@ var badValues = map[string]string{
 	"mem-limit":                "lots",
 	"p2p-max-conns-per-client": "-1",
 	"timeout-commit":           "-5ms",
+	"pprof":                    "0.0.0.0:6060",
 }
 
 // sampleValues returns two valid values of o, neither its default.

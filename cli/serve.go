@@ -47,6 +47,11 @@ func startServer(ctx context.Context, home string, sf serveFlags, log *slog.Logg
 	if ceiling > 0 {
 		go governMemory(ctx, ceiling, memHeadroom)
 	}
+	if sf.pprof != "off" && sf.pprof != "" {
+		if _, err := startPprof(ctx, sf.pprof, log); err != nil {
+			return nil, err
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ss, err := sf.stateSync.options()
