@@ -38,28 +38,59 @@ func (c *blockCache) put(h int64, r *ipledger.BlockRecord) {
 // waiting for txCache's lock, docs/BENCHMARKS.md session 8).
 const cacheShards = 64
 
-// sigCache remembers transactions whose signatures this node verified, so each signature
-// is checked once per node (CheckTx or ProcessProposal), not again in FinalizeBlock. A
-// shard that reaches its part of the bound forgets all it holds: crude but bounded, and a
-// miss only costs a re-verification.
-type sigCache struct {
-	shards [cacheShards]sigShard
+// shard is one independently locked part of sigCache or txCache: a map that forgets all it
+// holds when it reaches max (crude but bounded: a miss only costs work done again).
+type shard[K comparable, V any] struct {
+	mu  sync.Mutex
+	m   map[K]V
+	max int
 }
 
-type sigShard struct {
-	mu  sync.Mutex
-	m   map[ipledger.Hash]struct{}
-	max int
+func (s *shard[K, V]) init(bound int) { *s = shard[K, V]{m: map[K]V{}, max: max(1, bound/cacheShards)} }
+
+func (s *shard[K, V]) put(k K, v V) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= s.max {
+		clear(s.m)
+	}
+	s.m[k] = v
+}
+
+func (s *shard[K, V]) remove(k K) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, k)
+}
+
+// shardsLen is the number of entries held in shards, for tests.
+func shardsLen[K comparable, V any](shards []shard[K, V]) int {
+	n := 0
+	for i := range shards {
+		s := &shards[i]
+		s.mu.Lock()
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// sigCache remembers transactions whose signatures this node verified, so each signature
+// is checked once per node (CheckTx or ProcessProposal), not again in FinalizeBlock.
+type sigCache struct {
+	shards [cacheShards]shard[ipledger.Hash, struct{}]
 }
 
 func (c *sigCache) init(bound int) {
 	for i := range c.shards {
-		c.shards[i] = sigShard{m: map[ipledger.Hash]struct{}{}, max: max(1, bound/cacheShards)}
+		c.shards[i].init(bound)
 	}
 }
 
 // shard picks by the hash's first byte: SHA-256 spreads transactions evenly.
-func (c *sigCache) shard(h ipledger.Hash) *sigShard { return &c.shards[int(h[0])%cacheShards] }
+func (c *sigCache) shard(h ipledger.Hash) *shard[ipledger.Hash, struct{}] {
+	return &c.shards[int(h[0])%cacheShards]
+}
 
 func (c *sigCache) has(h ipledger.Hash) bool {
 	s := c.shard(h)
@@ -69,58 +100,26 @@ func (c *sigCache) has(h ipledger.Hash) bool {
 	return ok
 }
 
-func (c *sigCache) add(h ipledger.Hash) {
-	s := c.shard(h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.m) >= s.max {
-		clear(s.m)
-	}
-	s.m[h] = struct{}{}
-}
-
-func (c *sigCache) remove(h ipledger.Hash) {
-	s := c.shard(h)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, h)
-}
-
-// len is the number of transactions held, for tests.
-func (c *sigCache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
-	}
-	return n
-}
+func (c *sigCache) add(h ipledger.Hash)    { c.shard(h).put(h, struct{}{}) }
+func (c *sigCache) remove(h ipledger.Hash) { c.shard(h).remove(h) }
+func (c *sigCache) len() int               { return shardsLen(c.shards[:]) }
 
 // txCache keeps pending transactions decoded, by their encoding, so that CheckTx, its
 // rechecks, PrepareProposal, ProcessProposal and FinalizeBlock do not decode each again.
-// Like sigCache it is bounded crudely: a miss only costs a decoding. A shard that reaches
-// its part of the bound forgets all it holds (a miss only costs a decoding).
+// A miss only costs a decoding.
 type txCache struct {
 	seed   maphash.Seed
-	shards [cacheShards]txShard
-}
-
-type txShard struct {
-	mu  sync.Mutex
-	m   map[string]*ipledger.Tx
-	max int
+	shards [cacheShards]shard[string, *ipledger.Tx]
 }
 
 func (c *txCache) init(bound int) {
 	c.seed = maphash.MakeSeed()
 	for i := range c.shards {
-		c.shards[i] = txShard{m: map[string]*ipledger.Tx{}, max: max(1, bound/cacheShards)}
+		c.shards[i].init(bound)
 	}
 }
 
-func (c *txCache) shard(b []byte) *txShard {
+func (c *txCache) shard(b []byte) *shard[string, *ipledger.Tx] {
 	return &c.shards[maphash.Bytes(c.seed, b)%cacheShards]
 }
 
@@ -128,19 +127,11 @@ func (c *txCache) get(b []byte) *ipledger.Tx {
 	s := c.shard(b)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.m[string(b)]
+	return s.m[string(b)] // no copy of b for the lookup
 }
 
-func (c *txCache) put(b []byte, tx *ipledger.Tx) {
-	s := c.shard(b)
-	k := string(b) // the key's copy, made before taking the lock
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.m) >= s.max {
-		clear(s.m)
-	}
-	s.m[k] = tx
-}
+// put keeps tx; the key's copy is made before the lock is taken.
+func (c *txCache) put(b []byte, tx *ipledger.Tx) { c.shard(b).put(string(b), tx) }
 
 func (c *txCache) remove(b []byte) {
 	s := c.shard(b)
@@ -149,14 +140,4 @@ func (c *txCache) remove(b []byte) {
 	delete(s.m, string(b))
 }
 
-// len is the number of transactions held, for tests.
-func (c *txCache) len() int {
-	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
-	}
-	return n
-}
+func (c *txCache) len() int { return shardsLen(c.shards[:]) }
