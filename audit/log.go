@@ -113,7 +113,9 @@ func (s *leafStream) peek(ctx context.Context) (leafItem, bool) {
 		case b, open := <-s.ch:
 			switch {
 			case !open:
-				s.ended = true
+				// The fetcher closes the stream when ctx ends too: that end is a stop, not
+				// the end of the log.
+				s.ended, s.err = true, ctx.Err()
 			case b.err != nil:
 				s.ended, s.err = true, b.err
 			default:

@@ -89,6 +89,10 @@ func (r *run) verify(ctx context.Context) error {
 			select {
 			case g, ok := <-headers:
 				if !ok {
+					// The fetcher stops when ctx ends; a stop is then the caller's, not the fetcher's.
+					if err := ctx.Err(); err != nil {
+						return err
+					}
 					return fmt.Errorf("audit: header fetcher stopped at %d", h)
 				}
 				got = g
