@@ -14,12 +14,16 @@ import (
 // recheck after a block skips them), chain id, signers, keys and the sequence against the
 // committed state plus what the signer already has pending, and the per-signer quota.
 func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
-	err := a.checkTx(req.Tx, req.Type == abci.CHECK_TX_TYPE_RECHECK)
+	return a.checkTxResponse(a.checkTx(req.Tx, req.Type == abci.CHECK_TX_TYPE_RECHECK)), nil
+}
+
+// checkTxResponse counts CheckTx's verdict err and returns it as CometBFT's response.
+func (a *App) checkTxResponse(err error) *abci.CheckTxResponse {
 	a.m.checkTx.WithLabelValues(ipledger.ErrorCode(err).String()).Inc()
 	if err != nil {
-		return &abci.CheckTxResponse{Code: uint32(ipledger.ErrorCode(err)), Log: ipledger.ErrorMessage(err), Codespace: "ipledger"}, nil
+		return &abci.CheckTxResponse{Code: uint32(ipledger.ErrorCode(err)), Log: ipledger.ErrorMessage(err), Codespace: "ipledger"}
 	}
-	return &abci.CheckTxResponse{Code: 0, GasWanted: 1}, nil
+	return &abci.CheckTxResponse{Code: 0, GasWanted: 1}
 }
 
 func (a *App) checkTx(b []byte, recheck bool) (err error) {

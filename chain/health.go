@@ -17,6 +17,8 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ipledger/ipledger"
 )
 
 // A node halts when it can no longer follow the chain: CometBFT's consensus routine
@@ -401,6 +403,28 @@ func (d *diskWatch) run(h *halter, done <-chan struct{}) {
 type haltingApp struct {
 	*App
 	h *halter
+	d *diskWatch
+}
+
+// CheckTx is App.CheckTx, but a new transaction (submitted here or gossiped by a peer) is
+// refused while the node refuses submissions (halted, or its disk below the refuse
+// threshold); rechecks of what the mempool holds go on.
+func (a haltingApp) CheckTx(ctx context.Context, req *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
+	if req.Type != abci.CHECK_TX_TYPE_RECHECK {
+		if r := refusal(a.h, a.d); r != "" {
+			return a.checkTxResponse(ipledger.Errorf(ipledger.CodeUnavailable, "%s; retry later or at another node", r)), nil
+		}
+	}
+	return a.App.CheckTx(ctx, req)
+}
+
+// refusal returns why the node refuses new transactions now (halted, or its disk below the
+// refuse threshold), or "".
+func refusal(h *halter, d *diskWatch) string {
+	if r := h.Reason(); r != "" {
+		return "node halted: " + r
+	}
+	return d.refusal()
 }
 
 // FinalizeBlock is App.FinalizeBlock; an error halts the node.

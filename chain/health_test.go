@@ -90,7 +90,7 @@ func TestHaltOnConsensusFailure(t *testing.T) {
 // TestHaltOnAppError: a block the App cannot commit halts the node with the App's error.
 func TestHaltOnAppError(t *testing.T) {
 	h := newHalter(slog.New(slog.DiscardHandler))
-	a := haltingApp{&App{}, h}
+	a := haltingApp{&App{}, h, nil}
 	if _, err := a.Commit(context.Background(), nil); err == nil {
 		t.Fatal("Commit without a block succeeded")
 	}
@@ -116,7 +116,7 @@ func TestHaltOnStoreFailure(t *testing.T) {
 	}
 	app.buf = kvbuffer.New(ipledgertest.FailKV{})
 	h := newHalter(slog.New(slog.DiscardHandler))
-	res, err := haltingApp{app, h}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: testStart.Add(time.Minute), Txs: [][]byte{tx}})
+	res, err := haltingApp{app, h, nil}.FinalizeBlock(ctx, &abci.FinalizeBlockRequest{Height: 2, Time: testStart.Add(time.Minute), Txs: [][]byte{tx}})
 	if err == nil {
 		t.Fatalf("FinalizeBlock over a failing store succeeded: %+v", res)
 	}
@@ -125,6 +125,42 @@ func TestHaltOnStoreFailure(t *testing.T) {
 	}
 	if reason := h.Reason(); !strings.Contains(reason, ipledgertest.ErrDisk.Error()) || !strings.Contains(reason, "block 2 tx 0") {
 		t.Fatalf("halt reason %q, want the block, the transaction and the store's error", reason)
+	}
+}
+
+// TestCheckTxRefusedOnLowDisk: below the refuse threshold, a new transaction reaching
+// CheckTx (a peer's gossip takes this path, not Submit) is refused as unavailable and
+// changes nothing; with space back the same transaction is admitted, and a recheck on a
+// nearly full disk gets the App's own verdict, not the refusal.
+func TestCheckTxRefusedOnLowDisk(t *testing.T) {
+	ctx := context.Background()
+	r := testReplayer(t, t.TempDir(), "disk-chain")
+	applyBlocks(t, r, []ReplayBlock{testBlock(1)}) // the genesis state committed
+	app := r.App()
+	tx, err := ipledger.BuildTx("disk-chain", ipledger.KindRegisterOrg, 1, 0, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-X", Name: "X"}}}, ipledgertest.Signer(ipledger.RIPENCC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := newFakeDisk(1<<30, 1<<40)
+	d := newDiskWatch("/home", DiskOptions{RefuseBelow: DefaultRefuseBelow, StopBelow: DefaultStopBelow, Usage: fd.usage}, slog.New(slog.DiscardHandler))
+	d.look()
+	a := haltingApp{app, newHalter(slog.New(slog.DiscardHandler)), d}
+	res, err := a.CheckTx(ctx, &abci.CheckTxRequest{Tx: tx, Type: abci.CHECK_TX_TYPE_CHECK})
+	if err != nil || res.Code != uint32(ipledger.CodeUnavailable) || !strings.Contains(res.Log, "free space") {
+		t.Fatalf("new transaction on a nearly full disk: %+v %v, want unavailable naming the free space", res, err)
+	}
+	if app.decoded.len() != 0 {
+		t.Fatalf("the refused transaction left %d decoded entries", app.decoded.len())
+	}
+	fd.set(100 << 30)
+	d.look()
+	if res, err := a.CheckTx(ctx, &abci.CheckTxRequest{Tx: tx, Type: abci.CHECK_TX_TYPE_CHECK}); err != nil || res.Code != 0 {
+		t.Fatalf("new transaction with space back: %+v %v", res, err)
+	}
+	fd.set(1 << 30)
+	d.look()
+	if res, err := a.CheckTx(ctx, &abci.CheckTxRequest{Tx: tx, Type: abci.CHECK_TX_TYPE_RECHECK}); err != nil || res.Code == uint32(ipledger.CodeUnavailable) {
+		t.Fatalf("recheck on a nearly full disk: %+v %v, want App's own verdict", res, err)
 	}
 }
 

@@ -320,7 +320,7 @@ func Start(ctx context.Context, o NodeOptions) (*Node, error) {
 		return nil, fmt.Errorf("start node: state sync: %w", err)
 	}
 	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
-	var abciApp abci.Application = haltingApp{app, halt}
+	var abciApp abci.Application = haltingApp{app, halt, disk}
 	var p2pg *p2pGuard
 	if o.P2PMaxPerClient > 0 {
 		// Both of CometBFT's handshake steps get a handshake timeout of their own.
@@ -600,12 +600,7 @@ func (n *Node) Halted() <-chan struct{} { return n.halt.exit }
 func (n *Node) HaltReason() string { return n.halt.Reason() }
 
 // refusal returns why Submit refuses transactions now, or "".
-func (n *Node) refusal() string {
-	if r := n.halt.Reason(); r != "" {
-		return "node halted: " + r
-	}
-	return n.disk.refusal()
-}
+func (n *Node) refusal() string { return refusal(n.halt, n.disk) }
 
 // Stop stops CometBFT and closes the store.
 func (n *Node) Stop() error {
