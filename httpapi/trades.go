@@ -9,6 +9,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/market"
 )
 
 // The market's public data in the JSON API (issue 16): every trade and the listings, as
@@ -17,6 +18,7 @@ import (
 func (s *server) mountTrades() {
 	s.handle("GET /v1/market/trades", s.trades)
 	s.handle("GET /v1/market/listings", s.listings)
+	s.mountStats()
 }
 
 // tradeColumns and listingColumns are the CSV header rows.
@@ -40,7 +42,8 @@ func marketQuery(r *http.Request) (org string, asCSV bool, err error) {
 }
 
 // trades serves GET /v1/market/trades: ?org= (seller or buyer), ?venue= (listing, swap,
-// transfer), ?after= (a trade id), ?limit= (at most MaxMarketList).
+// transfer; lease lists the lease starts instead, stats.go), ?after= (a trade id), ?limit=
+// (at most MaxMarketList).
 func (s *server) trades(w http.ResponseWriter, r *http.Request) error {
 	org, asCSV, err := marketQuery(r)
 	if err != nil {
@@ -58,6 +61,9 @@ func (s *server) trades(w http.ResponseWriter, r *http.Request) error {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxMarketList {
 			return invalid("limit %.30q: want 1 to %d", v, MaxMarketList)
 		}
+	}
+	if venue == market.VenueLease {
+		return s.leaseStarts(w, r, org, after, limit, asCSV)
 	}
 	snap := s.app.Committed()
 	out := apitypes.TradeList{Height: snap.Height, Trades: []ipledger.Trade{}}
