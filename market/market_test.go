@@ -30,7 +30,7 @@ func testData() *Data {
 			trade(4, 3, "transfer", "193.0.5.0/24", 0),
 		},
 		Leases: []apitypes.LeaseStart{
-			LeaseStartOf(&ipledger.Lease{ID: 1, Start: day2, Resource: ipledger.MustParseResource("193.0.8.0/24"), PricePerPeriod: 10240, Period: Month}), // 40
+			LeaseStartOf(&ipledger.Lease{ID: 1, Start: day2, Resource: ipledger.MustParseResource("193.0.8.0/24"), PricePerPeriod: 10240, Period: Month}),    // 40
 			LeaseStartOf(&ipledger.Lease{ID: 2, Start: day2, Resource: ipledger.MustParseResource("193.0.9.0/24"), PricePerPeriod: 3000, Period: 7 * 86400}), // 50.22 → 50
 		},
 		Open: []Open{{Family: "ipv4", Class: "ipv4/22", Bid: true}, {Family: "ipv6", Class: "ipv6/32"}},
