@@ -124,9 +124,9 @@ func marketTxCmd(e *env, kind ipledger.Kind, short string, flags func(*pflag.Fla
 // queryRun is query's runner of a subcommand: get the answer, print it as text or JSON.
 type queryRun func(get func(ctx context.Context, cl *client.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error
 
-// queryMarketCmd is `ipledger query market trades|listings`.
+// queryMarketCmd is `ipledger query market trades|listings|stats`.
 func queryMarketCmd(run queryRun) *cobra.Command {
-	c := &cobra.Command{Use: "market", Short: "The market's public data: trades and listings"}
+	c := &cobra.Command{Use: "market", Short: "The market's public data: trades, listings and statistics"}
 	var org, venue string
 	var after uint64
 	var limit int
@@ -144,11 +144,15 @@ func queryMarketCmd(run queryRun) *cobra.Command {
 			set("venue", venue)
 			set("after", strconv.FormatUint(after, 10))
 			set("limit", strconv.Itoa(limit))
+			if venue == "lease" {
+				var out apitypes.LeaseStartList
+				return &out, cl.Get(ctx, "/v1/market/trades", q, &out)
+			}
 			var out apitypes.TradeList
 			return &out, cl.Get(ctx, "/v1/market/trades", q, &out)
 		}, printTrades),
 	}
-	trades.Flags().StringVar(&venue, "venue", "", "only this venue's: listing, swap or transfer")
+	trades.Flags().StringVar(&venue, "venue", "", "only this venue's: listing, swap or transfer; lease lists the lease starts")
 	trades.Flags().Uint64Var(&after, "after", 0, "trades after this id (the next a truncated answer prints)")
 	trades.Flags().IntVar(&limit, "limit", 0, "at most this many (default and most: 1000)")
 	listings := &cobra.Command{
@@ -170,10 +174,15 @@ func queryMarketCmd(run queryRun) *cobra.Command {
 		sub.Flags().StringVar(&org, "org", "", "only those this organisation is a party to")
 		c.AddCommand(sub)
 	}
+	c.AddCommand(queryStatsCmd(run))
 	return c
 }
 
 func printTrades(w io.Writer, v any) {
+	if l, ok := v.(*apitypes.LeaseStartList); ok {
+		printLeaseStarts(w, l)
+		return
+	}
 	l := v.(*apitypes.TradeList)
 	if !listHeading(w, len(l.Trades), "trade", "trades", l.Height, l.Truncated) {
 		return
