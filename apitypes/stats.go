@@ -47,8 +47,9 @@ type StatsRow struct {
 	// when either median is missing.
 	LeaseYieldBP uint64 `json:"lease_yield_bp"`
 
-	// Open asks and bids at the answer's height: open listings and those with a standing
-	// bid. Given on the rows of every day (Day empty) only.
+	// Open asks and bids at the answer's height: open listings and class auctions' open
+	// asks; listings with a standing bid and class auctions' open bids (one each,
+	// whatever its quantity). Given on the rows of every day (Day empty) only.
 	OpenAsks uint64 `json:"open_asks"`
 	OpenBids uint64 `json:"open_bids"`
 }

@@ -33,7 +33,9 @@ const dayLayout = "2006-01-02"
 
 // Class returns the statistics' class of a block: its family and prefix length
 // ("ipv4/24", "ipv6/32"), "ipv4/range" or "ipv6/range" for a range that is not one
-// prefix, and "asn" for AS numbers.
+// prefix, and "asn" for AS numbers. A class auction's finer classes (registry, country,
+// grade: ipledger.AuctionClass) count in the class of their prefix length; a trade's
+// record names its auction class.
 func Class(r ipledger.Resource) string {
 	f := r.Family()
 	if f == ipledger.ASN {
@@ -87,10 +89,12 @@ type Data struct {
 	Held map[string]uint64
 }
 
-// Open is one open ask: a listing taking bids, Bid when one stands.
+// Open is one open order: a listing taking bids (an ask; Bid when a bid stands on it), a
+// class auction's open ask, or its open bid (Bid and NoAsk).
 type Open struct {
 	Family, Class string
 	Bid           bool
+	NoAsk         bool
 }
 
 // Read reads the trades, lease starts, open listings and units held of a state.
@@ -110,6 +114,24 @@ func Read(kv ipledger.KV) (*Data, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("market statistics: listings: %w", err)
+	}
+	err = ledger.Asks(kv, func(a *ipledger.Ask) bool {
+		if a.State == ipledger.OrderOpen {
+			d.Open = append(d.Open, Open{Family: a.Resource.Family().String(), Class: Class(a.Resource)})
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("market statistics: asks: %w", err)
+	}
+	err = ledger.Bids(kv, func(b *ipledger.Bid) bool {
+		if b.State == ipledger.OrderOpen {
+			d.Open = append(d.Open, Open{Family: b.Class.Family.String(), Class: b.Class.Family.String() + "/" + strconv.Itoa(b.Class.Bits), Bid: true, NoAsk: true})
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("market statistics: class bids: %w", err)
 	}
 	err = ledger.Holdings(kv, func(h *ipledger.Holding) bool {
 		if h.Depth == 1 && h.Status != ipledger.StatusAvailable && h.Status != ipledger.StatusReserved {
@@ -228,7 +250,9 @@ func (d *Data) Stats(f Filter) []apitypes.StatsRow {
 	}
 	for _, o := range d.Open {
 		each(o.Family, o.Class, "", func(a *acc) {
-			a.row.OpenAsks++
+			if !o.NoAsk {
+				a.row.OpenAsks++
+			}
 			if o.Bid {
 				a.row.OpenBids++
 			}

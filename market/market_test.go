@@ -33,7 +33,8 @@ func testData() *Data {
 			LeaseStartOf(&ipledger.Lease{ID: 1, Start: day2, Resource: ipledger.MustParseResource("193.0.8.0/24"), PricePerPeriod: 10240, Period: Month}),    // 40
 			LeaseStartOf(&ipledger.Lease{ID: 2, Start: day2, Resource: ipledger.MustParseResource("193.0.9.0/24"), PricePerPeriod: 3000, Period: 7 * 86400}), // 50.22 → 50
 		},
-		Open: []Open{{Family: "ipv4", Class: "ipv4/22", Bid: true}, {Family: "ipv6", Class: "ipv6/32"}},
+		// A listing with a bid, a class auction's ask and its bid.
+		Open: []Open{{Family: "ipv4", Class: "ipv4/22", Bid: true}, {Family: "ipv6", Class: "ipv6/32"}, {Family: "ipv6", Class: "ipv6/32", Bid: true, NoAsk: true}},
 		Held: map[string]uint64{"ipv4": 1_000_000},
 	}
 }
@@ -66,8 +67,8 @@ func TestStats(t *testing.T) {
 			UnitsHeld: 1_000_000, TurnoverBP: 2, Leases: 2, LeaseUnits: 512, MedianLease: 40, LeaseYieldBP: 1454},
 		{Family: "ipv4", Class: "ipv4/24", Day: "2024-01-03", Trades: 1, Units: 256, Volume: 1280000, VWAP: 5000, MedianPrice: 5000, Transfers: 1, TransferUnits: 256,
 			UnitsHeld: 1_000_000, TurnoverBP: 2},
-		{Family: "ipv6", OpenAsks: 1},
-		{Family: "ipv6", Class: "ipv6/32", OpenAsks: 1},
+		{Family: "ipv6", OpenAsks: 1, OpenBids: 1},
+		{Family: "ipv6", Class: "ipv6/32", OpenAsks: 1, OpenBids: 1},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d rows, want %d: %+v", len(rows), len(want), rows)
