@@ -43,9 +43,10 @@ geolocation; the lessor also authorises a route for another /28 of its block. Ev
 transaction of the lease life cycle is counted.
 
 With --workload market the clients pair up too, with credits minted the same way: the
-first of a pair lists /28s of its block for sale and swaps other /28s to the second
-(signed by both), the second bids on each listing; listings, bids and swaps one in three
-each.
+first of a pair lists /28s of its block for sale, swaps other /28s to the second (signed
+by both) and orders /28s in the class auctions; the second bids on each listing and asks
+each /28 it was swapped in its class: listings, bids, swaps, orders and asks one in five
+each, none of them settling inside the window.
 
 The summary gives the node's CPU time per committed transaction (the nodes' together when
 --node names several), from process_cpu_seconds_total on their /metrics at the window's
@@ -81,7 +82,7 @@ start and end.`,
 	load.Flags().StringVar(&baseAddr, "base", "193.0.0.0", "first address of the free RIPE NCC pool space the organisations' /18s are allocated from (another run on the same chain needs another, e.g. 194.0.0.0)")
 	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 2800)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
-	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers), lease (offers, leases, geolocation, route authorisations) or market (listings, bids, swaps)")
+	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers), lease (offers, leases, geolocation, route authorisations) or market (listings, bids, swaps, class auction orders and asks)")
 	load.Flags().StringVar(&clientKind, "client", "conn", "how clients post: conn (a kept-alive connection each, requests written and read on the client's goroutine: the least CPU taken from a node on the same machine) or net/http (Go's HTTP client)")
 	c.AddCommand(load)
 	restart := &cobra.Command{
