@@ -31,7 +31,7 @@ type statsCache struct {
 	data   *market.Data
 }
 
-// data returns the statistics' inputs of snap, read once per height.
+// get returns the statistics' inputs of snap, read once per height.
 func (c *statsCache) get(snap *ipledger.Snapshot) (*market.Data, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
