@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +96,44 @@ func TestMarketStats(t *testing.T) {
 			t.Errorf("%s: %d, want %d: %s", path, w.Code, code, w.Body)
 		}
 	}
+}
+
+// FuzzStatsQuery drives GET /v1/market/stats with arbitrary query strings: it never panics
+// or answers 500; a 200 is JSON whose rows keep to the family and class asked, every
+// error a JSON error body.
+func FuzzStatsQuery(f *testing.F) {
+	for _, s := range []string{"", "family=ipv4", "class=ipv4/24&from=2024-01-02&to=2024-01-03", "family=ipv5", "from=2024-13-01",
+		"height=1", "height=-1", "format=csv", "format=xml", "class=" + strings.Repeat("x", 40), "family=asn&class=asn", "%zz", "to=2024-01-01&from=2025-01-01"} {
+		f.Add(s)
+	}
+	h := memServer(f, memState(f), nil)
+	f.Fuzz(func(t *testing.T, q string) {
+		r := httptest.NewRequest("GET", "/v1/market/stats", nil)
+		r.URL.RawQuery = q
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		switch w.Code {
+		case http.StatusOK:
+			if strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
+				return
+			}
+			var st apitypes.MarketStats
+			if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil {
+				t.Fatalf("%q: %v", q, err)
+			}
+			fam, class := r.URL.Query().Get("family"), r.URL.Query().Get("class")
+			for _, row := range st.Rows {
+				if fam != "" && row.Family != fam || class != "" && row.Class != class {
+					t.Fatalf("%q: row %+v", q, row)
+				}
+			}
+		case http.StatusBadRequest, http.StatusNotFound:
+			var eb apitypes.ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || eb.Message == "" {
+				t.Fatalf("%q: %d with body %q", q, w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("%q: status %d %s", q, w.Code, w.Body)
+		}
+	})
 }
