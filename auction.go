@@ -87,6 +87,11 @@ func ParseAuctionClass(s string) (AuctionClass, error) {
 	if c.BlockUnits() == 0 {
 		return AuctionClass{}, fmt.Errorf("class %q: /%d is not an auctioned prefix length of %s", s, bits, c.Family)
 	}
+	for _, x := range f {
+		if x == "" {
+			return AuctionClass{}, fmt.Errorf("class %q: an empty field", s)
+		}
+	}
 	if reg := strings.Join(f[2:len(f)-2], "-"); reg != AnyClassField {
 		if !ValidHandle(reg) {
 			return AuctionClass{}, fmt.Errorf("class %q: bad registry %q", s, reg)
@@ -224,4 +229,14 @@ type Book struct {
 	Units uint64      `json:"units"`
 	Asks  []BookLevel `json:"asks"`
 	Bids  []BookLevel `json:"bids"`
+}
+
+// MustParseAuctionClass is ParseAuctionClass that panics on an error; for tests and
+// constants.
+func MustParseAuctionClass(s string) AuctionClass {
+	c, err := ParseAuctionClass(s)
+	if err != nil {
+		panic(err)
+	}
+	return c
 }

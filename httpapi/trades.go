@@ -23,7 +23,7 @@ func (s *server) mountTrades() {
 
 // tradeColumns and listingColumns are the CSV header rows.
 var (
-	tradeColumns   = []string{"id", "time", "height", "venue", "ref", "resource", "family", "seller", "buyer", "price", "fee", "units", "price_per_unit", "subject_to_lease"}
+	tradeColumns   = []string{"id", "time", "height", "venue", "ref", "resource", "family", "seller", "buyer", "price", "fee", "units", "price_per_unit", "subject_to_lease", "class"}
 	listingColumns = []string{"id", "seller", "resource", "reserve", "min_increment", "end", "state", "bids", "high_bid", "high_bidder", "sale", "trade"}
 )
 
@@ -42,8 +42,8 @@ func marketQuery(r *http.Request) (org string, asCSV bool, err error) {
 }
 
 // trades serves GET /v1/market/trades: ?org= (seller or buyer), ?venue= (listing, swap,
-// transfer; lease lists the lease starts instead, stats.go), ?after= (a trade id), ?limit=
-// (at most MaxMarketList).
+// auction, transfer; lease lists the lease starts instead, stats.go), ?after= (a trade id),
+// ?limit= (at most MaxMarketList).
 func (s *server) trades(w http.ResponseWriter, r *http.Request) error {
 	org, asCSV, err := marketQuery(r)
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *server) trades(w http.ResponseWriter, r *http.Request) error {
 	rows := make([][]string, 0, len(out.Trades))
 	for _, t := range out.Trades {
 		rows = append(rows, []string{u(t.ID), strconv.FormatInt(t.Time, 10), strconv.FormatInt(t.Height, 10), t.Venue, t.Ref,
-			t.Resource.String(), t.Family, t.Seller, t.Buyer, u(t.Price), u(t.Fee), u(t.Units), u(t.PricePerUnit), strconv.FormatBool(t.SubjectToLease)})
+			t.Resource.String(), t.Family, t.Seller, t.Buyer, u(t.Price), u(t.Fee), u(t.Units), u(t.PricePerUnit), strconv.FormatBool(t.SubjectToLease), t.Class})
 	}
 	return s.writeCSV(w, tradeColumns, rows)
 }

@@ -324,9 +324,13 @@ func (a *apply) expireBids(id uint64, at int64) (string, error) {
 	var prefix [8]byte
 	binary.BigEndian.PutUint64(prefix[:], id)
 	start := append([]byte{tagOrderBid}, prefix[:]...)
+	end := prefixEnd(start)
+	if id == 1 { // bidDueID maps a hash starting with 8 zero bytes to 1 as well
+		start = []byte{tagOrderBid}
+	}
 	var found []*ipledger.Bid
 	var derr error
-	err := a.kv.Iterate(start, prefixEnd(start), false, func(_, v []byte) bool {
+	err := a.kv.Iterate(start, end, false, func(_, v []byte) bool {
 		b := new(ipledger.Bid)
 		if derr = json.Unmarshal(v, b); derr != nil {
 			derr = fmt.Errorf("decode bid: %w", derr)
@@ -583,6 +587,10 @@ func (a *apply) settleFill(id uint64, p Params) (string, error) {
 	err = func() error {
 		if err := o.releaseBid(b, limit); err != nil {
 			return err
+		}
+		if ask.Seller == b.Bidder {
+			// One book may hold both sides of an organisation; it does not trade with itself.
+			return ipledger.Errorf(ipledger.CodeInvalid, "fill %d: %s would buy its own ask", id, ask.Seller)
 		}
 		if err := o.deleteEncumbrance(askEnc(ask)); err != nil {
 			return err

@@ -122,7 +122,9 @@ func TestClassAuction(t *testing.T) {
 func TestAuctionRules(t *testing.T) {
 	e := auctionEnv(t)
 	e.ok(ipledger.KindAssign, ipledger.AssignBody{Items: []ipledger.AllocateItem{{Resource: mustRes("193.1.3.0/26"), Org: "ORG-C", Status: ipledger.StatusAssignedPA}}}, "ORG-S")
-	ask := func(res string, min uint64) ipledger.AskBody { return ipledger.AskBody{Resource: mustRes(res), MinPrice: min} }
+	ask := func(res string, min uint64) ipledger.AskBody {
+		return ipledger.AskBody{Resource: mustRes(res), MinPrice: min}
+	}
 	order := func(class string, qty, limit uint64, d time.Duration) ipledger.OrderBody {
 		return ipledger.OrderBody{Class: mustClass(class), Quantity: qty, Limit: limit, Expiry: e.time.Add(d).Unix()}
 	}
