@@ -159,6 +159,7 @@ func TestMarketScenario(t *testing.T) {
 	}
 	orgs = orgs[:scenarioOrgs]
 	slices.Sort(orgs)
+
 	txs = nil
 	for _, o := range orgs {
 		txs = append(txs, s.tx(ipledger.KindBindKey, ipledger.BindKeyBody{Org: o, Key: ipledgertest.Key(o).Public()}, ipledger.AFRINIC))
@@ -206,6 +207,25 @@ func TestMarketScenario(t *testing.T) {
 	type pending struct {
 		kind ipledger.Kind
 		org  string
+	}
+	// Two /16s change hands whole: swapped, and listed and bid on; both are large sales
+	// that settle after their challenge window.
+	whole := func(o string) netip.Prefix {
+		p, ok := take(o, 16)
+		if !ok || p.Bits() != 16 {
+			t.Fatalf("%s holds no /16: %v", o, inv[o])
+		}
+		return p
+	}
+	outs := s.block(scenarioStep,
+		s.tx(ipledger.KindSwap, ipledger.SwapBody{Resource: res(whole(orgs[0])), Buyer: orgs[1], Price: 3400 * 65536}, orgs[0], orgs[1]),
+		s.tx(ipledger.KindList, ipledger.ListBody{Resource: res(whole(orgs[2])), Reserve: 3000 * 65536, MinIncrement: 65536, End: s.now.Add(48 * time.Hour).Unix()}, orgs[2]))
+	if outs[0].Code != ipledger.CodeOK || outs[1].Code != ipledger.CodeOK {
+		t.Fatalf("the /16s: %+v", outs)
+	}
+	listings = append(listings, touchedID(t, outs[1].Touched, "listing"))
+	if outs := s.block(scenarioStep, s.tx(ipledger.KindBid, ipledger.BidBody{Listing: listings[0], Amount: 3100 * 65536}, orgs[3])); outs[0].Code != ipledger.CodeOK {
+		t.Fatalf("the bid on the /16: %+v", outs)
 	}
 	seenTrades := uint64(0)
 	end := s.now.Add(scenarioWeeks * 7 * 24 * time.Hour)
@@ -323,15 +343,19 @@ func TestMarketScenario(t *testing.T) {
 	if err := ledger.Trades(kv, func(tr *ipledger.Trade) bool { trades = append(trades, *tr); return true }); err != nil {
 		t.Fatal(err)
 	}
-	venues := map[string]int{}
+	venues, sizes := map[string]int{}, map[string]int{}
 	for _, tr := range trades {
 		venues[tr.Venue]++
+		sizes[market.Class(tr.Resource)]++
 	}
-	t.Logf("%d trades by venue %v", len(trades), venues)
+	t.Logf("%d trades by venue %v, by size %v", len(trades), venues, sizes)
 	for _, v := range []string{"listing", "swap", "transfer", "auction"} {
 		if venues[v] < 3 {
 			t.Errorf("only %d trades in venue %s: the scenario does not exercise it", venues[v], v)
 		}
+	}
+	if sizes["ipv4/16"] != 2 {
+		t.Errorf("%d /16s sold, want the two large sales", sizes["ipv4/16"])
 	}
 
 	// Holdings and balances: the test's own books, from the trades alone.
