@@ -14,7 +14,7 @@ import (
 // The value names a package whose dependencies are allowed all the same: httpapi serves
 // state proofs, and stateproof's verifier decodes CometBFT's headers and the store's key
 // proofs; httpapi itself imports neither.
-var frontEnds = map[string]string{"rdap": "", "whois": "", "httpapi": "stateproof", "web": ""}
+var frontEnds = map[string]string{"rdap": "", "whois": "", "httpapi": "stateproof", "web": "", "market": ""}
 
 // forbiddenForFrontEnds are import path prefixes no front end may depend on, directly or
 // not.

@@ -44,7 +44,8 @@ type Listing struct {
 // buyer's credits are held and the block encumbered until then.
 type Sale struct {
 	ID       uint64    `json:"id"`
-	Venue    string    `json:"venue"` // "listing" or "swap"
+	Venue    string    `json:"venue"`           // "listing", "swap" or "auction"
+	Class    string    `json:"class,omitempty"` // an auction's class
 	Listing  uint64    `json:"listing,omitempty"`
 	Seller   string    `json:"seller"`
 	Buyer    string    `json:"buyer"`
@@ -58,14 +59,15 @@ type Sale struct {
 	Trade    uint64    `json:"trade,omitempty"`
 }
 
-// Trade is the public record of one change of holder: a settled sale (venue "listing" or
-// "swap") or a plain co-signed transfer (venue "transfer", unpriced: Price 0).
+// Trade is the public record of one change of holder: a settled sale (venue "listing",
+// "swap" or "auction") or a plain co-signed transfer (venue "transfer", unpriced: Price 0).
 type Trade struct {
 	ID             uint64   `json:"id"`
 	Time           int64    `json:"time"` // block time, Unix seconds
 	Height         int64    `json:"height"`
 	Venue          string   `json:"venue"`
-	Ref            string   `json:"ref,omitempty"` // "listing/N", "sale/N"
+	Ref            string   `json:"ref,omitempty"`   // "listing/N", "sale/N", "fill/N"
+	Class          string   `json:"class,omitempty"` // an auction's class (AuctionClass.String)
 	Resource       Resource `json:"resource"`
 	Family         string   `json:"family"` // "ipv4", "ipv6", "asn"
 	Seller         string   `json:"seller"`

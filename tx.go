@@ -71,6 +71,11 @@ const (
 	KindSwap          Kind = 25 // SwapBody, signed by the seller, then the buyer
 	KindCancelSale    Kind = 26 // CancelSaleBody, signed by the seller within the challenge window
 
+	// Class auctions (issue 16, stage b).
+	KindAsk         Kind = 27 // AskBody, signed by the holder of the block
+	KindOrder       Kind = 28 // OrderBody, signed by the bidder
+	KindCancelOrder Kind = 29 // CancelOrderBody, signed by the ask's seller or the bid's bidder
+
 	// Reputation (observe.go).
 	KindObserve Kind = 40 // ObserveBody, signed by an observer
 )
@@ -102,6 +107,9 @@ var kindNames = map[Kind]string{
 	KindCancelListing:    "cancel-listing",
 	KindSwap:             "swap",
 	KindCancelSale:       "cancel-sale",
+	KindAsk:              "ask",
+	KindOrder:            "order",
+	KindCancelOrder:      "cancel-order",
 	KindObserve:          "observe",
 }
 

@@ -167,6 +167,9 @@ func (a *Auditor) Run(ctx context.Context) (rep *Report, err error) {
 	}
 	compared := time.Now()
 	err = r.compareState(ctx)
+	if err == nil {
+		err = r.compareStats(ctx)
+	}
 	r.rep.Compare = time.Since(compared)
 	if err != nil {
 		return r.rep, err

@@ -24,6 +24,10 @@ type Report struct {
 	Rechecked          uint64 // leaves compared in earlier runs fetched and compared again
 	Holdings, Orgs     int    // node answers compared with the replayed state
 	Skipped            int    // answers not compared: the object changed after Replayed
+	// StatsRows is the rows of the market's statistics recomputed from the replay that
+	// matched the node's; StatsSkipped says the node no longer kept the height compared.
+	StatsRows    int
+	StatsSkipped bool
 	// Uncovered, if not 0, is the first height with transactions that the node's signed
 	// log checkpoint did not reach: the replay stopped before it (a later run continues).
 	Uncovered    int64
@@ -54,7 +58,17 @@ func (r *Report) String() string {
 		"node answers match for %d holdings and %d organisations (%d skipped, changed since)",
 		r.ChainID, headers, r.Replayed, r.Verified, r.LogSize, r.LogRoot,
 		r.Compared, r.Txs, r.Signatures(), r.TxSigs, r.CommitSigs, s, float64(r.Compared)/s, float64(r.Signatures())/s,
-		r.Holdings, r.Orgs, r.Skipped) + r.uncovered()
+		r.Holdings, r.Orgs, r.Skipped) + r.stats() + r.uncovered()
+}
+
+func (r *Report) stats() string {
+	switch {
+	case r.StatsSkipped:
+		return "; market statistics not compared (the node keeps no state of that height)"
+	case r.StatsRows > 0:
+		return fmt.Sprintf("; market statistics recomputed, %d rows match", r.StatsRows)
+	}
+	return ""
 }
 
 func (r *Report) uncovered() string {

@@ -42,6 +42,12 @@ agent minted at set-up, with the agent key from --home) and publishes the block'
 geolocation; the lessor also authorises a route for another /28 of its block. Every
 transaction of the lease life cycle is counted.
 
+With --workload market the clients pair up too, with credits minted the same way: the
+first of a pair lists /28s of its block for sale, swaps other /28s to the second (signed
+by both) and orders /28s in the class auctions; the second bids on each listing and asks
+each /28 it was swapped in its class: listings, bids, swaps, orders and asks one in five
+each, none of them settling inside the window.
+
 The summary gives the node's CPU time per committed transaction (the nodes' together when
 --node names several), from process_cpu_seconds_total on their /metrics at the window's
 start and end.`,
@@ -58,25 +64,25 @@ start and end.`,
 			if clientKind != "conn" && clientKind != "net/http" {
 				return fmt.Errorf("--client %q: want conn or net/http", clientKind)
 			}
-			lo := loadOptions{baseAddr: baseAddr, orgs: orgs, dur: dur, conns: clientKind == "conn"}
+			lo := loadOptions{baseAddr: baseAddr, orgs: orgs, dur: dur, conns: clientKind == "conn", workload: workload}
 			switch workload {
 			case "registry":
 				return runLoad(cmd.Context(), e, cls, ripeKey, lo, nil)
-			case "lease":
+			case "lease", "market":
 				agentKey, err := loadKey(home, SettlementAgent)
 				if err != nil {
 					return err
 				}
 				return runLoad(cmd.Context(), e, cls, ripeKey, lo, &agentKey)
 			}
-			return fmt.Errorf("--workload %q: want registry or lease", workload)
+			return fmt.Errorf("--workload %q: want registry, lease or market", workload)
 		}),
 	}
 	load.Flags().StringVar(&node, "node", "http://"+defaultHTTP, "node HTTP API base URL; several, comma-separated, spread the clients over a network's nodes (set-up goes to the first)")
 	load.Flags().StringVar(&baseAddr, "base", "193.0.0.0", "first address of the free RIPE NCC pool space the organisations' /18s are allocated from (another run on the same chain needs another, e.g. 194.0.0.0)")
 	load.Flags().IntVar(&orgs, "orgs", 2000, "organisations, one concurrent client each (at most 2800)")
 	load.Flags().DurationVar(&dur, "duration", 30*time.Second, "how long to post")
-	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers) or lease (offers, leases, geolocation, route authorisations)")
+	load.Flags().StringVar(&workload, "workload", "registry", "registry (assignments and transfers), lease (offers, leases, geolocation, route authorisations) or market (listings, bids, swaps, class auction orders and asks)")
 	load.Flags().StringVar(&clientKind, "client", "conn", "how clients post: conn (a kept-alive connection each, requests written and read on the client's goroutine: the least CPU taken from a node on the same machine) or net/http (Go's HTTP client)")
 	c.AddCommand(load)
 	restart := &cobra.Command{
@@ -115,16 +121,18 @@ start and end.`,
 }
 
 // loadOptions are bench load's settings: orgs organisations with /18s from baseAddr on,
-// posting for dur, each over a connection of its own (client.SubmitConn) if conns.
+// posting for dur, each over a connection of its own (client.SubmitConn) if conns, running
+// workload ("registry", "lease", "market").
 type loadOptions struct {
 	baseAddr string
 	orgs     int
 	dur      time.Duration
 	conns    bool
+	workload string
 }
 
-// runLoad sets up the organisations and runs the registry workload, or the lease workload
-// when agentKey (the settlement agent's) is given. Client i posts to cls[i mod len(cls)];
+// runLoad sets up the organisations and runs the registry workload, or lo.workload's (lease
+// or market) with credits minted with agentKey (the settlement agent's). Client i posts to cls[i mod len(cls)];
 // the set-up goes to cls[0].
 func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger.PrivateKey, lo loadOptions, agentKey *ipledger.PrivateKey) error {
 	baseAddr, n, dur := lo.baseAddr, lo.orgs, lo.dur
@@ -308,7 +316,10 @@ func runLoad(ctx context.Context, e *env, cls []*client.Client, ripeKey ipledger
 		}
 		return 0
 	}
-	for i := 0; agentKey != nil && i+1 < n; i += 2 {
+	for i := 0; lo.workload == "market" && i+1 < n; i += 2 {
+		marketPair(runCtx, &wg, chainID, i, i+1, signers, block, post, created)
+	}
+	for i := 0; lo.workload == "lease" && i+1 < n; i += 2 {
 		type offered struct {
 			id    uint64
 			block ipledger.Resource

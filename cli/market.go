@@ -17,8 +17,9 @@ import (
 	"github.com/ipledger/ipledger/client"
 )
 
-// The market on the command line: `ipledger tx list|bid|cancel-listing|swap|cancel-sale`
-// and `ipledger query market trades|listings`.
+// The market on the command line: `ipledger tx list|bid|cancel-listing|swap|cancel-sale`,
+// the class auctions' `ipledger tx ask|order|cancel-order`, and `ipledger query market
+// trades|listings|books`.
 
 // marketFlags are the market kinds' own flags, beside txFlags's common ones.
 type marketFlags struct {
@@ -27,6 +28,9 @@ type marketFlags struct {
 	reserve, minIncrement uint64
 	amount, price, id     uint64
 	asn                   uint32
+	// Class auctions.
+	class, order    string
+	limit, quantity uint64
 }
 
 // txMarketCmds returns the market's tx subcommands.
@@ -91,6 +95,49 @@ func txMarketCmds(e *env) []*cobra.Command {
 		marketTxCmd(e, ipledger.KindCancelSale, "Cancel a large sale of yours in its challenge window",
 			func(fs *pflag.FlagSet, m *marketFlags) { id(fs, m, "sale") },
 			func(_ *txFlags, m *marketFlags) (any, error) { return ipledger.CancelSaleBody{Sale: m.id}, nil }),
+		marketTxCmd(e, ipledger.KindAsk, "Ask a whole holding you hold (a prefix without sub-holdings) in its class auction at --min-price or more per unit",
+			func(fs *pflag.FlagSet, m *marketFlags) {
+				res(fs, m)
+				fs.Uint64Var(&m.price, "min-price", 0, "lowest price per unit (IPv4 address, IPv6 /48), in credits")
+			},
+			func(_ *txFlags, m *marketFlags) (any, error) {
+				r, err := marketResource(m)
+				return ipledger.AskBody{Resource: r, MinPrice: m.price}, err
+			}),
+		marketTxCmd(e, ipledger.KindOrder, "Bid for --quantity blocks of a --class at --limit or less per unit; limit × units × quantity is held",
+			func(fs *pflag.FlagSet, m *marketFlags) {
+				fs.StringVar(&m.class, "class", "", "family-bits-registry-country-grade, e.g. ipv4-24-RIPE-NCC-NL-A or ipv4-24-any-any-A")
+				fs.Uint64Var(&m.quantity, "quantity", 1, "blocks wanted")
+				fs.Uint64Var(&m.limit, "limit", 0, "highest price per unit, in credits")
+				fs.StringVar(&m.end, "until", "", "when the bid expires, as RFC 3339 time or Unix seconds (default: --duration from now)")
+				fs.DurationVar(&m.duration, "duration", 7*24*time.Hour, "how long the bid stands, without --until")
+				asn(fs, m)
+			},
+			func(_ *txFlags, m *marketFlags) (any, error) {
+				c, err := ipledger.ParseAuctionClass(m.class)
+				if err != nil {
+					return nil, fmt.Errorf("--class: %w", err)
+				}
+				end, err := parseTime(m.end)
+				if err != nil {
+					return nil, fmt.Errorf("--until: %w", err)
+				}
+				if end == 0 {
+					end = time.Now().Add(m.duration).Unix()
+				}
+				return ipledger.OrderBody{Class: c, Quantity: m.quantity, Limit: m.limit, Expiry: end, ASN: m.asn}, nil
+			}),
+		marketTxCmd(e, ipledger.KindCancelOrder, "Withdraw an open ask of yours or the open rest of a bid",
+			func(fs *pflag.FlagSet, m *marketFlags) {
+				fs.StringVar(&m.order, "order", "", "the ask or bid: the hash of the transaction that placed it")
+			},
+			func(_ *txFlags, m *marketFlags) (any, error) {
+				h, err := ipledger.ParseHash(m.order)
+				if err != nil {
+					return nil, fmt.Errorf("--order: %w", err)
+				}
+				return ipledger.CancelOrderBody{Order: h}, nil
+			}),
 	}
 }
 
@@ -124,9 +171,9 @@ func marketTxCmd(e *env, kind ipledger.Kind, short string, flags func(*pflag.Fla
 // queryRun is query's runner of a subcommand: get the answer, print it as text or JSON.
 type queryRun func(get func(ctx context.Context, cl *client.Client, arg string) (any, error), text func(io.Writer, any)) func(*cobra.Command, []string) error
 
-// queryMarketCmd is `ipledger query market trades|listings`.
+// queryMarketCmd is `ipledger query market trades|listings|books|stats`.
 func queryMarketCmd(run queryRun) *cobra.Command {
-	c := &cobra.Command{Use: "market", Short: "The market's public data: trades and listings"}
+	c := &cobra.Command{Use: "market", Short: "The market's public data: trades, listings, class auctions' books and statistics"}
 	var org, venue string
 	var after uint64
 	var limit int
@@ -144,11 +191,15 @@ func queryMarketCmd(run queryRun) *cobra.Command {
 			set("venue", venue)
 			set("after", strconv.FormatUint(after, 10))
 			set("limit", strconv.Itoa(limit))
+			if venue == "lease" {
+				var out apitypes.LeaseStartList
+				return &out, cl.Get(ctx, "/v1/market/trades", q, &out)
+			}
 			var out apitypes.TradeList
 			return &out, cl.Get(ctx, "/v1/market/trades", q, &out)
 		}, printTrades),
 	}
-	trades.Flags().StringVar(&venue, "venue", "", "only this venue's: listing, swap or transfer")
+	trades.Flags().StringVar(&venue, "venue", "", "only this venue's: listing, swap, auction or transfer; lease lists the lease starts")
 	trades.Flags().Uint64Var(&after, "after", 0, "trades after this id (the next a truncated answer prints)")
 	trades.Flags().IntVar(&limit, "limit", 0, "at most this many (default and most: 1000)")
 	listings := &cobra.Command{
@@ -170,10 +221,62 @@ func queryMarketCmd(run queryRun) *cobra.Command {
 		sub.Flags().StringVar(&org, "org", "", "only those this organisation is a party to")
 		c.AddCommand(sub)
 	}
+	c.AddCommand(&cobra.Command{
+		Use: "books [CLASS]", Short: "Class auctions: the classes with open orders, or one class's book by price (e.g. ipv4-24-any-any-A)",
+		Args: cobra.MaximumNArgs(1),
+		RunE: run(func(ctx context.Context, cl *client.Client, class string) (any, error) {
+			if class == "" {
+				var out apitypes.BookList
+				return &out, cl.Get(ctx, "/v1/market/books", nil, &out)
+			}
+			if _, err := ipledger.ParseAuctionClass(class); err != nil {
+				return nil, err
+			}
+			var out apitypes.BookPage
+			return &out, cl.Get(ctx, "/v1/market/books/"+url.PathEscape(class), nil, &out)
+		}, printBooks),
+	})
+	c.AddCommand(queryStatsCmd(run))
 	return c
 }
 
+func printBooks(w io.Writer, v any) {
+	if p, ok := v.(*apitypes.BookPage); ok {
+		fmt.Fprintf(w, "%s (%d units a block) at height %d\n", p.Class, p.Units, p.Height)
+		type row struct {
+			side string
+			l    ipledger.BookLevel
+		}
+		var rows []row
+		for _, l := range p.Asks {
+			rows = append(rows, row{"ask", l})
+		}
+		for _, l := range p.Bids {
+			rows = append(rows, row{"bid", l})
+		}
+		if len(rows) == 0 {
+			fmt.Fprintln(w, "no open orders")
+			return
+		}
+		printTable(w, "SIDE\tPRICE PER UNIT\tORDERS\tBLOCKS", rows, func(r row) string {
+			return fmt.Sprintf("%s\t%d\t%d\t%d", r.side, r.l.Price, r.l.Orders, r.l.Blocks)
+		})
+		return
+	}
+	l := v.(*apitypes.BookList)
+	if !listHeading(w, len(l.Books), "book", "books", l.Height, false) {
+		return
+	}
+	printTable(w, "CLASS\tASKS\tBIDS\tBLOCKS BID\tBEST ASK\tBEST BID", l.Books, func(b ipledger.BookSummary) string {
+		return fmt.Sprintf("%s\t%d\t%d\t%d\t%d\t%d", b.Class, b.Asks, b.Bids, b.BlocksBid, b.BestAsk, b.BestBid)
+	})
+}
+
 func printTrades(w io.Writer, v any) {
+	if l, ok := v.(*apitypes.LeaseStartList); ok {
+		printLeaseStarts(w, l)
+		return
+	}
 	l := v.(*apitypes.TradeList)
 	if !listHeading(w, len(l.Trades), "trade", "trades", l.Height, l.Truncated) {
 		return

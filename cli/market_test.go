@@ -33,6 +33,10 @@ func TestTxMarket(t *testing.T) {
 		{[]string{"swap", "--resource", "193.0.8.0/24", "--cosigner", "ORG-B", "--price", "700"},
 			&ipledger.SwapBody{Resource: ipledger.MustParseResource("193.0.8.0/24"), Buyer: "ORG-B", Price: 700}},
 		{[]string{"cancel-sale", "--sale", "2"}, &ipledger.CancelSaleBody{Sale: 2}},
+		{[]string{"ask", "--resource", "193.0.9.0/24", "--min-price", "30"}, &ipledger.AskBody{Resource: ipledger.MustParseResource("193.0.9.0/24"), MinPrice: 30}},
+		{[]string{"order", "--class", "ipv4-24-any-NL-A", "--quantity", "3", "--limit", "35", "--until", "1900000000", "--asn", "64500"},
+			&ipledger.OrderBody{Class: ipledger.MustParseAuctionClass("ipv4-24-any-NL-A"), Quantity: 3, Limit: 35, Expiry: 1900000000, ASN: 64500}},
+		{[]string{"cancel-order", "--order", strings.Repeat("AB", 32)}, &ipledger.CancelOrderBody{Order: ipledger.Hash{0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB, 0xAB}}},
 	} {
 		args := append([]string{"tx", c.args[0], "--home", home, "--node", url, "--as", "ORG-A", "--sequence", "1"}, c.args[1:]...)
 		if code, _, errs := run(args...); code != 0 {
@@ -50,9 +54,13 @@ func TestTxMarket(t *testing.T) {
 	if code, _, errs := run("tx", "swap", "--home", home, "--node", url, "--as", "ORG-A", "--sequence", "1", "--price", "1"); code == 0 || !strings.Contains(errs, "--resource") {
 		t.Fatalf("a swap without --resource: %d %s", code, errs)
 	}
+	if code, _, errs := run("tx", "order", "--home", home, "--node", url, "--as", "ORG-A", "--sequence", "1", "--class", "ipv4-24-any"); code == 0 || !strings.Contains(errs, "--class") {
+		t.Fatalf("an order with a bad --class: %d %s", code, errs)
+	}
 }
 
-// TestQueryMarket: query market trades and listings print tables and pass their filters.
+// TestQueryMarket: query market trades, listings and books print tables and pass their
+// filters.
 func TestQueryMarket(t *testing.T) {
 	var query string
 	url := serveNode(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +72,10 @@ func TestQueryMarket(t *testing.T) {
 		case "/v1/market/listings":
 			w.Write([]byte(`{"height":42,"listings":[{"id":2,"seller":"ORG-ALICE","resource":"193.0.4.0/22","depth":1,"reserve":1000,"min_increment":1,
 				"end":1796670000,"created":"2026-12-07T17:00:00Z","bids":1,"high_bidder":"ORG-BOB","high_bid":2048,"state":"open"}]}`))
+		case "/v1/market/books":
+			w.Write([]byte(`{"height":42,"books":[{"class":"ipv4-24-any-any-A","asks":3,"bids":2,"blocks_bid":5,"best_ask":31,"best_bid":36}]}`))
+		case "/v1/market/books/ipv4-24-any-any-A":
+			w.Write([]byte(`{"height":42,"class":"ipv4-24-any-any-A","units":256,"asks":[{"price":31,"orders":2,"blocks":2}],"bids":[{"price":36,"orders":1,"blocks":4}]}`))
 		default:
 			http.NotFound(w, r)
 		}
@@ -76,6 +88,8 @@ func TestQueryMarket(t *testing.T) {
 		{[]string{"trades", "--org", "ORG-BOB", "--venue", "listing", "--after", "3"}, "after=3&org=ORG-BOB&venue=listing",
 			[]string{"1 trade at height 42", "2026-12-07T", "listing  193.0.4.0/22  ORG-ALICE  ORG-BOB  2048", "more: --after 7"}},
 		{[]string{"listings", "--all"}, "all=true", []string{"1 listing at height 42", "193.0.4.0/22  ORG-ALICE  1000", "ORG-BOB  open"}},
+		{[]string{"books"}, "", []string{"1 book at height 42", "ipv4-24-any-any-A  3     2     5           31        36"}},
+		{[]string{"books", "ipv4-24-any-any-A"}, "", []string{"ipv4-24-any-any-A (256 units a block) at height 42", "ask   31", "bid   36"}},
 	} {
 		code, out, errs := run(append([]string{"query", "market", "--node", url}, c.args...)...)
 		if code != 0 {

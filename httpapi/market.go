@@ -23,6 +23,7 @@ func (s *server) mountMarket() {
 	s.handle("GET /geofeed.csv", s.geofeed)
 	s.handle("GET /geofeed/{org}", s.geofeed)
 	s.mountTrades()
+	s.mountBooks()
 }
 
 func (s *server) balance(w http.ResponseWriter, r *http.Request) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/ledger"
+	"github.com/ipledger/ipledger/market"
 )
 
 // The market's public data in the JSON API (issue 16): every trade and the listings, as
@@ -17,11 +18,12 @@ import (
 func (s *server) mountTrades() {
 	s.handle("GET /v1/market/trades", s.trades)
 	s.handle("GET /v1/market/listings", s.listings)
+	s.mountStats()
 }
 
 // tradeColumns and listingColumns are the CSV header rows.
 var (
-	tradeColumns   = []string{"id", "time", "height", "venue", "ref", "resource", "family", "seller", "buyer", "price", "fee", "units", "price_per_unit", "subject_to_lease"}
+	tradeColumns   = []string{"id", "time", "height", "venue", "ref", "resource", "family", "seller", "buyer", "price", "fee", "units", "price_per_unit", "subject_to_lease", "class"}
 	listingColumns = []string{"id", "seller", "resource", "reserve", "min_increment", "end", "state", "bids", "high_bid", "high_bidder", "sale", "trade"}
 )
 
@@ -40,7 +42,8 @@ func marketQuery(r *http.Request) (org string, asCSV bool, err error) {
 }
 
 // trades serves GET /v1/market/trades: ?org= (seller or buyer), ?venue= (listing, swap,
-// transfer), ?after= (a trade id), ?limit= (at most MaxMarketList).
+// auction, transfer; lease lists the lease starts instead, stats.go), ?after= (a trade id),
+// ?limit= (at most MaxMarketList).
 func (s *server) trades(w http.ResponseWriter, r *http.Request) error {
 	org, asCSV, err := marketQuery(r)
 	if err != nil {
@@ -58,6 +61,9 @@ func (s *server) trades(w http.ResponseWriter, r *http.Request) error {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxMarketList {
 			return invalid("limit %.30q: want 1 to %d", v, MaxMarketList)
 		}
+	}
+	if venue == market.VenueLease {
+		return s.leaseStarts(w, r, org, after, limit, asCSV)
 	}
 	snap := s.app.Committed()
 	out := apitypes.TradeList{Height: snap.Height, Trades: []ipledger.Trade{}}
@@ -82,7 +88,7 @@ func (s *server) trades(w http.ResponseWriter, r *http.Request) error {
 	rows := make([][]string, 0, len(out.Trades))
 	for _, t := range out.Trades {
 		rows = append(rows, []string{u(t.ID), strconv.FormatInt(t.Time, 10), strconv.FormatInt(t.Height, 10), t.Venue, t.Ref,
-			t.Resource.String(), t.Family, t.Seller, t.Buyer, u(t.Price), u(t.Fee), u(t.Units), u(t.PricePerUnit), strconv.FormatBool(t.SubjectToLease)})
+			t.Resource.String(), t.Family, t.Seller, t.Buyer, u(t.Price), u(t.Fee), u(t.Units), u(t.PricePerUnit), strconv.FormatBool(t.SubjectToLease), t.Class})
 	}
 	return s.writeCSV(w, tradeColumns, rows)
 }

@@ -134,3 +134,35 @@ func BenchmarkSwap(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "swaps/s")
 }
+
+// BenchmarkSettleFills measures a class auction's clearing of 1,000 /26s (each ask a whole
+// holding) against one bid for 1,000 blocks naming an AS, and the settlement of the 1,000
+// fills: the clearing and 999 fills in the EndBlock of the clearing's block (the bound of
+// max_settlements), the last fill in the next. Reports fills settled per second.
+func BenchmarkSettleFills(b *testing.B) {
+	const n = 1000
+	for range b.N {
+		b.StopTimer()
+		e := marketEnv(b, nil)
+		e.ok(ipledger.KindAuthorise, ipledger.AuthoriseBody{Prefix: netip.MustParsePrefix("193.0.0.0/16"), MaxLength: 26, ASN: 3333}, "ORG-S")
+		for i := range n {
+			res, _ := ipledger.PrefixResource(netip.PrefixFrom(netip.AddrFrom4([4]byte{193, 0, byte(i >> 2), byte(i&3) << 6}), 26))
+			e.ok(ipledger.KindSwap, ipledger.SwapBody{Resource: res, Buyer: "ORG-C"}, "ORG-S", "ORG-C")
+			e.ok(ipledger.KindAsk, ipledger.AskBody{Resource: res, MinPrice: 5}, "ORG-C")
+		}
+		e.ok(ipledger.KindOrder, ipledger.OrderBody{Class: ipledger.MustParseAuctionClass("ipv4-26-any-any-A"), Quantity: n, Limit: 10, Expiry: e.time.Unix() + 7200, ASN: 64500}, "ORG-B")
+		at := nextClearing(e.time.Unix(), must(ChainParams(e.kv)))
+		b.StartTimer()
+		evs, err := e.l.EndBlock(e.kv, ipledger.Block{Height: e.height + 1, Time: time.Unix(at, 0)})
+		if err == nil {
+			var more []ipledger.Event
+			more, err = e.l.EndBlock(e.kv, ipledger.Block{Height: e.height + 2, Time: time.Unix(at+1, 0)})
+			evs = append(evs, more...)
+		}
+		b.StopTimer()
+		if err != nil || len(evs) != n+1 || evs[n].Kind != "fill-settled" {
+			b.Fatalf("%d events, %v", len(evs), err)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "fills/s")
+}

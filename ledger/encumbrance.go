@@ -9,12 +9,13 @@ import (
 
 // Encumbrance is a claim on part of a holding that may block actions on it and on
 // everything above or below it in the holding tree: an open lease offer, a running lease, an
-// open listing, a large sale in its challenge window, a holding period after a transfer.
+// open listing, a large sale in its challenge window, a holding period after a transfer, an
+// ask in a class auction.
 // Every kind goes through the one check in checkFree, which asks encumbranceRules whether
 // the kind blocks the action; a new kind stores records and adds a column to the table.
 type Encumbrance struct {
-	Kind     string            `json:"kind"` // encOffer, encLease, encListing, encSale, encHeld
-	Ref      string            `json:"ref"`  // the offer, lease, listing, sale or period that holds it
+	Kind     string            `json:"kind"` // encOffer, encLease, encListing, encSale, encHeld, encAsk
+	Ref      string            `json:"ref"`  // the offer, lease, listing, sale, period or ask that holds it
 	Resource ipledger.Resource `json:"resource"`
 	Depth    int               `json:"depth"` // depth of the encumbered holding
 }
@@ -110,7 +111,7 @@ var encumbranceRules = map[string]map[string]int{
 	"return":    {},
 	"assign":    {encHeld: allows},
 	"offer":     {encHeld: allows},
-	"authorise": {encOffer: allows, encListing: allows, encSale: allows, encHeld: allows},
+	"authorise": {encOffer: allows, encListing: allows, encSale: allows, encHeld: allows, encAsk: allows},
 	"sell":      {encLease: ifContained},
 }
 

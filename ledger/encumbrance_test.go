@@ -11,7 +11,7 @@ import (
 func TestEncumbranceTableDoc(t *testing.T) {
 	lines := strings.Split(docAfter(t, "ARCHITECTURE.md", "| action ↓ kind → |"), "\n")
 	kinds := strings.Fields(strings.ReplaceAll(lines[0], "|", " "))
-	want := []string{encOffer, encLease, encListing, encSale, encHeld}
+	want := []string{encOffer, encLease, encListing, encSale, encHeld, encAsk}
 	if strings.Join(kinds, " ") != strings.Join(want, " ") {
 		t.Fatalf("table's kinds %v, want %v", kinds, want)
 	}

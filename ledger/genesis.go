@@ -65,6 +65,11 @@ type Params struct {
 	// GradeWindow is how long, in seconds, a listing of a block keeps its grade at B after
 	// it was delisted (default 365 days).
 	GradeWindow int64 `json:"grade_window,omitempty"`
+
+	// Class auctions.
+	// AuctionInterval is the batch interval of class auctions, in seconds: every book with
+	// an open bid clears at each multiple of it (default 3600).
+	AuctionInterval int64 `json:"auction_interval,omitempty"`
 }
 
 // TransferPolicy is what may change holder, by a sale on any venue or a plain transfer.
@@ -91,6 +96,7 @@ func DefaultParams() Params {
 		FeeBasisPoints: 50, FeeAccount: ipledger.IANA, SoftClose: 10 * 60,
 		LargeSaleUnits: 1 << 16, ChallengeWindow: 72 * 3600, MaxListing: 90 * 24 * 3600,
 		MaxObservations: DefaultMaxObservations, GradeWindow: 365 * 24 * 3600,
+		AuctionInterval: 3600,
 	}
 }
 
@@ -131,6 +137,9 @@ func (p Params) withDefaults() Params {
 	if p.GradeWindow <= 0 {
 		p.GradeWindow = d.GradeWindow
 	}
+	if p.AuctionInterval <= 0 {
+		p.AuctionInterval = d.AuctionInterval
+	}
 	// A block's events are recorded in one log leaf, which must fit a log entry (64 KiB):
 	// 1000 events of the longest kind and reference take 63 KB (TestEventLeafBound).
 	p.MaxSettlements = min(p.MaxSettlements, 1000)
@@ -151,9 +160,9 @@ type GenesisOrg struct {
 // Format 1, which recorded nothing, let a transaction rejected by its kind keep its
 // sequence, so that its bytes could apply later, and had no expiry by time; format 2 had
 // no market (listings, swaps, trade records, held credits, the transfer policy and its
-// parameters). Chains of older formats cannot be continued by this version and are
+// parameters); format 3 had no class auctions. Chains of older formats cannot be continued by this version and are
 // started afresh.
-const StateFormat = 3
+const StateFormat = 4
 
 var stateFormatKey = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 
@@ -318,6 +327,11 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]ipledger.Even
 		case dueListing, dueSale:
 			var err error
 			if ev.Kind, ev.Ref, err = a.marketEvent(kind, id, at, *p); err != nil {
+				return nil, fmt.Errorf("end block: %w", err)
+			}
+		case dueClear, dueFill:
+			var err error
+			if ev.Kind, ev.Ref, err = a.auctionEvent(kind, id, at, *p); err != nil {
 				return nil, fmt.Errorf("end block: %w", err)
 			}
 		case duePeriod:

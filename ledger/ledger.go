@@ -230,6 +230,9 @@ func init() {
 		ipledger.KindCancelListing:    kindOf((*apply).cancelListing),
 		ipledger.KindSwap:             kindOf((*apply).swap),
 		ipledger.KindCancelSale:       kindOf((*apply).cancelSale),
+		ipledger.KindAsk:              kindOf((*apply).ask),
+		ipledger.KindOrder:            kindOf((*apply).order),
+		ipledger.KindCancelOrder:      kindOf((*apply).cancelOrder),
 		ipledger.KindObserve:          kindOf((*apply).observe, requireObserver),
 	}
 }

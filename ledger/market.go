@@ -141,6 +141,7 @@ func (a *apply) sellersHolding(r ipledger.Resource, seller string, p Params) (*i
 // saleTerms is what settleSale settles: the block, the two sides and the price.
 type saleTerms struct {
 	venue, ref    string
+	class         string // an auction's class
 	seller, buyer string
 	r             ipledger.Resource
 	depth         int
@@ -228,7 +229,7 @@ func (a *apply) settleSale(t saleTerms, p Params) (*ipledger.Trade, error) {
 		return nil, err
 	}
 	return a.recordTrade(ipledger.Trade{
-		Venue: t.venue, Ref: t.ref, Resource: t.r, Seller: t.seller, Buyer: t.buyer,
+		Venue: t.venue, Ref: t.ref, Class: t.class, Resource: t.r, Seller: t.seller, Buyer: t.buyer,
 		Price: t.price, Fee: f, SubjectToLease: len(leased) > 0,
 	})
 }
@@ -550,7 +551,7 @@ func (a *apply) pendSale(t saleTerms, listing uint64, p Params) (*ipledger.Sale,
 		return nil, err
 	}
 	s := &ipledger.Sale{
-		ID: id, Venue: t.venue, Listing: listing, Seller: t.seller, Buyer: t.buyer, Resource: t.r, Depth: t.depth,
+		ID: id, Venue: t.venue, Class: t.class, Listing: listing, Seller: t.seller, Buyer: t.buyer, Resource: t.r, Depth: t.depth,
 		Price: t.price, ASN: t.asn, Created: a.block.Time, Settles: a.block.Time.Unix() + p.ChallengeWindow, State: salePending,
 	}
 	if err := a.putEncumbrance(saleEnc(s)); err != nil {
@@ -663,7 +664,7 @@ func (a *apply) settlePending(s *ipledger.Sale, p Params) error {
 	if s.Listing != 0 {
 		ref = listingRef(s.Listing)
 	}
-	tr, err := a.settleSale(saleTerms{venue: s.Venue, ref: ref, seller: s.Seller, buyer: s.Buyer, r: s.Resource, depth: s.Depth, price: s.Price, asn: s.ASN}, p)
+	tr, err := a.settleSale(saleTerms{venue: s.Venue, ref: ref, class: s.Class, seller: s.Seller, buyer: s.Buyer, r: s.Resource, depth: s.Depth, price: s.Price, asn: s.ASN}, p)
 	if err != nil {
 		return err
 	}

@@ -12,11 +12,13 @@ import (
 )
 
 // The market's property test drives random order flow — listings, bids, cancellations,
-// swaps (some large), cancelled sales, leases, plain transfers and gaps of block time —
+// swaps (some large), cancelled sales, leases, plain transfers, class auctions' asks, bids
+// and cancellations, and gaps of block time —
 // chosen by a byte stream over 193.0.0.0/16, and checks after every step: credits are
 // conserved and every held credit is an open bid's or a pending sale's; no listing or sale
-// settles twice; no bid fills above its amount or below the reserve; a block under a running
-// lease is sold only subject to it, and only whole; the holding tree's invariants.
+// settles twice; no bid fills above its amount or below the reserve; no auction fill is above
+// its bid's limit or below its ask's minimum; a block under a running lease is sold only
+// subject to it, and only whole; the holding tree's invariants.
 
 var marketOrgs = []string{"ORG-S", "ORG-B", "ORG-C", "ORG-L"}
 
@@ -39,6 +41,9 @@ func runMarketSequence(t *testing.T, data []byte) map[string]int {
 	e.ok(ipledger.KindMint, ipledger.MintBody{To: "ORG-L", Amount: 1_000_000}, testAgent)
 	for i, o := range marketOrgs[:3] {
 		e.ok(ipledger.KindAllocate, alloc(fmt.Sprintf("193.%d.0.0/16", i+1), o, ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	}
+	for n := range 9 { // whole /24s for class auctions' asks
+		e.ok(ipledger.KindAllocate, alloc(fmt.Sprintf("193.4.%d.0/24", n), marketOrgs[n%3], ipledger.StatusAllocatedPA), ipledger.RIPENCC)
 	}
 	s := &stream{b: data}
 	org := func() string { return marketOrgs[s.next()%uint32(len(marketOrgs))] }
@@ -83,10 +88,10 @@ func runMarketSequence(t *testing.T, data []byte) map[string]int {
 			counts[what]++
 		}
 	}
-	for step := 0; len(s.b) >= 2 && step < 150; step++ {
+	for step := 0; len(s.b) >= 2 && step < 200; step++ {
 		leasesBefore := must(RunningLeases(e.kv))
 		tradesBefore := len(e.trades())
-		op := s.next() % 9
+		op := s.next() % 12
 		switch op {
 		case 0:
 			o := org()
@@ -119,6 +124,67 @@ func runMarketSequence(t *testing.T, data []byte) map[string]int {
 			o := org()
 			to := other(o)
 			count("transfer", e.do(ipledger.KindTransfer, ipledger.TransferBody{Resource: s.marketBlock(), To: to}, o, to))
+		case 9:
+			var r ipledger.Resource
+			switch s.next() % 3 {
+			case 0:
+				r = s.marketBlock()
+			case 1:
+				r = mustRes(fmt.Sprintf("193.%d.0.0/16", 1+s.next()%3))
+			default:
+				r = mustRes(fmt.Sprintf("193.4.%d.0/24", s.next()%9))
+			}
+			min := uint64(1 + s.next()%20)
+			if ipledger.Units(r) >= 1<<16 {
+				min = 1 + min%4 // what a bidder's credits reach
+			}
+			count("ask", e.do(ipledger.KindAsk, ipledger.AskBody{Resource: r, MinPrice: min}, org()))
+		case 10:
+			reg, bits := "any-any", []int{16, 22, 23, 24}[s.next()%4]
+			if s.next()%2 == 0 {
+				reg = "RIPE-NCC-ZZ"
+			}
+			c := mustClass(fmt.Sprintf("ipv4-%d-%s-A", bits, reg))
+			limit := uint64(1 + s.next()%50)
+			if s.next()%2 == 0 {
+				// Often the class of an open ask and about its price, so that books meet.
+				if err := Asks(e.kv, func(a *ipledger.Ask) bool {
+					if a.State == ipledger.OrderOpen {
+						c.Bits, limit = a.Class.Bits, a.MinPrice-1+uint64(s.next()%4)
+					}
+					return a.State != ipledger.OrderOpen
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			count("order", e.do(ipledger.KindOrder, ipledger.OrderBody{Class: c, Quantity: uint64(1 + s.next()%3), Limit: limit, Expiry: e.time.Unix() + int64(60+s.next()%10000), ASN: s.next() % 2 * 64502}, org()))
+		case 11:
+			var open []ipledger.Hash
+			var owner []string
+			if err := Asks(e.kv, func(a *ipledger.Ask) bool {
+				if a.State == ipledger.OrderOpen {
+					open, owner = append(open, a.ID), append(owner, a.Seller)
+				}
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := Bids(e.kv, func(b *ipledger.Bid) bool {
+				if b.State == ipledger.OrderOpen {
+					open, owner = append(open, b.ID), append(owner, b.Bidder)
+				}
+				return true
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(open) > 0 && s.next()%2 == 0 {
+				i := int(s.next()) % len(open)
+				by := owner[i]
+				if s.next()%4 == 0 {
+					by = org()
+				}
+				count("cancel-order", e.do(ipledger.KindCancelOrder, ipledger.CancelOrderBody{Order: open[i]}, by))
+			}
 		case 8:
 			d := time.Duration(1+s.next()%4000) * time.Second
 			if s.next()%8 == 0 {
@@ -171,6 +237,38 @@ func checkMarket(t *testing.T, e *tenv, where string, leasesBefore []RunningLeas
 	}); err != nil {
 		t.Fatal(err)
 	}
+	bids := map[ipledger.Hash]*ipledger.Bid{}
+	if err := Bids(e.kv, func(b *ipledger.Bid) bool {
+		bids[b.ID] = b
+		want[b.Bidder] += b.Held
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pendingFills := map[ipledger.Hash]uint64{}
+	if err := Fills(e.kv, func(f *ipledger.Fill) bool {
+		a := must(AskByID(e.kv, f.Ask))
+		b := bids[f.Bid]
+		if a == nil || b == nil || f.PricePerUnit < a.MinPrice || f.PricePerUnit > b.Limit || a.Fill != f.ID {
+			t.Fatalf("%s: fill %+v of ask %+v and bid %+v", where, f, a, b)
+		}
+		if f.State == salePending {
+			pendingFills[f.Bid]++
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bids {
+		// A bid holds its limit for every block neither settled nor given up.
+		blocks := pendingFills[b.ID]
+		if b.State == ipledger.OrderOpen {
+			blocks += b.Quantity - b.Matched
+		}
+		if w := must(perBlock(b.Limit, b.Class.BlockUnits(), blocks)); b.Held != w || b.Matched > b.Quantity {
+			t.Fatalf("%s: bid %+v holds %d, want %d", where, b, b.Held, w)
+		}
+	}
 	for _, o := range marketOrgs {
 		if got := e.held(o); got != want[o] {
 			t.Fatalf("%s: %s holds %d; its open bids and pending purchases are %d", where, o, got, want[o])
@@ -208,13 +306,14 @@ func checkMarket(t *testing.T, e *tenv, where string, leasesBefore []RunningLeas
 }
 
 func TestMarketProperties(t *testing.T) {
-	seededRuns(t, 20, 0x3a7e, 900, runMarketSequence, "list", "bid", "cancel-listing", "swap", "cancel-sale", "lease", "transfer",
-		"listing-sold", "listing-unsold", "sale-pending", "sale-settled")
+	seededRuns(t, 20, 0x3a7e, 1200, runMarketSequence, "list", "bid", "cancel-listing", "swap", "cancel-sale", "lease", "transfer",
+		"listing-sold", "listing-unsold", "sale-pending", "sale-settled", "ask", "order", "cancel-order", "auction-cleared", "fill-settled")
 }
 
 // FuzzMarketBodies is the fuzz target of every market body kind: the first byte picks the
 // kind, the rest is its body. A body that decodes is applied, signed by its natural
-// signers, to a state with an open listing with a bid and a pending large sale; whatever it
+// signers, to a state with an open listing with a bid, a pending large sale and an ask and a
+// bid of a class auction that do not meet; whatever it
 // says, the state machine must answer with a code (never an internal error) and keep
 // credits conserved.
 func FuzzMarketBodies(f *testing.F) {
@@ -228,6 +327,9 @@ func FuzzMarketBodies(f *testing.F) {
 		{ipledger.KindCancelListing, []string{"ORG-S"}},
 		{ipledger.KindSwap, []string{"ORG-S", "ORG-B"}},
 		{ipledger.KindCancelSale, []string{"ORG-S"}},
+		{ipledger.KindAsk, []string{"ORG-S"}},
+		{ipledger.KindOrder, []string{"ORG-C"}},
+		{ipledger.KindCancelOrder, []string{"ORG-C"}},
 	}
 	for i, body := range []string{
 		`{"resource":"193.0.8.0/24","reserve":100,"min_increment":5,"end":1767229300}`,
@@ -235,11 +337,15 @@ func FuzzMarketBodies(f *testing.F) {
 		`{"listing":1}`,
 		`{"resource":"193.0.9.0/24","buyer":"ORG-B","price":700,"asn":1}`,
 		`{"sale":1}`,
+		`{"resource":"193.2.1.0/24","min_price":3}`,
+		`{"class":"ipv4-24-any-any-A","quantity":2,"limit":40,"expiry":1767232800,"asn":64500}`,
+		`{"order":"0000000000000000000000000000000000000000000000000000000000000000"}`,
 	} {
 		f.Add(byte(i), []byte(body))
 	}
 	f.Add(byte(3), []byte(`{"resource":"193.0.0.0/16","buyer":"ORG-B","price":18446744073709551615}`))
 	f.Add(byte(1), []byte(`{"listing":1,"amount":18446744073709551615}`))
+	f.Add(byte(6), []byte(`{"class":"ipv6-32-RIPE-NCC-ZZ-C","quantity":4096,"limit":18446744073709551615,"expiry":1767232800}`))
 	f.Fuzz(func(t *testing.T, k byte, body []byte) {
 		c := table[int(k)%len(table)]
 		v := kinds[c.kind].body()
@@ -251,6 +357,11 @@ func FuzzMarketBodies(f *testing.F) {
 		e.list("193.0.4.0/24", 100, time.Hour)
 		e.ok(ipledger.KindBid, ipledger.BidBody{Listing: 1, Amount: 200}, "ORG-B")
 		e.ok(ipledger.KindSwap, ipledger.SwapBody{Resource: mustRes("193.1.0.0/16"), Buyer: "ORG-C", Price: 10}, "ORG-S", "ORG-C")
+		for _, blk := range []string{"193.2.0.0/24", "193.2.1.0/24"} {
+			e.ok(ipledger.KindAllocate, alloc(blk, "ORG-S", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+		}
+		e.ok(ipledger.KindAsk, ipledger.AskBody{Resource: mustRes("193.2.0.0/24"), MinPrice: 2}, "ORG-S")
+		e.ok(ipledger.KindOrder, ipledger.OrderBody{Class: mustClass(class24), Quantity: 1, Limit: 1, Expiry: e.time.Unix() + 7200}, "ORG-C")
 		r := e.do(c.kind, v, c.signers...)
 		if r.Code == ipledger.CodeInternal {
 			t.Fatalf("%s %s: internal error %s", c.kind, body, r.Log)

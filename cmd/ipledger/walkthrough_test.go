@@ -77,6 +77,9 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`\n1\s+193\.0\.65\.0/24\s+ORG-ALICE\s+1000\s+1\s+\S+\s+1\s+1200\s+ORG-BOB\s+open\n`,
 		`\n\d+\s+\S+\s+swap\s+193\.0\.66\.0/24\s+ORG-ALICE\s+ORG-BOB\s+3000\s+15\s+256\s+11\s+no\n`,
 		`\n\d+\s+\S+\s+transfer\s+193\.0\.128\.0/17\s+ORG-ALICE\s+ORG-BOB\s+0\s+0\s+32768\s+0\s+no\n`,
+		// The class auction's book: Bob's ask and Alice's bid meet in the any-any class.
+		`\nipv4-24-any-any-A\s+1\s+1\s+1\s+12\s+13\n`,
+		`\nask\s+12\s+1\s+1\nbid\s+13\s+1\s+1\n`,
 	} {
 		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("walk-through output does not match %s:\n%s", want, got)
