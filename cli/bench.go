@@ -111,6 +111,7 @@ start and end.`,
 		}),
 	}
 	c.AddCommand(restart)
+	c.AddCommand(benchWebCmd(e))
 	return c
 }
 
