@@ -2,6 +2,7 @@ package web
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -207,14 +208,23 @@ func TestPages(t *testing.T) {
 				seeds = append(seeds, tc.path)
 			}
 		}
-		crawl(t, w, seeds)
+		weights := crawl(t, w, seeds)
+		if missing := checkKinds(weights); len(missing) > 0 {
+			t.Errorf("the crawl reached no page of kind %v", missing)
+		}
+		kinds := slices.Sorted(maps.Keys(weights))
+		for _, k := range kinds {
+			t.Logf("heaviest %s page: %d bytes", k, weights[k])
+		}
 	})
 }
 
 // crawl fetches each seed page and every link of it: every link must resolve (a redirect
 // is followed), every HTML page must keep the accessibility rules, weigh under
-// maxPageBytes, hold no template error and ask nothing of another host.
-func crawl(t *testing.T, w *world, seeds []string) {
+// maxPageBytes, hold no template error and ask nothing of another host. It returns the
+// heaviest page of each kind (pageKind) it reached.
+func crawl(t *testing.T, w *world, seeds []string) map[string]int {
+	weights := map[string]int{}
 	seen := map[string]bool{}
 	pages := 0
 	var visit func(path string, depth int)
@@ -247,6 +257,9 @@ func crawl(t *testing.T, w *world, seeds []string) {
 		if len(body) > maxPageBytes {
 			t.Errorf("%s: %d bytes, over %d", path, len(body), maxPageBytes)
 		}
+		if k := pageKind(path); len(body) > weights[k] {
+			weights[k] = len(body)
+		}
 		if strings.Contains(body, "ZgotmplZ") || strings.Contains(body, "<no value>") {
 			t.Errorf("%s: a template error in the page", path)
 		}
@@ -255,6 +268,9 @@ func crawl(t *testing.T, w *world, seeds []string) {
 			t.Errorf("%s: %s", path, e)
 		}
 		base, _ := url.Parse(resp.Request.URL.String())
+		for _, e := range checkRequests(base, doc, resp.Header.Get("Content-Security-Policy")) {
+			t.Errorf("%s: %s", path, e)
+		}
 		for _, link := range links(doc) {
 			u, err := base.Parse(link)
 			if err != nil {
@@ -279,6 +295,7 @@ func crawl(t *testing.T, w *world, seeds []string) {
 		visit(s, 2)
 	}
 	t.Logf("crawled %d pages, %d links", pages, len(seen))
+	return weights
 }
 
 // links returns the href and src of a document's a, link and script elements.
