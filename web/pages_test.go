@@ -77,6 +77,18 @@ func TestPages(t *testing.T) {
 		{"/leases?registry=ARIN", 200, "No open offer matches"},
 		{"/lease/1", 200, "Payment schedule"},
 		{"/log", 200, "ipledger audit --node"},
+		{"/market", 200, `<a href="/listing/2">2</a>`},
+		{"/market", 200, "7000 by <a href=\"/org/ORG-C\">ORG-C</a>"},
+		{"/market", 200, "1 day 11 hours"},
+		{"/market", 200, "<polyline"},
+		{"/market", 200, `<a href="/listing/1">listing</a>`},
+		{"/market", 200, ">swap<"},
+		{"/market", 200, `href="/v1/market/trades?format=csv"`},
+		{"/market", 200, `id="classes"`},
+		{"/listing/1", 200, "sold"},
+		{"/listing/1", 200, "AS64502"},
+		{"/listing/2", 200, "left at this block"},
+		{"/listing/2", 200, `href="/v1/market/listings/2"`},
 		{"/search", 200, "Type an address"},
 		{"/search?q=" + url.QueryEscape(hostileName), 200, "ORG-X"},
 		{"/search?q=alpha+networks", 200, "ORG-A"},
@@ -107,6 +119,9 @@ func TestPages(t *testing.T) {
 		{"/org/NO-SUCH-ORG", 404, "no organisation"},
 		{"/org/bad handle", 400, "not an organisation handle"},
 		{"/lease/99", 404, "no lease 99"},
+		{"/listing/99", 404, "no listing 99"},
+		{"/listing/0", 400, "positive number"},
+		{"/listing/" + url.PathEscape(hostileName), 400, "positive number"},
 		{"/lease/x", 400, "positive number"},
 		{"/tx/" + strings.Repeat("ab", 32), 404, "not committed"},
 		{"/tx/xyz", 400, "not a transaction hash"},
@@ -144,7 +159,7 @@ func TestPages(t *testing.T) {
 	})
 
 	t.Run("escaped", func(t *testing.T) {
-		for _, path := range []string{"/org/ORG-X", "/ip/" + w.hostile.String(), "/search?q=" + url.QueryEscape(hostileName)} {
+		for _, path := range []string{"/org/ORG-X", "/ip/" + w.hostile.String(), "/search?q=" + url.QueryEscape(hostileName), "/listing/" + url.PathEscape(hostileName)} {
 			_, _, body := w.get(t, path)
 			if strings.Contains(body, hostileName) {
 				t.Errorf("%s: the hostile name is in the page unescaped", path)

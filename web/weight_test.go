@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 )
@@ -201,4 +202,16 @@ func checkKinds(weights map[string]int) []string {
 	}
 	slices.Sort(missing)
 	return missing
+}
+
+// TestCountdown: a listing's time left in its two largest units.
+func TestCountdown(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "ended", -time.Hour: "ended", 40 * time.Second: "40 seconds", 90 * time.Second: "1 minute 30 seconds",
+		36 * time.Hour: "1 day 12 hours", 24*time.Hour + 10*time.Second: "1 day", 3*time.Hour + 5*time.Minute + 7*time.Second: "3 hours 5 minutes",
+	} {
+		if got := countdown(d); got != want {
+			t.Errorf("countdown(%s) = %q, want %q", d, got, want)
+		}
+	}
 }
