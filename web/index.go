@@ -40,12 +40,51 @@ type orgEntry struct {
 }
 
 // nameText is every organisation's handle and name upper-cased, one line each in handle
-// order, for searching. One bytes.Index over the whole text runs at memory speed (SIMD
-// after a few false starts); a strings.Contains per organisation started over 139,000
-// times, and searches by name took two thirds of the explorer's CPU under bench web.
+// order, for searching. A search looks through runs of chunkLines lines with bytes.Index
+// (memory speed once it turns to SIMD); a strings.Contains per organisation started over
+// 139,000 times, and searches by name took two thirds of the explorer's CPU under bench
+// web. Each chunk also keeps a Bloom filter of its lines' three-byte sequences: a chunk
+// lacking one of a query word's is skipped unread.
 type nameText struct {
-	text []byte
-	ends []int // ends[i] is the offset just past organisation i's line
+	text  []byte
+	ends  []int // ends[i] is the offset just past organisation i's line
+	bloom []chunkBloom
+}
+
+// chunkLines is how many lines one Bloom filter covers.
+const chunkLines = 16
+
+// chunkBloom is a Bloom filter (one hash) of the trigrams of chunkLines lines: 8,192
+// bits, about a third of them set by 16 imported names (their boilerplate repeats).
+type chunkBloom [8192 / 64]uint64
+
+// trigramBit is the Bloom filter bit of the three bytes a, b, c.
+func trigramBit(a, b, c byte) uint32 {
+	return (uint32(a)<<16 | uint32(b)<<8 | uint32(c)) * 0x9E3779B1 >> (32 - 13)
+}
+
+func (b *chunkBloom) add(line []byte) {
+	for j := 0; j+2 < len(line); j++ {
+		k := trigramBit(line[j], line[j+1], line[j+2])
+		b[k/64] |= 1 << (k % 64)
+	}
+}
+
+func (b *chunkBloom) hasAll(bits []uint32) bool {
+	for _, k := range bits {
+		if b[k/64]&(1<<(k%64)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// lineStart is the offset of line i.
+func (t *nameText) lineStart(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return t.ends[i-1]
 }
 
 // heldEntry is one holding of an organisation.
@@ -227,6 +266,10 @@ func (x *pageIndex) names() *nameText {
 			t.text = append(t.text, '\n')
 			t.ends = append(t.ends, len(t.text))
 		}
+		t.bloom = make([]chunkBloom, (len(t.ends)+chunkLines-1)/chunkLines)
+		for i := range t.ends {
+			t.bloom[i/chunkLines].add(t.text[t.lineStart(i) : t.ends[i]-1])
+		}
 		x.text = t
 	}
 	return x.text
@@ -244,26 +287,37 @@ func (x *pageIndex) findOrgs(q string, limit int) ([]orgMatch, bool) {
 	}
 	slices.SortStableFunc(words, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	t := x.names()
+	var bits []uint32 // every trigram of every word: a matching line holds them all
+	for _, w := range words {
+		for j := 0; j+2 < len(w); j++ {
+			bits = append(bits, trigramBit(w[j], w[j+1], w[j+2]))
+		}
+	}
 	first := []byte(words[0])
 	var out []orgMatch
-	for pos := 0; pos < len(t.text); {
-		j := bytes.Index(t.text[pos:], first)
-		if j < 0 {
-			break
-		}
-		i, _ := slices.BinarySearch(t.ends, pos+j+1) // the line holding the match
-		start := 0
-		if i > 0 {
-			start = t.ends[i-1]
-		}
-		pos = t.ends[i]
-		if !containsAll(t.text[start:pos], words[1:]) {
+	for c := range t.bloom {
+		if !t.bloom[c].hasAll(bits) {
 			continue
 		}
-		if len(out) == limit {
-			return out, true
+		lo, hi := c*chunkLines, min((c+1)*chunkLines, len(t.ends))
+		end := t.ends[hi-1]
+		for pos := t.lineStart(lo); pos < end; {
+			j := bytes.Index(t.text[pos:end], first)
+			if j < 0 {
+				break
+			}
+			i, _ := slices.BinarySearch(t.ends[lo:hi], pos+j+1) // the line holding the match
+			i += lo
+			start := t.lineStart(i)
+			pos = t.ends[i]
+			if !containsAll(t.text[start:pos], words[1:]) {
+				continue
+			}
+			if len(out) == limit {
+				return out, true
+			}
+			out = append(out, orgMatch{Handle: x.orgs[i].handle, Name: x.orgs[i].name})
 		}
-		out = append(out, orgMatch{Handle: x.orgs[i].handle, Name: x.orgs[i].name})
 	}
 	return out, false
 }
