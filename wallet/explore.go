@@ -146,7 +146,7 @@ var keptElements = map[string]bool{}
 
 func init() {
 	for _, n := range strings.Fields(`p a dl dt dd section h2 h3 table thead tbody tr th td div span time ol ul li code pre
-		figure figcaption bdi strong em br small svg title desc rect line polyline text`) {
+		figure figcaption bdi strong em br small svg title desc rect line polyline circle text`) {
 		keptElements[n] = true
 	}
 }
@@ -156,7 +156,7 @@ var keptAttrs = map[string]bool{
 	"id": true, "class": true, "datetime": true, "scope": true, "aria-labelledby": true, "aria-label": true, "role": true,
 	"viewbox": true, "x": true, "y": true, "x1": true, "y1": true, "x2": true, "y2": true, "width": true, "height": true,
 	"fill": true, "stroke": true, "stroke-width": true, "stroke-linecap": true, "stroke-linejoin": true, "points": true,
-	"font-size": true, "text-anchor": true, "href": true,
+	"font-size": true, "text-anchor": true, "cx": true, "cy": true, "r": true, "href": true,
 }
 
 // sanitisePage returns the h1 text of a node's page and the content of its main element

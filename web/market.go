@@ -238,9 +238,13 @@ type priceChart struct {
 // series is one line and its legend.
 type series struct {
 	Name, Colour, Points string
+	Dots                 []dot // each bucket's mean, marked
 	Trades               int
 	LegendX, LegendY     int
 }
+
+// dot is a point of a series.
+type dot struct{ X, Y int }
 
 // barChart is a bar chart of credits traded per time bucket.
 type barChart struct {
@@ -314,6 +318,7 @@ func (m tradeSet) priceChart() *priceChart {
 		}
 		slices.Sort(keys)
 		var b strings.Builder
+		var dots []dot
 		for j, k := range keys {
 			a := buckets[n][k]
 			if j > 0 {
@@ -322,12 +327,9 @@ func (m tradeSet) priceChart() *priceChart {
 			x := plotL + int((k*width+width/2)*(plotR-plotL)/max(last-first+width, 1))
 			y := plotBot - int((a.sum/a.n)*(plotBot-plotTop)/max(maxY, 1))
 			fmt.Fprintf(&b, "%d,%d", x, y)
+			dots = append(dots, dot{x, y})
 		}
-		pts := b.String()
-		if len(keys) == 1 {
-			pts += " " + pts // one bucket: a dot drawn by the line's round caps
-		}
-		c.Series = append(c.Series, series{Name: n, Colour: seriesColours[i%len(seriesColours)], Points: pts, Trades: count[n],
+		c.Series = append(c.Series, series{Name: n, Colour: seriesColours[i%len(seriesColours)], Points: b.String(), Dots: dots, Trades: count[n],
 			LegendX: plotL + (i%3)*175, LegendY: legendY + (i/3)*legendRow})
 	}
 	c.Description = fmt.Sprintf("Mean price per IPv4 address of %d priced trades from %s to %s, by registry and prefix length (the %d series with most trades); the highest bucket mean is %d credits.",
