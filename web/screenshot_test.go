@@ -3,8 +3,8 @@ package web
 import (
 	"bytes"
 	"flag"
-	"html/template"
 	"fmt"
+	"html/template"
 	"image"
 	"image/draw"
 	"image/png"
