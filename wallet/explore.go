@@ -2,10 +2,13 @@ package wallet
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -33,13 +36,45 @@ type exploreData struct {
 	NodeURL string        // the same page on the node
 }
 
-// explore serves an explorer page of the node with the wallet's actions in place.
+// explore serves an explorer page of the node with the wallet's actions in place. A
+// redirect of the node's to a path of its own (a search that names one page) sends the
+// browser to that path on the wallet, whose actions then fit the page; the wallet follows
+// no redirect itself.
 func (s *Server) explore(w http.ResponseWriter, r *http.Request) {
-	body, status, err := s.o.Node.Fetch(r.Context(), r.URL.Path, r.URL.Query(), maxExplorerPage)
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.nodeURL(r.URL.RequestURI()), nil)
+	if err != nil {
+		s.message(w, r, http.StatusBadRequest, "Not a page", err.Error())
+		return
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if s.o.Node.HTTP != nil {
+		hc.Transport = s.o.Node.HTTP.Transport
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		s.message(w, r, http.StatusBadGateway, "The node does not answer", fmt.Sprintf("node %s: %v", s.o.Node.Base, err))
 		return
 	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		if loc := resp.Header.Get("Location"); ownPath(loc) && !strings.HasPrefix(loc, "#") {
+			http.Redirect(w, r, loc, http.StatusSeeOther)
+			return
+		}
+		s.message(w, r, http.StatusBadGateway, "The node sent the page elsewhere", "The node answered "+resp.Status+" to a place off its own pages; the wallet does not follow it.")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxExplorerPage+1))
+	if err == nil && len(body) > maxExplorerPage {
+		err = fmt.Errorf("over %d bytes", maxExplorerPage)
+	}
+	if err != nil {
+		s.message(w, r, http.StatusBadGateway, "The node's page does not read", err.Error())
+		return
+	}
+	status := resp.StatusCode
 	title, content, err := sanitisePage(body)
 	if err != nil {
 		s.message(w, r, http.StatusBadGateway, "The node's page does not read", err.Error())

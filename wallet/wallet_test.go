@@ -306,6 +306,14 @@ const hostilePage = `<!DOCTYPE html><html lang="en"><head><title>x</title><scrip
 // The JSON twins still go to the node.
 func TestExplorerPages(t *testing.T) {
 	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("q") {
+		case "192.0.2.1":
+			http.Redirect(w, r, "/ip/192.0.2.0/24", http.StatusSeeOther)
+			return
+		case "evil":
+			http.Redirect(w, r, "https://evil.example/", http.StatusSeeOther)
+			return
+		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		io.WriteString(w, hostilePage)
 	}))
@@ -362,6 +370,14 @@ func TestExplorerPages(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the block's page lacks %q", want)
 		}
+	}
+	// A search that names one page goes to that page in the wallet; a redirect elsewhere
+	// is not followed.
+	if r := call(t, "GET", base+"/search?q=192.0.2.1", hdr, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/ip/192.0.2.0/24" {
+		t.Errorf("search 192.0.2.1: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := call(t, "GET", base+"/search?q=evil", hdr, nil); r.StatusCode == http.StatusSeeOther {
+		t.Errorf("search evil: sent to %q", r.Header.Get("Location"))
 	}
 	if r := call(t, "GET", base+"/v1/orgs/DEMO", hdr, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != node.URL+"/v1/orgs/DEMO" {
 		t.Errorf("/v1/orgs/DEMO: %d to %q", r.StatusCode, r.Header.Get("Location"))
