@@ -29,7 +29,8 @@ type pageIndex struct {
 	height int64
 	orgs   []orgEntry // in handle order
 	held   map[string][]heldEntry
-	holder map[uint64]string // holding id → holder, to find a changed holding's old entry
+	holder map[uint64]string            // holding id → holder, to find a changed holding's old entry
+	live   map[uint64]*ipledger.Listing // open and pending listings, for resource pages
 
 	textMu sync.Mutex // builds text under the read lock
 	text   *nameText  // nil until a search needs it, and again after an organisation changes
@@ -130,7 +131,7 @@ func (c *indexCache) get(r ipledger.Reader, snap *ipledger.Snapshot) (*pageIndex
 }
 
 func buildIndex(snap *ipledger.Snapshot) (*pageIndex, error) {
-	x := &pageIndex{height: snap.Height, held: map[string][]heldEntry{}, holder: map[uint64]string{}}
+	x := &pageIndex{height: snap.Height, held: map[string][]heldEntry{}, holder: map[uint64]string{}, live: map[uint64]*ipledger.Listing{}}
 	if err := ledger.Orgs(snap.State, func(o *ipledger.Organisation) bool {
 		x.orgs = append(x.orgs, newOrgEntry(o))
 		return true
@@ -146,6 +147,14 @@ func buildIndex(snap *ipledger.Snapshot) (*pageIndex, error) {
 	}
 	for _, hs := range x.held {
 		slices.SortFunc(hs, compareHeld)
+	}
+	if err := ledger.Listings(snap.State, func(l *ipledger.Listing) bool {
+		if liveListing(l) {
+			x.live[l.ID] = l
+		}
+		return true
+	}); err != nil {
+		return nil, fmt.Errorf("index listings: %w", err)
 	}
 	return x, nil
 }
@@ -195,6 +204,8 @@ func (x *pageIndex) catchUp(r ipledger.Reader, snap *ipledger.Snapshot) error {
 			err = x.updateHolding(snap.State, id)
 		case "org":
 			err = x.updateOrg(snap.State, id)
+		case "listing":
+			err = x.updateListing(snap.State, id)
 		}
 		if err != nil {
 			return err
@@ -238,6 +249,42 @@ func (x *pageIndex) updateOrg(kv ipledger.KV, handle string) error {
 	}
 	x.text = nil // under the write lock: no search is reading it
 	return nil
+}
+
+func liveListing(l *ipledger.Listing) bool {
+	return l.State == ipledger.ListingOpen || l.State == ipledger.ListingPending
+}
+
+func (x *pageIndex) updateListing(kv ipledger.KV, ids string) error {
+	id, err := strconv.ParseUint(ids, 10, 64)
+	if err != nil {
+		return fmt.Errorf("touched listing %q: %w", ids, err)
+	}
+	l, err := ledger.ListingByID(kv, id)
+	if err != nil {
+		return err
+	}
+	if l != nil && liveListing(l) {
+		x.live[id] = l
+	} else {
+		delete(x.live, id)
+	}
+	return nil
+}
+
+// listingsOver returns the open and pending listings of blocks overlapping r, by id.
+// A listing is never changed in place (a change stores a new one), so they may be shared.
+func (x *pageIndex) listingsOver(r ipledger.Resource) []*ipledger.Listing {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []*ipledger.Listing
+	for _, l := range x.live {
+		if l.Resource.Overlaps(r) {
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b *ipledger.Listing) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // heldBy returns a copy of the holdings of org from position from, at most limit, and

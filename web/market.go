@@ -148,6 +148,7 @@ type tradeCache struct {
 	height int64
 	last   uint64 // the last trade id read
 	m      tradeSet
+	byRes  map[ipledger.Resource]ipledger.Trade // the latest trade of each block traded
 }
 
 // tradeSet is what the market page reads: a copy is handed out.
@@ -171,11 +172,35 @@ const maxTradePoints = 1 << 20
 func (c *tradeCache) get(snap *ipledger.Snapshot) (tradeSet, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.update(snap); err != nil {
+		return tradeSet{}, err
+	}
+	// points only grows by appends (a drop clones), so a slice of it stays valid.
+	return tradeSet{points: c.m.points[:len(c.m.points):len(c.m.points)], recent: slices.Clone(c.m.recent), total: c.m.total}, nil
+}
+
+// lastTrade returns the latest trade of exactly r, if r was ever traded.
+func (c *tradeCache) lastTrade(snap *ipledger.Snapshot, r ipledger.Resource) (ipledger.Trade, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.update(snap); err != nil {
+		return ipledger.Trade{}, false, err
+	}
+	t, ok := c.byRes[r]
+	return t, ok, nil
+}
+
+// update reads the trades after the last one read, once per height. The caller holds mu.
+func (c *tradeCache) update(snap *ipledger.Snapshot) error {
 	if snap.Height > c.height {
 		var ferr error
 		err := ledger.TradesAfter(snap.State, c.last, func(t *ipledger.Trade) bool {
 			c.last = t.ID
 			c.m.total++
+			if c.byRes == nil {
+				c.byRes = map[ipledger.Resource]ipledger.Trade{}
+			}
+			c.byRes[t.Resource] = *t
 			c.m.recent = append([]ipledger.Trade{*t}, c.m.recent[:min(len(c.m.recent), maxRecentTrades-1)]...)
 			if t.Price == 0 {
 				return true // a plain transfer: no price to chart
@@ -197,12 +222,11 @@ func (c *tradeCache) get(snap *ipledger.Snapshot) (tradeSet, error) {
 			return true
 		})
 		if err = cmp.Or(ferr, err); err != nil {
-			return tradeSet{}, fmt.Errorf("trades: %w", err)
+			return fmt.Errorf("trades: %w", err)
 		}
 		c.height = snap.Height
 	}
-	// points only grows by appends (a drop clones), so a slice of it stays valid.
-	return tradeSet{points: c.m.points[:len(c.m.points):len(c.m.points)], recent: slices.Clone(c.m.recent), total: c.m.total}, nil
+	return nil
 }
 
 // prefixBits is the length of r as a prefix, or of the smallest prefix holding it.

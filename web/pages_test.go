@@ -86,6 +86,10 @@ func TestPages(t *testing.T) {
 		{"/market", 200, `href="/v1/market/trades?format=csv"`},
 		{"/market", 200, `id="classes"`},
 		{"/listing/1", 200, "sold"},
+		{"/ip/" + w.listed.String(), 200, `<a href="/listing/2">Listing 2</a>`},
+		{"/ip/" + w.listed.FirstAddr().String(), 200, "7000 by"},
+		{"/ip/" + w.sold.String(), 200, "Last traded"},
+		{"/ip/" + w.sold.String(), 200, "(117 per address)"},
 		{"/listing/1", 200, "AS64502"},
 		{"/listing/2", 200, "left at this block"},
 		{"/listing/2", 200, `href="/v1/market/listings/2"`},
@@ -210,6 +214,14 @@ func TestPages(t *testing.T) {
 		}
 		if _, _, b := w.get(t, "/search?q=beta+hosting"); !strings.Contains(b, "ORG-B") {
 			t.Errorf("search after the assignment:\n%.3000s", b)
+		}
+		// A bid moves the listing on the block's page too (the index follows listings).
+		if _, _, b := w.get(t, "/ip/"+w.listed.String()); !strings.Contains(b, "7000 by") {
+			t.Fatalf("the listed block's page before the bid:\n%.3000s", b)
+		}
+		w.c.Block(w.c.Tx(ipledger.KindBid, ipledger.BidBody{Listing: 2, Amount: 7100}, "ORG-B"))
+		if _, _, b := w.get(t, "/ip/"+w.listed.String()); !strings.Contains(b, "7100 by") {
+			t.Errorf("the listed block's page after ORG-B's bid:\n%.3000s", b)
 		}
 		if w.handler.idx.builds != builds {
 			t.Errorf("the index was built %d times again instead of following the block", w.handler.idx.builds-builds)

@@ -36,6 +36,7 @@ type world struct {
 	leased  ipledger.Resource // the leased part of it
 	hostile ipledger.Resource // ORG-X's block
 	listed  ipledger.Resource // listing 2, open, with ORG-C's bid
+	sold    ipledger.Resource // listing 1's block, sold to ORG-C
 	txs     []ipledger.Hash
 	handler *handler
 }
@@ -102,6 +103,7 @@ func newWorld(t testing.TB, paths ...string) *world {
 	third := mustPrefix(t, second.LastAddr().Next(), 24)
 	fourth := mustPrefix(t, third.LastAddr().Next(), 26)
 	w.listed = mustPrefix(t, fourth.LastAddr().Next(), 26)
+	w.sold = third
 	cc := ipledgertest.Signer("ORG-C")
 	add(c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-C", Name: "Gamma Transit", Country: "GH", Keys: []ipledger.PublicKey{cc.Key.Public()}}}}, reg),
 		c.Tx(ipledger.KindMint, ipledger.MintBody{To: "ORG-C", Amount: 1_000_000}, ipledgertest.Agent))
