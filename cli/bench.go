@@ -117,6 +117,7 @@ start and end.`,
 		}),
 	}
 	c.AddCommand(restart)
+	c.AddCommand(benchWebCmd(e))
 	return c
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ledger"
@@ -16,9 +17,10 @@ import (
 // once"). On a fresh dev home RIPE NCC registers DemoOrg and DemoLessor and binds their
 // keys (HOME/keys/DEMO.key, HOME/keys/DEMO-LESSOR.key); it allocates the lessor a /22,
 // and DEMO an AS number and a /24 of its own, from free pool space; the settlement agent
-// mints DEMO credits; the lessor offers a /24 of its block for lease. DEMO can then take
-// the lease (which authorises the leased block for DEMO's AS), pay, and authorise routes
-// in its own /24, from the CLI or `ipledger wallet --home HOME`.
+// mints DEMO credits; the lessor offers a /24 of its block for lease and lists its last
+// /24 for sale for a week. DEMO can then take the lease (which authorises the leased block
+// for DEMO's AS), bid on the listing, pay, and authorise routes in its own /24, from the
+// CLI or `ipledger wallet --home HOME`.
 
 // Handles of the demo organisations.
 const (
@@ -34,14 +36,17 @@ const (
 	demoMaxPeriods  = 12
 	demoLessorBits  = 22
 	demoOfferedBits = 24
+	demoReserve     = 12_800 // credits for the listed /24 (50 per address)
+	demoListing     = 7 * 24 * time.Hour
 )
 
 // demo is what setUpDemo made, for its log line and tests.
 type demo struct {
 	block, offered ipledger.Resource
 	own            ipledger.Resource // DEMO's own /24, to authorise routes in
+	listed         ipledger.Resource // the lessor's /24 listed for sale
 	asn            uint32
-	offer          uint64
+	offer, listing uint64
 }
 
 // setUpDemo creates the demo organisations on the dev chain of s, whose home is home.
@@ -106,6 +111,12 @@ func setUpDemo(ctx context.Context, s *server, home, chainID string) (*demo, err
 		return nil, err
 	}
 	d := &demo{block: block, own: own, asn: asn.FirstAS(), offered: block.Block(demoOfferedBits)}
+	last, err := ipledger.ParseResource(block.LastAddr().String())
+	if err != nil {
+		return nil, err
+	}
+	d.listed = last.Block(demoOfferedBits)
+	listEnd := s.node.App().Committed().Block.Time.Add(demoListing).Unix()
 	steps := []struct {
 		org  string
 		kind ipledger.Kind
@@ -124,15 +135,19 @@ func setUpDemo(ctx context.Context, s *server, home, chainID string) (*demo, err
 		}}},
 		{SettlementAgent, ipledger.KindMint, ipledger.MintBody{To: DemoOrg, Amount: demoCredits}},
 		{DemoLessor, ipledger.KindOffer, ipledger.OfferBody{Resource: d.offered, Price: demoPrice, Period: demoPeriod, MinPeriods: 1, MaxPeriods: demoMaxPeriods, Renewable: true}},
+		{DemoLessor, ipledger.KindList, ipledger.ListBody{Resource: d.listed, Reserve: demoReserve, MinIncrement: 100, End: listEnd}},
 	}
 	for _, st := range steps {
 		out, err := send(st.org, st.kind, st.body)
 		if err != nil {
 			return nil, err
 		}
-		if st.kind == ipledger.KindOffer {
-			for _, t := range out.Touched {
+		for _, t := range out.Touched {
+			switch st.kind {
+			case ipledger.KindOffer:
 				fmt.Sscanf(t, "offer/%d", &d.offer)
+			case ipledger.KindList:
+				fmt.Sscanf(t, "listing/%d", &d.listing)
 			}
 		}
 	}
@@ -150,7 +165,7 @@ func runDemo(ctx context.Context, s *server, home, chainID string, log *slog.Log
 		return
 	}
 	log.Info("demo organisations ready", "org", DemoOrg, "key", keyPath(home, DemoOrg), "credits", demoCredits, "asn", d.asn, "own", d.own.String(),
-		"lessor", DemoLessor, "block", d.block.String(), "offer", d.offer, "offered", d.offered.String())
+		"lessor", DemoLessor, "block", d.block.String(), "offer", d.offer, "offered", d.offered.String(), "listing", d.listing, "listed", d.listed.String())
 }
 
 // freeBlock returns the first aligned block of 2^(family bits − bits) numbers in a pool

@@ -164,13 +164,13 @@ func TestSelfCommand(t *testing.T) {
 }
 
 // TestDevDemo: a fresh dev home gets the demo organisations (DEMO with its key, credits and
-// an AS; DEMO-LESSOR's block offered for lease), a resumed one is left as it was, and
+// an AS; DEMO-LESSOR's block offered for lease, another listed for sale), a resumed one is left as it was, and
 // --demo=false sets up none.
 func TestDevDemo(t *testing.T) {
 	home := t.TempDir()
 	out := runDevUntil(t, "demo organisations ready", func(string) {}, "--home", home)
-	if !strings.Contains(out, "offer=1") {
-		t.Errorf("the demo's log line names no offer:\n%s", out)
+	if !strings.Contains(out, "offer=1") || !strings.Contains(out, "listing=1") {
+		t.Errorf("the demo's log line names no offer or no listing:\n%s", out)
 	}
 	for _, name := range []string{DemoOrg, DemoLessor} {
 		if _, err := loadKey(home, name); err != nil {

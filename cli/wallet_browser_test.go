@@ -10,9 +10,10 @@ import (
 )
 
 // TestWalletBrowser drives Debian's chromium through the wallet on a dev chain: starting
-// from the demo organisation, it takes the demo lessor's lease and authorises a route for
-// DEMO's AS in its own block, confirming each on the confirm page; then the lease and the
-// route show on the node's public pages.
+// from the demo organisation, it takes the demo lessor's lease, authorises a route for
+// DEMO's AS in its own block, and bids on the lessor's listing from the listing's explorer
+// page in the wallet, confirming each on the confirm page; then the lease, the route and
+// the bid show on the node's public pages.
 func TestWalletBrowser(t *testing.T) {
 	home := t.TempDir()
 	runDevLog(t, "demo organisations ready", func(out, log string) {
@@ -59,7 +60,17 @@ func TestWalletBrowser(t *testing.T) {
 			chromedp.SendKeys(css(auth+` input[name="asn"]`), "AS"+asn),
 			chromedp.Click(css(auth+` button`)))
 
-		// The public node's pages show both.
+		// On the explorer's page of the demo lessor's listing, served by the wallet with its
+		// actions in place, DEMO bids.
+		bid := `form[action="/wallet/bid"]`
+		act("bid on the listing", "bid",
+			chromedp.Navigate(walletBase+"/listing/1"),
+			chromedp.WaitVisible(css(bid)),
+			chromedp.SendKeys(css(bid+` input[name="amount"]`), "13000"),
+			chromedp.SendKeys(css(bid+` input[name="asn"]`), "AS"+asn),
+			chromedp.Click(css(bid+` button`)))
+
+		// The public node's pages show all three.
 		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/lease/1"), chromedp.WaitVisible(css(`main`))); err != nil {
 			t.Fatal(err)
 		}
@@ -73,6 +84,18 @@ func TestWalletBrowser(t *testing.T) {
 		}
 		if !strings.Contains(routePage, "AS"+asn) {
 			t.Errorf("the node's page of %s does not show the route for AS%s:\n%s", own, asn, routePage)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/listing/1"), chromedp.WaitVisible(css(`main`))); err != nil {
+			t.Fatal(err)
+		}
+		if p := browsertest.Text(t, ctx, `main`); !strings.Contains(p, "13000 credits by "+DemoOrg) {
+			t.Errorf("the node's listing page does not show DEMO's bid:\n%s", p)
+		}
+		if err := chromedp.Do(ctx, chromedp.Navigate(api+"/market"), chromedp.WaitVisible(css(`#listing-1`))); err != nil {
+			t.Fatal(err)
+		}
+		if p := browsertest.Text(t, ctx, `#listing-1`); !strings.Contains(p, "13000 by "+DemoOrg) {
+			t.Errorf("the node's market page does not show DEMO's bid: %q", p)
 		}
 	}, "--home", home)
 }

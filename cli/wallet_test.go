@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/apitypes"
 	"github.com/ipledger/ipledger/chain"
 	"github.com/ipledger/ipledger/client"
 	"github.com/ipledger/ipledger/stateproof"
@@ -167,8 +168,10 @@ func demoOwn(t *testing.T, log string) netip.Prefix {
 // TestWalletActions runs every wallet action end to end on a dev chain's demo
 // organisations: DEMO takes DEMO-LESSOR's offer, authorises a route for its AS, publishes
 // the block's geolocation, pays, withdraws the route; the lessor offers and withdraws
-// another block, and transfers one to DEMO, which co-signs the exported file. Each
-// change is then on the node; and the node's public listener has no action at all.
+// another block, and transfers one to DEMO, which co-signs the exported file; DEMO sells it
+// back by swap, the lessor co-signing; the lessor lists a block and cancels the listing;
+// DEMO bids on the demo's listing. Each change is then on the node; and the node's public
+// listener has no action at all.
 func TestWalletActions(t *testing.T) {
 	home := t.TempDir()
 	runDevLog(t, "demo organisations ready", func(out, log string) {
@@ -259,40 +262,89 @@ func TestWalletActions(t *testing.T) {
 		}
 		ws.act(DemoLessor, "withdraw-offer", url.Values{"offer": {strconv.FormatUint(newOffer, 10)}}, "withdraw-offer")
 
-		// A transfer: the lessor signs and exports, DEMO imports, checks and co-signs.
+		// Two signers: the first signs and exports, the second imports, checks and
+		// co-signs.
+		cosign := func(what, first, action string, form url.Values, second string, facts ...string) {
+			t.Helper()
+			form.Set("as", first)
+			code, page := ws.post("/wallet/"+action, form)
+			if code != http.StatusOK || !strings.Contains(page, "still to sign") || strings.Contains(page, `action="/wallet/confirm"`) {
+				t.Fatalf("%s: %d\n%s", what, code, page)
+			}
+			id := pendingRE.FindStringSubmatch(page)[1]
+			resp := ws.do("POST", ws.base+"/wallet/export", "application/x-www-form-urlencoded", []byte(url.Values{"id": {id}, "csrf": {ws.csrf}}.Encode()))
+			file, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			tx, err := ipledger.DecodeTx(file)
+			if err != nil || len(tx.Signatures) != 1 || tx.Signatures[0].Org != first {
+				t.Fatalf("exported %s: %v %+v", what, err, tx)
+			}
+			var mp bytes.Buffer
+			mw := multipart.NewWriter(&mp)
+			mw.WriteField("csrf", ws.csrf)
+			mw.WriteField("as", second)
+			fw, _ := mw.CreateFormFile("tx", action+".tx")
+			fw.Write(file)
+			mw.Close()
+			resp = ws.do("POST", ws.base+"/wallet/cosign", mw.FormDataContentType(), mp.Bytes())
+			page2, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(page2), "signed first by "+first) {
+				t.Fatalf("co-sign %s: %d\n%s", what, resp.StatusCode, page2)
+			}
+			for _, f := range facts {
+				if !strings.Contains(string(page2), f) {
+					t.Errorf("co-sign %s: the confirm page lacks %q:\n%s", what, f, page2)
+				}
+			}
+			code, res := ws.post("/wallet/confirm", url.Values{"id": {pendingRE.FindStringSubmatch(string(page2))[1]}})
+			if code != http.StatusOK || !strings.Contains(res, `<span class="ok">applied</span>`) {
+				t.Fatalf("co-signed %s: %d\n%s", what, code, res)
+			}
+		}
+		holder := func(r ipledger.Resource) string {
+			info, err := cl.Resource(ctx, r.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return info.Chain[len(info.Chain)-1].Holder
+		}
+		// A transfer: the lessor signs and exports, DEMO co-signs.
 		third := mustResource(t, lessorBlock, 2)
-		code, page := ws.post("/wallet/transfer", url.Values{"as": {DemoLessor}, "resource": {third.String()}, "to": {DemoOrg}})
-		if code != http.StatusOK || !strings.Contains(page, "still to sign") || strings.Contains(page, `action="/wallet/confirm"`) {
-			t.Fatalf("transfer: %d\n%s", code, page)
+		cosign("transfer", DemoLessor, "transfer", url.Values{"resource": {third.String()}, "to": {DemoOrg}}, DemoOrg, "the recipient DEMO is")
+		if h := holder(third); h != DemoOrg {
+			t.Errorf("the transferred block is held by %s", h)
 		}
-		id := pendingRE.FindStringSubmatch(page)[1]
-		form := url.Values{"id": {id}, "csrf": {ws.csrf}}
-		resp := ws.do("POST", ws.base+"/wallet/export", "application/x-www-form-urlencoded", []byte(form.Encode()))
-		file, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		tx, err := ipledger.DecodeTx(file)
-		if err != nil || len(tx.Signatures) != 1 || tx.Signatures[0].Org != DemoLessor {
-			t.Fatalf("exported transfer: %v %+v", err, tx)
+		// A swap: DEMO sells it back for 1000 credits; the lessor, paying, co-signs.
+		cosign("swap", DemoOrg, "swap", url.Values{"resource": {third.String()}, "buyer": {DemoLessor}, "price": {"1000"}}, DemoLessor,
+			"pays 1000 credits to DEMO", "the buyer DEMO-LESSOR is", "DEMO-LESSOR&#39;s balance is")
+		if h := holder(third); h != DemoLessor {
+			t.Errorf("the swapped block is held by %s", h)
 		}
-		var mp bytes.Buffer
-		mw := multipart.NewWriter(&mp)
-		mw.WriteField("csrf", ws.csrf)
-		mw.WriteField("as", DemoOrg)
-		fw, _ := mw.CreateFormFile("tx", "transfer.tx")
-		fw.Write(file)
-		mw.Close()
-		resp = ws.do("POST", ws.base+"/wallet/cosign", mw.FormDataContentType(), mp.Bytes())
-		page2, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(page2), "signed first by DEMO-LESSOR") || !strings.Contains(string(page2), "the recipient DEMO is") {
-			t.Fatalf("co-sign: %d\n%s", resp.StatusCode, page2)
+
+		// The market: the lessor lists a block and cancels the listing; DEMO bids on the
+		// demo's listing (the lessor's last /24), which the node then shows.
+		ws.act(DemoLessor, "list", url.Values{"resource": {other.String()}, "reserve": {"5000"}, "min_increment": {"10"}, "hours": {"24"}},
+			"list", other.String()+" lies in", "the highest bid of at least 5000 credits")
+		var ls apitypes.ListingList
+		err = cl.Get(ctx, "/v1/market/listings", url.Values{"org": {DemoLessor}}, &ls)
+		var listed uint64
+		for _, l := range ls.Listings {
+			if l.Resource == other {
+				listed = l.ID
+			}
 		}
-		code, res = ws.post("/wallet/confirm", url.Values{"id": {pendingRE.FindStringSubmatch(string(page2))[1]}})
-		if code != http.StatusOK || !strings.Contains(res, `<span class="ok">applied</span>`) {
-			t.Fatalf("co-signed transfer: %d\n%s", code, res)
+		if err != nil || listed == 0 {
+			t.Fatalf("no listing of %s: %+v %v", other, ls, err)
 		}
-		if info, err := cl.Resource(ctx, third.String()); err != nil || info.Chain[len(info.Chain)-1].Holder != DemoOrg {
-			t.Errorf("the transferred block: %v %+v", err, info)
+		ws.act(DemoLessor, "cancel-listing", url.Values{"listing": {strconv.FormatUint(listed, 10)}}, "cancel-listing", "open, without bids")
+		if code, page := ws.post("/wallet/bid", url.Values{"as": {DemoLessor}, "listing": {"1"}, "amount": {"13000"}}); code != http.StatusConflict || !strings.Contains(page, "own") {
+			t.Errorf("the seller's own bid: %d\n%s", code, page)
+		}
+		ws.act(DemoOrg, "bid", url.Values{"listing": {"1"}, "amount": {"13000"}}, "holds 13000 credits", "reserve 12800 credits")
+		var l ipledger.Listing
+		if err := cl.Get(ctx, "/v1/market/listings/1", nil, &l); err != nil || l.HighBid != 13000 || l.HighBidder != DemoOrg {
+			t.Errorf("listing 1 after DEMO's bid: %+v %v", l, err)
 		}
 
 		// Onboarding: a new key and its registration request, which verifies.

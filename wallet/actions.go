@@ -27,13 +27,13 @@ type action struct {
 	label  string // the form's button
 	kind   ipledger.Kind
 	fields []web.Field
-	parse  func(f *form) any
+	parse  func(f *form) any // f.now is the time the transaction's expiry starts from
 	prove  func(pv *prover, as string, body any) (price string, facts []string, err error)
 }
 
 // build parses the posted form and proves what the body touches.
-func (a *action) build(pv *prover, as string, v url.Values) (any, string, []string, error) {
-	f := &form{v: v}
+func (a *action) build(pv *prover, as string, v url.Values, now time.Time) (any, string, []string, error) {
+	f := &form{v: v, now: now}
 	body := a.parse(f)
 	if f.err != nil {
 		return nil, "", nil, f.err
@@ -45,6 +45,7 @@ func (a *action) build(pv *prover, as string, v url.Values) (any, string, []stri
 // form reads the fields of a posted form, remembering the first one that does not parse.
 type form struct {
 	v   url.Values
+	now time.Time
 	err error
 }
 
@@ -318,7 +319,7 @@ func (s *Server) prepare(a *action) http.HandlerFunc {
 		var price string
 		var facts []string
 		if err == nil {
-			body, price, facts, err = a.build(pv, as, r.PostForm)
+			body, price, facts, err = a.build(pv, as, r.PostForm, now)
 		}
 		if err != nil {
 			s.refuse(w, r, a.kind, err)
@@ -337,10 +338,11 @@ func (s *Server) prepare(a *action) http.HandlerFunc {
 	}
 }
 
-// expiresIn is how long a transaction the wallet builds stays valid: a transfer waits for
-// its co-signer for up to a week, anything else commits within the hour or never.
+// expiresIn is how long a transaction the wallet builds stays valid: a transfer or swap
+// waits for its co-signer for up to a week, anything else commits within the hour or
+// never.
 func expiresIn(k ipledger.Kind) time.Duration {
-	if k == ipledger.KindTransfer || k == ipledger.KindRegistryTransfer {
+	if missingSigner(k, 1) != "" || k == ipledger.KindRegistryTransfer {
 		return 7 * 24 * time.Hour
 	}
 	return time.Hour
@@ -445,10 +447,18 @@ func (s *Server) confirmPage(w http.ResponseWriter, r *http.Request, p *pending,
 // missingSigner names who must still sign a transaction of kind that will carry n
 // signatures, or "" when n is enough.
 func missingSigner(kind ipledger.Kind, n int) string {
-	if kind == ipledger.KindTransfer && n < 2 {
-		return "the recipient"
+	if who, ok := cosigned[kind]; ok && n < 2 {
+		return who
 	}
 	return ""
+}
+
+// cosigned names the second signer of the kinds the wallet builds for two signers: the
+// first signs and exports the file, the second imports it on /wallet/cosign (cosignFacts
+// proves what it touches for them) and signs.
+var cosigned = map[ipledger.Kind]string{
+	ipledger.KindTransfer: "the recipient",
+	ipledger.KindSwap:     "the buyer",
 }
 
 // resultData is the model of wallet-result.html.

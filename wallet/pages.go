@@ -68,6 +68,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		d.Identities[i].Current = d.Identities[i].Handle == as
 	}
 	d.As = as
+	if as != "" {
+		s.mu.Lock()
+		s.as = as
+		s.mu.Unlock()
+	}
 	page := &web.Page{Title: "Wallet", Data: d}
 	if as != "" {
 		page.Title = "Wallet: " + as
@@ -263,9 +268,18 @@ func (s *Server) cosign(w http.ResponseWriter, r *http.Request) {
 }
 
 // cosignFacts proves what an imported transaction touches, for the kinds that need a
-// second signature.
+// second signature (cosigned).
 func (s *Server) cosignFacts(pv *prover, tx *ipledger.Tx, as string) (string, []string, error) {
 	switch tx.Kind {
+	case ipledger.KindSwap:
+		var b ipledger.SwapBody
+		if err := ipledger.DecodeBody(tx.Body, &b); err != nil {
+			return "", nil, err
+		}
+		if b.Buyer != as {
+			return "", nil, fmt.Errorf("the swap sells to %s, not %s", b.Buyer, as)
+		}
+		return swapFacts(pv, tx.Signatures[0].Org, b, true)
 	case ipledger.KindTransfer:
 		var b ipledger.TransferBody
 		if err := ipledger.DecodeBody(tx.Body, &b); err != nil {
@@ -276,5 +290,5 @@ func (s *Server) cosignFacts(pv *prover, tx *ipledger.Tx, as string) (string, []
 		}
 		return transferFacts(pv, tx.Signatures[0].Org, b)
 	}
-	return "", nil, fmt.Errorf("the wallet co-signs transfers only, not %s", tx.Kind)
+	return "", nil, fmt.Errorf("the wallet co-signs transfers and swaps only, not %s", tx.Kind)
 }

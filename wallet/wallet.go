@@ -90,6 +90,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	pending map[string]*pending
+	as      string // the organisation the front page last showed: the explorer pages act as it
 }
 
 // ErrNotLoopback is returned by Listen for an address that is not a loopback IP
@@ -216,9 +217,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
-// routes registers the wallet's pages, and sends the explorer's paths to the node: the
-// wallet renders no page of the node's, so nothing the node writes runs in the wallet's
-// origin.
+// routes registers the wallet's pages and the explorer's, whose content the wallet reads
+// from the node and serves sanitised with its actions (explore.go); the JSON twins go to
+// the node.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /{$}", s.home)
 	s.mux.HandleFunc("GET /wallet/keys", s.keysPage)
@@ -236,7 +237,7 @@ func (s *Server) routes() {
 		if p == "GET /{$}" || strings.HasPrefix(p, "GET /static/") {
 			continue
 		}
-		s.mux.HandleFunc(p, s.toNode)
+		s.mux.HandleFunc(p, s.explore)
 	}
 	s.mux.HandleFunc("GET /v1/", s.toNode) // the pages' JSON twins
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -244,7 +245,7 @@ func (s *Server) routes() {
 	})
 }
 
-// toNode sends an explorer path to the node's own page.
+// toNode sends a path to the node's own answer.
 func (s *Server) toNode(w http.ResponseWriter, r *http.Request) {
 	u := strings.TrimRight(s.o.Node.Base, "/") + r.URL.Path
 	if r.URL.RawQuery != "" {

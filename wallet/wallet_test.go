@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -283,18 +284,107 @@ func attr(n *html.Node, name string) string {
 	return ""
 }
 
-// TestNoPublicActions: the explorer's paths on the wallet go to the node; the wallet
-// renders none of the node's pages in its own origin.
-func TestExplorerPathsGoToTheNode(t *testing.T) {
-	s, base, _ := testWallet(t)
-	r := call(t, "GET", s.URL(), nil, nil)
-	cookie := r.Header.Get("Set-Cookie")
-	cookie, _, _ = strings.Cut(cookie, ";")
-	for _, p := range []string{"/search?q=DEMO", "/org/DEMO", "/leases", "/lease/1", "/log", "/ip/192.0.2.0/24", "/v1/orgs/DEMO"} {
-		r := call(t, "GET", base+p, map[string]string{"Cookie": cookie}, nil)
-		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "http://127.0.0.1:1"+p {
-			t.Errorf("%s: %d to %q", p, r.StatusCode, r.Header.Get("Location"))
+// hostilePage is an explorer page as a lying node could write it: scripts, handlers,
+// styles, frames, its own forms and links to other hosts, around real content.
+const hostilePage = `<!DOCTYPE html><html lang="en"><head><title>x</title><script src="https://evil.example/a.js"></script></head><body>
+<main id="main"><h1><bdi>Listing 7: 192.0.2.0/24</bdi></h1>
+<script>steal(document.cookie)</script><style>body{background:url(https://evil.example/t.gif)}</style>
+<dl class="facts"><dt>Seller</dt><dd><a href="/org/ORG-S" onclick="steal()">ORG-S</a></dd>
+<dt>Bid</dt><dd><span style="background:url(https://evil.example/x)">500 credits</span></dd></dl>
+<p><a href="https://evil.example/phish">log in again</a> <a href="//evil.example/x">x</a> <a href="javascript:steal()">y</a> <a href="/tx/AB#h">tx</a></p>
+<form action="/wallet/confirm" method="post"><input name="id" value="1"><button>Sign</button></form>
+<iframe src="https://evil.example/"></iframe><img src="https://evil.example/p.gif" alt="">
+<svg class="chart" viewBox="0 0 10 10" onload="steal()"><polyline points="0,0 5,5" stroke="#0a4f96"/><foreignObject><p>f</p></foreignObject></svg>
+<section class="actions"><h2>Actions</h2></section>
+<a href="/ip/192.0.2.0/24" onmouseover="steal()">&lt;script&gt;alert(1)&lt;/script&gt;</a>
+</main></body></html>`
+
+// TestExplorerPages: the explorer's paths on the wallet show the node's page content
+// through the allow-lists, in the wallet's layout, with the actions of what the page shows
+// (the listing's bid and cancel forms, signing as the home's organisation with the CSRF
+// token); nothing a lying node writes runs or sends a request from the wallet's origin.
+// The JSON twins still go to the node.
+func TestExplorerPages(t *testing.T) {
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("q") {
+		case "192.0.2.1":
+			http.Redirect(w, r, "/ip/192.0.2.0/24", http.StatusSeeOther)
+			return
+		case "evil":
+			http.Redirect(w, r, "https://evil.example/", http.StatusSeeOther)
+			return
 		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, hostilePage)
+	}))
+	defer node.Close()
+	k, _ := ipledger.GenerateKey(nil)
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Node: &client.Client{Base: node.URL}, Trust: &stateproof.Trust{ChainID: "test"}, Keys: &memKeys{keys: map[string]ipledger.PrivateKey{"ORG-A": k}}}, ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go s.Serve(ctx, ln)
+	defer cancel()
+	base := "http://" + ln.Addr().String()
+	r := call(t, "GET", s.URL(), nil, nil)
+	cookie, _, _ := strings.Cut(r.Header.Get("Set-Cookie"), ";")
+	hdr := map[string]string{"Cookie": cookie}
+	for _, p := range []string{"/search?q=DEMO", "/org/DEMO", "/leases", "/lease/1", "/log", "/market", "/ip/192.0.2.0/24", "/listing/7"} {
+		r := call(t, "GET", base+p, hdr, nil)
+		page := readAll(t, r)
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", p, r.StatusCode, page)
+		}
+		if r.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(r.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+			t.Errorf("%s: headers %v", p, r.Header)
+		}
+		for _, bad := range []string{"evil.example/a.js", "steal(", "onclick", "onload", "onmouseover", "<style", "<iframe", "<img", "javascript:",
+			"https://evil.example/phish", "//evil.example/x", "foreignObject", `name="id"`, "<script>alert"} {
+			if strings.Contains(page, bad) {
+				t.Errorf("%s: the node's %q reached the wallet's page", p, bad)
+			}
+		}
+		for _, good := range []string{"<h1><bdi>Listing 7: 192.0.2.0/24</bdi></h1>", `<a href="/org/ORG-S">ORG-S</a>`, "500 credits", `<a href="/tx/AB#h">tx</a>`,
+			`<polyline points="0,0 5,5" stroke="#0a4f96">`, "&lt;script&gt;alert(1)&lt;/script&gt;", "sign as <strong>ORG-A</strong>", `<script src="/static/app.js" defer></script>`} {
+			if !strings.Contains(page, good) {
+				t.Errorf("%s: the page lacks %q:\n%s", p, good, page)
+			}
+		}
+		if n := strings.Count(page, "<h1"); n != 1 {
+			t.Errorf("%s: %d h1", p, n)
+		}
+	}
+	page := readAll(t, call(t, "GET", base+"/listing/7", hdr, nil))
+	for _, want := range []string{`action="/wallet/bid"`, `action="/wallet/cancel-listing"`, `name="listing" type="number" value="7"`, `name="as" value="ORG-A"`, `name="csrf" value="` + s.csrf + `"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the listing's page lacks %q:\n%s", want, page)
+		}
+	}
+	page = readAll(t, call(t, "GET", base+"/ip/192.0.2.0/24", hdr, nil))
+	for _, want := range []string{`action="/wallet/list"`, `action="/wallet/swap"`, `action="/wallet/offer"`, `action="/wallet/authorise"`, `value="192.0.2.0/24"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the block's page lacks %q", want)
+		}
+	}
+	// A search that names one page goes to that page in the wallet; a redirect elsewhere
+	// is not followed.
+	if r := call(t, "GET", base+"/search?q=192.0.2.1", hdr, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/ip/192.0.2.0/24" {
+		t.Errorf("search 192.0.2.1: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := call(t, "GET", base+"/search?q=evil", hdr, nil); r.StatusCode == http.StatusSeeOther {
+		t.Errorf("search evil: sent to %q", r.Header.Get("Location"))
+	}
+	if r := call(t, "GET", base+"/v1/orgs/DEMO", hdr, nil); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != node.URL+"/v1/orgs/DEMO" {
+		t.Errorf("/v1/orgs/DEMO: %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	// Without the session, no page.
+	if r := call(t, "GET", base+"/listing/7", nil, nil); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/listing/7 without a session: %d", r.StatusCode)
 	}
 }
 
@@ -349,5 +439,45 @@ func FuzzVerifyRequest(f *testing.F) {
 		if r.Signature == nil || r.Signature.Key != r.Org.Keys[0] {
 			t.Fatalf("accepted %+v", r)
 		}
+	})
+}
+
+// FuzzSanitisePage: whatever a node sends, what the wallet keeps of it holds no script,
+// style, frame, form, event handler or link off the wallet's paths.
+func FuzzSanitisePage(f *testing.F) {
+	f.Add(hostilePage)
+	f.Add(`<main><h1>t</h1><p><a href="/ip/1.2.3.0/24">x</a></p></main>`)
+	f.Add(`<main><svg><a href="javascript:x()"><text>t</text></a><script>x</script></svg></main>`)
+	f.Add(`<main><table><tr><td><a href=" //evil.example">x</a><math><mi>x</mi></math></td></tr></table></main>`)
+	f.Fuzz(func(t *testing.T, page string) {
+		_, content, err := sanitisePage([]byte(page))
+		if err != nil {
+			return
+		}
+		doc, err := html.Parse(strings.NewReader(string(content)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(n *html.Node)
+		walk = func(n *html.Node) {
+			if n.Type == html.ElementNode {
+				switch strings.ToLower(n.Data) {
+				case "script", "style", "iframe", "form", "input", "button", "img", "object", "embed", "link", "meta", "base", "foreignobject", "math":
+					t.Fatalf("a %s element kept: %q", n.Data, content)
+				}
+				for _, a := range n.Attr {
+					if strings.HasPrefix(strings.ToLower(a.Key), "on") || a.Key == "style" || a.Key == "src" {
+						t.Fatalf("attribute %s kept: %q", a.Key, content)
+					}
+					if a.Key == "href" && !ownPath(a.Val) {
+						t.Fatalf("href %q kept", a.Val)
+					}
+				}
+			}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c)
+			}
+		}
+		walk(doc)
 	})
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -76,6 +77,22 @@ func TestPages(t *testing.T) {
 		{"/leases?registry=ARIN", 200, "No open offer matches"},
 		{"/lease/1", 200, "Payment schedule"},
 		{"/log", 200, "ipledger audit --node"},
+		{"/market", 200, `<a href="/listing/2">2</a>`},
+		{"/market", 200, "7000 by <a href=\"/org/ORG-C\">ORG-C</a>"},
+		{"/market", 200, "1 day 11 hours"},
+		{"/market", 200, "<polyline"},
+		{"/market", 200, `<a href="/listing/1">listing</a>`},
+		{"/market", 200, ">swap<"},
+		{"/market", 200, `href="/v1/market/trades?format=csv"`},
+		{"/market", 200, `id="classes"`},
+		{"/listing/1", 200, "sold"},
+		{"/ip/" + w.listed.String(), 200, `<a href="/listing/2">Listing 2</a>`},
+		{"/ip/" + w.listed.FirstAddr().String(), 200, "7000 by"},
+		{"/ip/" + w.sold.String(), 200, "Last traded"},
+		{"/ip/" + w.sold.String(), 200, "(117 per address)"},
+		{"/listing/1", 200, "AS64502"},
+		{"/listing/2", 200, "left at this block"},
+		{"/listing/2", 200, `href="/v1/market/listings/2"`},
 		{"/search", 200, "Type an address"},
 		{"/search?q=" + url.QueryEscape(hostileName), 200, "ORG-X"},
 		{"/search?q=alpha+networks", 200, "ORG-A"},
@@ -106,6 +123,9 @@ func TestPages(t *testing.T) {
 		{"/org/NO-SUCH-ORG", 404, "no organisation"},
 		{"/org/bad handle", 400, "not an organisation handle"},
 		{"/lease/99", 404, "no lease 99"},
+		{"/listing/99", 404, "no listing 99"},
+		{"/listing/0", 400, "positive number"},
+		{"/listing/" + url.PathEscape(hostileName), 400, "positive number"},
 		{"/lease/x", 400, "positive number"},
 		{"/tx/" + strings.Repeat("ab", 32), 404, "not committed"},
 		{"/tx/xyz", 400, "not a transaction hash"},
@@ -143,7 +163,7 @@ func TestPages(t *testing.T) {
 	})
 
 	t.Run("escaped", func(t *testing.T) {
-		for _, path := range []string{"/org/ORG-X", "/ip/" + w.hostile.String(), "/search?q=" + url.QueryEscape(hostileName)} {
+		for _, path := range []string{"/org/ORG-X", "/ip/" + w.hostile.String(), "/search?q=" + url.QueryEscape(hostileName), "/listing/" + url.PathEscape(hostileName)} {
 			_, _, body := w.get(t, path)
 			if strings.Contains(body, hostileName) {
 				t.Errorf("%s: the hostile name is in the page unescaped", path)
@@ -195,6 +215,14 @@ func TestPages(t *testing.T) {
 		if _, _, b := w.get(t, "/search?q=beta+hosting"); !strings.Contains(b, "ORG-B") {
 			t.Errorf("search after the assignment:\n%.3000s", b)
 		}
+		// A bid moves the listing on the block's page too (the index follows listings).
+		if _, _, b := w.get(t, "/ip/"+w.listed.String()); !strings.Contains(b, "7000 by") {
+			t.Fatalf("the listed block's page before the bid:\n%.3000s", b)
+		}
+		w.c.Block(w.c.Tx(ipledger.KindBid, ipledger.BidBody{Listing: 2, Amount: 7100}, "ORG-B"))
+		if _, _, b := w.get(t, "/ip/"+w.listed.String()); !strings.Contains(b, "7100 by") {
+			t.Errorf("the listed block's page after ORG-B's bid:\n%.3000s", b)
+		}
 		if w.handler.idx.builds != builds {
 			t.Errorf("the index was built %d times again instead of following the block", w.handler.idx.builds-builds)
 		}
@@ -207,14 +235,23 @@ func TestPages(t *testing.T) {
 				seeds = append(seeds, tc.path)
 			}
 		}
-		crawl(t, w, seeds)
+		weights := crawl(t, w, seeds)
+		if missing := checkKinds(weights); len(missing) > 0 {
+			t.Errorf("the crawl reached no page of kind %v", missing)
+		}
+		kinds := slices.Sorted(maps.Keys(weights))
+		for _, k := range kinds {
+			t.Logf("heaviest %s page: %d bytes", k, weights[k])
+		}
 	})
 }
 
 // crawl fetches each seed page and every link of it: every link must resolve (a redirect
 // is followed), every HTML page must keep the accessibility rules, weigh under
-// maxPageBytes, hold no template error and ask nothing of another host.
-func crawl(t *testing.T, w *world, seeds []string) {
+// maxPageBytes, hold no template error and ask nothing of another host. It returns the
+// heaviest page of each kind (pageKind) it reached.
+func crawl(t *testing.T, w *world, seeds []string) map[string]int {
+	weights := map[string]int{}
 	seen := map[string]bool{}
 	pages := 0
 	var visit func(path string, depth int)
@@ -247,6 +284,9 @@ func crawl(t *testing.T, w *world, seeds []string) {
 		if len(body) > maxPageBytes {
 			t.Errorf("%s: %d bytes, over %d", path, len(body), maxPageBytes)
 		}
+		if k := pageKind(path); len(body) > weights[k] {
+			weights[k] = len(body)
+		}
 		if strings.Contains(body, "ZgotmplZ") || strings.Contains(body, "<no value>") {
 			t.Errorf("%s: a template error in the page", path)
 		}
@@ -255,6 +295,9 @@ func crawl(t *testing.T, w *world, seeds []string) {
 			t.Errorf("%s: %s", path, e)
 		}
 		base, _ := url.Parse(resp.Request.URL.String())
+		for _, e := range checkRequests(base, doc, resp.Header.Get("Content-Security-Policy")) {
+			t.Errorf("%s: %s", path, e)
+		}
 		for _, link := range links(doc) {
 			u, err := base.Parse(link)
 			if err != nil {
@@ -279,6 +322,7 @@ func crawl(t *testing.T, w *world, seeds []string) {
 		visit(s, 2)
 	}
 	t.Logf("crawled %d pages, %d links", pages, len(seen))
+	return weights
 }
 
 // links returns the href and src of a document's a, link and script elements.

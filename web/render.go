@@ -15,7 +15,7 @@ import (
 // lives in the templates only, so a translation is a set of templates.
 
 // pageNames are the page templates, each parsed with the layout.
-var pageNames = []string{"home", "search", "resource", "org", "leases", "lease", "tx", "log", "error"}
+var pageNames = []string{"home", "search", "resource", "org", "leases", "lease", "tx", "log", "market", "listing", "error"}
 
 var funcs = template.FuncMap{
 	"when":     when,
@@ -104,6 +104,8 @@ func objLink(obj string) string {
 		return "/lease/" + url.PathEscape(id)
 	case "offer":
 		return "/leases#offer-" + url.PathEscape(id)
+	case "listing":
+		return "/listing/" + url.PathEscape(id)
 	}
 	return ""
 }

@@ -30,6 +30,8 @@ type resourceData struct {
 	RoutesMore   bool
 	Geo          []*ipledger.Geo
 	GeoMore      bool
+	Listings     []listingRow    // open and pending listings of blocks overlapping it
+	LastTrade    *ipledger.Trade // the latest trade of the holding's block
 	Proof        proofPanel
 }
 
@@ -149,6 +151,22 @@ func (h *handler) resourcePage(r *http.Request, snap *ipledger.Snapshot, res ipl
 	}
 	if d.Geo, d.GeoMore, err = ledger.GeosOverlapping(kv, res, MaxRows); err != nil {
 		return nil, fmt.Errorf("geolocations of %s: %w", res, err)
+	}
+	if res.Family() != ipledger.ASN {
+		idx, err := h.idx.get(h.o.Reader, snap)
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range idx.listingsOver(res) {
+			d.Listings = append(d.Listings, newListingRow(l, snap.Block.Time))
+		}
+		t, ok, err := h.trades.lastTrade(snap, last.Resource)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			d.LastTrade = &t
+		}
 	}
 	d.Proof = proofPanel{Height: snap.Height, URL: "/v1/proof/resources/" + res.String(),
 		Command: "ipledger query resource " + res.String() + " --prove --node " + nodeURL(r)}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"html/template"
 	"image"
 	"image/draw"
 	"image/png"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +54,12 @@ func TestScreenshots(t *testing.T) {
 	mux.HandleFunc("GET /wallet/confirm", func(rw http.ResponseWriter, r *http.Request) {
 		rd.Render(rw, http.StatusOK, "wallet-confirm", confirmPage(t, w))
 	})
+	// The wallet's view of the open listing: the explorer's content with the bid and
+	// cancel forms (the wallet keeps the node's main content through its allow-lists; here
+	// the content is the test's own page).
+	mux.HandleFunc("GET /wallet/listing", func(rw http.ResponseWriter, r *http.Request) {
+		rd.Render(rw, http.StatusOK, "wallet-explore", walletListingPage(t, w))
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	// Pages without a name are checked for width, not shot.
@@ -63,6 +71,9 @@ func TestScreenshots(t *testing.T) {
 		{"lease", "/lease/1"},
 		{"log", "/log"},
 		{"wallet-confirm", "/wallet/confirm"},
+		{"market", "/market"},
+		{"listing", "/listing/2"},
+		{"wallet-listing", "/wallet/listing"},
 		{"", "/as/37100"},
 		{"", "/org/ORG-X"},
 		{"", "/search?q=networks"},
@@ -147,4 +158,20 @@ func confirmPage(t testing.TB, w *world) *Page {
 				"ChainID": "web-test", "Signatures": 1, "Validators": 1},
 			"Hash": ipledger.HashTx([]byte(body)).String(), "Multi": false, "NodeURL": "http://127.0.0.1:8080",
 		}}
+}
+
+// walletListingPage is the wallet's page of the world's open listing (2), signing as ORG-B.
+func walletListingPage(t testing.TB, w *world) *Page {
+	_, _, body := w.get(t, "/listing/2")
+	_, rest, _ := strings.Cut(body, "</h1>")
+	content, _, _ := strings.Cut(rest, "</main>")
+	snap := w.c.App().Committed()
+	hidden := []Field{{Name: "as", Type: "hidden", Value: "ORG-B"}, {Name: "csrf", Type: "hidden", Value: "t"}}
+	return &Page{Title: "Listing 2: " + w.listed.String(), Height: snap.Height, Time: snap.Block.Time,
+		Actions: []Action{
+			{Label: "Bid", Method: "post", Path: "/wallet/bid", Fields: append(hidden, Field{Name: "listing", Label: "Listing number", Type: "number", Value: "2"},
+				Field{Name: "amount", Label: "Bid for the whole block, in credits", Type: "number"}, Field{Name: "asn", Label: "Origin AS to authorise if the bid wins (optional)", Type: "text"})},
+			{Label: "Cancel the listing", Method: "post", Path: "/wallet/cancel-listing", Fields: append(hidden, Field{Name: "listing", Label: "Listing number", Type: "number", Value: "2"})},
+		},
+		Data: map[string]any{"Content": template.HTML(content), "As": "ORG-B", "NodeURL": "http://127.0.0.1:8080/listing/2"}}
 }

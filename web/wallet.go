@@ -14,7 +14,7 @@ import (
 // the templates only.
 
 // walletPageNames are the wallet's page templates, each parsed with the layout.
-var walletPageNames = []string{"wallet-home", "wallet-confirm", "wallet-result", "wallet-keys", "wallet-cosign", "wallet-message", "wallet-block"}
+var walletPageNames = []string{"wallet-home", "wallet-confirm", "wallet-result", "wallet-keys", "wallet-cosign", "wallet-message", "wallet-block", "wallet-explore"}
 
 // Renderer renders the wallet's pages. The zero Renderer is not usable; NewRenderer
 // makes one.

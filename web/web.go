@@ -108,6 +108,7 @@ type handler struct {
 	wait     time.Duration
 	idx      indexCache
 	details  detailCache
+	trades   tradeCache
 	rendered pageCache
 	noCache  bool // render every page (benchmarks of the render itself)
 
@@ -125,6 +126,8 @@ var routes = []string{
 	"GET /lease/{id...}",
 	"GET /tx/{hash...}",
 	"GET /log",
+	"GET /market",
+	"GET /listing/{id...}",
 	"GET /static/{file...}",
 	// Any other one-segment path: a reader's typo gets the HTML 404 page. (A catch-all of
 	// every path would take the JSON API's 404 and 405 answers, and conflict with mounts
@@ -174,6 +177,8 @@ func New(o Options) http.Handler {
 		"GET /lease/{id...}":   h.lease,
 		"GET /tx/{hash...}":    h.tx,
 		"GET /log":             h.logPage,
+		"GET /market":          h.market,
+		"GET /listing/{id...}": h.listing,
 		"GET /{page}": func(r *http.Request, _ *ipledger.Snapshot) (*Page, error) {
 			return nil, notFound("no page at %s", r.URL.Path)
 		},

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/chain"
@@ -25,14 +26,17 @@ const hostileName = `<script>alert(1)</script>`
 
 // world is a chain with a real delegated import and every kind of object a page shows: a
 // holder with a key (ORG-A) whose block is offered and leased to ORG-B, a route
-// authorisation in force and one suppressed by the lease, a geolocation, credits, and an
-// organisation with a hostile name holding a block.
+// authorisation in force and one suppressed by the lease, a geolocation, credits, an
+// organisation with a hostile name holding a block, and the market: a listing sold to
+// ORG-C, one open with its bid, and a swap.
 type world struct {
 	c       *chaintest.Chain
 	srv     *httptest.Server
 	block   ipledger.Resource // ORG-A's allocation
 	leased  ipledger.Resource // the leased part of it
 	hostile ipledger.Resource // ORG-X's block
+	listed  ipledger.Resource // listing 2, open, with ORG-C's bid
+	sold    ipledger.Resource // listing 1's block, sold to ORG-C
 	txs     []ipledger.Hash
 	handler *handler
 }
@@ -92,6 +96,29 @@ func newWorld(t testing.TB, paths ...string) *world {
 		c.Tx(ipledger.KindOffer, ipledger.OfferBody{Resource: mustPrefix(t, nextAddr(w.leased.LastAddr()), 24), Price: 3, Period: 30 * 86400, MinPeriods: 1, MaxPeriods: 6}, "ORG-A"))
 	add(c.Tx(ipledger.KindLease, ipledger.LeaseBody{Offer: 1, ASN: 64501, Periods: 3}, "ORG-B"))
 	add(c.Tx(ipledger.KindSetGeo, ipledger.SetGeoBody{Resource: w.leased, Country: "NG", Region: "NG-LA", City: "Lagos"}, "ORG-B"))
+	// The market: ORG-C buys the block's third /24 at auction (listing 1, ending two blocks
+	// on) and the first /26 of its fourth by swap; listing 2 (the second /26) stays open
+	// with ORG-C's bid.
+	second := mustPrefix(t, w.leased.LastAddr().Next(), 24) // offer 2's
+	third := mustPrefix(t, second.LastAddr().Next(), 24)
+	fourth := mustPrefix(t, third.LastAddr().Next(), 26)
+	w.listed = mustPrefix(t, fourth.LastAddr().Next(), 26)
+	w.sold = third
+	cc := ipledgertest.Signer("ORG-C")
+	add(c.Tx(ipledger.KindRegisterOrg, ipledger.RegisterOrgBody{Orgs: []ipledger.NewOrg{{Handle: "ORG-C", Name: "Gamma Transit", Country: "GH", Keys: []ipledger.PublicKey{cc.Key.Public()}}}}, reg),
+		c.Tx(ipledger.KindMint, ipledger.MintBody{To: "ORG-C", Amount: 1_000_000}, ipledgertest.Agent))
+	now := chaintest.GenesisTime.Add(time.Duration(c.Height()+1) * time.Minute)
+	add(c.Tx(ipledger.KindList, ipledger.ListBody{Resource: third, Reserve: 25_600, End: now.Add(2 * time.Minute).Unix()}, "ORG-A"),
+		c.Tx(ipledger.KindList, ipledger.ListBody{Resource: w.listed, Reserve: 6_400, MinIncrement: 100, End: now.Add(36 * time.Hour).Unix()}, "ORG-A"))
+	add(c.Tx(ipledger.KindBid, ipledger.BidBody{Listing: 1, Amount: 30_000, ASN: 64502}, "ORG-C"),
+		c.Tx(ipledger.KindBid, ipledger.BidBody{Listing: 2, Amount: 7_000}, "ORG-C"))
+	add(c.Tx(ipledger.KindSwap, ipledger.SwapBody{Resource: fourth, Buyer: "ORG-C", Price: 9_600}, "ORG-A", "ORG-C"))
+	for range 30 { // listing 1 ends (its bid came in the soft close and moved the end on) and settles
+		if l, _ := ledger.ListingByID(c.App().Committed().State, 1); l != nil && l.State == ipledger.ListingSold {
+			break
+		}
+		c.Block()
+	}
 	w.srv, w.handler = serve(t, c.App())
 	t.Cleanup(w.srv.Close)
 	return w
