@@ -73,6 +73,10 @@ const (
 
 	// Reputation (observe.go).
 	KindObserve Kind = 40 // ObserveBody, signed by an observer
+	KindReport  Kind = 41 // ReportBody, signed by the reporter
+	KindRespond Kind = 42 // RespondBody, signed by the holder or lessee of the case's block
+	KindDecide  Kind = 43 // DecideBody, signed by a panel member (or the block's registry)
+	KindAppeal  Kind = 44 // AppealBody, signed by the party decided against
 )
 
 var kindNames = map[Kind]string{
@@ -103,6 +107,10 @@ var kindNames = map[Kind]string{
 	KindSwap:             "swap",
 	KindCancelSale:       "cancel-sale",
 	KindObserve:          "observe",
+	KindReport:           "report",
+	KindRespond:          "respond",
+	KindDecide:           "decide",
+	KindAppeal:           "appeal",
 }
 
 // String returns the kind's name as the CLI spells it, e.g. "allocate".

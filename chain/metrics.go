@@ -10,7 +10,7 @@ const Version = "0.1.0"
 
 // AppVersion is the protocol version of the state machine; it changes when the same
 // transactions would give a different state.
-const AppVersion = 3
+const AppVersion = 4
 
 // Metrics are the application's Prometheus metrics, named ipledger_….
 type Metrics struct {

@@ -231,6 +231,10 @@ func init() {
 		ipledger.KindSwap:             kindOf((*apply).swap),
 		ipledger.KindCancelSale:       kindOf((*apply).cancelSale),
 		ipledger.KindObserve:          kindOf((*apply).observe, requireObserver),
+		ipledger.KindReport:           kindOf((*apply).report),
+		ipledger.KindRespond:          kindOf((*apply).respond),
+		ipledger.KindDecide:           kindOf((*apply).decide),
+		ipledger.KindAppeal:           kindOf((*apply).appeal),
 	}
 }
 
