@@ -147,6 +147,7 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.handle("GET /v1/search", s.search)
 	s.mountMarket()
 	s.mountReputation()
+	s.mountAbuse()
 	if lr, ok := app.(logReader); ok {
 		s.mountLog(lr)
 	}

@@ -714,6 +714,14 @@ func OpenReports(kv ipledger.KV, org string) (uint64, error) {
 
 // CasesOverlapping returns the cases whose block overlaps r, in id order.
 func CasesOverlapping(kv ipledger.KV, r ipledger.Resource) ([]*ipledger.Case, error) {
+	cases, _, err := CasesOverlappingPage(kv, r, 0, 0)
+	return cases, err
+}
+
+// CasesOverlappingPage returns at most limit (0: all) cases whose block overlaps r with an
+// id greater than after, in id order, and whether more follow. It reads the index's keys
+// and only the cases it returns.
+func CasesOverlappingPage(kv ipledger.KV, r ipledger.Resource, after uint64, limit int) ([]*ipledger.Case, bool, error) {
 	var ids []uint64
 	pt := r.Point()
 	err := scanOverlapping(kv, tagCasePos, r, func(k, _ []byte, containing bool) bool {
@@ -727,21 +735,27 @@ func CasesOverlapping(kv ipledger.KV, r ipledger.Resource) ([]*ipledger.Case, er
 		return true
 	})
 	if err != nil {
-		return nil, fmt.Errorf("scan cases: %w", err)
+		return nil, false, fmt.Errorf("scan cases: %w", err)
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
+	i, _ := slices.BinarySearch(ids, after+1)
+	ids = ids[i:]
+	more := limit > 0 && len(ids) > limit
+	if more {
+		ids = ids[:limit]
+	}
 	out := make([]*ipledger.Case, 0, len(ids))
 	for _, id := range ids {
 		c, err := CaseByID(kv, id)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if c != nil {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // caseGrade is what the cases of a block say of its grade at now: C for an upheld decision
