@@ -62,6 +62,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"(2 signatures)\nnext: ipledger tx submit t.tx\n",
 		"ORG-ALICE holds 512 credits at height",
 		"geolocations (set-geo, RFC 8805):\n  193.0.64.0/24  KE  -  Nairobi  by ORG-BOB\n",
+		// The abuse process: the case reversed on appeal, in the block's passport.
+		"case 1 at height",
+		": reversed, spam on 193.0.8.0/24\n",
+		"cases (1):\n  1  reversed",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("walk-through output lacks %q:\n%s", want, got)
@@ -77,6 +81,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 		`\n1\s+193\.0\.65\.0/24\s+ORG-ALICE\s+1000\s+1\s+\S+\s+1\s+1200\s+ORG-BOB\s+open\n`,
 		`\n\d+\s+\S+\s+swap\s+193\.0\.66\.0/24\s+ORG-ALICE\s+ORG-BOB\s+3000\s+15\s+256\s+11\s+no\n`,
 		`\n\d+\s+\S+\s+transfer\s+193\.0\.128\.0/17\s+ORG-ALICE\s+ORG-BOB\s+0\s+0\s+32768\s+0\s+no\n`,
+		// The upheld decision's action: AS0 over the /24, Alice's /17 split around it.
+		`\n\d+\s+193\.0\.8\.0/24\s+32\s+AS0\s+ORG-BOB\s`,
+		`\n\d+\s+193\.0\.9\.0/24\s+24\s+AS64496\s+ORG-ALICE\s`,
+		// The decision recorded with the evidence's hash.
+		`decision\s+RIPE-NCC\s+upheld\s+[0-9a-f]{64}`,
 	} {
 		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("walk-through output does not match %s:\n%s", want, got)
