@@ -778,3 +778,24 @@ func caseGrade(cases []*ipledger.Case, now, window int64) string {
 
 // worseGrade returns the worse of two grades.
 func worseGrade(x, y string) string { return max(x, y) }
+
+// OpenCases returns at most limit open cases (CaseOpen) on blocks overlapping r, in id
+// order, and how many there are in all: the notices RDAP and WHOIS mention beside the
+// abuse contact.
+func OpenCases(kv ipledger.KV, r ipledger.Resource, limit int) ([]*ipledger.Case, int, error) {
+	cases, err := CasesOverlapping(kv, r)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []*ipledger.Case
+	n := 0
+	for _, c := range cases {
+		if ipledger.CaseOpen(c.State) {
+			if n < limit {
+				out = append(out, c)
+			}
+			n++
+		}
+	}
+	return out, n, nil
+}
