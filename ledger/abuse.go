@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -532,6 +533,16 @@ func (a *apply) restore(c *ipledger.Case, evidence string, p Params) error {
 				continue
 			}
 		}
+		// Another case's action still suspends part of it: that case restores it.
+		if other, err := a.suspendingCase(ra.Prefix, c.ID); err != nil {
+			return err
+		} else if other != nil {
+			other.Action.Removed = append(other.Action.Removed, ra)
+			if err := a.putCase(other); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := a.putAuth(&ra); err != nil {
 			return err
 		}
@@ -569,6 +580,38 @@ func (a *apply) restore(c *ipledger.Case, evidence string, p Params) error {
 	a.step(c, ipledger.CaseStep{Step: ipledger.StepRestored, Evidence: evidence})
 	c.Decided = now
 	return a.closeCase(c, ipledger.CaseReversed, p)
+}
+
+// suspendingCase returns the case other than not whose action encumbers space overlapping
+// p, nil if none.
+func (a *apply) suspendingCase(p netip.Prefix, not uint64) (*ipledger.Case, error) {
+	r, err := ipledger.PrefixResource(p)
+	if err != nil {
+		return nil, nil
+	}
+	chain, err := a.chain(r)
+	if err != nil || len(chain) == 0 {
+		return nil, err
+	}
+	var id uint64
+	err = a.encumbrances(chain, r, func(e *Encumbrance) bool {
+		if e.Kind == encAbuse && e.Ref != caseRef(not) {
+			id, _ = strconv.ParseUint(strings.TrimPrefix(e.Ref, "case/"), 10, 64)
+			return false
+		}
+		return true
+	})
+	if err != nil || id == 0 {
+		return nil, err
+	}
+	c, err := a.abuseCase(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.Action == nil {
+		return nil, ipledger.Errorf(ipledger.CodeInternal, "case %d encumbers %s without an action", id, r)
+	}
+	return c, nil
 }
 
 // finalise makes an upheld decision final: the forfeited lessee bond is paid out (the

@@ -277,6 +277,17 @@ func checkCases(e *tenv) {
 		if c.Action != nil && !slices.ContainsFunc(c.Steps, func(s ipledger.CaseStep) bool { return s.Step == ipledger.StepAction }) {
 			e.t.Fatalf("case %d: an action without its step", c.ID)
 		}
+		// While a decision stands, nothing but AS0 covers any of the block.
+		if c.State == ipledger.CaseUpheld || c.State == ipledger.CaseAppealed {
+			if err := RouteAuths(e.kv, func(ra *ipledger.RouteAuth) bool {
+				if pr, _ := ipledger.PrefixResource(ra.Prefix); pr.Overlaps(c.Resource) && ra.ASN != 0 {
+					e.t.Fatalf("case %d on %s is %s, yet %+v covers it", c.ID, c.Resource, c.State, ra)
+				}
+				return true
+			}); err != nil {
+				e.t.Fatal(err)
+			}
+		}
 		return true
 	}); err != nil {
 		e.t.Fatal(err)
@@ -299,7 +310,14 @@ func checkCases(e *tenv) {
 // decisions, appeals and block-time steps, checking checkCases after each.
 func TestAbuseProperties(t *testing.T) {
 	blocks := []string{"193.0.0.0/24", "193.0.1.0/24", "193.0.1.0/25", "193.0.2.0/23", "193.0.0.0/16", "193.0.9.0/24"}
-	for seed := range uint64(6) {
+	seen := map[string]int{} // case states at the end of every run
+	defer func() {
+		t.Logf("case states at the ends: %v", seen)
+		if seen[ipledger.CaseReversed] == 0 || seen[ipledger.CaseClosed]+seen[ipledger.CaseUpheld] == 0 || seen[ipledger.CaseCured] == 0 {
+			t.Errorf("the runs never reached some states: %v", seen)
+		}
+	}()
+	for seed := range uint64(12) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			e := abuseEnv(t)
 			rng := rand.New(rand.NewPCG(seed, 18))
@@ -332,6 +350,9 @@ func TestAbuseProperties(t *testing.T) {
 					e.advance(time.Duration(rng.IntN(100)) * time.Hour)
 				}
 				checkCases(e)
+			}
+			if err := Cases(e.kv, 0, func(c *ipledger.Case) bool { seen[c.State]++; return true }); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}
