@@ -72,7 +72,8 @@ type Params struct {
 	// hijack and other, 10,000 credits, 72 h).
 	AbuseCategories []AbuseCategory `json:"abuse_categories,omitempty"`
 	// DropLists are the observed lists whose listings open cases of category drop by
-	// themselves (default: drop).
+	// themselves (default: drop, spamhaus-drop (the name ipledger observe drop posts under),
+	// spamhaus-drop-v4, spamhaus-drop-v6).
 	DropLists []string `json:"drop_lists,omitempty"`
 	// MaxOpenReports is how many open cases one reporter may have (default 10).
 	MaxOpenReports int `json:"max_open_reports,omitempty"`
@@ -113,7 +114,7 @@ func DefaultParams() Params {
 		FeeBasisPoints: 50, FeeAccount: ipledger.IANA, SoftClose: 10 * 60,
 		LargeSaleUnits: 1 << 16, ChallengeWindow: 72 * 3600, MaxListing: 90 * 24 * 3600,
 		MaxObservations: DefaultMaxObservations, GradeWindow: 365 * 24 * 3600,
-		AbuseCategories: defaultAbuseCategories(), DropLists: []string{"drop"}, MaxOpenReports: 10,
+		AbuseCategories: defaultAbuseCategories(), DropLists: []string{"drop", "spamhaus-drop", "spamhaus-drop-v4", "spamhaus-drop-v6"}, MaxOpenReports: 10,
 		AppealWindow: 14 * 24 * 3600, ReporterShareBps: 5000, CaseGradeWindow: 365 * 24 * 3600,
 	}
 }
