@@ -134,3 +134,14 @@ type AppealBody struct {
 	Case     uint64 `json:"case"`
 	Evidence string `json:"evidence"`
 }
+
+// CaseSummary is what a passport shows of a case: enough for the grade and a list, with
+// its steps at /v1/abuse/cases/{id}.
+type CaseSummary struct {
+	ID       uint64   `json:"id"`
+	Resource Resource `json:"resource"`
+	Category string   `json:"category"`
+	State    string   `json:"state"`
+	Opened   int64    `json:"opened"`
+	Decided  int64    `json:"decided,omitempty"`
+}

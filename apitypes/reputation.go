@@ -40,7 +40,8 @@ type Passport struct {
 	Observations     []ipledger.ObservationEvent `json:"observations"`
 	ObservationsNext uint64                      `json:"observations_next,omitempty"`
 	// Cases are the abuse cases on blocks overlapping it, in id order from after
-	// ?cases_after=ID, at most ?limit=; CasesNext is the cursor of the rest.
-	Cases     []ipledger.Case `json:"cases"`
-	CasesNext uint64          `json:"cases_next,omitempty"`
+	// ?cases_after=ID, at most ?limit=, summarised (their steps are at
+	// /v1/abuse/cases/{id}); CasesNext is the cursor of the rest.
+	Cases     []ipledger.CaseSummary `json:"cases"`
+	CasesNext uint64                 `json:"cases_next,omitempty"`
 }

@@ -42,18 +42,14 @@ func afterID(name, v string) (uint64, error) {
 }
 
 // casesPage is the passport's page of cases on blocks overlapping res.
-func casesPage(kv ipledger.KV, res ipledger.Resource, after string, limit int) ([]ipledger.Case, uint64, error) {
+func casesPage(kv ipledger.KV, res ipledger.Resource, after string, limit int) ([]ipledger.CaseSummary, uint64, error) {
 	from, err := afterID("cases_after", after)
 	if err != nil {
 		return nil, 0, err
 	}
-	cs, more, err := ledger.CasesOverlappingPage(kv, res, from, limit)
+	out, more, err := ledger.CaseSummariesPage(kv, res, from, limit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("passport cases: %w", err)
-	}
-	out := make([]ipledger.Case, len(cs))
-	for i, c := range cs {
-		out[i] = *c
 	}
 	var next uint64
 	if more {
@@ -105,12 +101,12 @@ func (s *server) cases(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		cs, _, err := ledger.CasesOverlappingPage(snap.State, res, after, 0)
+		cs, err := ledger.CasesOverlapping(snap.State, res)
 		if err != nil {
 			return fmt.Errorf("cases: %w", err)
 		}
 		for _, c := range cs {
-			if !add(c) {
+			if c.ID > after && !add(c) {
 				break
 			}
 		}

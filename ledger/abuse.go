@@ -26,7 +26,8 @@ import (
 // returned. A delisting before a decision cures a listing-opened case.
 //
 //	'E' id(8)                              → Case JSON
-//	'N' key(17) bits id(8)                 → nothing: cases by the block's position
+//	'N' key(17) bits id(8)                 → the case's summary (encodeCaseSummary): cases by
+//	                                         the block's position, for passports and grades
 //	'U' reporter                           → the reporter's open reports (8 bytes)
 //	'J' observer 0 list 0 key(17) bits     → the open case a listing opened (8 bytes)
 //	'n' 'E'                                → next case id
@@ -77,7 +78,7 @@ func (p Params) category(name string) (AbuseCategory, bool) {
 	return AbuseCategory{}, false
 }
 
-func caseRef(id uint64) string { return "case/" + strconv.FormatUint(id, 10) }
+func caseName(id uint64) string { return "case/" + strconv.FormatUint(id, 10) }
 
 func casePosKey(r ipledger.Resource, id uint64) []byte {
 	k := r.Key()
@@ -117,7 +118,52 @@ func (s state) abuseCase(id uint64) (*ipledger.Case, error) {
 
 func (a *apply) putCase(c *ipledger.Case) error {
 	a.touch("case", strconv.FormatUint(c.ID, 10))
+	if err := a.kv.Set(casePosKey(c.Resource, c.ID), encodeCaseSummary(c)); err != nil {
+		return err
+	}
 	return a.putJSON(u64Key(tagCase, c.ID), c, "case")
+}
+
+// caseStates numbers the case states in a summary.
+var caseStates = []string{ipledger.CaseNotice, ipledger.CaseResponded, ipledger.CasePending, ipledger.CaseUpheld,
+	ipledger.CaseAppealed, ipledger.CaseCured, ipledger.CaseDismissed, ipledger.CaseBaseless, ipledger.CaseReversed, ipledger.CaseClosed}
+
+// A case's summary is stored in binary beside its position, so that a passport and a grade
+// read no JSON: its state (an index into caseStates), the opening and decision times (8
+// bytes each), the block's prefix (netip's binary form, after its length byte) and the
+// category. The id is in the key.
+func encodeCaseSummary(c *ipledger.Case) []byte {
+	b := []byte{byte(slices.Index(caseStates, c.State))}
+	b = binary.BigEndian.AppendUint64(b, uint64(c.Opened))
+	b = binary.BigEndian.AppendUint64(b, uint64(c.Decided))
+	pf, _ := c.Resource.Prefix()
+	pb, _ := pf.MarshalBinary()
+	b = append(append(b, byte(len(pb))), pb...)
+	return append(b, c.Category...)
+}
+
+// decodeCaseSummary reads what encodeCaseSummary wrote; the key gives the id.
+func decodeCaseSummary(k, v []byte) (ipledger.CaseSummary, error) {
+	var s ipledger.CaseSummary
+	if len(k) != 1+17+1+8 || len(v) < 18 || int(v[0]) >= len(caseStates) || int(v[17]) > len(v)-18 {
+		return s, fmt.Errorf("case summary %x: bad record", k)
+	}
+	var pf netip.Prefix
+	if err := pf.UnmarshalBinary(v[18 : 18+int(v[17])]); err != nil {
+		return s, fmt.Errorf("case summary %x: %w", k, err)
+	}
+	r, err := ipledger.PrefixResource(pf)
+	if err != nil {
+		return s, fmt.Errorf("case summary %x: %w", k, err)
+	}
+	// Only the form putCase stores: a masked prefix without a zone, where the key says.
+	if pf != pf.Masked() || int(v[17]) != 1+pf.Addr().BitLen()/8 || string(casePosKey(r, 0)[:19]) != string(k[:19]) {
+		return s, fmt.Errorf("case summary %x: prefix not in canonical form", k)
+	}
+	s.ID, s.Resource, s.State = binary.BigEndian.Uint64(k[19:]), r, caseStates[v[0]]
+	s.Opened, s.Decided = int64(binary.BigEndian.Uint64(v[1:])), int64(binary.BigEndian.Uint64(v[9:]))
+	s.Category = string(v[18+int(v[17]):])
+	return s, nil
 }
 
 func (a *apply) step(c *ipledger.Case, st ipledger.CaseStep) {
@@ -211,9 +257,6 @@ func (a *apply) openCase(c *ipledger.Case, cat AbuseCategory, first ipledger.Cas
 	a.touch("org", c.Reporter)
 	if c.Lessee != "" {
 		a.touch("org", c.Lessee)
-	}
-	if err := a.kv.Set(casePosKey(c.Resource, id), []byte{}); err != nil {
-		return false, err
 	}
 	if err := a.kv.Set(dueKey(c.CureBy, dueCure, id), []byte{}); err != nil {
 		return false, err
@@ -474,7 +517,7 @@ func (a *apply) act(c *ipledger.Case, evidence string, p Params) error {
 			}
 		}
 	}
-	if err := a.putEncumbrance(&Encumbrance{Kind: encAbuse, Ref: caseRef(c.ID), Resource: c.Resource, Depth: act.Depth}); err != nil {
+	if err := a.putEncumbrance(&Encumbrance{Kind: encAbuse, Ref: caseName(c.ID), Resource: c.Resource, Depth: act.Depth}); err != nil {
 		return err
 	}
 	c.Action, c.State, c.Decided, c.AppealBy = act, ipledger.CaseUpheld, now, now+p.AppealWindow
@@ -574,7 +617,7 @@ func (a *apply) restore(c *ipledger.Case, evidence string, p Params) error {
 			return err
 		}
 	}
-	if err := a.deleteEncumbrance(&Encumbrance{Kind: encAbuse, Ref: caseRef(c.ID), Resource: c.Resource, Depth: act.Depth}); err != nil {
+	if err := a.deleteEncumbrance(&Encumbrance{Kind: encAbuse, Ref: caseName(c.ID), Resource: c.Resource, Depth: act.Depth}); err != nil {
 		return err
 	}
 	a.step(c, ipledger.CaseStep{Step: ipledger.StepRestored, Evidence: evidence})
@@ -595,7 +638,7 @@ func (a *apply) suspendingCase(p netip.Prefix, not uint64) (*ipledger.Case, erro
 	}
 	var id uint64
 	err = a.encumbrances(chain, r, func(e *Encumbrance) bool {
-		if e.Kind == encAbuse && e.Ref != caseRef(not) {
+		if e.Kind == encAbuse && e.Ref != caseName(not) {
 			id, _ = strconv.ParseUint(strings.TrimPrefix(e.Ref, "case/"), 10, 64)
 			return false
 		}
@@ -643,7 +686,7 @@ func (a *apply) finalise(c *ipledger.Case, p Params) error {
 				return err
 			}
 		}
-		if err := a.deleteEncumbrance(&Encumbrance{Kind: encAbuse, Ref: caseRef(c.ID), Resource: c.Resource, Depth: act.Depth}); err != nil {
+		if err := a.deleteEncumbrance(&Encumbrance{Kind: encAbuse, Ref: caseName(c.ID), Resource: c.Resource, Depth: act.Depth}); err != nil {
 			return err
 		}
 	}
@@ -712,7 +755,7 @@ func (a *apply) abuseEvent(kind byte, id uint64, p Params) (string, string, erro
 		if !listed {
 			c.State = ipledger.CasePending
 			a.step(c, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Note: "cure window ended; the panel decides"})
-			return "case-pending", caseRef(id), a.putCase(c)
+			return "case-pending", caseName(id), a.putCase(c)
 		}
 		a.step(c, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Outcome: ipledger.OutcomeUpheld,
 			Note: "still listed and unanswered when the cure window ended"})
@@ -723,16 +766,16 @@ func (a *apply) abuseEvent(kind byte, id uint64, p Params) (string, string, erro
 			// The holding moved or went: nothing to act on; the panel decides.
 			c.State = ipledger.CasePending
 			a.step(c, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Note: ipledger.ErrorMessage(err)})
-			return "case-pending", caseRef(id), a.putCase(c)
+			return "case-pending", caseName(id), a.putCase(c)
 		}
-		return "case-upheld", caseRef(id), a.putCase(c)
+		return "case-upheld", caseName(id), a.putCase(c)
 	case kind == dueAppeal && c.State == ipledger.CaseUpheld:
 		if err := a.finalise(c, p); err != nil {
 			return "", "", err
 		}
-		return "case-closed", caseRef(id), a.putCase(c)
+		return "case-closed", caseName(id), a.putCase(c)
 	}
-	return "case-window", caseRef(id), nil
+	return "case-window", caseName(id), nil
 }
 
 func isCode(err error) bool {
@@ -757,45 +800,81 @@ func OpenReports(kv ipledger.KV, org string) (uint64, error) {
 
 // CasesOverlapping returns the cases whose block overlaps r, in id order.
 func CasesOverlapping(kv ipledger.KV, r ipledger.Resource) ([]*ipledger.Case, error) {
-	cases, _, err := CasesOverlappingPage(kv, r, 0, 0)
-	return cases, err
+	refs, err := caseRefs(kv, r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ipledger.Case, 0, len(refs))
+	for _, ref := range refs {
+		c, err := CaseByID(kv, ref.id)
+		if err != nil {
+			return nil, err
+		}
+		if c != nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
-// CasesOverlappingPage returns at most limit (0: all) cases whose block overlaps r with an
-// id greater than after, in id order, and whether more follow. It reads the index's keys
-// and only the cases it returns.
-func CasesOverlappingPage(kv ipledger.KV, r ipledger.Resource, after uint64, limit int) ([]*ipledger.Case, bool, error) {
-	var ids []uint64
+// caseRef is a case found by position: its id and the stored summary, decoded on demand.
+type caseRef struct {
+	id       uint64
+	key, val []byte
+}
+
+func (c caseRef) state() string {
+	if len(c.val) < 17 || int(c.val[0]) >= len(caseStates) {
+		return ""
+	}
+	return caseStates[c.val[0]]
+}
+
+func (c caseRef) decided() int64 {
+	if len(c.val) < 17 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(c.val[9:]))
+}
+
+// caseRefs returns the cases whose block overlaps r, in id order, from the position index
+// alone, without decoding their summaries.
+func caseRefs(kv ipledger.KV, r ipledger.Resource) ([]caseRef, error) {
+	var out []caseRef
 	pt := r.Point()
-	err := scanOverlapping(kv, tagCasePos, r, func(k, _ []byte, containing bool) bool {
+	err := scanOverlapping(kv, tagCasePos, r, func(k, v []byte, containing bool) bool {
 		if len(k) != 1+17+1+8 {
 			return true
 		}
 		if containing && (int(k[18]) > r.Family().Bits() || pt.Block(int(k[18])).Key() != [17]byte(k[1:18])) {
 			return true
 		}
-		ids = append(ids, binary.BigEndian.Uint64(k[19:]))
+		out = append(out, caseRef{id: binary.BigEndian.Uint64(k[19:]), key: slices.Clone(k), val: slices.Clone(v)})
 		return true
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("scan cases: %w", err)
+		return nil, fmt.Errorf("scan cases: %w", err)
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	i, _ := slices.BinarySearch(ids, after+1)
-	ids = ids[i:]
-	more := limit > 0 && len(ids) > limit
-	if more {
-		ids = ids[:limit]
+	slices.SortFunc(out, func(x, y caseRef) int { return cmpU64(x.id, y.id) })
+	return out, nil
+}
+
+// CaseSummariesPage returns at most limit summaries of the cases whose block overlaps r
+// with an id greater than after, in id order, and whether more follow: a passport's
+// cases, read from the position index without decoding a case.
+func CaseSummariesPage(kv ipledger.KV, r ipledger.Resource, after uint64, limit int) ([]ipledger.CaseSummary, bool, error) {
+	refs, err := caseRefs(kv, r)
+	if err != nil {
+		return nil, false, err
 	}
-	out := make([]*ipledger.Case, 0, len(ids))
-	for _, id := range ids {
-		c, err := CaseByID(kv, id)
-		if err != nil {
-			return nil, false, err
-		}
-		if c != nil {
-			out = append(out, c)
+	i, _ := slices.BinarySearchFunc(refs, after+1, func(c caseRef, id uint64) int { return cmpU64(c.id, id) })
+	refs = refs[i:]
+	more := len(refs) > limit
+	refs = refs[:min(len(refs), limit)]
+	out := make([]ipledger.CaseSummary, len(refs))
+	for i, ref := range refs {
+		if out[i], err = decodeCaseSummary(ref.key, ref.val); err != nil {
+			return nil, false, ipledger.Errorf(ipledger.CodeInternal, "%v", err)
 		}
 	}
 	return out, more, nil
@@ -803,13 +882,13 @@ func CasesOverlappingPage(kv ipledger.KV, r ipledger.Resource, after uint64, lim
 
 // caseGrade is what the cases of a block say of its grade at now: C for an upheld decision
 // standing within window, B for one reversed within it, A otherwise.
-func caseGrade(cases []*ipledger.Case, now, window int64) string {
+func caseGrade(cases []caseRef, now, window int64) string {
 	g := GradeA
 	for _, c := range cases {
-		if c.Decided < now-window || c.Decided == 0 {
+		if d := c.decided(); d < now-window || d == 0 {
 			continue
 		}
-		switch c.State {
+		switch c.state() {
 		case ipledger.CaseUpheld, ipledger.CaseAppealed, ipledger.CaseClosed:
 			return GradeC
 		case ipledger.CaseReversed:
@@ -826,19 +905,24 @@ func worseGrade(x, y string) string { return max(x, y) }
 // order, and how many there are in all: the notices RDAP and WHOIS mention beside the
 // abuse contact.
 func OpenCases(kv ipledger.KV, r ipledger.Resource, limit int) ([]*ipledger.Case, int, error) {
-	cases, err := CasesOverlapping(kv, r)
+	refs, err := caseRefs(kv, r)
 	if err != nil {
 		return nil, 0, err
 	}
 	var out []*ipledger.Case
 	n := 0
-	for _, c := range cases {
-		if ipledger.CaseOpen(c.State) {
-			if n < limit {
-				out = append(out, c)
-			}
-			n++
+	for _, ref := range refs {
+		if !ipledger.CaseOpen(ref.state()) {
+			continue
 		}
+		if n < limit {
+			c, err := CaseByID(kv, ref.id)
+			if err != nil {
+				return nil, 0, err
+			}
+			out = append(out, c)
+		}
+		n++
 	}
 	return out, n, nil
 }

@@ -440,7 +440,7 @@ func PassportObservations(kv ipledger.KV, r ipledger.Resource, now int64, after 
 		items[i] = gradeItem{prefix: ref.prefix, listed: ref.listed, time: ref.time}
 	}
 	grade = gradeOf(items, now, p.GradeWindow)
-	cases, err := CasesOverlapping(kv, r)
+	cases, err := caseRefs(kv, r)
 	if err != nil {
 		return "", nil, false, err
 	}

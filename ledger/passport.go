@@ -17,8 +17,8 @@ const MaxPassportObjects = 256
 // PassportObjects names the objects ("holding/ID", "route/ID") whose transactions make a
 // block's passport: every holding that contains r, the holdings it was split from as far
 // as they are still in the state (a removed origin is named, its own origin is not known),
-// the abuse cases on blocks overlapping r, the holdings below the most specific one that
-// overlap r, and the route authorisations overlapping r. At most MaxPassportObjects names, in that order without repeats.
+// the holdings below the most specific one that overlap r, and the route authorisations
+// overlapping r. At most MaxPassportObjects names, in that order without repeats.
 func PassportObjects(ctx context.Context, kv ipledger.KV, r ipledger.Resource) ([]string, error) {
 	s := state{kv}
 	var out []string
@@ -48,13 +48,6 @@ func PassportObjects(ctx context.Context, kv ipledger.KV, r ipledger.Resource) (
 			}
 			o = oh.Origin
 		}
-	}
-	cases, err := CasesOverlapping(kv, r)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cases {
-		add("case", c.ID)
 	}
 	if len(chn) > 0 && chn[len(chn)-1].Depth > 0 {
 		after, _ := r.Before() // children starting at r's first number on
