@@ -170,7 +170,7 @@ func caseQueryCmd(run queryRun) *cobra.Command {
 
 func printCases(w io.Writer, v any) {
 	l := v.(*apitypes.CaseList)
-	if !listHeading(w, len(l.Cases), "case", "cases", l.Height, l.Next != 0) {
+	if !listHeading(w, len(l.Cases), "case", "cases", l.Height, false) {
 		return
 	}
 	printTable(w, "ID\tRESOURCE\tCATEGORY\tSTATE\tHOLDER\tLESSEE\tREPORTER\tOPENED\tCURE BY", l.Cases, func(c ipledger.Case) string {
