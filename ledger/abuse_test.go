@@ -437,3 +437,15 @@ func FuzzAbuseBodies(f *testing.F) {
 		}
 	})
 }
+
+// TestCaseEventLeafBound: max_settlements (1000) events of the abuse process, as the
+// end-of-block log leaf records them, fit one log entry, as TestEventLeafBound checks for
+// the others.
+func TestCaseEventLeafBound(t *testing.T) {
+	for _, kind := range []string{"case-upheld", "case-pending", "case-closed", "case-window"} {
+		b, _ := json.Marshal(ipledger.Event{Kind: kind, Ref: caseName(18446744073709551615)})
+		if n := 1000*(len(b)+1) + 1; n > 63_500 {
+			t.Errorf("1000 %s events take %d bytes", kind, n)
+		}
+	}
+}
