@@ -69,6 +69,30 @@ func defaultAbuseCategories() []AbuseCategory {
 	return out
 }
 
+// checkAbuse checks the abuse process's parameters: categories named like lists, each
+// once, with a positive cure window; drop lists valid list names; the panel handles.
+func (p Params) checkAbuse() error {
+	for i, c := range p.AbuseCategories {
+		if !ValidListName(c.Name) || len(c.Name) > 32 || c.Cure <= 0 {
+			return fmt.Errorf("abuse category %.40q: a name of 1 to 32 of a-z, 0-9, '.', '-', '_' and a cure window over 0 s", c.Name)
+		}
+		if slices.IndexFunc(p.AbuseCategories, func(x AbuseCategory) bool { return x.Name == c.Name }) != i {
+			return fmt.Errorf("abuse category %s twice", c.Name)
+		}
+	}
+	for _, l := range p.DropLists {
+		if !ValidListName(l) {
+			return fmt.Errorf("drop list %.70q is not a list name", l)
+		}
+	}
+	for _, h := range p.AbusePanel {
+		if !ipledger.ValidHandle(h) {
+			return fmt.Errorf("abuse panel member %.70q is not a handle", h)
+		}
+	}
+	return nil
+}
+
 func (p Params) category(name string) (AbuseCategory, bool) {
 	for _, c := range p.AbuseCategories {
 		if c.Name == name {

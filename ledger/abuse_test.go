@@ -449,3 +449,20 @@ func TestCaseEventLeafBound(t *testing.T) {
 		}
 	}
 }
+
+// TestAbuseParamsChecked: a genesis with bad abuse parameters is refused.
+func TestAbuseParamsChecked(t *testing.T) {
+	for name, p := range map[string]Params{
+		"no cure window":   {AbuseCategories: []AbuseCategory{{Name: "spam", Bond: 1}}},
+		"twice":            {AbuseCategories: []AbuseCategory{{Name: "spam", Cure: 1}, {Name: "spam", Cure: 2}}},
+		"bad name":         {AbuseCategories: []AbuseCategory{{Name: "Spam Mail", Cure: 1}}},
+		"bad drop list":    {DropLists: []string{"DROP"}},
+		"bad panel member": {AbusePanel: []string{"not a handle"}},
+	} {
+		g := testGenesis()
+		g.Params = p
+		if err := New(testChain).InitGenesis(memKV(), g, ipledger.Block{}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

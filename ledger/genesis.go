@@ -255,6 +255,9 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 	if !ipledger.ValidHandle(params.FeeAccount) {
 		return fmt.Errorf("genesis: fee account %q is not a handle", params.FeeAccount)
 	}
+	if err := params.checkAbuse(); err != nil {
+		return fmt.Errorf("genesis: %w", err)
+	}
 	if err := a.putParams(params); err != nil {
 		return err
 	}
