@@ -1,5 +1,7 @@
 package ipledger
 
+import "net/netip"
+
 // The abuse process (issue 18): a case about one block, opened by a report or by a DROP-class
 // listing an observer posted, goes notice → cure window → response → decision → action →
 // appeal, each step a transaction or a block-time event with its evidence hash. An action
@@ -58,24 +60,27 @@ type CaseStep struct {
 // Case is an abuse case about one block: the part of a holding that a report or listing
 // names. Holder, Lessee and Lease are who it concerns when it opened.
 type Case struct {
-	ID       uint64     `json:"id"`
-	Resource Resource   `json:"resource"`
-	Category string     `json:"category"`
-	State    string     `json:"state"`
-	Reporter string     `json:"reporter"`            // the reporting organisation or the observer
-	List     string     `json:"list,omitempty"`      // the observed list, for a case a listing opened
-	ListID   string     `json:"list_id,omitempty"`   // the list's own id of the entry
-	Bond     uint64     `json:"bond,omitempty"`      // the reporter's bond, held until the case closes
-	URL      string     `json:"url,omitempty"`       // where the evidence is, if the reporter says
-	Holder   string     `json:"holder"`              // holder of the deepest non-lease holding containing the block
-	Registry string     `json:"registry"`            // the block's registry (decides without a panel)
-	Lessee   string     `json:"lessee,omitempty"`    // the lessee of a lease overlapping the block
-	Lease    uint64     `json:"lease,omitempty"`     // that lease
-	CureBy   int64      `json:"cure_by"`             // the cure window's end, block time
-	AppealBy int64      `json:"appeal_by,omitempty"` // the appeal window's end after an upheld decision
-	Against  string     `json:"against,omitempty"`   // who the upheld decision went against: holder or lessee
-	Decided  int64      `json:"decided,omitempty"`   // block time of the last decision
-	Steps    []CaseStep `json:"steps"`
+	ID       uint64   `json:"id"`
+	Resource Resource `json:"resource"`
+	Category string   `json:"category"`
+	State    string   `json:"state"`
+	Reporter string   `json:"reporter"`          // the reporting organisation or the observer
+	List     string   `json:"list,omitempty"`    // the observed list, for a case a listing opened
+	ListID   string   `json:"list_id,omitempty"` // the list's own id of the entry
+	// Listed is the listed prefix, for a case a listing opened: Resource itself, or the
+	// part of it one holding holds when the listing spans several.
+	Listed   netip.Prefix `json:"listed,omitzero"`
+	Bond     uint64       `json:"bond,omitempty"`      // the reporter's bond, held until the case closes
+	URL      string       `json:"url,omitempty"`       // where the evidence is, if the reporter says
+	Holder   string       `json:"holder"`              // holder of the deepest non-lease holding containing the block
+	Registry string       `json:"registry"`            // the block's registry (decides without a panel)
+	Lessee   string       `json:"lessee,omitempty"`    // the lessee of a lease overlapping the block
+	Lease    uint64       `json:"lease,omitempty"`     // that lease
+	CureBy   int64        `json:"cure_by"`             // the cure window's end, block time
+	AppealBy int64        `json:"appeal_by,omitempty"` // the appeal window's end after an upheld decision
+	Against  string       `json:"against,omitempty"`   // who the upheld decision went against: holder or lessee
+	Decided  int64        `json:"decided,omitempty"`   // block time of the last decision
+	Steps    []CaseStep   `json:"steps"`
 	// Action is what the upheld decision changed, so that an appeal restores exactly it.
 	Action *CaseAction `json:"action,omitempty"`
 	Opened int64       `json:"opened"`

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -29,7 +30,7 @@ import (
 //	'N' key(17) bits id(8)                 → the case's summary (encodeCaseSummary): cases by
 //	                                         the block's position, for passports and grades
 //	'U' reporter                           → the reporter's open reports (8 bytes)
-//	'J' observer 0 list 0 key(17) bits     → the open case a listing opened (8 bytes)
+//	'J' observer 0 list 0 key(17) bits     → the open cases a listing opened (8 bytes each)
 //	'n' 'E'                                → next case id
 const (
 	tagCase    = 'E'
@@ -325,32 +326,114 @@ func (a *apply) observedAbuse(obs, list string, c ipledger.ObservationChange, r 
 		if !ok {
 			return nil
 		}
-		cs := &ipledger.Case{Resource: r, Category: CategoryDrop, Reporter: obs, List: list, ListID: c.ID}
-		opened, err := a.openCase(cs, cat, ipledger.CaseStep{Step: ipledger.StepListed, By: obs, Note: list + " " + c.ID})
-		if err != nil || !opened {
+		parts, err := a.listedParts(r)
+		if err != nil {
 			return err
 		}
-		return a.setU64(key, cs.ID)
+		var ids []uint64
+		for _, part := range parts {
+			cs := &ipledger.Case{Resource: part, Category: CategoryDrop, Reporter: obs, List: list, ListID: c.ID, Listed: c.Prefix}
+			opened, err := a.openCase(cs, cat, ipledger.CaseStep{Step: ipledger.StepListed, By: obs, Note: list + " " + c.ID + " " + c.Prefix.String()})
+			if err != nil {
+				return err
+			}
+			if opened {
+				ids = append(ids, cs.ID)
+			}
+		}
+		return a.setIDs(key, ids)
 	}
-	id, err := a.getU64(key)
-	if err != nil || id == 0 {
+	ids, err := a.ids(key)
+	if err != nil || len(ids) == 0 {
 		return err
 	}
 	if err := a.kv.Delete(key); err != nil {
 		return err
 	}
-	cs, err := a.abuseCase(id)
-	if err != nil {
-		return err
-	}
-	a.step(cs, ipledger.CaseStep{Step: ipledger.StepDelisted, By: obs, Note: list + " " + c.ID})
-	switch cs.State {
-	case ipledger.CaseNotice, ipledger.CaseResponded, ipledger.CasePending:
-		if err := a.closeCase(cs, ipledger.CaseCured, p); err != nil {
+	for _, id := range ids {
+		cs, err := a.abuseCase(id)
+		if err != nil {
+			return err
+		}
+		a.step(cs, ipledger.CaseStep{Step: ipledger.StepDelisted, By: obs, Note: list + " " + c.ID})
+		switch cs.State {
+		case ipledger.CaseNotice, ipledger.CaseResponded, ipledger.CasePending:
+			if err := a.closeCase(cs, ipledger.CaseCured, p); err != nil {
+				return err
+			}
+		}
+		if err := a.putCase(cs); err != nil {
 			return err
 		}
 	}
-	return a.putCase(cs)
+	return nil
+}
+
+// maxListedParts bounds the cases one listing opens when it spans several holdings.
+const maxListedParts = 16
+
+// listedParts are the blocks a listing of r concerns: r itself when a holding contains it,
+// else the part of each holding one level below the deepest containing r (pool space) that
+// r covers, as prefixes, at most maxListedParts of them (in address order).
+func (a *apply) listedParts(r ipledger.Resource) ([]ipledger.Resource, error) {
+	chain, err := a.chain(r)
+	if err != nil || len(chain) == 0 {
+		return nil, err
+	}
+	if chain[len(chain)-1].Depth > 0 {
+		return []ipledger.Resource{r}, nil
+	}
+	kids, _, err := ChildrenPage(context.Background(), a.kv, &ipledger.Holding{Resource: r, Depth: chain[len(chain)-1].Depth}, ipledger.Resource{}, maxListedParts)
+	if err != nil {
+		return nil, err
+	}
+	var out []ipledger.Resource
+	for _, k := range kids {
+		for _, pf := range k.Resource.Prefixes() {
+			part, err := ipledger.PrefixResource(pf)
+			if err != nil || !part.Overlaps(r) {
+				continue
+			}
+			if part.Contains(r) {
+				part = r
+			}
+			if len(out) < maxListedParts {
+				out = append(out, part)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ids reads a list of 8-byte ids.
+func (s state) ids(k []byte) ([]uint64, error) {
+	b, err := s.kv.Get(k)
+	if err != nil {
+		return nil, fmt.Errorf("get %q: %w", k[:1], err)
+	}
+	var out []uint64
+	for ; len(b) >= 8; b = b[8:] {
+		out = append(out, binary.BigEndian.Uint64(b))
+	}
+	return out, nil
+}
+
+// setIDs stores a list of 8-byte ids; none deletes k.
+func (s state) setIDs(k []byte, ids []uint64) error {
+	if len(ids) == 0 {
+		return s.kv.Delete(k)
+	}
+	var b []byte
+	for _, id := range ids {
+		b = binary.BigEndian.AppendUint64(b, id)
+	}
+	return s.kv.Set(k, b)
+}
+
+// listedKey is the 'J' key of the listing that opened c.
+func listedKey(c *ipledger.Case) []byte {
+	r, _ := ipledger.PrefixResource(c.Listed)
+	return obsCaseKey(c.Reporter, c.List, r, c.Listed.Bits())
 }
 
 // respond answers a case in its notice state, within the cure window (KindRespond); the
@@ -742,14 +825,13 @@ func (a *apply) closeCase(c *ipledger.Case, st string, p Params) error {
 			}
 		}
 	} else if st != ipledger.CaseCured {
-		pf, _ := c.Resource.Prefix()
-		k := obsCaseKey(c.Reporter, c.List, c.Resource, pf.Bits())
-		if id, err := a.getU64(k); err != nil {
+		k := listedKey(c)
+		ids, err := a.ids(k)
+		if err != nil {
 			return err
-		} else if id == c.ID {
-			if err := a.kv.Delete(k); err != nil {
-				return err
-			}
+		}
+		if err := a.setIDs(k, slices.DeleteFunc(ids, func(id uint64) bool { return id == c.ID })); err != nil {
+			return err
 		}
 	}
 	a.touch("org", c.Reporter)
@@ -769,12 +851,11 @@ func (a *apply) abuseEvent(kind byte, id uint64, p Params) (string, string, erro
 	case kind == dueCure && c.State == ipledger.CaseNotice:
 		listed := false
 		if c.List != "" {
-			pf, _ := c.Resource.Prefix()
-			id, err := a.getU64(obsCaseKey(c.Reporter, c.List, c.Resource, pf.Bits()))
+			ids, err := a.ids(listedKey(c))
 			if err != nil {
 				return "", "", err
 			}
-			listed = id == c.ID
+			listed = slices.Contains(ids, c.ID)
 		}
 		if !listed {
 			c.State = ipledger.CasePending

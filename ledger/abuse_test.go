@@ -466,3 +466,32 @@ func TestAbuseParamsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestAbuseListingSpansHoldings: a listing larger than every holding inside it opens a
+// case on each holding's part of it, and its delisting cures them all.
+func TestAbuseListingSpansHoldings(t *testing.T) {
+	e := abuseEnv(t)
+	e.ok(ipledger.KindAllocate, alloc("193.1.0.0/24", "ORG-X", ipledger.StatusAllocatedPA), ipledger.RIPENCC)
+	e.ok(ipledger.KindObserve, obsBody(100, ipledger.ObservationListed, "193.0.0.0/15"), testObserver)
+	c1, c2 := e.abuseCase(1), e.abuseCase(2)
+	if c1.Resource != mustRes("193.0.0.0/16") || c1.Holder != "ORG-H" || c1.Lessee != "ORG-L" || c2.Resource != mustRes("193.1.0.0/24") || c2.Holder != "ORG-X" {
+		t.Fatalf("cases %+v\n%+v", c1, c2)
+	}
+	if c1.Listed != netip.MustParsePrefix("193.0.0.0/15") {
+		t.Fatalf("listed %s", c1.Listed)
+	}
+	e.ok(ipledger.KindObserve, obsBody(101, ipledger.ObservationDelisted, "193.0.0.0/15"), testObserver)
+	if e.abuseCase(1).State != ipledger.CaseCured || e.abuseCase(2).State != ipledger.CaseCured {
+		t.Fatal("the delisting cured not both")
+	}
+	// Listed again and left: both upheld by the mechanical rule, each on its own part.
+	e.ok(ipledger.KindObserve, obsBody(102, ipledger.ObservationListed, "193.0.0.0/15"), testObserver)
+	e.advance(25 * time.Hour)
+	if e.abuseCase(3).State != ipledger.CaseUpheld || e.abuseCase(4).State != ipledger.CaseUpheld {
+		t.Fatalf("not upheld: %s %s", e.abuseCase(3).State, e.abuseCase(4).State)
+	}
+	if got := e.inForce(); !got["193.0.0.0/16-32-AS0"] || !got["193.1.0.0/24-32-AS0"] || len(got) != 2 {
+		t.Fatalf("in force %v", got)
+	}
+	checkCases(e)
+}
