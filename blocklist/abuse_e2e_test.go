@@ -70,8 +70,9 @@ func TestAbuseRealDROP(t *testing.T) {
 	}
 	first := readDROP(t, snapshot1)
 	days := dailyLists(t, first)
-	// The drop category's cure window is 24 h by default; no AFRINIC listing of these six weeks went that
-	// fast, so this chain gives the drop category three weeks, to see listings cured.
+	// The drop category's cure window is 24 h by default; no AFRINIC listing of these six
+	// weeks went that fast, so this chain gives the drop category three weeks, to see one
+	// cured.
 	p := ledger.DefaultParams()
 	for i := range p.AbuseCategories {
 		if p.AbuseCategories[i].Name == ledger.CategoryDrop {

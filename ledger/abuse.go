@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/kvbuffer"
 )
 
 // The abuse process (issue 18). A case concerns one block: the prefix a report or a
@@ -862,18 +863,32 @@ func (a *apply) abuseEvent(kind byte, id uint64, p Params) (string, string, erro
 			a.step(c, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Note: "cure window ended; the panel decides"})
 			return "case-pending", caseName(id), a.putCase(c)
 		}
-		a.step(c, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Outcome: ipledger.OutcomeUpheld,
+		// The decision and its action run in an overlay of their own: if the rules refuse
+		// the action (the holding moved or went), none of it stays and the panel decides.
+		ov := kvbuffer.New(a.kv)
+		b := &apply{state: state{ov}, block: a.block}
+		up := *c
+		up.Steps = slices.Clone(c.Steps)
+		b.step(&up, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Outcome: ipledger.OutcomeUpheld,
 			Note: "still listed and unanswered when the cure window ended"})
-		if err := a.act(c, "", p); err != nil {
-			if ipledger.ErrorCode(err) == ipledger.CodeInternal || !isCode(err) {
+		err := b.act(&up, "", p)
+		if err == nil {
+			if err := ov.FlushTo(a.kv); err != nil {
 				return "", "", err
 			}
-			// The holding moved or went: nothing to act on; the panel decides.
-			c.State = ipledger.CasePending
-			a.step(c, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Note: ipledger.ErrorMessage(err)})
-			return "case-pending", caseName(id), a.putCase(c)
+			for _, obj := range b.touched {
+				kind, id, _ := strings.Cut(obj, "/")
+				a.touch(kind, id)
+			}
+			*c = up
+			return "case-upheld", caseName(c.ID), a.putCase(c)
 		}
-		return "case-upheld", caseName(id), a.putCase(c)
+		if ipledger.ErrorCode(err) == ipledger.CodeInternal {
+			return "", "", err
+		}
+		c.State = ipledger.CasePending
+		a.step(c, ipledger.CaseStep{Step: ipledger.StepDecision, Auto: true, Note: "still listed, but " + ipledger.ErrorMessage(err) + "; the panel decides"})
+		return "case-pending", caseName(id), a.putCase(c)
 	case kind == dueAppeal && c.State == ipledger.CaseUpheld:
 		if err := a.finalise(c, p); err != nil {
 			return "", "", err
@@ -881,11 +896,6 @@ func (a *apply) abuseEvent(kind byte, id uint64, p Params) (string, string, erro
 		return "case-closed", caseName(id), a.putCase(c)
 	}
 	return "case-window", caseName(id), nil
-}
-
-func isCode(err error) bool {
-	_, ok := err.(*ipledger.Error)
-	return ok
 }
 
 // CaseByID returns case id, nil if there is none.

@@ -495,3 +495,22 @@ func TestAbuseListingSpansHoldings(t *testing.T) {
 	}
 	checkCases(e)
 }
+
+// TestAbuseHolderMoved: when the holding moved before the cure window ended, the
+// mechanical rule has nothing to act on: none of the action stays, and the panel decides.
+func TestAbuseHolderMoved(t *testing.T) {
+	e := abuseEnv(t)
+	e.ok(ipledger.KindObserve, obsBody(100, ipledger.ObservationListed, "193.0.2.0/24"), testObserver)
+	e.ok(ipledger.KindTransfer, ipledger.TransferBody{Resource: mustRes("193.0.2.0/24"), To: "ORG-X"}, "ORG-H", "ORG-X")
+	before := e.snapshot()
+	if evs := e.advance(25 * time.Hour); len(evs) != 1 || evs[0].Kind != "case-pending" {
+		t.Fatalf("events %+v", evs)
+	}
+	c := e.abuseCase(1)
+	if c.State != ipledger.CasePending || c.Action != nil || slices.ContainsFunc(c.Steps, func(s ipledger.CaseStep) bool { return s.Outcome == ipledger.OutcomeUpheld }) {
+		t.Fatalf("case %+v", c)
+	}
+	if after := e.snapshot(); after != before {
+		t.Fatalf("a refused action left writes:\n%s\n%s", before, after)
+	}
+}
