@@ -29,22 +29,25 @@ type RouteAuth struct {
 	Holder    string       `json:"holder"`            // who created it (or whose lease did)
 	Expires   int64        `json:"expires,omitempty"` // Unix seconds; 0 = no expiry
 	Lease     uint64       `json:"lease,omitempty"`   // the lease that placed it (lessee's, or AS0 after it)
+	Case      uint64       `json:"case,omitempty"`    // the abuse case whose action placed it (AS0); it goes with the case
 	Created   time.Time    `json:"created"`
 }
 
 // Offer is a holder's standing offer to lease a block. While it stands the block is
 // encumbered: it cannot be transferred, returned, assigned or offered again.
 type Offer struct {
-	ID         uint64    `json:"id"`
-	Lessor     string    `json:"lessor"`
-	Resource   Resource  `json:"resource"`
-	Depth      int       `json:"depth"`  // depth of the lessor's holding the block is in
-	Price      uint64    `json:"price"`  // per address per period (IPv4), per block per period (IPv6)
-	Period     int64     `json:"period"` // seconds
-	MinPeriods int       `json:"min_periods"`
-	MaxPeriods int       `json:"max_periods"`
-	Renewable  bool      `json:"renewable,omitempty"`
-	Created    time.Time `json:"created"`
+	ID         uint64   `json:"id"`
+	Lessor     string   `json:"lessor"`
+	Resource   Resource `json:"resource"`
+	Depth      int      `json:"depth"`  // depth of the lessor's holding the block is in
+	Price      uint64   `json:"price"`  // per address per period (IPv4), per block per period (IPv6)
+	Period     int64    `json:"period"` // seconds
+	MinPeriods int      `json:"min_periods"`
+	MaxPeriods int      `json:"max_periods"`
+	Renewable  bool     `json:"renewable,omitempty"`
+	// BondPeriods is the lessee bond the offer requires, in periods of rent (issue 18).
+	BondPeriods int       `json:"bond_periods,omitempty"`
+	Created     time.Time `json:"created"`
 }
 
 // LeaseState is where a lease is in its life.
@@ -84,6 +87,10 @@ type Lease struct {
 	GraceUntil     int64      `json:"grace_until,omitempty"`
 	Ended          int64      `json:"ended,omitempty"`
 	EndReason      string     `json:"end_reason,omitempty"` // "expired", "terminated", "unpaid"
+	// Bond is the lessee bond held from the lessee's credits; BondCase the abuse case that
+	// forfeited it (it then stays held until that case closes).
+	Bond     uint64 `json:"bond,omitempty"`
+	BondCase uint64 `json:"bond_case,omitempty"`
 }
 
 // End returns the time the agreed term ends: Start + Periods·Period.
@@ -137,6 +144,9 @@ type OfferBody struct {
 	MinPeriods int      `json:"min_periods"`
 	MaxPeriods int      `json:"max_periods"`
 	Renewable  bool     `json:"renewable,omitempty"`
+	// BondPeriods requires a lessee bond of that many periods of rent, held from the
+	// lease's start and released at its end unless a decision went against the lessee.
+	BondPeriods int `json:"bond_periods,omitempty"`
 }
 
 // WithdrawOfferBody withdraws an untaken offer.

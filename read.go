@@ -90,9 +90,10 @@ type TxRecord struct {
 // time passed: a lease paid, in grace or ended, a route authorisation expired.
 type Event struct {
 	// lease-paid, lease-grace, lease-ended, route-expired; the market's listing-sold,
-	// listing-unsold, listing-failed, sale-pending, sale-settled, sale-failed, period-ended
+	// listing-unsold, listing-failed, sale-pending, sale-settled, sale-failed, period-ended;
+	// the abuse process's case-upheld, case-pending, case-closed, case-window
 	Kind    string   `json:"kind"`
-	Ref     string   `json:"ref"` // "lease/ID", "route/ID", "listing/ID", "sale/ID", "period/ID"
+	Ref     string   `json:"ref"` // "lease/ID", "route/ID", "listing/ID", "sale/ID", "period/ID", "case/ID"
 	Touched []string `json:"touched,omitempty"`
 }
 

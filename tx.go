@@ -78,6 +78,10 @@ const (
 
 	// Reputation (observe.go).
 	KindObserve Kind = 40 // ObserveBody, signed by an observer
+	KindReport  Kind = 41 // ReportBody, signed by the reporter
+	KindRespond Kind = 42 // RespondBody, signed by the holder or lessee of the case's block
+	KindDecide  Kind = 43 // DecideBody, signed by a panel member (or the block's registry)
+	KindAppeal  Kind = 44 // AppealBody, signed by the party decided against
 )
 
 var kindNames = map[Kind]string{
@@ -111,6 +115,10 @@ var kindNames = map[Kind]string{
 	KindOrder:            "order",
 	KindCancelOrder:      "cancel-order",
 	KindObserve:          "observe",
+	KindReport:           "report",
+	KindRespond:          "respond",
+	KindDecide:           "decide",
+	KindAppeal:           "appeal",
 }
 
 // String returns the kind's name as the CLI spells it, e.g. "allocate".

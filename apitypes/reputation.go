@@ -29,7 +29,7 @@ const (
 // (History, oldest first, from ?after=HEIGHT.INDEX) and the blocklist observations on
 // overlapping prefixes (Observations, in chain order, from ?observations_after=SEQ), each
 // at most ?limit=. HistoryNext and ObservationsNext are the cursors of the rest, empty at
-// the end.
+// the end. Its grade weighs the cases too (ledger.GradeOf).
 type Passport struct {
 	Resource         ipledger.Resource           `json:"resource"`
 	Height           int64                       `json:"height"`
@@ -39,4 +39,9 @@ type Passport struct {
 	HistoryNext      string                      `json:"history_next,omitempty"`
 	Observations     []ipledger.ObservationEvent `json:"observations"`
 	ObservationsNext uint64                      `json:"observations_next,omitempty"`
+	// Cases are the abuse cases on blocks overlapping it, in id order from after
+	// ?cases_after=ID, at most ?limit=, summarised (their steps are at
+	// /v1/abuse/cases/{id}); CasesNext is the cursor of the rest.
+	Cases     []ipledger.CaseSummary `json:"cases"`
+	CasesNext uint64                 `json:"cases_next,omitempty"`
 }

@@ -236,4 +236,12 @@ func printPassport(w io.Writer, v any) {
 	if p.ObservationsNext != 0 {
 		fmt.Fprintf(w, "  more: --observations-after %d\n", p.ObservationsNext)
 	}
+	fmt.Fprintf(w, "cases (%d):\n", len(p.Cases))
+	for _, c := range p.Cases {
+		fmt.Fprintf(w, "  %d  %s  %-8s %-18s opened %s (ipledger query case %d)\n", c.ID, c.State, c.Category, c.Resource,
+			time.Unix(c.Opened, 0).UTC().Format(time.RFC3339), c.ID)
+	}
+	if p.CasesNext != 0 {
+		fmt.Fprintf(w, "  more: ipledger query case --resource %s --after %d\n", p.Resource, p.CasesNext)
+	}
 }

@@ -145,6 +145,7 @@ func queryCmd(e *env) *cobra.Command {
 	}
 	c.AddCommand(queryMarketCmd(run))
 	c.AddCommand(passportQueryCmd(run))
+	c.AddCommand(caseQueryCmd(run))
 	return c
 }
 

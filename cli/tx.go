@@ -41,6 +41,7 @@ type txFlags struct {
 	asn                    uint32
 	maxLength, periods     int
 	minPeriods, maxPeriods int
+	bondPeriods            int
 	period, expires        string
 	renewable              bool
 	region, city           string
@@ -260,6 +261,7 @@ func txCmd(e *env) *cobra.Command {
 				fs.IntVar(&f.minPeriods, "min-periods", 1, "shortest term, in periods")
 				fs.IntVar(&f.maxPeriods, "max-periods", 12, "longest term, in periods")
 				fs.BoolVar(&f.renewable, "renewable", false, "the lessee may renew")
+				fs.IntVar(&f.bondPeriods, "bond-periods", 0, "a lessee bond of this many periods of rent, held for the lease (forfeited if an abuse decision goes against the lessee)")
 			},
 			func(f *txFlags) (any, error) {
 				r, err := parseRes(f)
@@ -270,7 +272,7 @@ func txCmd(e *env) *cobra.Command {
 				if err != nil || d < time.Second || d%time.Second != 0 {
 					return nil, fmt.Errorf("--period %q: want a whole number of seconds, like 720h", f.period)
 				}
-				return ipledger.OfferBody{Resource: r, Price: f.price, Period: int64(d / time.Second), MinPeriods: f.minPeriods, MaxPeriods: f.maxPeriods, Renewable: f.renewable}, nil
+				return ipledger.OfferBody{Resource: r, Price: f.price, Period: int64(d / time.Second), MinPeriods: f.minPeriods, MaxPeriods: f.maxPeriods, Renewable: f.renewable, BondPeriods: f.bondPeriods}, nil
 			}},
 		{ipledger.KindWithdrawOffer, "Withdraw an untaken lease offer of yours",
 			func(fs *pflag.FlagSet, f *txFlags) { id(fs, f, "offer id") },
@@ -339,6 +341,7 @@ func txCmd(e *env) *cobra.Command {
 	}
 	c.AddCommand(txSignCmd(e), txSubmitCmd(e))
 	c.AddCommand(txMarketCmds(e)...)
+	c.AddCommand(txAbuseCmds(e)...)
 	return c
 }
 

@@ -87,7 +87,8 @@ func (s *server) observations(w http.ResponseWriter, r *http.Request) error {
 }
 
 // passport serves GET /v1/passport/{resource...}: ?after=HEIGHT.INDEX,
-// ?observations_after=SEQ, ?limit= (at most MaxPassportPage), ?format=csv.
+// ?observations_after=SEQ, ?cases_after=ID, ?limit= (at most MaxPassportPage), ?format=csv
+// (the transactions and observations; the cases have their own CSV, /v1/abuse/cases).
 func (s *server) passport(w http.ResponseWriter, r *http.Request) error {
 	res, err := parseResourcePath(r.PathValue("resource"))
 	if err != nil {
@@ -134,6 +135,9 @@ func (s *server) passport(w http.ResponseWriter, r *http.Request) error {
 	evs := out.Observations
 	if more {
 		out.ObservationsNext = evs[len(evs)-1].Seq
+	}
+	if out.Cases, out.CasesNext, err = casesPage(snap.State, res, q.Get("cases_after"), limit); err != nil {
+		return err
 	}
 	if !asCSV {
 		return s.writeJSON(w, http.StatusOK, out)

@@ -148,6 +148,7 @@ func newServer(node submitter, app reader, o Options) *server {
 	s.mountMarket()
 	s.mountReputation()
 	s.mountWebTwins()
+	s.mountAbuse()
 	if lr, ok := app.(logReader); ok {
 		s.mountLog(lr)
 	}

@@ -70,6 +70,28 @@ type Params struct {
 	// AuctionInterval is the batch interval of class auctions, in seconds: every book with
 	// an open bid clears at each multiple of it (default 3600).
 	AuctionInterval int64 `json:"auction_interval,omitempty"`
+	// Abuse process.
+	// AbuseCategories are the categories a case may have, with the reporter's bond and the
+	// cure window of each (default: drop, 0 credits, 24 h; spam, malware, phishing, botnet,
+	// hijack and other, 10,000 credits, 72 h).
+	AbuseCategories []AbuseCategory `json:"abuse_categories,omitempty"`
+	// DropLists are the observed lists whose listings open cases of category drop by
+	// themselves (default: drop, spamhaus-drop (the name ipledger observe drop posts under),
+	// spamhaus-drop-v4, spamhaus-drop-v6).
+	DropLists []string `json:"drop_lists,omitempty"`
+	// MaxOpenReports is how many open cases one reporter may have (default 10).
+	MaxOpenReports int `json:"max_open_reports,omitempty"`
+	// AppealWindow is how long, in seconds, an upheld decision may be appealed (default 14 days).
+	AppealWindow int64 `json:"appeal_window,omitempty"`
+	// ReporterShareBps is the reporter's share, in basis points, of a forfeited lessee bond;
+	// the lessor gets the rest (default 5000, half).
+	ReporterShareBps uint64 `json:"reporter_share_bps,omitempty"`
+	// AbusePanel are the organisations that decide cases; while it is empty, the block's
+	// registry decides.
+	AbusePanel []string `json:"abuse_panel,omitempty"`
+	// CaseGradeWindow is how long, in seconds, an upheld decision keeps a block at grade C,
+	// and a reversed one at B (default 365 days).
+	CaseGradeWindow int64 `json:"case_grade_window,omitempty"`
 }
 
 // TransferPolicy is what may change holder, by a sale on any venue or a plain transfer.
@@ -97,6 +119,8 @@ func DefaultParams() Params {
 		LargeSaleUnits: 1 << 16, ChallengeWindow: 72 * 3600, MaxListing: 90 * 24 * 3600,
 		MaxObservations: DefaultMaxObservations, GradeWindow: 365 * 24 * 3600,
 		AuctionInterval: 3600,
+		AbuseCategories: defaultAbuseCategories(), DropLists: []string{"drop", "spamhaus-drop", "spamhaus-drop-v4", "spamhaus-drop-v6"}, MaxOpenReports: 10,
+		AppealWindow: 14 * 24 * 3600, ReporterShareBps: 5000, CaseGradeWindow: 365 * 24 * 3600,
 	}
 }
 
@@ -139,6 +163,25 @@ func (p Params) withDefaults() Params {
 	}
 	if p.AuctionInterval <= 0 {
 		p.AuctionInterval = d.AuctionInterval
+	}
+	if len(p.AbuseCategories) == 0 {
+		p.AbuseCategories = d.AbuseCategories
+	}
+	if len(p.DropLists) == 0 {
+		p.DropLists = d.DropLists
+	}
+	if p.MaxOpenReports <= 0 {
+		p.MaxOpenReports = d.MaxOpenReports
+	}
+	if p.AppealWindow <= 0 {
+		p.AppealWindow = d.AppealWindow
+	}
+	if p.ReporterShareBps == 0 {
+		p.ReporterShareBps = d.ReporterShareBps
+	}
+	p.ReporterShareBps = min(p.ReporterShareBps, 10000)
+	if p.CaseGradeWindow <= 0 {
+		p.CaseGradeWindow = d.CaseGradeWindow
 	}
 	// A block's events are recorded in one log leaf, which must fit a log entry (64 KiB):
 	// 1000 events of the longest kind and reference take 63 KB (TestEventLeafBound).
@@ -219,6 +262,9 @@ func (l *Ledger) InitGenesis(kv ipledger.KV, g *Genesis, block ipledger.Block) e
 	params := g.Params.withDefaults()
 	if !ipledger.ValidHandle(params.FeeAccount) {
 		return fmt.Errorf("genesis: fee account %q is not a handle", params.FeeAccount)
+	}
+	if err := params.checkAbuse(); err != nil {
+		return fmt.Errorf("genesis: %w", err)
 	}
 	if err := a.putParams(params); err != nil {
 		return err
@@ -332,6 +378,11 @@ func (l *Ledger) EndBlock(kv ipledger.KV, block ipledger.Block) ([]ipledger.Even
 		case dueClear, dueFill:
 			var err error
 			if ev.Kind, ev.Ref, err = a.auctionEvent(kind, id, at, *p); err != nil {
+				return nil, fmt.Errorf("end block: %w", err)
+			}
+		case dueCure, dueAppeal:
+			var err error
+			if ev.Kind, ev.Ref, err = a.abuseEvent(kind, id, *p); err != nil {
 				return nil, fmt.Errorf("end block: %w", err)
 			}
 		case duePeriod:

@@ -48,8 +48,13 @@ func (a *apply) offerLease(body *ipledger.OfferBody) error {
 	if body.MinPeriods < 1 || body.MaxPeriods < body.MinPeriods || body.MaxPeriods > ipledger.MaxPeriods {
 		return ipledger.Errorf(ipledger.CodeInvalid, "term of %d..%d periods; want 1 ≤ min ≤ max ≤ %d", body.MinPeriods, body.MaxPeriods, ipledger.MaxPeriods)
 	}
-	if _, err := pricePerPeriod(r, body.Price); err != nil {
+	if body.BondPeriods < 0 || body.BondPeriods > ipledger.MaxPeriods {
+		return ipledger.Errorf(ipledger.CodeInvalid, "a bond of %d periods outside 0..%d", body.BondPeriods, ipledger.MaxPeriods)
+	}
+	if ppp, err := pricePerPeriod(r, body.Price); err != nil {
 		return err
+	} else if hi, _ := bits.Mul64(ppp, uint64(body.BondPeriods)); hi != 0 {
+		return ipledger.Errorf(ipledger.CodeOverflow, "a bond of %d periods of %d overflows", body.BondPeriods, ppp)
 	}
 	lessor := a.signers[0].Handle
 	chain, err := a.heldBy(r, lessor)
@@ -80,7 +85,8 @@ func (a *apply) offerLease(body *ipledger.OfferBody) error {
 	}
 	o := &ipledger.Offer{
 		ID: id, Lessor: lessor, Resource: r, Depth: h.Depth, Price: body.Price, Period: body.Period,
-		MinPeriods: body.MinPeriods, MaxPeriods: body.MaxPeriods, Renewable: body.Renewable, Created: a.block.Time,
+		MinPeriods: body.MinPeriods, MaxPeriods: body.MaxPeriods, Renewable: body.Renewable, BondPeriods: body.BondPeriods,
+		Created: a.block.Time,
 	}
 	if err := a.putJSON(u64Key(tagOffer, id), o, "offer"); err != nil {
 		return err
@@ -136,6 +142,13 @@ func (a *apply) takeLease(body *ipledger.LeaseBody) error {
 	if err := a.move(lessee, o.Lessor, ppp); err != nil {
 		return err
 	}
+	// The lessee bond (issue 18) is held from the start, released at the end (endLease).
+	bond := ppp * uint64(o.BondPeriods) // offerLease checked it does not overflow
+	if bond > 0 {
+		if err := a.hold(lessee, bond); err != nil {
+			return err
+		}
+	}
 	if err := a.dropOffer(o); err != nil {
 		return err
 	}
@@ -147,7 +160,7 @@ func (a *apply) takeLease(body *ipledger.LeaseBody) error {
 	l := &ipledger.Lease{
 		ID: id, Offer: o.ID, Lessor: o.Lessor, Lessee: lessee, Resource: o.Resource, Depth: o.Depth,
 		ASN: body.ASN, PricePerPeriod: ppp, Period: o.Period, Start: now, Periods: body.Periods, Paid: 1,
-		Renewable: o.Renewable, MinPeriods: o.MinPeriods, MaxPeriods: o.MaxPeriods, State: ipledger.LeaseActive,
+		Renewable: o.Renewable, MinPeriods: o.MinPeriods, MaxPeriods: o.MaxPeriods, State: ipledger.LeaseActive, Bond: bond,
 	}
 	if l.End() < now || l.End() > 1<<62 {
 		return ipledger.Errorf(ipledger.CodeOverflow, "a term of %d periods of %d s overflows", l.Periods, l.Period)
@@ -351,6 +364,13 @@ func (a *apply) endLease(l *ipledger.Lease, reason string, p Params) error {
 		if _, err := a.newAuth(ipledger.RouteAuth{Prefix: pf, MaxLength: pf.Bits(), ASN: 0, Holder: l.Lessor, Expires: now + p.AS0Grace, Lease: l.ID}); err != nil {
 			return err
 		}
+	}
+	// The bond goes back unless an abuse case forfeited it (finalise or restore settle it).
+	if l.Bond > 0 && l.BondCase == 0 {
+		if err := a.release(l.Lessee, l.Bond); err != nil {
+			return err
+		}
+		l.Bond = 0
 	}
 	l.State, l.Ended, l.EndReason, l.GraceUntil = ipledger.LeaseEnded, now, reason, 0
 	return a.schedule(l, 0)

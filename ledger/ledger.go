@@ -234,6 +234,10 @@ func init() {
 		ipledger.KindOrder:            kindOf((*apply).order),
 		ipledger.KindCancelOrder:      kindOf((*apply).cancelOrder),
 		ipledger.KindObserve:          kindOf((*apply).observe, requireObserver),
+		ipledger.KindReport:           kindOf((*apply).report),
+		ipledger.KindRespond:          kindOf((*apply).respond),
+		ipledger.KindDecide:           kindOf((*apply).decide),
+		ipledger.KindAppeal:           kindOf((*apply).appeal),
 	}
 }
 

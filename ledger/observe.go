@@ -149,6 +149,9 @@ func (a *apply) observeOne(obs string, body *ipledger.ObserveBody, c ipledger.Ob
 	default:
 		return ipledger.Errorf(ipledger.CodeInvalid, "event %.20q: listed or delisted", c.Event)
 	}
+	if err := a.observedAbuse(obs, body.List, c, r); err != nil {
+		return err
+	}
 	seq, err := a.next(counterObservation)
 	if err != nil {
 		return err
@@ -370,7 +373,9 @@ const (
 
 // Grade is a block's reputation at block time now, from the observation events on
 // prefixes overlapping it, in chain order: C if some observer's list holds an overlapping
-// prefix now, B if one did within p.GradeWindow seconds before now, A otherwise. An
+// prefix now, B if one did within p.GradeWindow seconds before now, A otherwise.
+// GradeOf also weighs the block's abuse cases (an upheld decision within
+// p.CaseGradeWindow makes it C, a reversed one B). An
 // observer's list holds a prefix at most once at a time (observe refuses a second
 // listing), so a prefix is held now by as many lists as its listings outnumber its
 // delistings. The same events and time give the same grade on every node.
@@ -413,8 +418,8 @@ func gradeOf(items []gradeItem, now, window int64) string {
 	return GradeA
 }
 
-// GradeOf is Grade over every observation event on prefixes overlapping r, with the
-// parameters in kv. It reads the events' keys and headers, not their JSON.
+// GradeOf is Grade over every observation event on prefixes overlapping r, worsened by
+// the cases on blocks overlapping r (caseGrade), with the parameters in kv. It reads the events' keys and headers, not their JSON.
 func GradeOf(kv ipledger.KV, r ipledger.Resource, now int64) (string, error) {
 	g, _, _, err := PassportObservations(kv, r, now, 0, 0)
 	return g, err
@@ -435,6 +440,11 @@ func PassportObservations(kv ipledger.KV, r ipledger.Resource, now int64, after 
 		items[i] = gradeItem{prefix: ref.prefix, listed: ref.listed, time: ref.time}
 	}
 	grade = gradeOf(items, now, p.GradeWindow)
+	cases, err := caseRefs(kv, r)
+	if err != nil {
+		return "", nil, false, err
+	}
+	grade = worseGrade(grade, caseGrade(cases, now, p.CaseGradeWindow))
 	if limit > 0 {
 		evs, more, err = observationPage(kv, refs, after, limit)
 	}

@@ -252,7 +252,8 @@ func RunningLeases(kv ipledger.KV) ([]RunningLease, error) {
 // InForce calls fn for every route authorisation in force at Unix time at: not expired,
 // and not suppressed. While a lease runs, an authorisation overlapping its block is
 // suppressed unless the lease placed it, so the lessee's is the only one covering the
-// block (the AS0 ones placed when a lease ends are kept: they authorise nobody).
+// block (the AS0 ones placed when a lease ends, or by an abuse case's action, are kept:
+// they authorise nobody).
 func InForce(kv ipledger.KV, at int64, fn func(*ipledger.RouteAuth) bool) error {
 	leases, err := RunningLeases(kv)
 	if err != nil {
@@ -272,7 +273,7 @@ func InForce(kv ipledger.KV, at int64, fn func(*ipledger.RouteAuth) bool) error 
 			return l.Resource.LastPoint().Compare(r.Point())
 		})
 		for ; i < len(leases) && leases[i].Resource.Point().Compare(r.LastPoint()) <= 0; i++ {
-			if leases[i].Resource.Overlaps(r) && ra.Lease != leases[i].Lease {
+			if leases[i].Resource.Overlaps(r) && ra.Lease != leases[i].Lease && ra.Case == 0 {
 				return true
 			}
 		}

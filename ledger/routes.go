@@ -85,6 +85,14 @@ func (a *apply) withdrawAuth(body *ipledger.WithdrawAuthBody) error {
 	if ra.Lease != 0 {
 		return ipledger.Errorf(ipledger.CodeUnauthorized, "route authorisation %d belongs to lease %d and ends with it", ra.ID, ra.Lease)
 	}
+	if ra.Case != 0 {
+		// An action's AS0 stays while its case is open (the holder's once it closes).
+		if c, err := a.abuseCase(ra.Case); err != nil {
+			return err
+		} else if ipledger.CaseOpen(c.State) {
+			return ipledger.Errorf(ipledger.CodeEncumbered, "route authorisation %d is case %d's action and stays while the case is open", ra.ID, ra.Case)
+		}
+	}
 	return a.dropAuth(ra)
 }
 

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ipledger/ipledger"
+	"github.com/ipledger/ipledger/ledger"
 )
 
 // object is a network or autnum, whose top-level members can be set.
@@ -96,9 +98,40 @@ func (rc *request) holdingEntities(h *ipledger.Holding) ([]*entity, error) {
 	}
 	out := []*entity{reg}
 	if o.AbuseMailbox != "" {
-		out = append(out, rc.abuse(o))
+		ab := rc.abuse(o)
+		if ab.Remarks, err = rc.openNotices(h); err != nil {
+			return nil, err
+		}
+		out = append(out, ab)
 	}
 	return out, nil
+}
+
+// maxNotices bounds the open abuse notices a holding's abuse contact names.
+const maxNotices = 5
+
+// openNotices are the open abuse cases (issue 18) on blocks overlapping an address
+// holding, as a remark of its abuse contact: each case's block, category, state and cure
+// window, linked to the JSON API.
+func (rc *request) openNotices(h *ipledger.Holding) ([]notice, error) {
+	if h.Resource.Family() == ipledger.ASN {
+		return nil, nil
+	}
+	cases, n, err := ledger.OpenCases(rc.snap.State, h.Resource, maxNotices)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	rm := notice{Title: "Open abuse notices"}
+	for _, c := range cases {
+		rm.Description = append(rm.Description, fmt.Sprintf("case %d on %s: %s, %s, cure by %s", c.ID, c.Resource, c.Category, c.State,
+			time.Unix(c.CureBy, 0).UTC().Format(time.RFC3339)))
+		href := rc.api + "v1/abuse/cases/" + strconv.FormatUint(c.ID, 10)
+		rm.Links = append(rm.Links, link{Value: href, Rel: "related", Href: href, Type: "application/json"})
+	}
+	if n > len(cases) {
+		rm.Description = append(rm.Description, fmt.Sprintf("%d more: %sv1/abuse/cases?resource=%s", n-len(cases), rc.api, h.Resource))
+	}
+	return []notice{rm}, nil
 }
 
 // holdingEvents are the original registration, the transfers that touched the holding (or

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ipledger/ipledger"
 	"github.com/ipledger/ipledger/ledger"
@@ -180,6 +181,9 @@ func (r *run) holding(h *ipledger.Holding, chn []*ipledger.Holding) error {
 	} else if !r.q.KeysOnly {
 		r.comment("% No abuse contact registered for " + key)
 	}
+	if err := r.openNotices(h); err != nil {
+		return err
+	}
 	if r.q.Brief {
 		o := newObject(objectType(h), key)
 		o.ident = holdingIdent(h)
@@ -219,4 +223,28 @@ func sortHoldings(list []*ipledger.Holding) {
 		}
 		return a.Depth - b.Depth
 	})
+}
+
+// maxNotices bounds the open abuse notices a holding's answer names.
+const maxNotices = 5
+
+// openNotices comments the open abuse cases (issue 18) on blocks overlapping an address
+// holding, beside its abuse contact: each case's block, category, state and cure window,
+// and where the JSON API has it.
+func (r *run) openNotices(h *ipledger.Holding) error {
+	if h.Resource.Family() == ipledger.ASN || r.q.KeysOnly {
+		return nil
+	}
+	cases, n, err := ledger.OpenCases(r.kv, h.Resource, maxNotices)
+	if err != nil {
+		return fmt.Errorf("open notices: %w", err)
+	}
+	for _, c := range cases {
+		r.comment(fmt.Sprintf("%% Open abuse notice on '%s': case %d (%s, %s, cure by %s), /v1/abuse/cases/%d",
+			c.Resource, c.ID, c.Category, c.State, time.Unix(c.CureBy, 0).UTC().Format(time.RFC3339), c.ID))
+	}
+	if n > len(cases) {
+		r.comment(fmt.Sprintf("%% %d more open abuse notices: /v1/abuse/cases?resource=%s", n-len(cases), h.Resource))
+	}
+	return nil
 }

@@ -62,6 +62,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"(2 signatures)\nnext: ipledger tx submit t.tx\n",
 		"ORG-ALICE holds 512 credits at height",
 		"geolocations (set-geo, RFC 8805):\n  193.0.64.0/24  KE  -  Nairobi  by ORG-BOB\n",
+		// The abuse process: the case reversed on appeal, in the block's passport.
+		"case 1 at height",
+		": reversed, spam on 193.0.8.0/24\n",
+		"cases (1):\n  1  reversed",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("walk-through output lacks %q:\n%s", want, got)
@@ -80,6 +84,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 		// The class auction's book: Bob's ask and Alice's bid meet in the any-any class.
 		`\nipv4-24-any-any-A\s+1\s+1\s+1\s+12\s+13\n`,
 		`\nask\s+12\s+1\s+1\nbid\s+13\s+1\s+1\n`,
+		// The upheld decision's action: AS0 over the /24, Alice's /17 split around it.
+		`\n\d+\s+193\.0\.8\.0/24\s+32\s+AS0\s+ORG-BOB\s`,
+		`\n\d+\s+193\.0\.9\.0/24\s+24\s+AS64496\s+ORG-ALICE\s`,
+		// The decision recorded with the evidence's hash.
+		`decision\s+RIPE-NCC\s+upheld\s+[0-9a-f]{64}`,
 	} {
 		if !regexp.MustCompile(want).MatchString(got) {
 			t.Errorf("walk-through output does not match %s:\n%s", want, got)
