@@ -203,8 +203,8 @@ type GenesisOrg struct {
 // Format 1, which recorded nothing, let a transaction rejected by its kind keep its
 // sequence, so that its bytes could apply later, and had no expiry by time; format 2 had
 // no market (listings, swaps, trade records, held credits, the transfer policy and its
-// parameters); format 3 had no class auctions. Chains of older formats cannot be continued by this version and are
-// started afresh.
+// parameters); format 3 had no class auctions and no abuse process. Chains of older
+// formats cannot be continued by this version and are started afresh.
 const StateFormat = 4
 
 var stateFormatKey = []byte{tagMeta, 'f', 'o', 'r', 'm', 'a', 't'}
