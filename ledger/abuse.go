@@ -437,19 +437,30 @@ func listedKey(c *ipledger.Case) []byte {
 	return obsCaseKey(c.Reporter, c.List, r, c.Listed.Bits())
 }
 
-// respond answers a case in its notice state, within the cure window (KindRespond); the
-// signer must be the case's holder or lessee.
-func (a *apply) respond(body *ipledger.RespondBody) error {
-	if err := checkEvidence(body.Evidence); err != nil {
-		return err
+// partyCase checks evidence and loads case id for a step only its parties may take (what
+// names the step in the refusal): it returns the case and the signer, who must be the
+// case's holder or lessee.
+func (a *apply) partyCase(id uint64, evidence, what string) (*ipledger.Case, string, error) {
+	if err := checkEvidence(evidence); err != nil {
+		return nil, "", err
 	}
-	c, err := a.abuseCase(body.Case)
+	c, err := a.abuseCase(id)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	by := a.signers[0].Handle
 	if by != c.Holder && (c.Lessee == "" || by != c.Lessee) {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "case %d concerns %s; %s may not answer it", c.ID, c.Holder, by)
+		return nil, "", ipledger.Errorf(ipledger.CodeUnauthorized, "case %d concerns %s; %s may not %s it", c.ID, c.Holder, by, what)
+	}
+	return c, by, nil
+}
+
+// respond answers a case in its notice state, within the cure window (KindRespond); the
+// signer must be the case's holder or lessee.
+func (a *apply) respond(body *ipledger.RespondBody) error {
+	c, by, err := a.partyCase(body.Case, body.Evidence, "answer")
+	if err != nil {
+		return err
 	}
 	if c.State != ipledger.CaseNotice || a.block.Time.Unix() > c.CureBy {
 		return ipledger.Errorf(ipledger.CodeInvalid, "case %d is %s; a response comes within the cure window", c.ID, c.State)
@@ -536,16 +547,9 @@ func (a *apply) decide(body *ipledger.DecideBody) error {
 // appeal appeals an upheld decision within the appeal window (KindAppeal), by the holder
 // or lessee the case concerns.
 func (a *apply) appeal(body *ipledger.AppealBody) error {
-	if err := checkEvidence(body.Evidence); err != nil {
-		return err
-	}
-	c, err := a.abuseCase(body.Case)
+	c, by, err := a.partyCase(body.Case, body.Evidence, "appeal")
 	if err != nil {
 		return err
-	}
-	by := a.signers[0].Handle
-	if by != c.Holder && (c.Lessee == "" || by != c.Lessee) {
-		return ipledger.Errorf(ipledger.CodeUnauthorized, "case %d concerns %s; %s may not appeal it", c.ID, c.Holder, by)
 	}
 	if c.State != ipledger.CaseUpheld || a.block.Time.Unix() > c.AppealBy {
 		return ipledger.Errorf(ipledger.CodeInvalid, "case %d is %s; only an upheld decision is appealed, within its window", c.ID, c.State)
