@@ -90,9 +90,11 @@ type TxRecord struct {
 // time passed: a lease paid, in grace or ended, a route authorisation expired.
 type Event struct {
 	// lease-paid, lease-grace, lease-ended, route-expired; the market's listing-sold,
-	// listing-unsold, listing-failed, sale-pending, sale-settled, sale-failed, period-ended
+	// listing-unsold, listing-failed, sale-pending, sale-settled, sale-failed, period-ended;
+	// class auctions' auction-cleared, auction-idle, fill-settled, fill-pending,
+	// fill-failed, bid-expired
 	Kind    string   `json:"kind"`
-	Ref     string   `json:"ref"` // "lease/ID", "route/ID", "listing/ID", "sale/ID", "period/ID"
+	Ref     string   `json:"ref"` // "lease/ID", "route/ID", "listing/ID", "sale/ID", "period/ID", "clear/TIME", "fill/ID", "bid/HEX16"
 	Touched []string `json:"touched,omitempty"`
 }
 
