@@ -91,9 +91,11 @@ type TxRecord struct {
 type Event struct {
 	// lease-paid, lease-grace, lease-ended, route-expired; the market's listing-sold,
 	// listing-unsold, listing-failed, sale-pending, sale-settled, sale-failed, period-ended;
-	// the abuse process's case-upheld, case-pending, case-closed, case-window
+	// the abuse process's case-upheld, case-pending, case-closed, case-window; class
+	// auctions' auction-cleared, auction-idle, fill-settled, fill-pending, fill-failed,
+	// bid-expired
 	Kind    string   `json:"kind"`
-	Ref     string   `json:"ref"` // "lease/ID", "route/ID", "listing/ID", "sale/ID", "period/ID", "case/ID"
+	Ref     string   `json:"ref"` // "lease/ID", "route/ID", "listing/ID", "sale/ID", "period/ID", "case/ID", "clear/TIME", "fill/ID", "bid/HEX16"
 	Touched []string `json:"touched,omitempty"`
 }
 

@@ -226,14 +226,13 @@ func queryMarketCmd(run queryRun) *cobra.Command {
 		Args: cobra.MaximumNArgs(1),
 		RunE: run(func(ctx context.Context, cl *client.Client, class string) (any, error) {
 			if class == "" {
-				var out apitypes.BookList
-				return &out, cl.Get(ctx, "/v1/market/books", nil, &out)
+				return cl.Books(ctx)
 			}
-			if _, err := ipledger.ParseAuctionClass(class); err != nil {
+			c, err := ipledger.ParseAuctionClass(class)
+			if err != nil {
 				return nil, err
 			}
-			var out apitypes.BookPage
-			return &out, cl.Get(ctx, "/v1/market/books/"+url.PathEscape(class), nil, &out)
+			return cl.Book(ctx, c)
 		}, printBooks),
 	})
 	c.AddCommand(queryStatsCmd(run))

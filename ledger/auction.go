@@ -669,9 +669,9 @@ func (a *apply) auctionEvent(kind byte, id uint64, at int64, p Params) (string, 
 		a.touched, a.seen = nil, nil
 		ev := "auction-cleared"
 		if n == 0 {
-			ev = "auction-no-trade"
+			ev = "auction-idle"
 		}
-		return ev, "auction/" + strconv.FormatInt(at, 10), nil
+		return ev, "clear/" + strconv.FormatInt(at, 10), nil
 	default:
 		ref, err := a.expireBids(id, at)
 		return "bid-expired", ref, err

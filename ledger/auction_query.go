@@ -53,18 +53,15 @@ func AuctionBooks(kv ipledger.KV) ([]ipledger.BookSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	classes := map[ipledger.AuctionClass]bool{}
+	keys := make([]ipledger.AuctionClass, 0, len(asks)+len(bids))
 	for _, a := range asks {
-		classes[a.Class] = true
+		keys = append(keys, a.Class)
 	}
 	for _, b := range bids {
-		classes[b.Class] = true
-	}
-	keys := make([]ipledger.AuctionClass, 0, len(classes))
-	for c := range classes {
-		keys = append(keys, c)
+		keys = append(keys, b.Class)
 	}
 	slices.SortFunc(keys, func(x, y ipledger.AuctionClass) int { return cmp.Compare(x.String(), y.String()) })
+	keys = slices.Compact(keys)
 	out := make([]ipledger.BookSummary, 0, len(keys))
 	for _, c := range keys {
 		bk := bookOf(c, asks, bids)

@@ -109,7 +109,7 @@ func TestClassAuction(t *testing.T) {
 	}
 	e.conserved()
 	// The next clearing has nothing to trade; the bid's rest expires and is released.
-	if evs := e.toClearing(); len(evs) != 1 || evs[0].Kind != "auction-no-trade" {
+	if evs := e.toClearing(); len(evs) != 1 || evs[0].Kind != "auction-idle" {
 		t.Fatalf("events %v", evs)
 	}
 	evs = e.advance(48 * time.Hour)

@@ -383,6 +383,8 @@ func TestEventLeafBound(t *testing.T) {
 		"lease-paid": "lease/", "lease-grace": "lease/", "lease-ended": "lease/", "route-expired": "route/",
 		"listing-sold": "listing/", "listing-unsold": "listing/", "listing-failed": "listing/", "sale-pending": "listing/",
 		"sale-settled": "sale/", "sale-failed": "sale/", "period-ended": "period/",
+		"auction-cleared": "clear/", "auction-idle": "clear/", "fill-settled": "fill/", "fill-pending": "fill/",
+		"fill-failed": "fill/", "bid-expired": "bid/",
 	}
 	for kind, ref := range evs {
 		b, _ := json.Marshal(ipledger.Event{Kind: kind, Ref: ref + maxID})
